@@ -1,0 +1,38 @@
+# The two commands: `make dev` runs the product, `make test` runs every check.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: dev test lint stop bench vendor
+
+$(VENV)/.runtime: requirements.txt
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	@touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+dev: $(VENV)/.runtime
+	$(PY) -m saas.devserver
+
+test: $(VENV)/.dev
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy .
+	$(PY) -m pytest
+
+stop:
+	$(PY) -c 'from saas import local_services as s; s.embedded_redis_stop(); s.embedded_postgres_stop()'
+
+bench: $(VENV)/.dev
+	$(PY) bench/signup.py
+
+vendor:
+	cd $$(mktemp -d) && npm install --no-audit --no-fund htmx.org@2.0.11 htmx-ext-sse@2.2.4 @picocss/pico@2.1.1 \
+	  && cp node_modules/htmx.org/dist/htmx.min.js $(CURDIR)/static/vendor/htmx-2.0.11.min.js \
+	  && cp node_modules/htmx-ext-sse/dist/sse.min.js $(CURDIR)/static/vendor/htmx-ext-sse-2.2.4.min.js \
+	  && cp node_modules/@picocss/pico/css/pico.indigo.min.css $(CURDIR)/static/vendor/pico-2.1.1.indigo.min.css

@@ -1,0 +1,23 @@
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from accounts.models import User
+from members.models import Invitation
+
+
+def member_list() -> QuerySet[User]:
+    return User.objects.filter(is_active=True).order_by("email")
+
+
+def member_get(*, member_id: int) -> User | None:
+    return User.objects.filter(pk=member_id, is_active=True).first()
+
+
+def invitation_pending_list() -> QuerySet[Invitation]:
+    return Invitation.objects.filter(
+        accepted_at=None, revoked_at=None, expires_at__gt=timezone.now()
+    ).select_related("invited_by")
+
+
+def invitation_get(*, invitation_id: int) -> Invitation | None:
+    return Invitation.objects.filter(pk=invitation_id).first()

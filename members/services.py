@@ -1,0 +1,202 @@
+"""Membership of the current organization: accounts, invitations, roles, sign-in hand-off.
+
+Every function runs in the schema of the organization in force on the connection.
+"""
+
+import secrets
+from datetime import timedelta
+
+from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.core import signing
+from django.db import connection, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Role, User
+from members.models import Invitation, LoginHandoff
+from tenants.models import Organization
+from tenants.services import directory_add, directory_remove
+
+INVITATION_SALT = "members.invitation"
+HANDOFF_SALT = "members.handoff"
+
+
+class MembershipError(Exception):
+    """A refused membership action; the message is shown to the user as is."""
+
+
+def _current_organization() -> Organization:
+    tenant = connection.tenant
+    assert isinstance(tenant, Organization), "membership services need an organization schema"
+    return tenant
+
+
+@transaction.atomic
+def member_create(*, email: str, password: str, role: str, email_verified: bool) -> User:
+    email = email.strip().lower()
+    user = User.objects.create_user(email=email, password=password, role=role)
+    EmailAddress.objects.create(user=user, email=email, primary=True, verified=email_verified)
+    directory_add(email=email, organization=_current_organization())
+    return user
+
+
+def _owners_locked() -> list[User]:
+    # Lock the owner rows so two concurrent demotions cannot both see "another owner left".
+    return list(User.objects.select_for_update().filter(role=Role.OWNER, is_active=True))
+
+
+def _ensure_not_last_owner(member: User) -> None:
+    owners = _owners_locked()
+    if member.role == Role.OWNER and len(owners) <= 1:
+        raise MembershipError(
+            "An organization needs at least one owner. Make someone else an owner first."
+        )
+
+
+def _ensure_may_manage(*, actor: User, role: str, member: User | None = None) -> None:
+    if not actor.can_manage_members:
+        raise MembershipError("Only owners and admins can manage members.")
+    touches_owner = role == Role.OWNER or (member is not None and member.role == Role.OWNER)
+    if touches_owner and actor.role != Role.OWNER:
+        raise MembershipError("Only an owner can grant or take away the owner role.")
+
+
+@transaction.atomic
+def member_change_role(*, actor: User, member: User, role: str) -> User:
+    if role not in Role.values:
+        raise MembershipError("Unknown role.")
+    _ensure_may_manage(actor=actor, role=role, member=member)
+    if role != Role.OWNER:
+        _ensure_not_last_owner(member)
+    member.role = role
+    member.save(update_fields=["role"])
+    return member
+
+
+@transaction.atomic
+def member_remove(*, actor: User, member: User) -> None:
+    """Deactivate the member: their sessions stop working at once (inactive users cannot
+    authenticate) and what they authored keeps its author. A new invitation restores them."""
+    _ensure_may_manage(actor=actor, role=member.role, member=member)
+    _ensure_not_last_owner(member)
+    member.is_active = False
+    member.role = Role.MEMBER
+    member.save(update_fields=["is_active", "role"])
+    directory_remove(email=member.email, organization=_current_organization())
+
+
+@transaction.atomic
+def invitation_create(*, actor: User, email: str, role: str, site_root: str) -> Invitation:
+    """Record an invitation and email its link once the transaction commits.
+
+    `site_root` is the organization's scheme and host, as the inviter reached it.
+    """
+    from members.tasks import invitation_send
+
+    email = email.strip().lower()
+    _ensure_may_manage(actor=actor, role=role)
+    if User.objects.filter(email=email, is_active=True).exists():
+        raise MembershipError(f"{email} is already a member of this organization.")
+    now = timezone.now()
+    # A fresh invitation supersedes any earlier one still pending for the same address.
+    Invitation.objects.filter(email=email, accepted_at=None, revoked_at=None).update(revoked_at=now)
+    invitation = Invitation.objects.create(
+        email=email,
+        role=role,
+        nonce=secrets.token_urlsafe(32),
+        invited_by=actor,
+        expires_at=now + timedelta(seconds=settings.INVITATION_MAX_AGE_SECONDS),
+    )
+    accept_url = site_root + reverse("invitation_accept", args=[invitation_token(invitation=invitation)])
+    transaction.on_commit(lambda: invitation_send.delay(invitation.pk, accept_url))
+    return invitation
+
+
+def invitation_token(*, invitation: Invitation) -> str:
+    return signing.dumps(
+        {"n": invitation.nonce, "s": connection.schema_name}, salt=INVITATION_SALT, compress=True
+    )
+
+
+def invitation_from_token(*, token: str) -> Invitation:
+    """The pending invitation a token names, or MembershipError saying why not."""
+    try:
+        payload = signing.loads(
+            token, salt=INVITATION_SALT, max_age=settings.INVITATION_MAX_AGE_SECONDS
+        )
+    except signing.SignatureExpired:
+        raise MembershipError("This invitation has expired. Ask for a new one.") from None
+    except signing.BadSignature:
+        raise MembershipError("This invitation link is not valid.") from None
+    invitation = Invitation.objects.filter(nonce=payload.get("n")).first()
+    if invitation is None or payload.get("s") != connection.schema_name:
+        raise MembershipError("This invitation link is not valid.")
+    if invitation.accepted_at is not None:
+        raise MembershipError("This invitation has already been used. Sign in instead.")
+    if invitation.revoked_at is not None:
+        raise MembershipError("This invitation was withdrawn. Ask for a new one.")
+    if invitation.expires_at <= timezone.now():
+        raise MembershipError("This invitation has expired. Ask for a new one.")
+    return invitation
+
+
+@transaction.atomic
+def invitation_accept(*, token: str, password: str, full_name: str = "") -> User:
+    """Create (or restore) the invitee's account in this organization only."""
+    invitation = invitation_from_token(token=token)
+    # Claim the invitation first: of two concurrent accepts, only one updates the row.
+    claimed = Invitation.objects.filter(pk=invitation.pk, accepted_at=None).update(
+        accepted_at=timezone.now()
+    )
+    if not claimed:
+        raise MembershipError("This invitation has already been used. Sign in instead.")
+    user = User.objects.filter(email=invitation.email).first()
+    if user is None:
+        user = member_create(
+            email=invitation.email, password=password, role=invitation.role, email_verified=True
+        )
+    else:
+        user.is_active = True
+        user.role = invitation.role
+        user.set_password(password)
+        user.save(update_fields=["is_active", "role", "password"])
+        EmailAddress.objects.update_or_create(
+            user=user, email=user.email, defaults={"primary": True, "verified": True}
+        )
+        directory_add(email=user.email, organization=_current_organization())
+    if full_name:
+        user.full_name = full_name.strip()
+        user.save(update_fields=["full_name"])
+    return user
+
+
+@transaction.atomic
+def invitation_revoke(*, actor: User, invitation: Invitation) -> None:
+    _ensure_may_manage(actor=actor, role=invitation.role)
+    Invitation.objects.filter(pk=invitation.pk, accepted_at=None).update(revoked_at=timezone.now())
+
+
+def handoff_issue(*, user: User) -> str:
+    nonce = secrets.token_urlsafe(32)
+    LoginHandoff.objects.create(nonce=nonce, user=user)
+    return signing.dumps({"n": nonce, "s": connection.schema_name}, salt=HANDOFF_SALT)
+
+
+def handoff_consume(*, token: str) -> User | None:
+    """The user a hand-off token signs in, once, within its short lifetime; else None."""
+    try:
+        payload = signing.loads(
+            token, salt=HANDOFF_SALT, max_age=settings.HANDOFF_MAX_AGE_SECONDS
+        )
+    except signing.BadSignature:
+        return None
+    if payload.get("s") != connection.schema_name:
+        return None
+    used = LoginHandoff.objects.filter(nonce=payload.get("n"), used_at=None).update(
+        used_at=timezone.now()
+    )
+    if not used:
+        return None
+    handoff = LoginHandoff.objects.select_related("user").get(nonce=payload["n"])
+    return handoff.user if handoff.user.is_active else None

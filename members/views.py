@@ -1,0 +1,136 @@
+from django.contrib import messages
+from django.contrib.auth import login
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.models import Role, User
+from members.forms import AcceptInvitationForm, InvitationForm, RoleForm
+from members.permissions import role_required
+from members.selectors import invitation_get, invitation_pending_list, member_get, member_list
+from members.services import (
+    MembershipError,
+    handoff_consume,
+    invitation_accept,
+    invitation_create,
+    invitation_from_token,
+    invitation_revoke,
+    member_change_role,
+    member_remove,
+)
+
+MANAGERS = (Role.OWNER, Role.ADMIN)
+AUTH_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+def _members_page(request: HttpRequest, *, template: str = "members/members.html", **extra: object) -> HttpResponse:
+    context = {
+        "members": member_list(),
+        "invitations": invitation_pending_list(),
+        "invitation_form": InvitationForm(),
+        "roles": Role.choices,
+        **extra,
+    }
+    return render(request, template, context)
+
+
+@role_required(*MANAGERS)
+@require_GET
+def members(request: HttpRequest) -> HttpResponse:
+    return _members_page(request)
+
+
+@role_required(*MANAGERS)
+@require_POST
+def invitation_new(request: HttpRequest) -> HttpResponse:
+    form = InvitationForm(request.POST)
+    error = ""
+    if form.is_valid():
+        try:
+            invitation_create(
+                actor=request.user,  # type: ignore[arg-type]
+                email=form.cleaned_data["email"],
+                role=form.cleaned_data["role"],
+                site_root=request.build_absolute_uri("/").rstrip("/"),
+            )
+            form = InvitationForm()
+            messages.success(request, "Invitation sent.")
+        except MembershipError as refusal:
+            error = str(refusal)
+    return _members_page(
+        request, template="members/members.html#people", invitation_form=form, invite_error=error
+    )
+
+
+@role_required(*MANAGERS)
+@require_POST
+def invitation_withdraw(request: HttpRequest, invitation_id: int) -> HttpResponse:
+    invitation = invitation_get(invitation_id=invitation_id)
+    if invitation is None:
+        raise Http404
+    try:
+        invitation_revoke(actor=request.user, invitation=invitation)  # type: ignore[arg-type]
+    except MembershipError as refusal:
+        messages.error(request, str(refusal))
+    return _members_page(request, template="members/members.html#people")
+
+
+@role_required(*MANAGERS)
+@require_POST
+def member_role(request: HttpRequest, member_id: int) -> HttpResponse:
+    member = member_get(member_id=member_id)
+    form = RoleForm(request.POST)
+    if member is None or not form.is_valid():
+        raise Http404
+    try:
+        member_change_role(actor=request.user, member=member, role=form.cleaned_data["role"])  # type: ignore[arg-type]
+        messages.success(request, f"{member.email} is now {member.get_role_display().lower()}.")
+    except MembershipError as refusal:
+        messages.error(request, str(refusal))
+    return _members_page(request, template="members/members.html#people")
+
+
+@role_required(*MANAGERS)
+@require_POST
+def member_delete(request: HttpRequest, member_id: int) -> HttpResponse:
+    member = member_get(member_id=member_id)
+    if member is None:
+        raise Http404
+    try:
+        member_remove(actor=request.user, member=member)  # type: ignore[arg-type]
+        messages.success(request, f"{member.email} was removed.")
+    except MembershipError as refusal:
+        messages.error(request, str(refusal))
+    return _members_page(request, template="members/members.html#people")
+
+
+@require_http_methods(["GET", "POST"])
+def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        invitation = invitation_from_token(token=token)
+    except MembershipError as refusal:
+        return render(request, "members/accept.html", {"refusal": str(refusal)}, status=410)
+    form = AcceptInvitationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = invitation_accept(
+                token=token,
+                password=form.cleaned_data["password1"],
+                full_name=form.cleaned_data["full_name"],
+            )
+        except MembershipError as refusal:
+            return render(request, "members/accept.html", {"refusal": str(refusal)}, status=410)
+        login(request, user, backend=AUTH_BACKEND)
+        messages.success(request, "Welcome aboard.")
+        return redirect("dashboard")
+    return render(request, "members/accept.html", {"form": form, "invitation": invitation})
+
+
+@require_GET
+def handoff(request: HttpRequest) -> HttpResponse:
+    user: User | None = handoff_consume(token=request.GET.get("token", ""))
+    if user is None:
+        messages.error(request, "That sign-in link has expired or was already used. Please sign in.")
+        return redirect("account_login")
+    login(request, user, backend=AUTH_BACKEND)
+    return redirect("dashboard")

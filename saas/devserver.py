@@ -1,0 +1,98 @@
+"""`make dev`: the whole product on one machine.
+
+Starts (or reuses) embedded PostgreSQL and Redis unless DATABASE_URL / REDIS_URL name
+reachable ones, migrates, makes sure the demo organization exists, then runs the ASGI
+server and a Celery worker until Ctrl-C, when it stops what it started.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+
+from saas import local_services
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def free_port(start: int) -> int:
+    for port in range(start, start + 50):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            if probe.connect_ex(("127.0.0.1", port)) != 0:
+                return port
+    raise RuntimeError(f"no free port between {start} and {start + 49}")
+
+
+def main() -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saas.settings.dev")
+    os.environ.setdefault("DJANGO_DEBUG", "1")
+    os.environ["PYTHONUNBUFFERED"] = "1"
+    embedded_redis_url = f"redis+socket://{local_services.redis_socket_path()}"
+    pg_was_up = bool(os.environ.get("DATABASE_URL")) or local_services.embedded_postgres_running()
+    redis_was_up = local_services.redis_reachable(embedded_redis_url)
+    local_services.ensure_local_services()
+    started_pg = not pg_was_up
+    started_redis = os.environ["REDIS_URL"] == embedded_redis_url and not redis_was_up
+
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    subprocess.run([*manage, "platform_setup", "--demo"], check=True, cwd=ROOT)
+
+    port = free_port(int(os.environ.get("PORT", "8000")))
+    children = [
+        subprocess.Popen(
+            [str(BIN / "uvicorn"), "saas.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+             "--no-access-log" if os.environ.get("QUIET") else "--access-log"],
+            cwd=ROOT,
+        ),
+        subprocess.Popen(
+            [str(BIN / "celery"), "-A", "saas", "worker", "--loglevel", "INFO", "--concurrency", "2"],
+            cwd=ROOT,
+        ),
+    ]  # fmt: skip
+
+    print(
+        f"\n  Knowledge Assistant is running.\n"
+        f"  Public site (sign up):  http://localhost:{port}/\n"
+        f"  Demo organization:      http://demo.localhost:{port}/\n"
+        f"  Demo login:             owner@demo.example / demo-owner-password\n"
+        f"  Platform admin:         http://localhost:{port}/admin/ "
+        f"(create a login with: .venv/bin/python manage.py createsuperuser)\n"
+        f"  Press Ctrl-C to stop.\n",
+        flush=True,
+    )
+
+    stopping = False
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    while not stopping and all(child.poll() is None for child in children):
+        time.sleep(0.2)
+
+    print("\nStopping…", flush=True)
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    for child in children:
+        try:
+            child.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            child.kill()
+    if started_redis:
+        local_services.embedded_redis_stop()
+    if started_pg:
+        local_services.embedded_postgres_stop()
+    print("Stopped.", flush=True)
+    return 0 if stopping else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

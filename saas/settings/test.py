@@ -1,0 +1,22 @@
+"""The test run: same real services as development, fast password hashing, mail kept in memory."""
+
+import os
+
+from saas.local_services import ensure_local_services
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key")
+os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
+
+ensure_local_services()
+
+from .base import *  # noqa: E402, F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES["staticfiles"] = {  # noqa: F405
+    "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+}
+# Tests get a queue of their own, so a development worker on the same Redis never takes
+# (and runs against the development database) a task queued by a test.
+CELERY_TASK_DEFAULT_QUEUE = "tests"
+WHITENOISE_USE_FINDERS = True
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405  (whitenoise warns when it is missing)

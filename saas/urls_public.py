@@ -1,0 +1,11 @@
+from django.contrib import admin
+from django.urls import path
+
+from tenants import views
+
+urlpatterns = [
+    path("", views.signup, name="signup"),
+    path("signup/check-slug/", views.slug_check, name="slug_check"),
+    path("find/", views.organization_find, name="organization_find"),
+    path("admin/", admin.site.urls),
+]

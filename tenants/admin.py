@@ -1,0 +1,35 @@
+from django.contrib import admin
+from django_tenants.admin import TenantAdminMixin
+
+from tenants.models import DirectoryEntry, Domain, Organization
+
+
+class DomainInline(admin.TabularInline):
+    model = Domain
+    extra = 0
+
+
+@admin.register(Organization)
+class OrganizationAdmin(TenantAdminMixin, admin.ModelAdmin):
+    list_display = ["name", "slug", "schema_name", "primary_domain", "created_at"]
+    list_filter = ["is_template"]
+    search_fields = ["name", "slug", "domains__domain"]
+    readonly_fields = ["schema_name", "created_at"]
+    inlines = [DomainInline]
+
+    @admin.display(description="Domain")
+    def primary_domain(self, obj: Organization) -> str:
+        domain = obj.domains.filter(is_primary=True).first()
+        return domain.domain if domain else "-"
+
+
+@admin.register(Domain)
+class DomainAdmin(admin.ModelAdmin):
+    list_display = ["domain", "tenant", "is_primary"]
+    search_fields = ["domain", "tenant__name"]
+
+
+@admin.register(DirectoryEntry)
+class DirectoryEntryAdmin(admin.ModelAdmin):
+    list_display = ["email", "organization"]
+    search_fields = ["email", "organization__name"]

@@ -1,0 +1,47 @@
+from django.db import models
+from django_tenants.models import DomainMixin, TenantMixin
+
+
+class Organization(TenantMixin):
+    """A customer. Its schema holds everything it owns, its users included."""
+
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=40, unique=True)
+    is_template = models.BooleanField(
+        default=False, help_text="The schema new organizations are cloned from; never served."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    auto_create_schema = True
+    auto_drop_schema = True
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Domain(DomainMixin):
+    pass
+
+
+class DirectoryEntry(models.Model):
+    """Which organizations an email address belongs to, for "find my organization".
+
+    Kept in the public schema because a visitor asks before any organization is known;
+    written by the services that add and remove members, never from views.
+    """
+
+    email = models.EmailField(db_index=True)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="directory_entries"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["email", "organization"], name="unique_directory_entry")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} in {self.organization}"

@@ -1,0 +1,92 @@
+import re
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django_tenants.utils import tenant_context
+
+from accounts.models import Role, User
+from tenants.models import DirectoryEntry, Domain, Organization
+
+SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,38})[a-z0-9]$")
+RESERVED_SLUGS = frozenset(
+    """
+    www admin api app apps static media assets public auth login logout signup register
+    account accounts billing help support status docs blog mail email smtp ftp cdn dev
+    staging test template tenant tenants root system internal dashboard
+    www1 www2 ns ns1 ns2 mx webmail security about pricing
+    """.split()
+)
+TEMPLATE_SCHEMA = settings.TENANT_BASE_SCHEMA
+
+
+def organization_slug_validate(*, slug: str) -> str:
+    """Return the slug normalised, or raise ValidationError with a message a visitor can act on."""
+    slug = slug.strip().lower()
+    if not 3 <= len(slug) <= 40:
+        raise ValidationError("The address must be 3 to 40 characters long.")
+    if not SLUG_PATTERN.match(slug) or "--" in slug:
+        raise ValidationError(
+            "Use lowercase letters, digits and single hyphens; start and end with a letter or digit."
+        )
+    if slug in RESERVED_SLUGS:
+        raise ValidationError(f"“{slug}” is reserved. Please choose another address.")
+    if Organization.objects.filter(slug=slug).exists():
+        raise ValidationError(f"“{slug}” is already taken. Please choose another address.")
+    return slug
+
+
+def organization_schema_name(*, slug: str) -> str:
+    # Hyphens are not allowed in schema names and slugs have no underscores, so this is 1:1.
+    return "org_" + slug.replace("-", "_")
+
+
+def organization_domain(*, slug: str) -> str:
+    return f"{slug}.{settings.BASE_DOMAIN}"
+
+
+def platform_ensure() -> None:
+    """Create the public tenant and the template schema if this database lacks them.
+
+    Called by the run command and the test setup. The template is an Organization row so
+    that `migrate_schemas` keeps it current; signups clone it (TENANT_BASE_SCHEMA).
+    """
+    public, _ = Organization.objects.get_or_create(
+        schema_name="public", defaults={"name": "Platform", "slug": "public-site"}
+    )
+    Domain.objects.get_or_create(
+        domain=settings.BASE_DOMAIN, defaults={"tenant": public, "is_primary": True}
+    )
+    if not Organization.objects.filter(schema_name=TEMPLATE_SCHEMA).exists():
+        template = Organization(
+            schema_name=TEMPLATE_SCHEMA, name="Template", slug="tenant-template", is_template=True
+        )
+        template.save(verbosity=0)
+
+
+@transaction.atomic
+def organization_signup(
+    *, name: str, slug: str, owner_email: str, owner_password: str
+) -> tuple[Organization, User]:
+    """Create an organization (schema cloned from the template), its domain and its owner."""
+    from members.services import member_create
+
+    slug = organization_slug_validate(slug=slug)
+    organization = Organization(
+        name=name.strip(), slug=slug, schema_name=organization_schema_name(slug=slug)
+    )
+    organization.save(verbosity=0)  # clones the template schema
+    Domain.objects.create(domain=organization_domain(slug=slug), tenant=organization)
+    with tenant_context(organization):
+        owner = member_create(
+            email=owner_email, password=owner_password, role=Role.OWNER, email_verified=False
+        )
+    return organization, owner
+
+
+def directory_add(*, email: str, organization: Organization) -> None:
+    DirectoryEntry.objects.get_or_create(email=email.lower(), organization=organization)
+
+
+def directory_remove(*, email: str, organization: Organization) -> None:
+    DirectoryEntry.objects.filter(email=email.lower(), organization=organization).delete()

@@ -1,0 +1,71 @@
+"""Shared fixtures: two organizations made once per session through the real signup
+service (schema cloned from the template), and clients bound to their subdomains."""
+
+from collections.abc import Iterator
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.test import Client
+from django_tenants.utils import tenant_context
+
+from accounts.models import User
+from tenants.models import Organization
+from tenants.services import organization_signup, platform_ensure
+from tests.factories import OWNER_PASSWORD
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> Iterator[None]:  # type: ignore[misc]
+    with django_db_blocker.unblock():  # type: ignore[attr-defined]
+        platform_ensure()
+        for slug in ("alpha", "bravo"):
+            organization_signup(
+                name=slug.capitalize(),
+                slug=slug,
+                owner_email=f"owner@{slug}.example",
+                owner_password=OWNER_PASSWORD,
+            )
+        connection.set_schema_to_public()
+    yield
+
+
+@pytest.fixture
+def org_a(db: None) -> Iterator[Organization]:
+    """Organization A with its schema in force on the connection for the test."""
+    organization = Organization.objects.get(slug="alpha")
+    with tenant_context(organization):
+        yield organization
+    connection.set_schema_to_public()
+
+
+@pytest.fixture
+def org_b(db: None) -> Organization:
+    return Organization.objects.get(slug="bravo")
+
+
+@pytest.fixture
+def owner_a(org_a: Organization) -> User:
+    return User.objects.get(email="owner@alpha.example")
+
+
+def client_for(organization: Organization) -> Client:
+    return Client(HTTP_HOST=f"{organization.slug}.{settings.BASE_DOMAIN}")
+
+
+def signed_in(organization: Organization, user: User) -> Client:
+    """A client of the organization's subdomain with `user` signed in there."""
+    client = client_for(organization)
+    with tenant_context(organization):
+        client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def client_a(org_a: Organization) -> Client:
+    return client_for(org_a)
+
+
+@pytest.fixture
+def public_client(db: None) -> Client:
+    return Client(HTTP_HOST=settings.BASE_DOMAIN)
