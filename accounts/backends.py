@@ -1,9 +1,9 @@
 from typing import Any
 
 from allauth.account.auth_backends import AuthenticationBackend
-from django.db import connection
 from django.http import HttpRequest
-from django_tenants.utils import get_public_schema_name
+
+from tenants.schemas import schema_is_public
 
 
 class OrganizationAuthenticationBackend(AuthenticationBackend):
@@ -11,6 +11,6 @@ class OrganizationAuthenticationBackend(AuthenticationBackend):
     schemas, so on the public site (the platform admin) it has nothing to look at."""
 
     def authenticate(self, request: HttpRequest | None, **credentials: Any) -> Any:
-        if connection.schema_name == get_public_schema_name():
+        if schema_is_public():
             return None
         return super().authenticate(request, **credentials)

@@ -12,9 +12,7 @@ class Role(models.TextChoices):
 
 
 class EmailUserManager(UserManager["User"]):
-    def _create_user(  # type: ignore[override]
-        self, email: str, password: str | None, **extra_fields: Any
-    ) -> "User":
+    def _create_user(self, email: str, password: str | None, **extra_fields: Any) -> "User":
         user = self.model(email=self.normalize_email(email).lower(), **extra_fields)
         user.set_password(password)
         user.save(using=self._db)
@@ -47,7 +45,7 @@ class User(AbstractUser):
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = []
 
-    objects = EmailUserManager()  # type: ignore[assignment, misc]
+    objects = EmailUserManager()  # type: ignore[misc]
 
     class Meta:
         ordering = ["email"]

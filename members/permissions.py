@@ -7,7 +7,9 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 
 
-def role_required(*roles: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+def role_required(
+    *roles: str,
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
     """Sign-in required, and one of `roles` in the current organization."""
 
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

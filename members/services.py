@@ -9,13 +9,14 @@ from datetime import timedelta
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core import signing
-from django.db import connection, transaction
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Role, User
 from members.models import Invitation, LoginHandoff
 from tenants.models import Organization
+from tenants.schemas import schema_name_current, tenant_current
 from tenants.services import directory_add, directory_remove
 
 INVITATION_SALT = "members.invitation"
@@ -27,7 +28,7 @@ class MembershipError(Exception):
 
 
 def _current_organization() -> Organization:
-    tenant = connection.tenant
+    tenant = tenant_current()
     assert isinstance(tenant, Organization), "membership services need an organization schema"
     return tenant
 
@@ -108,14 +109,16 @@ def invitation_create(*, actor: User, email: str, role: str, site_root: str) -> 
         invited_by=actor,
         expires_at=now + timedelta(seconds=settings.INVITATION_MAX_AGE_SECONDS),
     )
-    accept_url = site_root + reverse("invitation_accept", args=[invitation_token(invitation=invitation)])
+    accept_url = site_root + reverse(
+        "invitation_accept", args=[invitation_token(invitation=invitation)]
+    )
     transaction.on_commit(lambda: invitation_send.delay(invitation.pk, accept_url))
     return invitation
 
 
 def invitation_token(*, invitation: Invitation) -> str:
     return signing.dumps(
-        {"n": invitation.nonce, "s": connection.schema_name}, salt=INVITATION_SALT, compress=True
+        {"n": invitation.nonce, "s": schema_name_current()}, salt=INVITATION_SALT, compress=True
     )
 
 
@@ -130,7 +133,7 @@ def invitation_from_token(*, token: str) -> Invitation:
     except signing.BadSignature:
         raise MembershipError("This invitation link is not valid.") from None
     invitation = Invitation.objects.filter(nonce=payload.get("n")).first()
-    if invitation is None or payload.get("s") != connection.schema_name:
+    if invitation is None or payload.get("s") != schema_name_current():
         raise MembershipError("This invitation link is not valid.")
     if invitation.accepted_at is not None:
         raise MembershipError("This invitation has already been used. Sign in instead.")
@@ -180,18 +183,16 @@ def invitation_revoke(*, actor: User, invitation: Invitation) -> None:
 def handoff_issue(*, user: User) -> str:
     nonce = secrets.token_urlsafe(32)
     LoginHandoff.objects.create(nonce=nonce, user=user)
-    return signing.dumps({"n": nonce, "s": connection.schema_name}, salt=HANDOFF_SALT)
+    return signing.dumps({"n": nonce, "s": schema_name_current()}, salt=HANDOFF_SALT)
 
 
 def handoff_consume(*, token: str) -> User | None:
     """The user a hand-off token signs in, once, within its short lifetime; else None."""
     try:
-        payload = signing.loads(
-            token, salt=HANDOFF_SALT, max_age=settings.HANDOFF_MAX_AGE_SECONDS
-        )
+        payload = signing.loads(token, salt=HANDOFF_SALT, max_age=settings.HANDOFF_MAX_AGE_SECONDS)
     except signing.BadSignature:
         return None
-    if payload.get("s") != connection.schema_name:
+    if payload.get("s") != schema_name_current():
         return None
     used = LoginHandoff.objects.filter(nonce=payload.get("n"), used_at=None).update(
         used_at=timezone.now()

@@ -1,10 +1,10 @@
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import connection
 from django.template.loader import render_to_string
 
 from members.models import Invitation
 from saas.celery import app
+from tenants.schemas import tenant_current
 
 
 @app.task(bind=True, acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
@@ -14,7 +14,7 @@ def invitation_send(self: object, invitation_id: int, accept_url: str) -> None:
     context = {
         "invitation": invitation,
         "accept_url": accept_url,
-        "organization": connection.tenant,
+        "organization": tenant_current(),
     }
     send_mail(
         subject=render_to_string("members/email/invitation_subject.txt", context).strip(),

@@ -18,12 +18,15 @@ from members.services import (
     member_change_role,
     member_remove,
 )
+from saas.http import MemberRequest
 
 MANAGERS = (Role.OWNER, Role.ADMIN)
 AUTH_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
-def _members_page(request: HttpRequest, *, template: str = "members/members.html", **extra: object) -> HttpResponse:
+def _members_page(
+    request: HttpRequest, *, template: str = "members/members.html", **extra: object
+) -> HttpResponse:
     context = {
         "members": member_list(),
         "invitations": invitation_pending_list(),
@@ -36,19 +39,19 @@ def _members_page(request: HttpRequest, *, template: str = "members/members.html
 
 @role_required(*MANAGERS)
 @require_GET
-def members(request: HttpRequest) -> HttpResponse:
+def members(request: MemberRequest) -> HttpResponse:
     return _members_page(request)
 
 
 @role_required(*MANAGERS)
 @require_POST
-def invitation_new(request: HttpRequest) -> HttpResponse:
+def invitation_new(request: MemberRequest) -> HttpResponse:
     form = InvitationForm(request.POST)
     error = ""
     if form.is_valid():
         try:
             invitation_create(
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request.user,
                 email=form.cleaned_data["email"],
                 role=form.cleaned_data["role"],
                 site_root=request.build_absolute_uri("/").rstrip("/"),
@@ -64,12 +67,12 @@ def invitation_new(request: HttpRequest) -> HttpResponse:
 
 @role_required(*MANAGERS)
 @require_POST
-def invitation_withdraw(request: HttpRequest, invitation_id: int) -> HttpResponse:
+def invitation_withdraw(request: MemberRequest, invitation_id: int) -> HttpResponse:
     invitation = invitation_get(invitation_id=invitation_id)
     if invitation is None:
         raise Http404
     try:
-        invitation_revoke(actor=request.user, invitation=invitation)  # type: ignore[arg-type]
+        invitation_revoke(actor=request.user, invitation=invitation)
     except MembershipError as refusal:
         messages.error(request, str(refusal))
     return _members_page(request, template="members/members.html#people")
@@ -77,13 +80,13 @@ def invitation_withdraw(request: HttpRequest, invitation_id: int) -> HttpRespons
 
 @role_required(*MANAGERS)
 @require_POST
-def member_role(request: HttpRequest, member_id: int) -> HttpResponse:
+def member_role(request: MemberRequest, member_id: int) -> HttpResponse:
     member = member_get(member_id=member_id)
     form = RoleForm(request.POST)
     if member is None or not form.is_valid():
         raise Http404
     try:
-        member_change_role(actor=request.user, member=member, role=form.cleaned_data["role"])  # type: ignore[arg-type]
+        member_change_role(actor=request.user, member=member, role=form.cleaned_data["role"])
         messages.success(request, f"{member.email} is now {member.get_role_display().lower()}.")
     except MembershipError as refusal:
         messages.error(request, str(refusal))
@@ -92,12 +95,12 @@ def member_role(request: HttpRequest, member_id: int) -> HttpResponse:
 
 @role_required(*MANAGERS)
 @require_POST
-def member_delete(request: HttpRequest, member_id: int) -> HttpResponse:
+def member_delete(request: MemberRequest, member_id: int) -> HttpResponse:
     member = member_get(member_id=member_id)
     if member is None:
         raise Http404
     try:
-        member_remove(actor=request.user, member=member)  # type: ignore[arg-type]
+        member_remove(actor=request.user, member=member)
         messages.success(request, f"{member.email} was removed.")
     except MembershipError as refusal:
         messages.error(request, str(refusal))
@@ -130,7 +133,9 @@ def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
 def handoff(request: HttpRequest) -> HttpResponse:
     user: User | None = handoff_consume(token=request.GET.get("token", ""))
     if user is None:
-        messages.error(request, "That sign-in link has expired or was already used. Please sign in.")
+        messages.error(
+            request, "That sign-in link has expired or was already used. Please sign in."
+        )
         return redirect("account_login")
     login(request, user, backend=AUTH_BACKEND)
     return redirect("dashboard")

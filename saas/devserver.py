@@ -45,12 +45,13 @@ def main() -> int:
     port = free_port(int(os.environ.get("PORT", "8000")))
     children = [
         subprocess.Popen(
-            [str(BIN / "uvicorn"), "saas.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-             "--no-access-log" if os.environ.get("QUIET") else "--access-log"],
+            [str(BIN / "uvicorn"), "saas.asgi:application",
+             "--host", "127.0.0.1", "--port", str(port)],
             cwd=ROOT,
         ),
         subprocess.Popen(
-            [str(BIN / "celery"), "-A", "saas", "worker", "--loglevel", "INFO", "--concurrency", "2"],
+            [str(BIN / "celery"), "-A", "saas", "worker",
+             "--loglevel", "INFO", "--concurrency", "2"],
             cwd=ROOT,
         ),
     ]  # fmt: skip

@@ -11,8 +11,9 @@ every later process. Their data lives under `.run/`, which git ignores.
 
 from __future__ import annotations
 
-import logging
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -25,8 +26,6 @@ RUN_DIR = Path(os.environ.get("SAAS_RUN_DIR", Path(__file__).resolve().parent.pa
 PG_DATA = RUN_DIR / "pgdata"
 REDIS_DIR = RUN_DIR / "redis"
 DATABASE_NAME = "saas"
-
-logger = logging.getLogger(__name__)
 
 
 def ensure_local_services(*, redis: bool = True) -> None:
@@ -122,10 +121,8 @@ def embedded_redis_stop() -> None:
     pidfile = REDIS_DIR / "redis.pid"
     if not pidfile.exists():
         return
-    try:
-        os.kill(int(pidfile.read_text().strip()), 15)
-    except (ProcessLookupError, ValueError):
-        pass
+    with contextlib.suppress(ProcessLookupError, ValueError):
+        os.kill(int(pidfile.read_text().strip()), signal.SIGTERM)
     pidfile.unlink(missing_ok=True)
 
 

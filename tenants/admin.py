@@ -4,13 +4,13 @@ from django_tenants.admin import TenantAdminMixin
 from tenants.models import DirectoryEntry, Domain, Organization
 
 
-class DomainInline(admin.TabularInline):
+class DomainInline(admin.TabularInline[Domain, Organization]):
     model = Domain
     extra = 0
 
 
 @admin.register(Organization)
-class OrganizationAdmin(TenantAdminMixin, admin.ModelAdmin):
+class OrganizationAdmin(TenantAdminMixin, admin.ModelAdmin[Organization]):
     list_display = ["name", "slug", "schema_name", "primary_domain", "created_at"]
     list_filter = ["is_template"]
     search_fields = ["name", "slug", "domains__domain"]
@@ -24,12 +24,12 @@ class OrganizationAdmin(TenantAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Domain)
-class DomainAdmin(admin.ModelAdmin):
+class DomainAdmin(admin.ModelAdmin[Domain]):
     list_display = ["domain", "tenant", "is_primary"]
     search_fields = ["domain", "tenant__name"]
 
 
 @admin.register(DirectoryEntry)
-class DirectoryEntryAdmin(admin.ModelAdmin):
+class DirectoryEntryAdmin(admin.ModelAdmin[DirectoryEntry]):
     list_display = ["email", "organization"]
     search_fields = ["email", "organization__name"]

@@ -5,12 +5,12 @@ from django_tenants.models import DomainMixin, TenantMixin
 class Organization(TenantMixin):
     """A customer. Its schema holds everything it owns, its users included."""
 
-    name = models.CharField(max_length=120)
-    slug = models.SlugField(max_length=40, unique=True)
-    is_template = models.BooleanField(
+    name: "models.CharField[str, str]" = models.CharField(max_length=120)
+    slug: "models.SlugField[str, str]" = models.SlugField(max_length=40, unique=True)
+    is_template: "models.BooleanField[bool, bool]" = models.BooleanField(
         default=False, help_text="The schema new organizations are cloned from; never served."
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at: "models.DateTimeField[object, object]" = models.DateTimeField(auto_now_add=True)
 
     auto_create_schema = True
     auto_drop_schema = True

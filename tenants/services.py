@@ -10,24 +10,68 @@ from tenants.models import DirectoryEntry, Domain, Organization
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,38})[a-z0-9]$")
 RESERVED_SLUGS = frozenset(
-    """
-    www admin api app apps static media assets public auth login logout signup register
-    account accounts billing help support status docs blog mail email smtp ftp cdn dev
-    staging test template tenant tenants root system internal dashboard
-    www1 www2 ns ns1 ns2 mx webmail security about pricing
-    """.split()
+    [
+        "www",
+        "admin",
+        "api",
+        "app",
+        "apps",
+        "static",
+        "media",
+        "assets",
+        "public",
+        "auth",
+        "login",
+        "logout",
+        "signup",
+        "register",
+        "account",
+        "accounts",
+        "billing",
+        "help",
+        "support",
+        "status",
+        "docs",
+        "blog",
+        "mail",
+        "email",
+        "smtp",
+        "ftp",
+        "cdn",
+        "dev",
+        "staging",
+        "test",
+        "template",
+        "tenant",
+        "tenants",
+        "root",
+        "system",
+        "internal",
+        "dashboard",
+        "www1",
+        "www2",
+        "ns",
+        "ns1",
+        "ns2",
+        "mx",
+        "webmail",
+        "security",
+        "about",
+        "pricing",
+    ]
 )
 TEMPLATE_SCHEMA = settings.TENANT_BASE_SCHEMA
 
 
 def organization_slug_validate(*, slug: str) -> str:
-    """Return the slug normalised, or raise ValidationError with a message a visitor can act on."""
+    """The slug normalised, or ValidationError with a message a visitor can act on."""
     slug = slug.strip().lower()
     if not 3 <= len(slug) <= 40:
         raise ValidationError("The address must be 3 to 40 characters long.")
     if not SLUG_PATTERN.match(slug) or "--" in slug:
         raise ValidationError(
-            "Use lowercase letters, digits and single hyphens; start and end with a letter or digit."
+            "Use lowercase letters, digits and single hyphens; "
+            "start and end with a letter or digit."
         )
     if slug in RESERVED_SLUGS:
         raise ValidationError(f"“{slug}” is reserved. Please choose another address.")

@@ -9,6 +9,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from django_tenants.utils import tenant_context
 
 from members.services import handoff_issue
+from saas.http import HtmxHttpRequest
 from tenants.forms import FindOrganizationForm, SignupForm
 from tenants.selectors import organization_list_for_email
 from tenants.services import organization_domain, organization_signup, organization_slug_validate
@@ -22,7 +23,7 @@ def _organization_url(request: HttpRequest, slug: str, path: str) -> str:
 
 
 @require_http_methods(["GET", "POST"])
-def signup(request: HttpRequest) -> HttpResponse:
+def signup(request: HtmxHttpRequest) -> HttpResponse:
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         organization, owner = organization_signup(

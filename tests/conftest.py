@@ -5,19 +5,21 @@ from collections.abc import Iterator
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from django.test import Client
 from django_tenants.utils import tenant_context
 
 from accounts.models import User
 from tenants.models import Organization
+from tenants.schemas import schema_public_activate
 from tenants.services import organization_signup, platform_ensure
 from tests.factories import OWNER_PASSWORD
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> Iterator[None]:  # type: ignore[misc]
-    with django_db_blocker.unblock():  # type: ignore[attr-defined]
+def django_db_setup(
+    django_db_setup: None, django_db_blocker: pytest.FixtureRequest
+) -> Iterator[None]:
+    with django_db_blocker.unblock():
         platform_ensure()
         for slug in ("alpha", "bravo"):
             organization_signup(
@@ -26,7 +28,7 @@ def django_db_setup(django_db_setup: None, django_db_blocker: pytest.FixtureRequ
                 owner_email=f"owner@{slug}.example",
                 owner_password=OWNER_PASSWORD,
             )
-        connection.set_schema_to_public()
+        schema_public_activate()
     yield
 
 
@@ -36,12 +38,13 @@ def org_a(db: None) -> Iterator[Organization]:
     organization = Organization.objects.get(slug="alpha")
     with tenant_context(organization):
         yield organization
-    connection.set_schema_to_public()
+    schema_public_activate()
 
 
 @pytest.fixture
 def org_b(db: None) -> Organization:
-    return Organization.objects.get(slug="bravo")
+    organization: Organization = Organization.objects.get(slug="bravo")
+    return organization
 
 
 @pytest.fixture

@@ -1,6 +1,5 @@
 from datetime import timedelta
 
-from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
@@ -8,28 +7,40 @@ from accounts.models import Role, User
 from members.models import Invitation
 from members.services import invitation_create, invitation_token
 from tenants.models import DirectoryEntry, Organization
+from tenants.schemas import schema_public_activate
 from tests.conftest import client_for, signed_in
-from tests.factories import UserFactory
+from tests.factories import make_member
 
 NEW_PASSWORD = "a-new-members-password"
 
 
 def invite(owner: User, email: str = "newcomer@example.com", role: str = Role.MEMBER) -> str:
-    invitation = invitation_create(actor=owner, email=email, role=role, site_root="http://alpha.localhost")
+    invitation = invitation_create(
+        actor=owner, email=email, role=role, site_root="http://alpha.localhost"
+    )
     return invitation_token(invitation=invitation)
 
 
 def accept(org: Organization, token: str, password: str = NEW_PASSWORD):
     client = client_for(org)
-    response = client.post(f"/invite/{token}/", {"full_name": "New Comer", "password1": password, "password2": password})
+    response = client.post(
+        f"/invite/{token}/",
+        {"full_name": "New Comer", "password1": password, "password2": password},
+    )
     return client, response
 
 
-def test_owner_invites_from_the_members_page(org_a: Organization, owner_a: User, django_capture_on_commit_callbacks):
+def test_owner_invites_from_the_members_page(
+    org_a: Organization, owner_a: User, django_capture_on_commit_callbacks
+):
     client = signed_in(org_a, owner_a)
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        response = client.post("/members/invite/", {"email": "Invitee@Example.com", "role": "billing_admin"}, HTTP_HX_REQUEST="true")
+        response = client.post(
+            "/members/invite/",
+            {"email": "Invitee@Example.com", "role": "billing_admin"},
+            HTTP_HX_REQUEST="true",
+        )
 
     assert response.status_code == 200
     assert b"Invitation sent." in response.content
@@ -38,7 +49,9 @@ def test_owner_invites_from_the_members_page(org_a: Organization, owner_a: User,
     assert len(callbacks) == 1  # the email is queued once the invitation is committed
 
 
-def test_accepting_creates_the_account_in_that_organization_only(org_a: Organization, org_b: Organization, owner_a: User):
+def test_accepting_creates_the_account_in_that_organization_only(
+    org_a: Organization, org_b: Organization, owner_a: User
+):
     token = invite(owner_a, role=Role.ADMIN)
 
     client, response = accept(org_a, token)
@@ -74,7 +87,9 @@ def test_expired_invitation_is_refused(org_a: Organization, owner_a: User):
     assert b"expired" in response.content
 
 
-def test_invitation_signature_expires_with_its_max_age(org_a: Organization, owner_a: User, settings):
+def test_invitation_signature_expires_with_its_max_age(
+    org_a: Organization, owner_a: User, settings
+):
     token = invite(owner_a)
     settings.INVITATION_MAX_AGE_SECONDS = -1
 
@@ -84,9 +99,11 @@ def test_invitation_signature_expires_with_its_max_age(org_a: Organization, owne
     assert b"expired" in response.content
 
 
-def test_invitation_of_one_organization_is_invalid_in_another(org_a: Organization, org_b: Organization, owner_a: User):
+def test_invitation_of_one_organization_is_invalid_in_another(
+    org_a: Organization, org_b: Organization, owner_a: User
+):
     token = invite(owner_a)
-    connection.set_schema_to_public()
+    schema_public_activate()
 
     response = client_for(org_b).get(f"/invite/{token}/")
 
@@ -135,26 +152,33 @@ def test_inviting_an_existing_member_is_refused(org_a: Organization, owner_a: Us
 
 
 def test_members_cannot_open_the_members_page_or_invite(org_a: Organization):
-    member = UserFactory(role=Role.MEMBER)
+    member = make_member(role=Role.MEMBER)
     client = signed_in(org_a, member)
 
     assert client.get("/members/").status_code == 403
-    assert client.post("/members/invite/", {"email": "x@example.com", "role": "member"}).status_code == 403
+    assert (
+        client.post("/members/invite/", {"email": "x@example.com", "role": "member"}).status_code
+        == 403
+    )
     assert not Invitation.objects.exists()
 
 
-def test_accept_form_rejects_mismatched_passwords_and_keeps_the_invitation(org_a: Organization, owner_a: User):
+def test_accept_form_rejects_mismatched_passwords_and_keeps_the_invitation(
+    org_a: Organization, owner_a: User
+):
     token = invite(owner_a)
     client = client_for(org_a)
 
-    response = client.post(f"/invite/{token}/", {"password1": NEW_PASSWORD, "password2": "something-else-1"})
+    response = client.post(
+        f"/invite/{token}/", {"password1": NEW_PASSWORD, "password2": "something-else-1"}
+    )
 
     assert b"The two passwords differ." in response.content
     assert Invitation.objects.get().accepted_at is None
 
 
 def test_admins_may_not_invite_owners(org_a: Organization):
-    admin = UserFactory(role=Role.ADMIN)
+    admin = make_member(role=Role.ADMIN)
     client = signed_in(org_a, admin)
 
     response = client.post("/members/invite/", {"email": "boss@example.com", "role": "owner"})

@@ -1,12 +1,12 @@
 """A user of organization A gets no session, page or object of organization B."""
 
-from django.db import connection
 from django_tenants.utils import tenant_context
 
 from accounts.models import User
 from tenants.models import Organization
+from tenants.schemas import schema_public_activate
 from tests.conftest import client_for, signed_in
-from tests.factories import OWNER_PASSWORD, UserFactory
+from tests.factories import OWNER_PASSWORD, make_member
 
 
 def test_owner_signs_in_on_their_own_subdomain(org_a: Organization):
@@ -20,7 +20,9 @@ def test_owner_signs_in_on_their_own_subdomain(org_a: Organization):
     assert client.get("/").status_code == 200
 
 
-def test_owner_cannot_sign_in_on_another_organizations_subdomain(org_a: Organization, org_b: Organization):
+def test_owner_cannot_sign_in_on_another_organizations_subdomain(
+    org_a: Organization, org_b: Organization
+):
     client = client_for(org_b)
 
     response = client.post(
@@ -32,7 +34,9 @@ def test_owner_cannot_sign_in_on_another_organizations_subdomain(org_a: Organiza
     assert client.get("/")["Location"].startswith("/accounts/login/")
 
 
-def test_session_of_one_organization_is_not_a_session_in_another(org_a: Organization, org_b: Organization, owner_a: User):
+def test_session_of_one_organization_is_not_a_session_in_another(
+    org_a: Organization, org_b: Organization, owner_a: User
+):
     client = signed_in(org_a, owner_a)
     assert client.get("/").status_code == 200
 
@@ -43,10 +47,12 @@ def test_session_of_one_organization_is_not_a_session_in_another(org_a: Organiza
     assert response["Location"].startswith("/accounts/login/")
 
 
-def test_ids_of_another_organization_do_not_reach_its_objects(org_a: Organization, org_b: Organization, owner_a: User):
-    connection.set_schema_to_public()
+def test_ids_of_another_organization_do_not_reach_its_objects(
+    org_a: Organization, org_b: Organization, owner_a: User
+):
+    schema_public_activate()
     with tenant_context(org_b):
-        outsider = UserFactory(email="outsider@bravo.example")
+        outsider = make_member(email="outsider@bravo.example")
     client = signed_in(org_a, owner_a)
 
     role_change = client.post(f"/members/{outsider.pk}/role/", {"role": "admin"})

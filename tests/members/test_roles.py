@@ -1,16 +1,17 @@
-from django.test import Client
 from django_tenants.utils import tenant_context
 
 from accounts.models import Role, User
 from tenants.models import DirectoryEntry, Organization
 from tests.conftest import client_for, signed_in
-from tests.factories import MEMBER_PASSWORD, UserFactory
+from tests.factories import MEMBER_PASSWORD, make_member
 
 
 def test_owner_changes_a_members_role(org_a: Organization, owner_a: User):
-    member = UserFactory(role=Role.MEMBER)
+    member = make_member(role=Role.MEMBER)
 
-    response = signed_in(org_a, owner_a).post(f"/members/{member.pk}/role/", {"role": "billing_admin"}, HTTP_HX_REQUEST="true")
+    response = signed_in(org_a, owner_a).post(
+        f"/members/{member.pk}/role/", {"role": "billing_admin"}, HTTP_HX_REQUEST="true"
+    )
 
     member.refresh_from_db()
     assert member.role == Role.BILLING_ADMIN
@@ -35,7 +36,7 @@ def test_last_owner_cannot_be_removed(org_a: Organization, owner_a: User):
 
 
 def test_an_owner_can_step_down_once_there_is_another_owner(org_a: Organization, owner_a: User):
-    UserFactory(role=Role.OWNER)
+    make_member(role=Role.OWNER)
 
     signed_in(org_a, owner_a).post(f"/members/{owner_a.pk}/role/", {"role": "admin"})
 
@@ -44,8 +45,8 @@ def test_an_owner_can_step_down_once_there_is_another_owner(org_a: Organization,
 
 
 def test_admin_cannot_demote_an_owner(org_a: Organization, owner_a: User):
-    UserFactory(role=Role.OWNER)
-    admin = UserFactory(role=Role.ADMIN)
+    make_member(role=Role.OWNER)
+    admin = make_member(role=Role.ADMIN)
 
     response = signed_in(org_a, admin).post(f"/members/{owner_a.pk}/role/", {"role": "member"})
 
@@ -55,8 +56,8 @@ def test_admin_cannot_demote_an_owner(org_a: Organization, owner_a: User):
 
 
 def test_billing_admin_cannot_change_roles(org_a: Organization):
-    billing = UserFactory(role=Role.BILLING_ADMIN)
-    member = UserFactory(role=Role.MEMBER)
+    billing = make_member(role=Role.BILLING_ADMIN)
+    member = make_member(role=Role.MEMBER)
 
     response = signed_in(org_a, billing).post(f"/members/{member.pk}/role/", {"role": "admin"})
 
@@ -66,7 +67,7 @@ def test_billing_admin_cannot_change_roles(org_a: Organization):
 
 
 def test_removed_member_loses_their_session_and_cannot_sign_in(org_a: Organization, owner_a: User):
-    member = UserFactory(email="leaving@example.com")
+    member = make_member(email="leaving@example.com")
     DirectoryEntry.objects.create(email=member.email, organization=org_a)
     members_client = signed_in(org_a, member)
     assert members_client.get("/").status_code == 200

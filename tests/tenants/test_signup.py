@@ -2,13 +2,13 @@ from urllib.parse import urlparse
 
 import pytest
 from django.core import mail
-from django.db import connection
 from django.test import Client
 from django_tenants.utils import schema_exists, tenant_context
 
 from accounts.models import Role, User
 from members.services import handoff_issue
 from tenants.models import DirectoryEntry, Organization
+from tenants.schemas import schema_public_activate
 from tests.conftest import client_for, signed_in
 
 SIGNUP = {
@@ -28,7 +28,9 @@ def test_signup_creates_schema_and_owner_then_hands_off_to_the_subdomain(public_
     assert location.path == "/handoff/"
     organization = Organization.objects.get(slug="acme")
     assert schema_exists(organization.schema_name)
-    assert DirectoryEntry.objects.filter(email="founder@acme.example", organization=organization).exists()
+    assert DirectoryEntry.objects.filter(
+        email="founder@acme.example", organization=organization
+    ).exists()
     with tenant_context(organization):
         owner = User.objects.get(email="founder@acme.example")
         assert owner.role == Role.OWNER
@@ -71,9 +73,11 @@ def test_handoff_token_signs_in_only_once(public_client: Client):
     assert second["Location"].startswith("/accounts/login/")
 
 
-def test_handoff_token_of_one_organization_is_refused_by_another(org_a: Organization, org_b: Organization, owner_a: User):
+def test_handoff_token_of_one_organization_is_refused_by_another(
+    org_a: Organization, org_b: Organization, owner_a: User
+):
     token = handoff_issue(user=owner_a)
-    connection.set_schema_to_public()
+    schema_public_activate()
 
     response = client_for(org_b).get(f"/handoff/?token={token}")
 
@@ -104,7 +108,9 @@ def test_handoff_token_expires(org_a: Organization, owner_a: User, settings):
         ("alpha", "already taken"),
     ],
 )
-def test_signup_refuses_bad_slugs_with_a_clear_message(public_client: Client, slug: str, message: str):
+def test_signup_refuses_bad_slugs_with_a_clear_message(
+    public_client: Client, slug: str, message: str
+):
     response = public_client.post("/", {**SIGNUP, "slug": slug})
 
     assert response.status_code == 200
