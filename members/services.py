@@ -10,6 +10,7 @@ from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 
@@ -178,6 +179,15 @@ def invitation_accept(*, token: str, password: str, full_name: str = "") -> User
 def invitation_revoke(*, actor: User, invitation: Invitation) -> None:
     _ensure_may_manage(actor=actor, role=invitation.role)
     Invitation.objects.filter(pk=invitation.pk, accepted_at=None).update(revoked_at=timezone.now())
+
+
+def email_verification_send(*, request: HttpRequest, user: User) -> None:
+    """Email a verification link for the user's primary address unless it is verified.
+
+    Needs the request of the organization's own host: the link is built from it."""
+    address = EmailAddress.objects.filter(user=user, primary=True, verified=False).first()
+    if address is not None:
+        address.send_confirmation(request, signup=True)
 
 
 def handoff_issue(*, user: User) -> str:

@@ -10,6 +10,7 @@ from members.permissions import role_required
 from members.selectors import invitation_get, invitation_pending_list, member_get, member_list
 from members.services import (
     MembershipError,
+    email_verification_send,
     handoff_consume,
     invitation_accept,
     invitation_create,
@@ -138,4 +139,6 @@ def handoff(request: HttpRequest) -> HttpResponse:
         )
         return redirect("account_login")
     login(request, user, backend=AUTH_BACKEND)
+    # The founder's first visit to their subdomain: the verification link needs this host.
+    email_verification_send(request=request, user=user)
     return redirect("dashboard")

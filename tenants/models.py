@@ -1,5 +1,9 @@
+from django.conf import settings
 from django.db import models
 from django_tenants.models import DomainMixin, TenantMixin
+from django_tenants.utils import schema_exists
+
+from tenants.schema_clone import schema_clone
 
 
 class Organization(TenantMixin):
@@ -14,6 +18,18 @@ class Organization(TenantMixin):
 
     auto_create_schema = True
     auto_drop_schema = True
+
+    def create_schema(
+        self, check_if_exists: bool = False, sync_schema: bool = True, verbosity: int = 1
+    ) -> bool:
+        """Copy the template schema; only the template itself runs every migration."""
+        template = settings.ORGANIZATION_TEMPLATE_SCHEMA
+        if self.is_template or not sync_schema or not schema_exists(template):
+            return bool(super().create_schema(check_if_exists, sync_schema, verbosity))
+        if check_if_exists and schema_exists(self.schema_name):
+            return False
+        schema_clone(source=template, target=self.schema_name)
+        return True
 
     class Meta:
         ordering = ["name"]

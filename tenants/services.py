@@ -60,7 +60,7 @@ RESERVED_SLUGS = frozenset(
         "pricing",
     ]
 )
-TEMPLATE_SCHEMA = settings.TENANT_BASE_SCHEMA
+TEMPLATE_SCHEMA = settings.ORGANIZATION_TEMPLATE_SCHEMA
 
 
 def organization_slug_validate(*, slug: str) -> str:

@@ -53,10 +53,9 @@ INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_
 
 TENANT_MODEL = "tenants.Organization"
 TENANT_DOMAIN_MODEL = "tenants.Domain"
-# New organizations are cloned from this schema, which migrate_schemas keeps current
-# (it is an Organization row of its own), instead of running every migration per signup.
-TENANT_BASE_SCHEMA = "tenant_template"
-TENANT_CREATION_FAKES_MIGRATIONS = True
+# New organizations are copied from this schema (tenants.schema_clone) instead of running
+# every migration per signup; it is an Organization row, so migrate_schemas keeps it current.
+ORGANIZATION_TEMPLATE_SCHEMA = "tenant_template"
 PUBLIC_SCHEMA_URLCONF = "saas.urls_public"
 ROOT_URLCONF = "saas.urls_tenant"
 SHOW_PUBLIC_IF_NO_TENANT_FOUND = False

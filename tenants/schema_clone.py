@@ -1,0 +1,110 @@
+"""Copy the template schema into a new organization's schema, in time independent of how
+many organizations exist.
+
+django-tenants' own clone (a large PL/pgSQL function) reads information_schema views,
+which scan the whole catalog: on this machine it took 0.2 s with a few schemas and 1.5 s
+with fifty, growing with every signup. Here every catalog query is restricted to the
+template's namespace, and the copy is plain DDL: tables with LIKE, then constraints and
+indexes under their original names (so later migrations that name them still apply),
+then the rows the template holds (migration history, content types, permissions).
+"""
+
+from django.db import connection
+from django.db.backends.utils import CursorWrapper
+from psycopg import sql
+
+TEMPLATE_TABLES = """
+SELECT c.oid, c.relname FROM pg_class c
+WHERE c.relnamespace = %(schema)s::regnamespace AND c.relkind = 'r'
+ORDER BY c.relname
+"""
+UNSUPPORTED_OBJECTS = """
+SELECT relname FROM pg_class
+WHERE relnamespace = %(schema)s::regnamespace AND relkind IN ('v', 'm', 'p', 'f')
+UNION ALL
+SELECT tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+WHERE c.relnamespace = %(schema)s::regnamespace AND NOT t.tgisinternal
+"""
+CONSTRAINTS = """
+SELECT c.relname, k.conname, pg_get_constraintdef(k.oid)
+FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
+WHERE c.relnamespace = %(schema)s::regnamespace AND k.contype IN ('p', 'u', 'x', 'f')
+ORDER BY k.contype = 'f', c.relname, k.conname
+"""
+INDEXES = """
+SELECT pg_get_indexdef(i.indexrelid)
+FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
+WHERE c.relnamespace = %(schema)s::regnamespace
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
+"""
+COPYABLE_COLUMNS = """
+SELECT a.attname, a.attidentity <> '' FROM pg_attribute a
+WHERE a.attrelid = %(table)s AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
+ORDER BY a.attnum
+"""
+
+
+def schema_clone(*, source: str, target: str) -> None:
+    """Create `target` as a copy of `source`, structure and rows."""
+    with connection.cursor() as cursor:
+        params = {"schema": source}
+        cursor.execute(UNSUPPORTED_OBJECTS, params)
+        unsupported = [row[0] for row in cursor.fetchall()]
+        if unsupported:
+            raise NotImplementedError(f"schema_clone cannot copy {unsupported}; extend it first")
+        cursor.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(target)))
+        cursor.execute(TEMPLATE_TABLES, params)
+        tables = cursor.fetchall()
+        for _, table in tables:
+            cursor.execute(
+                sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING ALL EXCLUDING INDEXES)").format(
+                    sql.Identifier(target, table), sql.Identifier(source, table)
+                )
+            )
+        for oid, table in tables:
+            _copy_rows(
+                cursor,
+                source=sql.Identifier(source, table),
+                target=sql.Identifier(target, table),
+                table_oid=oid,
+            )
+        # pg_get_*def qualify the template's tables (it is not on the search path); those
+        # qualifiers are the one thing to rewrite.
+        cursor.execute(CONSTRAINTS, params)
+        for table, name, definition in cursor.fetchall():
+            definition = definition.replace(f"REFERENCES {source}.", f'REFERENCES "{target}".')
+            cursor.execute(
+                sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} ").format(
+                    sql.Identifier(target, table), sql.Identifier(name)
+                )
+                + sql.SQL(definition)
+            )
+        cursor.execute(INDEXES, params)
+        for (definition,) in cursor.fetchall():
+            rewritten = definition.replace(f" ON {source}.", f' ON "{target}".', 1)
+            cursor.execute(sql.SQL(rewritten))
+
+
+def _copy_rows(
+    cursor: CursorWrapper, *, source: sql.Identifier, target: sql.Identifier, table_oid: int
+) -> None:
+    cursor.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(source))
+    exists = cursor.fetchone()
+    if not exists or not exists[0]:
+        return
+    cursor.execute(COPYABLE_COLUMNS, {"table": table_oid})
+    columns = cursor.fetchall()
+    names = sql.SQL(", ").join(sql.Identifier(name) for name, _ in columns)
+    cursor.execute(
+        sql.SQL("INSERT INTO {} ({}) OVERRIDING SYSTEM VALUE SELECT {} FROM {}").format(
+            target, names, names, source
+        )
+    )
+    for name, is_identity in columns:
+        if is_identity:
+            cursor.execute(
+                sql.SQL(
+                    "SELECT setval(pg_get_serial_sequence(%s, %s), (SELECT max({}) FROM {}))"
+                ).format(sql.Identifier(name), target),
+                [target.as_string(), name],
+            )
