@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.core import signing
 from django.db import transaction
 from django.http import HttpRequest
@@ -211,3 +212,35 @@ def handoff_consume(*, token: str) -> User | None:
         return None
     handoff = LoginHandoff.objects.select_related("user").get(nonce=payload["n"])
     return handoff.user if handoff.user.is_active else None
+
+
+def _ensure_manager(actor: User) -> None:
+    if not actor.can_manage_members:
+        raise MembershipError("Only owners and admins can manage groups.")
+
+
+def group_create(*, actor: User, name: str) -> Group:
+    _ensure_manager(actor)
+    group, created = Group.objects.get_or_create(name=name.strip())
+    if not created:
+        raise MembershipError(f"A group called “{group.name}” exists already.")
+    return group
+
+
+def group_member_add(*, actor: User, group: Group, email: str) -> User:
+    _ensure_manager(actor)
+    member = User.objects.filter(email__iexact=email.strip(), is_active=True).first()
+    if member is None:
+        raise MembershipError(f"{email} is not a member of this organization.")
+    member.groups.add(group)
+    return member
+
+
+def group_member_remove(*, actor: User, group: Group, member: User) -> None:
+    _ensure_manager(actor)
+    member.groups.remove(group)
+
+
+def group_delete(*, actor: User, group: Group) -> None:
+    _ensure_manager(actor)
+    group.delete()

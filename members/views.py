@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth.models import Group
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -11,6 +12,10 @@ from members.selectors import invitation_get, invitation_pending_list, member_ge
 from members.services import (
     MembershipError,
     email_verification_send,
+    group_create,
+    group_delete,
+    group_member_add,
+    group_member_remove,
     handoff_consume,
     invitation_accept,
     invitation_create,
@@ -142,3 +147,31 @@ def handoff(request: HttpRequest) -> HttpResponse:
     # The founder's first visit to their subdomain: the verification link needs this host.
     email_verification_send(request=request, user=user)
     return redirect("dashboard")
+
+
+@role_required(*MANAGERS)
+@require_http_methods(["GET", "POST"])
+def groups(request: MemberRequest) -> HttpResponse:
+    try:
+        if "create" in request.POST:
+            group_create(actor=request.user, name=request.POST.get("name", ""))
+        elif "add" in request.POST:
+            group = Group.objects.filter(pk=request.POST.get("group", "")).first()
+            if group is None:
+                raise Http404
+            group_member_add(actor=request.user, group=group, email=request.POST.get("email", ""))
+        elif "remove" in request.POST:
+            group = Group.objects.filter(pk=request.POST.get("group", "")).first()
+            member = member_get(member_id=int(request.POST.get("member", "0")))
+            if group is None or member is None:
+                raise Http404
+            group_member_remove(actor=request.user, group=group, member=member)
+        elif "delete" in request.POST:
+            group = Group.objects.filter(pk=request.POST.get("group", "")).first()
+            if group is None:
+                raise Http404
+            group_delete(actor=request.user, group=group)
+    except MembershipError as refusal:
+        messages.error(request, str(refusal))
+    context = {"groups": Group.objects.prefetch_related("user_set").order_by("name")}
+    return render(request, "members/groups.html", context)

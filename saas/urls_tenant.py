@@ -17,4 +17,30 @@ urlpatterns = [
         name="invitation_withdraw",
     ),
     path("invite/<str:token>/", members_views.invitation_accept_view, name="invitation_accept"),
+    path("members/groups/", members_views.groups, name="groups"),
+    path("workspaces/new/", workspaces_views.workspace_new, name="workspace_new"),
+    path("w/<slug:slug>/", workspaces_views.workspace, name="workspace"),
+    path("w/<slug:slug>/access/", workspaces_views.workspace_access, name="workspace_access"),
+    path("w/<slug:slug>/upload/", workspaces_views.document_upload_view, name="document_upload"),
+    path("w/<slug:slug>/entry/", workspaces_views.document_text_view, name="document_text"),
+    path(
+        "w/<slug:slug>/documents/<int:document_id>/",
+        workspaces_views.document_detail,
+        name="document",
+    ),
+    path(
+        "w/<slug:slug>/documents/<int:document_id>/row/",
+        workspaces_views.document_row,
+        name="document_row",
+    ),
+    path(
+        "w/<slug:slug>/documents/<int:document_id>/download/",
+        workspaces_views.document_download,
+        name="document_download",
+    ),
+    path(
+        "w/<slug:slug>/documents/<int:document_id>/<str:action>/",
+        workspaces_views.document_action,
+        name="document_action",
+    ),
 ]

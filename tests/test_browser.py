@@ -15,7 +15,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from django.conf import settings
+from django.db import connection
 from playwright.sync_api import Page, expect, sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,7 +31,7 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def live_url(django_db_setup: None, django_db_blocker) -> Iterator[str]:
-    database = settings.DATABASES["default"]
+    database = connection.settings_dict
     port = free_port()
     env = {
         **os.environ,

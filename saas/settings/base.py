@@ -37,6 +37,7 @@ SHARED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "template_partials",
+    "django.contrib.postgres",
 ]
 TENANT_APPS = [
     "accounts",
@@ -132,6 +133,17 @@ SESSION_COOKIE_SAMESITE = "Lax"
 
 INVITATION_MAX_AGE_SECONDS = env.int("INVITATION_MAX_AGE_SECONDS", default=7 * 24 * 3600)
 HANDOFF_MAX_AGE_SECONDS = 60
+
+# Knowledge bases
+MAX_UPLOAD_BYTES = env.int("MAX_UPLOAD_BYTES", default=25 * 1024 * 1024)
+# all-MiniLM-L6-v2 reads at most 256 word pieces: a chunk of 224 leaves room for the
+# heading path that is embedded with it; the overlap is about 15 %.
+CHUNK_TOKENS = env.int("CHUNK_TOKENS", default=224)
+CHUNK_OVERLAP_TOKENS = env.int("CHUNK_OVERLAP_TOKENS", default=34)
+DOCX_MAX_UNPACKED_BYTES = env.int("DOCX_MAX_UNPACKED_BYTES", default=200 * 1024 * 1024)
+EMBEDDINGS_PROVIDER = env.str("EMBEDDINGS_PROVIDER", default="local")  # local | vertex
+EMBEDDING_DIMENSIONS = env.int("EMBEDDING_DIMENSIONS", default=384)
+EMBEDDING_BATCH_SIZE = env.int("EMBEDDING_BATCH_SIZE", default=64)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

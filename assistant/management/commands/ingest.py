@@ -1,0 +1,65 @@
+from pathlib import Path
+from typing import Any
+
+from django.core.files import File
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django_tenants.utils import tenant_context
+from tqdm import tqdm
+
+from accounts.models import Role, User
+from assistant.services import document_ingest
+from tenants.models import Organization
+from workspaces.models import DocumentStatus, Workspace
+from workspaces.services import WorkspaceError, document_upload, workspace_create
+
+SUFFIXES = {".pdf", ".docx", ".html", ".htm", ".md", ".markdown", ".txt"}
+
+
+class Command(BaseCommand):
+    help = "Load files (or folders of them) into a workspace through the ingestion pipeline."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("paths", nargs="+", type=Path)
+        parser.add_argument("--tenant", required=True, help="organization slug")
+        parser.add_argument(
+            "--workspace", required=True, help="workspace slug (created if missing)"
+        )
+        parser.add_argument(
+            "--open", action="store_true", help="a created workspace is open to all"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        organization = Organization.objects.filter(slug=options["tenant"]).first()
+        if organization is None:
+            raise CommandError(f"No organization with the address {options['tenant']!r}.")
+        files = sorted(
+            path
+            for root in options["paths"]
+            for path in ([root] if root.is_file() else root.rglob("*"))
+            if path.is_file() and path.suffix.lower() in SUFFIXES
+        )
+        with tenant_context(organization):
+            owner = User.objects.filter(role=Role.OWNER, is_active=True).order_by("pk").first()
+            if owner is None:
+                raise CommandError("The organization has no active owner to upload as.")
+            workspace = Workspace.objects.filter(slug=options["workspace"]).first()
+            if workspace is None:
+                workspace = workspace_create(
+                    actor=owner, name=options["workspace"].replace("-", " ").title(),
+                    is_open=options["open"],
+                )  # fmt: skip
+            failed = 0
+            for path in tqdm(files, desc=f"{organization.slug}/{workspace.slug}", unit="file"):
+                try:
+                    with path.open("rb") as stream:
+                        document = document_upload(
+                            actor=owner, workspace=workspace, upload=File(stream, name=path.name)
+                        )
+                except WorkspaceError as refusal:
+                    tqdm.write(f"skipped {path}: {refusal}")
+                    continue
+                document = document_ingest(document_id=document.pk)
+                if document.status == DocumentStatus.FAILED:
+                    failed += 1
+                    tqdm.write(f"failed {path}: {document.error}")
+        self.stdout.write(f"{len(files) - failed} of {len(files)} files in {workspace.slug}.")

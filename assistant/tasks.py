@@ -1,0 +1,34 @@
+from celery import Task
+from django.db import InterfaceError, OperationalError
+
+from assistant.services import document_fail, document_ingest
+from saas.celery import app
+from workspaces.models import Document
+
+TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
+
+
+MAX_RETRIES = 5
+
+
+@app.task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=MAX_RETRIES)
+def document_ingest_task(self: Task, document_id: int) -> None:  # type: ignore[type-arg]
+    """Runs in the schema of the organization that uploaded the document."""
+    try:
+        document_ingest(document_id=document_id)
+    except Document.DoesNotExist:
+        return  # deleted while queued
+    except TRANSIENT as error:
+        if self.request.retries >= MAX_RETRIES:
+            _fail(document_id, "Processing kept failing on a temporary error. Retry it later.")
+            raise
+        raise self.retry(exc=error, countdown=2**self.request.retries) from error
+    except Exception:
+        _fail(document_id, "Processing failed unexpectedly. Retry it; if it fails again, tell us.")
+        raise
+
+
+def _fail(document_id: int, reason: str) -> None:
+    document = Document.objects.filter(pk=document_id).first()
+    if document is not None:
+        document_fail(document=document, reason=reason)

@@ -1,0 +1,25 @@
+// Drag-and-drop onto the upload zone, and a progress bar while the files go up.
+(function () {
+  const form = document.getElementById("upload-form");
+  if (!form) return;
+  const zone = document.getElementById("dropzone");
+  const input = document.getElementById("id_files");
+  const progress = document.getElementById("upload-progress");
+  const send = () => { if (input.files.length) htmx.trigger(form, "submit"); };
+  input.addEventListener("change", send);
+  ["dragenter", "dragover"].forEach((name) => zone.addEventListener(name, (event) => {
+    event.preventDefault();
+    zone.classList.add("over");
+  }));
+  ["dragleave", "drop"].forEach((name) => zone.addEventListener(name, () => zone.classList.remove("over")));
+  zone.addEventListener("drop", (event) => {
+    event.preventDefault();
+    input.files = event.dataTransfer.files;
+    send();
+  });
+  form.addEventListener("htmx:xhr:progress", (event) => {
+    progress.hidden = false;
+    progress.value = (event.detail.loaded / event.detail.total) * 100;
+  });
+  form.addEventListener("htmx:afterRequest", () => { progress.hidden = true; form.reset(); });
+})();

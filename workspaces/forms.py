@@ -1,0 +1,36 @@
+from django import forms
+
+from workspaces.models import Language, WorkspaceRole
+
+
+class WorkspaceForm(forms.Form):
+    name = forms.CharField(max_length=120)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    language = forms.ChoiceField(
+        choices=Language.choices,
+        initial=Language.ENGLISH,
+        help_text="Full-text language: English stems words; Simple suits mixed-language content.",
+    )
+    is_open = forms.BooleanField(
+        required=False, label="Open to every member of the organization", initial=True
+    )
+
+
+class WorkspaceSettingsForm(forms.Form):
+    name = forms.CharField(max_length=120)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    is_open = forms.BooleanField(required=False, label="Open to every member of the organization")
+
+
+class TextEntryForm(forms.Form):
+    title = forms.CharField(max_length=300)
+    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 6}))
+
+
+class ReplaceForm(forms.Form):
+    file = forms.FileField()
+
+
+class GrantForm(forms.Form):
+    principal = forms.CharField(label="Person (email) or group (name)", max_length=254)
+    role = forms.ChoiceField(choices=WorkspaceRole.choices, initial=WorkspaceRole.VIEWER)

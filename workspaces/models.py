@@ -1,0 +1,144 @@
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.db import models
+from django.db.models import Q
+
+
+class Language(models.TextChoices):
+    """PostgreSQL text-search configurations offered for a workspace's full-text index."""
+
+    ENGLISH = "english", "English"
+    SIMPLE = "simple", "Simple (mixed languages, no stemming)"
+    FRENCH = "french", "French"
+    GERMAN = "german", "German"
+    SPANISH = "spanish", "Spanish"
+    PORTUGUESE = "portuguese", "Portuguese"
+    ITALIAN = "italian", "Italian"
+    DUTCH = "dutch", "Dutch"
+
+
+class WorkspaceRole(models.TextChoices):
+    VIEWER = "viewer", "Viewer"
+    EDITOR = "editor", "Editor"
+    MANAGER = "manager", "Manager"
+
+
+ROLE_RANK = {WorkspaceRole.VIEWER: 1, WorkspaceRole.EDITOR: 2, WorkspaceRole.MANAGER: 3}
+
+
+class Workspace(models.Model):
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=60, unique=True)
+    description = models.TextField(blank=True)
+    language = models.CharField(max_length=20, choices=Language.choices, default=Language.ENGLISH)
+    is_open = models.BooleanField(
+        default=False, help_text="Every member of the organization may read it."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WorkspaceGrant(models.Model):
+    """A role on a workspace, for one user or for every member of a group."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="grants")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    group = models.ForeignKey(
+        Group, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    role = models.CharField(max_length=10, choices=WorkspaceRole.choices)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(user__isnull=False, group__isnull=True)
+                | Q(user__isnull=True, group__isnull=False),
+                name="grant_to_user_xor_group",
+            ),
+            models.UniqueConstraint(fields=["workspace", "user"], name="one_grant_per_user"),
+            models.UniqueConstraint(fields=["workspace", "group"], name="one_grant_per_group"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role} on {self.workspace_id}"
+
+
+class DocumentStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    PARSING = "parsing", "Parsing"
+    EMBEDDING = "embedding", "Embedding"
+    READY = "ready", "Ready"
+    FAILED = "failed", "Failed"
+
+
+class DocumentKind(models.TextChoices):
+    PDF = "pdf", "PDF"
+    DOCX = "docx", "Word"
+    HTML = "html", "HTML"
+    MARKDOWN = "markdown", "Markdown"
+    TEXT = "text", "Text"
+
+
+def document_upload_path(document: "Document", filename: str) -> str:
+    # The schema name keeps organizations' files apart in one bucket or folder.
+    from tenants.schemas import schema_name_current
+
+    workspace, digest = document.workspace_id, document.sha256
+    return f"{schema_name_current()}/documents/{workspace}/{digest[:2]}/{digest}"
+
+
+class Document(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="documents")
+    title = models.CharField(max_length=300)
+    original_name = models.CharField(max_length=255)
+    kind = models.CharField(max_length=10, choices=DocumentKind.choices)
+    file = models.FileField(upload_to=document_upload_path, max_length=500)
+    # The replaced version's stored file, deleted once the new version's chunks are in.
+    previous_file = models.CharField(max_length=500, blank=True)
+    size = models.PositiveBigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64)
+    pages = models.PositiveIntegerField(null=True, blank=True)
+    status = models.CharField(
+        max_length=10, choices=DocumentStatus.choices, default=DocumentStatus.QUEUED
+    )
+    error = models.TextField(blank=True)
+    chunks_total = models.PositiveIntegerField(default=0)
+    chunks_done = models.PositiveIntegerField(default=0)
+    version = models.PositiveIntegerField(default=1)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "sha256"], name="one_copy_per_workspace")
+        ]
+        indexes = [models.Index(fields=["workspace", "status"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (DocumentStatus.READY, DocumentStatus.FAILED)
+
+    @property
+    def progress_percent(self) -> int:
+        if self.status == DocumentStatus.READY:
+            return 100
+        if not self.chunks_total:
+            return 0
+        return int(100 * self.chunks_done / self.chunks_total)

@@ -1,0 +1,193 @@
+"""Writes to workspaces, grants and documents. Ingestion itself is assistant.services."""
+
+import hashlib
+from typing import IO
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.core.files.base import ContentFile, File
+from django.db import IntegrityError, transaction
+from django.utils.text import slugify
+
+from accounts.models import User
+from workspaces.models import Document, DocumentStatus, Workspace, WorkspaceGrant
+from workspaces.selectors import ORGANIZATION_MANAGERS, workspace_role_at_least
+
+
+class WorkspaceError(Exception):
+    """A refused action; the message is shown to the user as is."""
+
+
+def workspace_create(
+    *,
+    actor: User,
+    name: str,
+    description: str = "",
+    language: str = "english",
+    is_open: bool = False,
+) -> Workspace:
+    if actor.role not in ORGANIZATION_MANAGERS:
+        raise WorkspaceError("Only owners and admins can create workspaces.")
+    base = slugify(name)[:50] or "workspace"
+    slug, n = base, 1
+    while Workspace.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return Workspace.objects.create(
+        name=name.strip(), slug=slug, description=description, language=language, is_open=is_open,
+        created_by=actor,
+    )  # fmt: skip
+
+
+def workspace_update(
+    *, actor: User, workspace: Workspace, name: str, description: str, is_open: bool
+) -> Workspace:
+    _ensure_role(actor, workspace, "manager")
+    workspace.name, workspace.description, workspace.is_open = name.strip(), description, is_open
+    workspace.save(update_fields=["name", "description", "is_open"])
+    return workspace
+
+
+def grant_set(
+    *,
+    actor: User,
+    workspace: Workspace,
+    role: str,
+    user: User | None = None,
+    group: Group | None = None,
+) -> WorkspaceGrant:
+    _ensure_role(actor, workspace, "manager")
+    grant, _ = WorkspaceGrant.objects.update_or_create(
+        workspace=workspace, user=user, group=group, defaults={"role": role}
+    )
+    return grant
+
+
+def grant_remove(*, actor: User, grant: WorkspaceGrant) -> None:
+    _ensure_role(actor, grant.workspace, "manager")
+    grant.delete()
+
+
+def _ensure_role(actor: User, workspace: Workspace, role: str) -> None:
+    if not workspace_role_at_least(user=actor, workspace=workspace, role=role):
+        raise WorkspaceError(f"You need the {role} role on this workspace to do that.")
+
+
+def _sha256(stream: IO[bytes]) -> str:
+    digest = hashlib.sha256()
+    for block in iter(lambda: stream.read(1024 * 1024), b""):
+        digest.update(block)
+    stream.seek(0)
+    return digest.hexdigest()
+
+
+def _queue_ingestion(document: Document) -> None:
+    from assistant.tasks import document_ingest_task
+
+    transaction.on_commit(lambda: document_ingest_task.delay(document.pk))
+
+
+def _ensure_size(name: str, size: int) -> None:
+    limit = settings.MAX_UPLOAD_BYTES
+    if size > limit:
+        raise WorkspaceError(
+            f"“{name}” is {size / 1_048_576:.1f} MB; the limit is {limit / 1_048_576:.0f} MB."
+        )
+
+
+def _ensure_new_content(workspace: Workspace, sha256: str, name: str) -> None:
+    existing = Document.objects.filter(workspace=workspace, sha256=sha256).first()
+    if existing is not None:
+        raise WorkspaceError(
+            f"“{name}” has the same content as “{existing.title}”, already in this workspace."
+        )
+
+
+@transaction.atomic
+def document_upload(
+    *, actor: User, workspace: Workspace, upload: File[bytes], title: str = ""
+) -> Document:
+    """Store one uploaded file and queue its ingestion. Refuses (WorkspaceError) an
+    oversized file before storing it, and content already in the workspace."""
+    _ensure_role(actor, workspace, "editor")
+    name = upload.name or "document"
+    _ensure_size(name, upload.size or 0)
+    sha256 = _sha256(upload)
+    _ensure_new_content(workspace, sha256, name)
+    document = Document(
+        workspace=workspace,
+        title=(title or name.rsplit(".", 1)[0])[:300],
+        original_name=name[:255],
+        kind=_kind_from_name(name),
+        size=upload.size or 0,
+        sha256=sha256,
+        uploaded_by=actor,
+    )
+    document.file.save(name, upload, save=False)
+    try:
+        with transaction.atomic():
+            document.save()
+    except IntegrityError:
+        document.file.delete(save=False)
+        raise WorkspaceError(f"“{name}” is already in this workspace.") from None
+    _queue_ingestion(document)
+    return document
+
+
+def document_create_from_text(
+    *, actor: User, workspace: Workspace, title: str, text: str
+) -> Document:
+    """A pasted entry (an FAQ answer, a note), stored and indexed as a Markdown file."""
+    content = ContentFile(text.encode("utf-8"), name=f"{slugify(title) or 'entry'}.md")
+    return document_upload(actor=actor, workspace=workspace, upload=content, title=title)
+
+
+@transaction.atomic
+def document_replace(*, actor: User, document: Document, upload: File[bytes]) -> Document:
+    """A new version of a document. Its chunks are swapped in one transaction when the new
+    version is indexed; until then (and if it cannot be read) searches use the old ones."""
+    _ensure_role(actor, document.workspace, "editor")
+    name = upload.name or document.original_name
+    _ensure_size(name, upload.size or 0)
+    sha256 = _sha256(upload)
+    if sha256 == document.sha256:
+        raise WorkspaceError("That file is identical to the current version.")
+    _ensure_new_content(document.workspace, sha256, name)
+    document.sha256, document.size, document.original_name = sha256, upload.size or 0, name[:255]
+    document.kind = _kind_from_name(name)
+    document.version += 1
+    if not document.previous_file:
+        document.previous_file = document.file.name or ""
+    document.file.save(name, upload, save=False)
+    document.status, document.error, document.chunks_done = DocumentStatus.QUEUED, "", 0
+    document.save()
+    _queue_ingestion(document)
+    return document
+
+
+def document_retry(*, actor: User, document: Document) -> Document:
+    _ensure_role(actor, document.workspace, "editor")
+    Document.objects.filter(pk=document.pk).update(
+        status=DocumentStatus.QUEUED, error="", chunks_done=0
+    )
+    document.refresh_from_db()
+    with transaction.atomic():
+        _queue_ingestion(document)
+    return document
+
+
+def document_delete(*, actor: User, document: Document) -> None:
+    """Delete the document, its chunks (cascade) and its stored file."""
+    _ensure_role(actor, document.workspace, "editor")
+    file = document.file
+    with transaction.atomic():
+        document.delete()
+        transaction.on_commit(lambda: file.delete(save=False))
+
+
+def _kind_from_name(name: str) -> str:
+    extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    return {
+        "pdf": "pdf", "docx": "docx", "html": "html", "htm": "html", "md": "markdown",
+        "markdown": "markdown",
+    }.get(extension, "text")  # fmt: skip
