@@ -2,6 +2,7 @@
 service (schema cloned from the template), and clients bound to their subdomains."""
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -13,6 +14,7 @@ from tenants.models import Organization
 from tenants.schemas import schema_public_activate
 from tenants.services import organization_signup, platform_ensure
 from tests.factories import OWNER_PASSWORD
+from workspaces.models import Workspace
 
 
 @pytest.fixture(scope="session")
@@ -72,3 +74,16 @@ def client_a(org_a: Organization) -> Client:
 @pytest.fixture
 def public_client(db: None) -> Client:
     return Client(HTTP_HOST=settings.BASE_DOMAIN)
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings: Any, tmp_path: Any) -> None:
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def workspace(org_a: Organization, owner_a: User) -> Workspace:
+    """A restricted workspace of organization A."""
+    from workspaces.services import workspace_create
+
+    return workspace_create(actor=owner_a, name="Handbook", description="Policies")

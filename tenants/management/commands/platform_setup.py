@@ -7,7 +7,6 @@ from django.core.management.base import BaseCommand, CommandParser
 from django_tenants.utils import tenant_context
 
 from accounts.models import User
-
 from tenants.models import Organization
 from tenants.schemas import schema_public_activate
 from tenants.services import organization_signup, platform_ensure
