@@ -5,6 +5,7 @@ one transaction, so a search sees the old set or the new one, never a mix or not
 worker that dies before that transaction leaves the previous chunks untouched.
 """
 
+from collections import Counter
 from collections.abc import Callable
 
 from django.conf import settings
@@ -21,8 +22,44 @@ from workspaces.models import Document, DocumentStatus
 Progress = Callable[[int, int], None]
 
 
-def document_ingest(*, document_id: int, on_progress: Progress | None = None) -> Document:
-    document = Document.objects.select_related("workspace").get(pk=document_id)
+def document_ingest(*, document_id: int) -> Document:
+    return documents_ingest(document_ids=[document_id])[0]
+
+
+def documents_ingest(
+    *, document_ids: list[int], on_progress: Progress | None = None
+) -> list[Document]:
+    """Ingest several documents, embedding their chunks together in full batches (a bulk
+    load of many small documents would otherwise run the model on batches of one or two)."""
+    documents = Document.objects.select_related("workspace").in_bulk(document_ids)
+    prepared: list[tuple[Document, list[ChunkDraft]]] = []
+    for document_id in document_ids:
+        document = documents[document_id]
+        drafts = _parse_and_chunk(document)
+        if drafts is not None:
+            prepared.append((document, drafts))
+
+    queue = [(document, draft) for document, drafts in prepared for draft in drafts]
+    vectors: list[list[float]] = []
+    done: Counter[int] = Counter()
+    embeddings, size = embeddings_get(), settings.EMBEDDING_BATCH_SIZE
+    for start in range(0, len(queue), size):
+        batch = queue[start : start + size]
+        vectors.extend(embeddings.embed_documents([draft.embedding_text for _, draft in batch]))
+        done.update(document.pk for document, _ in batch)
+        for document_id in {document.pk for document, _ in batch}:
+            Document.objects.filter(pk=document_id).update(chunks_done=done[document_id])
+        if on_progress is not None:
+            on_progress(len(vectors), len(queue))
+
+    offset = 0
+    for document, drafts in prepared:
+        _chunks_replace(document, drafts, vectors[offset : offset + len(drafts)])
+        offset += len(drafts)
+    return [documents[document_id] for document_id in document_ids]
+
+
+def _parse_and_chunk(document: Document) -> list[ChunkDraft] | None:
     _status_set(document, DocumentStatus.PARSING)
     with document.file.open("rb") as stream:
         data = stream.read()
@@ -32,23 +69,14 @@ def document_ingest(*, document_id: int, on_progress: Progress | None = None) ->
         if not drafts:
             raise UnreadableDocument("The file contains no text to index.")
     except UnreadableDocument as reason:
-        return document_fail(document=document, reason=str(reason))
+        document_fail(document=document, reason=str(reason))
+        return None
     document.kind, document.pages = parsed.kind, parsed.pages
     document.chunks_total, document.chunks_done = len(drafts), 0
     _status_set(
         document, DocumentStatus.EMBEDDING, ["kind", "pages", "chunks_total", "chunks_done"]
     )
-
-    vectors: list[list[float]] = []
-    embeddings = embeddings_get()
-    size = settings.EMBEDDING_BATCH_SIZE
-    for batch in (drafts[start : start + size] for start in range(0, len(drafts), size)):
-        vectors.extend(embeddings.embed_documents([draft.embedding_text for draft in batch]))
-        Document.objects.filter(pk=document.pk).update(chunks_done=len(vectors))
-        if on_progress is not None:
-            on_progress(len(vectors), len(drafts))
-    _chunks_replace(document, drafts, vectors)
-    return document
+    return drafts
 
 
 @transaction.atomic
@@ -78,7 +106,7 @@ def _chunks_replace(
     if previous_file and previous_file != locked.file.name:
         storage = locked.file.storage
         transaction.on_commit(lambda: storage.delete(previous_file))
-    document.status = DocumentStatus.READY
+    document.status, document.chunks_done = DocumentStatus.READY, len(drafts)
 
 
 def document_fail(*, document: Document, reason: str) -> Document:

@@ -116,7 +116,7 @@ def document_upload(
     _ensure_new_content(workspace, sha256, name)
     document = Document(
         workspace=workspace,
-        title=(title or name.rsplit(".", 1)[0])[:300],
+        title=(title or _title_from_name(name))[:300],
         original_name=name[:255],
         kind=_kind_from_name(name),
         size=upload.size or 0,
@@ -183,6 +183,11 @@ def document_delete(*, actor: User, document: Document) -> None:
     with transaction.atomic():
         document.delete()
         transaction.on_commit(lambda: file.delete(save=False))
+
+
+def _title_from_name(name: str) -> str:
+    stem = name.rsplit("/", 1)[-1].rsplit(".", 1)[0].replace("_", " ").replace("-", " ").strip()
+    return stem[:1].upper() + stem[1:] if stem else "Untitled"
 
 
 def _kind_from_name(name: str) -> str:

@@ -147,8 +147,8 @@ def _parse_pdf(data: bytes) -> ParsedDocument:
         ]
     except UnreadableDocument:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as error:
-        raise UnreadableDocument(f"The PDF is damaged and cannot be read ({error}).") from None
+    except (PdfReadError, ValueError, KeyError, TypeError, OSError):
+        raise UnreadableDocument("The PDF is damaged and cannot be read.") from None
     sections = [section for section in sections if section.text]
     if not sections:
         raise UnreadableDocument(
@@ -177,8 +177,8 @@ def _parse_docx(data: bytes) -> ParsedDocument:
         )
     try:
         document = docx.Document(io.BytesIO(data))
-    except Exception as error:  # python-docx raises many kinds for a damaged package
-        raise UnreadableDocument(f"The Word document is damaged ({error}).") from None
+    except Exception:  # python-docx raises many kinds for a damaged package
+        raise UnreadableDocument("The Word document is damaged and cannot be read.") from None
     headings: list[str] = []
     sections: list[Section] = []
     for block in document.iter_inner_content():

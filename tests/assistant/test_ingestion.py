@@ -131,7 +131,7 @@ def test_identical_content_is_reported_not_indexed_twice(
         f"/w/{workspace.slug}/upload/", {"files": [upload("copy-of-handbook.md", HANDBOOK)]}
     )
 
-    assert "has the same content as “handbook”" in response.content.decode()
+    assert "has the same content as “Handbook”" in response.content.decode()
     assert Document.objects.count() == 1
 
 
@@ -193,5 +193,5 @@ def test_ingest_command_loads_a_folder_into_a_workspace(org_a: Organization, tmp
     call_command("ingest", str(tmp_path), tenant="alpha", workspace="loaded")
 
     documents = Document.objects.filter(workspace__slug="loaded")
-    assert sorted(documents.values_list("title", flat=True)) == ["a", "b"]
+    assert sorted(documents.values_list("title", flat=True)) == ["A", "B"]
     assert set(documents.values_list("status", flat=True)) == {DocumentStatus.READY}

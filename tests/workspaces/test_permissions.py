@@ -61,7 +61,7 @@ def test_editor_uploads_through_the_page(org_a: Organization, owner_a: User, wor
     )
 
     assert response.status_code == 200
-    assert b"leave" in response.content and b"faq" in response.content
+    assert b"Leave" in response.content and b"Faq" in response.content
     assert b'hx-trigger="every 1s"' in response.content  # queued rows poll for progress
     assert Document.objects.filter(uploaded_by=editor).count() == 2
 
