@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 BENCH_DB = "bench_signup"
 
 
-def use_bench_database() -> None:
+def use_bench_database(name: str = BENCH_DB) -> None:
     import psycopg
 
     from saas import local_services
@@ -29,9 +29,9 @@ def use_bench_database() -> None:
     parsed = urlparse(url)
     admin_url = urlunparse(parsed._replace(path="/postgres"))
     with psycopg.connect(_libpq(admin_url), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    os.environ["DATABASE_URL"] = urlunparse(parsed._replace(path=f"/{BENCH_DB}"))
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    os.environ["DATABASE_URL"] = urlunparse(parsed._replace(path=f"/{name}"))
 
 
 def _libpq(url: str) -> str:
