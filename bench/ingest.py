@@ -53,7 +53,7 @@ def main() -> None:
         name="Bench",
         slug="bench",
         owner_email="bench@bench.example",
-        owner_password="bench-pass-123",
+        owner_password="bench-pass-123",  # noqa: S106  (throwaway database)
     )
     with args.corpus.open() as lines:
         corpus = [json.loads(line) for line in lines]
@@ -96,13 +96,10 @@ def main() -> None:
     bare_seconds = time.perf_counter() - start
 
     pipeline_rate, bare_rate = len(texts) / pipeline_seconds, len(texts) / bare_seconds
-    print(
-        f"documents: {len(corpus) - duplicates} ingested ({duplicates} duplicates refused), chunks: {len(texts)}"
-    )
+    ingested = len(corpus) - duplicates
+    print(f"documents: {ingested} ingested ({duplicates} duplicates refused), chunks: {len(texts)}")
     print(f"pipeline end to end: {pipeline_seconds:.1f} s, {pipeline_rate:.1f} chunks/s")
-    print(
-        f"bare embedding model, same texts, batch {size}: {bare_seconds:.1f} s, {bare_rate:.1f} chunks/s"
-    )
+    print(f"bare model, same texts, batch {size}: {bare_seconds:.1f} s, {bare_rate:.1f} chunks/s")
     print(f"ratio pipeline / bare model: {pipeline_rate / bare_rate:.2f}")
 
 

@@ -106,3 +106,20 @@ def test_oversized_upload_is_refused_before_it_is_stored(
 
     assert not Document.objects.exists()
     assert not (settings.MEDIA_ROOT).exists() or not any(settings.MEDIA_ROOT.rglob("*.txt"))
+
+
+def test_failed_document_can_be_retried_from_its_page(
+    org_a: Organization, owner_a: User, workspace: Workspace, django_capture_on_commit_callbacks
+):
+    document = outcome(workspace, owner_a, "empty.txt", b"")
+
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        response = signed_in(org_a, owner_a).post(
+            f"/w/{workspace.slug}/documents/{document.pk}/retry/", HTTP_HX_REQUEST="true"
+        )
+
+    document.refresh_from_db()
+    assert response["HX-Redirect"] == f"/w/{workspace.slug}/documents/{document.pk}/"
+    assert document.status == DocumentStatus.QUEUED
+    assert document.error == ""
+    assert len(queued) == 1
