@@ -5,13 +5,13 @@ one transaction, so a search sees the old set or the new one, never a mix or not
 worker that dies before that transaction leaves the previous chunks untouched.
 """
 
-from collections import Counter
 from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchVector
 from django.db import transaction
-from django.db.models import Value
+from django.db.models import F, Value
+from django.utils import timezone
 
 from assistant.embeddings import embeddings_get
 from assistant.ingestion.chunking import ChunkDraft, sections_chunk
@@ -29,38 +29,42 @@ def document_ingest(*, document_id: int) -> Document:
 def documents_ingest(
     *, document_ids: list[int], on_progress: Progress | None = None
 ) -> list[Document]:
-    """Ingest several documents, embedding their chunks together in full batches (a bulk
-    load of many small documents would otherwise run the model on batches of one or two)."""
+    """Ingest several documents, embedding their chunks together in full batches and writing
+    them with a handful of statements per group: a bulk load of many small documents would
+    otherwise run the model on batches of one or two and the database a dozen times each."""
     documents = Document.objects.select_related("workspace").in_bulk(document_ids)
+    Document.objects.filter(pk__in=documents).update(
+        status=DocumentStatus.PARSING, updated_at=timezone.now()
+    )
     prepared: list[tuple[Document, list[ChunkDraft]]] = []
-    for document_id in document_ids:
-        document = documents[document_id]
+    for document in documents.values():
         drafts = _parse_and_chunk(document)
         if drafts is not None:
             prepared.append((document, drafts))
+    Document.objects.bulk_update(
+        [document for document, _ in prepared],
+        ["kind", "pages", "chunks_total", "chunks_done", "status", "updated_at"],
+    )
 
     queue = [(document, draft) for document, drafts in prepared for draft in drafts]
     vectors: list[list[float]] = []
-    done: Counter[int] = Counter()
     embeddings, size = embeddings_get(), settings.EMBEDDING_BATCH_SIZE
     for start in range(0, len(queue), size):
         batch = queue[start : start + size]
         vectors.extend(embeddings.embed_documents([draft.embedding_text for _, draft in batch]))
-        done.update(document.pk for document, _ in batch)
-        for document_id in {document.pk for document, _ in batch}:
-            Document.objects.filter(pk=document_id).update(chunks_done=done[document_id])
+        touched = {document.pk: document for document, _ in batch}
+        for document, _ in batch:
+            document.chunks_done += 1
+        Document.objects.bulk_update(touched.values(), ["chunks_done"])
         if on_progress is not None:
             on_progress(len(vectors), len(queue))
 
-    offset = 0
-    for document, drafts in prepared:
-        _chunks_replace(document, drafts, vectors[offset : offset + len(drafts)])
-        offset += len(drafts)
-    return [documents[document_id] for document_id in document_ids]
+    if prepared:
+        _chunks_replace(prepared, vectors)
+    return [documents[document_id] for document_id in document_ids if document_id in documents]
 
 
 def _parse_and_chunk(document: Document) -> list[ChunkDraft] | None:
-    _status_set(document, DocumentStatus.PARSING)
     with document.file.open("rb") as stream:
         data = stream.read()
     try:
@@ -73,40 +77,63 @@ def _parse_and_chunk(document: Document) -> list[ChunkDraft] | None:
         return None
     document.kind, document.pages = parsed.kind, parsed.pages
     document.chunks_total, document.chunks_done = len(drafts), 0
-    _status_set(
-        document, DocumentStatus.EMBEDDING, ["kind", "pages", "chunks_total", "chunks_done"]
-    )
+    document.status, document.updated_at = DocumentStatus.EMBEDDING, timezone.now()
     return drafts
 
 
 @transaction.atomic
 def _chunks_replace(
-    document: Document, drafts: list[ChunkDraft], vectors: list[list[float]]
+    prepared: list[tuple[Document, list[ChunkDraft]]], vectors: list[list[float]]
 ) -> None:
-    # The row lock serialises two runs of the same document's task (a redelivered message).
-    locked = Document.objects.select_for_update().get(pk=document.pk)
-    Chunk.objects.filter(document=document).delete()
-    Chunk.objects.bulk_create(
-        Chunk(
-            document=document, workspace_id=document.workspace_id, ordinal=draft.ordinal,
-            text=draft.text, page=draft.page, heading_path=draft.heading_path,
-            token_count=draft.token_count, embedding=vector,
+    """Swap each document's chunks, all in one transaction."""
+    # The row locks serialise two runs of the same document's task (a redelivered message);
+    # taken in id order so that two overlapping groups cannot deadlock. A document deleted
+    # meanwhile is no longer there to lock, and gets no chunks.
+    locked = {
+        document.pk: document
+        for document in Document.objects.select_for_update().filter(
+            pk__in=[document.pk for document, _ in prepared]
+        ).order_by("pk")
+    }  # fmt: skip
+    chunks: list[Chunk] = []
+    offset = 0
+    for document, drafts in prepared:
+        end = offset + len(drafts)
+        if document.pk in locked:
+            chunks.extend(
+                Chunk(
+                    document_id=document.pk, workspace_id=document.workspace_id,
+                    ordinal=draft.ordinal, text=draft.text, page=draft.page,
+                    heading_path=draft.heading_path, token_count=draft.token_count,
+                    embedding=vector,
+                )
+                for draft, vector in zip(drafts, vectors[offset:end], strict=True)
+            )  # fmt: skip
+        offset = end
+    Chunk.objects.filter(document_id__in=locked).delete()
+    Chunk.objects.bulk_create(chunks, batch_size=500)
+    languages: dict[str, list[int]] = {}
+    for document, _ in prepared:
+        if document.pk in locked:
+            languages.setdefault(document.workspace.language, []).append(document.pk)
+    for language, document_ids in languages.items():
+        Chunk.objects.filter(document_id__in=document_ids).update(
+            search=SearchVector("heading_path", weight="A", config=Value(language))
+            + SearchVector("text", weight="B", config=Value(language))
         )
-        for draft, vector in zip(drafts, vectors, strict=True)
-    )  # fmt: skip
-    language = document.workspace.language
-    Chunk.objects.filter(document=document).update(
-        search=SearchVector("heading_path", weight="A", config=Value(language))
-        + SearchVector("text", weight="B", config=Value(language))
+    Document.objects.filter(pk__in=locked).update(
+        status=DocumentStatus.READY, error="", chunks_done=F("chunks_total"), previous_file=""
     )
-    previous_file = locked.previous_file
-    Document.objects.filter(pk=document.pk).update(
-        status=DocumentStatus.READY, error="", chunks_done=len(drafts), previous_file=""
-    )
-    if previous_file and previous_file != locked.file.name:
-        storage = locked.file.storage
-        transaction.on_commit(lambda: storage.delete(previous_file))
-    document.status, document.chunks_done = DocumentStatus.READY, len(drafts)
+    replaced = [
+        (document.file.storage, document.previous_file)
+        for document in locked.values()
+        if document.previous_file and document.previous_file != document.file.name
+    ]
+    if replaced:
+        transaction.on_commit(lambda: [storage.delete(name) for storage, name in replaced])
+    for document, _ in prepared:
+        if document.pk in locked:
+            document.status, document.chunks_done = DocumentStatus.READY, document.chunks_total
 
 
 def document_fail(*, document: Document, reason: str) -> Document:
@@ -115,8 +142,3 @@ def document_fail(*, document: Document, reason: str) -> Document:
     Document.objects.filter(pk=document.pk).update(status=DocumentStatus.FAILED, error=reason)
     document.status, document.error = DocumentStatus.FAILED, reason
     return document
-
-
-def _status_set(document: Document, status: str, fields: list[str] | None = None) -> None:
-    document.status = status
-    document.save(update_fields=["status", "updated_at", *(fields or [])])

@@ -28,12 +28,16 @@ class ChunkDraft:
         return f"{self.heading_path}\n\n{self.text}" if self.heading_path else self.text
 
 
+def token_count(text: str) -> int:
+    # verbose=False: counting a long section is fine; only the model truncates at 256.
+    return len(tokenizer_get().encode(text, add_special_tokens=False, verbose=False))
+
+
 def _splitter() -> RecursiveCharacterTextSplitter:
-    tokenizer = tokenizer_get()
     return RecursiveCharacterTextSplitter(
         chunk_size=settings.CHUNK_TOKENS,
         chunk_overlap=settings.CHUNK_OVERLAP_TOKENS,
-        length_function=lambda text: len(tokenizer.encode(text, add_special_tokens=False)),
+        length_function=token_count,
         separators=SEPARATORS,
         keep_separator="end",
         strip_whitespace=True,
@@ -44,7 +48,6 @@ def sections_chunk(sections: list[Section]) -> list[ChunkDraft]:
     """Consecutive sections of one page and heading are joined, then split; a chunk never
     spans two pages or two headings, so its citation stays exact."""
     splitter = _splitter()
-    tokenizer = tokenizer_get()
     drafts: list[ChunkDraft] = []
     for (page, heading_path), group in groupby(sections, key=lambda s: (s.page, s.heading_path)):
         body = "\n".join(section.text for section in group)
@@ -55,7 +58,7 @@ def sections_chunk(sections: list[Section]) -> list[ChunkDraft]:
                     text=text,
                     page=page,
                     heading_path=HEADING_SEPARATOR.join(heading_path),
-                    token_count=len(tokenizer.encode(text, add_special_tokens=False)),
+                    token_count=token_count(text),
                 )
             )
     return drafts
