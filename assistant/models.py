@@ -18,6 +18,8 @@ class Chunk(models.Model):
     page = models.PositiveIntegerField(null=True, blank=True)
     heading_path = models.CharField(max_length=1000, blank=True)
     token_count = models.PositiveIntegerField()
+    # Lexeme occurrences in `search`: the document length of BM25.
+    lexeme_count = models.PositiveIntegerField(default=0)
     embedding = VectorField(dimensions=settings.EMBEDDING_DIMENSIONS)
     # heading path (weight A) + text, in the workspace's text-search configuration.
     search = SearchVectorField(null=True)
@@ -41,3 +43,26 @@ class Chunk(models.Model):
 
     def __str__(self) -> str:
         return f"{self.document_id}#{self.ordinal}"
+
+
+class TermStat(models.Model):
+    """How many chunks of this organization contain a lexeme: BM25's document frequency.
+    Kept by ingestion in the transaction that swaps a document's chunks."""
+
+    lexeme = models.TextField(primary_key=True)
+    chunk_count = models.IntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.lexeme}: {self.chunk_count}"
+
+
+class CorpusStat(models.Model):
+    """One row: the organization's chunk count and total lexeme occurrences (BM25's N and
+    average document length)."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    chunk_count = models.BigIntegerField(default=0)
+    lexeme_total = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.chunk_count} chunks"

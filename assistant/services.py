@@ -12,11 +12,13 @@ from django.contrib.postgres.search import SearchVector
 from django.db import transaction
 from django.db.models import F, Value
 from django.utils import timezone
+from langchain_core.embeddings import Embeddings
 
 from assistant.embeddings import embeddings_get
 from assistant.ingestion.chunking import ChunkDraft, sections_chunk
 from assistant.ingestion.parsing import UnreadableDocument, document_parse
 from assistant.models import Chunk
+from assistant.term_stats import term_stats_add, term_stats_remove
 from workspaces.models import Document, DocumentStatus
 
 Progress = Callable[[int, int], None]
@@ -27,7 +29,10 @@ def document_ingest(*, document_id: int) -> Document:
 
 
 def documents_ingest(
-    *, document_ids: list[int], on_progress: Progress | None = None
+    *,
+    document_ids: list[int],
+    on_progress: Progress | None = None,
+    embeddings: Embeddings | None = None,
 ) -> list[Document]:
     """Ingest several documents, embedding their chunks together in full batches and writing
     them with a handful of statements per group: a bulk load of many small documents would
@@ -48,10 +53,10 @@ def documents_ingest(
 
     queue = [(document, draft) for document, drafts in prepared for draft in drafts]
     vectors: list[list[float]] = []
-    embeddings, size = embeddings_get(), settings.EMBEDDING_BATCH_SIZE
+    model, size = embeddings or embeddings_get(), settings.EMBEDDING_BATCH_SIZE
     for start in range(0, len(queue), size):
         batch = queue[start : start + size]
-        vectors.extend(embeddings.embed_documents([draft.embedding_text for _, draft in batch]))
+        vectors.extend(model.embed_documents([draft.embedding_text for _, draft in batch]))
         touched = {document.pk: document for document, _ in batch}
         for document, _ in batch:
             document.chunks_done += 1
@@ -110,6 +115,7 @@ def _chunks_replace(
                 for draft, vector in zip(drafts, vectors[offset:end], strict=True)
             )  # fmt: skip
         offset = end
+    term_stats_remove(document_ids=list(locked))
     Chunk.objects.filter(document_id__in=locked).delete()
     Chunk.objects.bulk_create(chunks, batch_size=500)
     languages: dict[str, list[int]] = {}
@@ -121,6 +127,7 @@ def _chunks_replace(
             search=SearchVector("heading_path", weight="A", config=Value(language))
             + SearchVector("text", weight="B", config=Value(language))
         )
+    term_stats_add(document_ids=list(locked))
     Document.objects.filter(pk__in=locked).update(
         status=DocumentStatus.READY, error="", chunks_done=F("chunks_total"), previous_file=""
     )

@@ -179,8 +179,11 @@ def document_retry(*, actor: User, document: Document) -> Document:
 def document_delete(*, actor: User, document: Document) -> None:
     """Delete the document, its chunks (cascade) and its stored file."""
     _ensure_role(actor, document.workspace, "editor")
+    from assistant.term_stats import term_stats_remove
+
     file = document.file
     with transaction.atomic():
+        term_stats_remove(document_ids=[document.pk])
         document.delete()
         transaction.on_commit(lambda: file.delete(save=False))
 

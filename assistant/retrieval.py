@@ -1,0 +1,270 @@
+"""Hybrid, permission-filtered retrieval in one SQL statement.
+
+Vector leg: nearest chunks by cosine distance through the HNSW index, restricted to the
+readable workspaces, with pgvector's iterative index scan so a selective filter still
+yields enough rows. Lexical leg: candidates matched through the GIN index with OR
+semantics over the query's lexemes (quoted phrases and minus terms kept), scored by BM25
+from the organization's term statistics (assistant.term_stats). The two ranked lists are
+fused with Reciprocal Rank Fusion.
+"""
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document as LCDocument
+from langchain_core.retrievers import BaseRetriever
+from pgvector import Vector
+
+from assistant.embeddings import embeddings_get
+from workspaces.models import Workspace
+
+MODES = ("hybrid", "vector", "lexical")
+# A phrase in quotes, a minus term or phrase, or a word; OR between words is implied.
+QUERY_TOKEN = re.compile(r'(-?)"([^"]*)"|(-?)(\S+)')
+
+
+@dataclass(frozen=True)
+class RetrievedChunk:
+    chunk_id: int
+    document_id: int
+    document_title: str
+    workspace_id: int
+    ordinal: int
+    text: str
+    page: int | None
+    heading_path: str
+    score: float
+    vector_rank: int | None
+    vector_score: float | None
+    lexical_rank: int | None
+    lexical_score: float | None
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    """A user's query split for the lexical leg."""
+
+    words: str  # OR-ed words: the BM25 terms
+    phrases: tuple[str, ...]  # must match as phrases (OR-ed with the words)
+    excluded: tuple[str, ...]  # words or phrases a chunk must not contain
+
+    @property
+    def positive_text(self) -> str:
+        return " ".join((self.words, *self.phrases)).strip()
+
+
+def query_parse(query: str) -> ParsedQuery:
+    words: list[str] = []
+    phrases: list[str] = []
+    excluded: list[str] = []
+    for minus_phrase, phrase, minus_word, word in QUERY_TOKEN.findall(query):
+        if phrase or minus_phrase:
+            (excluded if minus_phrase else phrases).append(phrase)
+        elif minus_word and word:
+            excluded.append(word)
+        elif word.upper() != "OR":
+            words.append(word)
+    return ParsedQuery(" ".join(words), tuple(p for p in phrases if p), tuple(excluded))
+
+
+def _tsquery_sql(parsed: ParsedQuery, config_param: str, params: dict[str, Any]) -> str:
+    """SQL for the lexical tsquery in one text-search configuration. plainto_tsquery's
+    output joins lexemes with & (and <-> inside compound words); turning & into | gives
+    OR semantics without handing the user's operators to to_tsquery."""
+    cfg = f"%({config_param})s::regconfig"
+    params[f"{config_param}_words"] = parsed.words
+    positive = [
+        f"replace(plainto_tsquery({cfg}, %({config_param}_words)s)::text, '&', '|')::tsquery"
+    ]
+    for index, phrase in enumerate(parsed.phrases):
+        params[f"{config_param}_p{index}"] = phrase
+        positive.append(f"phraseto_tsquery({cfg}, %({config_param}_p{index})s)")
+    expression = "(" + " || ".join(positive) + ")"
+    for index, term in enumerate(parsed.excluded):
+        params[f"{config_param}_x{index}"] = term
+        expression += f" && !!phraseto_tsquery({cfg}, %({config_param}_x{index})s)"
+    return expression
+
+
+VECTOR_LEG = """
+vector_leg AS (
+  SELECT id, 1 - distance AS score, row_number() OVER (ORDER BY distance) AS rank
+  FROM (
+    SELECT c.id, c.embedding <=> %(vector)s AS distance FROM assistant_chunk c
+    WHERE c.workspace_id = ANY(%(workspace_ids)s)
+    ORDER BY c.embedding <=> %(vector)s LIMIT %(candidates)s
+  ) nearest
+)"""
+NO_VECTOR_LEG = (
+    "vector_leg AS (SELECT 0::bigint AS id, 0.0::float8 AS score, 0::bigint AS rank WHERE false)"
+)
+
+LEXICAL_LEG = """
+stats AS (
+  SELECT greatest(chunk_count, 1)::float8 AS n,
+         greatest(lexeme_total::float8 / greatest(chunk_count, 1), 1) AS avgdl
+  FROM assistant_corpusstat WHERE id = 1
+),
+query_lexemes AS (
+  SELECT coalesce(array_agg(DISTINCT x), '{{}}') AS lexemes FROM unnest({lexemes}) x
+),
+matches AS (
+  SELECT c.id, c.search, c.lexeme_count FROM assistant_chunk c
+  WHERE {match}
+),
+lexical_scored AS (
+  SELECT m.id, sum(
+      ln(1 + (s.n - t.chunk_count + 0.5) / (t.chunk_count + 0.5))
+      * (u.tf * (%(k1)s + 1))
+      / (u.tf + %(k1)s * (1 - %(b)s + %(b)s * m.lexeme_count / s.avgdl))
+    ) AS score
+  FROM matches m
+  CROSS JOIN stats s
+  CROSS JOIN LATERAL (
+    SELECT v.lexeme, (
+      SELECT sum(CASE w WHEN 'A' THEN %(heading_weight)s ELSE 1 END) FROM unnest(v.weights) w
+    ) AS tf
+    FROM unnest(m.search) v WHERE v.lexeme = ANY((SELECT lexemes FROM query_lexemes))
+  ) u
+  JOIN assistant_termstat t ON t.lexeme = u.lexeme
+  GROUP BY m.id
+),
+lexical_leg AS (
+  SELECT id, score, row_number() OVER (ORDER BY score DESC, id) AS rank
+  FROM lexical_scored ORDER BY score DESC, id LIMIT %(candidates)s
+)"""
+NO_LEXICAL_LEG = (
+    "lexical_leg AS (SELECT 0::bigint AS id, 0.0::float8 AS score, 0::bigint AS rank WHERE false)"
+)
+
+FUSED = """
+fused AS (
+  SELECT coalesce(v.id, l.id) AS id,
+         coalesce(%(vector_weight)s / (%(rrf_k)s + v.rank), 0)
+           + coalesce(%(lexical_weight)s / (%(rrf_k)s + l.rank), 0) AS score,
+         v.rank AS vector_rank, v.score AS vector_score,
+         l.rank AS lexical_rank, l.score AS lexical_score
+  FROM vector_leg v FULL OUTER JOIN lexical_leg l ON v.id = l.id
+)
+SELECT c.id, c.document_id, d.title, c.workspace_id, c.ordinal, c.text, c.page, c.heading_path,
+       f.score, f.vector_rank, f.vector_score, f.lexical_rank, f.lexical_score
+FROM fused f
+JOIN assistant_chunk c ON c.id = f.id
+JOIN workspaces_document d ON d.id = c.document_id
+ORDER BY f.score DESC, c.id
+LIMIT %(k)s
+"""
+
+
+def chunks_retrieve(
+    *,
+    query: str,
+    workspace_ids: Sequence[int],
+    k: int = 10,
+    mode: str = "hybrid",
+    candidates: int | None = None,
+) -> list[RetrievedChunk]:
+    """The top `k` chunks for `query` among `workspace_ids`, which the caller has already
+    checked against the user (`workspaces.selectors.workspace_readable_ids`)."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}")
+    query = query.strip()[: settings.RETRIEVAL_MAX_QUERY_CHARS]
+    workspace_ids = list(workspace_ids)
+    if not query or not workspace_ids:
+        return []
+    candidates = candidates or max(settings.RETRIEVAL_CANDIDATES, k)
+    params: dict[str, Any] = {
+        "workspace_ids": workspace_ids,
+        "candidates": candidates,
+        "k": k,
+        "rrf_k": float(settings.RETRIEVAL_RRF_K),
+        "vector_weight": float(settings.RETRIEVAL_VECTOR_WEIGHT),
+        "lexical_weight": float(settings.RETRIEVAL_LEXICAL_WEIGHT),
+        "k1": float(settings.RETRIEVAL_BM25_K1),
+        "b": float(settings.RETRIEVAL_BM25_B),
+        "heading_weight": float(settings.RETRIEVAL_HEADING_WEIGHT),
+    }
+    legs = []
+    if mode in ("hybrid", "vector"):
+        params["vector"] = Vector(embeddings_get().embed_query(query))
+        legs.append(VECTOR_LEG)
+    else:
+        legs.append(NO_VECTOR_LEG)
+    lexical = _lexical_leg(query, workspace_ids, params) if mode in ("hybrid", "lexical") else None
+    legs.append(lexical or NO_LEXICAL_LEG)
+    sql = "WITH " + ",\n".join(legs) + ",\n" + FUSED
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Iterative scans keep walking the HNSW graph until enough rows pass the workspace
+        # filter; ef_search follows the number of candidates wanted.
+        cursor.execute(
+            "SELECT set_config('hnsw.ef_search', %s, true),"
+            " set_config('hnsw.iterative_scan', 'relaxed_order', true)",
+            [str(min(max(candidates, settings.RETRIEVAL_EF_SEARCH), 1000))],
+        )
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return [RetrievedChunk(*row) for row in rows]
+
+
+def _lexical_leg(query: str, workspace_ids: list[int], params: dict[str, Any]) -> str | None:
+    parsed = query_parse(query)
+    if not parsed.positive_text:
+        return None
+    languages: dict[str, list[int]] = {}
+    for workspace_id, language in Workspace.objects.filter(pk__in=workspace_ids).values_list(
+        "pk", "language"
+    ):
+        languages.setdefault(language, []).append(workspace_id)
+    matches, lexeme_sources = [], []
+    for index, (language, ids) in enumerate(sorted(languages.items())):
+        config = f"cfg{index}"
+        params[config] = language
+        params[f"{config}_workspaces"] = ids
+        params[f"{config}_positive"] = parsed.positive_text
+        tsquery = _tsquery_sql(parsed, config, params)
+        matches.append(
+            f"(c.workspace_id = ANY(%({config}_workspaces)s) AND c.search @@ ({tsquery}))"
+        )
+        lexeme_sources.append(
+            f"tsvector_to_array(to_tsvector(%({config})s::regconfig, %({config}_positive)s))"
+        )
+    # A query of only stop words has no lexemes: no chunk matches, the vector leg answers.
+    return LEXICAL_LEG.format(match=" OR ".join(matches), lexemes=" || ".join(lexeme_sources))
+
+
+class ChunkRetriever(BaseRetriever):
+    """LangChain retriever over the chunks of the given (already permission-checked)
+    workspaces; each Document carries the chunk's citation data in its metadata."""
+
+    workspace_ids: list[int]
+    k: int = 10
+    mode: str = "hybrid"
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+    ) -> list[LCDocument]:
+        chunks = chunks_retrieve(
+            query=query, workspace_ids=self.workspace_ids, k=self.k, mode=self.mode
+        )
+        return [
+            LCDocument(
+                page_content=chunk.text,
+                metadata={
+                    "chunk_id": chunk.chunk_id,
+                    "document_id": chunk.document_id,
+                    "document_title": chunk.document_title,
+                    "workspace_id": chunk.workspace_id,
+                    "page": chunk.page,
+                    "heading_path": chunk.heading_path,
+                    "score": chunk.score,
+                    "vector_rank": chunk.vector_rank,
+                    "lexical_rank": chunk.lexical_rank,
+                },
+            )
+            for chunk in chunks
+        ]

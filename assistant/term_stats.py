@@ -1,0 +1,59 @@
+"""BM25 term statistics, kept in SQL as chunks come and go (within the caller's transaction).
+
+ts_stat() reads the tsvectors of the chunks being removed or added and gives, per lexeme,
+the number of chunks that contain it; rows are touched in lexeme order so that two
+documents swapping at once lock them in the same order.
+"""
+
+from django.db import connection
+
+_CHUNKS_OF = (
+    "SELECT search FROM assistant_chunk WHERE document_id IN ({ids}) AND search IS NOT NULL"
+)
+
+SUBTRACT = """
+UPDATE assistant_termstat t SET chunk_count = t.chunk_count - s.ndoc
+FROM (SELECT word, ndoc FROM ts_stat(%(chunks)s) ORDER BY word) s
+WHERE t.lexeme = s.word
+"""
+ADD = """
+INSERT INTO assistant_termstat (lexeme, chunk_count)
+SELECT word, ndoc FROM ts_stat(%(chunks)s) ORDER BY word
+ON CONFLICT (lexeme) DO UPDATE
+SET chunk_count = assistant_termstat.chunk_count + EXCLUDED.chunk_count
+"""
+CORPUS = """
+INSERT INTO assistant_corpusstat (id, chunk_count, lexeme_total)
+SELECT 1, %(sign)s * count(*), %(sign)s * coalesce(sum(lexeme_count), 0)
+FROM assistant_chunk WHERE document_id = ANY(%(ids)s)
+ON CONFLICT (id) DO UPDATE SET
+  chunk_count = assistant_corpusstat.chunk_count + EXCLUDED.chunk_count,
+  lexeme_total = assistant_corpusstat.lexeme_total + EXCLUDED.lexeme_total
+"""
+LEXEME_COUNTS = """
+UPDATE assistant_chunk c SET lexeme_count = coalesce(
+  (SELECT sum(coalesce(array_length(u.positions, 1), 1)) FROM unnest(c.search) u), 0)
+WHERE c.document_id = ANY(%(ids)s)
+"""
+
+
+def term_stats_remove(*, document_ids: list[int]) -> None:
+    """Before a document's chunks are deleted."""
+    _apply(document_ids, SUBTRACT, sign=-1)
+
+
+def term_stats_add(*, document_ids: list[int]) -> None:
+    """After a document's chunks and their tsvectors are written."""
+    with connection.cursor() as cursor:
+        cursor.execute(LEXEME_COUNTS, {"ids": document_ids})
+    _apply(document_ids, ADD, sign=1)
+
+
+def _apply(document_ids: list[int], statement: str, *, sign: int) -> None:
+    if not document_ids:
+        return
+    # ts_stat takes a query as text; the ids are integers from our own rows.
+    chunks = _CHUNKS_OF.format(ids=", ".join(str(int(i)) for i in document_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(statement, {"chunks": chunks})
+        cursor.execute(CORPUS, {"sign": sign, "ids": document_ids})
