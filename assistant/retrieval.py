@@ -95,9 +95,9 @@ VECTOR_LEG = """
 vector_leg AS (
   SELECT id, 1 - distance AS score, row_number() OVER (ORDER BY distance) AS rank
   FROM (
-    SELECT c.id, c.embedding <=> %(vector)s AS distance FROM assistant_chunk c
+    SELECT c.id, c.embedding <=> %(vector)s::vector AS distance FROM assistant_chunk c
     WHERE c.workspace_id = ANY(%(workspace_ids)s)
-    ORDER BY c.embedding <=> %(vector)s LIMIT %(candidates)s
+    ORDER BY c.embedding <=> %(vector)s::vector LIMIT %(candidates)s
   ) nearest
 )"""
 NO_VECTOR_LEG = (
@@ -129,7 +129,7 @@ lexical_scored AS (
     SELECT v.lexeme, (
       SELECT sum(CASE w WHEN 'A' THEN %(heading_weight)s ELSE 1 END) FROM unnest(v.weights) w
     ) AS tf
-    FROM unnest(m.search) v WHERE v.lexeme = ANY((SELECT lexemes FROM query_lexemes))
+    FROM unnest(m.search) v, query_lexemes q WHERE v.lexeme = ANY(q.lexemes)
   ) u
   JOIN assistant_termstat t ON t.lexeme = u.lexeme
   GROUP BY m.id
@@ -152,7 +152,8 @@ fused AS (
   FROM vector_leg v FULL OUTER JOIN lexical_leg l ON v.id = l.id
 )
 SELECT c.id, c.document_id, d.title, c.workspace_id, c.ordinal, c.text, c.page, c.heading_path,
-       f.score, f.vector_rank, f.vector_score, f.lexical_rank, f.lexical_score
+       f.score::float8, f.vector_rank, f.vector_score::float8, f.lexical_rank,
+       f.lexical_score::float8
 FROM fused f
 JOIN assistant_chunk c ON c.id = f.id
 JOIN workspaces_document d ON d.id = c.document_id
@@ -191,7 +192,7 @@ def chunks_retrieve(
     }
     legs = []
     if mode in ("hybrid", "vector"):
-        params["vector"] = Vector(embeddings_get().embed_query(query))
+        params["vector"] = Vector(embeddings_get().embed_query(query)).to_text()
         legs.append(VECTOR_LEG)
     else:
         legs.append(NO_VECTOR_LEG)

@@ -4,30 +4,32 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('assistant', '0002_initial'),
+        ("assistant", "0002_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CorpusStat',
+            name="CorpusStat",
             fields=[
-                ('id', models.PositiveSmallIntegerField(default=1, primary_key=True, serialize=False)),
-                ('chunk_count', models.BigIntegerField(default=0)),
-                ('lexeme_total', models.BigIntegerField(default=0)),
+                (
+                    "id",
+                    models.PositiveSmallIntegerField(default=1, primary_key=True, serialize=False),
+                ),
+                ("chunk_count", models.BigIntegerField(default=0)),
+                ("lexeme_total", models.BigIntegerField(default=0)),
             ],
         ),
         migrations.CreateModel(
-            name='TermStat',
+            name="TermStat",
             fields=[
-                ('lexeme', models.TextField(primary_key=True, serialize=False)),
-                ('chunk_count', models.IntegerField(default=0)),
+                ("lexeme", models.TextField(primary_key=True, serialize=False)),
+                ("chunk_count", models.IntegerField(default=0)),
             ],
         ),
         migrations.AddField(
-            model_name='chunk',
-            name='lexeme_count',
+            model_name="chunk",
+            name="lexeme_count",
             field=models.PositiveIntegerField(default=0),
         ),
     ]

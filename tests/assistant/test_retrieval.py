@@ -1,0 +1,128 @@
+import pytest
+from django.db import connection
+
+from accounts.models import User
+from assistant.models import Chunk, CorpusStat, TermStat
+from assistant.retrieval import ChunkRetriever, chunks_retrieve, query_parse
+from assistant.services import documents_ingest
+from tenants.models import Organization
+from tests.files import upload
+from workspaces.models import Workspace
+from workspaces.services import document_delete, document_upload
+
+DOCUMENTS = {
+    "leave.md": b"# Leave\n\n## Vacation\n\nFull-time employees get 25 vacation days a year.\n\n"
+    b"## Sick leave\n\nTell your manager before 10:00 on the first day of sickness.\n",
+    "security.md": b"# Security\n\n## Passwords\n\nPasswords need 14 characters and a password manager.\n\n"
+    b"## Incidents\n\nReport a security incident within 30 minutes on the hotline.\n",
+    "robots.md": b"# Robots\n\n## Warranty\n\nThe NR-200 robot has a 24-month warranty; the NR-350 has 36 months.\n",
+}
+
+
+@pytest.fixture
+def corpus(org_a: Organization, owner_a: User, workspace: Workspace) -> Workspace:
+    ids = [
+        document_upload(actor=owner_a, workspace=workspace, upload=upload(name, data)).pk
+        for name, data in DOCUMENTS.items()
+    ]
+    documents_ingest(document_ids=ids)
+    return workspace
+
+
+def top(query: str, workspace: Workspace, mode: str = "hybrid", k: int = 3) -> list[str]:
+    return [
+        c.text for c in chunks_retrieve(query=query, workspace_ids=[workspace.pk], k=k, mode=mode)
+    ]
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "vector", "lexical"])
+def test_each_mode_finds_the_passage_that_answers(corpus: Workspace, mode: str):
+    assert "25 vacation days" in top("How many vacation days do I get?", corpus, mode)[0]
+    assert "24-month warranty" in top("warranty of the NR-200 robot", corpus, mode)[0]
+
+
+def test_hybrid_reports_both_legs_ranks_and_scores(corpus: Workspace):
+    best = chunks_retrieve(query="report a security incident", workspace_ids=[corpus.pk], k=1)[0]
+
+    assert "security incident" in best.text
+    assert best.vector_rank == 1 and best.lexical_rank == 1
+    assert best.vector_score is not None and best.lexical_score is not None
+    assert best.score == pytest.approx(2 / 61)
+    assert best.heading_path == "Security › Incidents"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "vacation!!! days???",
+        '"vacation days" OR warranty',
+        "it's (vacation) & days | ! <-> :*",
+        "days -vacation",
+        "   ",
+        "",
+        "vacation " * 2000,
+        "-",
+        '"',
+        "OR OR OR",
+    ],
+)
+def test_lexical_leg_accepts_any_query_without_errors(corpus: Workspace, query: str):
+    chunks_retrieve(query=query, workspace_ids=[corpus.pk], mode="lexical")
+
+
+def test_lexical_leg_ors_the_words_of_a_long_question(corpus: Workspace):
+    results = top(
+        "what is the warranty period for robots in months please tell me", corpus, "lexical"
+    )
+
+    assert "24-month warranty" in results[0]
+
+
+def test_minus_excludes_and_quotes_require_the_phrase(corpus: Workspace):
+    without = top("days -vacation", corpus, "lexical", k=10)
+    phrase = top('"password manager"', corpus, "lexical", k=10)
+
+    assert without and not any("vacation" in text for text in without)
+    assert len(phrase) == 1 and "password manager" in phrase[0]
+
+
+def test_a_query_of_only_stop_words_returns_vector_results(corpus: Workspace):
+    results = chunks_retrieve(query="the and of to a", workspace_ids=[corpus.pk], k=3)
+
+    assert results
+    assert all(chunk.lexical_rank is None and chunk.vector_rank is not None for chunk in results)
+
+
+def test_term_statistics_follow_ingestion_and_deletion(corpus: Workspace, owner_a: User):
+    def chunks_with(lexeme: str) -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM assistant_chunk WHERE search @@ %s::tsquery", [lexeme]
+            )
+            return int(cursor.fetchone()[0])
+
+    assert TermStat.objects.get(lexeme="vacat").chunk_count == chunks_with("vacat")
+    assert CorpusStat.objects.get().chunk_count == Chunk.objects.count()
+
+    document_delete(actor=owner_a, document=corpus.documents.get(original_name="leave.md"))
+
+    assert TermStat.objects.get(lexeme="vacat").chunk_count == 0
+    assert CorpusStat.objects.get().chunk_count == Chunk.objects.count()
+    lexemes = sum(Chunk.objects.values_list("lexeme_count", flat=True))
+    assert CorpusStat.objects.get().lexeme_total == lexemes
+
+
+def test_langchain_retriever_returns_documents_with_citation_metadata(corpus: Workspace):
+    documents = ChunkRetriever(workspace_ids=[corpus.pk], k=2).invoke("hotline for incidents")
+
+    assert "hotline" in documents[0].page_content
+    assert documents[0].metadata["heading_path"] == "Security › Incidents"
+    assert documents[0].metadata["document_title"] == "Security"
+
+
+def test_query_parse_keeps_phrases_and_minus_terms():
+    parsed = query_parse('vacation OR "sick leave" -contractors -"part time" days')
+
+    assert parsed.words == "vacation days"
+    assert parsed.phrases == ("sick leave",)
+    assert parsed.excluded == ("contractors", "part time")
