@@ -269,3 +269,22 @@ class ChunkRetriever(BaseRetriever):
             )
             for chunk in chunks
         ]
+
+
+def chunks_retrieve_for_user(
+    *,
+    user: Any,
+    query: str,
+    workspace_ids: Sequence[int] | None = None,
+    k: int = 10,
+    mode: str = "hybrid",
+) -> list[RetrievedChunk]:
+    """Retrieval as `user`: among the requested workspaces (default: all) those they may
+    read, decided by the one permission selector, in SQL."""
+    from workspaces.selectors import workspace_readable_ids
+
+    readable = Workspace.objects.filter(id__in=workspace_readable_ids(user=user))
+    if workspace_ids is not None:
+        readable = readable.filter(id__in=list(workspace_ids))
+    allowed = list(readable.values_list("id", flat=True))
+    return chunks_retrieve(query=query, workspace_ids=allowed, k=k, mode=mode)

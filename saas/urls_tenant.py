@@ -1,5 +1,6 @@
 from django.urls import include, path
 
+from assistant import views as assistant_views
 from members import views as members_views
 from workspaces import views as workspaces_views
 
@@ -21,6 +22,7 @@ urlpatterns = [
     path("workspaces/new/", workspaces_views.workspace_new, name="workspace_new"),
     path("w/<slug:slug>/", workspaces_views.workspace, name="workspace"),
     path("w/<slug:slug>/access/", workspaces_views.workspace_access, name="workspace_access"),
+    path("w/<slug:slug>/search/", assistant_views.retrieval_test, name="retrieval_test"),
     path("w/<slug:slug>/upload/", workspaces_views.document_upload_view, name="document_upload"),
     path("w/<slug:slug>/entry/", workspaces_views.document_text_view, name="document_text"),
     path(

@@ -13,9 +13,11 @@ from workspaces.services import document_delete, document_upload
 DOCUMENTS = {
     "leave.md": b"# Leave\n\n## Vacation\n\nFull-time employees get 25 vacation days a year.\n\n"
     b"## Sick leave\n\nTell your manager before 10:00 on the first day of sickness.\n",
-    "security.md": b"# Security\n\n## Passwords\n\nPasswords need 14 characters and a password manager.\n\n"
+    "security.md": b"# Security\n\n## Passwords\n\n"
+    b"Passwords need 14 characters and a password manager.\n\n"
     b"## Incidents\n\nReport a security incident within 30 minutes on the hotline.\n",
-    "robots.md": b"# Robots\n\n## Warranty\n\nThe NR-200 robot has a 24-month warranty; the NR-350 has 36 months.\n",
+    "robots.md": b"# Robots\n\n## Warranty\n\n"
+    b"The NR-200 robot has a 24-month warranty; the NR-350 has 36 months.\n",
 }
 
 
@@ -126,3 +128,32 @@ def test_query_parse_keeps_phrases_and_minus_terms():
     assert parsed.words == "vacation days"
     assert parsed.phrases == ("sick leave",)
     assert parsed.excluded == ("contractors", "part time")
+
+
+def test_editors_test_retrieval_page_ranks_and_highlights(
+    corpus: Workspace, org_a: Organization, owner_a: User
+):
+    from tests.conftest import signed_in
+
+    response = signed_in(org_a, owner_a).get(
+        f"/w/{corpus.slug}/search/", {"q": "<b>vacation</b> days"}
+    )
+
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "<mark>vacation</mark>" in body
+    assert "&lt;b&gt;" in body and "<b>vacation</b>" not in body
+    assert "vector #1" in body
+
+
+def test_viewers_do_not_get_the_test_retrieval_page(
+    corpus: Workspace, org_a: Organization, owner_a: User
+):
+    from tests.conftest import signed_in
+    from tests.factories import make_member
+    from workspaces.services import grant_set
+
+    viewer = make_member()
+    grant_set(actor=owner_a, workspace=corpus, role="viewer", user=viewer)
+
+    assert signed_in(org_a, viewer).get(f"/w/{corpus.slug}/search/", {"q": "x"}).status_code == 404
