@@ -169,9 +169,11 @@ def chunks_retrieve(
     k: int = 10,
     mode: str = "hybrid",
     candidates: int | None = None,
+    query_vector: list[float] | None = None,
 ) -> list[RetrievedChunk]:
     """The top `k` chunks for `query` among `workspace_ids`, which the caller has already
-    checked against the user (`workspaces.selectors.workspace_readable_ids`)."""
+    checked against the user (`workspaces.selectors.workspace_readable_ids`). A caller that
+    has embedded the query already passes `query_vector`."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}")
     query = query.strip()[: settings.RETRIEVAL_MAX_QUERY_CHARS]
@@ -192,7 +194,8 @@ def chunks_retrieve(
     }
     legs = []
     if mode in ("hybrid", "vector"):
-        params["vector"] = Vector(embeddings_get().embed_query(query)).to_text()
+        vector = query_vector or embeddings_get().embed_query(query)
+        params["vector"] = Vector(vector).to_text()
         legs.append(VECTOR_LEG)
     else:
         legs.append(NO_VECTOR_LEG)
