@@ -8,9 +8,8 @@ worker that dies before that transaction leaves the previous chunks untouched.
 from collections.abc import Callable
 
 from django.conf import settings
-from django.contrib.postgres.search import SearchVector
 from django.db import transaction
-from django.db.models import F, Value
+from django.db.models import F
 from django.utils import timezone
 from langchain_core.embeddings import Embeddings
 
@@ -18,7 +17,7 @@ from assistant.embeddings import embeddings_get
 from assistant.ingestion.chunking import ChunkDraft, sections_chunk
 from assistant.ingestion.parsing import UnreadableDocument, document_parse
 from assistant.models import Chunk
-from assistant.term_stats import term_stats_add, term_stats_remove
+from assistant.term_stats import chunks_index_text, term_stats_add, term_stats_remove
 from workspaces.models import Document, DocumentStatus
 
 Progress = Callable[[int, int], None]
@@ -123,10 +122,7 @@ def _chunks_replace(
         if document.pk in locked:
             languages.setdefault(document.workspace.language, []).append(document.pk)
     for language, document_ids in languages.items():
-        Chunk.objects.filter(document_id__in=document_ids).update(
-            search=SearchVector("heading_path", weight="A", config=Value(language))
-            + SearchVector("text", weight="B", config=Value(language))
-        )
+        chunks_index_text(document_ids=document_ids, language=language)
     term_stats_add(document_ids=list(locked))
     Document.objects.filter(pk__in=locked).update(
         status=DocumentStatus.READY, error="", chunks_done=F("chunks_total"), previous_file=""

@@ -30,10 +30,17 @@ ON CONFLICT (id) DO UPDATE SET
   chunk_count = assistant_corpusstat.chunk_count + EXCLUDED.chunk_count,
   lexeme_total = assistant_corpusstat.lexeme_total + EXCLUDED.lexeme_total
 """
-LEXEME_COUNTS = """
-UPDATE assistant_chunk c SET lexeme_count = coalesce(
-  (SELECT sum(coalesce(array_length(u.positions, 1), 1)) FROM unnest(c.search) u), 0)
-WHERE c.document_id = ANY(%(ids)s)
+INDEX_TEXT = """
+UPDATE assistant_chunk c
+SET search = v.search,
+    lexeme_count = coalesce(
+      (SELECT sum(coalesce(array_length(u.positions, 1), 1)) FROM unnest(v.search) u), 0)
+FROM (
+  SELECT id, setweight(to_tsvector(%(language)s::regconfig, heading_path), 'A')
+             || setweight(to_tsvector(%(language)s::regconfig, text), 'B') AS search
+  FROM assistant_chunk WHERE document_id = ANY(%(ids)s)
+) v
+WHERE c.id = v.id
 """
 
 
@@ -42,10 +49,15 @@ def term_stats_remove(*, document_ids: list[int]) -> None:
     _apply(document_ids, SUBTRACT, sign=-1)
 
 
+def chunks_index_text(*, document_ids: list[int], language: str) -> None:
+    """Write the chunks' tsvector (heading path weighted A, text B) and its length, in one
+    pass: every row version costs an HNSW insertion too."""
+    with connection.cursor() as cursor:
+        cursor.execute(INDEX_TEXT, {"ids": document_ids, "language": language})
+
+
 def term_stats_add(*, document_ids: list[int]) -> None:
     """After a document's chunks and their tsvectors are written."""
-    with connection.cursor() as cursor:
-        cursor.execute(LEXEME_COUNTS, {"ids": document_ids})
     _apply(document_ids, ADD, sign=1)
 
 

@@ -86,7 +86,7 @@ def main() -> None:
                 "INSERT INTO workspaces_document (workspace_id, title, original_name, kind, file,"
                 " previous_file, size, sha256, status, error, chunks_total, chunks_done, version,"
                 " created_at, updated_at)"
-                " SELECT %s[1 + n %% %s], 'Doc ' || n, n || '.md', 'markdown', '', '', 0, md5(n::text),"
+                " SELECT (%s::bigint[])[1 + n %% %s], 'Doc ' || n, n || '.md', 'markdown', '', '', 0, md5(n::text),"
                 " 'ready', '', 20, 20, 1, now(), now() FROM generate_series(0, %s - 1) n",
                 [[w.pk for w in workspaces], WORKSPACES, documents],
             )
@@ -100,15 +100,19 @@ def main() -> None:
                 vector /= np.linalg.norm(vector)
                 embedding = "[" + ",".join(f"{x:.5f}" for x in vector) + "]"
                 buffer.write(
-                    f"{document_id}\t{workspace_id}\t{n // len(document_rows)}\t{text}\t\t50\t{embedding}\n"
+                    f"{document_id}\t{workspace_id}\t{n // len(document_rows)}\t{text}\t\t50\t0\t{embedding}\n"
                 )
             buffer.seek(0)
             with cursor.cursor.copy(
                 "COPY assistant_chunk (document_id, workspace_id, ordinal, text, heading_path,"
-                " token_count, embedding) FROM STDIN"
+                " token_count, lexeme_count, embedding) FROM STDIN"
             ) as copy:
                 copy.write(buffer.read())
-            cursor.execute("UPDATE assistant_chunk SET search = to_tsvector('english', text)")
+            from assistant.term_stats import chunks_index_text, term_stats_add
+
+            # tsvectors and lengths before the HNSW index exists: each row version written
+            # with the index in place would be inserted into the graph again.
+            chunks_index_text(document_ids=[row[0] for row in document_rows], language="english")
             loaded = time.perf_counter() - start
             start = time.perf_counter()
             cursor.execute("SET maintenance_work_mem = '2GB'")
@@ -117,8 +121,6 @@ def main() -> None:
                 " WITH (m = 16, ef_construction = 64)"
             )
             indexed = time.perf_counter() - start
-            from assistant.term_stats import term_stats_add
-
             start = time.perf_counter()
             with transaction.atomic():
                 term_stats_add(document_ids=[row[0] for row in document_rows])

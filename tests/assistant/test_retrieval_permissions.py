@@ -93,10 +93,8 @@ def test_a_user_never_receives_a_chunk_from_a_workspace_they_cannot_read(
                 or any(
                     gw == w
                     and (
-                        (kind == "user"
-                        and index == u)
-                        or (kind == "group"
-                        and u in scenario["groups"][index])
+                        (kind == "user" and index == u)
+                        or (kind == "group" and u in scenario["groups"][index])
                     )
                     for gw, (kind, index), _ in scenario["grants"]
                 )
