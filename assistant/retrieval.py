@@ -241,6 +241,17 @@ def _lexical_leg(query: str, workspace_ids: list[int], params: dict[str, Any]) -
     return LEXICAL_LEG.format(match=" OR ".join(matches), lexemes=" || ".join(lexeme_sources))
 
 
+def query_lexemes(*, query: str, language: str) -> list[str]:
+    """The lexemes the lexical leg searches for, e.g. to highlight them."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tsvector_to_array(to_tsvector(%s::regconfig, %s))",
+            [language, query_parse(query).positive_text],
+        )
+        row = cursor.fetchone()
+    return list(row[0]) if row else []
+
+
 class ChunkRetriever(BaseRetriever):
     """LangChain retriever over the chunks of the given (already permission-checked)
     workspaces; each Document carries the chunk's citation data in its metadata."""

@@ -3,7 +3,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from assistant.retrieval import MODES, chunks_retrieve_for_user
+from assistant.retrieval import MODES, chunks_retrieve_for_user, query_lexemes
 from saas.http import MemberRequest
 from workspaces.selectors import workspace_get_readable, workspace_role_at_least
 
@@ -33,6 +33,7 @@ def retrieval_test(request: MemberRequest, slug: str) -> HttpResponse:
         "mode": mode,
         "modes": MODES,
         "results": results,
+        "lexemes": query_lexemes(query=query, language=workspace.language) if query else [],
     }
     template = (
         "assistant/retrieval_test.html#results" if request.htmx else "assistant/retrieval_test.html"

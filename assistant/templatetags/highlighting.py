@@ -8,11 +8,11 @@ register = template.Library()
 
 
 @register.filter
-def highlight(text: str, query: str) -> SafeString:
-    """Escape `text`, then mark the words of `query` in it (a word's first letters, so
-    "vacations" marks "vacation"). Everything the user typed is escaped first."""
+def highlight(text: str, lexemes: list[str]) -> SafeString:
+    """Escape `text`, then mark the words that begin with one of the query's lexemes
+    (stems from the text-search configuration, so stop words are already gone)."""
     escaped = escape(text)
-    stems = {escape(word[: max(4, len(word) - 2)]).lower() for word in re.findall(r"\w{3,}", query)}
+    stems = {escape(lexeme).lower() for lexeme in lexemes if len(lexeme) >= 2}
     if not stems:
         return mark_safe(escaped)  # noqa: S308  (escaped above)
     pattern = re.compile(
