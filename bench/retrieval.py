@@ -5,8 +5,11 @@
 N chunks spread over 50 workspaces; the searching user may read 5 of them (10 % of the
 rows pass the filter). Chunk texts are real: sentences of the SciFact corpus
 (../shared/eval/scifact) recombined, so the lexical leg sees real term statistics.
-Vectors are random unit vectors (the vector leg's cost and recall do not depend on what
-the vectors mean); queries are SciFact's claims, with random unit query vectors.
+Vectors are real all-MiniLM-L6-v2 embeddings of SciFact chunks (from the embedding cache
+that `eval_retrieval` fills, else 2,000 sentences embedded here), each reused with a little
+Gaussian noise and renormalised; queries are SciFact's claims with their real embeddings.
+(Random unit vectors in 384 dimensions are nearly equidistant from every query, which
+makes graph-index recall meaningless.)
 Prints p50/p95 of each mode, the query embedding time on its own, and HNSW recall@10
 against exact search with the same filter, in the same run.
 """
@@ -33,6 +36,21 @@ WORKSPACES, READABLE = 50, 5
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def real_vectors(rng: random.Random) -> np.ndarray:
+    import sqlite3
+
+    cache = ROOT / ".run" / "embedding-cache.sqlite3"
+    if cache.exists():
+        rows = sqlite3.connect(cache).execute("SELECT vector FROM embedding").fetchall()
+        if rows:
+            return np.stack([np.frombuffer(blob, dtype=np.float32) for (blob,) in rows])
+    from assistant.embeddings import embeddings_get
+
+    with (SCIFACT / "corpus.jsonl").open() as lines:
+        texts = [json.loads(line)["text"] for line in lines]
+    return np.asarray(embeddings_get().embed_documents(rng.sample(texts, 2000)), dtype=np.float32)
 
 
 def main() -> None:
@@ -72,6 +90,7 @@ def main() -> None:
             ]
     queries = [json.loads(line)["text"] for line in (SCIFACT / "queries.jsonl").open()]
     queries = rng.sample(queries, min(args.queries, len(queries)))
+    base_vectors = real_vectors(rng)
 
     with tenant_context(organization):
         workspaces = [
@@ -96,8 +115,8 @@ def main() -> None:
             for n in range(args.chunks):
                 document_id, workspace_id = document_rows[n % len(document_rows)]
                 text = " ".join(rng.sample(sentences, 3)).replace("\t", " ").replace("\\", " ")
-                vector = np_rng.standard_normal(384).astype(np.float32)
-                vector /= np.linalg.norm(vector)
+                vector = base_vectors[n % len(base_vectors)] + np_rng.normal(0, 0.02, 384)
+                vector = (vector / np.linalg.norm(vector)).astype(np.float32)
                 embedding = "[" + ",".join(f"{x:.5f}" for x in vector) + "]"
                 buffer.write(
                     f"{document_id}\t{workspace_id}\t{n // len(document_rows)}\t{text}\t\t50\t0\t{embedding}\n"
@@ -135,10 +154,7 @@ def main() -> None:
             t0 = time.perf_counter()
             model.embed_query(query)
             embed_ms.append((time.perf_counter() - t0) * 1000)
-        vectors = []
-        for _ in queries:
-            v = np_rng.standard_normal(384).astype(np.float32)
-            vectors.append((v / np.linalg.norm(v)).tolist())
+        vectors = model.embed_documents(queries)
         for mode in ("vector", "lexical", "hybrid"):
             latencies = []
             for query, vector in zip(queries, vectors, strict=True):
