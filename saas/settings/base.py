@@ -148,7 +148,8 @@ EMBEDDING_BATCH_SIZE = env.int("EMBEDDING_BATCH_SIZE", default=64)
 
 # Retrieval (assistant.retrieval)
 RETRIEVAL_CANDIDATES = env.int("RETRIEVAL_CANDIDATES", default=100)  # per leg, before fusion
-RETRIEVAL_EF_SEARCH = env.int("RETRIEVAL_EF_SEARCH", default=100)
+# 300: filtered recall@10 0.968 (0.917 at 100), vector p95 39 ms (36), bench/retrieval.py.
+RETRIEVAL_EF_SEARCH = env.int("RETRIEVAL_EF_SEARCH", default=300)
 RETRIEVAL_RRF_K = env.float("RETRIEVAL_RRF_K", default=60.0)
 RETRIEVAL_VECTOR_WEIGHT = env.float("RETRIEVAL_VECTOR_WEIGHT", default=1.0)
 RETRIEVAL_LEXICAL_WEIGHT = env.float("RETRIEVAL_LEXICAL_WEIGHT", default=1.0)
