@@ -24,7 +24,10 @@ Progress = Callable[[int, int], None]
 
 
 def document_ingest(*, document_id: int) -> Document:
-    return documents_ingest(document_ids=[document_id])[0]
+    ingested = documents_ingest(document_ids=[document_id])
+    if not ingested:
+        raise Document.DoesNotExist(f"document {document_id} was deleted")
+    return ingested[0]
 
 
 def documents_ingest(
