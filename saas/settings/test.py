@@ -1,5 +1,6 @@
 """The test run: same real services as development, fast password hashing, mail kept in memory."""
 
+import hashlib
 import os
 
 from saas.local_services import ensure_local_services
@@ -16,7 +17,9 @@ STORAGES["staticfiles"] = {  # noqa: F405
     "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
 }
 # Tests get a queue of their own, so a development worker on the same Redis never takes
-# (and runs against the development database) a task queued by a test.
-CELERY_TASK_DEFAULT_QUEUE = "tests"
+# (and runs against the development database) a task queued by a test. The checkout's path
+# is in the name because two checkouts testing at once share the machine's Redis, and each
+# has its own embedded database.
+CELERY_TASK_DEFAULT_QUEUE = "tests-" + hashlib.sha256(str(BASE_DIR).encode()).hexdigest()[:12]  # noqa: F405
 WHITENOISE_USE_FINDERS = True
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405  (whitenoise warns when it is missing)

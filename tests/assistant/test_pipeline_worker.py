@@ -4,6 +4,7 @@ worker taking the task from Redis, in the uploading organization's schema."""
 import time
 
 from celery.contrib.testing.worker import start_worker
+from django.conf import settings
 from django_tenants.utils import tenant_context
 
 from assistant.models import Chunk
@@ -30,7 +31,12 @@ def test_uploaded_file_is_ingested_by_the_worker_with_live_progress(django_db_bl
             with tenant_context(organization):
                 workspace = workspace_create(actor=owner, name="Manuals")
             client = signed_in(organization, owner)
-            with start_worker(app, pool="solo", perform_ping_check=False, queues=["tests"]):
+            with start_worker(
+                app,
+                pool="solo",
+                perform_ping_check=False,
+                queues=[settings.CELERY_TASK_DEFAULT_QUEUE],
+            ):
                 response = client.post(
                     f"/w/{workspace.slug}/upload/", {"files": [sample("nr350-safety-manual.pdf")]}
                 )

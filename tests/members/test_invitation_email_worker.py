@@ -5,6 +5,7 @@ there to be read, and no email would go out."""
 import time
 
 from celery.contrib.testing.worker import start_worker
+from django.conf import settings
 from django.core import mail
 from django_tenants.utils import tenant_context
 
@@ -27,7 +28,12 @@ def test_invitation_email_is_sent_by_the_worker_from_the_organizations_schema(dj
             owner_password=OWNER_PASSWORD,
         )
         try:
-            with start_worker(app, pool="solo", perform_ping_check=False, queues=["tests"]):
+            with start_worker(
+                app,
+                pool="solo",
+                perform_ping_check=False,
+                queues=[settings.CELERY_TASK_DEFAULT_QUEUE],
+            ):
                 with tenant_context(organization):
                     invitation_create(
                         actor=User.objects.get(pk=owner.pk),
