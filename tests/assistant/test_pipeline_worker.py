@@ -19,7 +19,9 @@ from workspaces.models import Document, DocumentStatus
 from workspaces.services import workspace_create
 
 
-def test_uploaded_file_is_ingested_by_the_worker_with_live_progress(django_db_blocker):
+def test_uploaded_file_is_ingested_by_the_worker_with_live_progress(
+    django_db_setup, django_db_blocker
+):
     with django_db_blocker.unblock():
         organization, owner = organization_signup(
             name="Pipeline",

@@ -18,7 +18,9 @@ from tenants.services import organization_signup
 from tests.factories import OWNER_PASSWORD
 
 
-def test_invitation_email_is_sent_by_the_worker_from_the_organizations_schema(django_db_blocker):
+def test_invitation_email_is_sent_by_the_worker_from_the_organizations_schema(
+    django_db_setup, django_db_blocker
+):
     with django_db_blocker.unblock():
         # Committed for real (no test transaction): the worker has its own connection.
         organization, owner = organization_signup(
