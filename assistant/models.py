@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
@@ -66,3 +67,118 @@ class CorpusStat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.chunk_count} chunks"
+
+
+class Conversation(models.Model):
+    """A user's thread of questions and answers; private to that user."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="conversations"
+    )
+    title = models.CharField(max_length=200, blank=True)
+    # The workspaces the user chose to search; empty means every workspace they may read
+    # (checked again at each question: a grant removed since then no longer counts).
+    scope = models.ManyToManyField(Workspace, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.title or f"Conversation {self.pk}"
+
+
+class MessageRole(models.TextChoices):
+    USER = "user", "User"
+    ASSISTANT = "assistant", "Assistant"
+
+
+class MessageStatus(models.TextChoices):
+    PENDING = "pending", "Waiting to start"
+    STREAMING = "streaming", "Streaming"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+    INTERRUPTED = "interrupted", "Interrupted"
+
+
+class Message(models.Model):
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    role = models.CharField(max_length=10, choices=MessageRole.choices)
+    text = models.TextField(blank=True)
+    status = models.CharField(
+        max_length=12, choices=MessageStatus.choices, default=MessageStatus.DONE
+    )
+    failure_reason = models.CharField(max_length=300, blank=True)
+    # The question this answer replies to, as condensed with the conversation for retrieval.
+    search_query = models.TextField(blank=True)
+    # The workspaces actually searched (the readable part of the scope at the time): who may
+    # review the answer's feedback, and where a knowledge gap lies.
+    searched_workspace_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
+    # False when the knowledge base had nothing relevant and the answer says so.
+    answered = models.BooleanField(default=True)
+    provider = models.CharField(max_length=20, blank=True)
+    model = models.CharField(max_length=100, blank=True)
+    input_tokens = models.PositiveIntegerField(null=True, blank=True)
+    output_tokens = models.PositiveIntegerField(null=True, blank=True)
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    first_token_ms = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.role} {self.pk}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (MessageStatus.DONE, MessageStatus.FAILED, MessageStatus.INTERRUPTED)
+
+
+class Citation(models.Model):
+    """A numbered source of an answer. The quote and the document's title are copied so the
+    citation still reads after the document is deleted (then shown as "source removed")."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="citations")
+    marker = models.PositiveSmallIntegerField()
+    chunk = models.ForeignKey(Chunk, null=True, on_delete=models.SET_NULL, related_name="+")
+    document = models.ForeignKey(Document, null=True, on_delete=models.SET_NULL, related_name="+")
+    workspace_id_at_answer = models.BigIntegerField()
+    document_title = models.CharField(max_length=300)
+    page = models.PositiveIntegerField(null=True, blank=True)
+    heading_path = models.CharField(max_length=1000, blank=True)
+    passage_text = models.TextField()
+    quote = models.TextField(blank=True)  # the cited sentences, or the passage's opening
+    score = models.FloatField()
+
+    class Meta:
+        ordering = ["message_id", "marker"]
+        constraints = [
+            models.UniqueConstraint(fields=["message", "marker"], name="one_citation_per_marker")
+        ]
+
+    def __str__(self) -> str:
+        return f"[{self.marker}] {self.document_title}"
+
+    @property
+    def source_removed(self) -> bool:
+        return self.document_id is None
+
+
+class Feedback(models.Model):
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="feedback")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    rating = models.SmallIntegerField(choices=[(1, "Helpful"), (-1, "Not helpful")])
+    comment = models.TextField(blank=True, max_length=2000)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["message", "user"], name="one_feedback_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rating:+d} on {self.message_id}"

@@ -1,11 +1,43 @@
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect, push_url, reswap, retarget
 
+from accounts.models import User
+from assistant.answering import answer_events
+from assistant.conversations import (
+    QuestionRefused,
+    conversation_delete,
+    conversation_rename,
+    feedback_set,
+    message_retry,
+    question_ask,
+)
+from assistant.forms import FeedbackForm, QuestionForm, RenameForm
+from assistant.models import Conversation, Message
+from assistant.rendering import answer_html
 from assistant.retrieval import MODES, chunks_retrieve_for_user, query_lexemes
+from assistant.selectors import (
+    chunk_neighbours,
+    citation_get_readable,
+    conversation_get,
+    conversation_list,
+    conversation_messages,
+    feedback_for_review,
+    knowledge_gaps,
+    message_get,
+    reviewable_workspace_ids,
+)
 from saas.http import MemberRequest
-from workspaces.selectors import workspace_get_readable, workspace_role_at_least
+from tenants.schemas import in_tenant
+from workspaces.selectors import (
+    workspace_get_readable,
+    workspace_list_readable,
+    workspace_role_at_least,
+)
 
 
 @login_required
@@ -39,3 +71,157 @@ def retrieval_test(request: MemberRequest, slug: str) -> HttpResponse:
         "assistant/retrieval_test.html#results" if request.htmx else "assistant/retrieval_test.html"
     )
     return render(request, template, context)
+
+
+def _conversation(request: MemberRequest, conversation_id: int) -> Conversation:
+    conversation = conversation_get(user=request.user, conversation_id=conversation_id)
+    if conversation is None:
+        raise Http404
+    return conversation
+
+
+def _message(request: MemberRequest, message_id: int) -> Message:
+    message = message_get(user=request.user, message_id=message_id)
+    if message is None:
+        raise Http404
+    return message
+
+
+def _ask_page(
+    request: MemberRequest, conversation: Conversation | None, form: QuestionForm
+) -> HttpResponse:
+    context = {
+        "conversation": conversation,
+        "conversations": conversation_list(user=request.user)[:50],
+        "thread": conversation_messages(conversation=conversation) if conversation else [],
+        "form": form,
+        "reviews": reviewable_workspace_ids(user=request.user) != [],
+    }
+    return render(request, "assistant/ask.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def ask(request: MemberRequest, conversation_id: int | None = None) -> HttpResponse:
+    """The Ask page; a posted question opens (or continues) a conversation."""
+    conversation = _conversation(request, conversation_id) if conversation_id else None
+    workspaces = workspace_list_readable(user=request.user)
+    initial = {"scope": list(conversation.scope.all())} if conversation else None
+    form = QuestionForm(request.POST or None, workspaces=workspaces, initial=initial)
+    if request.method == "GET":
+        return _ask_page(request, conversation, form)
+    try:
+        if not form.is_valid():
+            raise QuestionRefused(" ".join(form.errors.get("question", ["Check the question."])))
+        conversation, question, reply = question_ask(
+            user=request.user,
+            text=form.cleaned_data["question"],
+            conversation=conversation,
+            scope_ids=[w.pk for w in form.cleaned_data["scope"]],
+        )
+    except QuestionRefused as refusal:
+        response = render(request, "assistant/ask.html#composer-error", {"error": str(refusal)})
+        return reswap(retarget(response, "#composer-error"), "outerHTML")
+    if conversation_id is None:
+        return HttpResponseClientRedirect(reverse("conversation", args=[conversation.pk]))
+    context = {"thread": [question, reply], "conversation": conversation}
+    return push_url(
+        render(request, "assistant/ask.html#exchange", context),
+        reverse("conversation", args=[conversation.pk]),
+    )
+
+
+@login_required
+async def message_stream(request: MemberRequest, message_id: int) -> StreamingHttpResponse:
+    """Server-sent events for one answer: "partial" with the text so far, then "done" with
+    the finished message (answer, sources, feedback), after which the page closes it."""
+    user: User = await request.auser()  # type: ignore[assignment]
+    tenant = request.tenant  # type: ignore[attr-defined]
+    if await in_tenant(tenant, message_get, user=user, message_id=message_id) is None:
+        raise Http404
+
+    def finished(*, message_id: int) -> str:
+        message = message_get(user=user, message_id=message_id)
+        return render_to_string("assistant/ask.html#message", {"message": message}, request)
+
+    async def events():  # type: ignore[no-untyped-def]
+        async for kind, text in answer_events(tenant=tenant, message_id=message_id):
+            if kind == "partial":
+                html = render_to_string("assistant/ask.html#partial", {"html": answer_html(text)})
+            else:
+                html = await in_tenant(tenant, finished, message_id=message_id)
+            data = "\n".join(f"data: {line}" for line in html.splitlines() or [""])
+            yield f"event: {kind}\n{data}\n\n"
+
+    return StreamingHttpResponse(
+        events(),
+        content_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+@login_required
+@require_POST
+def message_retry_view(request: MemberRequest, message_id: int) -> HttpResponse:
+    message = message_retry(user=request.user, message=_message(request, message_id))
+    return render(request, "assistant/ask.html#message", {"message": message})
+
+
+@login_required
+@require_POST
+def feedback(request: MemberRequest, message_id: int) -> HttpResponse:
+    message = _message(request, message_id)
+    form = FeedbackForm(request.POST)
+    if form.is_valid():
+        feedback_set(user=request.user, message=message, **form.cleaned_data)
+    return render(request, "assistant/ask.html#feedback", {"message": message, "saved": True})
+
+
+@login_required
+@require_POST
+def conversation_rename_view(request: MemberRequest, conversation_id: int) -> HttpResponse:
+    conversation = _conversation(request, conversation_id)
+    form = RenameForm(request.POST)
+    if form.is_valid():
+        conversation_rename(user=request.user, conversation=conversation, **form.cleaned_data)
+    return render(request, "assistant/ask.html#title", {"conversation": conversation})
+
+
+@login_required
+@require_POST
+def conversation_delete_view(request: MemberRequest, conversation_id: int) -> HttpResponse:
+    conversation_delete(user=request.user, conversation=_conversation(request, conversation_id))
+    if request.htmx:
+        return HttpResponseClientRedirect(reverse("ask"))
+    return redirect("ask")
+
+
+@login_required
+@require_GET
+def citation(request: MemberRequest, citation_id: int) -> HttpResponse:
+    """The passage viewer: the cited passage, its neighbours, the original file."""
+    found = citation_get_readable(user=request.user, citation_id=citation_id)
+    if found is None:
+        raise Http404
+    before, after = chunk_neighbours(chunk=found.chunk) if found.chunk else (None, None)
+    context = {"citation": found, "before": before, "after": after}
+    template = "assistant/passage.html#panel" if request.htmx else "assistant/passage.html"
+    return render(request, template, context)
+
+
+@login_required
+@require_GET
+def feedback_review(request: MemberRequest) -> HttpResponse:
+    rows = feedback_for_review(user=request.user)
+    if rows is None:
+        raise Http404
+    return render(request, "assistant/feedback.html", {"rows": rows})
+
+
+@login_required
+@require_GET
+def gaps(request: MemberRequest) -> HttpResponse:
+    groups = knowledge_gaps(user=request.user)
+    if groups is None:
+        raise Http404
+    return render(request, "assistant/gaps.html", {"groups": groups})

@@ -22,6 +22,34 @@ urlpatterns = [
     path("workspaces/new/", workspaces_views.workspace_new, name="workspace_new"),
     path("w/<slug:slug>/", workspaces_views.workspace, name="workspace"),
     path("w/<slug:slug>/access/", workspaces_views.workspace_access, name="workspace_access"),
+    path("ask/", assistant_views.ask, name="ask"),
+    path("ask/c/<int:conversation_id>/", assistant_views.ask, name="conversation"),
+    path(
+        "ask/c/<int:conversation_id>/rename/",
+        assistant_views.conversation_rename_view,
+        name="conversation_rename",
+    ),
+    path(
+        "ask/c/<int:conversation_id>/delete/",
+        assistant_views.conversation_delete_view,
+        name="conversation_delete",
+    ),
+    path(
+        "ask/messages/<int:message_id>/stream/",
+        assistant_views.message_stream,
+        name="message_stream",
+    ),
+    path(
+        "ask/messages/<int:message_id>/retry/",
+        assistant_views.message_retry_view,
+        name="message_retry",
+    ),
+    path(
+        "ask/messages/<int:message_id>/feedback/", assistant_views.feedback, name="feedback"
+    ),
+    path("ask/sources/<int:citation_id>/", assistant_views.citation, name="citation"),
+    path("ask/feedback/", assistant_views.feedback_review, name="feedback_review"),
+    path("ask/gaps/", assistant_views.gaps, name="gaps"),
     path("w/<slug:slug>/search/", assistant_views.retrieval_test, name="retrieval_test"),
     path("w/<slug:slug>/upload/", workspaces_views.document_upload_view, name="document_upload"),
     path("w/<slug:slug>/entry/", workspaces_views.document_text_view, name="document_text"),

@@ -1,9 +1,13 @@
 """Typed access to the schema django-tenants has put in force on the connection."""
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
+from asgiref.sync import sync_to_async
 from django.db import connection
-from django_tenants.utils import get_public_schema_name
+from django_tenants.utils import get_public_schema_name, tenant_context
+
+T = TypeVar("T")
 
 
 def schema_name_current() -> str:
@@ -21,3 +25,18 @@ def schema_public_activate() -> None:
 
 def schema_is_public() -> bool:
     return schema_name_current() == get_public_schema_name()
+
+
+async def in_tenant(tenant: Any, function: Callable[..., T], /, **kwargs: Any) -> T:
+    """Run blocking ORM work from async code with `tenant`'s schema in force.
+
+    Async views reach the database through worker threads, and a thread's connection keeps
+    whatever schema its last user set; so each call sets the schema itself rather than
+    trusting the thread it lands on, and every call after an await is as safe as the first.
+    """
+
+    def run() -> T:
+        with tenant_context(tenant):
+            return function(**kwargs)
+
+    return await sync_to_async(run)()

@@ -158,6 +158,34 @@ RETRIEVAL_BM25_B = env.float("RETRIEVAL_BM25_B", default=0.75)
 RETRIEVAL_HEADING_WEIGHT = env.float("RETRIEVAL_HEADING_WEIGHT", default=1.0)
 RETRIEVAL_MAX_QUERY_CHARS = env.int("RETRIEVAL_MAX_QUERY_CHARS", default=2000)
 
+# Answering (assistant.answering, assistant.llm)
+ASSISTANT_PROVIDER = env.str("ASSISTANT_PROVIDER", default="extractive")  # extractive | vertex
+ASSISTANT_MAX_QUESTION_CHARS = env.int("ASSISTANT_MAX_QUESTION_CHARS", default=2000)
+ASSISTANT_PASSAGES = env.int("ASSISTANT_PASSAGES", default=6)  # numbered passages per answer
+ASSISTANT_HISTORY_TURNS = env.int("ASSISTANT_HISTORY_TURNS", default=3)
+# A message left "streaming" this long (its server went away) may be taken over.
+ASSISTANT_STREAM_STALE_SECONDS = env.int("ASSISTANT_STREAM_STALE_SECONDS", default=120)
+ASSISTANT_EXTRACTIVE_SHORTLIST = env.int("ASSISTANT_EXTRACTIVE_SHORTLIST", default=12)
+ASSISTANT_EXTRACTIVE_SIMILARITY_WEIGHT = env.float(
+    "ASSISTANT_EXTRACTIVE_SIMILARITY_WEIGHT", default=0.6
+)
+ASSISTANT_EXTRACTIVE_MIN_SCORE = env.float("ASSISTANT_EXTRACTIVE_MIN_SCORE", default=0.4)
+ASSISTANT_EXTRACTIVE_MAX_SENTENCES = env.int("ASSISTANT_EXTRACTIVE_MAX_SENTENCES", default=3)
+ASSISTANT_EXTRACTIVE_KEEP_RATIO = env.float("ASSISTANT_EXTRACTIVE_KEEP_RATIO", default=0.8)
+ASSISTANT_EXTRACTIVE_STREAM_DELAY_MS = env.int("ASSISTANT_EXTRACTIVE_STREAM_DELAY_MS", default=25)
+VERTEX_PROJECT = env.str("VERTEX_PROJECT", default="")
+VERTEX_LOCATION = env.str("VERTEX_LOCATION", default="us-central1")
+VERTEX_MODEL = env.str("VERTEX_MODEL", default="gemini-2.5-flash")
+VERTEX_TEMPERATURE = env.float("VERTEX_TEMPERATURE", default=0.2)
+VERTEX_MAX_OUTPUT_TOKENS = env.int("VERTEX_MAX_OUTPUT_TOKENS", default=1024)
+VERTEX_THINKING_BUDGET = env.int("VERTEX_THINKING_BUDGET", default=0)
+VERTEX_TIMEOUT_SECONDS = env.float("VERTEX_TIMEOUT_SECONDS", default=30.0)
+VERTEX_MAX_RETRIES = env.int("VERTEX_MAX_RETRIES", default=1)
+# Both empty in production (Vertex AI's own endpoint, Application Default Credentials);
+# set to the local Vertex-format server (assistant/llm/vertex_local.py) offline.
+VERTEX_BASE_URL = env.str("VERTEX_BASE_URL", default="")
+VERTEX_ACCESS_TOKEN = env.str("VERTEX_ACCESS_TOKEN", default="")
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True

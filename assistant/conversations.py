@@ -1,0 +1,103 @@
+"""Writes on conversations: asking, retrying, renaming, deleting, feedback.
+
+Asking stores the question and an empty assistant message at once; the answer itself is
+produced by the stream that the page opens for that message (assistant.answering).
+"""
+
+from collections.abc import Sequence
+
+from django.conf import settings
+from django.db import transaction
+
+from accounts.models import User
+from assistant.models import Conversation, Feedback, Message, MessageRole, MessageStatus
+from workspaces.models import Workspace
+from workspaces.selectors import workspace_readable_ids
+
+
+class QuestionRefused(Exception):
+    """The question cannot be asked; the message says why, for the person asking."""
+
+
+def _title_from(question: str) -> str:
+    title = " ".join(question.split())
+    return title if len(title) <= 80 else title[:79].rsplit(" ", 1)[0] + "…"
+
+
+@transaction.atomic
+def question_ask(
+    *,
+    user: User,
+    text: str,
+    conversation: Conversation | None = None,
+    scope_ids: Sequence[int] = (),
+) -> tuple[Conversation, Message, Message]:
+    """The user's message and the assistant's pending reply; a new conversation when none
+    is given. The scope keeps only workspaces the user may read."""
+    text = text.strip()
+    if not text:
+        raise QuestionRefused("Type a question first.")
+    if len(text) > settings.ASSISTANT_MAX_QUESTION_CHARS:
+        raise QuestionRefused(
+            f"Questions are limited to {settings.ASSISTANT_MAX_QUESTION_CHARS:,} characters; "
+            f"this one has {len(text):,}. Shorten it and ask again."
+        )
+    if conversation is None:
+        conversation = Conversation.objects.create(user=user, title=_title_from(text))
+    elif conversation.user_id != user.pk:
+        raise Conversation.DoesNotExist
+    scope = Workspace.objects.filter(id__in=workspace_readable_ids(user=user)).filter(
+        id__in=list(scope_ids)
+    )
+    conversation.scope.set(scope)
+    question = Message.objects.create(conversation=conversation, role=MessageRole.USER, text=text)
+    reply = Message.objects.create(
+        conversation=conversation,
+        role=MessageRole.ASSISTANT,
+        status=MessageStatus.PENDING,
+        provider=settings.ASSISTANT_PROVIDER,
+    )
+    conversation.save(update_fields=["updated_at"])
+    return conversation, question, reply
+
+
+@transaction.atomic
+def message_retry(*, user: User, message: Message) -> Message:
+    """A failed or interrupted answer starts again from its question."""
+    if message.conversation.user_id != user.pk or message.role != MessageRole.ASSISTANT:
+        raise Message.DoesNotExist
+    if message.status not in (MessageStatus.FAILED, MessageStatus.INTERRUPTED):
+        return message
+    message.citations.all().delete()
+    message.status = MessageStatus.PENDING
+    message.text = ""
+    message.failure_reason = ""
+    message.provider = settings.ASSISTANT_PROVIDER
+    message.save()
+    return message
+
+
+def conversation_rename(*, user: User, conversation: Conversation, title: str) -> Conversation:
+    if conversation.user_id != user.pk:
+        raise Conversation.DoesNotExist
+    conversation.title = " ".join(title.split())[:200] or conversation.title
+    conversation.save(update_fields=["title"])
+    return conversation
+
+
+def conversation_delete(*, user: User, conversation: Conversation) -> None:
+    if conversation.user_id != user.pk:
+        raise Conversation.DoesNotExist
+    conversation.delete()
+
+
+def feedback_set(*, user: User, message: Message, rating: int, comment: str = "") -> Feedback:
+    """One rating per person per answer; rating again replaces it."""
+    if message.conversation.user_id != user.pk or message.role != MessageRole.ASSISTANT:
+        raise Message.DoesNotExist
+    feedback, _ = Feedback.objects.update_or_create(
+        message=message,
+        user=user,
+        defaults={"rating": 1 if rating > 0 else -1, "comment": comment.strip()[:2000]},
+    )
+    return feedback

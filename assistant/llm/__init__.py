@@ -1,0 +1,83 @@
+"""Answer providers: the only place that imports LangChain chat models.
+
+A provider gets the question and numbered passages and streams the answer's text; markers
+`[n]` in the text refer to passage numbers. `prepare` runs synchronously inside the
+organization's schema (it may read the database); `astream` only does network or CPU work.
+"""
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from assistant.retrieval import RetrievedChunk
+
+
+@dataclass(frozen=True)
+class Passage:
+    number: int
+    chunk: RetrievedChunk
+
+
+@dataclass(frozen=True)
+class Turn:
+    question: str
+    answer: str
+
+
+@dataclass
+class Usage:
+    """What a provider reports after its last token."""
+
+    model: str = ""
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    # Sentences each cited passage was quoted for (passage number -> sentences).
+    quotes: dict[int, list[str]] = field(default_factory=dict)
+    # False when the provider found nothing relevant and said so.
+    answered: bool = True
+
+
+@dataclass
+class Prepared:
+    question: str
+    passages: Sequence[Passage]
+    history: Sequence[Turn]
+    plan: object = None  # whatever the provider worked out in prepare()
+
+
+class ProviderError(Exception):
+    """A model call failed; `reason` is shown to the user as is."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class AnswerProvider(Protocol):
+    name: str
+
+    async def acondense(self, *, question: str, history: Sequence[Turn]) -> str: ...
+
+    def prepare(
+        self, *, question: str, passages: Sequence[Passage], history: Sequence[Turn], language: str
+    ) -> Prepared: ...
+
+    def astream(self, prepared: Prepared) -> AsyncIterator[str | Usage]: ...
+
+
+NOT_FOUND = (
+    "I could not find anything about this in the knowledge base, so I will not guess. "
+    "Try other words, or ask whoever maintains the documents to add it."
+)
+
+
+def provider_get(name: str) -> AnswerProvider:
+    if name == "extractive":
+        from assistant.llm.extractive import ExtractiveProvider
+
+        return ExtractiveProvider()
+    if name == "vertex":
+        from assistant.llm.vertex import VertexProvider
+
+        return VertexProvider()
+    raise ValueError(f"unknown answer provider {name!r}; use 'extractive' or 'vertex'")

@@ -1,0 +1,122 @@
+"""A local HTTP server that speaks the part of Vertex AI's REST API the assistant uses:
+`POST /v1beta1/projects/<p>/locations/<l>/publishers/google/models/<m>:streamGenerateContent
+?alt=sse` (server-sent events of GenerateContentResponse JSON) and `:generateContent`.
+
+It answers from the prompt it is sent: the first sentence of passage [1], cited, or a plain
+"not covered" when there are no passages. Tests, the benchmark and offline development
+point the real client at it (VERTEX_BASE_URL, VERTEX_ACCESS_TOKEN). `first_token_delay`,
+`token_delay` and `fail_status` make it slow or failing on purpose.
+"""
+
+import json
+import re
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+PATH = re.compile(r"^/v1beta1/projects/[^/]+/locations/[^/]+/publishers/google/models/([^/:]+):(\w+)")
+PASSAGE_ONE = re.compile(r"^\[1\][^\n]*\n(.+?)(?:\n\n\[\d+\]|\n\nQuestion:)", re.DOTALL | re.MULTILINE)
+
+
+class VertexLocalServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, port: int = 0) -> None:
+        super().__init__(("127.0.0.1", port), _Handler)
+        self.first_token_delay = 0.0
+        self.token_delay = 0.0
+        self.fail_status: int | None = None
+        self.requests: list[dict[str, Any]] = []
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server_port}"
+
+    def start(self) -> "VertexLocalServer":
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()
+
+
+def answer_for(prompt: str) -> str:
+    if "Follow-up question:" in prompt:
+        return prompt.rsplit("Follow-up question:", 1)[1].strip()
+    match = PASSAGE_ONE.search(prompt)
+    if not match:
+        return "The knowledge base does not cover this."
+    first = re.split(r"(?<=[.!?])\s", " ".join(match.group(1).split()), maxsplit=1)[0]
+    return f"According to the knowledge base, {first} [1]"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: VertexLocalServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+        match = PATH.match(self.path)
+        self.server.requests.append({"path": self.path, "body": body, "headers": dict(self.headers)})
+        if not match or not self.headers.get("Authorization", "").startswith("Bearer "):
+            self._error(404 if not match else 401, "NOT_FOUND" if not match else "UNAUTHENTICATED")
+            return
+        model, method = match.groups()
+        time.sleep(self.server.first_token_delay)
+        if self.server.fail_status:
+            status = self.server.fail_status
+            self._error(status, "RESOURCE_EXHAUSTED" if status == 429 else "INTERNAL")
+            return
+        prompt = "\n".join(
+            part.get("text", "") for content in body.get("contents", []) for part in content["parts"]
+        )
+        words = answer_for(prompt).split(" ")
+        pieces = [" ".join(words[i : i + 3]) + (" " if i + 3 < len(words) else "") for i in range(0, len(words), 3)]
+        usage = {
+            "promptTokenCount": len(prompt.split()),
+            "candidatesTokenCount": len(words),
+            "totalTokenCount": len(prompt.split()) + len(words),
+        }
+        if method == "generateContent":
+            self._json(200, _response("".join(pieces), model, usage, final=True))
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        for index, piece in enumerate(pieces):
+            if index:
+                time.sleep(self.server.token_delay)
+            final = index == len(pieces) - 1
+            event = f"data: {json.dumps(_response(piece, model, usage, final=final))}\r\n\r\n"
+            self._chunk(event.encode())
+        self._chunk(b"")
+
+    def _chunk(self, data: bytes) -> None:
+        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+        self.wfile.flush()
+
+    def _json(self, status: int, payload: dict[str, Any]) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _error(self, status: int, reason: str) -> None:
+        self._json(status, {"error": {"code": status, "message": reason, "status": reason}})
+
+
+def _response(text: str, model: str, usage: dict[str, int], *, final: bool) -> dict[str, Any]:
+    candidate: dict[str, Any] = {"content": {"role": "model", "parts": [{"text": text}]}}
+    payload: dict[str, Any] = {"candidates": [candidate], "modelVersion": model}
+    if final:
+        candidate["finishReason"] = "STOP"
+        payload["usageMetadata"] = usage
+    return payload

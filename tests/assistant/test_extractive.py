@@ -1,0 +1,72 @@
+"""The offline provider answers from the sample handbook, cites the right document, and
+says plainly when the knowledge base has nothing."""
+
+import pytest
+
+from assistant.llm import NOT_FOUND
+from assistant.models import MessageStatus
+from tests.assistant.conftest import Handbook, ask
+
+ANSWERABLE = [
+    ("How many vacation days do employees get?", "Employee handbook time off", "25"),
+    ("What is the battery life of the NR-350?", "Product faq nr200 nr350", "8 hours"),
+    ("How long is the warranty on the NR-200?", "Product faq nr200 nr350", "24 months"),
+    ("What is the limit for accepting a gift?", "Code of conduct", "EUR 75"),
+    ("Which days are the office anchor days?", "Remote hybrid work policy", "Tuesday"),
+    ("How much is the home office stipend?", "Remote hybrid work policy", "EUR 500"),
+]
+UNANSWERABLE = [
+    "Who won the football world cup in 1998?",
+    "How do I bake sourdough bread?",
+    "What is the capital of Australia?",
+]
+
+
+@pytest.mark.parametrize(("question", "document", "fact"), ANSWERABLE)
+def test_answer_quotes_and_cites_the_document_that_holds_it(
+    handbook: Handbook, committed: None, question: str, document: str, fact: str
+):
+    answer, _ = ask(handbook.organization, handbook.owner, question)
+
+    assert answer.status == MessageStatus.DONE
+    assert answer.answered
+    assert fact in answer.text
+    assert "[1]" in answer.text
+    titles = [c.document_title for c in answer.citations.all()]
+    assert document in titles
+    cited = next(c for c in answer.citations.all() if fact in c.quote)
+    assert cited.document_title == document
+
+
+@pytest.mark.parametrize("question", UNANSWERABLE)
+def test_question_the_handbook_does_not_cover_gets_the_plain_refusal(
+    handbook: Handbook, committed: None, question: str
+):
+    answer, _ = ask(handbook.organization, handbook.owner, question)
+
+    assert answer.status == MessageStatus.DONE
+    assert answer.text == NOT_FOUND
+    assert not answer.answered
+    assert answer.citations.count() == 0
+
+
+def test_answer_streams_in_several_growing_steps(handbook: Handbook, committed: None):
+    answer, partials = ask(handbook.organization, handbook.owner, "How long is parental leave?")
+
+    assert len(partials) > 3
+    assert all(later.startswith(earlier) for earlier, later in zip(partials, partials[1:]))
+    assert answer.first_token_ms is not None
+    assert answer.latency_ms is not None and answer.latency_ms >= answer.first_token_ms
+
+
+def test_follow_up_is_understood_with_the_previous_question(handbook: Handbook, committed: None):
+    first, _ = ask(handbook.organization, handbook.owner, "How many vacation days do I get?")
+    follow_up, _ = ask(
+        handbook.organization,
+        handbook.owner,
+        "and can I carry them over?",
+        conversation=first.conversation,
+    )
+
+    assert "carry over" in follow_up.text
+    assert "Employee handbook time off" in [c.document_title for c in follow_up.citations.all()]
