@@ -134,7 +134,8 @@ def citations_renumber(text: str, numbers: Sequence[int]) -> tuple[str, list[int
         return f"[{order.index(number) + 1}]"
 
     renumbered = MARKER.sub(replace, text)
-    return re.sub(r"[ \t]+([.,;:])", r"\1", renumbered).strip(), order
+    tidied = re.sub(r"[ \t]+([.,;:])", r"\1", re.sub(r"(?<=\S)[ \t]{2,}", " ", renumbered))
+    return tidied.strip(), order
 
 
 def _quote(text: str, passage: Passage) -> list[str]:

@@ -1,12 +1,15 @@
 """Shared fixtures: two organizations made once per session through the real signup
 service (schema cloned from the template), and clients bound to their subdomains."""
 
+import contextlib
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.conf import settings
+from django.db import connection
 from django.test import Client
+from django.test.utils import setup_databases, teardown_databases
 from django_tenants.utils import tenant_context
 
 from accounts.models import User
@@ -21,7 +24,13 @@ from workspaces.models import Workspace
 def django_db_setup(
     django_db_setup: None, django_db_blocker: pytest.FixtureRequest
 ) -> Iterator[None]:
+    created = None
     with django_db_blocker.unblock():
+        if not connection.settings_dict["NAME"].startswith("test_"):
+            # pytest-django creates the test database only when a collected test asks for
+            # `db`; tests that commit across threads (streams, workers, a browser) ask for
+            # none, and must never write to the development database.
+            created = setup_databases(verbosity=0, interactive=False, aliases={"default"})
         platform_ensure()
         for slug in ("alpha", "bravo"):
             organization_signup(
@@ -32,6 +41,10 @@ def django_db_setup(
             )
         schema_public_activate()
     yield
+    if created is not None:
+        with django_db_blocker.unblock(), contextlib.suppress(Exception):
+            # A stream's thread may still hold a connection; the next run clobbers it.
+            teardown_databases(created, verbosity=0)
 
 
 @pytest.fixture
