@@ -1,0 +1,412 @@
+"""The Ask pages and the answer stream, through Django's handlers (the stream through the
+async handler, with the tenant middleware), on the committed sample handbook."""
+
+import asyncio
+import re
+
+import pytest
+from django_tenants.utils import tenant_context
+
+from accounts.models import Role
+from assistant.conversations import question_ask
+from assistant.models import Citation, Conversation, Message, MessageStatus
+from tests.assistant.conftest import Handbook, ask
+from tests.conftest import client_for, signed_in
+from tests.factories import make_member
+from workspaces.services import workspace_create
+
+
+class AsgiClient:
+    """GET through the project's real ASGI application (the handler uvicorn runs), with
+    the organization's host and a signed-in session."""
+
+    def __init__(self, organization, user) -> None:
+        self.host = f"{organization.slug}.localhost"
+        self.cookie = "; ".join(
+            f"{name}={morsel.value}"
+            for name, morsel in signed_in(organization, user).cookies.items()
+        )
+
+    async def get(self, path: str) -> tuple[int, dict[str, str], str]:
+        from saas.asgi import application
+
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "root_path": "",
+            "headers": [(b"host", self.host.encode()), (b"cookie", self.cookie.encode())],
+            "client": ("127.0.0.1", 1234),
+            "server": (self.host, 80),
+        }
+        sent: list[dict] = []
+        finished = asyncio.Event()
+        requested = False
+
+        async def receive() -> dict:
+            nonlocal requested
+            if not requested:
+                requested = True
+                return {"type": "http.request", "body": b"", "more_body": False}
+            await finished.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict) -> None:
+            sent.append(message)
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                finished.set()
+
+        await application(scope, receive, send)
+        start = sent[0]
+        headers = {k.decode().lower(): v.decode() for k, v in start["headers"]}
+        body = b"".join(m.get("body", b"") for m in sent[1:]).decode()
+        return start["status"], headers, body
+
+
+def async_client_for(handbook: Handbook, user) -> AsgiClient:
+    return AsgiClient(handbook.organization, user)
+
+
+async def read_stream(client: AsgiClient, message_id: int) -> list[tuple[str, str]]:
+    status, headers, body = await client.get(f"/ask/messages/{message_id}/stream/")
+    assert status == 200
+    assert headers["content-type"] == "text/event-stream"
+    events = []
+    for block in body.strip().split("\n\n"):
+        name = re.search(r"^event: (\w+)", block, re.M)
+        data = "\n".join(line[6:] for line in block.splitlines() if line.startswith("data: "))
+        events.append((name.group(1) if name else "", data))
+    return events
+
+
+def test_asking_opens_a_conversation_whose_page_streams_the_answer(
+    handbook: Handbook, committed: None
+):
+    client = signed_in(handbook.organization, handbook.owner)
+
+    response = client.post("/ask/", {"question": "How many vacation days do employees get?"})
+
+    location = response["HX-Redirect"]
+    page = client.get(location)
+    assert "How many vacation days do employees get?" in page.content.decode()
+    assert 'sse-connect="/ask/messages/' in page.content.decode()
+    message_id = int(re.search(r"/ask/messages/(\d+)/stream/", page.content.decode()).group(1))
+
+    events = asyncio.run(read_stream(async_client_for(handbook, handbook.owner), message_id))
+
+    kinds = [kind for kind, _ in events]
+    assert kinds.count("partial") > 2 and kinds[-1] == "done"
+    final = events[-1][1]
+    assert "25 working days" in final
+    assert 'class="cite"' in final and "/ask/sources/" in final
+    assert "Employee handbook time off" in final
+    assert "sse-connect" not in final  # the finished message does not stream again
+
+
+def test_reconnecting_to_a_finished_answer_sends_it_without_answering_again(
+    handbook: Handbook, committed: None
+):
+    answer, _ = ask(handbook.organization, handbook.owner, "What is the gift limit?")
+
+    events = asyncio.run(read_stream(async_client_for(handbook, handbook.owner), answer.pk))
+
+    assert [kind for kind, _ in events] == ["done"]
+    assert "EUR 75" in events[0][1]
+
+
+def test_streams_of_two_organizations_at_once_each_use_their_own_schema(
+    handbook: Handbook, committed: None, django_db_blocker
+):
+    """Interleaved on one event loop, every database call after an await must still run in
+    its own organization's schema: each answer is stored in, and cites, its own."""
+    from tenants.services import organization_signup
+    from tests.factories import OWNER_PASSWORD
+    from tests.files import upload
+    from workspaces.services import document_upload
+    from assistant.services import documents_ingest
+    from tenants.models import Organization
+
+    other, other_owner = organization_signup(
+        name="Other", slug="other-stream", owner_email="o@other.example", owner_password=OWNER_PASSWORD
+    )
+    try:
+        with tenant_context(other):
+            workspace = workspace_create(actor=other_owner, name="Leave", is_open=True)
+            document = document_upload(
+                actor=other_owner,
+                workspace=workspace,
+                upload=upload(
+                    "leave.md",
+                    b"# Leave\n\nEvery employee of Other gets 31 vacation days per year, "
+                    b"and may carry over 9 of them into the next year.\n",
+                ),
+            )
+            documents_ingest(document_ids=[document.pk])
+            _, _, other_reply = question_ask(
+                user=other_owner, text="How many vacation days do employees get?"
+            )
+        with tenant_context(handbook.organization):
+            _, _, reply = question_ask(
+                user=handbook.owner, text="How many vacation days do employees get?"
+            )
+
+        ours_client, theirs_client = AsgiClient(handbook.organization, handbook.owner), AsgiClient(
+            other, other_owner
+        )
+
+        async def both():
+            return await asyncio.gather(
+                read_stream(ours_client, reply.pk), read_stream(theirs_client, other_reply.pk)
+            )
+
+        ours, theirs = asyncio.run(both())
+
+        assert "25 working days" in ours[-1][1] and "31" not in ours[-1][1]
+        assert "31 vacation days" in theirs[-1][1] and "25 working days" not in theirs[-1][1]
+        with tenant_context(other):
+            assert Message.objects.get(pk=other_reply.pk).status == MessageStatus.DONE
+            assert {c.document_title for c in Citation.objects.all()} == {"Leave"}
+        with tenant_context(handbook.organization):
+            stored = Message.objects.get(pk=reply.pk)
+            assert stored.status == MessageStatus.DONE and "25 working days" in stored.text
+    finally:
+        Organization.objects.get(pk=other.pk).delete(force_drop=True)
+
+
+def test_browser_leaving_mid_answer_keeps_the_text_marked_interrupted(
+    handbook: Handbook, committed: None
+):
+    from assistant.answering import answer_events
+
+    with tenant_context(handbook.organization):
+        _, _, reply = question_ask(user=handbook.owner, text="How long is parental leave?")
+
+    async def leave_after_two_pieces() -> str:
+        events = answer_events(tenant=handbook.organization, message_id=reply.pk)
+        seen = ""
+        async for kind, text in events:
+            seen = text
+            if len(text.split()) > 6:
+                break
+        await events.aclose()
+        return seen
+
+    seen = asyncio.run(leave_after_two_pieces())
+
+    with tenant_context(handbook.organization):
+        stored = Message.objects.get(pk=reply.pk)
+    assert stored.status == MessageStatus.INTERRUPTED
+    assert stored.text == seen and seen
+
+
+def test_question_over_the_length_limit_is_refused_before_any_work(
+    handbook: Handbook, committed: None, settings
+):
+    settings.ASSISTANT_MAX_QUESTION_CHARS = 100
+    client = signed_in(handbook.organization, handbook.owner)
+    with tenant_context(handbook.organization):
+        before = Message.objects.count()
+
+    response = client.post("/ask/", {"question": "why " * 40}, HTTP_HX_REQUEST="true")
+
+    assert "limited to 100 characters" in response.content.decode()
+    assert response["HX-Retarget"] == "#composer-error"
+    with tenant_context(handbook.organization):
+        assert Message.objects.count() == before
+
+
+def test_question_and_answer_are_rendered_escaped(handbook: Handbook, committed: None):
+    client = signed_in(handbook.organization, handbook.owner)
+    with tenant_context(handbook.organization):
+        conversation, _, reply = question_ask(
+            user=handbook.owner, text="<script>alert('q')</script> vacation?"
+        )
+        Message.objects.filter(pk=reply.pk).update(
+            status=MessageStatus.DONE,
+            text="See <img src=x onerror=alert(1)> and [x](javascript:alert(2)) "
+            "<script>alert(3)</script> **bold** [1]",
+        )
+
+    page = client.get(f"/ask/c/{conversation.pk}/").content.decode()
+
+    assert "<script>alert(" not in page
+    assert "<img" not in page
+    assert 'href="javascript:' not in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page  # shown as text, inert
+    assert "&lt;script&gt;alert(&#x27;q&#x27;)&lt;/script&gt;" in page
+    assert "<strong>bold</strong>" in page
+
+
+def test_conversations_are_titled_renamed_resumed_and_deleted(
+    handbook: Handbook, committed: None
+):
+    client = signed_in(handbook.organization, handbook.owner)
+    first, _ = ask(handbook.organization, handbook.owner, "Which days are the office anchor days?")
+    conversation = first.conversation
+    assert conversation.title == "Which days are the office anchor days?"
+
+    assert "Which days are the office anchor days?" in client.get("/ask/").content.decode()
+    client.post(f"/ask/c/{conversation.pk}/rename/", {"title": "Office days"})
+    resumed = client.get(f"/ask/c/{conversation.pk}/").content.decode()
+    assert "Office days" in resumed and "Tuesday" in resumed
+
+    response = client.post(f"/ask/c/{conversation.pk}/", {"question": "and core hours?"})
+    assert response.status_code == 200
+    assert "and core hours?" in response.content.decode()
+    assert "sse-connect" in response.content.decode()
+
+    client.post(f"/ask/c/{conversation.pk}/delete/")
+    assert client.get(f"/ask/c/{conversation.pk}/").status_code == 404
+    with tenant_context(handbook.organization):
+        assert not Conversation.objects.filter(pk=conversation.pk).exists()
+
+
+def test_another_members_conversation_is_invisible(handbook: Handbook, committed: None):
+    answer, _ = ask(handbook.organization, handbook.owner, "What is the gift limit?")
+    with tenant_context(handbook.organization):
+        colleague = make_member(role=Role.ADMIN)
+        citation = answer.citations.all()[0]
+    client = signed_in(handbook.organization, colleague)
+    conversation = answer.conversation.pk
+
+    assert client.get(f"/ask/c/{conversation}/").status_code == 404
+    assert client.post(f"/ask/c/{conversation}/", {"question": "hi there"}).status_code == 404
+    assert client.post(f"/ask/c/{conversation}/rename/", {"title": "x"}).status_code == 404
+    assert client.post(f"/ask/c/{conversation}/delete/").status_code == 404
+    assert client.post(f"/ask/messages/{answer.pk}/retry/").status_code == 404
+    assert client.post(f"/ask/messages/{answer.pk}/feedback/", {"rating": "-1"}).status_code == 404
+    assert client.get(f"/ask/sources/{citation.pk}/").status_code == 404
+    assert "What is the gift limit?" not in client.get("/ask/").content.decode()
+
+
+def test_citation_and_file_of_a_workspace_the_user_cannot_read_are_404(
+    handbook: Handbook, committed: None
+):
+    with tenant_context(handbook.organization):
+        member = make_member()
+        secret = workspace_create(actor=handbook.owner, name="Board")
+        from workspaces.services import grant_set
+
+        grant_set(actor=handbook.owner, workspace=secret, user=member, role="viewer")
+    from tests.files import upload
+    from workspaces.services import document_upload
+    from assistant.services import documents_ingest
+
+    with tenant_context(handbook.organization):
+        document = document_upload(
+            actor=handbook.owner,
+            workspace=secret,
+            upload=upload("board.md", b"# Board\n\nThe board approved a bonus pool of 7 percent this year.\n"),
+        )
+        documents_ingest(document_ids=[document.pk])
+    answer, _ = ask(handbook.organization, member, "How big is the bonus pool this year?")
+    [citation] = [c for c in answer.citations.all() if c.document_title == "Board"]
+    client = signed_in(handbook.organization, member)
+    panel = client.get(f"/ask/sources/{citation.pk}/", HTTP_HX_REQUEST="true")
+    assert panel.status_code == 200
+    assert "<mark>" in panel.content.decode() and "Open the original file" in panel.content.decode()
+
+    with tenant_context(handbook.organization):
+        secret.grants.all().delete()
+
+    assert client.get(f"/ask/sources/{citation.pk}/").status_code == 404
+    assert client.get(f"/w/{secret.slug}/documents/{document.pk}/download/").status_code == 404
+    later, _ = ask(handbook.organization, member, "How big is the bonus pool this year?")
+    assert "Board" not in [c.document_title for c in later.citations.all()]
+
+
+def test_citation_of_a_deleted_document_still_reads_as_source_removed(
+    handbook: Handbook, committed: None
+):
+    from tests.files import upload
+    from workspaces.services import document_delete, document_upload
+    from assistant.services import documents_ingest
+
+    with tenant_context(handbook.organization):
+        document = document_upload(
+            actor=handbook.owner,
+            workspace=handbook.workspace,
+            upload=upload("parking.md", b"# Parking\n\nStaff parking at Lisbon costs 40 euros per month.\n"),
+        )
+        documents_ingest(document_ids=[document.pk])
+    answer, _ = ask(handbook.organization, handbook.owner, "How much does staff parking cost?")
+    with tenant_context(handbook.organization):
+        document_delete(actor=handbook.owner, document=document)
+    client = signed_in(handbook.organization, handbook.owner)
+
+    page = client.get(f"/ask/c/{answer.conversation.pk}/").content.decode()
+    citation = next(c for c in answer.citations.all() if c.document_title == "Parking")
+    panel = client.get(f"/ask/sources/{citation.pk}/").content.decode()
+
+    assert "source removed" in page
+    assert "40 euros" in page
+    assert "Source removed" in panel and "40 euros" in panel
+
+
+def test_feedback_is_reviewed_by_admins_and_managers_negative_first(
+    handbook: Handbook, committed: None
+):
+    liked, _ = ask(handbook.organization, handbook.owner, "How much is the home office stipend?")
+    disliked, _ = ask(handbook.organization, handbook.owner, "What is the battery life of the NR-350?")
+    owner = signed_in(handbook.organization, handbook.owner)
+    owner.post(f"/ask/messages/{liked.pk}/feedback/", {"rating": "1"})
+    response = owner.post(
+        f"/ask/messages/{disliked.pk}/feedback/", {"rating": "-1", "comment": "Wrong robot"}
+    )
+    assert "Thanks" in response.content.decode()
+    with tenant_context(handbook.organization):
+        member = make_member()
+
+    page = owner.get("/ask/feedback/").content.decode()
+
+    assert page.index("Wrong robot") < page.index("home office stipend")
+    assert "What is the battery life of the NR-350?" in page
+    assert signed_in(handbook.organization, member).get("/ask/feedback/").status_code == 404
+    assert signed_in(handbook.organization, member).get("/ask/gaps/").status_code == 404
+
+
+def test_knowledge_gaps_group_similar_unanswered_questions(handbook: Handbook, committed: None):
+    for question in (
+        "How do I bake sourdough bread?",
+        "What is a good sourdough bread recipe?",
+        "Who won the football world cup in 1998?",
+    ):
+        ask(handbook.organization, handbook.owner, question)
+    owner = signed_in(handbook.organization, handbook.owner)
+
+    page = owner.get("/ask/gaps/").content.decode()
+
+    groups = re.findall(r'<article class="gap">(.*?)</article>', page, re.S)
+    bread = next(g for g in groups if "sourdough bread recipe" in g)
+    assert "How do I bake sourdough bread?" in bread
+    assert "world cup" not in bread
+
+
+def test_failed_answer_can_be_retried_and_keeps_the_question(
+    handbook: Handbook, committed: None
+):
+    with tenant_context(handbook.organization):
+        conversation, _, reply = question_ask(user=handbook.owner, text="How long is parental leave?")
+        Message.objects.filter(pk=reply.pk).update(
+            status=MessageStatus.FAILED, failure_reason="The language model is over its quota."
+        )
+    client = signed_in(handbook.organization, handbook.owner)
+    page = client.get(f"/ask/c/{conversation.pk}/").content.decode()
+    assert "over its quota" in page and "Retry" in page
+
+    retried = client.post(f"/ask/messages/{reply.pk}/retry/").content.decode()
+
+    assert "sse-connect" in retried
+    events = asyncio.run(read_stream(async_client_for(handbook, handbook.owner), reply.pk))
+    assert events[-1][0] == "done" and "weeks" in events[-1][1]
+    assert "How long is parental leave?" in client.get(f"/ask/c/{conversation.pk}/").content.decode()
+
+
+def test_signed_out_visitor_is_sent_to_sign_in(handbook: Handbook, committed: None):
+    response = client_for(handbook.organization).get("/ask/")
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
