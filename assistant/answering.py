@@ -61,7 +61,8 @@ def message_claim(*, message_id: int) -> Claim | None:
     stale = timezone.now() - timedelta(seconds=settings.ASSISTANT_STREAM_STALE_SECONDS)
     with transaction.atomic():
         taken = Message.objects.filter(
-            Q(status=MessageStatus.PENDING) | Q(status=MessageStatus.STREAMING, updated_at__lt=stale),
+            Q(status=MessageStatus.PENDING)
+            | Q(status=MessageStatus.STREAMING, updated_at__lt=stale),
             pk=message_id,
             role=MessageRole.ASSISTANT,
         ).update(status=MessageStatus.STREAMING, updated_at=timezone.now())
@@ -141,7 +142,9 @@ def citations_renumber(text: str, numbers: Sequence[int]) -> tuple[str, list[int
 def _quote(text: str, passage: Passage) -> list[str]:
     """For a model's answer: the passage sentences closest to the claims citing it."""
     claims = [
-        sentence for sentence in re.split(r"(?<=[.!?])\s+", text) if f"[{passage.number}]" in sentence
+        sentence
+        for sentence in re.split(r"(?<=[.!?])\s+", text)
+        if f"[{passage.number}]" in sentence
     ]
     words = {w.lower() for claim in claims for w in WORD.findall(claim)}
     sentences = sentences_split(passage.chunk.text, passage=passage.number, language="english")
@@ -221,7 +224,9 @@ async def answer_events(*, tenant: Any, message_id: int) -> AsyncIterator[tuple[
     try:
         provider = provider_get(claim.provider)
         query = await provider.acondense(question=claim.question, history=claim.history)
-        prepared = await in_tenant(tenant, answer_prepare, claim=claim, query=query, provider=provider)
+        prepared = await in_tenant(
+            tenant, answer_prepare, claim=claim, query=query, provider=provider
+        )
         usage = Usage(model=claim.provider, answered=False)
         stream = provider.astream(prepared) if prepared.passages else _not_found(claim.provider)
         async for piece in stream:

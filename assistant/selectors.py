@@ -41,9 +41,7 @@ def conversation_messages(*, conversation: Conversation) -> list[Message]:
 
 def message_get(*, user: User, message_id: int) -> Message | None:
     return (
-        Message.objects.filter(
-            pk=message_id, conversation__user=user, role=MessageRole.ASSISTANT
-        )
+        Message.objects.filter(pk=message_id, conversation__user=user, role=MessageRole.ASSISTANT)
         .select_related("conversation")
         .first()
     )
@@ -133,9 +131,9 @@ def knowledge_gaps(*, user: User, threshold: float = 0.6) -> list[Gap] | None:
     if messages is None:
         return None
     unanswered = list(
-        messages.filter(answered=False).order_by("-created_at").values_list(
-            "search_query", "created_at"
-        )[:500]
+        messages.filter(answered=False)
+        .order_by("-created_at")
+        .values_list("search_query", "created_at")[:500]
     )
     unanswered = [(q, at) for q, at in unanswered if q]
     if not unanswered:

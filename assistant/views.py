@@ -1,3 +1,5 @@
+from collections.abc import AsyncIterator
+
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -112,7 +114,8 @@ def ask(request: MemberRequest, conversation_id: int | None = None) -> HttpRespo
         return _ask_page(request, conversation, form)
     try:
         if not form.is_valid():
-            raise QuestionRefused(" ".join(form.errors.get("question", ["Check the question."])))
+            errors = form.errors.get("question") or ["Check the question."]
+            raise QuestionRefused(" ".join(str(error) for error in errors))
         conversation, question, reply = question_ask(
             user=request.user,
             text=form.cleaned_data["question"],
@@ -142,10 +145,11 @@ async def message_stream(request: MemberRequest, message_id: int) -> StreamingHt
 
     def finished(*, message_id: int) -> str:
         message = message_get(user=user, message_id=message_id)
-        return render_to_string("assistant/ask.html#message", {"message": message}, request)
+        return str(render_to_string("assistant/ask.html#message", {"message": message}, request))
 
-    async def events():  # type: ignore[no-untyped-def]
+    async def events() -> AsyncIterator[str]:
         async for kind, text in answer_events(tenant=tenant, message_id=message_id):
+            html: str
             if kind == "partial":
                 html = render_to_string("assistant/ask.html#partial", {"html": answer_html(text)})
             else:

@@ -44,9 +44,7 @@ urlpatterns = [
         assistant_views.message_retry_view,
         name="message_retry",
     ),
-    path(
-        "ask/messages/<int:message_id>/feedback/", assistant_views.feedback, name="feedback"
-    ),
+    path("ask/messages/<int:message_id>/feedback/", assistant_views.feedback, name="feedback"),
     path("ask/sources/<int:citation_id>/", assistant_views.citation, name="citation"),
     path("ask/feedback/", assistant_views.feedback_review, name="feedback_review"),
     path("ask/gaps/", assistant_views.gaps, name="gaps"),

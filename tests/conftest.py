@@ -30,7 +30,7 @@ def django_db_setup(
             # pytest-django creates the test database only when a collected test asks for
             # `db`; tests that commit across threads (streams, workers, a browser) ask for
             # none, and must never write to the development database.
-            created = setup_databases(verbosity=0, interactive=False, aliases={"default"})
+            created = setup_databases(verbosity=0, interactive=False, aliases={"default"})  # type: ignore[arg-type]
         platform_ensure()
         for slug in ("alpha", "bravo"):
             organization_signup(

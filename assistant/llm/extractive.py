@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-import pysbd
+import pysbd  # type: ignore[import-untyped]
 from django.conf import settings
 from django.db import connection
 
@@ -113,7 +113,9 @@ def answer_plan(*, question: str, passages: Sequence[Passage], language: str) ->
     candidates = [
         sentence
         for passage in passages
-        for sentence in sentences_split(passage.chunk.text, passage=passage.number, language=language)
+        for sentence in sentences_split(
+            passage.chunk.text, passage=passage.number, language=language
+        )
     ]
     if not candidates:
         return Plan(False, ())

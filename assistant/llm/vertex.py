@@ -58,7 +58,9 @@ def chat_model() -> ChatGoogleGenerativeAI:
     if settings.VERTEX_ACCESS_TOKEN:
         from google.oauth2.credentials import Credentials
 
-        options["credentials"] = Credentials(token=settings.VERTEX_ACCESS_TOKEN)
+        options["credentials"] = Credentials(  # type: ignore[no-untyped-call]
+            token=settings.VERTEX_ACCESS_TOKEN
+        )
     return ChatGoogleGenerativeAI(**options)
 
 
@@ -103,7 +105,7 @@ class VertexProvider:
         prompt = CONDENSE_PROMPT.format(history=transcript, question=question)
         try:
             reply = await chat_model().ainvoke([HumanMessage(prompt)])
-        except Exception as error:  # noqa: BLE001 (any client failure becomes a reason)
+        except Exception as error:
             raise ProviderError(failure_reason(error)) from error
         condensed = reply.text.strip() if isinstance(reply.text, str) else ""
         return condensed or question
@@ -132,7 +134,7 @@ class VertexProvider:
                 if isinstance(piece.content, str) and piece.content:
                     text += piece.content
                     yield piece.content
-        except Exception as error:  # noqa: BLE001 (any client failure becomes a reason)
+        except Exception as error:
             raise ProviderError(failure_reason(error)) from error
         usage.answered = not (DECLINED.search(text) and "[" not in text)
         yield usage

@@ -15,8 +15,12 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-PATH = re.compile(r"^/v1beta1/projects/[^/]+/locations/[^/]+/publishers/google/models/([^/:]+):(\w+)")
-PASSAGE_ONE = re.compile(r"^\[1\][^\n]*\n(.+?)(?:\n\n\[\d+\]|\n\nQuestion:)", re.DOTALL | re.MULTILINE)
+PATH = re.compile(
+    r"^/v1beta1/projects/[^/]+/locations/[^/]+/publishers/google/models/([^/:]+):(\w+)"
+)
+PASSAGE_ONE = re.compile(
+    r"^\[1\][^\n]*\n(.+?)(?:\n\n\[\d+\]|\n\nQuestion:)", re.DOTALL | re.MULTILINE
+)
 
 
 class VertexLocalServer(ThreadingHTTPServer):
@@ -62,7 +66,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
         match = PATH.match(self.path)
-        self.server.requests.append({"path": self.path, "body": body, "headers": dict(self.headers)})
+        self.server.requests.append(
+            {"path": self.path, "body": body, "headers": dict(self.headers)}
+        )
         if not match or not self.headers.get("Authorization", "").startswith("Bearer "):
             self._error(404 if not match else 401, "NOT_FOUND" if not match else "UNAUTHENTICATED")
             return
@@ -73,10 +79,15 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(status, "RESOURCE_EXHAUSTED" if status == 429 else "INTERNAL")
             return
         prompt = "\n".join(
-            part.get("text", "") for content in body.get("contents", []) for part in content["parts"]
+            part.get("text", "")
+            for content in body.get("contents", [])
+            for part in content["parts"]
         )
         words = answer_for(prompt).split(" ")
-        pieces = [" ".join(words[i : i + 3]) + (" " if i + 3 < len(words) else "") for i in range(0, len(words), 3)]
+        pieces = [
+            " ".join(words[i : i + 3]) + (" " if i + 3 < len(words) else "")
+            for i in range(0, len(words), 3)
+        ]
         usage = {
             "promptTokenCount": len(prompt.split()),
             "candidatesTokenCount": len(words),

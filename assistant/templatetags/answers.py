@@ -15,7 +15,9 @@ def answer_body(message: Message) -> SafeString:
 
 @register.simple_tag
 def passage_marked(citation: Citation, text: str | None = None) -> SafeString:
-    return passage_html(text if text is not None else citation.passage_text, citation.quote.splitlines())
+    return passage_html(
+        text if text is not None else citation.passage_text, citation.quote.splitlines()
+    )
 
 
 @register.filter

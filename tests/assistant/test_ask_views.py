@@ -4,7 +4,6 @@ async handler, with the tenant middleware), on the committed sample handbook."""
 import asyncio
 import re
 
-import pytest
 from django_tenants.utils import tenant_context
 
 from accounts.models import Role
@@ -61,7 +60,7 @@ class AsgiClient:
             if message["type"] == "http.response.body" and not message.get("more_body"):
                 finished.set()
 
-        await application(scope, receive, send)
+        await application(scope, receive, send)  # type: ignore[arg-type]
         start = sent[0]
         headers = {k.decode().lower(): v.decode() for k, v in start["headers"]}
         body = b"".join(m.get("body", b"") for m in sent[1:]).decode()
@@ -95,9 +94,9 @@ def test_asking_opens_a_conversation_whose_page_streams_the_answer(
     page = client.get(location)
     assert "How many vacation days do employees get?" in page.content.decode()
     assert 'sse-connect="/ask/messages/' in page.content.decode()
-    message_id = int(re.search(r"/ask/messages/(\d+)/stream/", page.content.decode()).group(1))
+    [message_id] = re.findall(r"/ask/messages/(\d+)/stream/", page.content.decode())
 
-    events = asyncio.run(read_stream(async_client_for(handbook, handbook.owner), message_id))
+    events = asyncio.run(read_stream(async_client_for(handbook, handbook.owner), int(message_id)))
 
     kinds = [kind for kind, _ in events]
     assert kinds.count("partial") > 2 and kinds[-1] == "done"
@@ -124,15 +123,18 @@ def test_streams_of_two_organizations_at_once_each_use_their_own_schema(
 ):
     """Interleaved on one event loop, every database call after an await must still run in
     its own organization's schema: each answer is stored in, and cites, its own."""
+    from assistant.services import documents_ingest
+    from tenants.models import Organization
     from tenants.services import organization_signup
     from tests.factories import OWNER_PASSWORD
     from tests.files import upload
     from workspaces.services import document_upload
-    from assistant.services import documents_ingest
-    from tenants.models import Organization
 
     other, other_owner = organization_signup(
-        name="Other", slug="other-stream", owner_email="o@other.example", owner_password=OWNER_PASSWORD
+        name="Other",
+        slug="other-stream",
+        owner_email="o@other.example",
+        owner_password=OWNER_PASSWORD,
     )
     try:
         with tenant_context(other):
@@ -155,8 +157,9 @@ def test_streams_of_two_organizations_at_once_each_use_their_own_schema(
                 user=handbook.owner, text="How many vacation days do employees get?"
             )
 
-        ours_client, theirs_client = AsgiClient(handbook.organization, handbook.owner), AsgiClient(
-            other, other_owner
+        ours_client, theirs_client = (
+            AsgiClient(handbook.organization, handbook.owner),
+            AsgiClient(other, other_owner),
         )
 
         async def both():
@@ -189,7 +192,7 @@ def test_browser_leaving_mid_answer_keeps_the_text_marked_interrupted(
     async def leave_after_two_pieces() -> str:
         events = answer_events(tenant=handbook.organization, message_id=reply.pk)
         seen = ""
-        async for kind, text in events:
+        async for _kind, text in events:
             seen = text
             if len(text.split()) > 6:
                 break
@@ -242,9 +245,7 @@ def test_question_and_answer_are_rendered_escaped(handbook: Handbook, committed:
     assert "<strong>bold</strong>" in page
 
 
-def test_conversations_are_titled_renamed_resumed_and_deleted(
-    handbook: Handbook, committed: None
-):
+def test_conversations_are_titled_renamed_resumed_and_deleted(handbook: Handbook, committed: None):
     client = signed_in(handbook.organization, handbook.owner)
     first, _ = ask(handbook.organization, handbook.owner, "Which days are the office anchor days?")
     conversation = first.conversation
@@ -293,15 +294,17 @@ def test_citation_and_file_of_a_workspace_the_user_cannot_read_are_404(
         from workspaces.services import grant_set
 
         grant_set(actor=handbook.owner, workspace=secret, user=member, role="viewer")
+    from assistant.services import documents_ingest
     from tests.files import upload
     from workspaces.services import document_upload
-    from assistant.services import documents_ingest
 
     with tenant_context(handbook.organization):
         document = document_upload(
             actor=handbook.owner,
             workspace=secret,
-            upload=upload("board.md", b"# Board\n\nThe board approved a bonus pool of 7 percent this year.\n"),
+            upload=upload(
+                "board.md", b"# Board\n\nThe board approved a bonus pool of 7 percent this year.\n"
+            ),
         )
         documents_ingest(document_ids=[document.pk])
     answer, _ = ask(handbook.organization, member, "How big is the bonus pool this year?")
@@ -323,15 +326,17 @@ def test_citation_and_file_of_a_workspace_the_user_cannot_read_are_404(
 def test_citation_of_a_deleted_document_still_reads_as_source_removed(
     handbook: Handbook, committed: None
 ):
+    from assistant.services import documents_ingest
     from tests.files import upload
     from workspaces.services import document_delete, document_upload
-    from assistant.services import documents_ingest
 
     with tenant_context(handbook.organization):
         document = document_upload(
             actor=handbook.owner,
             workspace=handbook.workspace,
-            upload=upload("parking.md", b"# Parking\n\nStaff parking at Lisbon costs 40 euros per month.\n"),
+            upload=upload(
+                "parking.md", b"# Parking\n\nStaff parking at Lisbon costs 40 euros per month.\n"
+            ),
         )
         documents_ingest(document_ids=[document.pk])
     answer, _ = ask(handbook.organization, handbook.owner, "How much does staff parking cost?")
@@ -352,7 +357,9 @@ def test_feedback_is_reviewed_by_admins_and_managers_negative_first(
     handbook: Handbook, committed: None
 ):
     liked, _ = ask(handbook.organization, handbook.owner, "How much is the home office stipend?")
-    disliked, _ = ask(handbook.organization, handbook.owner, "What is the battery life of the NR-350?")
+    disliked, _ = ask(
+        handbook.organization, handbook.owner, "What is the battery life of the NR-350?"
+    )
     owner = signed_in(handbook.organization, handbook.owner)
     owner.post(f"/ask/messages/{liked.pk}/feedback/", {"rating": "1"})
     response = owner.post(
@@ -387,11 +394,11 @@ def test_knowledge_gaps_group_similar_unanswered_questions(handbook: Handbook, c
     assert "world cup" not in bread
 
 
-def test_failed_answer_can_be_retried_and_keeps_the_question(
-    handbook: Handbook, committed: None
-):
+def test_failed_answer_can_be_retried_and_keeps_the_question(handbook: Handbook, committed: None):
     with tenant_context(handbook.organization):
-        conversation, _, reply = question_ask(user=handbook.owner, text="How long is parental leave?")
+        conversation, _, reply = question_ask(
+            user=handbook.owner, text="How long is parental leave?"
+        )
         Message.objects.filter(pk=reply.pk).update(
             status=MessageStatus.FAILED, failure_reason="The language model is over its quota."
         )
@@ -404,7 +411,9 @@ def test_failed_answer_can_be_retried_and_keeps_the_question(
     assert "sse-connect" in retried
     events = asyncio.run(read_stream(async_client_for(handbook, handbook.owner), reply.pk))
     assert events[-1][0] == "done" and "weeks" in events[-1][1]
-    assert "How long is parental leave?" in client.get(f"/ask/c/{conversation.pk}/").content.decode()
+    assert (
+        "How long is parental leave?" in client.get(f"/ask/c/{conversation.pk}/").content.decode()
+    )
 
 
 def test_signed_out_visitor_is_sent_to_sign_in(handbook: Handbook, committed: None):

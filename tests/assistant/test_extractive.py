@@ -1,6 +1,8 @@
 """The offline provider answers from the sample handbook, cites the right document, and
 says plainly when the knowledge base has nothing."""
 
+import itertools
+
 import pytest
 
 from assistant.llm import NOT_FOUND
@@ -54,7 +56,7 @@ def test_answer_streams_in_several_growing_steps(handbook: Handbook, committed: 
     answer, partials = ask(handbook.organization, handbook.owner, "How long is parental leave?")
 
     assert len(partials) > 3
-    assert all(later.startswith(earlier) for earlier, later in zip(partials, partials[1:]))
+    assert all(later.startswith(earlier) for earlier, later in itertools.pairwise(partials))
     assert answer.first_token_ms is not None
     assert answer.latency_ms is not None and answer.latency_ms >= answer.first_token_ms
 

@@ -1,6 +1,7 @@
 """The Vertex AI provider through the real client (langchain-google-genai, google-genai)
 against a local server speaking Vertex's REST streaming format."""
 
+import itertools
 from collections.abc import Iterator
 
 import pytest
@@ -34,7 +35,7 @@ def test_tokens_arrive_in_order_and_usage_is_recorded(
 
     assert answer.status == MessageStatus.DONE
     assert len(partials) > 2
-    assert all(later.startswith(earlier) for earlier, later in zip(partials, partials[1:]))
+    assert all(later.startswith(earlier) for earlier, later in itertools.pairwise(partials))
     assert answer.text.startswith("According to the knowledge base,")
     assert answer.provider == "vertex"
     assert answer.model == "gemini-2.5-flash"
