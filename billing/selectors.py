@@ -67,8 +67,8 @@ class Period:
     start: datetime
     end: datetime
 
-    def days(self, *, until: date) -> list[date]:
-        last = min(until, (self.end - timedelta(microseconds=1)).date())
+    def days(self) -> list[date]:
+        last = (self.end - timedelta(microseconds=1)).date()
         count = (last - self.start.date()).days + 1
         return [self.start.date() + timedelta(days=n) for n in range(max(count, 0))]
 
@@ -100,7 +100,7 @@ def questions_per_day(*, organization: Organization, period: Period) -> list[tup
             day__lt=period.end.date() + timedelta(days=1),
         ).values_list("day", "questions")
     )
-    return [(day, counts.get(day, 0)) for day in period.days(until=timezone.now().date())]
+    return [(day, counts.get(day, 0)) for day in period.days()]
 
 
 def tenant_usage(*, organization: Organization, meter: str) -> int:
@@ -156,8 +156,7 @@ def meter_readings(*, organization: Organization, plan: Plan, period: Period) ->
         MeterReading("questions", "Questions this period", questions, plan.questions_per_period),
         MeterReading("documents", "Documents", held("documents"), plan.max_documents),
         MeterReading("storage", "Storage", held("storage"), plan.max_storage_bytes, True),
-        MeterReading("members", "Members and pending invitations", held("members"),
-                     plan.max_members),
+        MeterReading("members", "Members", held("members"), plan.max_members),
         MeterReading("workspaces", "Workspaces", held("workspaces"), plan.max_workspaces),
     ]  # fmt: skip
 
@@ -180,6 +179,7 @@ class ChartBar:
     day: date
     questions: int
     height: float  # percent of the tallest bar
+    is_future: bool
 
 
 @dataclass(frozen=True)
@@ -189,6 +189,7 @@ class BillingOverview:
     period: Period
     meters: list[MeterReading]
     chart: list[ChartBar]
+    busiest_day: int
     plans: list[Plan]
     invoices: list[stripe_gateway.Invoice]
     invoices_unavailable: bool
@@ -205,6 +206,7 @@ def billing_overview(*, organization: Organization) -> BillingOverview:
     plan = plan_effective(account=account)
     period = period_current(account=account)
     days = questions_per_day(organization=organization, period=period)
+    today = timezone.now().date()
     tallest = max([n for _, n in days] + [1])
     try:
         invoices, unavailable = invoice_list(account=account), False
@@ -215,7 +217,8 @@ def billing_overview(*, organization: Organization) -> BillingOverview:
         plan=plan,
         period=period,
         meters=meter_readings(organization=organization, plan=plan, period=period),
-        chart=[ChartBar(day, n, round(100 * n / tallest, 1)) for day, n in days],
+        chart=[ChartBar(day, n, round(100 * n / tallest, 1), day > today) for day, n in days],
+        busiest_day=tallest if any(n for _, n in days) else 0,
         plans=plan_list_public(),
         invoices=invoices,
         invoices_unavailable=unavailable,

@@ -3,7 +3,6 @@ the local Stripe-format server, with the server's signed webhooks applied by our
 
 from billing.models import BillingAccount, SubscriptionStatus
 from billing.selectors import billing_account_get
-from billing.services import checkout_start
 from tests.billing.conftest import plan_caps
 from tests.conftest import signed_in
 

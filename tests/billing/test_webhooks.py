@@ -19,12 +19,16 @@ def test_event_with_a_wrong_signature_is_rejected_and_changes_nothing(org_a, pub
     obj = subscription_object(customer="cus_alpha", price="price_team_monthly")
 
     response = webhook_post(
-        public_client, "customer.subscription.created", obj, secret="whsec_someone_else"
+        public_client,
+        "customer.subscription.created",
+        obj,
+        secret="whsec_someone_else",
+        event_id="evt_forged",
     )
 
     assert response.status_code == 400
     assert billing_account_get(organization=org_a).plan.slug == "free"
-    assert not StripeEvent.objects.exists()
+    assert not StripeEvent.objects.filter(event_id="evt_forged").exists()
 
 
 def test_event_signed_ten_minutes_ago_is_rejected_as_stale(org_a, public_client):
