@@ -60,3 +60,7 @@ class User(AbstractUser):
     @property
     def can_manage_members(self) -> bool:
         return self.role in (Role.OWNER, Role.ADMIN)
+
+    @property
+    def can_manage_billing(self) -> bool:
+        return self.role in (Role.OWNER, Role.BILLING_ADMIN)

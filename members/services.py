@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Role, User
+from billing.caps import cap_ensure
 from members.models import Invitation, LoginHandoff
 from tenants.models import Organization
 from tenants.schemas import schema_name_current, tenant_current
@@ -104,6 +105,7 @@ def invitation_create(*, actor: User, email: str, role: str, site_root: str) -> 
     now = timezone.now()
     # A fresh invitation supersedes any earlier one still pending for the same address.
     Invitation.objects.filter(email=email, accepted_at=None, revoked_at=None).update(revoked_at=now)
+    cap_ensure(organization=_current_organization(), meter="members")
     invitation = Invitation.objects.create(
         email=email,
         role=role,

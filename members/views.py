@@ -6,6 +6,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import Role, User
+from billing.caps import CapReached
 from members.forms import AcceptInvitationForm, InvitationForm, RoleForm
 from members.permissions import role_required
 from members.selectors import invitation_get, invitation_pending_list, member_get, member_list
@@ -53,7 +54,7 @@ def members(request: MemberRequest) -> HttpResponse:
 @require_POST
 def invitation_new(request: MemberRequest) -> HttpResponse:
     form = InvitationForm(request.POST)
-    error = ""
+    error, cap_reached = "", None
     if form.is_valid():
         try:
             invitation_create(
@@ -66,9 +67,12 @@ def invitation_new(request: MemberRequest) -> HttpResponse:
             messages.success(request, "Invitation sent.")
         except MembershipError as refusal:
             error = str(refusal)
+        except CapReached as refusal:
+            cap_reached = refusal.for_user(request.user)
     return _members_page(
-        request, template="members/members.html#people", invitation_form=form, invite_error=error
-    )
+        request, template="members/members.html#people", invitation_form=form, invite_error=error,
+        cap_reached=cap_reached,
+    )  # fmt: skip
 
 
 @role_required(*MANAGERS)

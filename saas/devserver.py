@@ -28,6 +28,26 @@ def free_port(start: int) -> int:
     raise RuntimeError(f"no free port between {start} and {start + 49}")
 
 
+def stripe_local_start(manage: list[str], port: int) -> list[subprocess.Popen[bytes]]:
+    """Without a real STRIPE_API_KEY (or with STRIPE_API_BASE=local), run the local
+    Stripe-format server and point the server and worker (our children) at it."""
+    base = os.environ.get("STRIPE_API_BASE", "")
+    if base != "local" and (base or os.environ.get("STRIPE_API_KEY")):
+        return []
+    stripe_port = free_port(12111)
+    os.environ["STRIPE_API_BASE"] = f"http://127.0.0.1:{stripe_port}"
+    os.environ["STRIPE_API_KEY"] = "sk_test_local"
+    os.environ.setdefault("STRIPE_WEBHOOK_SECRET", "whsec_local_development")
+    webhook = f"http://localhost:{port}/billing/stripe/webhook/"
+    print(f"  Stripe: local Stripe-format server on port {stripe_port} (STRIPE_API_BASE)")
+    return [
+        subprocess.Popen(
+            [*manage, "stripe_local", "--port", str(stripe_port), "--webhook-url", webhook],
+            cwd=ROOT,
+        )
+    ]
+
+
 def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saas.settings.dev")
     os.environ.setdefault("DJANGO_DEBUG", "1")
@@ -43,7 +63,8 @@ def main() -> int:
     subprocess.run([*manage, "platform_setup", "--demo"], check=True, cwd=ROOT)
 
     port = free_port(int(os.environ.get("PORT", "8000")))
-    children = [
+    children = stripe_local_start(manage, port)
+    children += [
         subprocess.Popen(
             [str(BIN / "uvicorn"), "saas.asgi:application",
              "--host", "127.0.0.1", "--port", str(port)],

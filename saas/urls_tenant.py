@@ -7,6 +7,7 @@ from workspaces import views as workspaces_views
 urlpatterns = [
     path("", workspaces_views.dashboard, name="dashboard"),
     path("accounts/", include("allauth.urls")),
+    path("billing/", include("billing.urls")),
     path("handoff/", members_views.handoff, name="handoff"),
     path("members/", members_views.members, name="members"),
     path("members/invite/", members_views.invitation_new, name="invitation_new"),

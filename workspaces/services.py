@@ -10,6 +10,8 @@ from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
 from accounts.models import User
+from billing.caps import cap_ensure
+from tenants.schemas import tenant_current
 from workspaces.models import Document, DocumentStatus, Workspace, WorkspaceGrant
 from workspaces.selectors import ORGANIZATION_MANAGERS, workspace_role_at_least
 
@@ -18,6 +20,7 @@ class WorkspaceError(Exception):
     """A refused action; the message is shown to the user as is."""
 
 
+@transaction.atomic
 def workspace_create(
     *,
     actor: User,
@@ -28,6 +31,7 @@ def workspace_create(
 ) -> Workspace:
     if actor.role not in ORGANIZATION_MANAGERS:
         raise WorkspaceError("Only owners and admins can create workspaces.")
+    cap_ensure(organization=tenant_current(), meter="workspaces")
     base = slugify(name)[:50] or "workspace"
     slug, n = base, 1
     while Workspace.objects.filter(slug=slug).exists():
@@ -108,10 +112,12 @@ def document_upload(
     *, actor: User, workspace: Workspace, upload: File[bytes], title: str = ""
 ) -> Document:
     """Store one uploaded file and queue its ingestion. Refuses (WorkspaceError) an
-    oversized file before storing it, and content already in the workspace."""
+    oversized file before storing it, and content already in the workspace; past the plan's
+    document or storage cap, raises billing.caps.CapReached."""
     _ensure_role(actor, workspace, "editor")
     name = upload.name or "document"
     _ensure_size(name, upload.size or 0)
+    cap_ensure(organization=tenant_current(), meter="documents", adding_bytes=upload.size or 0)
     sha256 = _sha256(upload)
     _ensure_new_content(workspace, sha256, name)
     document = Document(
@@ -149,6 +155,10 @@ def document_replace(*, actor: User, document: Document, upload: File[bytes]) ->
     _ensure_role(actor, document.workspace, "editor")
     name = upload.name or document.original_name
     _ensure_size(name, upload.size or 0)
+    cap_ensure(
+        organization=tenant_current(), meter="documents", adding=0,
+        adding_bytes=max(0, (upload.size or 0) - document.size),
+    )  # fmt: skip
     sha256 = _sha256(upload)
     if sha256 == document.sha256:
         raise WorkspaceError("That file is identical to the current version.")

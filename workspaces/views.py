@@ -9,6 +9,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.models import User
 from assistant.selectors import chunk_list
+from billing.caps import CapReached
 from members.selectors import invitation_pending_list, member_list
 from saas.http import MemberRequest
 from workspaces.forms import (
@@ -74,14 +75,18 @@ def dashboard(request: MemberRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def workspace_new(request: MemberRequest) -> HttpResponse:
     form = WorkspaceForm(request.POST or None)
+    cap_reached = None
     if request.method == "POST" and form.is_valid():
         try:
             workspace = workspace_create(actor=request.user, **form.cleaned_data)
         except WorkspaceError as refusal:
             form.add_error(None, str(refusal))
+        except CapReached as refusal:
+            cap_reached = refusal.for_user(request.user)
         else:
             return redirect("workspace", slug=workspace.slug)
-    return render(request, "workspaces/workspace_new.html", {"form": form})
+    context = {"form": form, "cap_reached": cap_reached}
+    return render(request, "workspaces/workspace_new.html", context)
 
 
 def _workspace_page(
@@ -120,14 +125,19 @@ def document_upload_view(request: MemberRequest, slug: str) -> HttpResponse:
     workspace = _workspace(request, slug)
     uploads = request.FILES.getlist("files")
     refusals = [] if uploads else ["Choose one or more files first."]
+    cap_reached = None
     for upload in uploads:
         try:
             document_upload(actor=request.user, workspace=workspace, upload=upload)
         except WorkspaceError as refusal:
             refusals.append(str(refusal))
+        except CapReached as refusal:
+            cap_reached = refusal.for_user(request.user)
+            break
     return _workspace_page(
-        request, workspace, template="workspaces/workspace.html#documents", refusals=refusals
-    )
+        request, workspace, template="workspaces/workspace.html#documents", refusals=refusals,
+        cap_reached=cap_reached,
+    )  # fmt: skip
 
 
 @login_required
@@ -136,16 +146,20 @@ def document_text_view(request: MemberRequest, slug: str) -> HttpResponse:
     workspace = _workspace(request, slug)
     form = TextEntryForm(request.POST)
     refusals: list[str] = []
+    cap_reached = None
     if form.is_valid():
         try:
             document_create_from_text(actor=request.user, workspace=workspace, **form.cleaned_data)
         except WorkspaceError as refusal:
             refusals.append(str(refusal))
+        except CapReached as refusal:
+            cap_reached = refusal.for_user(request.user)
     else:
         refusals.append("Give the entry a title and some text.")
     return _workspace_page(
-        request, workspace, template="workspaces/workspace.html#documents", refusals=refusals
-    )
+        request, workspace, template="workspaces/workspace.html#documents", refusals=refusals,
+        cap_reached=cap_reached,
+    )  # fmt: skip
 
 
 @login_required
@@ -214,6 +228,8 @@ def document_action(
             raise Http404
     except WorkspaceError as refusal:
         messages.error(request, str(refusal))
+    except CapReached as refusal:
+        messages.error(request, refusal.message_for(request.user))
     return HttpResponseClientRedirect(f"/w/{workspace.slug}/documents/{document.pk}/")
 
 

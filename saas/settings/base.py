@@ -87,6 +87,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "tenants.context_processors.organization",
+                "billing.context_processors.billing",
             ],
         },
     },
@@ -185,6 +186,15 @@ VERTEX_MAX_RETRIES = env.int("VERTEX_MAX_RETRIES", default=1)
 # set to the local Vertex-format server (assistant/llm/vertex_local.py) offline.
 VERTEX_BASE_URL = env.str("VERTEX_BASE_URL", default="")
 VERTEX_ACCESS_TOKEN = env.str("VERTEX_ACCESS_TOKEN", default="")
+
+# Billing (billing/). Without STRIPE_API_KEY, `make dev` runs the local Stripe-format server
+# (billing/stripe_local.py) and points STRIPE_API_BASE at it; see the README.
+STRIPE_API_KEY = env.str("STRIPE_API_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+# The version the pinned stripe package (16.1.0) is generated for.
+STRIPE_API_VERSION = env.str("STRIPE_API_VERSION", default="2026-10-28.endive")
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")  # empty: https://api.stripe.com
+BILLING_PAST_DUE_GRACE_DAYS = env.int("BILLING_PAST_DUE_GRACE_DAYS", default=7)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

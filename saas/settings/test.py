@@ -7,6 +7,9 @@ from saas.local_services import ensure_local_services
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key")
 os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
+# Tests talk to billing/stripe_local.py (tests/billing/conftest.py sets STRIPE_API_BASE).
+os.environ.setdefault("STRIPE_API_KEY", "sk_test_local")
+os.environ.setdefault("STRIPE_WEBHOOK_SECRET", "whsec_test_secret")
 
 ensure_local_services()
 

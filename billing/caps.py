@@ -1,0 +1,221 @@
+"""What the rest of the product calls before it adds something that a plan caps.
+
+    cap_question_consume(organization=org)        # counts one question, or raises CapReached
+    cap_ensure(organization=org, meter="documents", adding=1, adding_bytes=size)
+
+Questions are a counter per organization and billing period, moved by one conditional
+upsert, so concurrent askers can never push it past the cap. Documents, storage, members
+and workspaces are counted from the organization's own tables at check time, under a
+transaction-scoped advisory lock per organization and meter that the caller's transaction
+holds until it commits its insert: two concurrent uploads cannot both see the last free slot.
+"""
+
+import logging
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import connection, transaction
+from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+
+from billing.models import DailyQuestions, QuestionUsage
+from billing.selectors import (
+    Period,
+    billing_account_get,
+    period_current,
+    plan_effective,
+    questions_used,
+    tenant_usage,
+)
+from tenants.models import Organization
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+logger = logging.getLogger(__name__)
+
+METER_NOUNS = {
+    "questions": "questions this billing period",
+    "documents": "documents",
+    "storage": "storage",
+    "members": "members",
+    "workspaces": "workspaces",
+}
+# The advisory lock's second key; the first is the organization's id.
+METER_LOCK_KEYS = {"documents": 1, "storage": 1, "members": 2, "workspaces": 3}
+# Who may change the plan: the billing page is theirs.
+BILLING_ROLES = ("owner", "billing_admin")
+
+
+class CapReached(Exception):
+    """An action refused because the organization's plan does not allow more."""
+
+    def __init__(self, *, meter: str, used: int, limit: int, plan_name: str) -> None:
+        self.meter, self.used, self.limit, self.plan_name = meter, used, limit, plan_name
+        super().__init__(f"{meter} cap reached: {used} of {limit} on {plan_name}")
+
+    def _amount(self, value: int) -> str:
+        return filesizeformat(value) if self.meter == "storage" else str(value)
+
+    @property
+    def summary(self) -> str:
+        noun = METER_NOUNS[self.meter]
+        return (
+            f"Your organization has reached its {self.plan_name} plan's limit of "
+            f"{self._amount(self.limit)} {noun} ({self._amount(self.used)} used)."
+        ).replace(f"{self._amount(self.limit)} storage", f"{self._amount(self.limit)} of storage")
+
+    def can_upgrade(self, user: "User") -> bool:
+        return getattr(user, "role", None) in BILLING_ROLES
+
+    def message_for(self, user: "User") -> str:
+        if self.can_upgrade(user):
+            return f"{self.summary} Upgrade the plan to add more."
+        if getattr(user, "role", None) == "admin":
+            return f"{self.summary} Ask an owner or billing admin to upgrade the plan."
+        return f"{self.summary} Ask your admin to upgrade the plan."
+
+    def upgrade_url_for(self, user: "User") -> str | None:
+        return reverse("billing") if self.can_upgrade(user) else None
+
+    def for_user(self, user: "User") -> "CapNotice":
+        """What templates/billing/cap_reached.html#cap-reached shows to this person."""
+        return CapNotice(
+            meter=self.meter, message=self.message_for(user), upgrade_url=self.upgrade_url_for(user)
+        )
+
+
+@dataclass(frozen=True)
+class CapNotice:
+    meter: str
+    message: str
+    upgrade_url: str | None
+
+
+def cap_ensure(
+    *, organization: Organization, meter: str, adding: int = 1, adding_bytes: int = 0
+) -> None:
+    """Raise CapReached if adding `adding` items (or `adding_bytes` of storage) would take
+    the organization past its plan. Call it inside the transaction that adds them, before
+    the expensive work; usage already over a lowered cap is kept, but nothing new is added."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("cap_ensure must run inside the transaction that adds the item")
+    account = billing_account_get(organization=organization)
+    plan = plan_effective(account=account)
+    meters = {"documents": adding, "storage": adding_bytes} if meter == "documents" else {
+        meter: adding
+    }  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, %s)", [organization.pk, METER_LOCK_KEYS[meter]]
+        )
+    for name, amount in meters.items():
+        if amount <= 0:
+            continue
+        limit = {
+            "documents": plan.max_documents,
+            "storage": plan.max_storage_bytes,
+            "members": plan.max_members,
+            "workspaces": plan.max_workspaces,
+        }[name]
+        used = tenant_usage(organization=organization, meter=name)
+        if used + amount > limit:
+            raise CapReached(meter=name, used=used, limit=limit, plan_name=plan.name)
+
+
+def cap_question_consume(*, organization: Organization) -> None:
+    """Count one question against the period's cap, or raise CapReached without counting.
+
+    Call it before retrieval and the model: a refused question costs nothing."""
+    account = billing_account_get(organization=organization)
+    plan = plan_effective(account=account)
+    period = period_current(account=account)
+    limit = plan.questions_per_period
+    refused = CapReached(
+        meter="questions", used=limit, limit=limit, plan_name=plan.name
+    )  # fmt: skip
+    if limit <= 0:
+        raise refused
+    with transaction.atomic(), connection.cursor() as cursor:
+        # One statement: of concurrent askers at the last free question, the row lock taken
+        # by ON CONFLICT lets them through one by one and the WHERE refuses all but one.
+        cursor.execute(
+            f"""
+            INSERT INTO {QuestionUsage._meta.db_table} AS u
+                (organization_id, period_start, questions)
+            VALUES (%s, %s, 1)
+            ON CONFLICT (organization_id, period_start)
+            DO UPDATE SET questions = u.questions + 1 WHERE u.questions < %s
+            RETURNING u.questions
+            """,  # noqa: S608  (the table name is ours; values are bound)
+            [organization.pk, period.start, limit],
+        )
+        row = cursor.fetchone()
+        if row is None:
+            refused.used = questions_used(organization=organization, period=period)
+            raise refused
+        cursor.execute(
+            f"""
+            INSERT INTO {DailyQuestions._meta.db_table} AS d (organization_id, day, questions)
+            VALUES (%s, %s, 1)
+            ON CONFLICT (organization_id, day) DO UPDATE SET questions = d.questions + 1
+            """,  # noqa: S608
+            [organization.pk, timezone.now().date()],
+        )
+        _warn_owners_if_due(organization=organization, period=period, used=row[0], limit=limit)
+
+
+def _warn_owners_if_due(
+    *, organization: Organization, period: Period, used: int, limit: int
+) -> None:
+    """Email the owners once per period at 80 % and once at 100 % of the question cap."""
+    if used >= limit:
+        field, percent = "warned_100_at", 100
+    elif used >= math.ceil(0.8 * limit):
+        field, percent = "warned_80_at", 80
+    else:
+        return
+    # Only the request that flips the flag sends the email.
+    claimed = QuestionUsage.objects.filter(
+        organization=organization, period_start=period.start, **{f"{field}__isnull": True}
+    ).update(**{field: timezone.now()})
+    if claimed:
+        transaction.on_commit(
+            lambda: question_cap_warning_send(
+                organization=organization, percent=percent, used=used, limit=limit
+            )
+        )
+
+
+def question_cap_warning_send(
+    *, organization: Organization, percent: int, used: int, limit: int
+) -> None:
+    from accounts.models import Role, User
+
+    with tenant_context(organization):
+        owners = list(
+            User.objects.filter(role=Role.OWNER, is_active=True).values_list("email", flat=True)
+        )
+    # No request here to take the scheme and port from: the host and path say where to go.
+    billing_url = f"{organization.slug}.{settings.BASE_DOMAIN}{reverse('billing')}"
+    if percent >= 100:
+        subject = f"{organization.name} has used all {limit} questions of this billing period"
+        body = (
+            f"Your organization has asked {used} of the {limit} questions its plan includes "
+            f"this period. New questions are refused until the period renews or you upgrade:\n"
+            f"{billing_url}\n"
+        )
+    else:
+        subject = f"{organization.name} has used {percent} % of its questions"
+        body = (
+            f"Your organization has asked {used} of the {limit} questions its plan includes "
+            f"this period. To avoid interruptions, consider upgrading:\n{billing_url}\n"
+        )
+    if owners:
+        send_mail(subject, body, None, owners)
+    logger.info("question cap warning (%s %%) sent for %s", percent, organization.slug)

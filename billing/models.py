@@ -1,0 +1,135 @@
+"""Plans, each organization's subscription state, Stripe events and usage counters.
+
+All of it lives in the public schema (billing is a shared app): the webhook arrives on the
+public site before any organization is known, and the platform operator edits plans there.
+"""
+
+from django.db import models
+
+from tenants.models import Organization
+
+
+class Plan(models.Model):
+    """A price with its caps. Edited by the platform operator in the Django admin."""
+
+    name = models.CharField(max_length=60)
+    slug = models.SlugField(max_length=30, unique=True)
+    stripe_price_id = models.CharField(
+        max_length=100, blank=True, help_text="Empty for the free plan (no card, no checkout)."
+    )
+    monthly_price_cents = models.PositiveIntegerField(default=0, help_text="Shown on the page.")
+    questions_per_period = models.PositiveIntegerField()
+    max_documents = models.PositiveIntegerField()
+    max_storage_bytes = models.PositiveBigIntegerField()
+    max_members = models.PositiveIntegerField()
+    max_workspaces = models.PositiveIntegerField()
+    is_public = models.BooleanField(default=True, help_text="Offered on the billing page.")
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "monthly_price_cents"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_free(self) -> bool:
+        return not self.stripe_price_id
+
+    @property
+    def price_display(self) -> str:
+        return "Free" if self.is_free else f"${self.monthly_price_cents / 100:,.0f} / month"
+
+
+class SubscriptionStatus(models.TextChoices):
+    """Stripe's subscription statuses; NONE for an organization that never subscribed."""
+
+    NONE = "", "No subscription"
+    INCOMPLETE = "incomplete", "Incomplete"
+    INCOMPLETE_EXPIRED = "incomplete_expired", "Incomplete, expired"
+    TRIALING = "trialing", "Trialing"
+    ACTIVE = "active", "Active"
+    PAST_DUE = "past_due", "Past due"
+    CANCELED = "canceled", "Canceled"
+    UNPAID = "unpaid", "Unpaid"
+    PAUSED = "paused", "Paused"
+
+
+class BillingAccount(models.Model):
+    """An organization's plan and the subscription state Stripe's webhooks told us."""
+
+    organization = models.OneToOneField(
+        Organization, on_delete=models.CASCADE, related_name="billing_account"
+    )
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="accounts")
+    stripe_customer_id = models.CharField(max_length=100, unique=True, null=True, blank=True)
+    stripe_subscription_id = models.CharField(max_length=100, blank=True)
+    status = models.CharField(
+        max_length=20, choices=SubscriptionStatus.choices, default=SubscriptionStatus.NONE,
+        blank=True,
+    )  # fmt: skip
+    cancel_at_period_end = models.BooleanField(default=False)
+    current_period_start = models.DateTimeField(null=True, blank=True)
+    current_period_end = models.DateTimeField(null=True, blank=True)
+    # The `created` time of the newest event applied; older events are ignored (out of order).
+    last_event_at = models.DateTimeField(null=True, blank=True)
+    past_due_since = models.DateTimeField(null=True, blank=True)
+    last_checkout_session_id = models.CharField(max_length=100, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.organization} on {self.plan}"
+
+
+class StripeEvent(models.Model):
+    """Every webhook event received, once: a replay finds its id here and is ignored."""
+
+    event_id = models.CharField(max_length=100, unique=True)
+    type = models.CharField(max_length=100)
+    created = models.DateTimeField(help_text="When Stripe created the event.")
+    received_at = models.DateTimeField(auto_now_add=True)
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    outcome = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event_id}"
+
+
+class QuestionUsage(models.Model):
+    """Questions asked in one billing period; counted by a single conditional upsert."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    period_start = models.DateTimeField()
+    questions = models.PositiveIntegerField(default=0)
+    warned_80_at = models.DateTimeField(null=True, blank=True)
+    warned_100_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "period_start"], name="one_question_counter_per_period"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.questions} questions from {self.period_start:%Y-%m-%d}"
+
+
+class DailyQuestions(models.Model):
+    """Questions per day, for the billing page's chart."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    questions = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "day"], name="one_daily_count_per_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.questions} questions on {self.day}"

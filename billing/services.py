@@ -1,0 +1,173 @@
+"""Writes: Stripe customers, Checkout and portal sessions, and the webhook events that
+move an organization's subscription state."""
+
+import logging
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from billing import stripe_gateway
+from billing.models import BillingAccount, Plan, StripeEvent, SubscriptionStatus
+from billing.selectors import billing_account_get, plan_free
+from billing.stripe_gateway import SubscriptionSnapshot, WebhookEvent
+from tenants.models import Organization
+
+logger = logging.getLogger(__name__)
+
+HANDLED_EVENTS = (
+    "checkout.session.completed",
+    "customer.subscription.created",
+    "customer.subscription.updated",
+    "customer.subscription.deleted",
+    "invoice.paid",
+    "invoice.payment_failed",
+)
+
+
+class BillingError(Exception):
+    """A billing action that could not be done; the message is shown to the user."""
+
+
+@transaction.atomic
+def customer_ensure(*, organization: Organization, email: str) -> str:
+    """The organization's Stripe customer id, creating the customer the first time only."""
+    billing_account_get(organization=organization)
+    # The row lock makes a second, concurrent first checkout wait and reuse the customer.
+    account = BillingAccount.objects.select_for_update().get(organization=organization)
+    if not account.stripe_customer_id:
+        account.stripe_customer_id = stripe_gateway.customer_create(
+            organization_id=organization.pk, name=organization.name, email=email
+        )
+        account.save(update_fields=["stripe_customer_id"])
+    return account.stripe_customer_id
+
+
+def checkout_start(
+    *, organization: Organization, plan: Plan, email: str, success_url: str, cancel_url: str
+) -> str:
+    """The Stripe Checkout URL that subscribes the organization to `plan`."""
+    try:
+        customer_id = customer_ensure(organization=organization, email=email)
+        _session_id, url = stripe_gateway.checkout_session_create(
+            customer_id=customer_id,
+            price_id=plan.stripe_price_id,
+            organization_id=organization.pk,
+            plan_slug=plan.slug,
+            success_url=success_url,
+            cancel_url=cancel_url,
+        )
+    except stripe_gateway.GatewayError as error:
+        logger.warning("checkout for %s failed: %s", organization.slug, error)
+        raise BillingError("Stripe could not be reached. Please try again in a minute.") from None
+    return url
+
+
+def portal_open(*, organization: Organization, email: str, return_url: str) -> str:
+    """A Stripe Customer Portal session URL (cards, cancellation, invoices)."""
+    try:
+        customer_id = customer_ensure(organization=organization, email=email)
+        return stripe_gateway.portal_session_create(customer_id=customer_id, return_url=return_url)
+    except stripe_gateway.GatewayError as error:
+        logger.warning("portal for %s failed: %s", organization.slug, error)
+        raise BillingError("Stripe could not be reached. Please try again in a minute.") from None
+
+
+def _customer_id_of(obj: dict[str, Any]) -> str:
+    customer = obj.get("customer") or ""
+    return str(customer.get("id") if isinstance(customer, dict) else customer)
+
+
+@transaction.atomic
+def stripe_event_apply(*, event: WebhookEvent) -> str:
+    """Record a verified webhook event once and apply it; returns what happened.
+
+    The record and the change commit together, so an event whose handling fails is not
+    marked as seen and Stripe's retry gets another chance."""
+    try:
+        with transaction.atomic():
+            record = StripeEvent.objects.create(
+                event_id=event.id, type=event.type, created=event.created
+            )
+    except IntegrityError:
+        return "replay ignored"
+    account = None
+    customer_id = _customer_id_of(event.object)
+    if customer_id:
+        account = (
+            BillingAccount.objects.select_for_update()
+            .select_related("plan", "organization")
+            .filter(stripe_customer_id=customer_id)
+            .first()
+        )
+    if event.type not in HANDLED_EVENTS:
+        outcome = "not handled"
+    elif account is None:
+        logger.warning("Stripe event %s for unknown customer %r", event.id, customer_id)
+        outcome = "unknown customer"
+    else:
+        record.organization = account.organization
+        outcome = _apply(account=account, event=event)
+    record.outcome = outcome
+    record.save(update_fields=["organization", "outcome"])
+    return outcome
+
+
+def _apply(*, account: BillingAccount, event: WebhookEvent) -> str:
+    if event.type == "checkout.session.completed":
+        return _checkout_completed(account=account, event=event)
+    if account.last_event_at and event.created < account.last_event_at:
+        # Stripe does not promise order: a change older than what we hold is stale.
+        return "older than the stored state; ignored"
+    if event.type in ("customer.subscription.created", "customer.subscription.updated"):
+        _subscription_apply(
+            account=account, snapshot=stripe_gateway.subscription_snapshot(event.object)
+        )
+    elif event.type == "customer.subscription.deleted":
+        deleted_id = str(event.object.get("id", ""))
+        if account.stripe_subscription_id not in ("", deleted_id):
+            return "another subscription; ignored"
+        account.plan, account.status = plan_free(), SubscriptionStatus.CANCELED
+        account.past_due_since, account.cancel_at_period_end = None, False
+        account.current_period_start = account.current_period_end = None
+    elif event.type == "invoice.payment_failed":
+        account.status = SubscriptionStatus.PAST_DUE
+        account.past_due_since = account.past_due_since or event.created
+    elif event.type == "invoice.paid":
+        if account.status == SubscriptionStatus.PAST_DUE:
+            account.status = SubscriptionStatus.ACTIVE
+        account.past_due_since = None
+    account.last_event_at = event.created
+    account.save()
+    return "applied"
+
+
+def _checkout_completed(*, account: BillingAccount, event: WebhookEvent) -> str:
+    subscription_id = str(event.object.get("subscription") or "")
+    account.last_checkout_session_id = str(event.object.get("id", ""))
+    if subscription_id:
+        # The subscription as Stripe holds it now, so this event's age does not matter.
+        snapshot = stripe_gateway.subscription_retrieve(subscription_id=subscription_id)
+        _subscription_apply(account=account, snapshot=snapshot)
+    account.last_event_at = max(filter(None, [account.last_event_at, event.created]))
+    account.save()
+    return "applied"
+
+
+def _subscription_apply(*, account: BillingAccount, snapshot: SubscriptionSnapshot) -> None:
+    plan = Plan.objects.filter(stripe_price_id=snapshot.price_id).first()
+    if plan is None:
+        logger.error("subscription %s has unknown price %s", snapshot.id, snapshot.price_id)
+    elif snapshot.status in (SubscriptionStatus.CANCELED, SubscriptionStatus.INCOMPLETE_EXPIRED):
+        account.plan = plan_free()
+    else:
+        account.plan = plan
+    account.stripe_subscription_id = snapshot.id
+    account.status = snapshot.status
+    account.cancel_at_period_end = snapshot.cancel_at_period_end
+    account.current_period_start = snapshot.current_period_start
+    account.current_period_end = snapshot.current_period_end
+    if snapshot.status == SubscriptionStatus.PAST_DUE:
+        account.past_due_since = account.past_due_since or timezone.now()
+    else:
+        account.past_due_since = None

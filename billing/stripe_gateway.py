@@ -1,0 +1,195 @@
+"""The one module that imports `stripe`: everything else gets plain Python values.
+
+The client is built from settings (key, API version, and an API base that points it at the
+local Stripe-format server in development and tests: billing/stripe_local.py).
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+import stripe
+from django.conf import settings
+
+
+class GatewayError(Exception):
+    """Stripe could not be reached or refused the request; the message is for logs."""
+
+
+class WebhookSignatureInvalid(Exception):
+    """A webhook whose signature, or its timestamp, does not check out."""
+
+
+@dataclass(frozen=True)
+class WebhookEvent:
+    id: str
+    type: str
+    created: datetime
+    object: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SubscriptionSnapshot:
+    id: str
+    customer_id: str
+    status: str
+    price_id: str
+    current_period_start: datetime | None
+    current_period_end: datetime | None
+    cancel_at_period_end: bool
+
+
+@dataclass(frozen=True)
+class Invoice:
+    number: str
+    created: datetime
+    amount_cents: int
+    currency: str
+    status: str
+    url: str
+
+    @property
+    def amount_display(self) -> str:
+        return f"{self.amount_cents / 100:,.2f} {self.currency.upper()}"
+
+
+@lru_cache(maxsize=4)
+def _client(api_key: str, api_base: str, api_version: str) -> stripe.StripeClient:
+    return stripe.StripeClient(
+        api_key,
+        stripe_version=api_version,
+        base_addresses={"api": api_base or stripe.DEFAULT_API_BASE},
+        max_network_retries=2,
+    )
+
+
+def client() -> stripe.StripeClient:
+    if not settings.STRIPE_API_KEY:
+        raise GatewayError("STRIPE_API_KEY is not set")
+    return _client(settings.STRIPE_API_KEY, settings.STRIPE_API_BASE, settings.STRIPE_API_VERSION)
+
+
+def _timestamp(value: Any) -> datetime | None:
+    return datetime.fromtimestamp(int(value), tz=UTC) if value else None
+
+
+def customer_create(*, organization_id: int, name: str, email: str) -> str:
+    """A Stripe customer for the organization; the idempotency key makes a retry (or a
+    second click racing the first) return the same customer instead of a duplicate."""
+    try:
+        customer = client().v1.customers.create(
+            params={
+                "name": name,
+                "email": email,
+                "metadata": {"organization_id": str(organization_id)},
+            },
+            options={"idempotency_key": f"customer-for-organization-{organization_id}"},
+        )
+    except stripe.StripeError as error:
+        raise GatewayError(str(error)) from error
+    return str(customer.id)
+
+
+def checkout_session_create(
+    *,
+    customer_id: str,
+    price_id: str,
+    organization_id: int,
+    plan_slug: str,
+    success_url: str,
+    cancel_url: str,
+) -> tuple[str, str]:
+    """A subscription-mode Checkout session: (its id, the URL to send the buyer to)."""
+    metadata = {"organization_id": str(organization_id), "plan": plan_slug}
+    try:
+        session = client().v1.checkout.sessions.create(
+            params={
+                "mode": "subscription",
+                "customer": customer_id,
+                "line_items": [{"price": price_id, "quantity": 1}],
+                "success_url": success_url,
+                "cancel_url": cancel_url,
+                "client_reference_id": str(organization_id),
+                "metadata": metadata,
+                "subscription_data": {"metadata": metadata},
+            }
+        )
+    except stripe.StripeError as error:
+        raise GatewayError(str(error)) from error
+    return str(session.id), str(session.url)
+
+
+def portal_session_create(*, customer_id: str, return_url: str) -> str:
+    try:
+        session = client().v1.billing_portal.sessions.create(
+            params={"customer": customer_id, "return_url": return_url}
+        )
+    except stripe.StripeError as error:
+        raise GatewayError(str(error)) from error
+    return str(session.url)
+
+
+def subscription_retrieve(*, subscription_id: str) -> SubscriptionSnapshot:
+    try:
+        subscription = client().v1.subscriptions.retrieve(subscription_id)
+    except stripe.StripeError as error:
+        raise GatewayError(str(error)) from error
+    return subscription_snapshot(subscription.to_dict())
+
+
+def subscription_snapshot(data: dict[str, Any]) -> SubscriptionSnapshot:
+    """The fields we keep from a subscription object (an API response or an event's)."""
+    items = (data.get("items") or {}).get("data") or [{}]
+    item = items[0]
+    price = item.get("price") or {}
+    # Since API version 2025-03-31 the period lives on the subscription item; older
+    # versions put it on the subscription itself.
+    start = item.get("current_period_start") or data.get("current_period_start")
+    end = item.get("current_period_end") or data.get("current_period_end")
+    customer = data.get("customer") or ""
+    return SubscriptionSnapshot(
+        id=str(data["id"]),
+        customer_id=str(customer["id"] if isinstance(customer, dict) else customer),
+        status=str(data.get("status") or ""),
+        price_id=str(price.get("id") if isinstance(price, dict) else price or ""),
+        current_period_start=_timestamp(start),
+        current_period_end=_timestamp(end),
+        cancel_at_period_end=bool(data.get("cancel_at_period_end")),
+    )
+
+
+def invoice_list(*, customer_id: str, limit: int = 12) -> list[Invoice]:
+    try:
+        invoices = client().v1.invoices.list(params={"customer": customer_id, "limit": limit})
+    except stripe.StripeError as error:
+        raise GatewayError(str(error)) from error
+    return [
+        Invoice(
+            number=str(invoice.number or invoice.id),
+            created=_timestamp(invoice.created) or datetime.now(tz=UTC),
+            amount_cents=int(invoice.amount_paid or invoice.amount_due or 0),
+            currency=str(invoice.currency or "usd"),
+            status=str(invoice.status or ""),
+            url=str(invoice.hosted_invoice_url or ""),
+        )
+        for invoice in invoices.data
+    ]
+
+
+def webhook_event_construct(*, payload: bytes, signature: str) -> WebhookEvent:
+    """The event in a webhook request, after stripe's own check of the `Stripe-Signature`
+    header (HMAC-SHA256 with our endpoint secret, timestamp within the tolerance)."""
+    try:
+        event = stripe.Webhook.construct_event(
+            payload, signature, settings.STRIPE_WEBHOOK_SECRET, api_key=settings.STRIPE_API_KEY
+        )
+    except (stripe.SignatureVerificationError, ValueError) as error:
+        raise WebhookSignatureInvalid(str(error)) from error
+    data = event.to_dict()
+    return WebhookEvent(
+        id=str(data["id"]),
+        type=str(data["type"]),
+        created=_timestamp(data["created"]) or datetime.now(tz=UTC),
+        object=dict(data["data"]["object"]),
+    )
