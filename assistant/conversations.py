@@ -11,6 +11,8 @@ from django.db import transaction
 
 from accounts.models import User
 from assistant.models import Conversation, Feedback, Message, MessageRole, MessageStatus
+from billing.caps import cap_question_consume
+from tenants.schemas import tenant_current
 from workspaces.models import Workspace
 from workspaces.selectors import workspace_readable_ids
 
@@ -24,7 +26,6 @@ def _title_from(question: str) -> str:
     return title if len(title) <= 80 else title[:79].rsplit(" ", 1)[0] + "…"
 
 
-@transaction.atomic
 def question_ask(
     *,
     user: User,
@@ -33,7 +34,9 @@ def question_ask(
     scope_ids: Sequence[int] = (),
 ) -> tuple[Conversation, Message, Message]:
     """The user's message and the assistant's pending reply; a new conversation when none
-    is given. The scope keeps only workspaces the user may read."""
+    is given. The scope keeps only workspaces the user may read. The question is counted
+    against the plan's cap first (raising CapReached at the cap), outside the transaction
+    below, so the counter's row lock is held for one statement only."""
     text = text.strip()
     if not text:
         raise QuestionRefused("Type a question first.")
@@ -42,10 +45,18 @@ def question_ask(
             f"Questions are limited to {settings.ASSISTANT_MAX_QUESTION_CHARS:,} characters; "
             f"this one has {len(text):,}. Shorten it and ask again."
         )
+    if conversation is not None and conversation.user_id != user.pk:
+        raise Conversation.DoesNotExist
+    cap_question_consume(organization=tenant_current())
+    with transaction.atomic():
+        return _question_store(user=user, text=text, conversation=conversation, scope_ids=scope_ids)
+
+
+def _question_store(
+    *, user: User, text: str, conversation: Conversation | None, scope_ids: Sequence[int]
+) -> tuple[Conversation, Message, Message]:
     if conversation is None:
         conversation = Conversation.objects.create(user=user, title=_title_from(text))
-    elif conversation.user_id != user.pk:
-        raise Conversation.DoesNotExist
     scope = Workspace.objects.filter(id__in=workspace_readable_ids(user=user)).filter(
         id__in=list(scope_ids)
     )

@@ -33,6 +33,7 @@ from assistant.selectors import (
     message_get,
     reviewable_workspace_ids,
 )
+from billing.caps import CapReached
 from saas.http import MemberRequest
 from tenants.schemas import in_tenant
 from workspaces.selectors import (
@@ -122,8 +123,13 @@ def ask(request: MemberRequest, conversation_id: int | None = None) -> HttpRespo
             conversation=conversation,
             scope_ids=[w.pk for w in form.cleaned_data["scope"]],
         )
-    except QuestionRefused as refusal:
-        response = render(request, "assistant/ask.html#composer-error", {"error": str(refusal)})
+    except (QuestionRefused, CapReached) as refusal:
+        context = (
+            {"cap_reached": refusal.for_user(request.user)}
+            if isinstance(refusal, CapReached)
+            else {"error": str(refusal)}
+        )
+        response = render(request, "assistant/ask.html#composer-error", context)
         return reswap(retarget(response, "#composer-error"), "outerHTML")
     if conversation_id is None:
         return HttpResponseClientRedirect(reverse("conversation", args=[conversation.pk]))

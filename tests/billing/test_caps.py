@@ -258,3 +258,26 @@ def test_question_counter_starts_again_in_a_new_period(org_a):
     cap_question_consume(organization=org_a)
 
     assert QuestionUsage.objects.filter(organization=org_a).count() == 2
+
+
+def test_asking_past_the_question_cap_is_refused_on_the_ask_page_before_any_answer(
+    org_a, owner_a
+):
+    from assistant.models import Message
+
+    plan_caps("free", questions_per_period=1)
+    member = make_member(role=Role.MEMBER)
+    cap_question_consume(organization=org_a)
+
+    owner_page = signed_in(org_a, owner_a).post(
+        "/ask/", {"question": "How many vacation days?"}, HTTP_HX_REQUEST="true"
+    )
+    member_page = signed_in(org_a, member).post(
+        "/ask/", {"question": "How many vacation days?"}, HTTP_HX_REQUEST="true"
+    )
+
+    assert owner_page["HX-Retarget"] == "#composer-error"
+    assert "Upgrade" in owner_page.content.decode() and "/billing/" in owner_page.content.decode()
+    assert "Ask your admin" in member_page.content.decode()
+    assert "/billing/" not in member_page.content.decode()
+    assert not Message.objects.exists()
