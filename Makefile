@@ -31,6 +31,7 @@ stop:
 bench: $(VENV)/.dev
 	$(PY) bench/signup.py
 	$(PY) bench/ingest.py
+	$(PY) bench/answer.py
 
 vendor:
 	cd $$(mktemp -d) && npm install --no-audit --no-fund htmx.org@2.0.11 htmx-ext-sse@2.2.4 @picocss/pico@2.1.1 \

@@ -100,12 +100,13 @@ def answer_prepare(*, claim: Claim, query: str, provider: AnswerProvider) -> Pre
     Message.objects.filter(pk=claim.message_id).update(
         search_query=query, searched_workspace_ids=workspace_ids
     )
+    query_vector = embeddings_get().embed_query(query)
     chunks = (
         chunks_retrieve(
             query=query,
             workspace_ids=workspace_ids,
             k=settings.ASSISTANT_PASSAGES,
-            query_vector=embeddings_get().embed_query(query),
+            query_vector=query_vector,
         )
         if workspace_ids
         else []
@@ -117,7 +118,11 @@ def answer_prepare(*, claim: Claim, query: str, provider: AnswerProvider) -> Pre
         else None
     ) or "english"
     return provider.prepare(
-        question=query, passages=passages, history=claim.history, language=language
+        question=query,
+        passages=passages,
+        history=claim.history,
+        language=language,
+        question_vector=query_vector,
     )
 
 

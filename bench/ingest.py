@@ -43,6 +43,7 @@ def main() -> None:
     from assistant.ingestion.chunking import ChunkDraft
     from assistant.models import Chunk
     from assistant.services import documents_ingest
+    from billing.services import organization_unmetered
     from tenants.services import organization_signup, platform_ensure
     from workspaces.services import WorkspaceError, document_upload, workspace_create
 
@@ -55,6 +56,7 @@ def main() -> None:
         owner_email="bench@bench.example",
         owner_password="bench-pass-123",  # noqa: S106  (throwaway database)
     )
+    organization_unmetered(organization=organization)
     with args.corpus.open() as lines:
         corpus = [json.loads(line) for line in lines]
     if args.limit:
@@ -75,6 +77,7 @@ def main() -> None:
                         actor=owner,
                         workspace=workspace,
                         upload=ContentFile(body, name=f"{entry['_id']}.md"),
+                        queue_ingestion=False,
                     )
                 except WorkspaceError:
                     duplicates += 1

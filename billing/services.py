@@ -171,3 +171,27 @@ def _subscription_apply(*, account: BillingAccount, snapshot: SubscriptionSnapsh
         account.past_due_since = account.past_due_since or timezone.now()
     else:
         account.past_due_since = None
+
+
+INTERNAL_PLAN_SLUG = "internal"
+UNLIMITED = 2**31 - 1
+
+
+def organization_unmetered(*, organization: Organization) -> None:
+    """Put an organization the platform runs for itself (an evaluation or a benchmark) on a
+    hidden plan without practical caps, so thousands of documents and questions fit."""
+    plan, _ = Plan.objects.get_or_create(
+        slug=INTERNAL_PLAN_SLUG,
+        defaults={
+            "name": "Internal (unmetered)",
+            "is_public": False,
+            "questions_per_period": UNLIMITED,
+            "max_documents": UNLIMITED,
+            "max_storage_bytes": 2**62,
+            "max_members": UNLIMITED,
+            "max_workspaces": UNLIMITED,
+        },
+    )
+    account = billing_account_get(organization=organization)
+    account.plan = plan
+    account.save(update_fields=["plan"])

@@ -4,84 +4,26 @@ Runs the ASGI server (uvicorn) as its own process against the test database, and
 headless Chromium (Debian's package) driven by Playwright.
 """
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
-from urllib.parse import quote
 
 import pytest
-from django.db import connection
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
-ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = ROOT / "artifacts"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.live import ARTIFACTS, chromium_page, free_port, uvicorn_running
 
 
 @pytest.fixture(scope="module")
-def live_url(django_db_setup: None, django_db_blocker) -> Iterator[str]:
-    database = connection.settings_dict
+def live_url(django_db_setup: None) -> Iterator[str]:
     port = free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "saas.settings.test",
-        "DATABASE_URL": (
-            f"postgres://{database['USER']}@{quote(database['HOST'], safe='')}"
-            f":{database['PORT']}/{database['NAME']}"
-        ),
-    }
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "saas.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 30
-    while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
-        assert server.poll() is None, server.stderr.read().decode() if server.stderr else ""
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.1)
-    yield f"http://localhost:{port}"
-    server.terminate()
-    server.wait(timeout=10)
+    with uvicorn_running(port):
+        yield f"http://localhost:{port}"
 
 
 @pytest.fixture
 def page() -> Iterator[Page]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-            ],
-        )
-        yield browser.new_page(viewport={"width": 1280, "height": 860})
-        browser.close()
+    with chromium_page() as page:
+        yield page
 
 
 def test_visitor_signs_up_lands_on_the_dashboard_and_signs_out(live_url: str, page: Page):

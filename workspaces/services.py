@@ -109,11 +109,17 @@ def _ensure_new_content(workspace: Workspace, sha256: str, name: str) -> None:
 
 @transaction.atomic
 def document_upload(
-    *, actor: User, workspace: Workspace, upload: File[bytes], title: str = ""
+    *,
+    actor: User,
+    workspace: Workspace,
+    upload: File[bytes],
+    title: str = "",
+    queue_ingestion: bool = True,
 ) -> Document:
-    """Store one uploaded file and queue its ingestion. Refuses (WorkspaceError) an
-    oversized file before storing it, and content already in the workspace; past the plan's
-    document or storage cap, raises billing.caps.CapReached."""
+    """Store one uploaded file and queue its ingestion (unless the caller ingests it itself,
+    as the evaluation commands do). Refuses (WorkspaceError) an oversized file before
+    storing it, and content already in the workspace; past the plan's document or storage
+    cap, raises billing.caps.CapReached."""
     _ensure_role(actor, workspace, "editor")
     name = upload.name or "document"
     _ensure_size(name, upload.size or 0)
@@ -136,7 +142,8 @@ def document_upload(
     except IntegrityError:
         document.file.delete(save=False)
         raise WorkspaceError(f"“{name}” is already in this workspace.") from None
-    _queue_ingestion(document)
+    if queue_ingestion:
+        _queue_ingestion(document)
     return document
 
 

@@ -59,7 +59,13 @@ class AnswerProvider(Protocol):
     async def acondense(self, *, question: str, history: Sequence[Turn]) -> str: ...
 
     def prepare(
-        self, *, question: str, passages: Sequence[Passage], history: Sequence[Turn], language: str
+        self,
+        *,
+        question: str,
+        passages: Sequence[Passage],
+        history: Sequence[Turn],
+        language: str,
+        question_vector: Sequence[float] | None = None,
     ) -> Prepared: ...
 
     def astream(self, prepared: Prepared) -> AsyncIterator[str | Usage]: ...

@@ -20,6 +20,7 @@ import numpy as np
 import pysbd  # type: ignore[import-untyped]
 from django.conf import settings
 from django.db import connection
+from pgvector import Vector
 
 from assistant.embeddings import embeddings_get
 from assistant.llm import NOT_FOUND, Passage, Prepared, Turn, Usage
@@ -108,47 +109,121 @@ def _idf(lexemes: set[str]) -> dict[str, float]:
     }
 
 
-def answer_plan(*, question: str, passages: Sequence[Passage], language: str) -> Plan:
-    """Choose the answer's sentences (sync: reads term statistics)."""
+@dataclass(frozen=True)
+class Features:
+    """Per candidate sentence (after the shortlist): what the score is made of."""
+
+    candidates: list[Sentence]
+    similarity: np.ndarray  # sentence embedding . question embedding
+    overlap: np.ndarray  # share of the question's IDF weight in the sentence
+    context_overlap: np.ndarray  # ... in the sentence, the one before it and the heading
+    passage_similarity: np.ndarray  # the sentence's passage embedding . question embedding
+    passage_coverage: np.ndarray  # share of the question's IDF weight in the whole passage
+    vectors: np.ndarray  # sentence embeddings, for diversification
+
+
+def _passage_similarity(question_vector: Sequence[float], chunk_ids: list[int]) -> dict[int, float]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, 1 - (embedding <=> %s::vector) FROM assistant_chunk WHERE id = ANY(%s)",
+            [Vector(list(question_vector)).to_text(), chunk_ids],
+        )
+        return {int(row[0]): float(row[1]) for row in cursor.fetchall()}
+
+
+def sentence_features(
+    *,
+    question: str,
+    passages: Sequence[Passage],
+    language: str,
+    question_vector: Sequence[float],
+) -> Features | None:
     candidates = [
         sentence
-        for passage in passages
-        for sentence in sentences_split(
-            passage.chunk.text, passage=passage.number, language=language
-        )
+        for p in passages
+        for sentence in sentences_split(p.chunk.text, passage=p.number, language=language)
     ]
     if not candidates:
-        return Plan(False, ())
-    lexeme_sets = _lexemes([question] + [s.text for s in candidates], language)
-    question_lexemes, sentence_lexemes = lexeme_sets[0], lexeme_sets[1:]
+        return None
+    texts = [question] + [p.chunk.heading_path + "\n" + p.chunk.text for p in passages]
+    lexeme_sets = _lexemes(texts + [s.text for s in candidates], language)
+    question_lexemes = lexeme_sets[0]
+    passage_lexemes = dict(
+        zip((p.number for p in passages), lexeme_sets[1 : len(texts)], strict=True)
+    )
+    sentence_lexemes = lexeme_sets[len(texts) :]
+    heading_lexemes = dict(
+        zip(
+            (p.number for p in passages),
+            _lexemes([p.chunk.heading_path for p in passages], language),
+            strict=True,
+        )
+    )
     idf = _idf(question_lexemes) if question_lexemes else {}
     weight_total = sum(idf.values()) or 1.0
-    overlap = np.array(
-        [sum(idf[x] for x in question_lexemes & found) / weight_total for found in sentence_lexemes]
-    )
-    rank_of = {passage.number: rank for rank, passage in enumerate(passages)}
-    prior = np.array([1 / (1 + rank_of[s.passage]) for s in candidates])
-    shortlist = np.argsort(-(overlap + 0.25 * prior), kind="stable")[
+
+    def coverage(found: set[str]) -> float:
+        return sum(idf[x] for x in question_lexemes & found) / weight_total
+
+    overlap = np.array([coverage(found) for found in sentence_lexemes])
+    context = []
+    for index, (sentence, found) in enumerate(zip(candidates, sentence_lexemes, strict=True)):
+        before = sentence_lexemes[index - 1] if sentence.position else set()
+        context.append(coverage(found | before | heading_lexemes[sentence.passage]))
+    context_overlap = np.array(context)
+    similarity_of = _passage_similarity(question_vector, [p.chunk.chunk_id for p in passages])
+    number_to_chunk = {p.number: p.chunk.chunk_id for p in passages}
+    passage_similarity = np.array([similarity_of[number_to_chunk[s.passage]] for s in candidates])
+    passage_coverage = np.array([coverage(passage_lexemes[s.passage]) for s in candidates])
+    # Embedding every sentence of every passage would cost more than retrieval: embed the
+    # ones most likely to matter, by term overlap in context and by their passage.
+    shortlist = np.argsort(-(context_overlap + passage_similarity), kind="stable")[
         : settings.ASSISTANT_EXTRACTIVE_SHORTLIST
     ]
-    embeddings = embeddings_get()
-    vectors = np.asarray(
-        embeddings.embed_documents([question] + [candidates[i].text for i in shortlist])
+    vectors = np.asarray(embeddings_get().embed_documents([candidates[i].text for i in shortlist]))
+    return Features(
+        candidates=[candidates[i] for i in shortlist],
+        similarity=vectors @ np.asarray(question_vector),
+        overlap=overlap[shortlist],
+        context_overlap=context_overlap[shortlist],
+        passage_similarity=passage_similarity[shortlist],
+        passage_coverage=passage_coverage[shortlist],
+        vectors=vectors,
     )
-    question_vector, sentence_vectors = vectors[0], vectors[1:]
-    similarity = sentence_vectors @ question_vector
+
+
+def answer_plan(
+    *,
+    question: str,
+    passages: Sequence[Passage],
+    language: str,
+    question_vector: Sequence[float] | None = None,
+) -> Plan:
+    """Choose the answer's sentences (sync: reads term statistics)."""
+    if question_vector is None:
+        question_vector = embeddings_get().embed_query(question)
+    features = sentence_features(
+        question=question, passages=passages, language=language, question_vector=question_vector
+    )
+    if features is None:
+        return Plan(False, ())
+    # How well the best passage matches decides whether there is an answer at all; the
+    # sentence's own match decides which sentences say it.
+    relevance = 0.6 * features.passage_similarity + 0.4 * features.passage_coverage
+    if relevance.max() < settings.ASSISTANT_EXTRACTIVE_MIN_SCORE:
+        return Plan(False, ())
     scores = (
-        settings.ASSISTANT_EXTRACTIVE_SIMILARITY_WEIGHT * similarity
-        + (1 - settings.ASSISTANT_EXTRACTIVE_SIMILARITY_WEIGHT) * overlap[shortlist]
-        + 0.05 * prior[shortlist]
+        0.45 * features.similarity
+        + 0.15 * features.overlap
+        + 0.15 * features.context_overlap
+        + 0.25 * features.passage_similarity
     )
     best = int(np.argmax(scores))
-    if scores[best] < settings.ASSISTANT_EXTRACTIVE_MIN_SCORE:
-        return Plan(False, ())
     chosen = [best]
+    vectors = features.vectors
     # Maximal marginal relevance: good sentences that say something the chosen ones do not.
     while len(chosen) < settings.ASSISTANT_EXTRACTIVE_MAX_SENTENCES:
-        redundancy = (sentence_vectors @ sentence_vectors[chosen].T).max(axis=1)
+        redundancy = (vectors @ vectors[chosen].T).max(axis=1)
         marginal = 0.7 * scores - 0.3 * redundancy
         marginal[chosen] = -np.inf
         pick = int(np.argmax(marginal))
@@ -157,7 +232,8 @@ def answer_plan(*, question: str, passages: Sequence[Passage], language: str) ->
         if redundancy[pick] > 0.9:  # a near copy of a chosen sentence
             break
         chosen.append(pick)
-    picked = [candidates[int(shortlist[i])] for i in chosen]
+    picked = [features.candidates[i] for i in chosen]
+    rank_of = {passage.number: rank for rank, passage in enumerate(passages)}
     # Read in passage order, then in the passage's own order, like a short paragraph.
     picked.sort(key=lambda s: (rank_of[s.passage], s.position))
     return Plan(True, tuple(picked))
@@ -170,9 +246,20 @@ class ExtractiveProvider:
         return condense_by_history(question, history)
 
     def prepare(
-        self, *, question: str, passages: Sequence[Passage], history: Sequence[Turn], language: str
+        self,
+        *,
+        question: str,
+        passages: Sequence[Passage],
+        history: Sequence[Turn],
+        language: str,
+        question_vector: Sequence[float] | None = None,
     ) -> Prepared:
-        plan = answer_plan(question=question, passages=passages, language=language)
+        plan = answer_plan(
+            question=question,
+            passages=passages,
+            language=language,
+            question_vector=question_vector,
+        )
         return Prepared(question=question, passages=passages, history=history, plan=plan)
 
     async def astream(self, prepared: Prepared) -> AsyncIterator[str | Usage]:

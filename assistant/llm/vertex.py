@@ -111,7 +111,13 @@ class VertexProvider:
         return condensed or question
 
     def prepare(
-        self, *, question: str, passages: Sequence[Passage], history: Sequence[Turn], language: str
+        self,
+        *,
+        question: str,
+        passages: Sequence[Passage],
+        history: Sequence[Turn],
+        language: str,
+        question_vector: Sequence[float] | None = None,
     ) -> Prepared:
         return Prepared(
             question=question,

@@ -16,7 +16,6 @@ from assistant.answering import answer_events
 from assistant.conversations import question_ask
 from assistant.models import Conversation, Message
 from assistant.services import documents_ingest
-from saas.celery import app
 from tenants.models import Organization
 from tenants.schemas import schema_public_activate
 from tenants.services import organization_signup
@@ -47,15 +46,16 @@ def handbook(
         with tenant_context(organization):
             workspace = workspace_create(actor=owner, name="Handbook", is_open=True)
             ids = [
-                document_upload(actor=owner, workspace=workspace, upload=sample(path.name)).pk
+                document_upload(
+                    actor=owner,
+                    workspace=workspace,
+                    upload=sample(path.name),
+                    queue_ingestion=False,
+                ).pk
                 for path in sorted(SAMPLES.iterdir())
                 if path.name != "README.md"
             ]
             documents_ingest(document_ids=ids)
-        # The uploads queued ingestion tasks that nobody here will run: drop them so a
-        # later worker test does not pick them up.
-        with app.connection_for_write() as connection:
-            connection.default_channel.queue_purge(app.conf.task_default_queue)
         schema_public_activate()
         try:
             yield Handbook(organization, owner, workspace)

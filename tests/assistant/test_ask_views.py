@@ -140,6 +140,7 @@ def test_streams_of_two_organizations_at_once_each_use_their_own_schema(
         with tenant_context(other):
             workspace = workspace_create(actor=other_owner, name="Leave", is_open=True)
             document = document_upload(
+                queue_ingestion=False,
                 actor=other_owner,
                 workspace=workspace,
                 upload=upload(
@@ -300,6 +301,7 @@ def test_citation_and_file_of_a_workspace_the_user_cannot_read_are_404(
 
     with tenant_context(handbook.organization):
         document = document_upload(
+            queue_ingestion=False,
             actor=handbook.owner,
             workspace=secret,
             upload=upload(
@@ -332,6 +334,7 @@ def test_citation_of_a_deleted_document_still_reads_as_source_removed(
 
     with tenant_context(handbook.organization):
         document = document_upload(
+            queue_ingestion=False,
             actor=handbook.owner,
             workspace=handbook.workspace,
             upload=upload(

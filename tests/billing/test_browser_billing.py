@@ -6,19 +6,11 @@ uvicorn runs as its own process against the test database; the Stripe-format ser
 in this process and posts its webhooks to uvicorn over HTTP, as Stripe would.
 """
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings
-from django.db import connection
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from billing.models import BillingAccount, Plan, StripeEvent
 from billing.stripe_local import StripeLocal
@@ -26,22 +18,13 @@ from tenants.models import Organization
 from tenants.schemas import schema_public_activate
 from tenants.services import organization_signup
 from tests.factories import OWNER_PASSWORD
-
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "artifacts"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.live import ARTIFACTS, chromium_page, free_port, uvicorn_running
 
 
 @pytest.fixture(scope="module")
 def live(django_db_setup, django_db_blocker) -> Iterator[dict]:
     """uvicorn on a free port and the Stripe-format server, each told about the other."""
-    port = _free_port()
+    port = free_port()
     with django_db_blocker.unblock():
         prices = {
             plan.stripe_price_id: (plan.name, plan.monthly_price_cents)
@@ -52,28 +35,17 @@ def live(django_db_setup, django_db_blocker) -> Iterator[dict]:
         webhook_secret=settings.STRIPE_WEBHOOK_SECRET,
         prices=prices,
     ).start()
-    database = connection.settings_dict
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "saas.settings.test",
-        "DATABASE_URL": (
-            f"postgres://{database['USER']}@{quote(database['HOST'], safe='')}"
-            f":{database['PORT']}/{database['NAME']}"
-        ),
+    environment = {
         "STRIPE_API_BASE": stripe.url,
         "STRIPE_API_KEY": settings.STRIPE_API_KEY,
         "STRIPE_WEBHOOK_SECRET": settings.STRIPE_WEBHOOK_SECRET,
     }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "saas.asgi:application",
-         "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    deadline = time.monotonic() + 30
-    while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
-        assert server.poll() is None, server.stderr.read().decode() if server.stderr else ""
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.1)
+    with uvicorn_running(port, **environment):
+        yield from _organization(port, stripe, django_db_blocker)
+    stripe.stop()
+
+
+def _organization(port: int, stripe: StripeLocal, django_db_blocker) -> Iterator[dict]:
     with django_db_blocker.unblock():
         organization, _owner = organization_signup(
             name="Upgrade Co", slug="upgrade-co", owner_email="owner@upgrade.example",
@@ -81,9 +53,6 @@ def live(django_db_setup, django_db_blocker) -> Iterator[dict]:
         )  # fmt: skip
         schema_public_activate()
     yield {"url": f"http://upgrade-co.localhost:{port}", "stripe": stripe}
-    server.terminate()
-    server.wait(timeout=10)
-    stripe.stop()
     with django_db_blocker.unblock():
         schema_public_activate()
         BillingAccount.objects.filter(organization=organization).delete()
@@ -93,19 +62,8 @@ def live(django_db_setup, django_db_blocker) -> Iterator[dict]:
 
 @pytest.fixture
 def page() -> Iterator[Page]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-            ],
-        )
-        yield browser.new_page(viewport={"width": 1280, "height": 1000})
-        browser.close()
+    with chromium_page(height=1000) as page:
+        yield page
 
 
 # `db`: pytest-django creates the test database only for runs that include a test using it,

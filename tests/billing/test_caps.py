@@ -260,9 +260,7 @@ def test_question_counter_starts_again_in_a_new_period(org_a):
     assert QuestionUsage.objects.filter(organization=org_a).count() == 2
 
 
-def test_asking_past_the_question_cap_is_refused_on_the_ask_page_before_any_answer(
-    org_a, owner_a
-):
+def test_asking_past_the_question_cap_is_refused_on_the_ask_page_before_any_answer(org_a, owner_a):
     from assistant.models import Message
 
     plan_caps("free", questions_per_period=1)

@@ -17,6 +17,7 @@ from assistant.evaluation.beir import BeirDataset, beir_load
 from assistant.evaluation.metrics import Run, mrr_at, ndcg_at, recall_at
 from assistant.retrieval import MODES, chunks_retrieve
 from assistant.services import documents_ingest
+from billing.services import organization_unmetered
 from tenants.models import Organization
 from tenants.schemas import schema_public_activate
 from tenants.services import organization_signup
@@ -50,6 +51,7 @@ class Command(BaseCommand):
             owner_email="eval@eval.example",
             owner_password=secrets.token_urlsafe(16),
         )
+        organization_unmetered(organization=organization)
         try:
             with tenant_context(organization):
                 workspace = workspace_create(actor=owner, name="Corpus")
@@ -87,7 +89,10 @@ class Command(BaseCommand):
                 body = f"# {title}\n\n{text}\n" if title else f"{text}\n"
                 try:
                     upload = ContentFile(body.encode(), name=f"{docid}.md")
-                    ids.append(document_upload(actor=owner, workspace=workspace, upload=upload).pk)
+                    document = document_upload(
+                        actor=owner, workspace=workspace, upload=upload, queue_ingestion=False
+                    )
+                    ids.append(document.pk)
                 except WorkspaceError:
                     pass  # the same text twice: the first copy stands for both ids
             documents_ingest(document_ids=ids, embeddings=embeddings)

@@ -1,0 +1,286 @@
+"""Answer streaming speed against a running server (uvicorn, one worker process).
+
+    .venv/bin/python bench/answer.py [--questions 60] [--delay-ms 400] [--concurrent 50]
+
+Builds a throwaway database (`bench_answer`) on the embedded PostgreSQL with two
+organizations: "demo" (the twelve sample documents) and "big" (SciFact abstracts through
+the real pipeline until about 10k chunks; embeddings from .run/embedding-cache.sqlite3 when
+`eval_retrieval` has filled it, computed otherwise). Questions are stored directly; what is
+timed is the answer stream a browser opens (GET .../stream/, server-sent events): time to
+the first "partial" event (first token) and to the "done" event (last token).
+
+1. Extractive provider, demo and big: p50/p95 first and last token.
+2. Vertex provider against the local Vertex-format server with a fixed first-token delay:
+   our overhead = first token seen by the client - that delay (retrieval, prompt, the
+   client library, SSE), p50/p95.
+3. 50 streams at once on that server (the model delay makes them overlap): errors, the
+   overhead under load, and another page (/ask/) fetched meanwhile against the same page
+   fetched idle.
+"""
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.signup import percentile, use_bench_database  # noqa: E402
+
+DEMO_QUESTIONS = [
+    "How many vacation days do employees get?",
+    "Can I carry over unused vacation days?",
+    "What is the limit for accepting a gift?",
+    "What is the battery life of the NR-350?",
+    "How long is the warranty on the NR-200?",
+    "Do contractors get VPN access?",
+    "What is the hotel limit per night?",
+    "How do I report a security incident?",
+    "How much is the home office stipend?",
+    "Which days are the office anchor days?",
+    "How long is parental leave?",
+    "What is the response time for a P1 incident?",
+]
+SCIFACT = ROOT.parent / "shared" / "eval" / "scifact"
+
+
+def build(target_chunks: int) -> dict[str, dict[str, str]]:
+    """The two organizations; returns their hosts and session cookies."""
+    from django.conf import settings
+    from django.core.files.base import ContentFile
+    from django.core.management import call_command
+    from django.test import Client
+    from django_tenants.utils import tenant_context
+
+    from assistant.embedding_cache import CachedEmbeddings
+    from assistant.embeddings import embeddings_get
+    from assistant.models import Chunk
+    from assistant.services import documents_ingest
+    from billing.services import organization_unmetered
+    from tenants.services import organization_signup, platform_ensure
+    from workspaces.services import WorkspaceError, document_upload, workspace_create
+
+    settings.MEDIA_ROOT = ROOT / ".run" / "bench-media"
+    call_command("migrate_schemas", interactive=False, verbosity=0)
+    platform_ensure()
+    embeddings = CachedEmbeddings(
+        embeddings_get(), ROOT / ".run" / "embedding-cache.sqlite3", "all-MiniLM-L6-v2"
+    )
+    sessions = {}
+    for slug in ("demo", "big"):
+        organization, owner = organization_signup(
+            name=slug.title(), slug=slug, owner_email=f"owner@{slug}.example",
+            owner_password="bench-pass-123",  # noqa: S106  (throwaway database)
+        )  # fmt: skip
+        organization_unmetered(organization=organization)
+        with tenant_context(organization):
+            workspace = workspace_create(actor=owner, name="Knowledge", is_open=True)
+            if slug == "demo":
+                files = [p for p in sorted((ROOT / "samples").iterdir()) if p.name != "README.md"]
+                ids = [
+                    document_upload(
+                        actor=owner, workspace=workspace, queue_ingestion=False,
+                        upload=ContentFile(path.read_bytes(), name=path.name),
+                    ).pk
+                    for path in files
+                ]  # fmt: skip
+                documents_ingest(document_ids=ids, embeddings=embeddings)
+            else:
+                with (SCIFACT / "corpus.jsonl").open() as lines:
+                    corpus = [json.loads(line) for line in lines]
+                for start in range(0, len(corpus), 64):
+                    if Chunk.objects.count() >= target_chunks:
+                        break
+                    ids = []
+                    for entry in corpus[start : start + 64]:
+                        body = f"# {entry['title']}\n\n{entry['text']}\n".encode()
+                        with contextlib.suppress(WorkspaceError):
+                            ids.append(document_upload(
+                                actor=owner, workspace=workspace, queue_ingestion=False,
+                                upload=ContentFile(body, name=f"{entry['_id']}.md"),
+                            ).pk)  # fmt: skip
+                    documents_ingest(document_ids=ids, embeddings=embeddings)
+            print(f"  {slug}: {Chunk.objects.count()} chunks", file=sys.stderr)
+            client = Client(HTTP_HOST=f"{slug}.localhost")
+            client.force_login(owner)
+            sessions[slug] = {
+                "host": f"{slug}.localhost",
+                "cookie": f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}",
+            }
+    return sessions
+
+
+def questions_store(slug: str, questions: list[str]) -> list[int]:
+    from django_tenants.utils import tenant_context
+
+    from accounts.models import User
+    from assistant.conversations import question_ask
+    from tenants.models import Organization
+
+    organization = Organization.objects.get(slug=slug)
+    with tenant_context(organization):
+        owner = User.objects.get(email=f"owner@{slug}.example")
+        return [question_ask(user=owner, text=q)[2].pk for q in questions]
+
+
+async def stream(
+    client, base: str, session: dict[str, str], message_id: int
+) -> tuple[float, float]:
+    """(first token ms, last token ms) of one answer stream."""
+    started = time.perf_counter()
+    first = None
+    url = f"{base}/ask/messages/{message_id}/stream/"
+    headers = {"host": session["host"], "cookie": session["cookie"]}
+    async with client.stream("GET", url, headers=headers) as response:
+        response.raise_for_status()
+        async for line in response.aiter_lines():
+            if line.startswith("event: partial") and first is None:
+                first = (time.perf_counter() - started) * 1000
+            if line.startswith("event: done"):
+                last = (time.perf_counter() - started) * 1000
+                if first is None:
+                    raise RuntimeError("the stream ended without a partial event")
+                return first, last
+    raise RuntimeError("the stream closed before its done event")
+
+
+def summary(name: str, values: list[float]) -> str:
+    return f"{name} p50 {statistics.median(values):7.1f} ms  p95 {percentile(values, 0.95):7.1f} ms"
+
+
+async def sequential(
+    base: str, session: dict[str, str], ids: list[int]
+) -> tuple[list[float], list[float]]:
+    import httpx
+
+    firsts, lasts = [], []
+    async with httpx.AsyncClient(timeout=60) as client:
+        for message_id in ids:
+            first, last = await stream(client, base, session, message_id)
+            firsts.append(first)
+            lasts.append(last)
+    return firsts, lasts
+
+
+async def page_latencies(
+    base: str, session: dict[str, str], stop: asyncio.Event, out: list[float]
+) -> None:
+    import httpx
+
+    headers = {"host": session["host"], "cookie": session["cookie"]}
+    async with httpx.AsyncClient(timeout=60) as client:
+        while not stop.is_set():
+            started = time.perf_counter()
+            response = await client.get(f"{base}/ask/", headers=headers)
+            response.raise_for_status()
+            out.append((time.perf_counter() - started) * 1000)
+            await asyncio.sleep(0.1)
+
+
+async def concurrent(
+    base: str, session: dict[str, str], ids: list[int]
+) -> tuple[list[float], int, list[float]]:
+    import httpx
+
+    pages: list[float] = []
+    stop = asyncio.Event()
+    watcher = asyncio.create_task(page_latencies(base, session, stop, pages))
+    limits = httpx.Limits(max_connections=len(ids) + 5)
+    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
+        results = await asyncio.gather(
+            *(stream(client, base, session, i) for i in ids), return_exceptions=True
+        )
+    stop.set()
+    await watcher
+    errors = sum(isinstance(r, BaseException) for r in results)
+    firsts = [r[0] for r in results if not isinstance(r, BaseException)]
+    return firsts, errors, pages
+
+
+async def idle_pages(base: str, session: dict[str, str], seconds: float) -> list[float]:
+    out: list[float] = []
+    stop = asyncio.Event()
+    task = asyncio.create_task(page_latencies(base, session, stop, out))
+    await asyncio.sleep(seconds)
+    stop.set()
+    await task
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--questions", type=int, default=60)
+    parser.add_argument("--delay-ms", type=int, default=400, help="model's first-token delay")
+    parser.add_argument("--concurrent", type=int, default=50)
+    parser.add_argument("--big-chunks", type=int, default=10_000)
+    args = parser.parse_args()
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saas.settings.dev")
+    use_bench_database("bench_answer")
+    import django
+
+    django.setup()
+    from assistant.llm.vertex_local import VertexLocalServer
+    from tests.live import free_port, uvicorn_running
+
+    sessions = build(args.big_chunks)
+    questions = (DEMO_QUESTIONS * (args.questions // len(DEMO_QUESTIONS) + 1))[: args.questions]
+    with open(SCIFACT / "queries.jsonl") as lines:
+        claims = [json.loads(line)["text"] for line in lines][: args.questions]
+
+    print(f"\nExtractive provider ({args.questions} answers each, one at a time)")
+    port = free_port()
+    with uvicorn_running(port, DJANGO_SETTINGS_MODULE="saas.settings.dev",
+                         DATABASE_URL=os.environ["DATABASE_URL"]):  # fmt: skip
+        base = f"http://127.0.0.1:{port}"
+        for slug, asked in (("demo", questions), ("big", claims)):
+            ids = questions_store(slug, asked)
+            asyncio.run(sequential(base, sessions[slug], ids[:3]))  # warm-up
+            firsts, lasts = asyncio.run(sequential(base, sessions[slug], ids[3:]))
+            print(
+                f"  {slug:5s} "
+                + summary("first token", firsts)
+                + "   "
+                + summary("last token", lasts)
+            )
+
+    vertex = VertexLocalServer().start()
+    vertex.first_token_delay = args.delay_ms / 1000
+    vertex.token_delay = 0.05
+    print(
+        f"\nVertex provider, local Vertex-format server with a {args.delay_ms} ms first-token delay"
+    )
+    port = free_port()
+    environment = {
+        "DJANGO_SETTINGS_MODULE": "saas.settings.dev", "DATABASE_URL": os.environ["DATABASE_URL"],
+        "ASSISTANT_PROVIDER": "vertex", "VERTEX_BASE_URL": vertex.base_url,
+        "VERTEX_ACCESS_TOKEN": "bench", "VERTEX_PROJECT": "bench", "VERTEX_MAX_RETRIES": "0",
+    }  # fmt: skip
+    with uvicorn_running(port, **environment):
+        base = f"http://127.0.0.1:{port}"
+        ids = questions_store("demo", questions)
+        asyncio.run(sequential(base, sessions["demo"], ids[:3]))
+        firsts, _ = asyncio.run(sequential(base, sessions["demo"], ids[3:]))
+        print("  one at a time:   " + summary("overhead", [f - args.delay_ms for f in firsts]))
+        idle = asyncio.run(idle_pages(base, sessions["demo"], 3.0))
+        ids = questions_store("demo", (questions * 5)[: args.concurrent])
+        firsts, errors, pages = asyncio.run(concurrent(base, sessions["demo"], ids))
+        print(f"  {args.concurrent} at once:      " + summary("overhead", [f - args.delay_ms for f in firsts])
+              + f"   errors {errors}")  # fmt: skip
+        print("  /ask/ page idle:        " + summary("", idle))
+        print(
+            f"  /ask/ page, {args.concurrent} streams: "
+            + summary("", pages)
+            + f"  ({len(pages)} fetches)"
+        )
+    vertex.stop()
+
+
+if __name__ == "__main__":
+    main()
