@@ -31,6 +31,7 @@ FOLLOW_UP = re.compile(
     r"these|those|he|she|there)\b",
     re.IGNORECASE,
 )
+REFERRING = re.compile(r"^(it|its|they|their|this|these|that|those|he|she|his|her)\b", re.I)
 LIST_MARK = re.compile(r"^\s*(?:[-*+•]|\d+[.)]|#+)\s+")
 MIN_WORDS = 4
 
@@ -107,6 +108,27 @@ def _idf(lexemes: set[str]) -> dict[str, float]:
         lexeme: math.log(1 + (total - counts.get(lexeme, 0) + 0.5) / (counts.get(lexeme, 0) + 0.5))
         for lexeme in lexemes
     }
+
+
+def _antecedents(
+    picked: list[Sentence], passages: Sequence[Passage], language: str
+) -> list[Sentence]:
+    """The sentence before each picked one that opens with a pronoun, so that "It was
+    completed in 1904" is read with what "it" is."""
+    chosen = {(s.passage, s.position) for s in picked}
+    added: list[Sentence] = []
+    for sentence in picked:
+        if not REFERRING.match(sentence.text) or sentence.position == 0:
+            continue
+        if (sentence.passage, sentence.position - 1) in chosen:
+            continue
+        passage = next(p for p in passages if p.number == sentence.passage)
+        before = sentences_split(passage.chunk.text, passage=passage.number, language=language)
+        previous = next((s for s in before if s.position == sentence.position - 1), None)
+        if previous is not None:
+            added.append(previous)
+            chosen.add((previous.passage, previous.position))
+    return added
 
 
 @dataclass(frozen=True)
@@ -212,10 +234,12 @@ def answer_plan(
     relevance = 0.6 * features.passage_similarity + 0.4 * features.passage_coverage
     if relevance.max() < settings.ASSISTANT_EXTRACTIVE_MIN_SCORE:
         return Plan(False, ())
+    # A sentence often names its subject only in the sentence before ("It was completed in
+    # 1904"): term overlap counted with that sentence and the heading weighs most.
     scores = (
-        0.45 * features.similarity
-        + 0.15 * features.overlap
-        + 0.15 * features.context_overlap
+        0.35 * features.similarity
+        + 0.1 * features.overlap
+        + 0.3 * features.context_overlap
         + 0.25 * features.passage_similarity
     )
     best = int(np.argmax(scores))
@@ -233,6 +257,7 @@ def answer_plan(
             break
         chosen.append(pick)
     picked = [features.candidates[i] for i in chosen]
+    picked += _antecedents(picked, passages, language)
     rank_of = {passage.number: rank for rank, passage in enumerate(passages)}
     # Read in passage order, then in the passage's own order, like a short paragraph.
     picked.sort(key=lambda s: (rank_of[s.passage], s.position))

@@ -26,7 +26,8 @@ class AsgiClient:
             for name, morsel in signed_in(organization, user).cookies.items()
         )
 
-    async def get(self, path: str) -> tuple[int, dict[str, str], str]:
+    async def get(self, path: str, leave_after: int = 0) -> tuple[int, dict[str, str], str]:
+        """`leave_after`: the browser disconnects once that many body parts have arrived."""
         from saas.asgi import application
 
         scope = {
@@ -58,6 +59,8 @@ class AsgiClient:
         async def send(message: dict) -> None:
             sent.append(message)
             if message["type"] == "http.response.body" and not message.get("more_body"):
+                finished.set()
+            if leave_after and len(sent) > leave_after:
                 finished.set()
 
         await application(scope, receive, send)  # type: ignore[arg-type]
@@ -206,6 +209,22 @@ def test_browser_leaving_mid_answer_keeps_the_text_marked_interrupted(
         stored = Message.objects.get(pk=reply.pk)
     assert stored.status == MessageStatus.INTERRUPTED
     assert stored.text == seen and seen
+
+
+def test_disconnecting_browser_through_the_asgi_handler_leaves_an_interrupted_answer(
+    handbook: Handbook, committed: None
+):
+    with tenant_context(handbook.organization):
+        _, _, reply = question_ask(user=handbook.owner, text="How long is parental leave?")
+    client = AsgiClient(handbook.organization, handbook.owner)
+
+    status, _, body = asyncio.run(client.get(f"/ask/messages/{reply.pk}/stream/", leave_after=3))
+
+    assert status == 200 and "event: partial" in body and "event: done" not in body
+    with tenant_context(handbook.organization):
+        stored = Message.objects.get(pk=reply.pk)
+    assert stored.status == MessageStatus.INTERRUPTED
+    assert stored.text and stored.text.split()[0] in body
 
 
 def test_question_over_the_length_limit_is_refused_before_any_work(
