@@ -46,8 +46,22 @@ class LocalMiniLMEmbeddings(Embeddings):
         return self.embed_documents([text])[0]
 
 
-@lru_cache(maxsize=1)
+_loading = threading.Lock()
+
+
 def embeddings_get() -> LocalMiniLMEmbeddings:
+    # One model per process, however many threads ask while it loads.
+    with _loading:
+        return _embeddings_load()
+
+
+def embeddings_preload() -> None:
+    """Load the model in the background, so the first question does not wait for it."""
+    threading.Thread(target=embeddings_get, name="embeddings-preload", daemon=True).start()
+
+
+@lru_cache(maxsize=1)
+def _embeddings_load() -> LocalMiniLMEmbeddings:
     if settings.EMBEDDINGS_PROVIDER != "local":
         provider = settings.EMBEDDINGS_PROVIDER
         raise NotImplementedError(f"EMBEDDINGS_PROVIDER={provider!r} is not available; use 'local'")

@@ -46,10 +46,18 @@ def answer_html(text: str, citation_ids: Mapping[int, int] | None = None) -> Saf
     return mark_safe(html)  # noqa: S308 (sanitised above; the links are built by format_html)
 
 
+EMPHASIS = re.compile(r"\*\*|__|`")
+
+
+def plain(text: str) -> str:
+    """A passage as read, without the Markdown emphasis marks its chunk text keeps."""
+    return EMPHASIS.sub("", text)
+
+
 def passage_html(text: str, quotes: Iterable[str]) -> SafeString:
     """The passage escaped, with the quoted sentences marked."""
-    html = str(escape(text))
-    for quote in sorted({q for q in quotes if q.strip()}, key=len, reverse=True):
+    html = str(escape(plain(text)))
+    for quote in sorted({plain(q) for q in quotes if q.strip()}, key=len, reverse=True):
         escaped = str(escape(quote))
         html = html.replace(escaped, f"<mark>{escaped}</mark>", 1)
     return mark_safe(html.replace("\n", "<br>"))  # noqa: S308 (escaped above)

@@ -40,7 +40,7 @@ def uvicorn_running(port: int, **environment: str) -> Iterator[None]:
     }
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "saas.asgi:application",
-         "--host", "127.0.0.1", "--port", str(port)],
+         "--host", "127.0.0.1", "--port", str(port), "--timeout-graceful-shutdown", "5"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
     deadline = time.monotonic() + 30
@@ -52,7 +52,11 @@ def uvicorn_running(port: int, **environment: str) -> Iterator[None]:
         yield
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
 
 
 @contextlib.contextmanager

@@ -220,8 +220,10 @@ def answer_plan(
     passages: Sequence[Passage],
     language: str,
     question_vector: Sequence[float] | None = None,
+    already_said: Sequence[str] = (),
 ) -> Plan:
-    """Choose the answer's sentences (sync: reads term statistics)."""
+    """Choose the answer's sentences (sync: reads term statistics). Sentences the
+    conversation's earlier answers already gave are not given again."""
     if question_vector is None:
         question_vector = embeddings_get().embed_query(question)
     features = sentence_features(
@@ -242,6 +244,10 @@ def answer_plan(
         + 0.3 * features.context_overlap
         + 0.25 * features.passage_similarity
     )
+    said = " ".join(" ".join(already_said).split())
+    repeated = np.array([" ".join(c.text.split()) in said for c in features.candidates])
+    if said and not repeated.all():
+        scores = np.where(repeated, -np.inf, scores)
     best = int(np.argmax(scores))
     chosen = [best]
     vectors = features.vectors
@@ -284,6 +290,7 @@ class ExtractiveProvider:
             passages=passages,
             language=language,
             question_vector=question_vector,
+            already_said=[turn.answer for turn in history],
         )
         return Prepared(question=question, passages=passages, history=history, plan=plan)
 

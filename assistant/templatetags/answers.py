@@ -2,7 +2,7 @@ from django import template
 from django.utils.safestring import SafeString
 
 from assistant.models import Citation, Message
-from assistant.rendering import answer_html, passage_html
+from assistant.rendering import answer_html, passage_html, plain
 
 register = template.Library()
 
@@ -21,6 +21,11 @@ def passage_marked(citation: Citation, text: str | None = None) -> SafeString:
 
 
 @register.filter
+def plain_text(text: str) -> str:
+    return plain(text)
+
+
+@register.filter
 def short_quote(citation: Citation, length: int = 160) -> str:
-    quote = " ".join((citation.quote or citation.passage_text).split())
+    quote = " ".join(plain(citation.quote or citation.passage_text).split())
     return quote if len(quote) <= length else quote[: length - 1].rsplit(" ", 1)[0] + "…"
