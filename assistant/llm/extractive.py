@@ -238,9 +238,10 @@ def answer_plan(
         return Plan(False, ())
     # A sentence often names its subject only in the sentence before ("It was completed in
     # 1904"): term overlap counted with that sentence and the heading weighs most.
+    # Weights chosen on 300 questions spread over SQuAD dev part 1 (a 5 % sample).
     scores = (
         0.35 * features.similarity
-        + 0.1 * features.overlap
+        + 0.2 * features.overlap
         + 0.3 * features.context_overlap
         + 0.25 * features.passage_similarity
     )
