@@ -124,7 +124,7 @@ def ask(request: MemberRequest, conversation_id: int | None = None) -> HttpRespo
             scope_ids=[w.pk for w in form.cleaned_data["scope"]],
         )
     except (QuestionRefused, CapReached) as refusal:
-        context = (
+        context: dict[str, object] = (
             {"cap_reached": refusal.for_user(request.user)}
             if isinstance(refusal, CapReached)
             else {"error": str(refusal)}
@@ -133,9 +133,9 @@ def ask(request: MemberRequest, conversation_id: int | None = None) -> HttpRespo
         return reswap(retarget(response, "#composer-error"), "outerHTML")
     if conversation_id is None:
         return HttpResponseClientRedirect(reverse("conversation", args=[conversation.pk]))
-    context = {"thread": [question, reply], "conversation": conversation}
+    exchange = {"thread": [question, reply], "conversation": conversation}
     return push_url(
-        render(request, "assistant/ask.html#exchange", context),
+        render(request, "assistant/ask.html#exchange", exchange),
         reverse("conversation", args=[conversation.pk]),
     )
 

@@ -109,13 +109,15 @@ class Command(BaseCommand):
                 refusals += 1
             if contains_answer(MARKER.sub(" ", message.text), question.answers):
                 answered += 1
-            cited = [c for c in message.citations.all() if c.document_id in documents]
-            if any(documents[c.document_id] == question.paragraph for c in cited):
+            cited = [
+                documents[c.document_id]
+                for c in message.citations.all()
+                if c.document_id is not None and c.document_id in documents
+            ]
+            if question.paragraph in cited:
                 hits += 1
             citations += len(cited)
-            precise += sum(
-                contains_answer(contexts[documents[c.document_id]], question.answers) for c in cited
-            )
+            precise += sum(contains_answer(contexts[p], question.answers) for p in cited)
         count = len(dataset.questions)
         return {
             "answer_recall": round(answered / count, 4) if count else None,
