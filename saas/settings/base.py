@@ -157,6 +157,10 @@ RETRIEVAL_BM25_K1 = env.float("RETRIEVAL_BM25_K1", default=1.2)
 RETRIEVAL_BM25_B = env.float("RETRIEVAL_BM25_B", default=0.75)
 RETRIEVAL_HEADING_WEIGHT = env.float("RETRIEVAL_HEADING_WEIGHT", default=1.0)
 RETRIEVAL_MAX_QUERY_CHARS = env.int("RETRIEVAL_MAX_QUERY_CHARS", default=2000)
+# Lexical candidates come from the query lexemes found in at most this share of the chunks
+# (and at least the N rarest); every query lexeme is still scored. See assistant/retrieval.py.
+RETRIEVAL_LEXICAL_MATCH_SHARE = env.float("RETRIEVAL_LEXICAL_MATCH_SHARE", default=0.05)
+RETRIEVAL_LEXICAL_MATCH_MIN_TERMS = env.int("RETRIEVAL_LEXICAL_MATCH_MIN_TERMS", default=2)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
