@@ -106,30 +106,43 @@ NO_VECTOR_LEG = (
     "vector_leg AS (SELECT 0::bigint AS id, 0.0::float8 AS score, 0::bigint AS rank WHERE false)"
 )
 
-# The lexical leg. Every query lexeme is scored, but only the selective ones (in at most
-# RETRIEVAL_LEXICAL_MATCH_SHARE of the chunks, and at least the
-# RETRIEVAL_LEXICAL_MATCH_MIN_TERMS rarest) find candidates through the GIN index: with OR
-# semantics a claim's common words ("cell", "increas") match a large share of the corpus,
-# and a chunk that holds none of the rarer words seldom makes the top of BM25 anyway.
-# tf comes from the chunk's tsvector reduced to the query's lexemes (ts_delete of
-# everything else), not from unnest() of the whole tsvector.
+# The lexical leg. Every query lexeme is scored, but only the selective ones find candidates
+# through the GIN index: with OR semantics a claim's common words ("cell", "increas") match
+# a large share of the corpus, and a chunk that holds none of its rarer words seldom makes
+# the top of BM25 anyway. Selective: the query's words taken rarest first while each is in
+# at most RETRIEVAL_LEXICAL_MATCH_SHARE of the chunks and the chunks they are expected to
+# match among the readable ones (document frequencies summed, times the readable share of
+# the corpus) stay within RETRIEVAL_LEXICAL_MATCH_BUDGET; at least the
+# RETRIEVAL_LEXICAL_MATCH_MIN_TERMS rarest. The budget keeps the cost of a query flat as the
+# corpus grows. tf comes from the chunk's tsvector reduced to the query's lexemes (ts_delete
+# of everything else), not from unnest() of the whole tsvector.
 LEXICAL_LEG = """
 stats AS (
   SELECT greatest(chunk_count, 1)::float8 AS n,
          greatest(lexeme_total::float8 / greatest(chunk_count, 1), 1) AS avgdl
   FROM assistant_corpusstat WHERE id = 1
 ),
+readable AS (
+  SELECT least(coalesce(sum(d.chunks_total), 0) / s.n, 1) AS share
+  FROM stats s LEFT JOIN workspaces_document d ON d.workspace_id = ANY(%(workspace_ids)s)
+  GROUP BY s.n
+),
 query_terms AS (
-  SELECT t.lexeme, ln(1 + (s.n - t.chunk_count + 0.5) / (t.chunk_count + 0.5)) AS idf,
-         -- Quoted phrases find their own candidates; only the plain words are pruned.
-         t.lexeme = ANY({word_lexemes}) AND (
-           t.chunk_count <= %(match_share)s * s.n
-           OR row_number() OVER (
-             ORDER BY t.lexeme <> ALL({word_lexemes}), t.chunk_count, t.lexeme
-           ) <= %(match_min_terms)s
-         ) AS selective
-  FROM assistant_termstat t CROSS JOIN stats s
-  WHERE t.lexeme = ANY({lexemes}) AND t.chunk_count > 0
+  SELECT lexeme, idf, is_word AND (
+      chunk_count <= %(match_share)s * n AND matched * readable_share <= %(match_budget)s
+      OR rarity <= %(match_min_terms)s
+    ) AS selective
+  FROM (
+    SELECT t.lexeme, t.chunk_count, s.n, r.share AS readable_share,
+           ln(1 + (s.n - t.chunk_count + 0.5) / (t.chunk_count + 0.5)) AS idf,
+           -- Quoted phrases find their own candidates; only the plain words are pruned.
+           t.lexeme = ANY({word_lexemes}) AS is_word,
+           sum(t.chunk_count) OVER rarest AS matched,
+           row_number() OVER rarest AS rarity
+    FROM assistant_termstat t CROSS JOIN stats s CROSS JOIN readable r
+    WHERE t.lexeme = ANY({lexemes}) AND t.chunk_count > 0
+    WINDOW rarest AS (ORDER BY t.lexeme <> ALL({word_lexemes}), t.chunk_count, t.lexeme)
+  ) ranked
 ),
 query_lexemes AS (
   SELECT coalesce(array_agg(lexeme), '{{}}') AS lexemes,
@@ -215,6 +228,7 @@ def chunks_retrieve(
         "b": float(settings.RETRIEVAL_BM25_B),
         "heading_weight": float(settings.RETRIEVAL_HEADING_WEIGHT),
         "match_share": float(settings.RETRIEVAL_LEXICAL_MATCH_SHARE),
+        "match_budget": float(settings.RETRIEVAL_LEXICAL_MATCH_BUDGET),
         "match_min_terms": settings.RETRIEVAL_LEXICAL_MATCH_MIN_TERMS,
     }
     legs = []
