@@ -97,6 +97,8 @@ def test_only_selective_words_find_lexical_candidates_yet_every_word_is_scored(
         chunks = chunks_retrieve(query=query, workspace_ids=[corpus.pk], k=10, mode="lexical")
         return [(c.heading_path, c.lexical_score) for c in chunks]
 
+    settings.RETRIEVAL_LEXICAL_MATCH_SHARE = 1.0
+    settings.RETRIEVAL_LEXICAL_MATCH_BUDGET = 10**9
     everything = lexical("manager sickness")
     settings.RETRIEVAL_LEXICAL_MATCH_SHARE = 0.0
     settings.RETRIEVAL_LEXICAL_MATCH_MIN_TERMS = 1
