@@ -16,7 +16,8 @@ SQUAD = {
             "paragraphs": [
                 {
                     "context": "The Fastnet lighthouse stands on a rock off the coast of Ireland. "
-                    "It was completed in 1904 and is built of Cornish granite.",
+                    "The Fastnet lighthouse was completed in 1904. "
+                    "Its tower is built of Cornish granite.",
                     "qas": [
                         {
                             "id": "q1",
