@@ -152,7 +152,11 @@ def _quote(text: str, passage: Passage) -> list[str]:
         if f"[{passage.number}]" in sentence
     ]
     words = {w.lower() for claim in claims for w in WORD.findall(claim)}
-    sentences = sentences_split(passage.chunk.text, passage=passage.number, language="english")
+    sentences = [
+        s
+        for s in sentences_split(passage.chunk.text, passage=passage.number, language="english")
+        if s.answerable
+    ]
     scored = sorted(
         sentences, key=lambda s: -len(words & {w.lower() for w in WORD.findall(s.text)})
     )

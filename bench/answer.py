@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import statistics
 import sys
@@ -222,6 +223,7 @@ def main() -> None:
     args = parser.parse_args()
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saas.settings.dev")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     use_bench_database("bench_answer")
     import django
 

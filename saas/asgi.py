@@ -6,6 +6,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saas.settings.dev")
 
 application = get_asgi_application()
 
+from django.conf import settings  # noqa: E402
+
 from assistant.embeddings import embeddings_preload  # noqa: E402  (needs the app registry)
 
-embeddings_preload()
+if settings.EMBEDDINGS_PRELOAD:
+    embeddings_preload()

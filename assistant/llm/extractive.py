@@ -41,6 +41,8 @@ class Sentence:
     passage: int  # passage number
     position: int  # order within the passage
     text: str
+    # False for a question ("Q: ...") or a heading-like line: context, never an answer.
+    answerable: bool = True
 
 
 @dataclass(frozen=True)
@@ -65,11 +67,13 @@ def sentences_split(text: str, *, passage: int, language: str) -> list[Sentence]
             continue
         for piece in segmenter.segment(line):
             piece = piece.strip()
-            words = len(piece.split())
-            # A question (an FAQ's "Q: ...") or a heading-like line is not an answer.
-            if words < MIN_WORDS or piece.endswith("?") or (words < 8 and piece[-1] not in ".!:;)"):
+            if not piece:
                 continue
-            found.append(Sentence(passage, len(found), piece))
+            words = len(piece.split())
+            answerable = not (
+                words < MIN_WORDS or piece.endswith("?") or (words < 8 and piece[-1] not in ".!:;)")
+            )
+            found.append(Sentence(passage, len(found), piece, answerable))
     return found
 
 
@@ -125,7 +129,7 @@ def _antecedents(
         passage = next(p for p in passages if p.number == sentence.passage)
         before = sentences_split(passage.chunk.text, passage=passage.number, language=language)
         previous = next((s for s in before if s.position == sentence.position - 1), None)
-        if previous is not None:
+        if previous is not None and previous.answerable:
             added.append(previous)
             chosen.add((previous.passage, previous.position))
     return added
@@ -160,20 +164,36 @@ def sentence_features(
     language: str,
     question_vector: Sequence[float],
 ) -> Features | None:
-    candidates = [
+    sentences = [
         sentence
         for p in passages
         for sentence in sentences_split(p.chunk.text, passage=p.number, language=language)
     ]
-    if not candidates:
+    if not any(s.answerable for s in sentences):
         return None
     texts = [question] + [p.chunk.heading_path + "\n" + p.chunk.text for p in passages]
-    lexeme_sets = _lexemes(texts + [s.text for s in candidates], language)
+    lexeme_sets = _lexemes(texts + [s.text for s in sentences], language)
     question_lexemes = lexeme_sets[0]
     passage_lexemes = dict(
         zip((p.number for p in passages), lexeme_sets[1 : len(texts)], strict=True)
     )
-    sentence_lexemes = lexeme_sets[len(texts) :]
+    all_lexemes = lexeme_sets[len(texts) :]
+    # The sentence before counts as context even when it cannot be an answer itself (the
+    # FAQ's question line above its answer).
+    # So does the last question or heading line above it within the passage.
+    context_lexemes = []
+    label: set[str] = set()
+    for index, (sentence, found) in enumerate(zip(sentences, all_lexemes, strict=True)):
+        if sentence.position == 0:
+            label = set()
+        before = all_lexemes[index - 1] if sentence.position else set()
+        context_lexemes.append(found | before | label)
+        if not sentence.answerable:
+            label = found
+    keep = [index for index, sentence in enumerate(sentences) if sentence.answerable]
+    candidates = [sentences[index] for index in keep]
+    sentence_lexemes = [all_lexemes[index] for index in keep]
+    around_lexemes = [context_lexemes[index] for index in keep]
     heading_lexemes = dict(
         zip(
             (p.number for p in passages),
@@ -188,11 +208,12 @@ def sentence_features(
         return sum(idf[x] for x in question_lexemes & found) / weight_total
 
     overlap = np.array([coverage(found) for found in sentence_lexemes])
-    context = []
-    for index, (sentence, found) in enumerate(zip(candidates, sentence_lexemes, strict=True)):
-        before = sentence_lexemes[index - 1] if sentence.position else set()
-        context.append(coverage(found | before | heading_lexemes[sentence.passage]))
-    context_overlap = np.array(context)
+    context_overlap = np.array(
+        [
+            coverage(around | heading_lexemes[sentence.passage])
+            for sentence, around in zip(candidates, around_lexemes, strict=True)
+        ]
+    )
     similarity_of = _passage_similarity(question_vector, [p.chunk.chunk_id for p in passages])
     number_to_chunk = {p.number: p.chunk.chunk_id for p in passages}
     passage_similarity = np.array([similarity_of[number_to_chunk[s.passage]] for s in candidates])
@@ -254,14 +275,15 @@ def answer_plan(
     chosen = [best]
     vectors = features.vectors
     # Maximal marginal relevance: good sentences that say something the chosen ones do not.
+    # A near copy of a chosen sentence (redundancy over 0.9) is never picked.
     while len(chosen) < settings.ASSISTANT_EXTRACTIVE_MAX_SENTENCES:
         redundancy = (vectors @ vectors[chosen].T).max(axis=1)
-        marginal = 0.7 * scores - 0.3 * redundancy
+        marginal = np.where(redundancy > 0.9, -np.inf, 0.7 * scores - 0.3 * redundancy)
         marginal[chosen] = -np.inf
         pick = int(np.argmax(marginal))
-        if scores[pick] < settings.ASSISTANT_EXTRACTIVE_KEEP_RATIO * scores[best]:
+        if marginal[pick] == -np.inf:
             break
-        if redundancy[pick] > 0.9:  # a near copy of a chosen sentence
+        if scores[pick] < settings.ASSISTANT_EXTRACTIVE_KEEP_RATIO * scores[best]:
             break
         chosen.append(pick)
     picked = [features.candidates[i] for i in chosen]

@@ -146,6 +146,8 @@ DOCX_MAX_UNPACKED_BYTES = env.int("DOCX_MAX_UNPACKED_BYTES", default=200 * 1024 
 EMBEDDINGS_PROVIDER = env.str("EMBEDDINGS_PROVIDER", default="local")  # local | vertex
 EMBEDDING_DIMENSIONS = env.int("EMBEDDING_DIMENSIONS", default=384)
 EMBEDDING_BATCH_SIZE = env.int("EMBEDDING_BATCH_SIZE", default=64)
+# The web server loads the model when it starts rather than on the first question.
+EMBEDDINGS_PRELOAD = env.bool("EMBEDDINGS_PRELOAD", default=True)
 
 # Retrieval (assistant.retrieval)
 RETRIEVAL_CANDIDATES = env.int("RETRIEVAL_CANDIDATES", default=100)  # per leg, before fusion
@@ -172,7 +174,7 @@ ASSISTANT_PASSAGES = env.int("ASSISTANT_PASSAGES", default=6)  # numbered passag
 ASSISTANT_HISTORY_TURNS = env.int("ASSISTANT_HISTORY_TURNS", default=3)
 # A message left "streaming" this long (its server went away) may be taken over.
 ASSISTANT_STREAM_STALE_SECONDS = env.int("ASSISTANT_STREAM_STALE_SECONDS", default=120)
-ASSISTANT_EXTRACTIVE_SHORTLIST = env.int("ASSISTANT_EXTRACTIVE_SHORTLIST", default=12)
+ASSISTANT_EXTRACTIVE_SHORTLIST = env.int("ASSISTANT_EXTRACTIVE_SHORTLIST", default=8)
 ASSISTANT_EXTRACTIVE_SIMILARITY_WEIGHT = env.float(
     "ASSISTANT_EXTRACTIVE_SIMILARITY_WEIGHT", default=0.6
 )

@@ -25,4 +25,7 @@ STORAGES["staticfiles"] = {  # noqa: F405
 # has its own embedded database.
 CELERY_TASK_DEFAULT_QUEUE = "tests-" + hashlib.sha256(str(BASE_DIR).encode()).hexdigest()[:12]  # noqa: F405
 WHITENOISE_USE_FINDERS = True
+# Loading torch in the background slows a freshly started test server's first pages for
+# seconds on a busy machine; the tests that ask questions wait for the model instead.
+EMBEDDINGS_PRELOAD = env.bool("EMBEDDINGS_PRELOAD", default=False)  # noqa: F405
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405  (whitenoise warns when it is missing)
