@@ -97,10 +97,10 @@ def message_claim(*, message_id: int) -> Claim | None:
 def answer_prepare(*, claim: Claim, query: str, provider: AnswerProvider) -> Prepared:
     """Retrieve the passages (as the user, within the scope) and let the provider plan."""
     workspace_ids = searchable_workspace_ids(user=claim.user, scope_ids=claim.scope_ids)
-    Message.objects.filter(pk=claim.message_id).update(
-        search_query=query, searched_workspace_ids=workspace_ids
-    )
     query_vector = embeddings_get().embed_query(query)
+    Message.objects.filter(pk=claim.message_id).update(
+        search_query=query, searched_workspace_ids=workspace_ids, search_embedding=query_vector
+    )
     chunks = (
         chunks_retrieve(
             query=query,
@@ -123,6 +123,7 @@ def answer_prepare(*, claim: Claim, query: str, provider: AnswerProvider) -> Pre
         history=claim.history,
         language=language,
         question_vector=query_vector,
+        original=claim.question,
     )
 
 

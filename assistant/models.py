@@ -117,6 +117,9 @@ class Message(models.Model):
     # The workspaces actually searched (the readable part of the scope at the time): who may
     # review the answer's feedback, and where a knowledge gap lies.
     searched_workspace_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
+    # The search query's embedding, kept so the knowledge-gap page groups unanswered
+    # questions without embedding them again on every view.
+    search_embedding = VectorField(dimensions=settings.EMBEDDING_DIMENSIONS, null=True, blank=True)
     # False when the knowledge base had nothing relevant and the answer says so.
     answered = models.BooleanField(default=True)
     provider = models.CharField(max_length=20, blank=True)

@@ -66,6 +66,7 @@ class AnswerProvider(Protocol):
         history: Sequence[Turn],
         language: str,
         question_vector: Sequence[float] | None = None,
+        original: str = "",
     ) -> Prepared: ...
 
     def astream(self, prepared: Prepared) -> AsyncIterator[str | Usage]: ...

@@ -163,7 +163,11 @@ def sentence_features(
     passages: Sequence[Passage],
     language: str,
     question_vector: Sequence[float],
+    focus: str = "",
 ) -> Features | None:
+    """`question` (as searched) decides passage relevance; `focus`, when given (a follow-up
+    as typed, before it was joined with the previous question), is what the sentences
+    must answer, so "and can I carry them over?" is not answered about vacation again."""
     sentences = [
         sentence
         for p in passages
@@ -171,11 +175,12 @@ def sentence_features(
     ]
     if not any(s.answerable for s in sentences):
         return None
-    texts = [question] + [p.chunk.heading_path + "\n" + p.chunk.text for p in passages]
+    texts = [question, focus or question]
+    texts += [p.chunk.heading_path + "\n" + p.chunk.text for p in passages]
     lexeme_sets = _lexemes(texts + [s.text for s in sentences], language)
-    question_lexemes = lexeme_sets[0]
+    question_lexemes, focus_lexemes = lexeme_sets[0], lexeme_sets[1] or lexeme_sets[0]
     passage_lexemes = dict(
-        zip((p.number for p in passages), lexeme_sets[1 : len(texts)], strict=True)
+        zip((p.number for p in passages), lexeme_sets[2 : len(texts)], strict=True)
     )
     all_lexemes = lexeme_sets[len(texts) :]
     # The sentence before counts as context even when it cannot be an answer itself (the
@@ -201,16 +206,16 @@ def sentence_features(
             strict=True,
         )
     )
-    idf = _idf(question_lexemes) if question_lexemes else {}
-    weight_total = sum(idf.values()) or 1.0
+    idf = _idf(question_lexemes | focus_lexemes)
 
-    def coverage(found: set[str]) -> float:
-        return sum(idf[x] for x in question_lexemes & found) / weight_total
+    def coverage(found: set[str], wanted: set[str] = question_lexemes) -> float:
+        total = sum(idf[x] for x in wanted) or 1.0
+        return sum(idf[x] for x in wanted & found) / total
 
-    overlap = np.array([coverage(found) for found in sentence_lexemes])
+    overlap = np.array([coverage(found, focus_lexemes) for found in sentence_lexemes])
     context_overlap = np.array(
         [
-            coverage(around | heading_lexemes[sentence.passage])
+            coverage(around | heading_lexemes[sentence.passage], focus_lexemes)
             for sentence, around in zip(candidates, around_lexemes, strict=True)
         ]
     )
@@ -223,10 +228,18 @@ def sentence_features(
     shortlist = np.argsort(-(context_overlap + passage_similarity), kind="stable")[
         : settings.ASSISTANT_EXTRACTIVE_SHORTLIST
     ]
-    vectors = np.asarray(embeddings_get().embed_documents([candidates[i].text for i in shortlist]))
+    texts_to_embed = [candidates[i].text for i in shortlist]
+    if focus:
+        embedded = np.asarray(embeddings_get().embed_documents([focus, *texts_to_embed]))
+        vectors = embedded[1:]
+        # Half the follow-up as typed, half the question it continues.
+        similarity = (vectors @ embedded[0] + vectors @ np.asarray(question_vector)) / 2
+    else:
+        vectors = np.asarray(embeddings_get().embed_documents(texts_to_embed))
+        similarity = vectors @ np.asarray(question_vector)
     return Features(
         candidates=[candidates[i] for i in shortlist],
-        similarity=vectors @ np.asarray(question_vector),
+        similarity=similarity,
         overlap=overlap[shortlist],
         context_overlap=context_overlap[shortlist],
         passage_similarity=passage_similarity[shortlist],
@@ -242,13 +255,18 @@ def answer_plan(
     language: str,
     question_vector: Sequence[float] | None = None,
     already_said: Sequence[str] = (),
+    focus: str = "",
 ) -> Plan:
     """Choose the answer's sentences (sync: reads term statistics). Sentences the
     conversation's earlier answers already gave are not given again."""
     if question_vector is None:
         question_vector = embeddings_get().embed_query(question)
     features = sentence_features(
-        question=question, passages=passages, language=language, question_vector=question_vector
+        question=question,
+        passages=passages,
+        language=language,
+        question_vector=question_vector,
+        focus=focus,
     )
     if features is None:
         return Plan(False, ())
@@ -308,6 +326,7 @@ class ExtractiveProvider:
         history: Sequence[Turn],
         language: str,
         question_vector: Sequence[float] | None = None,
+        original: str = "",
     ) -> Prepared:
         plan = answer_plan(
             question=question,
@@ -315,6 +334,7 @@ class ExtractiveProvider:
             language=language,
             question_vector=question_vector,
             already_said=[turn.answer for turn in history],
+            focus=original if original and original != question else "",
         )
         return Prepared(question=question, passages=passages, history=history, plan=plan)
 

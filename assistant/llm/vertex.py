@@ -118,6 +118,7 @@ class VertexProvider:
         history: Sequence[Turn],
         language: str,
         question_vector: Sequence[float] | None = None,
+        original: str = "",
     ) -> Prepared:
         return Prepared(
             question=question,
