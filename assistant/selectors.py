@@ -5,7 +5,6 @@ import numpy as np
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from accounts.models import User
-from assistant.embeddings import embeddings_get
 from assistant.models import (
     Chunk,
     Citation,
@@ -130,17 +129,14 @@ def knowledge_gaps(*, user: User, threshold: float = 0.6) -> list[Gap] | None:
     messages = _reviewable_messages(user=user)
     if messages is None:
         return None
-    unanswered = list(
-        messages.filter(answered=False)
-        .order_by("-created_at")
-        .values_list("search_query", "created_at")[:500]
+    unanswered = messages.filter(answered=False, search_embedding__isnull=False).order_by(
+        "-created_at"
     )
-    unanswered = [(q, at) for q, at in unanswered if q]
-    if not unanswered:
-        return []
-    vectors = np.asarray(embeddings_get().embed_documents([q for q, _ in unanswered]))
     groups: list[tuple[np.ndarray, Gap]] = []
-    for (question, asked_at), vector in zip(unanswered, vectors, strict=True):
+    for question, asked_at, embedding in unanswered.values_list(
+        "search_query", "created_at", "search_embedding"
+    )[:500]:
+        vector = np.asarray(embedding)
         best = max(groups, key=lambda g: float(g[0] @ vector), default=None)
         if best is not None and float(best[0] @ vector) >= threshold:
             gap = best[1]
