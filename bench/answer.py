@@ -117,7 +117,9 @@ def build(target_chunks: int) -> dict[str, dict[str, str]]:
     return sessions
 
 
-def questions_store(slug: str, questions: list[str]) -> list[int]:
+def questions_store(slug: str, questions: list[str], provider: str = "extractive") -> list[int]:
+    """Pending answers for `provider` (a message keeps the provider it was asked with)."""
+    from django.test import override_settings
     from django_tenants.utils import tenant_context
 
     from accounts.models import User
@@ -125,7 +127,7 @@ def questions_store(slug: str, questions: list[str]) -> list[int]:
     from tenants.models import Organization
 
     organization = Organization.objects.get(slug=slug)
-    with tenant_context(organization):
+    with tenant_context(organization), override_settings(ASSISTANT_PROVIDER=provider):
         owner = User.objects.get(email=f"owner@{slug}.example")
         return [question_ask(user=owner, text=q)[2].pk for q in questions]
 
@@ -266,12 +268,12 @@ def main() -> None:
     }  # fmt: skip
     with uvicorn_running(port, **environment):
         base = f"http://127.0.0.1:{port}"
-        ids = questions_store("demo", questions)
+        ids = questions_store("demo", questions, "vertex")
         asyncio.run(sequential(base, sessions["demo"], ids[:3]))
         firsts, _ = asyncio.run(sequential(base, sessions["demo"], ids[3:]))
         print("  one at a time:   " + summary("overhead", [f - args.delay_ms for f in firsts]))
         idle = asyncio.run(idle_pages(base, sessions["demo"], 3.0))
-        ids = questions_store("demo", (questions * 5)[: args.concurrent])
+        ids = questions_store("demo", (questions * 5)[: args.concurrent], "vertex")
         firsts, errors, pages = asyncio.run(concurrent(base, sessions["demo"], ids))
         print(f"  {args.concurrent} at once:      " + summary("overhead", [f - args.delay_ms for f in firsts])
               + f"   errors {errors}")  # fmt: skip
