@@ -11,6 +11,14 @@ class Role(models.TextChoices):
     MEMBER = "member", "Member"
 
 
+# What an organization role allows, for every layer (billing and members cannot see the
+# workspace policy in workspaces.access, which builds on these).
+ORGANIZATION_MANAGERS = frozenset({Role.OWNER, Role.ADMIN})  # members, groups, workspaces
+BILLING_MANAGERS = frozenset({Role.OWNER, Role.BILLING_ADMIN})  # plan, payment, invoices
+# Told about a failed payment: those who pay, and admins who can pass it on.
+BILLING_NOTIFIED = frozenset({Role.OWNER, Role.ADMIN, Role.BILLING_ADMIN})
+
+
 class EmailUserManager(UserManager["User"]):
     def _create_user(self, email: str, password: str | None, **extra_fields: Any) -> "User":
         user = self.model(email=self.normalize_email(email).lower(), **extra_fields)
@@ -59,8 +67,8 @@ class User(AbstractUser):
 
     @property
     def can_manage_members(self) -> bool:
-        return self.role in (Role.OWNER, Role.ADMIN)
+        return self.is_active and self.role in ORGANIZATION_MANAGERS
 
     @property
     def can_manage_billing(self) -> bool:
-        return self.role in (Role.OWNER, Role.BILLING_ADMIN)
+        return self.is_active and self.role in BILLING_MANAGERS

@@ -21,15 +21,15 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
-from assistant.embeddings import embeddings_get
 from assistant.llm import NOT_FOUND, AnswerProvider, Passage, Prepared, ProviderError, Turn, Usage
 from assistant.llm import provider_get as provider_get
 from assistant.llm.extractive import sentences_split
 from assistant.models import Citation, Conversation, Message, MessageRole, MessageStatus
-from assistant.retrieval import chunks_retrieve
 from tenants.schemas import in_tenant
-from workspaces.models import Workspace
-from workspaces.selectors import workspace_readable_ids
+from workspaces.access import workspace_ids_readable
+from workspaces.embeddings import embeddings_get
+from workspaces.retrieval import chunks_retrieve
+from workspaces.selectors import workspace_language
 
 MARKER = re.compile(r"\[(\d{1,3})\]")
 WORD = re.compile(r"\w+")
@@ -49,10 +49,7 @@ class Claim:
 
 def searchable_workspace_ids(*, user: User, scope_ids: Sequence[int]) -> list[int]:
     """The conversation's scope (empty: everything) cut down to what the user may read now."""
-    readable = Workspace.objects.filter(id__in=workspace_readable_ids(user=user))
-    if scope_ids:
-        readable = readable.filter(id__in=list(scope_ids))
-    return sorted(readable.values_list("id", flat=True))
+    return sorted(workspace_ids_readable(user=user, within=list(scope_ids) or None))
 
 
 def message_claim(*, message_id: int) -> Claim | None:
@@ -101,22 +98,15 @@ def answer_prepare(*, claim: Claim, query: str, provider: AnswerProvider) -> Pre
     Message.objects.filter(pk=claim.message_id).update(
         search_query=query, searched_workspace_ids=workspace_ids, search_embedding=query_vector
     )
-    chunks = (
-        chunks_retrieve(
-            query=query,
-            workspace_ids=workspace_ids,
-            k=settings.ASSISTANT_PASSAGES,
-            query_vector=query_vector,
-        )
-        if workspace_ids
-        else []
+    chunks = chunks_retrieve(
+        user=claim.user,
+        query=query,
+        within=workspace_ids,
+        k=settings.ASSISTANT_PASSAGES,
+        query_vector=query_vector,
     )
     passages = [Passage(number, chunk) for number, chunk in enumerate(chunks, start=1)]
-    language = (
-        Workspace.objects.filter(pk=workspace_ids[0]).values_list("language", flat=True).first()
-        if workspace_ids
-        else None
-    ) or "english"
+    language = workspace_language(workspace_id=workspace_ids[0]) if workspace_ids else "english"
     return provider.prepare(
         question=query,
         passages=passages,

@@ -13,8 +13,7 @@ from accounts.models import User
 from assistant.models import Conversation, Feedback, Message, MessageRole, MessageStatus
 from billing.caps import cap_question_consume
 from tenants.schemas import tenant_current
-from workspaces.models import Workspace
-from workspaces.selectors import workspace_readable_ids
+from workspaces.access import workspace_ids_readable
 
 
 class QuestionRefused(Exception):
@@ -57,10 +56,7 @@ def _question_store(
 ) -> tuple[Conversation, Message, Message]:
     if conversation is None:
         conversation = Conversation.objects.create(user=user, title=_title_from(text))
-    scope = Workspace.objects.filter(id__in=workspace_readable_ids(user=user)).filter(
-        id__in=list(scope_ids)
-    )
-    conversation.scope.set(scope)
+    conversation.scope.set(list(workspace_ids_readable(user=user, within=scope_ids)))
     question = Message.objects.create(conversation=conversation, role=MessageRole.USER, text=text)
     reply = Message.objects.create(
         conversation=conversation,

@@ -30,7 +30,7 @@ def answer_html(text: str, citation_ids: Mapping[int, int] | None = None) -> Saf
             citation_id = citation_ids.get(int(match.group(1)))
             if citation_id is None:
                 return match.group(0)
-            url = reverse("citation", args=[citation_id])
+            url = reverse("assistant:citation", args=[citation_id])
             return str(
                 format_html(
                     '<a class="cite" href="{}" hx-get="{}" hx-target="#passage-panel"'

@@ -2,11 +2,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet, Subquery
 
 from accounts.models import User
 from assistant.models import (
-    Chunk,
     Citation,
     Conversation,
     Feedback,
@@ -14,13 +14,8 @@ from assistant.models import (
     MessageRole,
     MessageStatus,
 )
-from workspaces.models import Document, WorkspaceGrant, WorkspaceRole
-from workspaces.selectors import ORGANIZATION_MANAGERS, workspace_readable_ids
-
-
-def chunk_list(*, document: Document) -> QuerySet[Chunk]:
-    """A document's chunks; the caller has already checked the document is readable."""
-    return Chunk.objects.filter(document=document).defer("embedding", "search").order_by("ordinal")
+from workspaces.access import workspace_ids_manageable, workspace_ids_readable
+from workspaces.models import Workspace
 
 
 def conversation_list(*, user: User) -> QuerySet[Conversation]:
@@ -32,9 +27,18 @@ def conversation_get(*, user: User, conversation_id: int) -> Conversation | None
     return Conversation.objects.filter(pk=conversation_id, user=user).first()
 
 
-def conversation_messages(*, conversation: Conversation) -> list[Message]:
+def citations_readable(*, user: User) -> QuerySet[Citation]:
+    """Citations whose workspace the user may read now, or that was deleted since (those
+    show as "source removed")."""
+    unreadable = Workspace.objects.exclude(id__in=workspace_ids_readable(user=user))
+    return Citation.objects.exclude(workspace_id_at_answer__in=unreadable.values("id"))
+
+
+def conversation_messages(*, user: User, conversation: Conversation) -> list[Message]:
+    """The thread, each answer with the sources the user may still read."""
+    citations = Prefetch("citations", queryset=citations_readable(user=user))
     return list(
-        conversation.messages.prefetch_related("citations", "feedback").order_by("created_at", "id")
+        conversation.messages.prefetch_related(citations, "feedback").order_by("created_at", "id")
     )
 
 
@@ -42,6 +46,7 @@ def message_get(*, user: User, message_id: int) -> Message | None:
     return (
         Message.objects.filter(pk=message_id, conversation__user=user, role=MessageRole.ASSISTANT)
         .select_related("conversation")
+        .prefetch_related(Prefetch("citations", queryset=citations_readable(user=user)))
         .first()
     )
 
@@ -52,52 +57,43 @@ def citation_get_readable(*, user: User, citation_id: int) -> Citation | None:
         Citation.objects.filter(
             pk=citation_id,
             message__conversation__user=user,
-            workspace_id_at_answer__in=workspace_readable_ids(user=user),
+            workspace_id_at_answer__in=workspace_ids_readable(user=user),
         )
         .select_related("chunk", "document__workspace", "message")
         .first()
     )
 
 
-def chunk_neighbours(*, chunk: Chunk) -> tuple[Chunk | None, Chunk | None]:
-    """The passages just before and after `chunk` in its document, for context."""
-    around = {
-        c.ordinal: c
-        for c in Chunk.objects.filter(
-            document_id=chunk.document_id, ordinal__in=[chunk.ordinal - 1, chunk.ordinal + 1]
-        ).defer("embedding", "search")
-    }
-    return around.get(chunk.ordinal - 1), around.get(chunk.ordinal + 1)
+def answers_reviewable_by(*, user: User) -> bool:
+    """Whether the person reviews answers (feedback, knowledge gaps): owners, admins and the
+    managers of some workspace."""
+    return workspace_ids_manageable(user=user).exists()
 
 
-def reviewable_workspace_ids(*, user: User) -> list[int] | None:
-    """Whose answers' feedback and gaps a person reviews: everything for owners and admins
-    (None), the workspaces they manage for workspace managers, nothing for others."""
-    if user.role in ORGANIZATION_MANAGERS:
-        return None
-    return list(
-        WorkspaceGrant.objects.filter(role=WorkspaceRole.MANAGER)
-        .filter(Q(user=user) | Q(group__user=user))
-        .values_list("workspace_id", flat=True)
-        .distinct()
+def _reviewable_messages(*, user: User) -> QuerySet[Message]:
+    """Finished answers a person reviews: ones that searched a workspace they manage, and
+    searched and cited nothing they may not read. An answer drawn from a restricted
+    workspace as well stays hidden from a manager of the open one: its question, text and
+    quotes would tell them what the restricted workspace holds. (A workspace deleted since
+    hides nothing: its content is gone.)"""
+    managed = workspace_ids_manageable(user=user)
+    unreadable = Workspace.objects.exclude(id__in=workspace_ids_readable(user=user)).values("id")
+    cited_unreadable = Citation.objects.filter(
+        message=OuterRef("pk"), workspace_id_at_answer__in=unreadable
     )
-
-
-def _reviewable_messages(*, user: User) -> QuerySet[Message] | None:
-    workspace_ids = reviewable_workspace_ids(user=user)
-    if workspace_ids == []:
-        return None
-    messages = Message.objects.filter(role=MessageRole.ASSISTANT, status=MessageStatus.DONE)
-    if workspace_ids is not None:
-        messages = messages.filter(searched_workspace_ids__overlap=workspace_ids)
-    return messages
+    return (
+        Message.objects.filter(role=MessageRole.ASSISTANT, status=MessageStatus.DONE)
+        .filter(searched_workspace_ids__overlap=ArraySubquery(managed))
+        .exclude(searched_workspace_ids__overlap=ArraySubquery(unreadable))
+        .exclude(Exists(cited_unreadable))
+    )
 
 
 def feedback_for_review(*, user: User) -> list[Feedback] | None:
     """Negative first, newest first within each; None when the user reviews nothing."""
-    messages = _reviewable_messages(user=user)
-    if messages is None:
+    if not answers_reviewable_by(user=user):
         return None
+    messages = _reviewable_messages(user=user)
     question = (
         Message.objects.filter(
             conversation_id=OuterRef("message__conversation_id"),
@@ -126,11 +122,12 @@ class Gap:
 def knowledge_gaps(*, user: User, threshold: float = 0.6) -> list[Gap] | None:
     """Questions the knowledge base had nothing for, grouped by meaning (greedy clustering
     on the retrieval model's embeddings), largest group first."""
-    messages = _reviewable_messages(user=user)
-    if messages is None:
+    if not answers_reviewable_by(user=user):
         return None
-    unanswered = messages.filter(answered=False, search_embedding__isnull=False).order_by(
-        "-created_at"
+    unanswered = (
+        _reviewable_messages(user=user)
+        .filter(answered=False, search_embedding__isnull=False)
+        .order_by("-created_at")
     )
     groups: list[tuple[np.ndarray, Gap]] = []
     for question, asked_at, embedding in unanswered.values_list(

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, push_url, reswap, retarget
 
+from accounts.http import MemberRequest
 from accounts.models import User
 from assistant.answering import answer_events
 from assistant.conversations import (
@@ -21,9 +22,8 @@ from assistant.conversations import (
 from assistant.forms import FeedbackForm, QuestionForm, RenameForm
 from assistant.models import Conversation, Message
 from assistant.rendering import answer_html
-from assistant.retrieval import MODES, chunks_retrieve_for_user, query_lexemes
 from assistant.selectors import (
-    chunk_neighbours,
+    answers_reviewable_by,
     citation_get_readable,
     conversation_get,
     conversation_list,
@@ -31,49 +31,10 @@ from assistant.selectors import (
     feedback_for_review,
     knowledge_gaps,
     message_get,
-    reviewable_workspace_ids,
 )
 from billing.caps import CapReached
-from saas.http import MemberRequest
 from tenants.schemas import in_tenant
-from workspaces.selectors import (
-    workspace_get_readable,
-    workspace_list_readable,
-    workspace_role_at_least,
-)
-
-
-@login_required
-@require_GET
-def retrieval_test(request: MemberRequest, slug: str) -> HttpResponse:
-    """Editors try queries against a workspace and see both legs' ranks and scores."""
-    workspace = workspace_get_readable(user=request.user, slug=slug)
-    if workspace is None or not workspace_role_at_least(
-        user=request.user, workspace=workspace, role="editor"
-    ):
-        raise Http404
-    query = request.GET.get("q", "").strip()
-    mode = request.GET.get("mode", "hybrid")
-    mode = mode if mode in MODES else "hybrid"
-    results = (
-        chunks_retrieve_for_user(
-            user=request.user, query=query, workspace_ids=[workspace.pk], k=20, mode=mode
-        )
-        if query
-        else []
-    )
-    context = {
-        "workspace": workspace,
-        "query": query,
-        "mode": mode,
-        "modes": MODES,
-        "results": results,
-        "lexemes": query_lexemes(query=query, language=workspace.language) if query else [],
-    }
-    template = (
-        "assistant/retrieval_test.html#results" if request.htmx else "assistant/retrieval_test.html"
-    )
-    return render(request, template, context)
+from workspaces.selectors import chunk_neighbours, workspace_list_readable
 
 
 def _conversation(request: MemberRequest, conversation_id: int) -> Conversation:
@@ -96,9 +57,11 @@ def _ask_page(
     context = {
         "conversation": conversation,
         "conversations": conversation_list(user=request.user)[:50],
-        "thread": conversation_messages(conversation=conversation) if conversation else [],
+        "thread": conversation_messages(user=request.user, conversation=conversation)
+        if conversation
+        else [],
         "form": form,
-        "reviews": reviewable_workspace_ids(user=request.user) != [],
+        "reviews": answers_reviewable_by(user=request.user),
     }
     return render(request, "assistant/ask.html", context)
 
@@ -132,11 +95,11 @@ def ask(request: MemberRequest, conversation_id: int | None = None) -> HttpRespo
         response = render(request, "assistant/ask.html#composer-error", context)
         return reswap(retarget(response, "#composer-error"), "outerHTML")
     if conversation_id is None:
-        return HttpResponseClientRedirect(reverse("conversation", args=[conversation.pk]))
+        return HttpResponseClientRedirect(reverse("assistant:conversation", args=[conversation.pk]))
     exchange = {"thread": [question, reply], "conversation": conversation}
     return push_url(
         render(request, "assistant/ask.html#exchange", exchange),
-        reverse("conversation", args=[conversation.pk]),
+        reverse("assistant:conversation", args=[conversation.pk]),
     )
 
 
@@ -202,8 +165,8 @@ def conversation_rename_view(request: MemberRequest, conversation_id: int) -> Ht
 def conversation_delete_view(request: MemberRequest, conversation_id: int) -> HttpResponse:
     conversation_delete(user=request.user, conversation=_conversation(request, conversation_id))
     if request.htmx:
-        return HttpResponseClientRedirect(reverse("ask"))
-    return redirect("ask")
+        return HttpResponseClientRedirect(reverse("assistant:ask"))
+    return redirect("assistant:ask")
 
 
 @login_required
@@ -213,7 +176,9 @@ def citation(request: MemberRequest, citation_id: int) -> HttpResponse:
     found = citation_get_readable(user=request.user, citation_id=citation_id)
     if found is None:
         raise Http404
-    before, after = chunk_neighbours(chunk=found.chunk) if found.chunk else (None, None)
+    before, after = (
+        chunk_neighbours(user=request.user, chunk=found.chunk) if found.chunk else (None, None)
+    )
     context = {"citation": found, "before": before, "after": after}
     template = "assistant/passage.html#panel" if request.htmx else "assistant/passage.html"
     return render(request, template, context)

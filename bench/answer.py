@@ -59,12 +59,13 @@ def build(target_chunks: int) -> dict[str, dict[str, str]]:
     from django.test import Client
     from django_tenants.utils import tenant_context
 
-    from assistant.embedding_cache import CachedEmbeddings
-    from assistant.embeddings import embeddings_get
-    from assistant.models import Chunk
-    from assistant.services import documents_ingest
     from billing.services import organization_unmetered
-    from tenants.services import organization_signup, platform_ensure
+    from members.services import organization_signup
+    from tenants.services import platform_ensure
+    from workspaces.embedding_cache import CachedEmbeddings
+    from workspaces.embeddings import embeddings_get
+    from workspaces.ingestion.pipeline import documents_ingest
+    from workspaces.models import Chunk
     from workspaces.services import WorkspaceError, document_upload, workspace_create
 
     settings.MEDIA_ROOT = ROOT / ".run" / "bench-media"

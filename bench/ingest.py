@@ -39,12 +39,13 @@ def main() -> None:
     from django.core.management import call_command
     from django_tenants.utils import tenant_context
 
-    from assistant.embeddings import embeddings_get
-    from assistant.ingestion.chunking import ChunkDraft
-    from assistant.models import Chunk
-    from assistant.services import documents_ingest
     from billing.services import organization_unmetered
-    from tenants.services import organization_signup, platform_ensure
+    from members.services import organization_signup
+    from tenants.services import platform_ensure
+    from workspaces.embeddings import embeddings_get
+    from workspaces.ingestion.chunking import ChunkDraft
+    from workspaces.ingestion.pipeline import documents_ingest
+    from workspaces.models import Chunk
     from workspaces.services import WorkspaceError, document_upload, workspace_create
 
     settings.MEDIA_ROOT = ROOT / ".run" / "bench-media"

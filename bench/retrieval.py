@@ -23,7 +23,9 @@ shared machine.
 """
 
 import argparse
+import functools
 import importlib.util
+import inspect
 import json
 import os
 import random
@@ -61,7 +63,7 @@ def real_vectors(rng: random.Random) -> np.ndarray:
         rows = sqlite3.connect(cache).execute("SELECT vector FROM embedding").fetchall()
         if rows:
             return np.stack([np.frombuffer(blob, dtype=np.float32) for (blob,) in rows])
-    from assistant.embeddings import embeddings_get
+    from workspaces.embeddings import embeddings_get
 
     with (SCIFACT / "corpus.jsonl").open() as lines:
         texts = [json.loads(line)["text"] for line in lines]
@@ -89,24 +91,38 @@ def bench_database_use(name: str, *, reuse: bool) -> bool:
 
 
 def retrieval_at(ref: str) -> ModuleType:
-    """assistant/retrieval.py as it is at git `ref`, loaded as a module of its own."""
-    source = subprocess.run(
-        ["git", "show", f"{ref}:assistant/retrieval.py"],
-        cwd=ROOT, check=True, capture_output=True, text=True,
-    ).stdout  # fmt: skip
-    path = Path(tempfile.mkdtemp()) / "retrieval_baseline.py"
-    path.write_text(source)
-    spec = importlib.util.spec_from_file_location("retrieval_baseline", path)
+    """The retrieval module as it is at git `ref`, loaded as a module of its own. Before the
+    knowledge base moved to workspaces/ it was assistant/retrieval.py; its imports of the
+    modules that moved with it are pointed at their new places."""
+    for path in ("workspaces/retrieval.py", "assistant/retrieval.py"):
+        shown = subprocess.run(
+            ["git", "show", f"{ref}:{path}"], cwd=ROOT, capture_output=True, text=True
+        )
+        if shown.returncode == 0:
+            break
+    shown.check_returncode()
+    source = shown.stdout.replace("from assistant.embeddings", "from workspaces.embeddings")
+    baseline = Path(tempfile.mkdtemp()) / "retrieval_baseline.py"
+    baseline.write_text(source)
+    spec = importlib.util.spec_from_file_location("retrieval_baseline", baseline)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
+def as_reader(retrieve: Callable[..., Any], reader: Any, readable: list[int]) -> Callable[..., Any]:
+    """A search as the reader: through the access policy where the retriever takes the user
+    (since the policy moved into retrieval), else over the readable ids as before."""
+    if "user" in inspect.signature(retrieve).parameters:
+        return functools.partial(retrieve, user=reader, within=readable)
+    return functools.partial(retrieve, workspace_ids=readable)
+
+
 def corpus_build(chunks: int, workspaces: list[Any], rng: random.Random) -> None:
     from django.db import connection, transaction
 
-    from assistant.term_stats import chunks_index_text, term_stats_add
+    from workspaces.term_stats import chunks_index_text, term_stats_add
 
     np_rng = np.random.default_rng(7)
     sentences = []
@@ -198,11 +214,13 @@ def main() -> None:
     from django.db import connection, transaction
     from django_tenants.utils import tenant_context
 
-    from assistant import retrieval
-    from assistant.embeddings import embeddings_get
+    from accounts.models import Role, User
+    from members.services import organization_signup
     from tenants.models import Organization
-    from tenants.services import organization_signup, platform_ensure
-    from workspaces.models import Workspace
+    from tenants.services import platform_ensure
+    from workspaces import retrieval
+    from workspaces.embeddings import embeddings_get
+    from workspaces.models import Workspace, WorkspaceGrant
 
     rng = random.Random(7)
     queries = [json.loads(line)["text"] for line in (SCIFACT / "queries.jsonl").open()]
@@ -216,19 +234,30 @@ def main() -> None:
             name="Bench", slug="bench", owner_email="b@bench.example",
             owner_password="bench-pass-123",  # noqa: S106  (throwaway database)
         )  # fmt: skip
-    implementations: dict[str, Callable[..., Any]] = {"new": retrieval.chunks_retrieve}
-    if args.compare:
-        implementations = {
-            f"at {args.compare}": retrieval_at(args.compare).chunks_retrieve,
-            "working tree": retrieval.chunks_retrieve,
-        }
-
     with tenant_context(organization):
         if not reused:
             for n in range(WORKSPACES):
                 Workspace.objects.create(name=f"W{n}", slug=f"w{n}")
         workspaces = list(Workspace.objects.order_by("pk"))
         readable = [w.pk for w in random.Random(11).sample(workspaces, READABLE)]
+        # The searching member, with a viewer grant on each readable workspace: every
+        # search goes through the access policy, as the product's do.
+        reader, created = User.objects.get_or_create(
+            email="reader@bench.example", defaults={"role": Role.MEMBER}
+        )
+        if created:
+            for pk in readable:
+                WorkspaceGrant.objects.create(workspace_id=pk, user=reader, role="viewer")
+        implementations: dict[str, Callable[..., Any]] = {
+            "new": as_reader(retrieval.chunks_retrieve, reader, readable)
+        }
+        if args.compare:
+            implementations = {
+                f"at {args.compare}": as_reader(
+                    retrieval_at(args.compare).chunks_retrieve, reader, readable
+                ),
+                "working tree": implementations["new"],
+            }
         if not reused:
             corpus_build(args.chunks, workspaces, rng)
         with connection.cursor() as cursor:
@@ -264,7 +293,7 @@ def main() -> None:
                 # Alternate which implementation goes first so neither inherits a warm cache.
                 for name in names if index % 2 == 0 else names[::-1]:
                     ms, _ = timed(
-                        implementations[name], query=query, workspace_ids=readable, k=10,
+                        implementations[name], query=query, k=10,
                         mode=mode, query_vector=vector,
                     )  # fmt: skip
                     latencies[name].append(ms)
@@ -288,9 +317,7 @@ def main() -> None:
                 cursor.execute(exact_sql, [readable, "[" + ",".join(map(str, vector)) + "]"])
                 exact = {row[0] for row in cursor.fetchall()}
             for name in names:
-                found = implementations[name](
-                    query=query, workspace_ids=readable, k=10, mode="vector", query_vector=vector
-                )
+                found = implementations[name](query=query, k=10, mode="vector", query_vector=vector)
                 recalls[name].append(len({c.chunk_id for c in found} & exact) / 10)
         for name in names:
             print(

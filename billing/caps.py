@@ -48,8 +48,6 @@ METER_NOUNS = {
 }
 # The advisory lock's second key; the first is the organization's id.
 METER_LOCK_KEYS = {"documents": 1, "storage": 1, "members": 2, "workspaces": 3}
-# Who may change the plan: the billing page is theirs.
-BILLING_ROLES = ("owner", "billing_admin")
 
 
 class CapReached(Exception):
@@ -71,17 +69,17 @@ class CapReached(Exception):
         ).replace(f"{self._amount(self.limit)} storage", f"{self._amount(self.limit)} of storage")
 
     def can_upgrade(self, user: "User") -> bool:
-        return getattr(user, "role", None) in BILLING_ROLES
+        return user.can_manage_billing
 
     def message_for(self, user: "User") -> str:
         if self.can_upgrade(user):
             return f"{self.summary} Upgrade the plan to add more."
-        if getattr(user, "role", None) == "admin":
+        if user.can_manage_members:
             return f"{self.summary} Ask an owner or billing admin to upgrade the plan."
         return f"{self.summary} Ask your admin to upgrade the plan."
 
     def upgrade_url_for(self, user: "User") -> str | None:
-        return reverse("billing") if self.can_upgrade(user) else None
+        return reverse("billing:overview") if self.can_upgrade(user) else None
 
     def for_user(self, user: "User") -> "CapNotice":
         """What templates/billing/cap_reached.html#cap-reached shows to this person."""
@@ -202,7 +200,7 @@ def question_cap_warning_send(
             User.objects.filter(role=Role.OWNER, is_active=True).values_list("email", flat=True)
         )
     # No request here to take the scheme and port from: the host and path say where to go.
-    billing_url = f"{organization.slug}.{settings.BASE_DOMAIN}{reverse('billing')}"
+    billing_url = f"{organization.slug}.{settings.BASE_DOMAIN}{reverse('billing:overview')}"
     if percent >= 100:
         subject = f"{organization.name} has used all {limit} questions of this billing period"
         body = (

@@ -37,11 +37,8 @@ def plan_get_for_checkout(*, slug: str) -> Plan | None:
 
 
 def billing_account_get(*, organization: Organization) -> BillingAccount:
-    """The organization's billing account; an organization that never had one is on Free."""
-    account, _ = BillingAccount.objects.select_related("plan").get_or_create(
-        organization=organization, defaults={"plan": plan_free()}
-    )
-    return account
+    """The organization's billing account, created with it at signup."""
+    return BillingAccount.objects.select_related("plan").get(organization=organization)
 
 
 def past_due_grace_ends(*, account: BillingAccount) -> datetime | None:

@@ -29,10 +29,14 @@ class BillingError(Exception):
     """A billing action that could not be done; the message is shown to the user."""
 
 
+def billing_account_create(*, organization: Organization) -> BillingAccount:
+    """A new organization's account, on the Free plan until it subscribes."""
+    return BillingAccount.objects.create(organization=organization, plan=plan_free())
+
+
 @transaction.atomic
 def customer_ensure(*, organization: Organization, email: str) -> str:
     """The organization's Stripe customer id, creating the customer the first time only."""
-    billing_account_get(organization=organization)
     # The row lock makes a second, concurrent first checkout wait and reuse the customer.
     account = BillingAccount.objects.select_for_update().get(organization=organization)
     if not account.stripe_customer_id:

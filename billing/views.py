@@ -11,8 +11,8 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.http import MemberRequest
 from billing import stripe_gateway
-from billing.caps import BILLING_ROLES
 from billing.selectors import (
     billing_account_get,
     billing_overview,
@@ -20,7 +20,6 @@ from billing.selectors import (
     plan_get_for_checkout,
 )
 from billing.services import BillingError, checkout_start, portal_open, stripe_event_apply
-from saas.http import MemberRequest
 from tenants.schemas import tenant_current
 
 logger = logging.getLogger(__name__)
@@ -32,7 +31,7 @@ def billing_role_required(view: Callable[..., HttpResponse]) -> Callable[..., Ht
     @login_required
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if getattr(request.user, "role", None) not in BILLING_ROLES:
+        if not request.user.can_manage_billing:  # type: ignore[union-attr]
             raise Http404
         return view(request, *args, **kwargs)
 
@@ -52,16 +51,16 @@ def billing_checkout(request: MemberRequest) -> HttpResponse:
     plan = plan_get_for_checkout(slug=request.POST.get("plan", ""))
     if plan is None:
         raise Http404
-    activating = request.build_absolute_uri(reverse("billing_activating"))
+    activating = request.build_absolute_uri(reverse("billing:activating"))
     try:
         url = checkout_start(
             organization=tenant_current(), plan=plan, email=request.user.email,
             success_url=activating + "?session_id={CHECKOUT_SESSION_ID}",
-            cancel_url=request.build_absolute_uri(reverse("billing")),
+            cancel_url=request.build_absolute_uri(reverse("billing:overview")),
         )  # fmt: skip
     except BillingError as refusal:
         messages.error(request, str(refusal))
-        return redirect("billing")
+        return redirect("billing:overview")
     return redirect(url)
 
 
@@ -71,11 +70,11 @@ def billing_portal(request: MemberRequest) -> HttpResponse:
     try:
         url = portal_open(
             organization=tenant_current(), email=request.user.email,
-            return_url=request.build_absolute_uri(reverse("billing")),
+            return_url=request.build_absolute_uri(reverse("billing:overview")),
         )  # fmt: skip
     except BillingError as refusal:
         messages.error(request, str(refusal))
-        return redirect("billing")
+        return redirect("billing:overview")
     return redirect(url)
 
 

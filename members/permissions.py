@@ -3,23 +3,18 @@ from functools import wraps
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 
 
-def role_required(
-    *roles: str,
-) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
-    """Sign-in required, and one of `roles` in the current organization."""
+def organization_manager_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Sign-in required, and the owner or admin role (accounts.models.ORGANIZATION_MANAGERS);
+    to anyone else these pages do not exist."""
 
-    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-        @login_required
-        @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if getattr(request.user, "role", None) not in roles:
-                raise PermissionDenied
-            return view(request, *args, **kwargs)
+    @login_required
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.can_manage_members:  # type: ignore[union-attr]
+            raise Http404
+        return view(request, *args, **kwargs)
 
-        return wrapped
-
-    return decorator
+    return wrapped

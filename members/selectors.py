@@ -1,3 +1,4 @@
+from django.contrib.auth.models import Group
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -21,3 +22,11 @@ def invitation_pending_list() -> QuerySet[Invitation]:
 
 def invitation_get(*, invitation_id: int) -> Invitation | None:
     return Invitation.objects.filter(pk=invitation_id).first()
+
+
+def group_list() -> QuerySet[Group]:
+    return Group.objects.prefetch_related("user_set").order_by("name")
+
+
+def group_get(*, group_id: int) -> Group | None:
+    return Group.objects.filter(pk=group_id).first()

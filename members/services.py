@@ -14,13 +14,15 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
+from django_tenants.utils import tenant_context
 
 from accounts.models import Role, User
 from billing.caps import cap_ensure
+from billing.services import billing_account_create
 from members.models import Invitation, LoginHandoff
 from tenants.models import Organization
 from tenants.schemas import schema_name_current, tenant_current
-from tenants.services import directory_add, directory_remove
+from tenants.services import directory_add, directory_remove, organization_create
 
 INVITATION_SALT = "members.invitation"
 HANDOFF_SALT = "members.handoff"
@@ -43,6 +45,21 @@ def member_create(*, email: str, password: str, role: str, email_verified: bool)
     EmailAddress.objects.create(user=user, email=email, primary=True, verified=email_verified)
     directory_add(email=email, organization=_current_organization())
     return user
+
+
+@transaction.atomic
+def organization_signup(
+    *, name: str, slug: str, owner_email: str, owner_password: str
+) -> tuple[Organization, User]:
+    """A new organization with its billing account (on the Free plan) and its owner, whose
+    email is still to be verified."""
+    organization = organization_create(name=name, slug=slug)
+    billing_account_create(organization=organization)
+    with tenant_context(organization):
+        owner = member_create(
+            email=owner_email, password=owner_password, role=Role.OWNER, email_verified=False
+        )
+    return organization, owner
 
 
 def _owners_locked() -> list[User]:
@@ -114,7 +131,7 @@ def invitation_create(*, actor: User, email: str, role: str, site_root: str) -> 
         expires_at=now + timedelta(seconds=settings.INVITATION_MAX_AGE_SECONDS),
     )
     accept_url = site_root + reverse(
-        "invitation_accept", args=[invitation_token(invitation=invitation)]
+        "members:invitation_accept", args=[invitation_token(invitation=invitation)]
     )
     transaction.on_commit(lambda: invitation_send.delay(invitation.pk, accept_url))
     return invitation

@@ -1,15 +1,30 @@
+from collections.abc import Callable
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+from django_tenants.utils import tenant_context
 
+from accounts.http import HtmxHttpRequest, MemberRequest
 from accounts.models import Role, User
 from billing.caps import CapReached
-from members.forms import AcceptInvitationForm, InvitationForm, RoleForm
-from members.permissions import role_required
-from members.selectors import invitation_get, invitation_pending_list, member_get, member_list
+from members.forms import AcceptInvitationForm, InvitationForm, RoleForm, SignupForm
+from members.permissions import organization_manager_required
+from members.selectors import (
+    group_get,
+    group_list,
+    invitation_get,
+    invitation_pending_list,
+    member_get,
+    member_list,
+)
 from members.services import (
     MembershipError,
     email_verification_send,
@@ -18,16 +33,17 @@ from members.services import (
     group_member_add,
     group_member_remove,
     handoff_consume,
+    handoff_issue,
     invitation_accept,
     invitation_create,
     invitation_from_token,
     invitation_revoke,
     member_change_role,
     member_remove,
+    organization_signup,
 )
-from saas.http import MemberRequest
+from tenants.services import organization_slug_validate, organization_url
 
-MANAGERS = (Role.OWNER, Role.ADMIN)
 AUTH_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
@@ -44,13 +60,13 @@ def _members_page(
     return render(request, template, context)
 
 
-@role_required(*MANAGERS)
+@organization_manager_required
 @require_GET
 def members(request: MemberRequest) -> HttpResponse:
     return _members_page(request)
 
 
-@role_required(*MANAGERS)
+@organization_manager_required
 @require_POST
 def invitation_new(request: MemberRequest) -> HttpResponse:
     form = InvitationForm(request.POST)
@@ -75,7 +91,7 @@ def invitation_new(request: MemberRequest) -> HttpResponse:
     )  # fmt: skip
 
 
-@role_required(*MANAGERS)
+@organization_manager_required
 @require_POST
 def invitation_withdraw(request: MemberRequest, invitation_id: int) -> HttpResponse:
     invitation = invitation_get(invitation_id=invitation_id)
@@ -88,7 +104,7 @@ def invitation_withdraw(request: MemberRequest, invitation_id: int) -> HttpRespo
     return _members_page(request, template="members/members.html#people")
 
 
-@role_required(*MANAGERS)
+@organization_manager_required
 @require_POST
 def member_role(request: MemberRequest, member_id: int) -> HttpResponse:
     member = member_get(member_id=member_id)
@@ -103,7 +119,7 @@ def member_role(request: MemberRequest, member_id: int) -> HttpResponse:
     return _members_page(request, template="members/members.html#people")
 
 
-@role_required(*MANAGERS)
+@organization_manager_required
 @require_POST
 def member_delete(request: MemberRequest, member_id: int) -> HttpResponse:
     member = member_get(member_id=member_id)
@@ -135,7 +151,7 @@ def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
             return render(request, "members/accept.html", {"refusal": str(refusal)}, status=410)
         login(request, user, backend=AUTH_BACKEND)
         messages.success(request, "Welcome aboard.")
-        return redirect("dashboard")
+        return redirect("workspaces:dashboard")
     return render(request, "members/accept.html", {"form": form, "invitation": invitation})
 
 
@@ -150,32 +166,96 @@ def handoff(request: HttpRequest) -> HttpResponse:
     login(request, user, backend=AUTH_BACKEND)
     # The founder's first visit to their subdomain: the verification link needs this host.
     email_verification_send(request=request, user=user)
-    return redirect("dashboard")
+    return redirect("workspaces:dashboard")
 
 
-@role_required(*MANAGERS)
-@require_http_methods(["GET", "POST"])
+def _group(group_id: int) -> Group:
+    group = group_get(group_id=group_id)
+    if group is None:
+        raise Http404
+    return group
+
+
+@organization_manager_required
+@require_GET
 def groups(request: MemberRequest) -> HttpResponse:
+    return render(request, "members/groups.html", {"groups": group_list()})
+
+
+def _groups_after(request: MemberRequest, action: Callable[[], object]) -> HttpResponse:
+    """Do a group change, flash a refusal, and go back to the groups page."""
     try:
-        if "create" in request.POST:
-            group_create(actor=request.user, name=request.POST.get("name", ""))
-        elif "add" in request.POST:
-            group = Group.objects.filter(pk=request.POST.get("group", "")).first()
-            if group is None:
-                raise Http404
-            group_member_add(actor=request.user, group=group, email=request.POST.get("email", ""))
-        elif "remove" in request.POST:
-            group = Group.objects.filter(pk=request.POST.get("group", "")).first()
-            member = member_get(member_id=int(request.POST.get("member", "0")))
-            if group is None or member is None:
-                raise Http404
-            group_member_remove(actor=request.user, group=group, member=member)
-        elif "delete" in request.POST:
-            group = Group.objects.filter(pk=request.POST.get("group", "")).first()
-            if group is None:
-                raise Http404
-            group_delete(actor=request.user, group=group)
+        action()
     except MembershipError as refusal:
         messages.error(request, str(refusal))
-    context = {"groups": Group.objects.prefetch_related("user_set").order_by("name")}
-    return render(request, "members/groups.html", context)
+    return redirect("members:groups")
+
+
+@organization_manager_required
+@require_POST
+def group_create_view(request: MemberRequest) -> HttpResponse:
+    name = request.POST.get("name", "")
+    return _groups_after(request, lambda: group_create(actor=request.user, name=name))
+
+
+@organization_manager_required
+@require_POST
+def group_delete_view(request: MemberRequest, group_id: int) -> HttpResponse:
+    group = _group(group_id)
+    return _groups_after(request, lambda: group_delete(actor=request.user, group=group))
+
+
+@organization_manager_required
+@require_POST
+def group_member_add_view(request: MemberRequest, group_id: int) -> HttpResponse:
+    group, email = _group(group_id), request.POST.get("email", "")
+    return _groups_after(
+        request, lambda: group_member_add(actor=request.user, group=group, email=email)
+    )
+
+
+@organization_manager_required
+@require_POST
+def group_member_remove_view(request: MemberRequest, group_id: int, member_id: int) -> HttpResponse:
+    group, member = _group(group_id), member_get(member_id=member_id)
+    if member is None:
+        raise Http404
+    return _groups_after(
+        request, lambda: group_member_remove(actor=request.user, group=group, member=member)
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request: HtmxHttpRequest) -> HttpResponse:
+    """The public site's signup: a new organization and its owner, who then lands signed in
+    on the organization's subdomain through a single-use hand-off link."""
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        organization, owner = organization_signup(
+            name=form.cleaned_data["name"],
+            slug=form.cleaned_data["slug"],
+            owner_email=form.cleaned_data["email"],
+            owner_password=form.cleaned_data["password"],
+        )
+        with tenant_context(organization):
+            token = handoff_issue(user=owner)
+        # The hand-off page is on the organization's site, not this public one.
+        handoff = reverse("members:handoff", urlconf=settings.ROOT_URLCONF)
+        path = f"{handoff}?token={token}"
+        url = organization_url(request=request, slug=organization.slug, path=path)
+        if request.htmx:
+            return HttpResponseClientRedirect(url)
+        return HttpResponse(status=303, headers={"Location": url})
+    template = "members/signup.html#signup-form" if request.htmx else "members/signup.html"
+    return render(request, template, {"form": form})
+
+
+@require_GET
+def slug_check(request: HttpRequest) -> HttpResponse:
+    slug = request.GET.get("slug", "")
+    try:
+        slug = organization_slug_validate(slug=slug)
+        context = {"slug_ok": True, "slug": slug, "slug_message": ""}
+    except ValidationError as error:
+        context = {"slug_ok": False, "slug": slug, "slug_message": error.messages[0]}
+    return render(request, "members/signup.html#slug-feedback", context)

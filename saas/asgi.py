@@ -8,7 +8,7 @@ application = get_asgi_application()
 
 from django.conf import settings  # noqa: E402
 
-from assistant.embeddings import embeddings_preload  # noqa: E402  (needs the app registry)
+from workspaces.embeddings import embeddings_preload  # noqa: E402  (needs the app registry)
 
 if settings.EMBEDDINGS_PRELOAD:
     embeddings_preload()

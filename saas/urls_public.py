@@ -1,13 +1,15 @@
-from django.contrib import admin
-from django.urls import path
+"""The public site (the bare domain): signup, finding one's organization, Stripe's
+webhooks and the platform operator's admin."""
 
-from billing.views import stripe_webhook
-from tenants import views
+from django.contrib import admin
+from django.urls import include, path
+
+from billing.urls import public_urlpatterns as billing_public
+from members.urls import public_urlpatterns as members_public
 
 urlpatterns = [
-    path("", views.signup, name="signup"),
-    path("signup/check-slug/", views.slug_check, name="slug_check"),
-    path("find/", views.organization_find, name="organization_find"),
+    path("", include((members_public, "members"))),
+    path("", include("tenants.urls")),
+    path("billing/", include((billing_public, "billing"))),
     path("admin/", admin.site.urls),
-    path("billing/stripe/webhook/", stripe_webhook, name="stripe_webhook"),
 ]

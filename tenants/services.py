@@ -2,10 +2,8 @@ import re
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django_tenants.utils import tenant_context
+from django.http import HttpRequest
 
-from accounts.models import Role, User
 from tenants.models import DirectoryEntry, Domain, Organization
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,38})[a-z0-9]$")
@@ -108,24 +106,24 @@ def platform_ensure() -> None:
         template.save(verbosity=0)
 
 
-@transaction.atomic
-def organization_signup(
-    *, name: str, slug: str, owner_email: str, owner_password: str
-) -> tuple[Organization, User]:
-    """Create an organization (schema cloned from the template), its domain and its owner."""
-    from members.services import member_create
-
+def organization_create(*, name: str, slug: str) -> Organization:
+    """The organization (its schema cloned from the template) and its domain; the caller
+    adds the people and the billing account (members.services.organization_signup)."""
     slug = organization_slug_validate(slug=slug)
     organization = Organization(
         name=name.strip(), slug=slug, schema_name=organization_schema_name(slug=slug)
     )
     organization.save(verbosity=0)  # clones the template schema
     Domain.objects.create(domain=organization_domain(slug=slug), tenant=organization)
-    with tenant_context(organization):
-        owner = member_create(
-            email=owner_email, password=owner_password, role=Role.OWNER, email_verified=False
-        )
-    return organization, owner
+    return organization
+
+
+def organization_url(*, request: HttpRequest, slug: str, path: str) -> str:
+    """An absolute URL on the organization's subdomain, on the scheme and port of `request`."""
+    port = request.get_port()
+    default_port = "443" if request.is_secure() else "80"
+    host = organization_domain(slug=slug) + ("" if port == default_port else f":{port}")
+    return f"{request.scheme}://{host}{path}"
 
 
 def directory_add(*, email: str, organization: Organization) -> None:

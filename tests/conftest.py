@@ -13,9 +13,10 @@ from django.test.utils import setup_databases, teardown_databases
 from django_tenants.utils import tenant_context
 
 from accounts.models import User
+from members.services import organization_signup
 from tenants.models import Organization
 from tenants.schemas import schema_public_activate
-from tenants.services import organization_signup, platform_ensure
+from tenants.services import platform_ensure
 from tests.factories import OWNER_PASSWORD
 from workspaces.models import Workspace
 

@@ -1,6 +1,7 @@
 from django import forms
 
 from workspaces.models import Language, WorkspaceRole
+from workspaces.retrieval import MODES
 
 
 class WorkspaceForm(forms.Form):
@@ -34,3 +35,15 @@ class ReplaceForm(forms.Form):
 class GrantForm(forms.Form):
     principal = forms.CharField(label="Person (email) or group (name)", max_length=254)
     role = forms.ChoiceField(choices=WorkspaceRole.choices, initial=WorkspaceRole.VIEWER)
+
+
+class RetrievalTestForm(forms.Form):
+    q = forms.CharField(required=False, max_length=2000)
+    mode = forms.ChoiceField(choices=[(mode, mode) for mode in MODES], required=False)
+
+    def query_and_mode(self) -> tuple[str, str]:
+        """The query (empty when missing or too long) and the mode (hybrid unless a valid
+        one was chosen)."""
+        if not self.is_valid():
+            return self.data.get("q", "").strip()[:2000], "hybrid"
+        return self.cleaned_data["q"].strip(), self.cleaned_data["mode"] or "hybrid"

@@ -1,64 +1,39 @@
-"""Reads of workspaces and documents. Every one of them goes through
-`workspace_readable_ids`, the single answer to "which workspaces may this user read",
-applied inside SQL as a subquery."""
+"""Reads of workspaces, documents and chunks. Each one takes the reader and filters through
+the access policy (workspaces.access) inside SQL; None or an empty list means "not for
+you", which views turn into a 404."""
 
+from django.contrib.auth.models import Group
 from django.db.models import Count, Q, QuerySet
 
-from accounts.models import Role, User
-from workspaces.models import (
-    ROLE_RANK,
-    Document,
-    Workspace,
-    WorkspaceGrant,
-    WorkspaceRole,
-)
-
-ORGANIZATION_MANAGERS = (Role.OWNER, Role.ADMIN)
-
-
-def workspace_readable_ids(*, user: User) -> QuerySet[Workspace, int]:
-    workspaces = Workspace.objects.all()
-    if user.role not in ORGANIZATION_MANAGERS:
-        workspaces = workspaces.filter(
-            Q(is_open=True) | Q(grants__user=user) | Q(grants__group__user=user)
-        )
-    return workspaces.values_list("id", flat=True).distinct()
-
-
-def workspace_role(*, user: User, workspace: Workspace) -> str | None:
-    """The user's effective role on the workspace, or None when they may not read it."""
-    if user.role in ORGANIZATION_MANAGERS:
-        return WorkspaceRole.MANAGER
-    roles = list(
-        WorkspaceGrant.objects.filter(workspace=workspace)
-        .filter(Q(user=user) | Q(group__user=user))
-        .values_list("role", flat=True)
-    )
-    if workspace.is_open:
-        roles.append(WorkspaceRole.VIEWER)
-    return max(roles, key=lambda role: ROLE_RANK[WorkspaceRole(role)], default=None)
-
-
-def workspace_role_at_least(*, user: User, workspace: Workspace, role: str) -> bool:
-    actual = workspace_role(user=user, workspace=workspace)
-    return actual is not None and ROLE_RANK[WorkspaceRole(actual)] >= ROLE_RANK[WorkspaceRole(role)]
+from accounts.models import User
+from workspaces.access import workspace_ids_manageable, workspace_ids_readable
+from workspaces.models import Chunk, Document, Workspace, WorkspaceGrant
 
 
 def workspace_list_readable(*, user: User) -> QuerySet[Workspace]:
     return (
-        Workspace.objects.filter(id__in=workspace_readable_ids(user=user))
+        Workspace.objects.filter(id__in=workspace_ids_readable(user=user))
         .annotate(document_count=Count("documents"))
         .order_by("name")
     )
 
 
 def workspace_get_readable(*, user: User, slug: str) -> Workspace | None:
-    return Workspace.objects.filter(slug=slug, id__in=workspace_readable_ids(user=user)).first()
+    return Workspace.objects.filter(slug=slug, id__in=workspace_ids_readable(user=user)).first()
+
+
+def workspace_get_manageable(*, user: User, slug: str) -> Workspace | None:
+    return Workspace.objects.filter(slug=slug, id__in=workspace_ids_manageable(user=user)).first()
+
+
+def workspace_language(*, workspace_id: int) -> str:
+    language = Workspace.objects.filter(pk=workspace_id).values_list("language", flat=True)
+    return language.first() or "english"
 
 
 def document_list(*, user: User, workspace: Workspace, query: str = "") -> QuerySet[Document]:
     documents = Document.objects.filter(
-        workspace=workspace, workspace_id__in=workspace_readable_ids(user=user)
+        workspace=workspace, workspace_id__in=workspace_ids_readable(user=user)
     ).select_related("uploaded_by")
     if query:
         documents = documents.filter(Q(title__icontains=query) | Q(original_name__icontains=query))
@@ -68,12 +43,44 @@ def document_list(*, user: User, workspace: Workspace, query: str = "") -> Query
 def document_get_readable(*, user: User, workspace: Workspace, document_id: int) -> Document | None:
     return (
         Document.objects.filter(
-            pk=document_id, workspace=workspace, workspace_id__in=workspace_readable_ids(user=user)
+            pk=document_id, workspace=workspace, workspace_id__in=workspace_ids_readable(user=user)
         )
         .select_related("workspace", "uploaded_by")
         .first()
     )
 
 
+def chunk_list(*, user: User, document: Document) -> QuerySet[Chunk]:
+    """A document's passages in order, as the document page shows them."""
+    return (
+        Chunk.objects.filter(document=document, workspace_id__in=workspace_ids_readable(user=user))
+        .defer("embedding", "search")
+        .order_by("ordinal")
+    )
+
+
+def chunk_neighbours(*, user: User, chunk: Chunk) -> tuple[Chunk | None, Chunk | None]:
+    """The passages just before and after `chunk` in its document, for context."""
+    around = {
+        c.ordinal: c
+        for c in Chunk.objects.filter(
+            document_id=chunk.document_id,
+            ordinal__in=[chunk.ordinal - 1, chunk.ordinal + 1],
+            workspace_id__in=workspace_ids_readable(user=user),
+        ).defer("embedding", "search")
+    }
+    return around.get(chunk.ordinal - 1), around.get(chunk.ordinal + 1)
+
+
 def workspace_grants(*, workspace: Workspace) -> QuerySet[WorkspaceGrant]:
     return workspace.grants.select_related("user", "group").order_by("group__name", "user__email")
+
+
+def grant_get(*, workspace: Workspace, grant_id: int) -> WorkspaceGrant | None:
+    return WorkspaceGrant.objects.filter(workspace=workspace, pk=grant_id).first()
+
+
+def grantee_find(*, principal: str) -> User | Group | None:
+    """The active member with this email, else the group with this name."""
+    user = User.objects.filter(email__iexact=principal.strip(), is_active=True).first()
+    return user or Group.objects.filter(name__iexact=principal.strip()).first()

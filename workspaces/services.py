@@ -1,4 +1,4 @@
-"""Writes to workspaces, grants and documents. Ingestion itself is assistant.services."""
+"""Writes to workspaces, grants and documents. Ingestion itself is workspaces.ingestion.pipeline."""
 
 import hashlib
 from typing import IO
@@ -12,8 +12,10 @@ from django.utils.text import slugify
 from accounts.models import User
 from billing.caps import cap_ensure
 from tenants.schemas import tenant_current
-from workspaces.models import Document, DocumentStatus, Workspace, WorkspaceGrant
-from workspaces.selectors import ORGANIZATION_MANAGERS, workspace_role_at_least
+from workspaces.access import workspace_allows, workspaces_creatable_by
+from workspaces.ingestion.pipeline import document_queue
+from workspaces.models import Document, Workspace, WorkspaceGrant, WorkspaceRole
+from workspaces.term_stats import term_stats_remove
 
 
 class WorkspaceError(Exception):
@@ -29,7 +31,7 @@ def workspace_create(
     language: str = "english",
     is_open: bool = False,
 ) -> Workspace:
-    if actor.role not in ORGANIZATION_MANAGERS:
+    if not workspaces_creatable_by(user=actor):
         raise WorkspaceError("Only owners and admins can create workspaces.")
     cap_ensure(organization=tenant_current(), meter="workspaces")
     base = slugify(name)[:50] or "workspace"
@@ -46,21 +48,18 @@ def workspace_create(
 def workspace_update(
     *, actor: User, workspace: Workspace, name: str, description: str, is_open: bool
 ) -> Workspace:
-    _ensure_role(actor, workspace, "manager")
+    _ensure_level(actor, workspace, WorkspaceRole.MANAGER)
     workspace.name, workspace.description, workspace.is_open = name.strip(), description, is_open
     workspace.save(update_fields=["name", "description", "is_open"])
     return workspace
 
 
 def grant_set(
-    *,
-    actor: User,
-    workspace: Workspace,
-    role: str,
-    user: User | None = None,
-    group: Group | None = None,
+    *, actor: User, workspace: Workspace, role: str, grantee: User | Group
 ) -> WorkspaceGrant:
-    _ensure_role(actor, workspace, "manager")
+    """Give a person or a group `role` on the workspace, replacing what they had."""
+    _ensure_level(actor, workspace, WorkspaceRole.MANAGER)
+    user, group = (grantee, None) if isinstance(grantee, User) else (None, grantee)
     grant, _ = WorkspaceGrant.objects.update_or_create(
         workspace=workspace, user=user, group=group, defaults={"role": role}
     )
@@ -68,13 +67,15 @@ def grant_set(
 
 
 def grant_remove(*, actor: User, grant: WorkspaceGrant) -> None:
-    _ensure_role(actor, grant.workspace, "manager")
+    _ensure_level(actor, grant.workspace, WorkspaceRole.MANAGER)
     grant.delete()
 
 
-def _ensure_role(actor: User, workspace: Workspace, role: str) -> None:
-    if not workspace_role_at_least(user=actor, workspace=workspace, role=role):
-        raise WorkspaceError(f"You need the {role} role on this workspace to do that.")
+def _ensure_level(actor: User, workspace: Workspace, needed: WorkspaceRole) -> None:
+    if not workspace_allows(user=actor, workspace=workspace, needed=needed):
+        raise WorkspaceError(
+            f"You need the {needed.label.lower()} role on this workspace to do that."
+        )
 
 
 def _sha256(stream: IO[bytes]) -> str:
@@ -83,12 +84,6 @@ def _sha256(stream: IO[bytes]) -> str:
         digest.update(block)
     stream.seek(0)
     return digest.hexdigest()
-
-
-def _queue_ingestion(document: Document) -> None:
-    from assistant.tasks import document_ingest_task
-
-    transaction.on_commit(lambda: document_ingest_task.delay(document.pk))
 
 
 def _ensure_size(name: str, size: int) -> None:
@@ -120,7 +115,7 @@ def document_upload(
     as the evaluation commands do). Refuses (WorkspaceError) an oversized file before
     storing it, and content already in the workspace; past the plan's document or storage
     cap, raises billing.caps.CapReached."""
-    _ensure_role(actor, workspace, "editor")
+    _ensure_level(actor, workspace, WorkspaceRole.EDITOR)
     name = upload.name or "document"
     _ensure_size(name, upload.size or 0)
     cap_ensure(organization=tenant_current(), meter="documents", adding_bytes=upload.size or 0)
@@ -143,7 +138,7 @@ def document_upload(
         document.file.delete(save=False)
         raise WorkspaceError(f"“{name}” is already in this workspace.") from None
     if queue_ingestion:
-        _queue_ingestion(document)
+        document_queue(document=document)
     return document
 
 
@@ -159,7 +154,7 @@ def document_create_from_text(
 def document_replace(*, actor: User, document: Document, upload: File[bytes]) -> Document:
     """A new version of a document. Its chunks are swapped in one transaction when the new
     version is indexed; until then (and if it cannot be read) searches use the old ones."""
-    _ensure_role(actor, document.workspace, "editor")
+    _ensure_level(actor, document.workspace, WorkspaceRole.EDITOR)
     name = upload.name or document.original_name
     _ensure_size(name, upload.size or 0)
     cap_ensure(
@@ -176,28 +171,19 @@ def document_replace(*, actor: User, document: Document, upload: File[bytes]) ->
     if not document.previous_file:
         document.previous_file = document.file.name or ""
     document.file.save(name, upload, save=False)
-    document.status, document.error, document.chunks_done = DocumentStatus.QUEUED, "", 0
     document.save()
-    _queue_ingestion(document)
-    return document
+    return document_queue(document=document)
 
 
 def document_retry(*, actor: User, document: Document) -> Document:
-    _ensure_role(actor, document.workspace, "editor")
-    Document.objects.filter(pk=document.pk).update(
-        status=DocumentStatus.QUEUED, error="", chunks_done=0
-    )
-    document.refresh_from_db()
+    _ensure_level(actor, document.workspace, WorkspaceRole.EDITOR)
     with transaction.atomic():
-        _queue_ingestion(document)
-    return document
+        return document_queue(document=document)
 
 
 def document_delete(*, actor: User, document: Document) -> None:
     """Delete the document, its chunks (cascade) and its stored file."""
-    _ensure_role(actor, document.workspace, "editor")
-    from assistant.term_stats import term_stats_remove
-
+    _ensure_level(actor, document.workspace, WorkspaceRole.EDITOR)
     file = document.file
     with transaction.atomic():
         term_stats_remove(document_ids=[document.pk])

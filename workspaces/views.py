@@ -1,33 +1,45 @@
+"""Pages of the knowledge base: parse the request, ask a selector or a service, render.
+Who may see or do what is the access policy's answer (workspaces.access); anything one may
+not read is a 404."""
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.models import Group
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from accounts.models import User
-from assistant.selectors import chunk_list
+from accounts.http import MemberRequest
 from billing.caps import CapReached
-from members.selectors import invitation_pending_list, member_list
-from saas.http import MemberRequest
+from members.selectors import group_list, invitation_pending_list, member_list
+from workspaces.access import (
+    level_allows,
+    workspace_allows,
+    workspace_level,
+    workspaces_creatable_by,
+)
 from workspaces.forms import (
     GrantForm,
     ReplaceForm,
+    RetrievalTestForm,
     TextEntryForm,
     WorkspaceForm,
     WorkspaceSettingsForm,
 )
-from workspaces.models import Document, Workspace, WorkspaceGrant
+from workspaces.models import Document, Workspace, WorkspaceRole
+from workspaces.retrieval import MODES, chunks_retrieve, query_lexemes
 from workspaces.selectors import (
-    ORGANIZATION_MANAGERS,
+    chunk_list,
     document_get_readable,
     document_list,
+    grant_get,
+    grantee_find,
+    workspace_get_manageable,
     workspace_get_readable,
     workspace_grants,
     workspace_list_readable,
-    workspace_role,
 )
 from workspaces.services import (
     WorkspaceError,
@@ -44,14 +56,21 @@ from workspaces.services import (
 
 
 def _workspace(request: MemberRequest, slug: str) -> Workspace:
-    # 404, not 403, for a workspace the user may not read: its name must not leak.
     workspace = workspace_get_readable(user=request.user, slug=slug)
     if workspace is None:
         raise Http404
     return workspace
 
 
-def _document(request: MemberRequest, workspace: Workspace, document_id: int) -> Document:
+def _workspace_managed(request: MemberRequest, slug: str) -> Workspace:
+    workspace = workspace_get_manageable(user=request.user, slug=slug)
+    if workspace is None:
+        raise Http404
+    return workspace
+
+
+def _document(request: MemberRequest, slug: str, document_id: int) -> Document:
+    workspace = _workspace(request, slug)
     document = document_get_readable(
         user=request.user, workspace=workspace, document_id=document_id
     )
@@ -60,13 +79,23 @@ def _document(request: MemberRequest, workspace: Workspace, document_id: int) ->
     return document
 
 
+def _abilities(request: MemberRequest, workspace: Workspace) -> dict[str, object]:
+    level = workspace_level(user=request.user, workspace=workspace)
+    return {
+        "role": level,
+        "can_edit": level_allows(level, WorkspaceRole.EDITOR),
+        "can_manage": level_allows(level, WorkspaceRole.MANAGER),
+    }
+
+
 @login_required
+@require_GET
 def dashboard(request: MemberRequest) -> HttpResponse:
     context = {
         "workspaces": workspace_list_readable(user=request.user),
         "member_count": member_list().count(),
         "pending_invitations": invitation_pending_list().count(),
-        "can_create": request.user.role in ORGANIZATION_MANAGERS,
+        "can_create": workspaces_creatable_by(user=request.user),
     }
     return render(request, "workspaces/dashboard.html", context)
 
@@ -84,26 +113,22 @@ def workspace_new(request: MemberRequest) -> HttpResponse:
         except CapReached as refusal:
             cap_reached = refusal.for_user(request.user)
         else:
-            return redirect("workspace", slug=workspace.slug)
+            return redirect("workspaces:detail", slug=workspace.slug)
     context = {"form": form, "cap_reached": cap_reached}
     return render(request, "workspaces/workspace_new.html", context)
 
 
-def _workspace_page(
-    request: MemberRequest, workspace: Workspace, *, template: str = "workspaces/workspace.html",
-    **extra: object,
-) -> HttpResponse:  # fmt: skip
+def _documents_section(
+    request: MemberRequest, workspace: Workspace, *, template: str, **extra: object
+) -> HttpResponse:
     query = request.GET.get("q", "").strip()
-    role = workspace_role(user=request.user, workspace=workspace)
     context = {
         "workspace": workspace,
         "documents": document_list(user=request.user, workspace=workspace, query=query),
         "query": query,
-        "role": role,
-        "can_edit": role in ("editor", "manager"),
-        "can_manage": role == "manager",
         "text_form": TextEntryForm(),
         "max_upload_mb": settings.MAX_UPLOAD_BYTES // 1_048_576,
+        **_abilities(request, workspace),
         **extra,
     }
     return render(request, template, context)
@@ -111,12 +136,11 @@ def _workspace_page(
 
 @login_required
 @require_GET
-def workspace(request: MemberRequest, slug: str) -> HttpResponse:
-    workspace = _workspace(request, slug)
+def workspace_detail(request: MemberRequest, slug: str) -> HttpResponse:
     template = (
         "workspaces/workspace.html#documents" if request.htmx else "workspaces/workspace.html"
     )
-    return _workspace_page(request, workspace, template=template)
+    return _documents_section(request, _workspace(request, slug), template=template)
 
 
 @login_required
@@ -134,7 +158,7 @@ def document_upload_view(request: MemberRequest, slug: str) -> HttpResponse:
         except CapReached as refusal:
             cap_reached = refusal.for_user(request.user)
             break
-    return _workspace_page(
+    return _documents_section(
         request, workspace, template="workspaces/workspace.html#documents", refusals=refusals,
         cap_reached=cap_reached,
     )  # fmt: skip
@@ -147,16 +171,16 @@ def document_text_view(request: MemberRequest, slug: str) -> HttpResponse:
     form = TextEntryForm(request.POST)
     refusals: list[str] = []
     cap_reached = None
-    if form.is_valid():
+    if not form.is_valid():
+        refusals.append("Give the entry a title and some text.")
+    else:
         try:
             document_create_from_text(actor=request.user, workspace=workspace, **form.cleaned_data)
         except WorkspaceError as refusal:
             refusals.append(str(refusal))
         except CapReached as refusal:
             cap_reached = refusal.for_user(request.user)
-    else:
-        refusals.append("Give the entry a title and some text.")
-    return _workspace_page(
+    return _documents_section(
         request, workspace, template="workspaces/workspace.html#documents", refusals=refusals,
         cap_reached=cap_reached,
     )  # fmt: skip
@@ -166,13 +190,11 @@ def document_text_view(request: MemberRequest, slug: str) -> HttpResponse:
 @require_GET
 def document_row(request: MemberRequest, slug: str, document_id: int) -> HttpResponse:
     """Polled by a row while its document is processing; the finished row stops polling."""
-    workspace = _workspace(request, slug)
-    document = _document(request, workspace, document_id)
-    role = workspace_role(user=request.user, workspace=workspace)
+    document = _document(request, slug, document_id)
     context = {
-        "workspace": workspace,
+        "workspace": document.workspace,
         "document": document,
-        "can_edit": role in ("editor", "manager"),
+        **_abilities(request, document.workspace),
     }
     return render(request, "workspaces/workspace.html#document-row", context)
 
@@ -180,15 +202,13 @@ def document_row(request: MemberRequest, slug: str, document_id: int) -> HttpRes
 @login_required
 @require_GET
 def document_detail(request: MemberRequest, slug: str, document_id: int) -> HttpResponse:
-    workspace = _workspace(request, slug)
-    document = _document(request, workspace, document_id)
-    role = workspace_role(user=request.user, workspace=workspace)
+    document = _document(request, slug, document_id)
     context = {
-        "workspace": workspace,
+        "workspace": document.workspace,
         "document": document,
-        "chunks": chunk_list(document=document),
-        "can_edit": role in ("editor", "manager"),
+        "chunks": chunk_list(user=request.user, document=document),
         "replace_form": ReplaceForm(),
+        **_abilities(request, document.workspace),
     }
     return render(request, "workspaces/document.html", context)
 
@@ -196,90 +216,161 @@ def document_detail(request: MemberRequest, slug: str, document_id: int) -> Http
 @login_required
 @require_GET
 def document_download(request: MemberRequest, slug: str, document_id: int) -> FileResponse:
-    document = _document(request, _workspace(request, slug), document_id)
+    document = _document(request, slug, document_id)
     return FileResponse(
         document.file.open("rb"), as_attachment=True, filename=document.original_name
     )
 
 
+def _back_to_document(document: Document) -> HttpResponse:
+    return HttpResponseClientRedirect(
+        reverse("workspaces:document", args=[document.workspace.slug, document.pk])
+    )
+
+
 @login_required
 @require_POST
-def document_action(
-    request: MemberRequest, slug: str, document_id: int, action: str
-) -> HttpResponse:
-    workspace = _workspace(request, slug)
-    document = _document(request, workspace, document_id)
+def document_retry_view(request: MemberRequest, slug: str, document_id: int) -> HttpResponse:
+    document = _document(request, slug, document_id)
     try:
-        if action == "retry":
-            document_retry(actor=request.user, document=document)
-        elif action == "delete":
-            document_delete(actor=request.user, document=document)
-            messages.success(request, f"“{document.title}” was deleted.")
-            return HttpResponseClientRedirect(f"/w/{workspace.slug}/")
-        elif action == "replace":
-            form = ReplaceForm(request.POST, request.FILES)
-            if not form.is_valid():
-                raise WorkspaceError("Choose the new version's file.")
-            document_replace(
-                actor=request.user, document=document, upload=form.cleaned_data["file"]
-            )
-            messages.success(request, "New version uploaded; it replaces the old one once indexed.")
-        else:
-            raise Http404
+        document_retry(actor=request.user, document=document)
+    except WorkspaceError as refusal:
+        messages.error(request, str(refusal))
+    return _back_to_document(document)
+
+
+@login_required
+@require_POST
+def document_delete_view(request: MemberRequest, slug: str, document_id: int) -> HttpResponse:
+    document = _document(request, slug, document_id)
+    try:
+        document_delete(actor=request.user, document=document)
+    except WorkspaceError as refusal:
+        messages.error(request, str(refusal))
+        return _back_to_document(document)
+    messages.success(request, f"“{document.title}” was deleted.")
+    return HttpResponseClientRedirect(reverse("workspaces:detail", args=[slug]))
+
+
+@login_required
+@require_POST
+def document_replace_view(request: MemberRequest, slug: str, document_id: int) -> HttpResponse:
+    document = _document(request, slug, document_id)
+    form = ReplaceForm(request.POST, request.FILES)
+    try:
+        if not form.is_valid():
+            raise WorkspaceError("Choose the new version's file.")
+        document_replace(actor=request.user, document=document, upload=form.cleaned_data["file"])
+        messages.success(request, "New version uploaded; it replaces the old one once indexed.")
     except WorkspaceError as refusal:
         messages.error(request, str(refusal))
     except CapReached as refusal:
         messages.error(request, refusal.message_for(request.user))
-    return HttpResponseClientRedirect(f"/w/{workspace.slug}/documents/{document.pk}/")
+    return _back_to_document(document)
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
-def workspace_access(request: MemberRequest, slug: str) -> HttpResponse:
+@require_GET
+def retrieval_test(request: MemberRequest, slug: str) -> HttpResponse:
+    """Editors try queries against a workspace and see both legs' ranks and scores."""
     workspace = _workspace(request, slug)
-    if workspace_role(user=request.user, workspace=workspace) != "manager":
+    if not workspace_allows(user=request.user, workspace=workspace, needed=WorkspaceRole.EDITOR):
         raise Http404
-    settings_form = WorkspaceSettingsForm(
-        request.POST if "save_settings" in request.POST else None,
-        initial={
-            "name": workspace.name,
-            "description": workspace.description,
-            "is_open": workspace.is_open,
-        },
+    form = RetrievalTestForm(request.GET)
+    query, mode = form.query_and_mode()
+    results = (
+        chunks_retrieve(user=request.user, query=query, within=[workspace.pk], k=20, mode=mode)
+        if query
+        else []
     )
-    grant_form = GrantForm(request.POST if "add_grant" in request.POST else None)
-    try:
-        if settings_form.is_bound and settings_form.is_valid():
-            workspace_update(actor=request.user, workspace=workspace, **settings_form.cleaned_data)
-            messages.success(request, "Saved.")
-        if grant_form.is_bound and grant_form.is_valid():
-            principal = grant_form.cleaned_data["principal"].strip()
-            user = User.objects.filter(email__iexact=principal, is_active=True).first()
-            group = None if user else Group.objects.filter(name__iexact=principal).first()
-            if user is None and group is None:
-                raise WorkspaceError(f"No member or group called “{principal}”.")
-            grant_set(
-                actor=request.user,
-                workspace=workspace,
-                role=grant_form.cleaned_data["role"],
-                user=user,
-                group=group,
-            )
-            messages.success(request, f"{principal} is now {grant_form.cleaned_data['role']}.")
-            grant_form = GrantForm()
-        if "remove_grant" in request.POST:
-            grant = WorkspaceGrant.objects.filter(
-                workspace=workspace, pk=request.POST["remove_grant"]
-            ).first()
-            if grant is not None:
-                grant_remove(actor=request.user, grant=grant)
-    except WorkspaceError as refusal:
-        messages.error(request, str(refusal))
     context = {
         "workspace": workspace,
-        "settings_form": settings_form,
-        "grant_form": grant_form,
+        "query": query,
+        "mode": mode,
+        "modes": MODES,
+        "results": results,
+        "lexemes": query_lexemes(query=query, language=workspace.language) if query else [],
+    }
+    template = (
+        "workspaces/retrieval_test.html#results"
+        if request.htmx
+        else "workspaces/retrieval_test.html"
+    )
+    return render(request, template, context)
+
+
+def _access_page(
+    request: MemberRequest,
+    workspace: Workspace,
+    *,
+    settings_form: WorkspaceSettingsForm | None = None,
+    grant_form: GrantForm | None = None,
+) -> HttpResponse:
+    initial = {
+        "name": workspace.name,
+        "description": workspace.description,
+        "is_open": workspace.is_open,
+    }
+    context = {
+        "workspace": workspace,
+        "settings_form": settings_form or WorkspaceSettingsForm(initial=initial),
+        "grant_form": grant_form or GrantForm(),
         "grants": workspace_grants(workspace=workspace),
-        "groups": Group.objects.order_by("name"),
+        "groups": group_list(),
     }
     return render(request, "workspaces/access.html", context)
+
+
+@login_required
+@require_GET
+def workspace_access(request: MemberRequest, slug: str) -> HttpResponse:
+    return _access_page(request, _workspace_managed(request, slug))
+
+
+@login_required
+@require_POST
+def workspace_settings_save(request: MemberRequest, slug: str) -> HttpResponse:
+    workspace = _workspace_managed(request, slug)
+    form = WorkspaceSettingsForm(request.POST)
+    if not form.is_valid():
+        return _access_page(request, workspace, settings_form=form)
+    try:
+        workspace_update(actor=request.user, workspace=workspace, **form.cleaned_data)
+        messages.success(request, "Saved.")
+    except WorkspaceError as refusal:
+        messages.error(request, str(refusal))
+    return redirect("workspaces:access", slug=workspace.slug)
+
+
+@login_required
+@require_POST
+def grant_add(request: MemberRequest, slug: str) -> HttpResponse:
+    workspace = _workspace_managed(request, slug)
+    form = GrantForm(request.POST)
+    if not form.is_valid():
+        return _access_page(request, workspace, grant_form=form)
+    principal, role = form.cleaned_data["principal"].strip(), form.cleaned_data["role"]
+    grantee = grantee_find(principal=principal)
+    try:
+        if grantee is None:
+            raise WorkspaceError(f"No member or group called “{principal}”.")
+        grant_set(actor=request.user, workspace=workspace, role=role, grantee=grantee)
+        messages.success(request, f"{principal} is now {role}.")
+    except WorkspaceError as refusal:
+        messages.error(request, str(refusal))
+        return _access_page(request, workspace, grant_form=form)
+    return redirect("workspaces:access", slug=workspace.slug)
+
+
+@login_required
+@require_POST
+def grant_remove_view(request: MemberRequest, slug: str, grant_id: int) -> HttpResponse:
+    workspace = _workspace_managed(request, slug)
+    grant = grant_get(workspace=workspace, grant_id=grant_id)
+    if grant is None:
+        raise Http404
+    try:
+        grant_remove(actor=request.user, grant=grant)
+    except WorkspaceError as refusal:
+        messages.error(request, str(refusal))
+    return redirect("workspaces:access", slug=workspace.slug)

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from assistant.retrieval import RetrievedChunk
+from workspaces.retrieval import RetrievedChunk
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,8 @@ from django.conf import settings
 from django.db import connection
 from pgvector import Vector
 
-from assistant.embeddings import embeddings_get
 from assistant.llm import NOT_FOUND, Passage, Prepared, Turn, Usage
+from workspaces.embeddings import embeddings_get
 
 # A follow-up that leans on the previous question ("and for contractors?", "what about it?").
 FOLLOW_UP = re.compile(

@@ -116,7 +116,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "account_login"
-LOGIN_REDIRECT_URL = "dashboard"
+LOGIN_REDIRECT_URL = "workspaces:dashboard"
 
 # django-allauth: email + password inside an organization; nobody signs up on a
 # tenant subdomain except by invitation (members.adapter.OrganizationAccountAdapter).
@@ -149,7 +149,7 @@ EMBEDDING_BATCH_SIZE = env.int("EMBEDDING_BATCH_SIZE", default=64)
 # The web server loads the model when it starts rather than on the first question.
 EMBEDDINGS_PRELOAD = env.bool("EMBEDDINGS_PRELOAD", default=True)
 
-# Retrieval (assistant.retrieval)
+# Retrieval (workspaces.retrieval)
 RETRIEVAL_CANDIDATES = env.int("RETRIEVAL_CANDIDATES", default=100)  # per leg, before fusion
 # 300: filtered recall@10 0.968 (0.917 at 100), vector p95 39 ms (36), bench/retrieval.py.
 RETRIEVAL_EF_SEARCH = env.int("RETRIEVAL_EF_SEARCH", default=300)

@@ -15,12 +15,12 @@ from accounts.models import User
 from assistant.answering import answer_events
 from assistant.conversations import question_ask
 from assistant.models import Conversation, Message
-from assistant.services import documents_ingest
+from members.services import organization_signup
 from tenants.models import Organization
 from tenants.schemas import schema_public_activate
-from tenants.services import organization_signup
 from tests.factories import OWNER_PASSWORD
 from tests.files import SAMPLES, sample
+from workspaces.ingestion.pipeline import documents_ingest
 from workspaces.models import Workspace
 from workspaces.services import document_upload, workspace_create
 

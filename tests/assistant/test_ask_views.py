@@ -126,11 +126,11 @@ def test_streams_of_two_organizations_at_once_each_use_their_own_schema(
 ):
     """Interleaved on one event loop, every database call after an await must still run in
     its own organization's schema: each answer is stored in, and cites, its own."""
-    from assistant.services import documents_ingest
+    from members.services import organization_signup
     from tenants.models import Organization
-    from tenants.services import organization_signup
     from tests.factories import OWNER_PASSWORD
     from tests.files import upload
+    from workspaces.ingestion.pipeline import documents_ingest
     from workspaces.services import document_upload
 
     other, other_owner = organization_signup(
@@ -313,9 +313,9 @@ def test_citation_and_file_of_a_workspace_the_user_cannot_read_are_404(
         secret = workspace_create(actor=handbook.owner, name="Board")
         from workspaces.services import grant_set
 
-        grant_set(actor=handbook.owner, workspace=secret, user=member, role="viewer")
-    from assistant.services import documents_ingest
+        grant_set(actor=handbook.owner, workspace=secret, grantee=member, role="viewer")
     from tests.files import upload
+    from workspaces.ingestion.pipeline import documents_ingest
     from workspaces.services import document_upload
 
     with tenant_context(handbook.organization):
@@ -347,8 +347,8 @@ def test_citation_and_file_of_a_workspace_the_user_cannot_read_are_404(
 def test_citation_of_a_deleted_document_still_reads_as_source_removed(
     handbook: Handbook, committed: None
 ):
-    from assistant.services import documents_ingest
     from tests.files import upload
+    from workspaces.ingestion.pipeline import documents_ingest
     from workspaces.services import document_delete, document_upload
 
     with tenant_context(handbook.organization):

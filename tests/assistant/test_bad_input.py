@@ -3,12 +3,11 @@
 import pytest
 
 from accounts.models import User
-from assistant.models import Chunk
-from assistant.services import document_ingest
 from tenants.models import Organization
 from tests.conftest import signed_in
 from tests.files import blank_pdf, png, upload, zip_bomb_docx
-from workspaces.models import Document, DocumentStatus, Workspace
+from workspaces.ingestion.pipeline import document_ingest
+from workspaces.models import Chunk, Document, DocumentStatus, Workspace
 from workspaces.services import WorkspaceError, document_upload
 
 GOOD = b"# Policy\n\nBadges must be worn at all times.\n"

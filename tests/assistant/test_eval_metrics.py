@@ -5,7 +5,7 @@ import random
 import pytest
 import pytrec_eval
 
-from assistant.evaluation.metrics import mrr_at, ndcg_at, recall_at
+from workspaces.evaluation.metrics import mrr_at, ndcg_at, recall_at
 
 
 def dataset(seed: int) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, int]]]:

@@ -2,12 +2,11 @@ from django.core.management import call_command
 from django.test import Client
 
 from accounts.models import User
-from assistant.models import Chunk
-from assistant.services import document_ingest
 from tenants.models import Organization
 from tests.conftest import signed_in
 from tests.files import sample, upload
-from workspaces.models import Document, DocumentStatus, Workspace
+from workspaces.ingestion.pipeline import document_ingest
+from workspaces.models import Chunk, Document, DocumentStatus, Workspace
 from workspaces.services import document_replace, document_upload
 
 HANDBOOK = b"""# Handbook

@@ -7,15 +7,14 @@ from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 from django_tenants.utils import tenant_context
 
-from assistant.models import Chunk
+from members.services import organization_signup
 from saas.celery import app
 from tenants.models import Organization
 from tenants.schemas import schema_public_activate
-from tenants.services import organization_signup
 from tests.conftest import signed_in
 from tests.factories import OWNER_PASSWORD
 from tests.files import sample
-from workspaces.models import Document, DocumentStatus
+from workspaces.models import Chunk, Document, DocumentStatus
 from workspaces.services import workspace_create
 
 

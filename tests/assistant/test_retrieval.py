@@ -4,12 +4,11 @@ import pytest
 from django.db import connection
 
 from accounts.models import User
-from assistant.models import Chunk, CorpusStat, TermStat
-from assistant.retrieval import ChunkRetriever, chunks_retrieve, query_parse
-from assistant.services import documents_ingest
 from tenants.models import Organization
 from tests.files import upload
-from workspaces.models import Workspace
+from workspaces.ingestion.pipeline import documents_ingest
+from workspaces.models import Chunk, CorpusStat, TermStat, Workspace
+from workspaces.retrieval import chunks_retrieve, query_parse
 from workspaces.services import document_delete, document_upload
 
 DOCUMENTS = {
@@ -33,9 +32,17 @@ def corpus(org_a: Organization, owner_a: User, workspace: Workspace) -> Workspac
     return workspace
 
 
+def owner_of(workspace: Workspace) -> User:
+    assert workspace.created_by is not None
+    return workspace.created_by
+
+
 def top(query: str, workspace: Workspace, mode: str = "hybrid", k: int = 3) -> list[str]:
     return [
-        c.text for c in chunks_retrieve(query=query, workspace_ids=[workspace.pk], k=k, mode=mode)
+        c.text
+        for c in chunks_retrieve(
+            user=owner_of(workspace), query=query, within=[workspace.pk], k=k, mode=mode
+        )
     ]
 
 
@@ -46,7 +53,9 @@ def test_each_mode_finds_the_passage_that_answers(corpus: Workspace, mode: str):
 
 
 def test_hybrid_reports_both_legs_ranks_and_scores(corpus: Workspace):
-    best = chunks_retrieve(query="report a security incident", workspace_ids=[corpus.pk], k=1)[0]
+    best = chunks_retrieve(
+        user=owner_of(corpus), query="report a security incident", within=[corpus.pk], k=1
+    )[0]
 
     assert "security incident" in best.text
     assert best.vector_rank == 1 and best.lexical_rank == 1
@@ -71,7 +80,7 @@ def test_hybrid_reports_both_legs_ranks_and_scores(corpus: Workspace):
     ],
 )
 def test_lexical_leg_accepts_any_query_without_errors(corpus: Workspace, query: str):
-    chunks_retrieve(query=query, workspace_ids=[corpus.pk], mode="lexical")
+    chunks_retrieve(user=owner_of(corpus), query=query, within=[corpus.pk], mode="lexical")
 
 
 def test_lexical_leg_ors_the_words_of_a_long_question(corpus: Workspace):
@@ -94,7 +103,9 @@ def test_only_selective_words_find_lexical_candidates_yet_every_word_is_scored(
     corpus: Workspace, settings: Any
 ):
     def lexical(query: str) -> list[tuple[str, float | None]]:
-        chunks = chunks_retrieve(query=query, workspace_ids=[corpus.pk], k=10, mode="lexical")
+        chunks = chunks_retrieve(
+            user=owner_of(corpus), query=query, within=[corpus.pk], k=10, mode="lexical"
+        )
         return [(c.heading_path, c.lexical_score) for c in chunks]
 
     settings.RETRIEVAL_LEXICAL_MATCH_SHARE = 1.0
@@ -111,7 +122,9 @@ def test_only_selective_words_find_lexical_candidates_yet_every_word_is_scored(
 
 
 def test_a_query_of_only_stop_words_returns_vector_results(corpus: Workspace):
-    results = chunks_retrieve(query="the and of to a", workspace_ids=[corpus.pk], k=3)
+    results = chunks_retrieve(
+        user=owner_of(corpus), query="the and of to a", within=[corpus.pk], k=3
+    )
 
     assert results
     assert all(chunk.lexical_rank is None and chunk.vector_rank is not None for chunk in results)
@@ -134,14 +147,6 @@ def test_term_statistics_follow_ingestion_and_deletion(corpus: Workspace, owner_
     assert CorpusStat.objects.get().chunk_count == Chunk.objects.count()
     lexemes = sum(Chunk.objects.values_list("lexeme_count", flat=True))
     assert CorpusStat.objects.get().lexeme_total == lexemes
-
-
-def test_langchain_retriever_returns_documents_with_citation_metadata(corpus: Workspace):
-    documents = ChunkRetriever(workspace_ids=[corpus.pk], k=2).invoke("hotline for incidents")
-
-    assert "hotline" in documents[0].page_content
-    assert documents[0].metadata["heading_path"] == "Security › Incidents"
-    assert documents[0].metadata["document_title"] == "Security"
 
 
 def test_query_parse_keeps_phrases_and_minus_terms():
@@ -176,6 +181,6 @@ def test_viewers_do_not_get_the_test_retrieval_page(
     from workspaces.services import grant_set
 
     viewer = make_member()
-    grant_set(actor=owner_a, workspace=corpus, role="viewer", user=viewer)
+    grant_set(actor=owner_a, workspace=corpus, role="viewer", grantee=viewer)
 
     assert signed_in(org_a, viewer).get(f"/w/{corpus.slug}/search/", {"q": "x"}).status_code == 404

@@ -7,12 +7,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from accounts.models import Role, User
-from assistant.retrieval import MODES, chunks_retrieve_for_user
-from assistant.services import documents_ingest
 from tenants.models import Organization
 from tests.factories import make_member
 from tests.files import upload
+from workspaces.ingestion.pipeline import documents_ingest
 from workspaces.models import Workspace, WorkspaceGrant, WorkspaceRole
+from workspaces.retrieval import MODES, chunks_retrieve
 from workspaces.services import document_upload
 
 WORDS = ["vacation", "laptop", "warranty", "robot", "expense", "badge", "password", "parking"]
@@ -100,9 +100,7 @@ def test_a_user_never_receives_a_chunk_from_a_workspace_they_cannot_read(
                 )
             }
             for mode in MODES:
-                chunks = chunks_retrieve_for_user(
-                    user=user, query=scenario["query"], k=50, mode=mode
-                )
+                chunks = chunks_retrieve(user=user, query=scenario["query"], k=50, mode=mode)
                 assert {chunk.workspace_id for chunk in chunks} <= may_read
                 if mode == "vector":
                     assert len(chunks) == len(may_read)  # and it does find what they may read

@@ -14,9 +14,9 @@ from playwright.sync_api import Page, expect
 
 from billing.models import BillingAccount, Plan, StripeEvent
 from billing.stripe_local import StripeLocal
+from members.services import organization_signup
 from tenants.models import Organization
 from tenants.schemas import schema_public_activate
-from tenants.services import organization_signup
 from tests.factories import OWNER_PASSWORD
 from tests.live import ARTIFACTS, chromium_page, free_port, uvicorn_running
 

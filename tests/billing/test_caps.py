@@ -15,9 +15,9 @@ from billing.caps import CapReached, cap_question_consume
 from billing.models import BillingAccount, Plan, QuestionUsage
 from billing.selectors import billing_account_get, period_current
 from members.models import Invitation
+from members.services import organization_signup
 from tenants.models import Organization
 from tenants.schemas import schema_public_activate
-from tenants.services import organization_signup
 from tests.billing.conftest import plan_caps
 from tests.conftest import signed_in
 from tests.factories import OWNER_PASSWORD, make_member
@@ -209,7 +209,9 @@ def test_twenty_concurrent_questions_with_one_left_let_exactly_one_through(
             name="Tiny", slug="tiny-test", questions_per_period=5, max_documents=1,
             max_storage_bytes=1, max_members=1, max_workspaces=1, is_public=False,
         )  # fmt: skip
-        account = BillingAccount.objects.create(organization=organization, plan=plan)
+        account = BillingAccount.objects.get(organization=organization)
+        account.plan = plan
+        account.save()
         QuestionUsage.objects.create(
             organization=organization,
             period_start=period_current(account=account).start,

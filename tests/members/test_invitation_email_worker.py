@@ -10,11 +10,10 @@ from django.core import mail
 from django_tenants.utils import tenant_context
 
 from accounts.models import Role, User
-from members.services import invitation_create
+from members.services import invitation_create, organization_signup
 from saas.celery import app
 from tenants.models import Organization
 from tenants.schemas import schema_public_activate
-from tenants.services import organization_signup
 from tests.factories import OWNER_PASSWORD
 
 

@@ -1,11 +1,11 @@
 from django.contrib.auth.models import Group
 
 from accounts.models import Role, User
-from assistant.services import document_ingest
 from tenants.models import Organization
 from tests.conftest import signed_in
 from tests.factories import make_member
 from tests.files import upload
+from workspaces.ingestion.pipeline import document_ingest
 from workspaces.models import Document, Workspace, WorkspaceRole
 from workspaces.selectors import workspace_list_readable
 from workspaces.services import document_upload, grant_set
@@ -38,7 +38,7 @@ def test_member_without_a_grant_gets_404_for_workspace_document_and_file(
 
 def test_viewer_reads_but_cannot_upload(org_a: Organization, owner_a: User, workspace: Workspace):
     viewer = make_member(role=Role.MEMBER)
-    grant_set(actor=owner_a, workspace=workspace, role=WorkspaceRole.VIEWER, user=viewer)
+    grant_set(actor=owner_a, workspace=workspace, role=WorkspaceRole.VIEWER, grantee=viewer)
     client = signed_in(org_a, viewer)
 
     page = client.get(f"/w/{workspace.slug}/")
@@ -52,7 +52,7 @@ def test_viewer_reads_but_cannot_upload(org_a: Organization, owner_a: User, work
 
 def test_editor_uploads_through_the_page(org_a: Organization, owner_a: User, workspace: Workspace):
     editor = make_member(role=Role.MEMBER)
-    grant_set(actor=owner_a, workspace=workspace, role=WorkspaceRole.EDITOR, user=editor)
+    grant_set(actor=owner_a, workspace=workspace, role=WorkspaceRole.EDITOR, grantee=editor)
 
     response = signed_in(org_a, editor).post(
         f"/w/{workspace.slug}/upload/",
@@ -72,7 +72,7 @@ def test_group_grant_gives_access_and_leaving_the_group_takes_it_away(
     support = Group.objects.create(name="Support")
     agent = make_member(role=Role.MEMBER)
     agent.groups.add(support)
-    grant_set(actor=owner_a, workspace=workspace, role=WorkspaceRole.VIEWER, group=support)
+    grant_set(actor=owner_a, workspace=workspace, role=WorkspaceRole.VIEWER, grantee=support)
     client = signed_in(org_a, agent)
 
     assert client.get(f"/w/{workspace.slug}/").status_code == 200
@@ -106,8 +106,8 @@ def test_manager_grants_access_by_email_on_the_access_page(
     client = signed_in(org_a, owner_a)
 
     client.post(
-        f"/w/{workspace.slug}/access/",
-        {"add_grant": "1", "principal": "Colleague@Example.com", "role": "editor"},
+        f"/w/{workspace.slug}/access/grants/",
+        {"principal": "Colleague@Example.com", "role": "editor"},
     )
 
     assert signed_in(org_a, colleague).get(f"/w/{workspace.slug}/").status_code == 200

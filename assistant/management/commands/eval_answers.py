@@ -15,15 +15,15 @@ from tqdm import tqdm
 
 from assistant.answering import MARKER, answer_events
 from assistant.conversations import question_ask
-from assistant.embedding_cache import CachedEmbeddings
-from assistant.embeddings import embeddings_get
 from assistant.evaluation.squad import SquadDataset, contains_answer, squad_load
 from assistant.models import Message
-from assistant.services import documents_ingest
 from billing.services import organization_unmetered
+from members.services import organization_signup
 from tenants.models import Organization
 from tenants.schemas import schema_public_activate
-from tenants.services import organization_signup
+from workspaces.embedding_cache import CachedEmbeddings
+from workspaces.embeddings import embeddings_get
+from workspaces.ingestion.pipeline import documents_ingest
 from workspaces.models import Workspace
 from workspaces.services import WorkspaceError, document_upload, workspace_create
 

@@ -7,9 +7,10 @@ from django.core.management.base import BaseCommand, CommandParser
 from django_tenants.utils import tenant_context
 
 from accounts.models import User
+from members.services import organization_signup
 from tenants.models import Organization
 from tenants.schemas import schema_public_activate
-from tenants.services import organization_signup, platform_ensure
+from tenants.services import platform_ensure
 from workspaces.services import document_upload, workspace_create
 
 SAMPLES = Path(__file__).resolve().parents[3] / "samples"

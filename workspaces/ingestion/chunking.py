@@ -6,8 +6,8 @@ from itertools import groupby
 from django.conf import settings
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-from assistant.embeddings import tokenizer_get
-from assistant.ingestion.parsing import Section
+from workspaces.embeddings import tokenizer_get
+from workspaces.ingestion.parsing import Section
 
 HEADING_SEPARATOR = " › "
 # No "" separator: a chunk may run long rather than end inside a word.

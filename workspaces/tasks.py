@@ -1,8 +1,7 @@
-from celery import Task
+from celery import Task, shared_task
 from django.db import InterfaceError, OperationalError
 
-from assistant.services import document_fail, document_ingest
-from saas.celery import app
+from workspaces.ingestion.pipeline import document_fail, document_ingest
 from workspaces.models import Document
 
 TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
@@ -11,7 +10,7 @@ TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
 MAX_RETRIES = 5
 
 
-@app.task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=MAX_RETRIES)
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=MAX_RETRIES)
 def document_ingest_task(self: Task, document_id: int) -> None:  # type: ignore[type-arg]
     """Runs in the schema of the organization that uploaded the document."""
     try:

@@ -5,7 +5,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.evaluation.metrics import Qrels
+from workspaces.evaluation.metrics import Qrels
 
 
 @dataclass(frozen=True)

@@ -11,17 +11,18 @@ from django.core.management.base import BaseCommand, CommandParser
 from django_tenants.utils import tenant_context
 from tqdm import tqdm
 
-from assistant.embedding_cache import CachedEmbeddings
-from assistant.embeddings import embeddings_get
-from assistant.evaluation.beir import BeirDataset, beir_load
-from assistant.evaluation.metrics import Run, mrr_at, ndcg_at, recall_at
-from assistant.retrieval import MODES, chunks_retrieve
-from assistant.services import documents_ingest
+from accounts.models import User
 from billing.services import organization_unmetered
+from members.services import organization_signup
 from tenants.models import Organization
 from tenants.schemas import schema_public_activate
-from tenants.services import organization_signup
+from workspaces.embedding_cache import CachedEmbeddings
+from workspaces.embeddings import embeddings_get
+from workspaces.evaluation.beir import BeirDataset, beir_load
+from workspaces.evaluation.metrics import Run, mrr_at, ndcg_at, recall_at
+from workspaces.ingestion.pipeline import documents_ingest
 from workspaces.models import Document, Workspace
+from workspaces.retrieval import MODES, chunks_retrieve
 from workspaces.services import WorkspaceError, document_upload, workspace_create
 
 GROUP = 64
@@ -56,7 +57,7 @@ class Command(BaseCommand):
             with tenant_context(organization):
                 workspace = workspace_create(actor=owner, name="Corpus")
                 self._load(dataset, workspace, owner)
-                run, latencies = self._search(dataset, workspace, options["mode"])
+                run, latencies = self._search(dataset, workspace, owner, options["mode"])
         finally:
             schema_public_activate()
             if not options["keep"]:
@@ -75,7 +76,7 @@ class Command(BaseCommand):
         }
         self.stdout.write(json.dumps(result))
 
-    def _load(self, dataset: BeirDataset, workspace: Workspace, owner: Any) -> None:
+    def _load(self, dataset: BeirDataset, workspace: Workspace, owner: User) -> None:
         embeddings = CachedEmbeddings(
             embeddings_get(),
             settings.BASE_DIR / ".run" / "embedding-cache.sqlite3",
@@ -101,7 +102,7 @@ class Command(BaseCommand):
         self.stderr.write(f"embeddings: {embeddings.hits} cached, {embeddings.misses} computed")
 
     def _search(
-        self, dataset: BeirDataset, workspace: Workspace, mode: str
+        self, dataset: BeirDataset, workspace: Workspace, owner: User, mode: str
     ) -> tuple[Run, list[float]]:
         docids = {
             pk: name.rsplit(".", 1)[0]
@@ -114,7 +115,7 @@ class Command(BaseCommand):
         for qid, text in tqdm(dataset.queries.items(), desc=mode, unit="query", disable=None):
             start = time.perf_counter()
             chunks = chunks_retrieve(
-                query=text, workspace_ids=[workspace.pk], k=CHUNKS_PER_QUERY, mode=mode,
+                user=owner, query=text, within=[workspace.pk], k=CHUNKS_PER_QUERY, mode=mode,
                 candidates=CHUNKS_PER_QUERY,
             )  # fmt: skip
             latencies.append((time.perf_counter() - start) * 1000)

@@ -4,23 +4,22 @@ Vector leg: nearest chunks by cosine distance through the HNSW index, restricted
 readable workspaces, with pgvector's iterative index scan so a selective filter still
 yields enough rows. Lexical leg: candidates matched through the GIN index with OR
 semantics over the query's lexemes (quoted phrases and minus terms kept), scored by BM25
-from the organization's term statistics (assistant.term_stats). The two ranked lists are
+from the organization's term statistics (workspaces.term_stats). The two ranked lists are
 fused with Reciprocal Rank Fusion.
 """
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from langchain_core.callbacks import CallbackManagerForRetrieverRun
-from langchain_core.documents import Document as LCDocument
-from langchain_core.retrievers import BaseRetriever
 from pgvector import Vector
 
-from assistant.embeddings import embeddings_get
+from accounts.models import User
+from workspaces.access import workspace_ids_readable
+from workspaces.embeddings import embeddings_get
 from workspaces.models import Workspace
 
 MODES = ("hybrid", "vector", "lexical")
@@ -200,21 +199,24 @@ LIMIT %(k)s
 
 def chunks_retrieve(
     *,
+    user: User,
     query: str,
-    workspace_ids: Sequence[int],
+    within: Iterable[int] | None = None,
     k: int = 10,
     mode: str = "hybrid",
     candidates: int | None = None,
     query_vector: list[float] | None = None,
 ) -> list[RetrievedChunk]:
-    """The top `k` chunks for `query` among `workspace_ids`, which the caller has already
-    checked against the user (`workspaces.selectors.workspace_readable_ids`). A caller that
-    has embedded the query already passes `query_vector`."""
+    """The top `k` chunks for `query` that `user` may read, among the workspaces `within`
+    (None: all of them); the access policy decides which. A caller that has embedded the
+    query already passes `query_vector`."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}")
     query = query.strip()[: settings.RETRIEVAL_MAX_QUERY_CHARS]
-    workspace_ids = list(workspace_ids)
-    if not query or not workspace_ids:
+    if not query:
+        return []
+    workspace_ids = list(workspace_ids_readable(user=user, within=within))
+    if not workspace_ids:
         return []
     candidates = candidates or max(settings.RETRIEVAL_CANDIDATES, k)
     params: dict[str, Any] = {
@@ -299,55 +301,3 @@ def query_lexemes(*, query: str, language: str) -> list[str]:
         )
         row = cursor.fetchone()
     return list(row[0]) if row else []
-
-
-class ChunkRetriever(BaseRetriever):
-    """LangChain retriever over the chunks of the given (already permission-checked)
-    workspaces; each Document carries the chunk's citation data in its metadata."""
-
-    workspace_ids: list[int]
-    k: int = 10
-    mode: str = "hybrid"
-
-    def _get_relevant_documents(
-        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
-    ) -> list[LCDocument]:
-        chunks = chunks_retrieve(
-            query=query, workspace_ids=self.workspace_ids, k=self.k, mode=self.mode
-        )
-        return [
-            LCDocument(
-                page_content=chunk.text,
-                metadata={
-                    "chunk_id": chunk.chunk_id,
-                    "document_id": chunk.document_id,
-                    "document_title": chunk.document_title,
-                    "workspace_id": chunk.workspace_id,
-                    "page": chunk.page,
-                    "heading_path": chunk.heading_path,
-                    "score": chunk.score,
-                    "vector_rank": chunk.vector_rank,
-                    "lexical_rank": chunk.lexical_rank,
-                },
-            )
-            for chunk in chunks
-        ]
-
-
-def chunks_retrieve_for_user(
-    *,
-    user: Any,
-    query: str,
-    workspace_ids: Sequence[int] | None = None,
-    k: int = 10,
-    mode: str = "hybrid",
-) -> list[RetrievedChunk]:
-    """Retrieval as `user`: among the requested workspaces (default: all) those they may
-    read, decided by the one permission selector, in SQL."""
-    from workspaces.selectors import workspace_readable_ids
-
-    readable = Workspace.objects.filter(id__in=workspace_readable_ids(user=user))
-    if workspace_ids is not None:
-        readable = readable.filter(id__in=list(workspace_ids))
-    allowed = list(readable.values_list("id", flat=True))
-    return chunks_retrieve(query=query, workspace_ids=allowed, k=k, mode=mode)

@@ -1,5 +1,8 @@
 """The ingestion pipeline: stored file -> parse -> normalise -> chunk -> embed -> chunks.
 
+Every change of a document's status happens here: queued (`document_queue`), parsing,
+embedding, ready, or failed with a reason (`document_fail`).
+
 Idempotent: the same file gives the same chunks, and a document's chunks are replaced in
 one transaction, so a search sees the old set or the new one, never a mix or nothing. A
 worker that dies before that transaction leaves the previous chunks untouched.
@@ -13,14 +16,26 @@ from django.db.models import F
 from django.utils import timezone
 from langchain_core.embeddings import Embeddings
 
-from assistant.embeddings import embeddings_get
-from assistant.ingestion.chunking import ChunkDraft, sections_chunk
-from assistant.ingestion.parsing import UnreadableDocument, document_parse
-from assistant.models import Chunk
-from assistant.term_stats import chunks_index_text, term_stats_add, term_stats_remove
-from workspaces.models import Document, DocumentStatus
+from workspaces.embeddings import embeddings_get
+from workspaces.ingestion.chunking import ChunkDraft, sections_chunk
+from workspaces.ingestion.parsing import UnreadableDocument, document_parse
+from workspaces.models import Chunk, Document, DocumentStatus
+from workspaces.term_stats import chunks_index_text, term_stats_add, term_stats_remove
 
 Progress = Callable[[int, int], None]
+
+
+def document_queue(*, document: Document) -> Document:
+    """Mark the document queued and hand it to a worker once the caller's transaction
+    commits (a worker must not look for a row that is not there yet)."""
+    from workspaces.tasks import document_ingest_task  # the task module imports this one
+
+    Document.objects.filter(pk=document.pk).update(
+        status=DocumentStatus.QUEUED, error="", chunks_done=0, updated_at=timezone.now()
+    )
+    document.status, document.error, document.chunks_done = DocumentStatus.QUEUED, "", 0
+    transaction.on_commit(lambda: document_ingest_task.delay(document.pk))
+    return document
 
 
 def document_ingest(*, document_id: int) -> Document:

@@ -7,8 +7,8 @@ from django_tenants.utils import tenant_context
 from tqdm import tqdm
 
 from accounts.models import Role, User
-from assistant.services import documents_ingest
 from tenants.models import Organization
+from workspaces.ingestion.pipeline import documents_ingest
 from workspaces.models import DocumentStatus, Workspace
 from workspaces.services import WorkspaceError, document_upload, workspace_create
 

@@ -1,0 +1,38 @@
+from django.urls import path
+
+from members import views
+
+app_name = "members"
+
+urlpatterns = [
+    path("handoff/", views.handoff, name="handoff"),
+    path("invite/<str:token>/", views.invitation_accept_view, name="invitation_accept"),
+    path("members/", views.members, name="list"),
+    path("members/invite/", views.invitation_new, name="invitation_new"),
+    path("members/<int:member_id>/role/", views.member_role, name="role"),
+    path("members/<int:member_id>/remove/", views.member_delete, name="remove"),
+    path(
+        "members/invitations/<int:invitation_id>/withdraw/",
+        views.invitation_withdraw,
+        name="invitation_withdraw",
+    ),
+    path("members/groups/", views.groups, name="groups"),
+    path("members/groups/new/", views.group_create_view, name="group_create"),
+    path("members/groups/<int:group_id>/delete/", views.group_delete_view, name="group_delete"),
+    path(
+        "members/groups/<int:group_id>/members/",
+        views.group_member_add_view,
+        name="group_member_add",
+    ),
+    path(
+        "members/groups/<int:group_id>/members/<int:member_id>/remove/",
+        views.group_member_remove_view,
+        name="group_member_remove",
+    ),
+]
+
+# The founder's signup happens on the public site, before the organization exists.
+public_urlpatterns = [
+    path("", views.signup, name="signup"),
+    path("signup/check-slug/", views.slug_check, name="slug_check"),
+]
