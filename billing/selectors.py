@@ -5,7 +5,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Q, Sum
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
@@ -17,6 +16,7 @@ from billing.models import (
     QuestionUsage,
     SubscriptionStatus,
 )
+from billing.usage import usage_count
 from tenants.models import Organization
 
 FREE_PLAN_SLUG = "free"
@@ -101,25 +101,10 @@ def questions_per_day(*, organization: Organization, period: Period) -> list[tup
 
 
 def tenant_usage(*, organization: Organization, meter: str) -> int:
-    """What the organization holds now, counted from its own schema's tables."""
-    from accounts.models import User
-    from members.models import Invitation
-    from workspaces.models import Document, Workspace
-
+    """What the organization holds now, counted in its own schema by the app that holds it
+    (billing.usage)."""
     with tenant_context(organization):
-        if meter == "documents":
-            return Document.objects.count()
-        if meter == "storage":
-            return int(Document.objects.aggregate(total=Sum("size"))["total"] or 0)
-        if meter == "workspaces":
-            return Workspace.objects.count()
-        if meter == "members":
-            # A pending invitation holds a seat, or ten invitations could pass a cap of three.
-            pending = Invitation.objects.filter(
-                accepted_at=None, revoked_at=None, expires_at__gt=timezone.now()
-            ).exclude(Q(email__in=User.objects.filter(is_active=True).values("email")))
-            return User.objects.filter(is_active=True).count() + pending.count()
-    raise ValueError(f"unknown meter {meter}")
+        return usage_count(meter=meter)
 
 
 @dataclass(frozen=True)

@@ -30,3 +30,11 @@ def group_list() -> QuerySet[Group]:
 
 def group_get(*, group_id: int) -> Group | None:
     return Group.objects.filter(pk=group_id).first()
+
+
+def seats_held() -> int:
+    """Active members plus pending invitations (for the plan's member cap): an invitation
+    holds a seat, or ten invitations could pass a cap of three."""
+    active = User.objects.filter(is_active=True)
+    pending = invitation_pending_list().exclude(email__in=active.values("email"))
+    return active.count() + pending.count()

@@ -3,7 +3,7 @@ the access policy (workspaces.access) inside SQL; None or an empty list means "n
 you", which views turn into a 404."""
 
 from django.contrib.auth.models import Group
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
 
 from accounts.models import User
 from workspaces.access import workspace_ids_manageable, workspace_ids_readable
@@ -84,3 +84,16 @@ def grantee_find(*, principal: str) -> User | Group | None:
     """The active member with this email, else the group with this name."""
     user = User.objects.filter(email__iexact=principal.strip(), is_active=True).first()
     return user or Group.objects.filter(name__iexact=principal.strip()).first()
+
+
+# What the organization holds, for its plan's caps (registered with billing.usage).
+def document_count() -> int:
+    return Document.objects.count()
+
+
+def storage_bytes() -> int:
+    return int(Document.objects.aggregate(total=Sum("size"))["total"] or 0)
+
+
+def workspace_count() -> int:
+    return Workspace.objects.count()

@@ -441,3 +441,46 @@ def test_failed_answer_can_be_retried_and_keeps_the_question(handbook: Handbook,
 def test_signed_out_visitor_is_sent_to_sign_in(handbook: Handbook, committed: None):
     response = client_for(handbook.organization).get("/ask/")
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_a_manager_of_an_open_workspace_does_not_review_answers_from_a_restricted_one(
+    handbook: Handbook, committed: None
+):
+    """The leak this fixes: a manager of the open Handbook opened "Answer feedback" and read
+    the question, answer and cited passage of an answer drawn from a restricted workspace
+    they cannot open; "Knowledge gaps" showed such questions too."""
+    from tests.files import upload
+    from workspaces.ingestion.pipeline import documents_ingest
+    from workspaces.services import document_upload, grant_set
+
+    with tenant_context(handbook.organization):
+        manager = make_member()
+        grant_set(
+            actor=handbook.owner, workspace=handbook.workspace, grantee=manager, role="manager"
+        )
+        restricted = workspace_create(actor=handbook.owner, name="Mergers")
+        document = document_upload(
+            queue_ingestion=False, actor=handbook.owner, workspace=restricted,
+            upload=upload("mergers.md", b"# Mergers\n\nWe are acquiring Zephyr Dynamics for 41 million euros.\n"),
+        )  # fmt: skip
+        documents_ingest(document_ids=[document.pk])
+    secret, _ = ask(handbook.organization, handbook.owner, "Which company are we acquiring?")
+    assert any(c.document_title == "Mergers" for c in secret.citations.all())
+    unanswered, _ = ask(handbook.organization, handbook.owner, "What is Zephyr's secret codename?")
+    assert not unanswered.answered
+    open_only, _ = ask(
+        handbook.organization, handbook.owner, "Why did the bread rise?",
+        scope_ids=(handbook.workspace.pk,),
+    )  # fmt: skip
+    owner = signed_in(handbook.organization, handbook.owner)
+    owner.post(f"/ask/messages/{secret.pk}/feedback/", {"rating": "-1", "comment": "Zephyr?"})
+
+    feedback = signed_in(handbook.organization, manager).get("/ask/feedback/")
+    gaps = signed_in(handbook.organization, manager).get("/ask/gaps/")
+
+    assert feedback.status_code == 200 and gaps.status_code == 200
+    assert "Zephyr" not in feedback.content.decode()
+    assert "acquiring" not in feedback.content.decode()
+    assert "Zephyr" not in gaps.content.decode()
+    assert "Why did the bread rise?" in gaps.content.decode()  # what they may review is there
+    assert "Zephyr" in owner.get("/ask/feedback/").content.decode()  # owners read everything
