@@ -468,7 +468,7 @@ def test_a_manager_of_an_open_workspace_does_not_review_answers_from_a_restricte
     assert any(c.document_title == "Mergers" for c in secret.citations.all())
     unanswered, _ = ask(handbook.organization, handbook.owner, "What is Zephyr's secret codename?")
     assert not unanswered.answered
-    open_only, _ = ask(
+    ask(
         handbook.organization, handbook.owner, "Why did the bread rise?",
         scope_ids=(handbook.workspace.pk,),
     )  # fmt: skip
