@@ -1,10 +1,14 @@
 import re
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.http import HttpRequest
+from django.template.loader import render_to_string
 
 from tenants.models import DirectoryEntry, Domain, Organization
+from tenants.selectors import organization_list_for_email
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,38})[a-z0-9]$")
 RESERVED_SLUGS = frozenset(
@@ -124,6 +128,24 @@ def organization_url(*, request: HttpRequest, slug: str, path: str) -> str:
     default_port = "443" if request.is_secure() else "80"
     host = organization_domain(slug=slug) + ("" if port == default_port else f":{port}")
     return f"{request.scheme}://{host}{path}"
+
+
+def organization_list_emailed(*, email: str, url_of: Callable[[str], str]) -> list[dict[str, str]]:
+    """Email `email` the organizations it belongs to ("find my organization"), and return
+    them. The email goes out whether or not there are any, so the page tells nothing."""
+    email = email.strip().lower()
+    organizations = [
+        {"name": organization.name, "url": url_of(organization.slug)}
+        for organization in organization_list_for_email(email=email)
+    ]
+    context = {"email": email, "organizations": organizations}
+    send_mail(
+        subject="Your organizations",
+        message=render_to_string("tenants/email/find_message.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[email],
+    )
+    return organizations
 
 
 def directory_add(*, email: str, organization: Organization) -> None:
