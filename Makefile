@@ -17,7 +17,7 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 	@touch $@
 
 dev: $(VENV)/.runtime
-	$(PY) -m saas.devserver
+	$(PY) -m localdev.run
 
 test: $(VENV)/.dev
 	$(PY) -m ruff check .
@@ -26,7 +26,7 @@ test: $(VENV)/.dev
 	$(PY) -m pytest
 
 stop:
-	$(PY) -c 'from saas import local_services as s; s.embedded_redis_stop(); s.embedded_postgres_stop()'
+	$(PY) -m localdev.services stop
 
 bench: $(VENV)/.dev
 	$(PY) bench/signup.py

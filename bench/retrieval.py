@@ -73,9 +73,10 @@ def bench_database_use(name: str, *, reuse: bool) -> bool:
     import psycopg
 
     from bench.signup import _libpq
-    from saas import local_services
+    from localdev.services import ensure_local_services
 
-    url = os.environ.get("DATABASE_URL") or local_services.embedded_postgres_url()
+    ensure_local_services()  # the dev settings read DATABASE_URL and REDIS_URL
+    url = os.environ["DATABASE_URL"]
     parsed = urlparse(url)
     os.environ["DATABASE_URL"] = urlunparse(parsed._replace(path=f"/{name}"))
     admin_url = urlunparse(parsed._replace(path="/postgres"))

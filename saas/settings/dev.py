@@ -2,7 +2,7 @@
 
 import os
 
-from saas.local_services import ensure_local_services
+from localdev.services import ensure_local_services
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "dev-only-insecure-secret-key-change-me-in-production")
 os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
@@ -10,6 +10,11 @@ os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.console.EmailB
 ensure_local_services()
 
 from .base import *  # noqa: E402, F403
+
+# The local stand-ins' management commands (demo_seed, stripe_local, vertex_local). No
+# models; django-tenants wants every installed app in SHARED_APPS or TENANT_APPS.
+SHARED_APPS = [*SHARED_APPS, "localdev"]  # noqa: F405
+INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]  # noqa: F405
 
 # Serve static files straight from the source folders: no collectstatic step in development.
 WHITENOISE_USE_FINDERS = True

@@ -3,17 +3,22 @@
 import hashlib
 import os
 
-from saas.local_services import ensure_local_services
+from localdev.services import ensure_local_services
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key")
 os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
-# Tests talk to billing/stripe_local.py (tests/billing/conftest.py sets STRIPE_API_BASE).
+# Tests talk to localdev/stripe_server.py (tests/billing/conftest.py sets STRIPE_API_BASE).
 os.environ.setdefault("STRIPE_API_KEY", "sk_test_local")
 os.environ.setdefault("STRIPE_WEBHOOK_SECRET", "whsec_test_secret")
 
 ensure_local_services()
 
 from .base import *  # noqa: E402, F403
+
+# The local stand-ins' management commands (demo_seed, stripe_local, vertex_local). No
+# models; django-tenants wants every installed app in SHARED_APPS or TENANT_APPS.
+SHARED_APPS = [*SHARED_APPS, "localdev"]  # noqa: F405
+INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]  # noqa: F405
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"] = {  # noqa: F405
