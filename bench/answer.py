@@ -231,7 +231,7 @@ def main() -> None:
     import django
 
     django.setup()
-    from assistant.llm.vertex_local import VertexLocalServer
+    from localdev.vertex_server import VertexLocalServer
     from tests.live import free_port, uvicorn_running
 
     sessions = build(args.big_chunks)

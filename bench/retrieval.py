@@ -17,7 +17,7 @@ against exact search with the same filter, in the same run.
 
 The database is `bench_retrieval_<N>`; `--reuse` keeps one a previous run built (building
 1M chunks and their HNSW index takes the better part of an hour on two cores).
-`--compare REF` also runs `assistant/retrieval.py` as it is at git REF (e.g. `main`),
+`--compare REF` also runs the retrieval module as it is at git REF (e.g. `main`),
 query by query interleaved with the working tree's, so that both see the same load on a
 shared machine.
 """
@@ -75,9 +75,10 @@ def bench_database_use(name: str, *, reuse: bool) -> bool:
     import psycopg
 
     from bench.signup import _libpq
-    from saas import local_services
+    from localdev.services import ensure_local_services
 
-    url = os.environ.get("DATABASE_URL") or local_services.embedded_postgres_url()
+    ensure_local_services()  # the dev settings read DATABASE_URL and REDIS_URL
+    url = os.environ["DATABASE_URL"]
     parsed = urlparse(url)
     os.environ["DATABASE_URL"] = urlunparse(parsed._replace(path=f"/{name}"))
     admin_url = urlunparse(parsed._replace(path="/postgres"))

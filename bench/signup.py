@@ -23,9 +23,10 @@ BENCH_DB = "bench_signup"
 def use_bench_database(name: str = BENCH_DB) -> None:
     import psycopg
 
-    from saas import local_services
+    from localdev.services import ensure_local_services
 
-    url = os.environ.get("DATABASE_URL") or local_services.embedded_postgres_url()
+    ensure_local_services()  # the dev settings read DATABASE_URL and REDIS_URL
+    url = os.environ["DATABASE_URL"]
     parsed = urlparse(url)
     admin_url = urlunparse(parsed._replace(path="/postgres"))
     with psycopg.connect(_libpq(admin_url), autocommit=True) as conn:

@@ -1,7 +1,7 @@
 """The one module that imports `stripe`: everything else gets plain Python values.
 
 The client is built from settings (key, API version, and an API base that points it at the
-local Stripe-format server in development and tests: billing/stripe_local.py).
+local Stripe-format server in development and tests: localdev/stripe_server.py).
 """
 
 from dataclasses import dataclass

@@ -162,7 +162,7 @@ RETRIEVAL_HEADING_WEIGHT = env.float("RETRIEVAL_HEADING_WEIGHT", default=1.0)
 RETRIEVAL_MAX_QUERY_CHARS = env.int("RETRIEVAL_MAX_QUERY_CHARS", default=2000)
 # Lexical candidates come from the query's rarer words only (every word is still scored):
 # words in at most this share of the chunks, while the readable chunks they are expected to
-# match stay within the budget; at least the N rarest. See assistant/retrieval.py.
+# match stay within the budget; at least the N rarest. See workspaces/retrieval.py.
 RETRIEVAL_LEXICAL_MATCH_SHARE = env.float("RETRIEVAL_LEXICAL_MATCH_SHARE", default=0.05)
 RETRIEVAL_LEXICAL_MATCH_BUDGET = env.int("RETRIEVAL_LEXICAL_MATCH_BUDGET", default=1000)
 RETRIEVAL_LEXICAL_MATCH_MIN_TERMS = env.int("RETRIEVAL_LEXICAL_MATCH_MIN_TERMS", default=1)
@@ -191,12 +191,12 @@ VERTEX_THINKING_BUDGET = env.int("VERTEX_THINKING_BUDGET", default=0)
 VERTEX_TIMEOUT_SECONDS = env.float("VERTEX_TIMEOUT_SECONDS", default=30.0)
 VERTEX_MAX_RETRIES = env.int("VERTEX_MAX_RETRIES", default=1)
 # Both empty in production (Vertex AI's own endpoint, Application Default Credentials);
-# set to the local Vertex-format server (assistant/llm/vertex_local.py) offline.
+# set to the local Vertex-format server (localdev/vertex_server.py) offline.
 VERTEX_BASE_URL = env.str("VERTEX_BASE_URL", default="")
 VERTEX_ACCESS_TOKEN = env.str("VERTEX_ACCESS_TOKEN", default="")
 
 # Billing (billing/). Without STRIPE_API_KEY, `make dev` runs the local Stripe-format server
-# (billing/stripe_local.py) and points STRIPE_API_BASE at it; see the README.
+# (localdev/stripe_server.py) and points STRIPE_API_BASE at it; see the README.
 STRIPE_API_KEY = env.str("STRIPE_API_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 # The version the pinned stripe package (16.1.0) is generated for.

@@ -1,20 +1,21 @@
-"""The test run: same real services as development, fast password hashing, mail kept in memory."""
+"""The test run: same real services as development, fast password hashing, mail kept in memory.
+
+pytest starts the embedded services before these settings load (localdev.pytest_plugin);
+importing this module starts nothing and writes nothing."""
 
 import hashlib
 import os
 
-from saas.local_services import ensure_local_services
-
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key")
 os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
-# Tests talk to billing/stripe_local.py (tests/billing/conftest.py sets STRIPE_API_BASE).
+# Tests talk to localdev/stripe_server.py (tests/billing/conftest.py sets STRIPE_API_BASE).
 os.environ.setdefault("STRIPE_API_KEY", "sk_test_local")
 os.environ.setdefault("STRIPE_WEBHOOK_SECRET", "whsec_test_secret")
 
-ensure_local_services()
+from .base import *  # noqa: F403
 
-from .base import *  # noqa: E402, F403
-
+SHARED_APPS = [*SHARED_APPS, "localdev"]  # noqa: F405  (no models; see dev.py)
+INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"] = {  # noqa: F405
     "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -28,4 +29,3 @@ WHITENOISE_USE_FINDERS = True
 # Loading torch in the background slows a freshly started test server's first pages for
 # seconds on a busy machine; the tests that ask questions wait for the model instead.
 EMBEDDINGS_PRELOAD = env.bool("EMBEDDINGS_PRELOAD", default=False)  # noqa: F405
-STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405  (whitenoise warns when it is missing)

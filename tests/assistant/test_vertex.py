@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 
 from assistant.llm.vertex import chat_model
-from assistant.llm.vertex_local import VertexLocalServer
 from assistant.models import MessageStatus
+from localdev.vertex_server import VertexLocalServer
 from tests.assistant.conftest import Handbook, ask
 
 

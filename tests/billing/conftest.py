@@ -11,7 +11,7 @@ from django.conf import settings as django_settings
 from django.test import Client
 
 from billing.models import BillingAccount, Plan
-from billing.stripe_local import StripeLocal, signature_header
+from localdev.stripe_server import StripeLocal, signature_header
 from tenants.models import Organization
 
 WEBHOOK_PATH = "/billing/stripe/webhook/"

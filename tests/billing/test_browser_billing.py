@@ -13,7 +13,7 @@ from django.conf import settings
 from playwright.sync_api import Page, expect
 
 from billing.models import BillingAccount, Plan, StripeEvent
-from billing.stripe_local import StripeLocal
+from localdev.stripe_server import StripeLocal
 from members.services import organization_signup
 from tenants.models import Organization
 from tenants.schemas import schema_public_activate

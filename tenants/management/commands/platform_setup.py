@@ -1,64 +1,14 @@
-from pathlib import Path
 from typing import Any
 
-from django.core.files import File
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
-from django_tenants.utils import tenant_context
+from django.core.management.base import BaseCommand
 
-from accounts.models import User
-from members.services import organization_signup
-from tenants.models import Organization
-from tenants.schemas import schema_public_activate
 from tenants.services import platform_ensure
-from workspaces.services import document_upload, workspace_create
-
-SAMPLES = Path(__file__).resolve().parents[3] / "samples"
-DEMO_SLUG = "demo"
-DEMO_EMAIL = "owner@demo.example"
-DEMO_PASSWORD = "demo-owner-password"  # noqa: S105  (printed by make dev; local demo only)
 
 
 class Command(BaseCommand):
-    help = (
-        "Migrate every schema, create the public site and the template schema; "
-        "with --demo, the demo organization too."
-    )
-
-    def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--demo", action="store_true", help="Also create the demo organization."
-        )
+    help = "Migrate every schema, create the public site and the template schema."
 
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("migrate_schemas", interactive=False, verbosity=0)
         platform_ensure()
-        schema_public_activate()
-        if options["demo"] and not Organization.objects.filter(slug=DEMO_SLUG).exists():
-            organization, owner = organization_signup(
-                name="Northwind Robotics (demo)",
-                slug=DEMO_SLUG,
-                owner_email=DEMO_EMAIL,
-                owner_password=DEMO_PASSWORD,
-            )
-            with tenant_context(organization):
-                queued = self._demo_documents(owner)
-            self.stdout.write(
-                f"Created the demo organization ({DEMO_SLUG}); {queued} sample documents queued."
-            )
-
-    def _demo_documents(self, owner: User) -> int:
-        """The handbook workspace, open to everyone, filled from samples/ by the worker."""
-        workspace = workspace_create(
-            actor=owner,
-            name="Handbook",
-            description="Company handbook, IT policies, product FAQ and manuals.",
-            is_open=True,
-        )
-        paths = sorted(p for p in SAMPLES.iterdir() if p.is_file() and p.name != "README.md")
-        for path in paths:
-            with path.open("rb") as stream:
-                document_upload(
-                    actor=owner, workspace=workspace, upload=File(stream, name=path.name)
-                )
-        return len(paths)

@@ -354,7 +354,7 @@ class StripeLocal:
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, format: str, *args: Any) -> None:
-                logger.debug("stripe_local: " + format, *args)
+                logger.debug("stripe_server: " + format, *args)
 
             def do_GET(self) -> None:
                 stripe._dispatch(self, "GET")

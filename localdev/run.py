@@ -1,8 +1,10 @@
-"""`make dev`: the whole product on one machine.
+"""`make dev` (`python -m localdev.run`): the whole product on one machine.
 
 Starts (or reuses) embedded PostgreSQL and Redis unless DATABASE_URL / REDIS_URL name
-reachable ones, migrates, makes sure the demo organization exists, then runs the ASGI
-server and a Celery worker until Ctrl-C, when it stops what it started.
+reachable ones, migrates and makes sure the demo organization exists (`manage.py
+demo_seed`), then runs the ASGI server, a Celery worker and, without a real Stripe key, the
+local Stripe-format server until Ctrl-C, when it stops what it started. The children inherit
+DATABASE_URL and REDIS_URL from this process.
 """
 
 import os
@@ -14,7 +16,7 @@ import time
 from pathlib import Path
 from types import FrameType
 
-from saas import local_services
+from localdev import services
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -28,7 +30,7 @@ def free_port(start: int) -> int:
     raise RuntimeError(f"no free port between {start} and {start + 49}")
 
 
-def stripe_local_start(manage: list[str], port: int) -> list[subprocess.Popen[bytes]]:
+def stripe_server_start(manage: list[str], port: int) -> list[subprocess.Popen[bytes]]:
     """Without a real STRIPE_API_KEY (or with STRIPE_API_BASE=local), run the local
     Stripe-format server and point the server and worker (our children) at it."""
     base = os.environ.get("STRIPE_API_BASE", "")
@@ -52,18 +54,18 @@ def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saas.settings.dev")
     os.environ.setdefault("DJANGO_DEBUG", "1")
     os.environ["PYTHONUNBUFFERED"] = "1"
-    embedded_redis_url = f"redis+socket://{local_services.redis_socket_path()}"
-    pg_was_up = bool(os.environ.get("DATABASE_URL")) or local_services.embedded_postgres_running()
-    redis_was_up = local_services.redis_reachable(embedded_redis_url)
-    local_services.ensure_local_services()
+    embedded_redis_url = f"redis+socket://{services.redis_socket_path()}"
+    pg_was_up = bool(os.environ.get("DATABASE_URL")) or services.embedded_postgres_running()
+    redis_was_up = services.redis_reachable(embedded_redis_url)
+    services.ensure_local_services()
     started_pg = not pg_was_up
     started_redis = os.environ["REDIS_URL"] == embedded_redis_url and not redis_was_up
 
     manage = [sys.executable, str(ROOT / "manage.py")]
-    subprocess.run([*manage, "platform_setup", "--demo"], check=True, cwd=ROOT)
+    subprocess.run([*manage, "demo_seed"], check=True, cwd=ROOT)
 
     port = free_port(int(os.environ.get("PORT", "8000")))
-    children = stripe_local_start(manage, port)
+    children = stripe_server_start(manage, port)
     children += [
         subprocess.Popen(
             [str(BIN / "uvicorn"), "saas.asgi:application",
@@ -109,9 +111,9 @@ def main() -> int:
         except subprocess.TimeoutExpired:
             child.kill()
     if started_redis:
-        local_services.embedded_redis_stop()
+        services.embedded_redis_stop()
     if started_pg:
-        local_services.embedded_postgres_stop()
+        services.embedded_postgres_stop()
     print("Stopped.", flush=True)
     return 0 if stopping else 1
 

