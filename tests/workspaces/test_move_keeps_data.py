@@ -50,154 +50,16 @@ desk at least two weeks before departure.
 """
 QUESTION = "How much is the per diem for meals when travelling abroad?"
 
-# Runs with the code at BEFORE_MOVE (its tree is the working directory, first on sys.path).
-OLD_SCRIPT = r"""
-import asyncio, hashlib, json, sys
-
-import django
-
-django.setup()
-
-import numpy
-from django.contrib.contenttypes.models import ContentType
-from django.core.files.uploadedfile import SimpleUploadedFile
-from django.core.management import call_command
-from django_tenants.utils import tenant_context
-
-import assistant.models
-from assistant.answering import answer_events
-from assistant.conversations import question_ask
-from assistant.models import Chunk, Citation, Conversation, CorpusStat, Message, TermStat
-from assistant.services import documents_ingest
-from billing.models import BillingAccount
-from tenants.services import organization_signup, platform_ensure
-from workspaces.models import Document
-from workspaces.services import document_upload, workspace_create
-
-params = json.loads(sys.argv[1])
-call_command("migrate_schemas", interactive=False, verbosity=0)
-platform_ensure()
-organization, owner = organization_signup(
-    name="Before Move", slug="before-move", owner_email="owner@before-move.example",
-    owner_password="owner-password-1",
-)
-quiet, _ = organization_signup(
-    name="Quiet", slug="quiet-org", owner_email="owner@quiet.example",
-    owner_password="owner-password-1",
-)
-with tenant_context(organization):
-    workspace = workspace_create(actor=owner, name="Handbook")
-    upload = SimpleUploadedFile(
-        "travel.md", params["document"].encode(), content_type="text/markdown"
-    )
-    document = document_upload(
-        actor=owner, workspace=workspace, upload=upload, queue_ingestion=False
-    )
-    documents_ingest(document_ids=[document.pk])
-    _, _, reply = question_ask(user=owner, text=params["question"], scope_ids=[workspace.pk])
-
-
-async def drain():
-    async for _ in answer_events(tenant=organization, message_id=reply.pk):
-        pass
-
-
-asyncio.run(drain())
-
-
+# What both scripts read back, under the names both the old and the new code import.
+SNAPSHOT = r"""
 def embedding_digest(embedding):
     return None if embedding is None else hashlib.sha256(
         numpy.asarray(embedding, dtype=numpy.float32).tobytes()
     ).hexdigest()
 
 
-with tenant_context(organization):
-    result = {
-        "code": assistant.models.__file__,
-        "schema": organization.schema_name,
-        "owner_id": owner.pk,
-        "workspace_id": workspace.pk,
-        "documents": [
-            {"id": d.pk, "title": d.title, "status": d.status, "chunks_total": d.chunks_total}
-            for d in Document.objects.order_by("pk")
-        ],
-        "chunks": [
-            {
-                "id": c.pk, "document_id": c.document_id, "workspace_id": c.workspace_id,
-                "ordinal": c.ordinal, "text": c.text, "heading_path": c.heading_path,
-                "lexeme_count": c.lexeme_count, "embedding": embedding_digest(c.embedding),
-                "search": c.search,
-            }
-            for c in Chunk.objects.order_by("pk")
-        ],
-        "term_stats": {t.lexeme: t.chunk_count for t in TermStat.objects.all()},
-        "corpus_stats": [
-            {"id": s.pk, "chunk_count": s.chunk_count, "lexeme_total": s.lexeme_total}
-            for s in CorpusStat.objects.all()
-        ],
-        "conversations": [
-            {"id": c.pk, "title": c.title, "user_id": c.user_id,
-             "scope": sorted(c.scope.values_list("pk", flat=True))}
-            for c in Conversation.objects.order_by("pk")
-        ],
-        "messages": [
-            {"id": m.pk, "conversation_id": m.conversation_id, "role": m.role, "text": m.text,
-             "status": m.status, "answered": m.answered}
-            for m in Message.objects.order_by("pk")
-        ],
-        "citations": [
-            {"id": c.pk, "message_id": c.message_id, "marker": c.marker,
-             "chunk_id": c.chunk_id, "document_id": c.document_id, "quote": c.quote}
-            for c in Citation.objects.order_by("pk")
-        ],
-        "chunk_content_type_id": ContentType.objects.get_for_model(Chunk).pk,
-    }
-result["billing_account_before"] = {
-    o.slug: BillingAccount.objects.filter(organization=o).exists() for o in (organization, quiet)
-}
-print(__MARK__ + json.dumps(result))
-"""
-
-# Runs with this checkout's code on the database the old script left behind.
-NEW_SCRIPT = r"""
-import hashlib, io, json, sys
-
-import django
-
-django.setup()
-
-import numpy
-from django.contrib.contenttypes.models import ContentType
-from django.core.management import call_command
-from django.db.migrations.recorder import MigrationRecorder
-from django_tenants.utils import tenant_context
-
-import workspaces.models
-from accounts.models import User
-from assistant.models import Citation, Conversation, Message
-from billing.models import BillingAccount
-from tenants.models import Organization
-from workspaces.embeddings import embeddings_get
-from workspaces.models import Chunk, CorpusStat, Document, TermStat
-from workspaces.retrieval import chunks_retrieve
-
-params = json.loads(sys.argv[1])
-call_command("migrate_schemas", interactive=False, verbosity=0)
-
-
-def embedding_digest(embedding):
-    return None if embedding is None else hashlib.sha256(
-        numpy.asarray(embedding, dtype=numpy.float32).tobytes()
-    ).hexdigest()
-
-
-organization = Organization.objects.get(schema_name=params["schema"])
-with tenant_context(organization):
-    owner = User.objects.get(pk=params["owner_id"])
-    query_vector = embeddings_get().embed_query(params["question"])
-    citations = list(Citation.objects.select_related("chunk").order_by("pk"))
-    result = {
-        "code": workspaces.models.__file__,
+def knowledge_base(citations):
+    return {
         "documents": [
             {"id": d.pk, "title": d.title, "status": d.status, "chunks_total": d.chunks_total}
             for d in Document.objects.order_by("pk")
@@ -231,6 +93,116 @@ with tenant_context(organization):
              "chunk_id": c.chunk_id, "document_id": c.document_id, "quote": c.quote}
             for c in citations
         ],
+    }
+"""
+
+# Runs with the code at BEFORE_MOVE (its tree is the working directory, first on sys.path).
+OLD_SCRIPT = r"""
+import asyncio, hashlib, json, sys
+
+import django
+
+django.setup()
+
+import numpy
+from django.contrib.contenttypes.models import ContentType
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django_tenants.utils import tenant_context
+
+import assistant.models
+from assistant.answering import answer_events
+from assistant.conversations import question_ask
+from assistant.models import Chunk, Citation, Conversation, CorpusStat, Message, TermStat
+from assistant.services import documents_ingest
+from billing.models import BillingAccount
+from tenants.services import organization_signup, platform_ensure
+from workspaces.models import Document
+from workspaces.services import document_upload, workspace_create
+
+params = json.loads(sys.argv[1])
+__SNAPSHOT__
+call_command("migrate_schemas", interactive=False, verbosity=0)
+platform_ensure()
+organization, owner = organization_signup(
+    name="Before Move", slug="before-move", owner_email="owner@before-move.example",
+    owner_password="owner-password-1",
+)
+quiet, _ = organization_signup(
+    name="Quiet", slug="quiet-org", owner_email="owner@quiet.example",
+    owner_password="owner-password-1",
+)
+with tenant_context(organization):
+    workspace = workspace_create(actor=owner, name="Handbook")
+    upload = SimpleUploadedFile(
+        "travel.md", params["document"].encode(), content_type="text/markdown"
+    )
+    document = document_upload(
+        actor=owner, workspace=workspace, upload=upload, queue_ingestion=False
+    )
+    documents_ingest(document_ids=[document.pk])
+    _, _, reply = question_ask(user=owner, text=params["question"], scope_ids=[workspace.pk])
+
+
+async def drain():
+    async for _ in answer_events(tenant=organization, message_id=reply.pk):
+        pass
+
+
+asyncio.run(drain())
+
+
+with tenant_context(organization):
+    result = {
+        "code": assistant.models.__file__,
+        "schema": organization.schema_name,
+        "owner_id": owner.pk,
+        "workspace_id": workspace.pk,
+        **knowledge_base(list(Citation.objects.order_by("pk"))),
+        "chunk_content_type_id": ContentType.objects.get_for_model(Chunk).pk,
+    }
+result["billing_account_before"] = {
+    o.slug: BillingAccount.objects.filter(organization=o).exists() for o in (organization, quiet)
+}
+print(__MARK__ + json.dumps(result))
+"""
+
+# Runs with this checkout's code on the database the old script left behind.
+NEW_SCRIPT = r"""
+import hashlib, io, json, sys
+
+import django
+
+django.setup()
+
+import numpy
+from django.contrib.contenttypes.models import ContentType
+from django.core.management import call_command
+from django.db.migrations.recorder import MigrationRecorder
+from django_tenants.utils import tenant_context
+
+import workspaces.models
+from accounts.models import User
+from assistant.models import Citation, Conversation, Message
+from billing.models import BillingAccount
+from tenants.models import Organization
+from workspaces.embeddings import embeddings_get
+from workspaces.models import Chunk, CorpusStat, Document, TermStat
+from workspaces.retrieval import chunks_retrieve
+
+params = json.loads(sys.argv[1])
+__SNAPSHOT__
+call_command("migrate_schemas", interactive=False, verbosity=0)
+
+
+organization = Organization.objects.get(schema_name=params["schema"])
+with tenant_context(organization):
+    owner = User.objects.get(pk=params["owner_id"])
+    query_vector = embeddings_get().embed_query(params["question"])
+    citations = list(Citation.objects.select_related("chunk").order_by("pk"))
+    result = {
+        "code": workspaces.models.__file__,
+        **knowledge_base(citations),
         "cited_chunks": [
             c.chunk and {"model": c.chunk._meta.label, "id": c.chunk.pk, "text": c.chunk.text}
             for c in citations
@@ -280,7 +252,12 @@ print(__MARK__ + json.dumps(result))
 def python_run(tree: Path, script: str, env: dict[str, str], params: dict[str, Any]) -> Any:
     """Run `script` with the code in `tree`; the JSON it printed after RESULT_MARK."""
     completed = subprocess.run(
-        [sys.executable, "-c", script.replace("__MARK__", repr(RESULT_MARK)), json.dumps(params)],
+        [
+            sys.executable,
+            "-c",
+            script.replace("__MARK__", repr(RESULT_MARK)).replace("__SNAPSHOT__", SNAPSHOT),
+            json.dumps(params),
+        ],
         cwd=tree,
         env=env,
         capture_output=True,
