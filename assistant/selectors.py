@@ -3,7 +3,7 @@ from datetime import datetime
 
 import numpy as np
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from accounts.models import User
 from assistant.models import (
@@ -72,20 +72,32 @@ def answers_reviewable_by(*, user: User) -> bool:
 
 def _reviewable_messages(*, user: User) -> QuerySet[Message]:
     """Finished answers a person reviews: ones that searched a workspace they manage, and
-    searched and cited nothing they may not read. An answer drawn from a restricted
-    workspace as well stays hidden from a manager of the open one: its question, text and
-    quotes would tell them what the restricted workspace holds. (A workspace deleted since
-    hides nothing: its content is gone.)"""
+    that, like every earlier answer of their conversation, searched and cited nothing they
+    may not read. An answer drawn from a restricted workspace as well stays hidden from a
+    manager of the open one: its question, text and quotes would tell them what the
+    restricted workspace holds. So does a follow-up to such an answer: it is searched with
+    the earlier question joined to it (the stored search query that knowledge gaps show)
+    and a model answers it with the earlier exchange in its prompt. (A workspace deleted
+    since hides nothing: its content is gone.)"""
     managed = workspace_ids_manageable(user=user)
     unreadable = Workspace.objects.exclude(id__in=workspace_ids_readable(user=user)).values("id")
     cited_unreadable = Citation.objects.filter(
         message=OuterRef("pk"), workspace_id_at_answer__in=unreadable
     )
+    drew_on_unreadable = Q(searched_workspace_ids__overlap=ArraySubquery(unreadable)) | Q(
+        Exists(cited_unreadable)
+    )
+    earlier_drew_on_unreadable = Message.objects.filter(
+        drew_on_unreadable,
+        conversation_id=OuterRef("conversation_id"),
+        role=MessageRole.ASSISTANT,
+        id__lt=OuterRef("pk"),
+    )
     return (
         Message.objects.filter(role=MessageRole.ASSISTANT, status=MessageStatus.DONE)
         .filter(searched_workspace_ids__overlap=ArraySubquery(managed))
-        .exclude(searched_workspace_ids__overlap=ArraySubquery(unreadable))
-        .exclude(Exists(cited_unreadable))
+        .exclude(drew_on_unreadable)
+        .exclude(Exists(earlier_drew_on_unreadable))
     )
 
 
