@@ -21,6 +21,7 @@ The text of a chunk, a contract the answerer relies on:
 A chunk never spans two pages or two heading paths, so its citation stays exact.
 """
 
+import re
 from dataclasses import dataclass
 from itertools import groupby
 
@@ -37,6 +38,9 @@ PARAGRAPH_SEPARATOR = "\n\n"
 SEPARATORS = ["\n\n", "\n", ". ", "? ", "! ", "; ", ", ", " "]
 # A piece this many times a chunk's size found no separator: cut it by tokens.
 OVERSIZED = 2
+# Characters per token above which a run without sentence breaks counts as unbroken text.
+UNBROKEN_CHARS_PER_TOKEN = 8
+BREAKS = re.compile(r"\n|[.!?;](?:\s|$)")
 
 
 @dataclass(frozen=True)
@@ -100,12 +104,34 @@ def _prose_chunks(sections: list[Section]) -> list[str]:
             units.extend(_list_parts(section.text))
         else:
             units.append(section.text)
-    body = PARAGRAPH_SEPARATOR.join(unit for unit in units if unit.strip())
+    chunks: list[str] = []
+    splittable: list[str] = []
+    for unit in units:
+        if not unit.strip():
+            continue
+        if _unbroken(unit):
+            chunks.extend(_prose_split(splittable))
+            splittable = []
+            chunks.extend(_token_windows(unit))
+        else:
+            splittable.append(unit)
+    return chunks + _prose_split(splittable)
+
+
+def _prose_split(units: list[str]) -> list[str]:
+    body = PARAGRAPH_SEPARATOR.join(units)
     if not body:
         return []
     if token_count(body) <= settings.CHUNK_TOKENS:
         return [body]
     return _splitter().split_text(body)
+
+
+def _unbroken(text: str) -> bool:
+    """A long text with no sentence or line breaks (a megabyte on one line): the splitter
+    would measure it word by word, for minutes; it is cut by tokens instead."""
+    longest = settings.CHUNK_TOKENS * UNBROKEN_CHARS_PER_TOKEN
+    return len(text) > longest and max(len(part) for part in BREAKS.split(text)) > longest
 
 
 def _list_parts(text: str) -> list[str]:
@@ -152,15 +178,26 @@ def _token_windows(text: str) -> list[str]:
     CHUNK_TOKENS tokens. Slices of the original text by the tokenizer's offsets: the model's
     tokenizer is uncased, so decoding tokens would lower-case the text."""
     limit = settings.CHUNK_TOKENS
-    if len(text) < limit * OVERSIZED or token_count(text) <= limit * OVERSIZED:
+    if len(text) < limit * OVERSIZED:
         return [text]
+    if token_count(text) <= limit * OVERSIZED:
+        return _character_windows(text)
     offsets = tokenizer_get()(text, add_special_tokens=False, return_offsets_mapping=True,
                               verbose=False)["offset_mapping"]  # fmt: skip
     step = limit - settings.CHUNK_OVERLAP_TOKENS
     windows = []
     for start in range(0, len(offsets), step):
         window = offsets[start : start + limit]
-        windows.append(text[window[0][0] : window[-1][1]].strip())
+        windows.extend(_character_windows(text[window[0][0] : window[-1][1]].strip()))
         if start + limit >= len(offsets):
             break
     return [window for window in windows if window]
+
+
+def _character_windows(text: str) -> list[str]:
+    """The tokenizer reads a "word" over 100 characters as one unknown token: such text is
+    cut by characters, at about four to a token."""
+    size = settings.CHUNK_TOKENS * 4
+    if len(text) <= size * OVERSIZED:
+        return [text]
+    return [text[start : start + size] for start in range(0, len(text), size)]

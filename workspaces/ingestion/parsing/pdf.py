@@ -25,12 +25,14 @@ from workspaces.ingestion.parsing.structure import (
 )
 from workspaces.models import DocumentKind
 
-COLUMN_GAP = re.compile(r"\s{3,}")
+# A table cell: words apart by one or two spaces; three or more in the layout text part
+# columns.
+CELL = re.compile(r"\S+(?:\s{1,2}\S+)*")
 CAPTION = re.compile(r"^(table|tab\.|figure|fig\.)\s*[0-9ivx]+\b", re.I)
 PAGE_NUMBER = re.compile(r"^(page\s*)?[0-9]+(\s*(of|/)\s*[0-9]+)?$|^[-–—]\s*[0-9]+\s*[-–—]$", re.I)
 EDGE_LINES = 3  # how many lines at the top and bottom of a page may be header or footer
 HEADING_MAX_CHARS = 150
-CELL_MAX_CHARS = 60
+SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9“\"(])")
 
 
 @dataclass
@@ -136,15 +138,11 @@ def _page_lines(page: Any, number: int) -> list[Line]:
         key = _key(text)
         size, bold = styles.get(key) or _style_near(styles, key)
         stripped = text.strip()
-        cells = tuple(
-            (match.start(), match.group(0))
-            for match in re.finditer(r"\S+(?:\s{1,2}\S+)*", text)
-            if match.group(0)
-        )
+        cells = tuple((match.start(), match.group(0)) for match in CELL.finditer(text))
         line = Line(
             text=inline(stripped), page=number, indent=len(text) - len(text.lstrip()),
             size=size, bold=bold,
-            cells=cells if len(COLUMN_GAP.split(stripped)) > 1 else (),
+            cells=cells if len(cells) > 1 and not BULLET.match(stripped) else (),
         )  # fmt: skip
         lines.append(line)
     return lines
@@ -274,10 +272,8 @@ class _Builder:
 
     def flush(self) -> None:
         if self.paragraph:
-            text = lines_join([line.text for line in self.paragraph], self.context)
-            self.sections.append(
-                Section(text=text, page=self.paragraph[0].page, heading_path=self.path)
-            )
+            for page, text in self._paragraph_by_page():
+                self.sections.append(Section(text=text, page=page, heading_path=self.path))
             self.paragraph = []
         if self.items:
             texts = [lines_join([line.text for line in item], self.context) for item in self.items]
@@ -287,6 +283,32 @@ class _Builder:
             )
             self.sections.extend([section] if section is not None else [])
             self.items = []
+
+    def _paragraph_by_page(self) -> list[tuple[int, str]]:
+        """A paragraph running over a page break: each sentence on the page it starts on, so
+        that sentences stay whole and citations name the right page."""
+        lines = self.paragraph
+        text = lines_join([line.text for line in lines], self.context)
+        if lines[0].page == lines[-1].page:
+            return [(lines[0].page, text)]
+        starts = []  # (offset in text, page) where each further page's lines begin
+        for index in range(1, len(lines)):
+            if lines[index].page != lines[index - 1].page:
+                before = lines_join([line.text for line in lines[:index]], self.context)
+                starts.append((len(before), lines[index].page))
+        parts: list[tuple[int, str]] = []
+        offset = 0
+        for sentence in SENTENCE_SPLIT.split(text):
+            page = lines[0].page
+            for start, later_page in starts:
+                if offset >= start:
+                    page = later_page
+            if parts and parts[-1][0] == page:
+                parts[-1] = (page, f"{parts[-1][1]} {sentence}")
+            else:
+                parts.append((page, sentence))
+            offset += len(sentence) + 1
+        return parts
 
     def heading(self, text: str, level: int) -> None:
         self.flush()
@@ -323,12 +345,18 @@ class _Builder:
             self.paragraph = self.paragraph[: starts[-1]]
         self.flush()
         columns = [offset for offset, _ in rows[0].cells]
-        grid = []
+        grid: list[list[str]] = []
         for row in rows:
             cells = [""] * len(columns)
             for offset, text in row.cells:
                 nearest = min(range(len(columns)), key=lambda i: abs(columns[i] - offset))
                 cells[nearest] = f"{cells[nearest]} {text}".strip()
-            grid.append(cells)
+            if grid and not cells[0]:
+                # A cell's text wrapped onto a line of its own: it continues the row above.
+                grid[-1] = [
+                    f"{above} {below}".strip() for above, below in zip(grid[-1], cells, strict=True)
+                ]
+            else:
+                grid.append(cells)
         section = table_section(grid, caption=caption, page=rows[0].page, heading_path=self.path)
         self.sections.extend([section] if section is not None else [])
