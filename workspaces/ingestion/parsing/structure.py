@@ -208,7 +208,20 @@ def _hyphen_is_soft(head: str, tail: str, context: str) -> bool:
         return True
     if context and re.search(rf"\b{re.escape(compound)}\b", lowered):
         return False
+    if _known_word(joined):
+        return True
     return (tail.lower().endswith(SUFFIXES) and len(tail) <= 6) or len(head) <= 2
+
+
+def _known_word(word: str) -> bool:
+    """Whether `word` (or it without a plural or verb ending) is a whole word of the
+    embedding model's vocabulary: thirty thousand common English words, already loaded."""
+    from workspaces.embeddings import tokenizer_get
+
+    vocabulary = tokenizer_get().get_vocab()
+    endings = ("s", "es", "ed", "ing", "ment", "ments")
+    stems = [word] + [word[: -len(end)] for end in endings if word.endswith(end)]
+    return any(stem in vocabulary for stem in stems)
 
 
 def sections_finish(sections: list[Section]) -> list[Section]:
