@@ -2,6 +2,8 @@
 whose rows read on their own, titles from the files, more formats, scans read by OCR, and
 formats we cannot read refused at once."""
 
+from typing import Any
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -20,7 +22,7 @@ from tests.files import (
 )
 from workspaces.ingestion.pipeline import document_ingest
 from workspaces.models import Chunk, Document, DocumentStatus, Workspace, WorkspaceRole
-from workspaces.retrieval import chunks_retrieve
+from workspaces.retrieval import RetrievedChunk, chunks_retrieve
 from workspaces.services import WorkspaceError, document_rename, document_upload, grant_set
 
 HEADER = (8.0, False, [(60, "Acme Ltd | Travel Policy"), (480, "FIN-3 v2")])
@@ -37,7 +39,7 @@ def texts(document: Document) -> list[str]:
     return list(Chunk.objects.filter(document=document).values_list("text", flat=True))
 
 
-def best(owner: User, workspace: Workspace, query: str) -> Chunk:
+def best(owner: User, workspace: Workspace, query: str) -> RetrievedChunk:
     return chunks_retrieve(user=owner, query=query, within=[workspace.pk], k=1)[0]
 
 
@@ -145,12 +147,12 @@ def test_pdf_text_table_rows_are_lines_with_their_headers(
     assert table.page == 2
 
 
-def build_benefits(document: object) -> None:
-    document.add_paragraph("Benefits", style="Title")  # type: ignore[attr-defined]
-    document.add_heading("Pension", level=1)  # type: ignore[attr-defined]
-    caption = document.add_paragraph()  # type: ignore[attr-defined]
+def build_benefits(document: Any) -> None:
+    document.add_paragraph("Benefits", style="Title")
+    document.add_heading("Pension", level=1)
+    caption = document.add_paragraph()
     caption.add_run("Pension by office").bold = True
-    table = document.add_table(rows=3, cols=3)  # type: ignore[attr-defined]
+    table = document.add_table(rows=3, cols=3)
     for row, values in zip(
         table.rows,
         [["Office", "Employer", "Employee"], ["Leeds", "6%", "4%"], ["Cork", "7%", "5%"]],
@@ -158,10 +160,10 @@ def build_benefits(document: object) -> None:
     ):
         for cell, value in zip(row.cells, values, strict=True):
             cell.text = value
-    document.add_heading("Perks", level=1)  # type: ignore[attr-defined]
-    document.add_paragraph("Every employee can choose two of these perks:")  # type: ignore[attr-defined]
+    document.add_heading("Perks", level=1)
+    document.add_paragraph("Every employee can choose two of these perks:")
     for perk in ("a cycle to work loan", "free eye tests", "a season ticket loan"):
-        document.add_paragraph(perk, style="List Bullet")  # type: ignore[attr-defined]
+        document.add_paragraph(perk, style="List Bullet")
 
 
 def test_docx_tables_lists_and_core_title(org_a: Organization, owner_a: User, workspace: Workspace):
