@@ -50,7 +50,7 @@ def test_bad_file_fails_with_a_readable_reason_and_nothing_else_is_affected(
     assert document.status == DocumentStatus.FAILED
     assert reason in document.error
     assert not Chunk.objects.filter(document=document).exists()
-    good = Document.objects.get(title="Good")
+    good = Document.objects.get(original_name="good.md")
     assert good.status == DocumentStatus.READY
     assert Chunk.objects.filter(document=good).exists()
     page = signed_in(org_a, owner_a).get(f"/w/{workspace.slug}/").content.decode()
