@@ -28,6 +28,10 @@ class TextEntryForm(forms.Form):
     text = forms.CharField(widget=forms.Textarea(attrs={"rows": 6}))
 
 
+class RenameForm(forms.Form):
+    title = forms.CharField(max_length=300)
+
+
 class ReplaceForm(forms.Form):
     file = forms.FileField()
 

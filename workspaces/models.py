@@ -90,6 +90,9 @@ class DocumentKind(models.TextChoices):
     HTML = "html", "HTML"
     MARKDOWN = "markdown", "Markdown"
     TEXT = "text", "Text"
+    XLSX = "xlsx", "Excel"
+    CSV = "csv", "CSV"
+    PPTX = "pptx", "PowerPoint"
 
 
 def document_upload_path(document: "Document", filename: str) -> str:
@@ -103,6 +106,9 @@ def document_upload_path(document: "Document", filename: str) -> str:
 class Document(models.Model):
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="documents")
     title = models.CharField(max_length=300)
+    # Set by a person (given at upload or renamed): ingestion then keeps it instead of the
+    # title the file carries in its metadata.
+    title_is_custom = models.BooleanField(default=False)
     original_name = models.CharField(max_length=255)
     kind = models.CharField(max_length=10, choices=DocumentKind.choices)
     file = models.FileField(upload_to=document_upload_path, max_length=500)
@@ -111,6 +117,8 @@ class Document(models.Model):
     size = models.PositiveBigIntegerField(default=0)
     sha256 = models.CharField(max_length=64)
     pages = models.PositiveIntegerField(null=True, blank=True)
+    # Pages read by OCR: {"<page>": mean recognition confidence 0-1}.
+    ocr_confidence = models.JSONField(default=dict, blank=True)
     status = models.CharField(
         max_length=10, choices=DocumentStatus.choices, default=DocumentStatus.QUEUED
     )
@@ -137,6 +145,12 @@ class Document(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in (DocumentStatus.READY, DocumentStatus.FAILED)
+
+    @property
+    def ocr_low_confidence_pages(self) -> list[int]:
+        """Pages whose OCR text may be wrong enough to mislead: worth checking by eye."""
+        threshold = settings.OCR_LOW_CONFIDENCE
+        return sorted(int(page) for page, score in self.ocr_confidence.items() if score < threshold)
 
     @property
     def progress_percent(self) -> int:

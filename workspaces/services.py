@@ -13,6 +13,7 @@ from accounts.models import User
 from billing.caps import cap_ensure
 from tenants.schemas import tenant_current
 from workspaces.access import workspace_allows, workspaces_creatable_by
+from workspaces.ingestion.parsing import UnreadableDocument, document_format_ensure
 from workspaces.ingestion.pipeline import document_queue
 from workspaces.models import Document, Workspace, WorkspaceGrant, WorkspaceRole
 from workspaces.term_stats import term_stats_remove
@@ -94,6 +95,16 @@ def _ensure_size(name: str, size: int) -> None:
         )
 
 
+def _ensure_readable_format(upload: File[bytes], name: str) -> None:
+    """Refuse now, not after queueing, a file in a format we cannot read."""
+    data = upload.read()
+    upload.seek(0)
+    try:
+        document_format_ensure(data=data, filename=name)
+    except UnreadableDocument as reason:
+        raise WorkspaceError(f"“{name}”: {reason}") from None
+
+
 def _ensure_new_content(workspace: Workspace, sha256: str, name: str) -> None:
     existing = Document.objects.filter(workspace=workspace, sha256=sha256).first()
     if existing is not None:
@@ -118,12 +129,14 @@ def document_upload(
     _ensure_level(actor, workspace, WorkspaceRole.EDITOR)
     name = upload.name or "document"
     _ensure_size(name, upload.size or 0)
+    _ensure_readable_format(upload, name)
     cap_ensure(organization=tenant_current(), meter="documents", adding_bytes=upload.size or 0)
     sha256 = _sha256(upload)
     _ensure_new_content(workspace, sha256, name)
     document = Document(
         workspace=workspace,
-        title=(title or _title_from_name(name))[:300],
+        title=(title.strip() or _title_from_name(name))[:300],
+        title_is_custom=bool(title.strip()),
         original_name=name[:255],
         kind=_kind_from_name(name),
         size=upload.size or 0,
@@ -157,6 +170,7 @@ def document_replace(*, actor: User, document: Document, upload: File[bytes]) ->
     _ensure_level(actor, document.workspace, WorkspaceRole.EDITOR)
     name = upload.name or document.original_name
     _ensure_size(name, upload.size or 0)
+    _ensure_readable_format(upload, name)
     cap_ensure(
         organization=tenant_current(), meter="documents", adding=0,
         adding_bytes=max(0, (upload.size or 0) - document.size),
@@ -173,6 +187,17 @@ def document_replace(*, actor: User, document: Document, upload: File[bytes]) ->
     document.file.save(name, upload, save=False)
     document.save()
     return document_queue(document=document)
+
+
+def document_rename(*, actor: User, document: Document, title: str) -> Document:
+    """A title given by a person, kept from then on instead of the file's own."""
+    _ensure_level(actor, document.workspace, WorkspaceRole.EDITOR)
+    title = " ".join(title.split())[:300]
+    if not title:
+        raise WorkspaceError("Give the document a title.")
+    document.title, document.title_is_custom = title, True
+    document.save(update_fields=["title", "title_is_custom", "updated_at"])
+    return document
 
 
 def document_retry(*, actor: User, document: Document) -> Document:
@@ -200,5 +225,5 @@ def _kind_from_name(name: str) -> str:
     extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     return {
         "pdf": "pdf", "docx": "docx", "html": "html", "htm": "html", "md": "markdown",
-        "markdown": "markdown",
+        "markdown": "markdown", "xlsx": "xlsx", "csv": "csv", "tsv": "csv", "pptx": "pptx",
     }.get(extension, "text")  # fmt: skip

@@ -26,4 +26,5 @@ urlpatterns = [
     path(f"{document}/retry/", views.document_retry_view, name="document_retry"),
     path(f"{document}/delete/", views.document_delete_view, name="document_delete"),
     path(f"{document}/replace/", views.document_replace_view, name="document_replace"),
+    path(f"{document}/rename/", views.document_rename_view, name="document_rename"),
 ]

@@ -22,6 +22,7 @@ from workspaces.access import (
 )
 from workspaces.forms import (
     GrantForm,
+    RenameForm,
     ReplaceForm,
     RetrievalTestForm,
     TextEntryForm,
@@ -45,6 +46,7 @@ from workspaces.services import (
     WorkspaceError,
     document_create_from_text,
     document_delete,
+    document_rename,
     document_replace,
     document_retry,
     document_upload,
@@ -208,6 +210,7 @@ def document_detail(request: MemberRequest, slug: str, document_id: int) -> Http
         "document": document,
         "chunks": chunk_list(user=request.user, document=document),
         "replace_form": ReplaceForm(),
+        "rename_form": RenameForm(initial={"title": document.title}),
         **_abilities(request, document.workspace),
     }
     return render(request, "workspaces/document.html", context)
@@ -266,6 +269,21 @@ def document_replace_view(request: MemberRequest, slug: str, document_id: int) -
         messages.error(request, str(refusal))
     except CapReached as refusal:
         messages.error(request, refusal.message_for(request.user))
+    return _back_to_document(document)
+
+
+@login_required
+@require_POST
+def document_rename_view(request: MemberRequest, slug: str, document_id: int) -> HttpResponse:
+    document = _document(request, slug, document_id)
+    form = RenameForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise WorkspaceError("Give the document a title of at most 300 characters.")
+        document_rename(actor=request.user, document=document, title=form.cleaned_data["title"])
+        messages.success(request, "Renamed.")
+    except WorkspaceError as refusal:
+        messages.error(request, str(refusal))
     return _back_to_document(document)
 
 

@@ -143,6 +143,8 @@ MAX_UPLOAD_BYTES = env.int("MAX_UPLOAD_BYTES", default=25 * 1024 * 1024)
 CHUNK_TOKENS = env.int("CHUNK_TOKENS", default=224)
 CHUNK_OVERLAP_TOKENS = env.int("CHUNK_OVERLAP_TOKENS", default=34)
 DOCX_MAX_UNPACKED_BYTES = env.int("DOCX_MAX_UNPACKED_BYTES", default=200 * 1024 * 1024)
+# Scanned pages whose mean OCR confidence is below this are named on the document's page.
+OCR_LOW_CONFIDENCE = env.float("OCR_LOW_CONFIDENCE", default=0.8)
 EMBEDDINGS_PROVIDER = env.str("EMBEDDINGS_PROVIDER", default="local")  # local | vertex
 EMBEDDING_DIMENSIONS = env.int("EMBEDDING_DIMENSIONS", default=384)
 EMBEDDING_BATCH_SIZE = env.int("EMBEDDING_BATCH_SIZE", default=64)

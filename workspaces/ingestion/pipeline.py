@@ -65,7 +65,16 @@ def documents_ingest(
             prepared.append((document, drafts))
     Document.objects.bulk_update(
         [document for document, _ in prepared],
-        ["kind", "pages", "chunks_total", "chunks_done", "status", "updated_at"],
+        [
+            "kind",
+            "pages",
+            "title",
+            "ocr_confidence",
+            "chunks_total",
+            "chunks_done",
+            "status",
+            "updated_at",
+        ],
     )
 
     queue = [(document, draft) for document, drafts in prepared for draft in drafts]
@@ -98,6 +107,9 @@ def _parse_and_chunk(document: Document) -> list[ChunkDraft] | None:
         document_fail(document=document, reason=str(reason))
         return None
     document.kind, document.pages = parsed.kind, parsed.pages
+    if parsed.title and not document.title_is_custom:
+        document.title = parsed.title
+    document.ocr_confidence = {str(page): score for page, score in parsed.ocr_confidence.items()}
     document.chunks_total, document.chunks_done = len(drafts), 0
     document.status, document.updated_at = DocumentStatus.EMBEDDING, timezone.now()
     return drafts

@@ -14,7 +14,19 @@ from workspaces.services import WorkspaceError, document_upload, workspace_creat
 
 # Documents embedded together: full model batches even when each file is small.
 GROUP = 32
-SUFFIXES = {".pdf", ".docx", ".html", ".htm", ".md", ".markdown", ".txt"}
+SUFFIXES = {
+    ".pdf",
+    ".docx",
+    ".xlsx",
+    ".csv",
+    ".tsv",
+    ".pptx",
+    ".html",
+    ".htm",
+    ".md",
+    ".markdown",
+    ".txt",
+}
 
 
 class Command(BaseCommand):
