@@ -106,7 +106,7 @@ def test_asking_opens_a_conversation_whose_page_streams_the_answer(
     final = events[-1][1]
     assert "25 working days" in final
     assert 'class="cite"' in final and "/ask/sources/" in final
-    assert "Employee handbook time off" in final
+    assert "Northwind Robotics Employee Handbook: Time Off" in final
     assert "sse-connect" not in final  # the finished message does not stream again
 
 
