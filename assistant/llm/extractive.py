@@ -327,7 +327,6 @@ def answer_plan(
     if _about_something_else(features.candidates[best], features, passages):
         return Plan(False, ())
     chosen = [best]
-    covered = set(features.lexemes[_key(features.candidates[best])])
     vectors = features.vectors
     # Maximal marginal relevance: good units that say something the chosen ones do not,
     # and that bear on the question. A near
@@ -348,13 +347,12 @@ def answer_plan(
             for i in chosen
         )
         # A neighbour of a chosen sentence continues it ("...within 30 days. Claims more
-        # than 90 days late are not paid."); another must add a question term of its own.
-        if not beside and not (found - covered) & features.question_lexemes:
+        # than 90 days late are not paid."); another must hold a question term.
+        if not beside and not found & features.question_lexemes:
             marginal[pick] = -np.inf
             scores = scores.copy()
             scores[pick] = -np.inf
             continue
-        covered |= found
         chosen.append(pick)
     parts: list[Part] = []
     used: set[tuple[int, int]] = set()
@@ -405,10 +403,13 @@ def _about_something_else(anchor: Unit, features: Features, passages: Sequence[P
     )
     if unknown_weight < UNKNOWN_SHARE * sum(features.idf[x] for x in weighed):
         unknown_words = []
+    # A row or a list item is read with its caption or lead-in; a sentence with its whole
+    # passage, which often names its subject a sentence or two before.
+    scope = f"{said} {labels}" if anchor.kind != "sentence" else f"{labels} {passage.chunk.text}"
     names = [
         n
         for n in NAME.findall(features.question)[1:]
-        if n not in ("I", "I'm", "I've") and n.lower() not in f"{said} {labels}".lower()
+        if n not in ("I", "I'm", "I've") and n.lower() not in scope.lower()
     ]
     label_names = [n for n in NAME.findall(labels) if n.lower() not in features.question.lower()]
     if not unknown_words and not (names and label_names):
