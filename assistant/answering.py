@@ -23,7 +23,7 @@ from django.utils import timezone
 from accounts.models import User
 from assistant.llm import NOT_FOUND, AnswerProvider, Passage, Prepared, ProviderError, Turn, Usage
 from assistant.llm import provider_get as provider_get
-from assistant.llm.extractive import sentences_split
+from assistant.llm.passage_units import passage_units
 from assistant.models import Citation, Conversation, Message, MessageRole, MessageStatus
 from tenants.schemas import in_tenant
 from workspaces.access import workspace_ids_readable
@@ -79,7 +79,10 @@ def message_claim(*, message_id: int) -> Claim | None:
         if earlier_message.role == MessageRole.USER:
             pending_question = earlier_message.text
         elif pending_question is not None and earlier_message.status == MessageStatus.DONE:
-            turns.append(Turn(pending_question, MARKER.sub("", earlier_message.text).strip()))
+            # The question as it was searched: a follow-up already made standalone, so the
+            # next follow-up is read against it, not against its elliptical wording.
+            asked = earlier_message.search_query or pending_question
+            turns.append(Turn(asked, MARKER.sub("", earlier_message.text).strip()))
             pending_question = None
     return Claim(
         message_id=message_id,
@@ -145,7 +148,7 @@ def _quote(text: str, passage: Passage) -> list[str]:
     words = {w.lower() for claim in claims for w in WORD.findall(claim)}
     sentences = [
         s
-        for s in sentences_split(passage.chunk.text, passage=passage.number, language="english")
+        for s in passage_units(passage.chunk.text, passage=passage.number, language="english")
         if s.answerable
     ]
     scored = sorted(

@@ -97,3 +97,19 @@ def storage_bytes() -> int:
 
 def workspace_count() -> int:
     return Workspace.objects.count()
+
+
+def chunk_texts_beside(
+    *, document_id: int, workspace_id: int, ordinal: int
+) -> tuple[str | None, str | None]:
+    """The texts of the passages just before and after a retrieved one, to read a sentence
+    that a chunk boundary cut. Retrieval already applied the access policy to the passage;
+    its neighbours are in the same document and workspace."""
+    around = dict(
+        Chunk.objects.filter(
+            document_id=document_id,
+            workspace_id=workspace_id,
+            ordinal__in=[ordinal - 1, ordinal + 1],
+        ).values_list("ordinal", "text")
+    )
+    return around.get(ordinal - 1), around.get(ordinal + 1)

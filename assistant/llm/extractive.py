@@ -14,77 +14,57 @@ import math
 import re
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
-import pysbd  # type: ignore[import-untyped]
 from django.conf import settings
 from django.db import connection
 from pgvector import Vector
 
 from assistant.llm import NOT_FOUND, Passage, Prepared, Turn, Usage
+from assistant.llm.followups import standalone_question
+from assistant.llm.passage_units import Unit, passage_units, unit_text
 from workspaces.embeddings import embeddings_get
+from workspaces.selectors import chunk_texts_beside
 
-# A follow-up that leans on the previous question ("and for contractors?", "what about it?").
-FOLLOW_UP = re.compile(
-    r"^\s*(and|or|but|also|what about|how about|then|so)\b|\b(it|its|they|them|their|this|that|"
-    r"these|those|he|she|there)\b",
-    re.IGNORECASE,
-)
 REFERRING = re.compile(r"^(it|its|they|their|this|these|that|those|he|she|his|her)\b", re.I)
-LIST_MARK = re.compile(r"^\s*(?:[-*+•]|\d+[.)]|#+)\s+")
-MIN_WORDS = 4
+# A sentence cut by a chunk boundary: one that starts in lower case, or does not end.
+ENDED = re.compile(r"[.!?;:)\]\"'’”]\s*$")
 
 
-@dataclass(frozen=True)
-class Sentence:
-    passage: int  # passage number
-    position: int  # order within the passage
-    text: str
-    # False for a question ("Q: ...") or a heading-like line: context, never an answer.
-    answerable: bool = True
+# Words that frame a question (how far, how soon, is that valid) rather than name what it
+# is about, as the English text-search configuration stems them.
+FRAME_LEXEMES = {
+    "far", "ahead", "soon", "fast", "quick", "max", "maximum", "min", "minimum", "valid",
+    "finish", "long", "mani", "much", "often", "ve", "m", "ll", "re", "d", "s", "t", "won",
+    "just", "normal", "okay", "ok", "allow", "exact", "usual",
+}  # fmt: skip
+# An unknown question word this close (cosine, single words) to a word of the answer is
+# taken as said in other words ("beer" and "alcoholic drinks"); below it, the answer is
+# about something else ("dental" and "medical" score 0.52).
+SYNONYM_SIMILARITY = 0.55
+UNKNOWN_SHARE = 0.3
+MIN_CHUNKS_FOR_ABSENCE = 20
+# A name the question gives that the answer's headings do not, against a name they give
+# instead this close to it ("Dublin" and "Bristol": 0.50; "Dublin" and "Parking": 0.21).
+SIBLING_SIMILARITY = 0.45
+NAME = re.compile(r"\b(?:[A-Z][\w'’-]*|[A-Za-z]+\d+\w*)")
 
 
 @dataclass(frozen=True)
 class Plan:
     answered: bool
-    sentences: tuple[Sentence, ...]
+    parts: tuple["Part", ...]
 
 
-@lru_cache(maxsize=4)
-def _segmenter(language: str) -> pysbd.Segmenter:
-    code = {"english": "en", "french": "fr", "german": "de", "spanish": "es", "italian": "it"}
-    return pysbd.Segmenter(language=code.get(language, "en"), clean=False)
-
-
-def sentences_split(text: str, *, passage: int, language: str) -> list[Sentence]:
-    """Lines first (lists and headings are lines), then sentences within each line."""
-    found: list[Sentence] = []
-    segmenter = _segmenter(language)
-    for line in text.splitlines():
-        line = LIST_MARK.sub("", line).strip()
-        if not line:
-            continue
-        for piece in segmenter.segment(line):
-            piece = piece.strip()
-            if not piece:
-                continue
-            words = len(piece.split())
-            answerable = not (
-                words < MIN_WORDS or piece.endswith("?") or (words < 8 and piece[-1] not in ".!:;)")
-            )
-            found.append(Sentence(passage, len(found), piece, answerable))
-    return found
+def sentences_split(text: str, *, passage: int, language: str) -> list[Unit]:
+    """The passage's units (sentences, rows, items, labels) in reading order."""
+    return passage_units(text, passage=passage, language=language)
 
 
 def condense_by_history(question: str, history: Sequence[Turn]) -> str:
-    """Without a model, a short or referring follow-up is searched together with the
-    previous question, so "and for contractors?" finds the passage the first one did."""
-    if not history:
-        return question
-    if len(question.split()) <= 6 or FOLLOW_UP.search(question):
-        return f"{history[-1].question} {question}"
-    return question
+    """Without a model, an elliptical follow-up is rewritten from the previous question's
+    frame ("and in Dublin?" after "How much leave do I get in Bristol?")."""
+    return standalone_question(question, [turn.question for turn in history])
 
 
 def _lexemes(texts: list[str], language: str) -> list[set[str]]:
@@ -97,7 +77,9 @@ def _lexemes(texts: list[str], language: str) -> list[set[str]]:
         return [set(row[0]) for row in cursor.fetchall()]
 
 
-def _idf(lexemes: set[str]) -> dict[str, float]:
+def _idf(lexemes: set[str]) -> tuple[dict[str, float], set[str]]:
+    """IDF of each lexeme from the organization's term statistics, and the lexemes no
+    chunk of the organization has."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT greatest(chunk_count, 1) FROM assistant_corpusstat WHERE id = 1")
         row = cursor.fetchone()
@@ -108,44 +90,45 @@ def _idf(lexemes: set[str]) -> dict[str, float]:
         )
         counts = dict(cursor.fetchall())
     # A lexeme no chunk has gets the highest weight; it cannot be matched anyway.
-    return {
+    idf = {
         lexeme: math.log(1 + (total - counts.get(lexeme, 0) + 0.5) / (counts.get(lexeme, 0) + 0.5))
         for lexeme in lexemes
     }
+    # That a small knowledge base never uses a word says little about what it covers.
+    if total < MIN_CHUNKS_FOR_ABSENCE:
+        return idf, set()
+    return idf, {lexeme for lexeme in lexemes if not counts.get(lexeme)}
 
 
-def _antecedents(
-    picked: list[Sentence], passages: Sequence[Passage], language: str
-) -> list[Sentence]:
-    """The sentence before each picked one that opens with a pronoun, so that "It was
-    completed in 1904" is read with what "it" is."""
-    chosen = {(s.passage, s.position) for s in picked}
-    added: list[Sentence] = []
-    for sentence in picked:
-        if not REFERRING.match(sentence.text) or sentence.position == 0:
-            continue
-        if (sentence.passage, sentence.position - 1) in chosen:
-            continue
-        passage = next(p for p in passages if p.number == sentence.passage)
-        before = sentences_split(passage.chunk.text, passage=passage.number, language=language)
-        previous = next((s for s in before if s.position == sentence.position - 1), None)
-        if previous is not None and previous.answerable:
-            added.append(previous)
-            chosen.add((previous.passage, previous.position))
-    return added
+@dataclass(frozen=True)
+class Part:
+    """One piece of the answer: a sentence, a table row with its headers, or a list's
+    lead-in and items, with the passage it cites."""
+
+    passage: int
+    position: int
+    text: str
+    quotes: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class Features:
-    """Per candidate sentence (after the shortlist): what the score is made of."""
+    """Per candidate unit (after the shortlist): what the score is made of."""
 
-    candidates: list[Sentence]
-    similarity: np.ndarray  # sentence embedding . question embedding
-    overlap: np.ndarray  # share of the question's IDF weight in the sentence
-    context_overlap: np.ndarray  # ... in the sentence, the one before it and the heading
-    passage_similarity: np.ndarray  # the sentence's passage embedding . question embedding
+    candidates: list[Unit]
+    similarity: np.ndarray  # unit embedding . question embedding
+    overlap: np.ndarray  # share of the question's IDF weight in the unit
+    context_overlap: np.ndarray  # ... in the unit, the one before it, its label and heading
+    passage_similarity: np.ndarray  # the unit's passage embedding . question embedding
     passage_coverage: np.ndarray  # share of the question's IDF weight in the whole passage
-    vectors: np.ndarray  # sentence embeddings, for diversification
+    vectors: np.ndarray  # unit embeddings, for diversification
+    lexemes: dict[tuple[int, int], set[str]]  # (passage, position) -> the unit's lexemes
+    units: dict[int, list[Unit]]  # passage number -> all its units
+    question_lexemes: set[str]
+    idf: dict[str, float]
+    # Question lexemes no chunk of the organization has, question-framing words aside.
+    unknown: set[str]
+    question: str
 
 
 def _passage_similarity(question_vector: Sequence[float], chunk_ids: list[int]) -> dict[int, float]:
@@ -157,95 +140,152 @@ def _passage_similarity(question_vector: Sequence[float], chunk_ids: list[int]) 
         return {int(row[0]): float(row[1]) for row in cursor.fetchall()}
 
 
-def sentence_features(
+def unit_features(
     *,
     question: str,
     passages: Sequence[Passage],
     language: str,
     question_vector: Sequence[float],
-    focus: str = "",
 ) -> Features | None:
-    """`question` (as searched) decides passage relevance; `focus`, when given (a follow-up
-    as typed, before it was joined with the previous question), is what the sentences
-    must answer, so "and can I carry them over?" is not answered about vacation again."""
-    sentences = [
-        sentence
+    units = {
+        p.number: passage_units(
+            p.chunk.text, passage=p.number, language=language, heading=p.chunk.heading_path
+        )
         for p in passages
-        for sentence in sentences_split(p.chunk.text, passage=p.number, language=language)
-    ]
-    if not any(s.answerable for s in sentences):
+    }
+    every = [unit for p in passages for unit in units[p.number]]
+    if not any(u.answerable for u in every):
         return None
-    texts = [question, focus or question]
+    texts = [question]
     texts += [p.chunk.heading_path + "\n" + p.chunk.text for p in passages]
-    lexeme_sets = _lexemes(texts + [s.text for s in sentences], language)
-    question_lexemes, focus_lexemes = lexeme_sets[0], lexeme_sets[1] or lexeme_sets[0]
+    texts += [p.chunk.heading_path for p in passages]
+    texts += [unit_text(u) for u in every]
+    lexeme_sets = _lexemes(texts, language)
+    question_lexemes = lexeme_sets[0]
+    count = len(passages)
     passage_lexemes = dict(
-        zip((p.number for p in passages), lexeme_sets[2 : len(texts)], strict=True)
+        zip((p.number for p in passages), lexeme_sets[1 : 1 + count], strict=True)
     )
-    all_lexemes = lexeme_sets[len(texts) :]
-    # The sentence before counts as context even when it cannot be an answer itself (the
-    # FAQ's question line above its answer).
-    # So does the last question or heading line above it within the passage.
+    heading_lexemes = dict(
+        zip((p.number for p in passages), lexeme_sets[1 + count : 1 + 2 * count], strict=True)
+    )
+    all_lexemes = lexeme_sets[1 + 2 * count :]
+    by_key = {(u.passage, u.position): found for u, found in zip(every, all_lexemes, strict=True)}
+    # The unit before counts as context even when it cannot be an answer itself (the FAQ's
+    # question above its answer), and so does the last label above it in the passage.
     context_lexemes = []
     label: set[str] = set()
-    for index, (sentence, found) in enumerate(zip(sentences, all_lexemes, strict=True)):
-        if sentence.position == 0:
+    for index, (unit, found) in enumerate(zip(every, all_lexemes, strict=True)):
+        if unit.position == 0:
             label = set()
-        before = all_lexemes[index - 1] if sentence.position else set()
+        before = all_lexemes[index - 1] if unit.position else set()
         context_lexemes.append(found | before | label)
-        if not sentence.answerable:
+        if not unit.answerable:
             label = found
-    keep = [index for index, sentence in enumerate(sentences) if sentence.answerable]
-    candidates = [sentences[index] for index in keep]
-    sentence_lexemes = [all_lexemes[index] for index in keep]
-    around_lexemes = [context_lexemes[index] for index in keep]
-    heading_lexemes = dict(
-        zip(
-            (p.number for p in passages),
-            _lexemes([p.chunk.heading_path for p in passages], language),
-            strict=True,
-        )
-    )
-    idf = _idf(question_lexemes | focus_lexemes)
+    keep = [index for index, unit in enumerate(every) if unit.answerable]
+    candidates = [every[index] for index in keep]
+    idf, unknown = _idf(question_lexemes)
 
-    def coverage(found: set[str], wanted: set[str] = question_lexemes) -> float:
-        total = sum(idf[x] for x in wanted) or 1.0
-        return sum(idf[x] for x in wanted & found) / total
+    def coverage(found: set[str]) -> float:
+        total = sum(idf[x] for x in question_lexemes) or 1.0
+        return sum(idf[x] for x in question_lexemes & found) / total
 
-    overlap = np.array([coverage(found, focus_lexemes) for found in sentence_lexemes])
+    overlap = np.array([coverage(all_lexemes[index]) for index in keep])
     context_overlap = np.array(
-        [
-            coverage(around | heading_lexemes[sentence.passage], focus_lexemes)
-            for sentence, around in zip(candidates, around_lexemes, strict=True)
-        ]
+        [coverage(context_lexemes[index] | heading_lexemes[every[index].passage]) for index in keep]
     )
     similarity_of = _passage_similarity(question_vector, [p.chunk.chunk_id for p in passages])
     number_to_chunk = {p.number: p.chunk.chunk_id for p in passages}
-    passage_similarity = np.array([similarity_of[number_to_chunk[s.passage]] for s in candidates])
-    passage_coverage = np.array([coverage(passage_lexemes[s.passage]) for s in candidates])
-    # Embedding every sentence of every passage would cost more than retrieval: embed the
-    # ones most likely to matter, by term overlap in context and by their passage.
+    passage_similarity = np.array([similarity_of[number_to_chunk[u.passage]] for u in candidates])
+    passage_coverage = np.array([coverage(passage_lexemes[u.passage]) for u in candidates])
+    # Embedding every unit of every passage would cost more than retrieval: embed the ones
+    # most likely to matter, by term overlap in context and by their passage.
     shortlist = np.argsort(-(context_overlap + passage_similarity), kind="stable")[
         : settings.ASSISTANT_EXTRACTIVE_SHORTLIST
     ]
-    texts_to_embed = [candidates[i].text for i in shortlist]
-    if focus:
-        embedded = np.asarray(embeddings_get().embed_documents([focus, *texts_to_embed]))
-        vectors = embedded[1:]
-        # Half the follow-up as typed, half the question it continues.
-        similarity = (vectors @ embedded[0] + vectors @ np.asarray(question_vector)) / 2
-    else:
-        vectors = np.asarray(embeddings_get().embed_documents(texts_to_embed))
-        similarity = vectors @ np.asarray(question_vector)
+    vectors = np.asarray(
+        embeddings_get().embed_documents([unit_text(candidates[i]) for i in shortlist])
+    )
     return Features(
         candidates=[candidates[i] for i in shortlist],
-        similarity=similarity,
+        similarity=vectors @ np.asarray(question_vector),
         overlap=overlap[shortlist],
         context_overlap=context_overlap[shortlist],
         passage_similarity=passage_similarity[shortlist],
         passage_coverage=passage_coverage[shortlist],
         vectors=vectors,
+        lexemes=by_key,
+        units=units,
+        question_lexemes=question_lexemes,
+        idf=idf,
+        unknown=unknown - FRAME_LEXEMES,
+        question=question,
     )
+
+
+def _antecedent(unit: Unit, units: list[Unit]) -> Unit | None:
+    """The sentence before one that opens with a pronoun, so that "It was completed in
+    1904" is read with what "it" is."""
+    if unit.kind != "sentence" or not REFERRING.match(unit.text) or unit.position == 0:
+        return None
+    previous = units[unit.position - 1]
+    return previous if previous.kind == "sentence" else None
+
+
+def _rows(anchor: Unit, features: Features) -> list[Unit]:
+    """The anchor row, and the other rows of its table that match the question as well: a
+    row's own terms count, not those every row of the table shares (the headers)."""
+    rows = [
+        u for u in features.units[anchor.passage] if u.kind == "row" and u.block == anchor.block
+    ]
+    lexemes = [features.lexemes[(u.passage, u.position)] for u in rows]
+    shared = set.intersection(*lexemes) if len(rows) > 1 else set()
+
+    def key(found: set[str]) -> float:
+        return sum(features.idf.get(x, 0.0) for x in (found - shared) & features.question_lexemes)
+
+    keys = [key(found) for found in lexemes]
+    top = max(keys)
+    if top <= 0:
+        return [anchor]
+    # The row the question names ("Lisbon") may not be the one most like it in meaning.
+    return [u for u, k in zip(rows, keys, strict=True) if k >= top]
+
+
+def _list_block(anchor: Unit, features: Features) -> list[Unit]:
+    return [
+        u
+        for u in features.units[anchor.passage]
+        if u.block == anchor.block and u.kind in ("lead", "item")
+    ]
+
+
+def _caption(text: str) -> str:
+    return re.sub(r"^\s*\d{1,2}[.)]\s+", "", text).strip().rstrip(":")
+
+
+def _part(anchor: Unit, features: Features) -> tuple[list[Unit], str]:
+    """The units an anchor stands for and the text that says them."""
+    if anchor.kind == "row":
+        rows = _rows(anchor, features)
+        caption = _caption(anchor.context)
+        lines = [u.text for u in rows]
+        if caption and not any(caption in line for line in lines):
+            lines[0] = f"{caption}: {lines[0]}" if len(lines) == 1 else caption + ":\n- " + lines[0]
+            text = "\n- ".join(lines) if len(lines) > 1 else lines[0]
+        else:
+            text = lines[0] if len(lines) == 1 else "\n".join(f"- {line}" for line in lines)
+        return rows, text
+    if anchor.kind in ("item", "lead"):
+        block = _list_block(anchor, features)
+        lead = next((u.text for u in block if u.kind == "lead"), "")
+        items = [u.text for u in block if u.kind == "item"]
+        if not lead:
+            lead = _caption(anchor.context) + ":" if anchor.context else ""
+        if not items:
+            return block, lead
+        return block, (lead + "\n" if lead else "") + "\n".join(f"- {item}" for item in items)
+    return [anchor], anchor.text
 
 
 def answer_plan(
@@ -255,30 +295,24 @@ def answer_plan(
     language: str,
     question_vector: Sequence[float] | None = None,
     already_said: Sequence[str] = (),
-    focus: str = "",
 ) -> Plan:
-    """Choose the answer's sentences (sync: reads term statistics). Sentences the
-    conversation's earlier answers already gave are not given again."""
+    """Choose what the answer says (sync: reads term statistics and, for a sentence cut by
+    a chunk boundary, the neighbouring chunk). What the conversation's earlier answers
+    already said is not said again."""
     if question_vector is None:
         question_vector = embeddings_get().embed_query(question)
-    features = sentence_features(
-        question=question,
-        passages=passages,
-        language=language,
-        question_vector=question_vector,
-        focus=focus,
+    features = unit_features(
+        question=question, passages=passages, language=language, question_vector=question_vector
     )
     if features is None:
         return Plan(False, ())
     # How well the best passage matches decides whether there is an answer at all; the
-    # sentence's own match decides which sentences say it.
+    # unit's own match decides which units say it.
     relevance = 0.6 * features.passage_similarity + 0.4 * features.passage_coverage
     if relevance.max() < settings.ASSISTANT_EXTRACTIVE_MIN_SCORE:
         return Plan(False, ())
-    # A sentence often names its subject only in the sentence before ("It was completed in
-    # 1904"): term overlap counted with that sentence and the heading weighs most.
-    # Weights chosen on 300 questions spread over SQuAD dev part 1 (a 5 % sample) together
-    # with 16 questions on the sample handbook.
+    # A sentence often names its subject only in the sentence before or the heading: term
+    # overlap counted with those weighs most.
     scores = (
         0.6 * features.similarity
         + 0.1 * features.overlap
@@ -290,10 +324,13 @@ def answer_plan(
     if said and not repeated.all():
         scores = np.where(repeated, -np.inf, scores)
     best = int(np.argmax(scores))
+    if _about_something_else(features.candidates[best], features, passages):
+        return Plan(False, ())
     chosen = [best]
     vectors = features.vectors
-    # Maximal marginal relevance: good sentences that say something the chosen ones do not.
-    # A near copy of a chosen sentence (redundancy over 0.9) is never picked.
+    # Maximal marginal relevance: good units that say something the chosen ones do not,
+    # and that bear on the question. A near
+    # copy of a chosen unit (redundancy over 0.9) is never picked.
     while len(chosen) < settings.ASSISTANT_EXTRACTIVE_MAX_SENTENCES:
         redundancy = (vectors @ vectors[chosen].T).max(axis=1)
         marginal = np.where(redundancy > 0.9, -np.inf, 0.7 * scores - 0.3 * redundancy)
@@ -303,13 +340,158 @@ def answer_plan(
             break
         if scores[pick] < settings.ASSISTANT_EXTRACTIVE_KEEP_RATIO * scores[best]:
             break
+        found = features.lexemes[_key(features.candidates[pick])]
+        beside = any(
+            features.candidates[pick].passage == features.candidates[i].passage
+            and abs(features.candidates[pick].position - features.candidates[i].position) <= 2
+            for i in chosen
+        )
+        # A neighbour of a chosen sentence continues it ("...within 30 days. Claims more
+        # than 90 days late are not paid."); another must hold a question term.
+        if not beside and not found & features.question_lexemes:
+            marginal[pick] = -np.inf
+            scores = scores.copy()
+            scores[pick] = -np.inf
+            continue
         chosen.append(pick)
-    picked = [features.candidates[i] for i in chosen]
-    picked += _antecedents(picked, passages, language)
+    parts: list[Part] = []
+    used: set[tuple[int, int]] = set()
+    by_number = {p.number: p for p in passages}
+    for index in chosen:
+        anchor = features.candidates[index]
+        if _key(anchor) in used:
+            continue
+        units, text = _part(anchor, features)
+        if anchor.kind == "sentence":
+            text = _complete(
+                anchor, by_number[anchor.passage], features.units[anchor.passage], language
+            )
+            before = _antecedent(anchor, features.units[anchor.passage])
+            if before is not None and _key(before) not in used:
+                units = [before, *units]
+                text = f"{before.text} {text}"
+        used.update(_key(u) for u in units)
+        parts.append(Part(anchor.passage, units[0].position, text, tuple(u.text for u in units)))
     rank_of = {passage.number: rank for rank, passage in enumerate(passages)}
     # Read in passage order, then in the passage's own order, like a short paragraph.
-    picked.sort(key=lambda s: (rank_of[s.passage], s.position))
-    return Plan(True, tuple(picked))
+    parts.sort(key=lambda part: (rank_of[part.passage], part.position))
+    return Plan(True, tuple(parts))
+
+
+def _words_of(text: str) -> list[str]:
+    return list(dict.fromkeys(re.findall(r"[A-Za-z][A-Za-z'’-]+", text)))
+
+
+def _about_something_else(anchor: Unit, features: Features, passages: Sequence[Passage]) -> bool:
+    """Whether the best answer is about something other than what was asked: the question
+    names a thing no document mentions and the answer does not say in other words ("dental
+    treatment", "gym membership"), or it names a place or item that the answer's headings
+    replace by a sibling ("Dublin" asked, a Bristol page found)."""
+    passage = next(p for p in passages if p.number == anchor.passage)
+    said = f"{anchor.text} {anchor.context}"
+    labels = f"{passage.chunk.heading_path} {passage.chunk.document_title} {anchor.context}"
+    # Abbreviations and times ("OS", "3pm") are left out: too short to judge by.
+    unknown_words = [
+        w for w in _words_of(features.question) if len(w) > 3 and _stem_in(w, features.unknown)
+    ]
+    # A word nobody wrote matters when it carries much of the question ("dental treatment"
+    # of "does our medical insurance cover dental treatment?"), less so as an aside ("over
+    # chat" of a question about the service desk asking for a password).
+    weighed = features.question_lexemes - FRAME_LEXEMES
+    unknown_weight = sum(
+        features.idf[x] for x in weighed if any(_stem_in(w, {x}) for w in unknown_words)
+    )
+    if unknown_weight < UNKNOWN_SHARE * sum(features.idf[x] for x in weighed):
+        unknown_words = []
+    # A row or a list item is read with its caption or lead-in; a sentence with its whole
+    # passage, which often names its subject a sentence or two before.
+    scope = f"{said} {labels}" if anchor.kind != "sentence" else f"{labels} {passage.chunk.text}"
+    names = [
+        n
+        for n in NAME.findall(features.question)[1:]
+        if n not in ("I", "I'm", "I've") and n.lower() not in scope.lower()
+    ]
+    label_names = [n for n in NAME.findall(labels) if n.lower() not in features.question.lower()]
+    if not unknown_words and not (names and label_names):
+        return False
+    # Said in other words anywhere in the answer's passage ("frozen": "Freeze periods").
+    answer_words = _words_of(f"{said} {passage.chunk.heading_path} {passage.chunk.text}")
+    texts = unknown_words + names + answer_words + label_names
+    vectors = np.asarray(embeddings_get().embed_documents(texts))
+    unknown_v = vectors[: len(unknown_words)]
+    names_v = vectors[len(unknown_words) : len(unknown_words) + len(names)]
+    answer_v = vectors[len(unknown_words) + len(names) : len(texts) - len(label_names)]
+    label_v = vectors[len(texts) - len(label_names) :]
+    if len(unknown_v) and len(answer_v):
+        closest = (unknown_v @ answer_v.T).max(axis=1)
+        if closest.min() < SYNONYM_SIMILARITY:
+            return True
+    elif len(unknown_v):
+        return True
+    return bool(len(names_v) and len(label_v) and (names_v @ label_v.T).max() >= SIBLING_SIMILARITY)
+
+
+def _stem_in(word: str, lexemes: set[str]) -> bool:
+    """Whether a word of the question is one of these lexemes (English stems: "donations"
+    is "donat", "christmas" is "christma")."""
+    lower = word.lower().replace("’", "'")
+    return any(lower.startswith(lexeme) and len(lexeme) >= len(lower) - 4 for lexeme in lexemes)
+
+
+def _key(unit: Unit) -> tuple[int, int]:
+    return (unit.passage, unit.position)
+
+
+def _complete(unit: Unit, passage: Passage, units: list[Unit], language: str) -> str:
+    """A sentence cut where the chunk starts or ends, completed from the chunk beside it."""
+    head_cut = unit.text[:1].islower() and all(not u.answerable for u in units[: unit.position])
+    tail_cut = not ENDED.search(unit.text) and all(
+        u.kind == "label" for u in units[unit.position + 1 :]
+    )
+    if not (head_cut or tail_cut):
+        return unit.text
+    before, after = chunk_texts_beside(
+        document_id=passage.chunk.document_id,
+        workspace_id=passage.chunk.workspace_id,
+        ordinal=passage.chunk.ordinal,
+    )
+    text = unit.text
+    if head_cut and before is not None:
+        text = _joined(before, passage.chunk.text, text, language, head=True)
+    if tail_cut and after is not None:
+        text = _joined(passage.chunk.text, after, text, language, head=False)
+    return text
+
+
+def _joined(first: str, second: str, fragment: str, language: str, *, head: bool) -> str:
+    """The whole sentence `fragment` is part of, read across two neighbouring chunks (which
+    may overlap by a few lines)."""
+    lines_a, lines_b = first.splitlines(), second.splitlines()
+    overlap = 0
+    for size in range(min(len(lines_a), len(lines_b)), 0, -1):
+        if lines_a[-size:] == lines_b[:size]:
+            overlap = size
+            break
+    merged = passage_units("\n".join(lines_a + lines_b[overlap:]), passage=0, language=language)
+    wanted = " ".join(fragment.split())
+    for unit in merged:
+        if (
+            unit.answerable
+            and wanted in " ".join(unit.text.split())
+            and len(unit.text) > len(wanted)
+        ):
+            return unit.text
+    # Page furniture between the halves kept them apart: join the unfinished sentence of
+    # one chunk to the fragment that begins the other.
+    if head:
+        tail = [u for u in passage_units(first, passage=0, language=language) if u.answerable]
+        if tail and not ENDED.search(tail[-1].text):
+            return f"{tail[-1].text} {fragment}"
+    else:
+        lead = [u for u in passage_units(second, passage=0, language=language) if u.answerable]
+        if lead and lead[0].text[:1].islower():
+            return f"{fragment} {lead[0].text}"
+    return fragment
 
 
 class ExtractiveProvider:
@@ -334,7 +516,6 @@ class ExtractiveProvider:
             language=language,
             question_vector=question_vector,
             already_said=[turn.answer for turn in history],
-            focus=original if original and original != question else "",
         )
         return Prepared(question=question, passages=passages, history=history, plan=plan)
 
@@ -347,16 +528,22 @@ class ExtractiveProvider:
             return
         quotes: dict[int, list[str]] = {}
         delay = settings.ASSISTANT_EXTRACTIVE_STREAM_DELAY_MS / 1000
-        for index, sentence in enumerate(plan.sentences):
-            quotes.setdefault(sentence.passage, []).append(sentence.text)
-            words = sentence.text.split(" ")
+        for index, part in enumerate(plan.parts):
+            quotes.setdefault(part.passage, []).extend(part.quotes)
+            multiline = "\n" in part.text
+            if index:
+                # A list or rows start on their own line; sentences run on.
+                yield "\n\n" if multiline or "\n" in plan.parts[index - 1].text else " "
             # A few words at a time, at reading pace: the answer is there at once, but a
             # screen that fills in steps reads as an answer being given.
-            for start in range(0, len(words), 6):
-                prefix = " " if index and start == 0 else ""
-                tail = " " if start + 6 < len(words) else ""
-                yield prefix + " ".join(words[start : start + 6]) + tail
-                if delay:
-                    await asyncio.sleep(delay)
-            yield f" [{sentence.passage}]"
+            for line_number, line in enumerate(part.text.split("\n")):
+                if line_number:
+                    yield "\n"
+                words = line.split(" ")
+                for start in range(0, len(words), 6):
+                    tail = " " if start + 6 < len(words) else ""
+                    yield " ".join(words[start : start + 6]) + tail
+                    if delay:
+                        await asyncio.sleep(delay)
+            yield f" [{part.passage}]"
         yield Usage(model="extractive", quotes=quotes)

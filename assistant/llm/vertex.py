@@ -15,6 +15,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langchain_google_genai import ChatGoogleGenerativeAI
 
 from assistant.llm import Passage, Prepared, ProviderError, Turn, Usage
+from assistant.llm.passage_units import markdown_tables
 
 SYSTEM_PROMPT = """You answer questions for the people of an organization using only the \
 numbered passages from its knowledge base given below.
@@ -65,11 +66,13 @@ def chat_model() -> ChatGoogleGenerativeAI:
 
 
 def prompt_messages(question: str, passages: Sequence[Passage]) -> list[BaseMessage]:
+    """`question` is the standalone one (the model's rewrite of a follow-up); table rows
+    (`Header: value · ...`) are shown as Markdown tables."""
     numbered = "\n\n".join(
         f"[{p.number}] {p.chunk.document_title}"
         + (f" — {p.chunk.heading_path}" if p.chunk.heading_path else "")
         + (f" (page {p.chunk.page})" if p.chunk.page else "")
-        + f"\n{p.chunk.text}"
+        + f"\n{markdown_tables(p.chunk.text)}"
         for p in passages
     )
     return [

@@ -6,6 +6,7 @@ import json
 
 from django.core.management import call_command
 
+from assistant.evaluation.handbook import answer_matches
 from assistant.evaluation.squad import contains_answer, squad_normalize
 
 SQUAD = {
@@ -91,3 +92,102 @@ def test_answers_are_compared_as_the_squad_script_normalises_them():
     assert contains_answer("Completed in 1904.", ("1904",))
     assert not contains_answer("Completed in 19045.", ("1904",))
     assert not contains_answer("An answer about basalt.", ("Cornish granite",))
+
+
+# Wrapped prose, and a table in the row format of the chunk contract.
+POLICY = """Travel policy
+
+Staff who travel for work book trains and flights through the travel desk.
+Economy class is the rule for flights under six
+hours; business class needs a director's approval.
+
+Hotel limits
+City: Oslo · Nightly hotel limit: NOK 1900
+City: Rome · Nightly hotel limit: EUR 170
+"""
+
+FAQ = """Q: How long must a password be?
+A: Passwords must be at least 14 characters long.
+
+Q: Who resets a forgotten password?
+A: The service desk resets it after checking your identity.
+"""
+
+ITEMS = [
+    {
+        "id": "t1",
+        "turns": ["Which class do I fly on a short trip?"],
+        "answers": ["economy"],
+        "source": "travel-policy.txt",
+        "kind": "fact",
+    },
+    {
+        "id": "t2",
+        "turns": ["What is the nightly hotel limit in Oslo?", "and in Rome?"],
+        "answers": ["EUR 170"],
+        "source": "travel-policy.txt",
+        "kind": "followup",
+    },
+    {
+        "id": "t3",
+        "turns": ["How long must a password be?"],
+        "answers": ["14 characters"],
+        "source": "it-faq.txt",
+        "kind": "fact",
+    },
+    {
+        "id": "t4",
+        "turns": ["Which volcano erupted in 1815?"],
+        "answers": [],
+        "source": None,
+        "kind": "unanswerable",
+    },
+]
+
+
+def test_eval_answers_scores_a_folder_of_documents_and_a_question_file(
+    tmp_path, django_db_setup, django_db_blocker
+):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "travel-policy.txt").write_text(POLICY)
+    (docs / "it-faq.txt").write_text(FAQ)
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text("".join(json.dumps(item) + "\n" for item in ITEMS))
+    per_item = tmp_path / "out.jsonl"
+    out = io.StringIO()
+
+    with django_db_blocker.unblock():
+        call_command(
+            "eval_answers",
+            docs=docs,
+            questions=questions,
+            out=per_item,
+            stdout=out,
+            stderr=io.StringIO(),
+        )
+
+    result = json.loads(out.getvalue())
+    assert result["questions"] == 4
+    assert result["answerable"] == 3
+    assert set(result["answer_recall_by_kind"]) == {"fact", "followup"}
+    assert result["refusal_recall"] == 1.0
+    assert 0 <= result["false_refusals"] <= 1
+    assert result["answer_words_p90"] >= result["answer_words_p50"] > 0
+    assert result["first_token_p50_ms"] > 0
+    rows = [json.loads(line) for line in per_item.read_text().splitlines()]
+    assert [row["id"] for row in rows] == ["t1", "t2", "t3", "t4"]
+    assert rows[1]["question"] == "and in Rome?"
+    # The follow-up is searched as a standalone question, and answered with the Rome row.
+    assert rows[1]["searched"] == "What is the nightly hotel limit in Rome?"
+    assert "EUR 170" in rows[1]["answer"] and "NOK" not in rows[1]["answer"]
+    assert "14 characters" in rows[2]["answer"] and "A:" not in rows[2]["answer"]
+    assert rows[3]["refused"] and rows[3]["correct"] and rows[3]["citations"] == []
+    assert set(rows[0]) >= {"question", "answer", "citations", "correct"}
+
+
+def test_with_all_every_gold_string_must_be_in_the_answer():
+    assert answer_matches("Public, Internal and Restricted", ("public", "restricted"), every=True)
+    assert not answer_matches("Public and Internal", ("public", "restricted"), every=True)
+    assert answer_matches("Only Internal", ("public", "internal"), every=False)
+    assert not answer_matches("Anything", (), every=False)

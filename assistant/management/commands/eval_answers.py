@@ -8,15 +8,16 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.test import override_settings
 from django_tenants.utils import tenant_context
 from tqdm import tqdm
 
 from assistant.answering import MARKER, answer_events
 from assistant.conversations import question_ask
+from assistant.evaluation.handbook import HandbookItem, Outcome, handbook_load, handbook_metrics
 from assistant.evaluation.squad import SquadDataset, contains_answer, squad_load
-from assistant.models import Message
+from assistant.models import Conversation, Message
 from billing.services import organization_unmetered
 from members.services import organization_signup
 from tenants.models import Organization
@@ -32,20 +33,29 @@ GROUP = 64
 
 class Command(BaseCommand):
     help = (
-        "Evaluate answers on a SQuAD-format file: every paragraph becomes a document of a "
-        "throwaway organization, every question is asked through the real answering path."
+        "Evaluate answers, through the real upload, ingestion and answering paths of a "
+        "throwaway organization, on a SQuAD-format file (every paragraph a document) or on a "
+        "folder of documents with a JSONL file of questions (handbook format)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--squad", type=Path, required=True, help="SQuAD-format JSON file")
+        parser.add_argument("--squad", type=Path, help="SQuAD-format JSON file")
+        parser.add_argument("--docs", type=Path, help="folder of documents to upload")
+        parser.add_argument("--questions", type=Path, help="JSONL questions about --docs")
+        parser.add_argument("--out", type=Path, help="write one JSON line per question here")
         parser.add_argument("--provider", choices=["extractive", "vertex"], default="extractive")
         parser.add_argument("--max-questions", type=int, default=0)
         parser.add_argument("--keep", action="store_true", help="keep the evaluation organization")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        dataset = squad_load(options["squad"], max_questions=options["max_questions"])
+        if options["squad"] and not (options["docs"] or options["questions"]):
+            name = options["squad"].stem
+        elif options["docs"] and options["questions"] and not options["squad"]:
+            name = options["docs"].name
+        else:
+            raise CommandError("Give either --squad FILE, or --docs DIR with --questions FILE.")
         organization, owner = organization_signup(
-            name=f"Evaluation {options['squad'].stem}",
+            name=f"Evaluation {name}",
             slug=f"eval-{secrets.token_hex(4)}",
             owner_email="eval@eval.example",
             owner_password=secrets.token_urlsafe(16),
@@ -57,9 +67,24 @@ class Command(BaseCommand):
         )
         try:
             with overrides, tenant_context(organization):
-                workspace = workspace_create(actor=owner, name="Paragraphs")
-                documents = self._load(dataset, workspace, owner)
-                result = self._ask(dataset, documents, organization, owner)
+                if options["squad"]:
+                    dataset = squad_load(options["squad"], max_questions=options["max_questions"])
+                    workspace = workspace_create(actor=owner, name="Paragraphs")
+                    documents = self._load(dataset, workspace, owner)
+                    result = self._ask(dataset, documents, organization, owner)
+                else:
+                    items = handbook_load(options["questions"])
+                    if options["max_questions"]:
+                        items = items[: options["max_questions"]]
+                    workspace = workspace_create(actor=owner, name="Documents")
+                    names = self._upload(options["docs"], workspace, owner)
+                    outcomes = [
+                        self._converse(item, names, organization, owner)
+                        for item in tqdm(items, desc="questions", unit="q", disable=None)
+                    ]
+                    if options["out"]:
+                        _outcomes_write(options["out"], outcomes)
+                    result = handbook_metrics(outcomes)
         finally:
             schema_public_activate()
             if not options["keep"]:
@@ -68,11 +93,7 @@ class Command(BaseCommand):
 
     def _load(self, dataset: SquadDataset, workspace: Workspace, owner: Any) -> dict[int, int]:
         """Document id -> paragraph index."""
-        embeddings = CachedEmbeddings(
-            embeddings_get(),
-            settings.BASE_DIR / ".run" / "embedding-cache.sqlite3",
-            "all-MiniLM-L6-v2",
-        )
+        embeddings = _cached_embeddings()
         documents: dict[int, int] = {}
         paragraphs = list(enumerate(dataset.paragraphs))
         bar = tqdm(total=len(paragraphs), desc="paragraphs", unit="doc", disable=None)
@@ -92,6 +113,40 @@ class Command(BaseCommand):
             bar.update(len(paragraphs[start : start + GROUP]))
         bar.close()
         return documents
+
+    def _upload(self, folder: Path, workspace: Workspace, owner: Any) -> dict[int, str]:
+        """Every file of the folder, uploaded and ingested as a person's upload would be:
+        document id -> file name."""
+        names: dict[int, str] = {}
+        for path in sorted(p for p in folder.iterdir() if p.is_file()):
+            upload = ContentFile(path.read_bytes(), name=path.name)
+            document = document_upload(
+                actor=owner, workspace=workspace, upload=upload, queue_ingestion=False
+            )
+            names[document.pk] = path.name
+        documents_ingest(document_ids=list(names), embeddings=_cached_embeddings())
+        return names
+
+    def _converse(
+        self, item: HandbookItem, names: dict[int, str], organization: Any, owner: Any
+    ) -> Outcome:
+        """Every turn in one new conversation, as a person would ask them; the last is
+        scored."""
+        conversation: Conversation | None = None
+        for turn in item.turns:
+            conversation, _, reply = question_ask(user=owner, text=turn, conversation=conversation)
+            asyncio.run(_drain(organization, reply.pk))
+        message = Message.objects.prefetch_related("citations").get(pk=reply.pk)
+        return Outcome(
+            item=item,
+            answer=" ".join(MARKER.sub(" ", message.text).split()),
+            refused=not message.answered,
+            cited_sources=tuple(
+                names[c.document_id] for c in message.citations.all() if c.document_id in names
+            ),
+            first_token_ms=message.first_token_ms,
+            search_query=message.search_query,
+        )
 
     def _ask(
         self, dataset: SquadDataset, documents: dict[int, int], organization: Any, owner: Any
@@ -128,6 +183,32 @@ class Command(BaseCommand):
             "p50_ms": round(statistics.median(latencies), 1) if latencies else None,
             "p95_ms": round(_percentile(latencies, 0.95), 1) if latencies else None,
         }
+
+
+def _cached_embeddings() -> CachedEmbeddings:
+    return CachedEmbeddings(
+        embeddings_get(),
+        settings.BASE_DIR / ".run" / "embedding-cache.sqlite3",
+        "all-MiniLM-L6-v2",
+    )
+
+
+def _outcomes_write(path: Path, outcomes: list[Outcome]) -> None:
+    with path.open("w", encoding="utf-8") as out:
+        for outcome in outcomes:
+            row = {
+                "id": outcome.item.qid,
+                "kind": outcome.item.kind,
+                "question": outcome.item.turns[-1],
+                "searched": outcome.search_query,
+                "answer": outcome.answer,
+                "refused": outcome.refused,
+                "citations": list(outcome.cited_sources),
+                "source": outcome.item.source,
+                "gold": list(outcome.item.answers),
+                "correct": outcome.correct,
+            }
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
 async def _drain(organization: Any, message_id: int) -> None:

@@ -1,0 +1,211 @@
+"""Rewriting an elliptical follow-up into a standalone question without a model, by rules
+over the previous question's frame: the follow-up names a new value for one slot of the
+previous question ("and in Dublin?", "what about Lisbon?", "and for the other parent?",
+"and a SEV3?"), which replaces the value that slot had. What cannot be read as a slot (a
+condition: "and once I've done 10,000 miles?") is added to the previous question.
+"""
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+# What opens an elliptical follow-up, longest first; what follows it is the new value.
+OPENERS = re.compile(
+    r"^(?:and|or|but|also|so|then)?\s*(?:what|how)\s+about\s+|"
+    r"^(?:and\s+)?(?:is|are|was|would|does)\s+(?:it|that|this|they)\s+(?:the\s+)?same\s+"
+    r"(?:for|in|at|with)?\s*|"
+    r"^(?:and\s+)?(?:the\s+)?same\s+(?:for|in|at)?\s*|"
+    r"^(?:and|or|but|also)\s+(?:if\s+(?:i|we)\s+(?:were|was|am|are|work|worked)\s+)?",
+    re.IGNORECASE,
+)
+# A condition added to the question rather than a value replacing one.
+CONDITION = re.compile(r"^(?:once|if|when|after|before|while|during|until|unless)\b", re.IGNORECASE)
+SELF = {"i", "i'm", "i've", "i'd", "i'll"}
+AUXILIARIES = {
+    "can", "could", "do", "does", "did", "is", "are", "was", "were", "will", "would",
+    "should", "must", "may", "has", "have", "need", "needs",
+}  # fmt: skip
+PREPOSITIONS = {"for", "in", "at", "on", "with", "to", "from", "of", "by", "during"}
+DETERMINERS = {"a", "an", "the", "my", "our", "your"}
+WH = re.compile(
+    r"^(?:how\s+(?:many|much|long|often|far|soon|quickly)|what|which|who|when|where)\b",
+    re.IGNORECASE,
+)
+REFERRING = re.compile(r"\b(there|it|they|them|that|this|those|these)\b", re.IGNORECASE)
+TOKEN = re.compile(r"[\w'’£€$%.,-]+|[^\w\s]")
+# A value that names something: capitalised (not the question's first word) or a code.
+NAMED = re.compile(r"^(?:[A-Z][\w'’-]*|\w*\d\w*)$")
+
+
+def is_elliptical(question: str) -> bool:
+    words = question.split()
+    if OPENERS.match(question.strip()):
+        return len(words) <= 12
+    # "Kennet?", "the secondary one?"; not "Who approves expenses?"
+    return len(words) <= 3 and not WH.match(question.strip())
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A phrase of a question that names something: "in the Dublin office"."""
+
+    start: int  # the lead word (preposition or determiner), or the name
+    name_start: int
+    name_end: int
+    end: int  # after the common noun that follows the name ("office"), if any
+    lead: str
+
+
+def _slot_phrases(question: str) -> list[Slot]:
+    tokens = list(TOKEN.finditer(question))
+    words = [t.group(0).strip(".,") for t in tokens]
+    found: list[Slot] = []
+    index = 0
+    while index < len(tokens):
+        named = NAMED.match(words[index]) and index > 0 and words[index].lower() not in SELF
+        if not named:
+            index += 1
+            continue
+        start, lead = index, ""
+        # The determiner and preposition before it: "in the Dublin office".
+        while start > 0 and words[start - 1].lower() in DETERMINERS | PREPOSITIONS:
+            start -= 1
+            lead = words[start].lower() if not lead or lead in DETERMINERS else lead
+        end = index
+        while end + 1 < len(tokens) and NAMED.match(words[end + 1]):
+            end += 1
+        name_end = end
+        common = PREPOSITIONS | DETERMINERS | AUXILIARIES
+        if end + 1 < len(tokens) and re.match(r"^[a-z]+$", words[end + 1]):
+            end += words[end + 1] not in common
+        found.append(
+            Slot(
+                tokens[start].start(),
+                tokens[index].start(),
+                tokens[name_end].start() + len(words[name_end]),
+                tokens[end].start() + len(words[end]),
+                lead,
+            )
+        )
+        index = end + 1
+    return found
+
+
+def _lead_of(phrase: str) -> str:
+    first = phrase.split()[0].lower() if phrase.split() else ""
+    return first if first in PREPOSITIONS | DETERMINERS else ""
+
+
+def _prepositional_phrase(question: str, preposition: str) -> tuple[int, int] | None:
+    """The last "<preposition> ..." phrase of the question, to the end of its clause."""
+    matches = list(re.finditer(rf"\b{preposition}\s+[^?.,;!]+", question, re.IGNORECASE))
+    if not matches:
+        return None
+    return matches[-1].start(), matches[-1].end()
+
+
+def standalone_question(question: str, history: Sequence[str]) -> str:
+    """The follow-up as a question that stands alone, from the earlier questions (each
+    already standalone), most recent last. A question that is not elliptical is returned
+    as it is."""
+    question = " ".join(question.split())
+    if not history or not question:
+        return question
+    previous = history[-1]
+    if REFERRING.search(question) and not is_elliptical(question):
+        return _resolve_reference(question, previous)
+    if not is_elliptical(question):
+        return question
+    value = OPENERS.sub("", question.strip(), count=1).strip().rstrip("?").strip()
+    value = WH.sub("", value).strip()  # "and how many in Lisbon?": the frame is the same
+    if not value:
+        return previous
+    if value.split()[0].lower() in AUXILIARIES:
+        # "and can I carry them over?": a question of its own about the same thing.
+        asked = value[0].upper() + value[1:] + "?"
+        return _resolve_reference(asked, previous) if REFERRING.search(asked) else asked
+    if CONDITION.match(value):
+        return f"{previous.rstrip(' ?.')}, {value}?"
+    lead = _lead_of(value)
+    slots = _slot_phrases(previous)
+    # The slot whose lead word matches the value's ("in Bristol" for "in the Dublin
+    # office"); then a named slot of the same shape ("SEV1" for "a SEV3"); then any.
+    same_lead = [s for s in slots if lead and s.lead == lead]
+    if lead in DETERMINERS:
+        same_lead = same_lead or [s for s in slots if s.lead in DETERMINERS]
+    value_words = [w for w in value.split() if w.lower() not in PREPOSITIONS | DETERMINERS]
+    shaped = [
+        s
+        for s in slots
+        if value_words and _same_shape(previous[s.name_start : s.name_end], value_words)
+    ]
+    if lead:
+        # The value brings its own lead word: it replaces the whole phrase.
+        fitting = same_lead or shaped or slots
+        if fitting:
+            chosen = fitting[-1]
+            # "a SEV3" for "a SEV1 page" keeps "page"; "in the Dublin office" replaces
+            # "in Bristol" whole.
+            end = chosen.name_end if lead in DETERMINERS else chosen.end
+            return previous[: chosen.start] + value + previous[end:]
+        if lead in PREPOSITIONS:
+            span = _prepositional_phrase(previous, lead)
+            if span is not None:
+                return previous[: span[0]] + value + previous[span[1] :]
+        return f"{previous.rstrip(' ?.')}, {value}?"
+    # A bare name ("Kennet", "SEV3") replaces the name only: "the Kennet meeting room".
+    fitting = shaped or slots
+    if not fitting:
+        return f"{previous.rstrip(' ?.')}, {value}?"
+    chosen = fitting[-1]
+    return previous[: chosen.name_start] + value + previous[chosen.name_end :]
+
+
+def _same_shape(slot: str, value_words: list[str]) -> bool:
+    """Both codes of letters and digits alike ("SEV1", "SEV3"), or both capitalised."""
+    slot_words = [w for w in slot.split() if w.lower() not in PREPOSITIONS | DETERMINERS]
+    if not slot_words:
+        return False
+    code = re.compile(r"^([A-Za-z]+)\d+$")
+    a, b = code.match(slot_words[0]), code.match(value_words[0])
+    if a and b:
+        return a.group(1).lower() == b.group(1).lower()
+    return slot_words[0][:1].isupper() and value_words[0][:1].isupper()
+
+
+def _topic(previous: str) -> str:
+    """What a question asks about, roughly: its words after the question word and before
+    the verb ("vacation days" in "How many vacation days do I get?")."""
+    rest = WH.sub("", previous.strip(), count=1).strip(" ?")
+    rest = re.sub(r"^(?:'s|is|are)\s+", "", rest)
+    words = []
+    for word in rest.split():
+        if word.lower() in AUXILIARIES or word.lower() in SELF | {"we", "you", "they"}:
+            break
+        words.append(word)
+    return " ".join(words)
+
+
+def _resolve_reference(question: str, previous: str) -> str:
+    """ "How many public holidays do we get there?" after "I'm joining the Dublin office.":
+    the place or thing the previous turn named stands in for the pronoun."""
+    match = REFERRING.search(question)
+    if match is None:
+        return question
+    slots = _slot_phrases(previous)
+    pronoun = match.group(1).lower()
+    if slots:
+        slot = slots[-1]
+        phrase = previous[slot.start : slot.end]
+        if pronoun == "there":
+            # "there" is a place: "in" it, whatever the previous turn's preposition was.
+            if slot.lead in PREPOSITIONS:
+                phrase = phrase.split(" ", 1)[1]
+            phrase = f"in {phrase}"
+        elif pronoun != "there" and slot.lead in PREPOSITIONS:
+            phrase = previous[slot.name_start : slot.end]
+    else:
+        phrase = _topic(previous)
+        if not phrase:
+            return f"{question.rstrip(' ?')} ({previous.rstrip(' ?.')})?"
+    return question[: match.start()] + phrase + question[match.end() :]
