@@ -165,6 +165,13 @@ def passage_units(
             index = _table(reader, lines, index)
             continue
         if ITEM_MARK.match(line) and not _is_numbered_heading(lines, index):
+            if prose and lines[index - 1].strip():
+                # Prose right above the items, with no blank line between, is their lead-in
+                # (workspaces.ingestion.chunking keeps a list with the line that opens it).
+                lead_text = " ".join(prose)
+                prose.clear()
+                index = _lead_and_list(reader, lines, index, lead_text)
+                continue
             flush_prose()
             index = _list(reader, lines, index, lead="")
             continue

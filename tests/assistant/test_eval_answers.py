@@ -94,16 +94,19 @@ def test_answers_are_compared_as_the_squad_script_normalises_them():
     assert not contains_answer("An answer about basalt.", ("Cornish granite",))
 
 
-# Wrapped prose, and a table in the row format of the chunk contract.
-POLICY = """Travel policy
+# Wrapped prose, and a pipe table.
+POLICY = """# Travel policy
 
 Staff who travel for work book trains and flights through the travel desk.
 Economy class is the rule for flights under six
 hours; business class needs a director's approval.
 
-Hotel limits
-City: Oslo · Nightly hotel limit: NOK 1900
-City: Rome · Nightly hotel limit: EUR 170
+## Hotel limits
+
+| City | Nightly hotel limit |
+|------|---------------------|
+| Oslo | NOK 1900 |
+| Rome | EUR 170 |
 """
 
 FAQ = """Q: How long must a password be?
@@ -118,14 +121,14 @@ ITEMS = [
         "id": "t1",
         "turns": ["Which class do I fly on a short trip?"],
         "answers": ["economy"],
-        "source": "travel-policy.txt",
+        "source": "travel-policy.md",
         "kind": "fact",
     },
     {
         "id": "t2",
         "turns": ["What is the nightly hotel limit in Oslo?", "and in Rome?"],
         "answers": ["EUR 170"],
-        "source": "travel-policy.txt",
+        "source": "travel-policy.md",
         "kind": "followup",
     },
     {
@@ -150,7 +153,7 @@ def test_eval_answers_scores_a_folder_of_documents_and_a_question_file(
 ):
     docs = tmp_path / "docs"
     docs.mkdir()
-    (docs / "travel-policy.txt").write_text(POLICY)
+    (docs / "travel-policy.md").write_text(POLICY)
     (docs / "it-faq.txt").write_text(FAQ)
     questions = tmp_path / "questions.jsonl"
     questions.write_text("".join(json.dumps(item) + "\n" for item in ITEMS))
