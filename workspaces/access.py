@@ -72,11 +72,17 @@ def workspace_ids_manageable(
 
 def workspace_level(*, user: User, workspace: Workspace) -> WorkspaceRole | None:
     """The user's level on one workspace (what the page offers them), None when they may
-    not read it."""
-    for level in (WorkspaceRole.MANAGER, WorkspaceRole.EDITOR, WorkspaceRole.VIEWER):
-        if _workspace_ids_at_level(user=user, needed=level, within=[workspace.pk]).exists():
-            return level
-    return None
+    not read it. One query for the three levels: the document rows of a page being
+    processed ask it every second."""
+    ordered = (WorkspaceRole.MANAGER, WorkspaceRole.EDITOR, WorkspaceRole.VIEWER)
+    held = Workspace.objects.filter(pk=workspace.pk).values_list(
+        *(
+            Exists(_workspace_ids_at_level(user=user, needed=level, within=[workspace.pk]))
+            for level in ordered
+        )
+    )
+    flags = held.first() or (False,) * len(ordered)
+    return next((level for level, has in zip(ordered, flags, strict=True) if has), None)
 
 
 def workspace_allows(*, user: User, workspace: Workspace, needed: WorkspaceRole) -> bool:

@@ -2,8 +2,11 @@
 the access policy (workspaces.access) inside SQL; None or an empty list means "not for
 you", which views turn into a 404."""
 
+from collections.abc import Sequence
+
 from django.contrib.auth.models import Group
 from django.db.models import Count, Q, QuerySet, Sum
+from pgvector.django import CosineDistance
 
 from accounts.models import User
 from workspaces.access import workspace_ids_manageable, workspace_ids_readable
@@ -97,6 +100,15 @@ def storage_bytes() -> int:
 
 def workspace_count() -> int:
     return Workspace.objects.count()
+
+
+def chunk_similarities(*, query_vector: Sequence[float], chunk_ids: list[int]) -> dict[int, float]:
+    """Cosine similarity of each of these chunks (retrieved for the reader already) to the
+    query."""
+    similar = Chunk.objects.filter(pk__in=chunk_ids).annotate(
+        similarity=1 - CosineDistance("embedding", list(query_vector))
+    )
+    return {pk: float(similarity) for pk, similarity in similar.values_list("pk", "similarity")}
 
 
 def chunk_texts_beside(

@@ -5,7 +5,11 @@ the number of chunks that contain it; rows are touched in lexeme order so that t
 documents swapping at once lock them in the same order.
 """
 
+from collections.abc import Iterable
+
 from django.db import connection
+
+from workspaces.models import CorpusStat, TermStat
 
 _CHUNKS_OF = (
     "SELECT search FROM assistant_chunk WHERE document_id IN ({ids}) AND search IS NOT NULL"
@@ -69,3 +73,11 @@ def _apply(document_ids: list[int], statement: str, *, sign: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute(statement, {"chunks": chunks})
         cursor.execute(CORPUS, {"sign": sign, "ids": document_ids})
+
+
+def term_chunk_counts(*, lexemes: Iterable[str]) -> tuple[int, dict[str, int]]:
+    """The organization's number of chunks, and for each of `lexemes` that any chunk
+    contains, how many do (BM25's N and document frequency)."""
+    total = CorpusStat.objects.filter(pk=1).values_list("chunk_count", flat=True).first() or 0
+    counts = TermStat.objects.filter(lexeme__in=list(lexemes)).values_list("lexeme", "chunk_count")
+    return total, dict(counts)

@@ -18,13 +18,13 @@ from dataclasses import dataclass
 import numpy as np
 from django.conf import settings
 from django.db import connection
-from pgvector import Vector
 
 from assistant.llm import NOT_FOUND, Passage, Prepared, Turn, Usage
 from assistant.llm.followups import standalone_question
 from assistant.llm.passage_units import Unit, passage_units, unit_text
 from workspaces.embeddings import embeddings_get
-from workspaces.selectors import chunk_texts_beside
+from workspaces.selectors import chunk_similarities, chunk_texts_beside
+from workspaces.term_stats import term_chunk_counts
 
 REFERRING = re.compile(r"^(it|its|they|their|this|these|that|those|he|she|his|her)\b", re.I)
 # A sentence cut by a chunk boundary: one that starts in lower case, or does not end.
@@ -80,15 +80,8 @@ def _lexemes(texts: list[str], language: str) -> list[set[str]]:
 def _idf(lexemes: set[str]) -> tuple[dict[str, float], set[str]]:
     """IDF of each lexeme from the organization's term statistics, and the lexemes no
     chunk of the organization has."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT greatest(chunk_count, 1) FROM assistant_corpusstat WHERE id = 1")
-        row = cursor.fetchone()
-        total = float(row[0]) if row else 1.0
-        cursor.execute(
-            "SELECT lexeme, chunk_count FROM assistant_termstat WHERE lexeme = ANY(%s)",
-            [list(lexemes)],
-        )
-        counts = dict(cursor.fetchall())
+    chunks, counts = term_chunk_counts(lexemes=lexemes)
+    total = float(max(chunks, 1))
     # A lexeme no chunk has gets the highest weight; it cannot be matched anyway.
     idf = {
         lexeme: math.log(1 + (total - counts.get(lexeme, 0) + 0.5) / (counts.get(lexeme, 0) + 0.5))
@@ -132,12 +125,7 @@ class Features:
 
 
 def _passage_similarity(question_vector: Sequence[float], chunk_ids: list[int]) -> dict[int, float]:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT id, 1 - (embedding <=> %s::vector) FROM assistant_chunk WHERE id = ANY(%s)",
-            [Vector(list(question_vector)).to_text(), chunk_ids],
-        )
-        return {int(row[0]): float(row[1]) for row in cursor.fetchall()}
+    return chunk_similarities(query_vector=question_vector, chunk_ids=chunk_ids)
 
 
 def unit_features(

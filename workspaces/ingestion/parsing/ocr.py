@@ -1,6 +1,7 @@
 """Text of a scanned page, read from its images by OCR: RapidOCR's PP-OCRv4 models on
-onnxruntime's CPU build, all inside the rapidocr-onnxruntime wheel (no download, no system
-package). Only pages without extractable text come here."""
+onnxruntime's CPU build, inside the rapidocr-onnxruntime wheel (nothing is downloaded; the
+OpenCV it pulls in loads the system's libGL and GLib). Only pages without extractable text
+come here."""
 
 import threading
 from functools import lru_cache
