@@ -215,9 +215,12 @@ def chunks_retrieve(
     query = query.strip()[: settings.RETRIEVAL_MAX_QUERY_CHARS]
     if not query:
         return []
-    workspace_ids = list(workspace_ids_readable(user=user, within=within))
-    if not workspace_ids:
+    # The readable workspaces with their languages in one query (the lexical leg needs both).
+    readable = Workspace.objects.filter(id__in=workspace_ids_readable(user=user, within=within))
+    language_of: dict[int, str] = dict(readable.values_list("id", "language"))
+    if not language_of:
         return []
+    workspace_ids = sorted(language_of)
     candidates = candidates or max(settings.RETRIEVAL_CANDIDATES, k)
     params: dict[str, Any] = {
         "workspace_ids": workspace_ids,
@@ -240,7 +243,7 @@ def chunks_retrieve(
         legs.append(VECTOR_LEG)
     else:
         legs.append(NO_VECTOR_LEG)
-    lexical = _lexical_leg(query, workspace_ids, params) if mode in ("hybrid", "lexical") else None
+    lexical = _lexical_leg(query, language_of, params) if mode in ("hybrid", "lexical") else None
     legs.append(lexical or NO_LEXICAL_LEG)
     sql = "WITH " + ",\n".join(legs) + ",\n" + FUSED
     with transaction.atomic(), connection.cursor() as cursor:
@@ -256,14 +259,12 @@ def chunks_retrieve(
     return [RetrievedChunk(*row) for row in rows]
 
 
-def _lexical_leg(query: str, workspace_ids: list[int], params: dict[str, Any]) -> str | None:
+def _lexical_leg(query: str, language_of: dict[int, str], params: dict[str, Any]) -> str | None:
     parsed = query_parse(query)
     if not parsed.positive_text:
         return None
     languages: dict[str, list[int]] = {}
-    for workspace_id, language in Workspace.objects.filter(pk__in=workspace_ids).values_list(
-        "pk", "language"
-    ):
+    for workspace_id, language in sorted(language_of.items()):
         languages.setdefault(language, []).append(workspace_id)
     matches, lexeme_sources, word_sources = [], [], []
     for index, (language, ids) in enumerate(sorted(languages.items())):
