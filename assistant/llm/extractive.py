@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import connection
 
 from assistant.llm import NOT_FOUND, Passage, Prepared, Turn, Usage
-from assistant.llm.followups import standalone_question
+from assistant.llm.followups import is_elliptical, standalone_question
 from assistant.llm.passage_units import Unit, passage_units, unit_text
 from workspaces.embeddings import embeddings_get
 from workspaces.selectors import chunk_similarities, chunk_texts_beside
@@ -47,6 +47,10 @@ MIN_CHUNKS_FOR_ABSENCE = 20
 # A name the question gives that the answer's headings do not, against a name they give
 # instead this close to it ("Dublin" and "Bristol": 0.50; "Dublin" and "Parking": 0.21).
 SIBLING_SIMILARITY = 0.45
+# A unit scoring this close to the best is said too, whatever it adds.
+CLOSE_RATIO = 0.9
+# Below this similarity to a sentence of the previous answer, a unit is not said like it.
+PARALLEL_FLOOR = 0.5
 NAME = re.compile(r"\b(?:[A-Z][\w'’-]*|[A-Za-z]+\d+\w*)")
 
 
@@ -116,9 +120,13 @@ class Features:
     passage_coverage: np.ndarray  # share of the question's IDF weight in the whole passage
     vectors: np.ndarray  # unit embeddings, for diversification
     lexemes: dict[tuple[int, int], set[str]]  # (passage, position) -> the unit's lexemes
+    # ... the unit's lexemes with those of the unit before it, its label and its heading.
+    context_lexemes: dict[tuple[int, int], set[str]]
     units: dict[int, list[Unit]]  # passage number -> all its units
+    headings: dict[int, set[str]]  # passage number -> the lexemes of its heading path
     question_lexemes: set[str]
     idf: dict[str, float]
+    language: str
     # Question lexemes no chunk of the organization has, question-framing words aside.
     unknown: set[str]
     question: str
@@ -167,7 +175,7 @@ def unit_features(
         if unit.position == 0:
             label = set()
         before = all_lexemes[index - 1] if unit.position else set()
-        context_lexemes.append(found | before | label)
+        context_lexemes.append(found | before | label | heading_lexemes[unit.passage])
         if not unit.answerable:
             label = found
     keep = [index for index, unit in enumerate(every) if unit.answerable]
@@ -179,9 +187,7 @@ def unit_features(
         return sum(idf[x] for x in question_lexemes & found) / total
 
     overlap = np.array([coverage(all_lexemes[index]) for index in keep])
-    context_overlap = np.array(
-        [coverage(context_lexemes[index] | heading_lexemes[every[index].passage]) for index in keep]
-    )
+    context_overlap = np.array([coverage(context_lexemes[index]) for index in keep])
     similarity_of = _passage_similarity(question_vector, [p.chunk.chunk_id for p in passages])
     number_to_chunk = {p.number: p.chunk.chunk_id for p in passages}
     passage_similarity = np.array([similarity_of[number_to_chunk[u.passage]] for u in candidates])
@@ -203,9 +209,14 @@ def unit_features(
         passage_coverage=passage_coverage[shortlist],
         vectors=vectors,
         lexemes=by_key,
+        context_lexemes={
+            (u.passage, u.position): found for u, found in zip(every, context_lexemes, strict=True)
+        },
         units=units,
+        headings=heading_lexemes,
         question_lexemes=question_lexemes,
         idf=idf,
+        language=language,
         unknown=unknown - FRAME_LEXEMES,
         question=question,
     )
@@ -240,12 +251,37 @@ def _rows(anchor: Unit, features: Features) -> list[Unit]:
     return [u for u, k in zip(rows, keys, strict=True) if k >= top]
 
 
+def _weight(features: Features, lexemes: set[str]) -> float:
+    """How much of the question's weight (IDF, framing words aside) these lexemes hold."""
+    asked = (features.question_lexemes - FRAME_LEXEMES) & lexemes
+    return sum(features.idf.get(x, 0.0) for x in asked)
+
+
 def _list_block(anchor: Unit, features: Features) -> list[Unit]:
-    return [
+    """The list an item belongs to: the whole of it when the question is about what the
+    list is about ("what has to go into a postmortem?"), only the lead-in and the items
+    that match when the question is about one thing the list says ("how fast must OS
+    updates be installed?" of a list of laptop rules)."""
+    block = [
         u
         for u in features.units[anchor.passage]
         if u.block == anchor.block and u.kind in ("lead", "item")
     ]
+    items = [u for u in block if u.kind == "item"]
+    if anchor.kind != "item" or len(items) <= 2:
+        return block
+    first = block[0].position
+    # What the list is about: its heading, the label or sentence above it, its lead-in.
+    topic = set(features.headings[anchor.passage])
+    if first:
+        topic |= features.lexemes.get((anchor.passage, first - 1), set())
+    for unit in block:
+        if unit.kind == "lead":
+            topic |= features.lexemes[_key(unit)]
+    if _weight(features, features.lexemes[_key(anchor)] - topic) <= _weight(features, topic):
+        return block
+    matching = [u for u in items if _weight(features, features.lexemes[_key(u)] - topic) > 0]
+    return [u for u in block if u.kind == "lead"] + (matching or [anchor])
 
 
 def _caption(text: str) -> str:
@@ -283,10 +319,14 @@ def answer_plan(
     language: str,
     question_vector: Sequence[float] | None = None,
     already_said: Sequence[str] = (),
+    previous_question: str = "",
+    elliptical: bool = False,
 ) -> Plan:
     """Choose what the answer says (sync: reads term statistics and, for a sentence cut by
     a chunk boundary, the neighbouring chunk). What the conversation's earlier answers
-    already said is not said again."""
+    already said is not said again, unless it holds what the follow-up adds to the
+    previous question; an elliptical follow-up prefers what is said like the previous
+    answer ("the secondary carer receives..." after "the primary carer receives...")."""
     if question_vector is None:
         question_vector = embeddings_get().embed_query(question)
     features = unit_features(
@@ -308,17 +348,18 @@ def answer_plan(
         + 0.25 * features.passage_similarity
     )
     said = " ".join(" ".join(already_said).split())
-    repeated = np.array([" ".join(c.text.split()) in said for c in features.candidates])
-    if said and not repeated.all():
-        scores = np.where(repeated, -np.inf, scores)
+    if said:
+        scores = _follow_up_scores(scores, features, already_said, previous_question, elliptical)
     best = int(np.argmax(scores))
     if _about_something_else(features.candidates[best], features, passages):
         return Plan(False, ())
     chosen = [best]
+    covered = _said_by(features.candidates[best], features)
+    needed = settings.ASSISTANT_EXTRACTIVE_MIN_GAIN * _weight(features, features.question_lexemes)
     vectors = features.vectors
     # Maximal marginal relevance: good units that say something the chosen ones do not,
-    # and that bear on the question. A near
-    # copy of a chosen unit (redundancy over 0.9) is never picked.
+    # and that bear on a part of the question the chosen ones leave open. A near copy of a
+    # chosen unit (redundancy over 0.9) is never picked.
     while len(chosen) < settings.ASSISTANT_EXTRACTIVE_MAX_SENTENCES:
         redundancy = (vectors @ vectors[chosen].T).max(axis=1)
         marginal = np.where(redundancy > 0.9, -np.inf, 0.7 * scores - 0.3 * redundancy)
@@ -328,20 +369,25 @@ def answer_plan(
             break
         if scores[pick] < settings.ASSISTANT_EXTRACTIVE_KEEP_RATIO * scores[best]:
             break
-        found = features.lexemes[_key(features.candidates[pick])]
-        beside = any(
-            features.candidates[pick].passage == features.candidates[i].passage
-            and abs(features.candidates[pick].position - features.candidates[i].position) <= 2
+        candidate = features.candidates[pick]
+        gain = _weight(features, features.lexemes[_key(candidate)] - covered)
+        # The sentence right after a chosen one continues it ("...within 30 days. Claims
+        # more than 90 days late are not paid."); another must answer more of the question.
+        follows = any(
+            candidate.passage == features.candidates[i].passage
+            and candidate.position == features.candidates[i].position + 1
+            and candidate.kind == features.candidates[i].kind == "sentence"
             for i in chosen
         )
-        # A neighbour of a chosen sentence continues it ("...within 30 days. Claims more
-        # than 90 days late are not paid."); another must hold a question term.
-        if not beside and not found & features.question_lexemes:
-            marginal[pick] = -np.inf
+        # One nearly as good as the best is another way the question is answered ("within
+        # 30 days" beside "more than 90 days late").
+        close = scores[pick] >= CLOSE_RATIO * scores[best]
+        if not (follows or close) and (gain <= 0 or gain < needed):
             scores = scores.copy()
             scores[pick] = -np.inf
             continue
         chosen.append(pick)
+        covered |= _said_by(candidate, features)
     parts: list[Part] = []
     used: set[tuple[int, int]] = set()
     by_number = {p.number: p for p in passages}
@@ -358,12 +404,64 @@ def answer_plan(
             if before is not None and _key(before) not in used:
                 units = [before, *units]
                 text = f"{before.text} {text}"
+        if any(" ".join(text.split()) == " ".join(part.text.split()) for part in parts):
+            continue
         used.update(_key(u) for u in units)
         parts.append(Part(anchor.passage, units[0].position, text, tuple(u.text for u in units)))
     rank_of = {passage.number: rank for rank, passage in enumerate(passages)}
     # Read in passage order, then in the passage's own order, like a short paragraph.
     parts.sort(key=lambda part: (rank_of[part.passage], part.position))
     return Plan(True, tuple(parts))
+
+
+def _said_by(unit: Unit, features: Features) -> set[str]:
+    """What a chosen unit answers of the question: its own terms and its heading's."""
+    return features.lexemes[_key(unit)] | features.headings[unit.passage]
+
+
+def _follow_up_scores(
+    scores: np.ndarray,
+    features: Features,
+    already_said: Sequence[str],
+    previous_question: str,
+    elliptical: bool,
+) -> np.ndarray:
+    # What the previous answer led with (the primary carer's leave, the Bristol row) is
+    # not said again, nor what earlier answers said, unless it holds what the follow-up
+    # adds to the previous question ("more than 10,000 miles").
+    last = [
+        u.text
+        for u in passage_units(already_said[-1], passage=0, language=features.language)
+        if u.answerable
+    ][:1]
+    said = " ".join(" ".join([*already_said[:-1], *last]).split())
+    added = set(features.question_lexemes) - FRAME_LEXEMES
+    if previous_question:
+        added -= _lexemes([previous_question], features.language)[0]
+    repeated = np.array(
+        [
+            bool(said)
+            and " ".join(c.text.split()) in said
+            and not features.lexemes[_key(c)] & added
+            for c in features.candidates
+        ]
+    )
+    if not repeated.all():
+        scores = np.where(repeated, -np.inf, scores)
+    if elliptical and already_said and already_said[-1].strip():
+        before = [
+            unit_text(u)
+            for u in passage_units(already_said[-1], passage=0, language=features.language)
+            if u.answerable
+        ]
+        if before:
+            previous = np.asarray(embeddings_get().embed_documents(before))
+            parallel = (features.vectors @ previous.T).max(axis=1)
+            boost = settings.ASSISTANT_EXTRACTIVE_PARALLEL_WEIGHT * np.clip(
+                parallel - PARALLEL_FLOOR, 0, None
+            )
+            scores = scores + boost
+    return scores
 
 
 def _words_of(text: str) -> list[str]:
@@ -504,6 +602,8 @@ class ExtractiveProvider:
             language=language,
             question_vector=question_vector,
             already_said=[turn.answer for turn in history],
+            previous_question=history[-1].question if history else "",
+            elliptical=bool(history) and is_elliptical(original or question),
         )
         return Prepared(question=question, passages=passages, history=history, plan=plan)
 

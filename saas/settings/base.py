@@ -183,6 +183,12 @@ ASSISTANT_EXTRACTIVE_SIMILARITY_WEIGHT = env.float(
 ASSISTANT_EXTRACTIVE_MIN_SCORE = env.float("ASSISTANT_EXTRACTIVE_MIN_SCORE", default=0.4)
 ASSISTANT_EXTRACTIVE_MAX_SENTENCES = env.int("ASSISTANT_EXTRACTIVE_MAX_SENTENCES", default=3)
 ASSISTANT_EXTRACTIVE_KEEP_RATIO = env.float("ASSISTANT_EXTRACTIVE_KEEP_RATIO", default=0.75)
+# An extra sentence must bring at least this share of the question's weight the chosen
+# ones lack; a follow-up's units said like the previous answer gain this much.
+ASSISTANT_EXTRACTIVE_MIN_GAIN = env.float("ASSISTANT_EXTRACTIVE_MIN_GAIN", default=0.1)
+ASSISTANT_EXTRACTIVE_PARALLEL_WEIGHT = env.float(
+    "ASSISTANT_EXTRACTIVE_PARALLEL_WEIGHT", default=0.3
+)
 ASSISTANT_EXTRACTIVE_STREAM_DELAY_MS = env.int("ASSISTANT_EXTRACTIVE_STREAM_DELAY_MS", default=25)
 VERTEX_PROJECT = env.str("VERTEX_PROJECT", default="")
 VERTEX_LOCATION = env.str("VERTEX_LOCATION", default="us-central1")

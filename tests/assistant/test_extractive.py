@@ -18,7 +18,15 @@ ANSWERABLE = [
     ("What is the battery life of the NR-350?", "Product faq nr200 nr350", "8 hours"),
     ("How long is the warranty on the NR-200?", "Product faq nr200 nr350", "24 months"),
     ("What is the limit for accepting a gift?", "Northwind Robotics Code of Conduct", "EUR 75"),
-    ("Which days are the office anchor days?", "Remote & Hybrid Work Policy", "Tuesday"),
+    # Both the policy and the onboarding guide name the anchor days; either is a source.
+    (
+        "Which days are the office anchor days?",
+        (
+            "Remote & Hybrid Work Policy",
+            "Welcome to Northwind Robotics: Onboarding Guide for New Hires",
+        ),
+        "Tuesday",
+    ),
     ("How much is the home office stipend?", "Remote & Hybrid Work Policy", "EUR 500"),
 ]
 UNANSWERABLE = [
@@ -30,8 +38,9 @@ UNANSWERABLE = [
 
 @pytest.mark.parametrize(("question", "document", "fact"), ANSWERABLE)
 def test_answer_quotes_and_cites_the_document_that_holds_it(
-    handbook: Handbook, committed: None, question: str, document: str, fact: str
+    handbook: Handbook, committed: None, question: str, document: str | tuple[str, ...], fact: str
 ):
+    documents = (document,) if isinstance(document, str) else document
     answer, _ = ask(handbook.organization, handbook.owner, question)
 
     assert answer.status == MessageStatus.DONE
@@ -39,9 +48,9 @@ def test_answer_quotes_and_cites_the_document_that_holds_it(
     assert fact in answer.text
     assert "[1]" in answer.text
     titles = [c.document_title for c in answer.citations.all()]
-    assert document in titles
+    assert set(documents) & set(titles)
     cited = next(c for c in answer.citations.all() if fact in c.quote)
-    assert cited.document_title == document
+    assert cited.document_title in documents
 
 
 @pytest.mark.parametrize("question", UNANSWERABLE)
