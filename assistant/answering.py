@@ -23,6 +23,7 @@ from django.utils import timezone
 from accounts.models import User
 from assistant.llm import NOT_FOUND, AnswerProvider, Passage, Prepared, ProviderError, Turn, Usage
 from assistant.llm import provider_get as provider_get
+from assistant.llm.followups import question_focus
 from assistant.llm.passage_units import passage_units
 from assistant.models import Citation, Conversation, Message, MessageRole, MessageStatus
 from tenants.schemas import in_tenant
@@ -97,13 +98,15 @@ def message_claim(*, message_id: int) -> Claim | None:
 def answer_prepare(*, claim: Claim, query: str, provider: AnswerProvider) -> Prepared:
     """Retrieve the passages (as the user, within the scope) and let the provider plan."""
     workspace_ids = searchable_workspace_ids(user=claim.user, scope_ids=claim.scope_ids)
-    query_vector = embeddings_get().embed_query(query)
+    # What the question sets aside ("Besides holiday and sick leave, ...") is not searched.
+    focus = question_focus(query)
+    query_vector = embeddings_get().embed_query(focus)
     Message.objects.filter(pk=claim.message_id).update(
         search_query=query, searched_workspace_ids=workspace_ids, search_embedding=query_vector
     )
     chunks = chunks_retrieve(
         user=claim.user,
-        query=query,
+        query=focus,
         within=workspace_ids,
         k=settings.ASSISTANT_PASSAGES,
         query_vector=query_vector,

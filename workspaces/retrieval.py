@@ -21,6 +21,7 @@ from accounts.models import User
 from workspaces.access import workspace_ids_readable
 from workspaces.embeddings import embeddings_get
 from workspaces.models import Workspace
+from workspaces.term_stats import term_variants
 
 MODES = ("hybrid", "vector", "lexical")
 # A phrase in quotes, a minus term or phrase, or a word; OR between words is implied.
@@ -285,6 +286,20 @@ def _lexical_leg(query: str, language_of: dict[int, str], params: dict[str, Any]
         word_sources.append(
             f"tsvector_to_array(to_tsvector(%({config})s::regconfig, %({config}_words)s))"
         )
+    # A word whose stem no chunk has is searched as the stems its other forms have.
+    variants = sorted(
+        {
+            variant
+            for language in languages
+            for found in term_variants(
+                lexemes=query_lexemes(query=parsed.words, language=language)
+            ).values()
+            for variant in found
+        }
+    )
+    params["variants"] = variants
+    lexeme_sources.append("%(variants)s::text[]")
+    word_sources.append("%(variants)s::text[]")
     # A query of only stop words has no lexemes: no chunk matches, the vector leg answers.
     return LEXICAL_LEG.format(
         match=" OR ".join(matches),

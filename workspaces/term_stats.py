@@ -81,3 +81,44 @@ def term_chunk_counts(*, lexemes: Iterable[str]) -> tuple[int, dict[str, int]]:
     total = CorpusStat.objects.filter(pk=1).values_list("chunk_count", flat=True).first() or 0
     counts = TermStat.objects.filter(lexeme__in=list(lexemes)).values_list("lexeme", "chunk_count")
     return total, dict(counts)
+
+
+# The stemmer sends a word's forms to different stems now and then ("classification" is
+# classif, "classifying" classifi): a stem no chunk has is read as those within two
+# letters of it that share the rest, when it is long enough for that to be safe.
+VARIANT_MIN_LENGTH = 6
+VARIANT_LENGTH_DIFFERENCE = 2
+
+
+def term_variants(*, lexemes: Iterable[str]) -> dict[str, list[str]]:
+    """For each of `lexemes` that no chunk contains, the lexemes chunks do contain that
+    extend it or that it extends by at most two letters."""
+    wanted = sorted({x for x in lexemes if len(x) >= VARIANT_MIN_LENGTH})
+    if not wanted:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT q.lexeme, t.lexeme
+            FROM unnest(%(wanted)s::text[]) AS q(lexeme)
+            JOIN assistant_termstat t ON t.chunk_count > 0 AND t.lexeme <> q.lexeme AND (
+                (t.lexeme LIKE replace(replace(q.lexeme, '_', '\\_'), '%%', '\\%%') || '%%'
+                 AND length(t.lexeme) <= length(q.lexeme) + %(difference)s)
+                OR t.lexeme = ANY(ARRAY(
+                    SELECT left(q.lexeme, -n) FROM generate_series(1, %(difference)s) n
+                    WHERE length(q.lexeme) - n >= %(shortest)s)))
+            WHERE NOT EXISTS (
+                SELECT 1 FROM assistant_termstat k WHERE k.lexeme = q.lexeme AND k.chunk_count > 0
+            )
+            ORDER BY q.lexeme, t.lexeme
+            """,
+            {
+                "wanted": wanted,
+                "difference": VARIANT_LENGTH_DIFFERENCE,
+                "shortest": VARIANT_MIN_LENGTH - 1,
+            },
+        )
+        variants: dict[str, list[str]] = {}
+        for lexeme, variant in cursor.fetchall():
+            variants.setdefault(lexeme, []).append(variant)
+    return variants

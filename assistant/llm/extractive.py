@@ -20,11 +20,11 @@ from django.conf import settings
 from django.db import connection
 
 from assistant.llm import NOT_FOUND, Passage, Prepared, Turn, Usage
-from assistant.llm.followups import is_elliptical, standalone_question
+from assistant.llm.followups import is_elliptical, question_focus, standalone_question
 from assistant.llm.passage_units import Unit, passage_units, unit_text
 from workspaces.embeddings import embeddings_get
 from workspaces.selectors import chunk_similarities, chunk_texts_beside
-from workspaces.term_stats import term_chunk_counts
+from workspaces.term_stats import term_chunk_counts, term_variants
 
 REFERRING = re.compile(r"^(it|its|they|their|this|these|that|those|he|she|his|her)\b", re.I)
 # A sentence cut by a chunk boundary: one that starts in lower case, or does not end.
@@ -47,6 +47,8 @@ MIN_CHUNKS_FOR_ABSENCE = 20
 # A name the question gives that the answer's headings do not, against a name they give
 # instead this close to it ("Dublin" and "Bristol": 0.50; "Dublin" and "Parking": 0.21).
 SIBLING_SIMILARITY = 0.45
+# How much a unit gains when the question names its section.
+SECTION_NAMED_WEIGHT = 0.25
 # A unit scoring this close to the best is said too, whatever it adds.
 CLOSE_RATIO = 0.9
 # Below this similarity to a sentence of the previous answer, a unit is not said like it.
@@ -118,6 +120,9 @@ class Features:
     context_overlap: np.ndarray  # ... in the unit, the one before it, its label and heading
     passage_similarity: np.ndarray  # the unit's passage embedding . question embedding
     passage_coverage: np.ndarray  # share of the question's IDF weight in the whole passage
+    # 1 where the question names the unit's section ("what other paid leave..." and "8. Other
+    # paid leave"), else 0.
+    section_named: np.ndarray
     vectors: np.ndarray  # unit embeddings, for diversification
     lexemes: dict[tuple[int, int], set[str]]  # (passage, position) -> the unit's lexemes
     # ... the unit's lexemes with those of the unit before it, its label and its heading.
@@ -157,7 +162,10 @@ def unit_features(
     texts += [p.chunk.heading_path for p in passages]
     texts += [unit_text(u) for u in every]
     lexeme_sets = _lexemes(texts, language)
-    question_lexemes = lexeme_sets[0]
+    question_lexemes = set(lexeme_sets[0])
+    # A stem no chunk has, read as the stems of the word's other forms (as retrieval does).
+    for lexeme, found in term_variants(lexemes=question_lexemes).items():
+        question_lexemes = (question_lexemes - {lexeme}) | set(found)
     count = len(passages)
     passage_lexemes = dict(
         zip((p.number for p in passages), lexeme_sets[1 : 1 + count], strict=True)
@@ -192,9 +200,11 @@ def unit_features(
     number_to_chunk = {p.number: p.chunk.chunk_id for p in passages}
     passage_similarity = np.array([similarity_of[number_to_chunk[u.passage]] for u in candidates])
     passage_coverage = np.array([coverage(passage_lexemes[u.passage]) for u in candidates])
+    named = {p.number: _names_section(question, p.chunk.heading_path) for p in passages}
+    section_named = np.array([float(named[u.passage]) for u in candidates])
     # Embedding every unit of every passage would cost more than retrieval: embed the ones
     # most likely to matter, by term overlap in context and by their passage.
-    shortlist = np.argsort(-(context_overlap + passage_similarity), kind="stable")[
+    shortlist = np.argsort(-(context_overlap + passage_similarity + section_named), kind="stable")[
         : settings.ASSISTANT_EXTRACTIVE_SHORTLIST
     ]
     vectors = np.asarray(
@@ -207,6 +217,7 @@ def unit_features(
         context_overlap=context_overlap[shortlist],
         passage_similarity=passage_similarity[shortlist],
         passage_coverage=passage_coverage[shortlist],
+        section_named=section_named[shortlist],
         vectors=vectors,
         lexemes=by_key,
         context_lexemes={
@@ -220,6 +231,17 @@ def unit_features(
         unknown=unknown - FRAME_LEXEMES,
         question=question,
     )
+
+
+def _names_section(question: str, heading_path: str) -> bool:
+    """Whether the question names one of the passage's sections (not the document's
+    title) word for word: a section title of two words or more."""
+    asked = " " + " ".join(re.findall(r"[\w'’-]+", question.lower())) + " "
+    for section in heading_path.split(" › ")[1:]:
+        words = re.findall(r"[\w'’-]+", re.sub(r"^\s*[\d.]+\s+", "", section).lower())
+        if len(words) >= 2 and f" {' '.join(words)} " in asked:
+            return True
+    return False
 
 
 def _antecedent(unit: Unit, units: list[Unit]) -> Unit | None:
@@ -346,6 +368,7 @@ def answer_plan(
         + 0.1 * features.overlap
         + 0.3 * features.context_overlap
         + 0.25 * features.passage_similarity
+        + SECTION_NAMED_WEIGHT * features.section_named
     )
     said = " ".join(" ".join(already_said).split())
     if said:
@@ -597,7 +620,7 @@ class ExtractiveProvider:
         original: str = "",
     ) -> Prepared:
         plan = answer_plan(
-            question=question,
+            question=question_focus(question),
             passages=passages,
             language=language,
             question_vector=question_vector,

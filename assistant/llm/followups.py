@@ -37,6 +37,34 @@ TOKEN = re.compile(r"[\w'’£€$%.,-]+|[^\w\s]")
 NAMED = re.compile(r"^(?:[A-Z][\w'’-]*|\w*\d\w*)$")
 
 
+# What a question sets aside ("Besides holiday and sick leave, what other leave...?"): the
+# things it names there are what it is not about, so they are not searched for.
+SET_ASIDE_FIRST = re.compile(
+    r"^\s*(?:besides|apart from|aside from|other than|except for|except|in addition to)"
+    r"\s+.{1,200}?,\s*(?P<rest>(?:what|which|who|whom|how|where|when|why|can|could|do|does"
+    r"|did|is|are|am|should|may|might|will|would|must|have|has|i|we)\b.*)$",
+    re.IGNORECASE,
+)
+SET_ASIDE_LAST = re.compile(
+    r"^(?P<rest>.*\S)\s*,?\s+(?:besides|apart from|aside from|other than|except for|except)"
+    r"\s+[^,?]{1,200}(?P<end>\?*)\s*$",
+    re.IGNORECASE,
+)
+
+
+def question_focus(question: str) -> str:
+    """The question without what it sets aside: what retrieval and the extractive
+    provider look for."""
+    first = SET_ASIDE_FIRST.match(question)
+    if first:
+        rest = first.group("rest")
+        return rest[0].upper() + rest[1:]
+    last = SET_ASIDE_LAST.match(question)
+    if last and len(last.group("rest").split()) >= 3:
+        return last.group("rest") + (last.group("end") or "")
+    return question
+
+
 def is_elliptical(question: str) -> bool:
     words = question.split()
     if OPENERS.match(question.strip()):
