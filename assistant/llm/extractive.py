@@ -47,6 +47,10 @@ MIN_CHUNKS_FOR_ABSENCE = 20
 # A name the question gives that the answer's headings do not, against a name they give
 # instead this close to it ("Dublin" and "Bristol": 0.50; "Dublin" and "Parking": 0.21).
 SIBLING_SIMILARITY = 0.45
+# The word after "over", "via" or "through" (and a determiner): a channel or means.
+MEANS = re.compile(
+    r"\b(?:over|via|through)\s+(?:(?:a|an|the|my|our|your|their)\s+)?([A-Za-z][\w'’-]*)", re.I
+)
 # How much a unit gains when the question names its section.
 SECTION_NAMED_WEIGHT = 0.25
 # A unit scoring this close to the best is said too, whatever it adds.
@@ -500,8 +504,13 @@ def _about_something_else(anchor: Unit, features: Features, passages: Sequence[P
     said = f"{anchor.text} {anchor.context}"
     labels = f"{passage.chunk.heading_path} {passage.chunk.document_title} {anchor.context}"
     # Abbreviations and times ("OS", "3pm") are left out: too short to judge by.
+    # Nor the means something came by ("asked for my password over chat"): the question is
+    # about what was asked, whatever the channel.
+    asides = {m.lower() for m in MEANS.findall(features.question)}
     unknown_words = [
-        w for w in _words_of(features.question) if len(w) > 3 and _stem_in(w, features.unknown)
+        w
+        for w in _words_of(features.question)
+        if len(w) > 3 and _stem_in(w, features.unknown) and w.lower() not in asides
     ]
     # A word nobody wrote matters when it carries much of the question ("dental treatment"
     # of "does our medical insurance cover dental treatment?"), less so as an aside ("over
