@@ -36,9 +36,12 @@ class Outcome:
     cited_sources: tuple[str, ...]  # file names of the cited documents
     first_token_ms: float | None
     search_query: str = ""  # what was searched for the last turn
+    failed: bool = False  # the answer did not finish (the provider failed)
 
     @property
     def correct(self) -> bool:
+        if self.failed:
+            return False
         if not self.item.answerable:
             return self.refused
         return answer_matches(self.answer, self.item.answers, every=self.item.every)
@@ -89,8 +92,8 @@ def handbook_metrics(outcomes: Sequence[Outcome]) -> dict[str, object]:
     by_kind: dict[str, list[Outcome]] = defaultdict(list)
     for outcome in answerable:
         by_kind[outcome.item.kind].append(outcome)
-    # Length of what a reader reads: every answer given, refusals aside.
-    words = [len(o.answer.split()) for o in outcomes if not o.refused]
+    # Length of what a reader reads: every answer given, refusals and failures aside.
+    words = [len(o.answer.split()) for o in outcomes if not (o.refused or o.failed)]
     first_tokens = [o.first_token_ms for o in outcomes if o.first_token_ms is not None]
     p50_words, p90_words = _percentile(words, 0.5), _percentile(words, 0.9)
     p50_first = _percentile(first_tokens, 0.5)
@@ -108,6 +111,7 @@ def handbook_metrics(outcomes: Sequence[Outcome]) -> dict[str, object]:
         "answer_words_p50": p50_words,
         "answer_words_p90": p90_words,
         "first_token_p50_ms": round(p50_first, 1) if p50_first is not None else None,
+        "failed": sum(o.failed for o in outcomes),
         "answerable": len(answerable),
         "questions": len(outcomes),
     }

@@ -168,8 +168,8 @@ def unit_features(
     lexeme_sets = _lexemes(texts, language)
     question_lexemes = set(lexeme_sets[0])
     # A stem no chunk has, read as the stems of the word's other forms (as retrieval does).
-    for lexeme, found in term_variants(lexemes=question_lexemes).items():
-        question_lexemes = (question_lexemes - {lexeme}) | set(found)
+    for lexeme, variants in term_variants(lexemes=question_lexemes).items():
+        question_lexemes = (question_lexemes - {lexeme}) | set(variants)
     count = len(passages)
     passage_lexemes = dict(
         zip((p.number for p in passages), lexeme_sets[1 : 1 + count], strict=True)

@@ -5,9 +5,10 @@ VERTEX_ACCESS_TOKEN is set, in which case that bearer token is sent as is (the l
 Vertex-format server in development and tests takes any token).
 """
 
+import asyncio
 import re
+import weakref
 from collections.abc import AsyncIterator, Sequence
-from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
@@ -40,8 +41,28 @@ DECLINED = re.compile(
 )
 
 
-@lru_cache(maxsize=1)
+# One client per event loop: its HTTP connections belong to the loop that opened them, and a
+# management command (eval_answers) runs each answer in a loop of its own.
+_models: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ChatGoogleGenerativeAI]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def chat_model() -> ChatGoogleGenerativeAI:
+    """The chat model for the running event loop, made from the settings on first use."""
+    loop = asyncio.get_running_loop()
+    model = _models.get(loop)
+    if model is None:
+        model = _models[loop] = _chat_model_new()
+    return model
+
+
+def chat_models_forget() -> None:
+    """Drop the clients, so the next answer reads the settings again (tests)."""
+    _models.clear()
+
+
+def _chat_model_new() -> ChatGoogleGenerativeAI:
     options: dict[str, Any] = {
         "model": settings.VERTEX_MODEL,
         "vertexai": True,

@@ -6,7 +6,7 @@ import json
 
 from django.core.management import call_command
 
-from assistant.evaluation.handbook import answer_matches
+from assistant.evaluation.handbook import HandbookItem, Outcome, answer_matches, handbook_metrics
 from assistant.evaluation.squad import contains_answer, squad_normalize
 
 SQUAD = {
@@ -194,3 +194,23 @@ def test_with_all_every_gold_string_must_be_in_the_answer():
     assert not answer_matches("Public and Internal", ("public", "restricted"), every=True)
     assert answer_matches("Only Internal", ("public", "internal"), every=False)
     assert not answer_matches("Anything", (), every=False)
+
+
+def test_an_answer_that_failed_counts_as_failed_not_as_an_answer():
+    asked = HandbookItem(
+        "q1", ("How long is parental leave?",), ("26 weeks",), False, "a.md", "fact"
+    )
+    absent = HandbookItem("q2", ("Is there a gym?",), (), False, None, "unanswerable")
+    outcomes = [
+        Outcome(asked, "Parental leave is 26 weeks.", False, ("a.md",), 100.0),
+        # The provider failed before a word: no text, not refused, no citation.
+        Outcome(asked, "", False, (), None, failed=True),
+        Outcome(absent, "", False, (), None, failed=True),
+    ]
+
+    result = handbook_metrics(outcomes)
+
+    assert result["failed"] == 2
+    assert result["answer_recall"] == 0.5
+    assert result["refusal_recall"] == 0.0
+    assert result["answer_words_p50"] == 5

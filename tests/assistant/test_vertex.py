@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from assistant.llm.vertex import chat_model
+from assistant.llm.vertex import chat_models_forget
 from assistant.models import MessageStatus
 from localdev.vertex_server import VertexLocalServer
 from tests.assistant.conftest import Handbook, ask
@@ -20,9 +20,9 @@ def vertex(settings) -> Iterator[VertexLocalServer]:
     settings.VERTEX_ACCESS_TOKEN = "test-token"
     settings.VERTEX_PROJECT = "test-project"
     settings.VERTEX_MAX_RETRIES = 0
-    chat_model.cache_clear()
+    chat_models_forget()
     yield server
-    chat_model.cache_clear()
+    chat_models_forget()
     server.stop()
 
 

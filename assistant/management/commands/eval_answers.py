@@ -17,7 +17,7 @@ from assistant.answering import MARKER, answer_events
 from assistant.conversations import question_ask
 from assistant.evaluation.handbook import HandbookItem, Outcome, handbook_load, handbook_metrics
 from assistant.evaluation.squad import SquadDataset, contains_answer, squad_load
-from assistant.models import Conversation, Message
+from assistant.models import Conversation, Message, MessageStatus
 from billing.services import organization_unmetered
 from members.services import organization_signup
 from tenants.models import Organization
@@ -140,12 +140,13 @@ class Command(BaseCommand):
         return Outcome(
             item=item,
             answer=" ".join(MARKER.sub(" ", message.text).split()),
-            refused=not message.answered,
+            refused=message.status == MessageStatus.DONE and not message.answered,
             cited_sources=tuple(
                 names[c.document_id] for c in message.citations.all() if c.document_id in names
             ),
             first_token_ms=message.first_token_ms,
             search_query=message.search_query,
+            failed=message.status != MessageStatus.DONE,
         )
 
     def _ask(
@@ -203,6 +204,7 @@ def _outcomes_write(path: Path, outcomes: list[Outcome]) -> None:
                 "searched": outcome.search_query,
                 "answer": outcome.answer,
                 "refused": outcome.refused,
+                "failed": outcome.failed,
                 "citations": list(outcome.cited_sources),
                 "source": outcome.item.source,
                 "gold": list(outcome.item.answers),
