@@ -15,7 +15,7 @@ from tenants.schemas import tenant_current
 from workspaces.access import workspace_allows, workspaces_creatable_by
 from workspaces.ingestion.parsing import UnreadableDocument, document_format_ensure
 from workspaces.ingestion.pipeline import document_queue
-from workspaces.models import Document, Workspace, WorkspaceGrant, WorkspaceRole
+from workspaces.models import Document, DocumentStatus, Workspace, WorkspaceGrant, WorkspaceRole
 from workspaces.term_stats import term_stats_remove
 
 
@@ -201,8 +201,12 @@ def document_rename(*, actor: User, document: Document, title: str) -> Document:
 
 
 def document_retry(*, actor: User, document: Document) -> Document:
+    """Index a document again. One that failed is not counted against the plan's document
+    cap (workspaces.selectors.document_count), so it must fit under the cap again."""
     _ensure_level(actor, document.workspace, WorkspaceRole.EDITOR)
     with transaction.atomic():
+        if document.status == DocumentStatus.FAILED:
+            cap_ensure(organization=tenant_current(), meter="documents")
         return document_queue(document=document)
 
 

@@ -1,3 +1,10 @@
+// The workspace page. Static, so that a Content-Security-Policy needs no 'unsafe-inline'.
+
+// A pasted entry that was taken empties the form for the next one.
+document.addEventListener("htmx:afterRequest", (event) => {
+  if (event.detail.elt.id === "entry-form" && event.detail.successful) event.detail.elt.reset();
+});
+
 // Drag-and-drop onto the upload zone, and a progress bar while the files go up.
 (function () {
   const form = document.getElementById("upload-form");
