@@ -156,6 +156,16 @@ def _sign_in(page: Page, site: Site, email: str) -> None:
     expect(page.get_by_role("link", name="Ask", exact=True)).to_be_attached()
 
 
+def _menu_on_a_phone(page: Page, site: Site) -> list[str]:
+    page.set_viewport_size({"width": 360, "height": 800})
+    page.goto(site.organization + "/")
+    expect(page.get_by_role("link", name="Members")).to_be_hidden()
+    page.get_by_test_id("menu").click()
+    expect(page.get_by_role("link", name="Members")).to_be_visible()
+    expect(page.get_by_test_id("menu-sign-out")).to_be_visible()
+    return _problems(page, "menu-open", 360)
+
+
 # `db`: pytest-django creates the test database only for runs that include a test using it.
 def test_every_page_fits_every_width_without_serious_accessibility_violations(
     db: None, site: Site, handbook: Handbook
@@ -185,7 +195,8 @@ def test_every_page_fits_every_width_without_serious_accessibility_violations(
             if name != "invitation"
         ] + [("sign-out", "/accounts/logout/", None)]
         signed_in = _walk(context, site.organization, inside)
+        menu = _menu_on_a_phone(context.new_page(), site)
         context.close()
 
-    problems = public + signed_out + signed_in
+    problems = public + signed_out + signed_in + menu
     assert not problems, "\n".join(problems)
