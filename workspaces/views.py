@@ -52,6 +52,7 @@ from workspaces.services import (
     document_replace,
     document_retry,
     document_upload,
+    documents_delete,
     grant_remove,
     grant_set,
     workspace_create,
@@ -216,6 +217,25 @@ def document_text_view(request: MemberRequest, slug: str) -> HttpResponse:
     return _documents_section(
         request, workspace, template="workspaces/workspace.html#documents", refusals=refusals,
         cap_reached=cap_reached,
+    )  # fmt: skip
+
+
+@login_required
+@require_POST
+def documents_delete_view(request: MemberRequest, slug: str) -> HttpResponse:
+    """The documents list's "Delete selected": the ticked rows, after one confirmation."""
+    workspace = _workspace(request, slug)
+    ids = [int(value) for value in request.POST.getlist("documents") if value.isdigit()]
+    refusals, deleted = [], []
+    try:
+        deleted = documents_delete(actor=request.user, workspace=workspace, document_ids=ids)
+    except WorkspaceError as refusal:
+        refusals.append(str(refusal))
+    if not ids:
+        refusals.append("Tick the documents to delete first.")
+    return _documents_section(
+        request, workspace, template="workspaces/workspace.html#documents", refusals=refusals,
+        deleted=deleted,
     )  # fmt: skip
 
 

@@ -1,5 +1,6 @@
 """A knowledge manager in a real browser: the documents list in natural title order, sorted
-by a column, a row deleted after confirming, on a laptop and on a phone.
+by a column, a row deleted after confirming, two ticked rows deleted at once, on a laptop
+and on a phone.
 
 uvicorn runs as its own process against the test database; the organization is made and
 its documents ingested here, through the real services, and dropped at the end."""
@@ -79,7 +80,7 @@ def _sign_in(page: Page, shelf: Shelf) -> None:
 
 
 # `db`: pytest-django creates the test database only for runs that include a test using it.
-def test_documents_sort_naturally_and_by_column_and_a_row_is_deleted_after_confirming(
+def test_documents_sort_naturally_and_by_column_and_rows_are_deleted_after_confirming(
     db: None, shelf: Shelf, page: Page
 ):
     _sign_in(page, shelf)
@@ -117,9 +118,17 @@ def test_documents_sort_naturally_and_by_column_and_a_row_is_deleted_after_confi
     page.get_by_role("button", name="Delete Note 7", exact=True).click()
     expect(page.locator("tr.deleted")).to_have_text("“Note 7” was deleted.")
 
+    page.get_by_role("checkbox", name="Tick Note 8", exact=True).check()
+    page.get_by_role("checkbox", name="Tick Note 9", exact=True).check()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Delete selected").click()
+    expect(page.locator("#documents .flash")).to_have_text("Deleted 2 documents: Note 8, Note 9.")
+    left = ["Empty", *(n for n in NOTES if n not in ("Note 7", "Note 8", "Note 9"))]
+    assert _titles(page) == left
+
     page.set_viewport_size({"width": 360, "height": 800})
     page.reload()  # still sorted by status, descending (the address kept it)
-    assert _titles(page) == ["Empty", *(n for n in NOTES if n != "Note 7")]
+    assert _titles(page) == left
     assert overflow_px(page) == 0
     delete = page.get_by_role("button", name="Delete Note 12", exact=True)
     delete.scroll_into_view_if_needed()

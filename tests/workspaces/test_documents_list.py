@@ -98,10 +98,31 @@ def test_row_delete_answers_with_a_row_saying_so(
     )
 
     assert response.content.decode() == (
-        f'<tr id="{row}" class="deleted"><td colspan="5" role="status">'
+        f'<tr id="{row}" class="deleted"><td colspan="6" role="status">'
         "“Old note” was deleted.</td></tr>"
     )
     assert not Document.objects.filter(pk=document.pk).exists()
+
+
+def test_ticked_documents_are_deleted_at_once_and_only_from_this_workspace(
+    org_a: Organization, owner_a: User, workspace: Workspace
+):
+    from workspaces.services import workspace_create
+
+    first, second, kept = (_upload(owner_a, workspace, f"{n}.txt") for n in ("a", "b", "c"))
+    elsewhere = _upload(owner_a, workspace_create(actor=owner_a, name="Other"), "d.txt")
+
+    response = signed_in(org_a, owner_a).post(
+        f"/w/{workspace.slug}/documents/delete/?sort=-title",
+        {"documents": [first.pk, second.pk, elsewhere.pk]},
+        HTTP_HX_REQUEST="true",
+    )
+
+    body = response.content.decode()
+    assert "Deleted 2 documents: A, B." in body
+    assert TITLE.findall(body) == ["C"]
+    remaining = Document.objects.values_list("pk", flat=True)
+    assert set(remaining) == {kept.pk, elsewhere.pk}
 
 
 def test_row_delete_without_the_csrf_token_is_refused(
