@@ -4,7 +4,7 @@ you", which views turn into a 404."""
 
 import re
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import Group
 from django.db.models import Count, Q, QuerySet, Sum
@@ -13,7 +13,9 @@ from pgvector.django import CosineDistance
 from accounts.models import User
 from workspaces.access import workspace_ids_manageable, workspace_ids_readable
 from workspaces.models import Chunk, Document, DocumentStatus, Workspace, WorkspaceGrant
-from workspaces.retrieval import RetrievedChunk
+
+if TYPE_CHECKING:  # retrieval loads the embedding stack; the counters here load at start-up
+    from workspaces.retrieval import RetrievedChunk
 
 
 def workspace_list_readable(*, user: User) -> QuerySet[Workspace]:
@@ -121,8 +123,8 @@ def chunk_neighbours(*, user: User, chunk: Chunk) -> tuple[Chunk | None, Chunk |
 
 
 def results_split_at_floor(
-    *, results: Sequence[RetrievedChunk], floor: float
-) -> tuple[list[RetrievedChunk], list[RetrievedChunk]]:
+    *, results: Sequence["RetrievedChunk"], floor: float
+) -> tuple[list["RetrievedChunk"], list["RetrievedChunk"]]:
     """Results above the relevance floor, then those below it: no lexical match and a vector
     similarity at or under `floor`. Each keeps its fused rank's order."""
     below = [r for r in results if r.lexical_rank is None and (r.vector_score or 0.0) <= floor]
