@@ -18,10 +18,16 @@ $(VENV)/.dev: $(VENV)/.local requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	@touch $@
 
+# axe-core for the browser tests' accessibility checks (test-only, git-ignored node_modules/).
+AXE := node_modules/axe-core/axe.min.js
+$(AXE): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
 dev: $(VENV)/.local
 	$(PY) -m localdev.run
 
-test: $(VENV)/.dev
+test: $(VENV)/.dev $(AXE)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy .

@@ -54,10 +54,33 @@ def plain(text: str) -> str:
     return EMPHASIS.sub("", text)
 
 
-def passage_html(text: str, quotes: Iterable[str]) -> SafeString:
-    """The passage escaped, with the quoted sentences marked."""
-    html = str(escape(plain(text)))
-    for quote in sorted({plain(q) for q in quotes if q.strip()}, key=len, reverse=True):
-        escaped = str(escape(quote))
-        html = html.replace(escaped, f"<mark>{escaped}</mark>", 1)
-    return mark_safe(html.replace("\n", "<br>"))  # noqa: S308 (escaped above)
+# A passage's units: its lines (a table row, a list item, a heading) and, within a line, its
+# sentences. The separators are kept (odd indices of the split) to rebuild the text.
+SENTENCE_BREAK = re.compile(r"(?<=[.!?])(\s+)")
+LIST_MARK = re.compile(r"^\s*(?:[-*•]|\d{1,3}[.)])\s+")
+SPACE_BEFORE_PUNCTUATION = re.compile(r"\s+([.,;:!?])")
+MIN_MARKED_WORDS = 3
+
+
+def _normal(text: str) -> str:
+    """Text compared as read: no Markdown emphasis, list marks or citation markers, spaces
+    collapsed, case folded."""
+    text = LIST_MARK.sub("", MARKER.sub("", plain(text)))
+    return SPACE_BEFORE_PUNCTUATION.sub(r"\1", " ".join(text.split())).casefold()
+
+
+def passage_html(text: str, quotes: Iterable[str], answer: str = "") -> SafeString:
+    """The passage escaped, with the sentences and table rows that the answer repeats (its
+    cited sentences are mostly the passage's own) or that the citation quotes marked. Only
+    our own <mark> and <br> are markup; everything from the document is escaped."""
+    used = "\n".join(_normal(line) for said in [answer, *quotes] for line in said.splitlines())
+    lines = []
+    for line in plain(text).split("\n"):
+        pieces = SENTENCE_BREAK.split(line)
+        html = []
+        for index, piece in enumerate(pieces):
+            unit = _normal(piece)
+            quoted = index % 2 == 0 and len(unit.split()) >= MIN_MARKED_WORDS and unit in used
+            html.append(f"<mark>{escape(piece)}</mark>" if quoted else str(escape(piece)))
+        lines.append("".join(html))
+    return mark_safe("<br>".join(lines))  # noqa: S308 (every piece escaped above)

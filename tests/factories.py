@@ -1,9 +1,14 @@
+import secrets
+from datetime import timedelta
 from typing import Any, cast
 
 import factory
 from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.utils import timezone
 
 from accounts.models import Role, User
+from members.models import Invitation
 
 OWNER_PASSWORD = "owner-password-123"
 MEMBER_PASSWORD = "member-password-123"
@@ -30,3 +35,23 @@ class UserFactory(factory.django.DjangoModelFactory):
 def make_member(**fields: Any) -> User:
     """A saved member of the organization whose schema is in force (typed for mypy)."""
     return cast(User, UserFactory(**fields))
+
+
+class InvitationFactory(factory.django.DjangoModelFactory):
+    """A pending invitation, recorded without its email (members.services.invitation_create
+    queues that for a worker, which a test's committed data must not leave behind)."""
+
+    class Meta:
+        model = Invitation
+
+    email = factory.Sequence(lambda n: f"invitee{n}@example.com")
+    role = Role.MEMBER
+    nonce = factory.LazyFunction(lambda: secrets.token_urlsafe(32))
+    expires_at = factory.LazyFunction(
+        lambda: timezone.now() + timedelta(seconds=settings.INVITATION_MAX_AGE_SECONDS)
+    )
+
+
+def make_invitation(**fields: Any) -> Invitation:
+    """A saved pending invitation in the organization whose schema is in force."""
+    return cast(Invitation, InvitationFactory(**fields))

@@ -12,11 +12,25 @@ from pathlib import Path
 from urllib.parse import quote
 
 from django.db import connection
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+# axe-core from the npm registry (package.json; `make test` runs `npm ci`).
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+# A small phone, a common phone, a tablet, a laptop.
+WIDTHS = (360, 390, 768, 1280)
+
+# Evaluated through the DevTools protocol rather than added as a <script> element, so that a
+# Content-Security-Policy without 'unsafe-inline' does not block it.
+AXE_RUN = """async () => {
+  const results = await axe.run(document, { resultTypes: ["violations"] });
+  return results.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.impact} ${v.id}: ${v.help} -- ` +
+      v.nodes.slice(0, 3).map((n) => n.target.join(" ") + " " + n.failureSummary).join(" | "));
+}"""
 
 
 def free_port() -> int:
@@ -61,6 +75,12 @@ def uvicorn_running(port: int, **environment: str) -> Iterator[None]:
 
 @contextlib.contextmanager
 def chromium_page(height: int = 860) -> Iterator[Page]:
+    with chromium_browser() as browser:
+        yield browser.new_page(viewport={"width": 1280, "height": height})
+
+
+@contextlib.contextmanager
+def chromium_browser() -> Iterator[Browser]:
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
@@ -74,6 +94,20 @@ def chromium_page(height: int = 860) -> Iterator[Page]:
             ],
         )
         try:
-            yield browser.new_page(viewport={"width": 1280, "height": height})
+            yield browser
         finally:
             browser.close()
+
+
+def serious_violations(page: Page) -> list[str]:
+    """axe-core's serious and critical violations on the page as it is now."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.evaluate(AXE.read_text())
+    violations: list[str] = page.evaluate(AXE_RUN)
+    return violations
+
+
+def overflow_px(page: Page) -> int:
+    """How far the page scrolls sideways: 0 when nothing is wider than the viewport."""
+    width: int = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    return width

@@ -41,7 +41,7 @@ def test_visitor_signs_up_lands_on_the_dashboard_and_signs_out(live_url: str, pa
     assert page.url.startswith("http://browser-co.localhost:")
     page.screenshot(path=ARTIFACTS / "dashboard.png", full_page=True)
 
-    page.get_by_text("founder@browser.example").click()
+    page.locator(".nav-wide").get_by_text("founder@browser.example").click()
     page.get_by_test_id("sign-out").click()
     page.get_by_role("button", name="Sign Out").click()
     expect(page.get_by_role("heading", name="Sign in to Browser Co")).to_be_visible()

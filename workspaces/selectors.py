@@ -2,7 +2,9 @@
 the access policy (workspaces.access) inside SQL; None or an empty list means "not for
 you", which views turn into a 404."""
 
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import Group
 from django.db.models import Count, Q, QuerySet, Sum
@@ -10,13 +12,21 @@ from pgvector.django import CosineDistance
 
 from accounts.models import User
 from workspaces.access import workspace_ids_manageable, workspace_ids_readable
-from workspaces.models import Chunk, Document, Workspace, WorkspaceGrant
+from workspaces.models import Chunk, Document, DocumentStatus, Workspace, WorkspaceGrant
+
+if TYPE_CHECKING:  # retrieval loads the embedding stack; the counters here load at start-up
+    from workspaces.retrieval import RetrievedChunk
 
 
 def workspace_list_readable(*, user: User) -> QuerySet[Workspace]:
+    failed = DocumentStatus.FAILED
+    others = [status for status in DocumentStatus.values if status != failed]
     return (
         Workspace.objects.filter(id__in=workspace_ids_readable(user=user))
-        .annotate(document_count=Count("documents"))
+        .annotate(
+            document_count=Count("documents", filter=Q(documents__status__in=others)),
+            failed_count=Count("documents", filter=Q(documents__status=failed)),
+        )
         .order_by("name")
     )
 
@@ -41,6 +51,43 @@ def document_list(*, user: User, workspace: Workspace, query: str = "") -> Query
     if query:
         documents = documents.filter(Q(title__icontains=query) | Q(original_name__icontains=query))
     return documents
+
+
+DIGITS = re.compile(r"(\d+)")
+STATUS_ORDER = {status: index for index, status in enumerate(DocumentStatus.values)}
+
+
+def title_natural_key(title: str) -> tuple[tuple[int, int | str], ...]:
+    """Sorts "Note 6" before "Note 26": digit runs compare as numbers, the rest as text
+    without case."""
+    return tuple(
+        (0, int(part)) if index % 2 else (1, part.casefold())
+        for index, part in enumerate(DIGITS.split(title))
+        if part
+    )
+
+
+DOCUMENT_ORDERS: dict[str, Callable[[Document], Any]] = {
+    "title": lambda d: title_natural_key(d.title),
+    "type": lambda d: d.get_kind_display().casefold(),
+    "status": lambda d: STATUS_ORDER.get(d.status, len(STATUS_ORDER)),
+    "updated": lambda d: d.updated_at,
+}
+
+
+def document_list_ordered(
+    *, user: User, workspace: Workspace, query: str = "", order: str = "title"
+) -> list[Document]:
+    """The documents list's rows, ordered by a column (`-column` for descending), ties by
+    title. Natural order has no PostgreSQL collation without ICU (the embedded server has
+    none), so the rows, all of which the page shows, are sorted here."""
+    column = order.removeprefix("-")
+    key = DOCUMENT_ORDERS.get(column, DOCUMENT_ORDERS["title"])
+    documents = sorted(
+        document_list(user=user, workspace=workspace, query=query),
+        key=DOCUMENT_ORDERS["title"],
+    )
+    return sorted(documents, key=key, reverse=order.startswith("-"))
 
 
 def document_get_readable(*, user: User, workspace: Workspace, document_id: int) -> Document | None:
@@ -75,6 +122,15 @@ def chunk_neighbours(*, user: User, chunk: Chunk) -> tuple[Chunk | None, Chunk |
     return around.get(chunk.ordinal - 1), around.get(chunk.ordinal + 1)
 
 
+def results_split_at_floor(
+    *, results: Sequence["RetrievedChunk"], floor: float
+) -> tuple[list["RetrievedChunk"], list["RetrievedChunk"]]:
+    """Results above the relevance floor, then those below it: no lexical match and a vector
+    similarity at or under `floor`. Each keeps its fused rank's order."""
+    below = [r for r in results if r.lexical_rank is None and (r.vector_score or 0.0) <= floor]
+    return [r for r in results if r not in below], below
+
+
 def workspace_grants(*, workspace: Workspace) -> QuerySet[WorkspaceGrant]:
     return workspace.grants.select_related("user", "group").order_by("group__name", "user__email")
 
@@ -89,9 +145,10 @@ def grantee_find(*, principal: str) -> User | Group | None:
     return user or Group.objects.filter(name__iexact=principal.strip()).first()
 
 
-# What the organization holds, for its plan's caps (registered with billing.usage).
+# What the organization holds, for its plan's caps (registered with billing.usage). A
+# document that failed holds no passages and is not counted; retrying it checks the cap.
 def document_count() -> int:
-    return Document.objects.count()
+    return Document.objects.exclude(status=DocumentStatus.FAILED).count()
 
 
 def storage_bytes() -> int:

@@ -15,7 +15,8 @@ from tenants.schemas import tenant_current
 from workspaces.access import workspace_allows, workspaces_creatable_by
 from workspaces.ingestion.parsing import UnreadableDocument, document_format_ensure
 from workspaces.ingestion.pipeline import document_queue
-from workspaces.models import Document, Workspace, WorkspaceGrant, WorkspaceRole
+from workspaces.models import Document, DocumentStatus, Workspace, WorkspaceGrant, WorkspaceRole
+from workspaces.selectors import title_natural_key
 from workspaces.term_stats import term_stats_remove
 
 
@@ -201,8 +202,12 @@ def document_rename(*, actor: User, document: Document, title: str) -> Document:
 
 
 def document_retry(*, actor: User, document: Document) -> Document:
+    """Index a document again. One that failed is not counted against the plan's document
+    cap (workspaces.selectors.document_count), so it must fit under the cap again."""
     _ensure_level(actor, document.workspace, WorkspaceRole.EDITOR)
     with transaction.atomic():
+        if document.status == DocumentStatus.FAILED:
+            cap_ensure(organization=tenant_current(), meter="documents")
         return document_queue(document=document)
 
 
@@ -214,6 +219,26 @@ def document_delete(*, actor: User, document: Document) -> None:
         term_stats_remove(document_ids=[document.pk])
         document.delete()
         transaction.on_commit(lambda: file.delete(save=False))
+
+
+def documents_delete(*, actor: User, workspace: Workspace, document_ids: list[int]) -> list[str]:
+    """Delete several documents of one workspace at once (those of the ids that are in it),
+    their chunks and stored files; returns their titles."""
+    _ensure_level(actor, workspace, WorkspaceRole.EDITOR)
+    with transaction.atomic():
+        documents = list(
+            Document.objects.select_for_update().filter(workspace=workspace, pk__in=document_ids)
+        )
+        files = [document.file for document in documents]
+        term_stats_remove(document_ids=[document.pk for document in documents])
+        Document.objects.filter(pk__in=[document.pk for document in documents]).delete()
+
+        def files_delete() -> None:
+            for file in files:
+                file.delete(save=False)
+
+        transaction.on_commit(files_delete)
+    return sorted((document.title for document in documents), key=title_natural_key)
 
 
 def _title_from_name(name: str) -> str:

@@ -20,6 +20,7 @@ urlpatterns = [
     path("w/<slug:slug>/search/", views.retrieval_test, name="retrieval_test"),
     path("w/<slug:slug>/upload/", views.document_upload_view, name="document_upload"),
     path("w/<slug:slug>/entry/", views.document_text_view, name="document_text"),
+    path("w/<slug:slug>/documents/delete/", views.documents_delete_view, name="documents_delete"),
     path(f"{document}/", views.document_detail, name="document"),
     path(f"{document}/row/", views.document_row, name="document_row"),
     path(f"{document}/download/", views.document_download, name="document_download"),

@@ -32,11 +32,13 @@ from workspaces.forms import (
 from workspaces.models import Document, Workspace, WorkspaceRole
 from workspaces.retrieval import MODES, chunks_retrieve, query_lexemes
 from workspaces.selectors import (
+    DOCUMENT_ORDERS,
     chunk_list,
     document_get_readable,
-    document_list,
+    document_list_ordered,
     grant_get,
     grantee_find,
+    results_split_at_floor,
     workspace_get_manageable,
     workspace_get_readable,
     workspace_grants,
@@ -50,6 +52,7 @@ from workspaces.services import (
     document_replace,
     document_retry,
     document_upload,
+    documents_delete,
     grant_remove,
     grant_set,
     workspace_create,
@@ -120,13 +123,42 @@ def workspace_new(request: MemberRequest) -> HttpResponse:
     return render(request, "workspaces/workspace_new.html", context)
 
 
+SORT_COLUMNS = (
+    ("title", "Document"), ("type", "Type"), ("status", "Status"), ("updated", "Updated"),
+)  # fmt: skip
+
+
+def _sort_headers(order: str) -> list[dict[str, str]]:
+    """Each sortable column's label, the order its header link asks for (the current column
+    flips direction) and its aria-sort."""
+    headers = []
+    for column, label in SORT_COLUMNS:
+        current = order.removeprefix("-") == column
+        descending = order.startswith("-")
+        headers.append({
+            "label": label,
+            "column": column,
+            "order": f"-{column}" if current and not descending else column,
+            "aria_sort": ("descending" if descending else "ascending") if current else "none",
+        })  # fmt: skip
+    return headers
+
+
 def _documents_section(
     request: MemberRequest, workspace: Workspace, *, template: str, **extra: object
 ) -> HttpResponse:
     query = request.GET.get("q", "").strip()
+    order = request.GET.get("sort", "title")
+    if order.removeprefix("-") not in DOCUMENT_ORDERS:
+        order = "title"
+    documents = document_list_ordered(
+        user=request.user, workspace=workspace, query=query, order=order
+    )
     context = {
         "workspace": workspace,
-        "documents": document_list(user=request.user, workspace=workspace, query=query),
+        "documents": documents,
+        "order": order,
+        "sort_headers": _sort_headers(order),
         "query": query,
         "text_form": TextEntryForm(),
         "max_upload_mb": settings.MAX_UPLOAD_BYTES // 1_048_576,
@@ -189,16 +221,29 @@ def document_text_view(request: MemberRequest, slug: str) -> HttpResponse:
 
 
 @login_required
+@require_POST
+def documents_delete_view(request: MemberRequest, slug: str) -> HttpResponse:
+    """The documents list's "Delete selected": the ticked rows, after one confirmation."""
+    workspace = _workspace(request, slug)
+    ids = [int(value) for value in request.POST.getlist("documents") if value.isdigit()]
+    refusals, deleted = [], []
+    try:
+        deleted = documents_delete(actor=request.user, workspace=workspace, document_ids=ids)
+    except WorkspaceError as refusal:
+        refusals.append(str(refusal))
+    if not ids:
+        refusals.append("Tick the documents to delete first.")
+    return _documents_section(
+        request, workspace, template="workspaces/workspace.html#documents", refusals=refusals,
+        deleted=deleted,
+    )  # fmt: skip
+
+
+@login_required
 @require_GET
 def document_row(request: MemberRequest, slug: str, document_id: int) -> HttpResponse:
     """Polled by a row while its document is processing; the finished row stops polling."""
-    document = _document(request, slug, document_id)
-    context = {
-        "workspace": document.workspace,
-        "document": document,
-        **_abilities(request, document.workspace),
-    }
-    return render(request, "workspaces/workspace.html#document-row", context)
+    return _row(request, _document(request, slug, document_id))
 
 
 @login_required
@@ -231,14 +276,32 @@ def _back_to_document(document: Document) -> HttpResponse:
     )
 
 
+def _from_row(request: MemberRequest, document: Document) -> bool:
+    """The documents list's row buttons target their own row; the document page's don't."""
+    return bool(request.htmx) and request.htmx.target == f"document-{document.pk}"
+
+
+def _row(request: MemberRequest, document: Document, **extra: object) -> HttpResponse:
+    context = {"workspace": document.workspace, "document": document, **extra}
+    context |= _abilities(request, document.workspace)
+    return render(request, "workspaces/workspace.html#document-row", context)
+
+
 @login_required
 @require_POST
 def document_retry_view(request: MemberRequest, slug: str, document_id: int) -> HttpResponse:
     document = _document(request, slug, document_id)
+    refusal = ""
     try:
         document_retry(actor=request.user, document=document)
-    except WorkspaceError as refusal:
-        messages.error(request, str(refusal))
+    except WorkspaceError as error:
+        refusal = str(error)
+    except CapReached as error:
+        refusal = error.message_for(request.user)
+    if _from_row(request, document):
+        return _row(request, document, row_error=refusal)
+    if refusal:
+        messages.error(request, refusal)
     return _back_to_document(document)
 
 
@@ -246,11 +309,17 @@ def document_retry_view(request: MemberRequest, slug: str, document_id: int) -> 
 @require_POST
 def document_delete_view(request: MemberRequest, slug: str, document_id: int) -> HttpResponse:
     document = _document(request, slug, document_id)
+    from_row = _from_row(request, document)
     try:
         document_delete(actor=request.user, document=document)
     except WorkspaceError as refusal:
+        if from_row:
+            return _row(request, document, row_error=str(refusal))
         messages.error(request, str(refusal))
         return _back_to_document(document)
+    if from_row:
+        context = {"document_id": document_id, "title": document.title}
+        return render(request, "workspaces/workspace.html#document-deleted", context)
     messages.success(request, f"“{document.title}” was deleted.")
     return HttpResponseClientRedirect(reverse("workspaces:detail", args=[slug]))
 
@@ -301,12 +370,17 @@ def retrieval_test(request: MemberRequest, slug: str) -> HttpResponse:
         if query
         else []
     )
+    relevant, below_floor = results_split_at_floor(
+        results=results, floor=settings.RETRIEVAL_RELEVANCE_FLOOR
+    )
     context = {
         "workspace": workspace,
         "query": query,
         "mode": mode,
         "modes": MODES,
-        "results": results,
+        "results": relevant,
+        "below_floor": below_floor,
+        "floor": settings.RETRIEVAL_RELEVANCE_FLOOR,
         "lexemes": query_lexemes(query=query, language=workspace.language) if query else [],
     }
     template = (

@@ -15,8 +15,11 @@ def answer_body(message: Message) -> SafeString:
 
 @register.simple_tag
 def passage_marked(citation: Citation, text: str | None = None) -> SafeString:
+    """The cited passage with the sentences and rows the answer used marked."""
     return passage_html(
-        text if text is not None else citation.passage_text, citation.quote.splitlines()
+        text if text is not None else citation.passage_text,
+        citation.quote.splitlines(),
+        answer=citation.message.text,
     )
 
 

@@ -162,6 +162,9 @@ RETRIEVAL_BM25_K1 = env.float("RETRIEVAL_BM25_K1", default=1.2)
 RETRIEVAL_BM25_B = env.float("RETRIEVAL_BM25_B", default=0.75)
 RETRIEVAL_HEADING_WEIGHT = env.float("RETRIEVAL_HEADING_WEIGHT", default=1.0)
 RETRIEVAL_MAX_QUERY_CHARS = env.int("RETRIEVAL_MAX_QUERY_CHARS", default=2000)
+# The retrieval test page shows results under this vector similarity that the lexical leg did
+# not find apart, below "the relevance floor": fusion ranks them, but they are noise.
+RETRIEVAL_RELEVANCE_FLOOR = env.float("RETRIEVAL_RELEVANCE_FLOOR", default=0.25)
 # Lexical candidates come from the query's rarer words only (every word is still scored):
 # words in at most this share of the chunks, while the readable chunks they are expected to
 # match stay within the budget; at least the N rarest. See workspaces/retrieval.py. The

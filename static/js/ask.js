@@ -1,3 +1,5 @@
+// The Ask page. Static, so that a Content-Security-Policy needs no 'unsafe-inline'.
+
 // Enter sends the question, Shift+Enter adds a line.
 document.addEventListener("keydown", (event) => {
   const field = event.target;
@@ -5,8 +7,52 @@ document.addEventListener("keydown", (event) => {
   event.preventDefault();
   if (field.value.trim()) field.form.requestSubmit();
 });
+
 // Keep the newest message in view while it streams.
 document.addEventListener("htmx:sseMessage", () => {
   const thread = document.getElementById("thread");
   if (thread) thread.lastElementChild?.scrollIntoView({ block: "end", behavior: "smooth" });
+});
+
+// The passage panel: a citation opens it (htmx swaps the passage in), focus moves to it and
+// goes back to the citation when it closes: with its close button, Escape, or a new question.
+let openedFrom = null;
+
+function passagePanel() {
+  return document.getElementById("passage-panel");
+}
+
+function passageClose() {
+  const panel = passagePanel();
+  if (!panel || !panel.firstElementChild) return;
+  panel.replaceChildren();
+  if (openedFrom && document.contains(openedFrom)) openedFrom.focus();
+  openedFrom = null;
+}
+
+document.addEventListener("htmx:beforeRequest", (event) => {
+  const source = event.detail.elt;
+  if (source.id === "composer") passageClose();
+  else if (event.detail.target === passagePanel()) openedFrom = source;
+});
+
+document.addEventListener("htmx:afterSwap", (event) => {
+  if (event.detail.target !== passagePanel()) return;
+  passagePanel().querySelector("h2")?.focus();
+});
+
+document.addEventListener("click", (event) => {
+  if (event.target.closest("[data-close-passage]")) passageClose();
+});
+
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Escape" && !event.isComposing) passageClose();
+});
+
+// A question that was taken empties the field for the next one.
+document.addEventListener("htmx:afterRequest", (event) => {
+  const form = event.detail.elt;
+  if (form.id === "composer" && event.detail.successful && event.detail.target.id === "thread") {
+    form.question.value = "";
+  }
 });

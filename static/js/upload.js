@@ -1,3 +1,18 @@
+// The workspace page. Static, so that a Content-Security-Policy needs no 'unsafe-inline'.
+
+// A pasted entry that was taken empties the form for the next one.
+document.addEventListener("htmx:afterRequest", (event) => {
+  if (event.detail.elt.id === "entry-form" && event.detail.successful) event.detail.elt.reset();
+});
+
+// "Tick every document" in the documents list's header.
+document.addEventListener("change", (event) => {
+  if (event.target.id !== "pick-all") return;
+  document.querySelectorAll('input[name="documents"][form="bulk-form"]').forEach((box) => {
+    box.checked = event.target.checked;
+  });
+});
+
 // Drag-and-drop onto the upload zone, and a progress bar while the files go up.
 (function () {
   const form = document.getElementById("upload-form");

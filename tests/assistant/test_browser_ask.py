@@ -79,3 +79,72 @@ def test_question_streams_in_steps_and_a_citation_opens_the_passage(
     expect(follow_up).to_have_attribute("data-status", "done", timeout=20_000)
     expect(follow_up.locator(".answer-body")).to_contain_text("carry over")
     page.screenshot(path=ARTIFACTS / "ask-follow-up.png", full_page=True)
+
+
+def _sign_in_and_ask(page: Page, live_url: str, handbook: Handbook, question: str) -> None:
+    page.goto(live_url + "/accounts/login/")
+    page.locator("input[name=login]").fill(handbook.owner.email)
+    page.locator("input[name=password]").fill(OWNER_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.goto(live_url + "/ask/")
+    page.wait_for_load_state("load")
+    page.get_by_test_id("question").fill(question)
+    page.get_by_test_id("question").press("Enter")
+    answer = page.locator("#thread .message.assistant").last
+    expect(answer).to_have_attribute("data-status", "done", timeout=90_000)
+
+
+def test_passage_panel_beside_the_answer_marks_what_it_used_and_closes(
+    live_url: str, page: Page, handbook: Handbook
+):
+    _sign_in_and_ask(page, live_url, handbook, "How many vacation days do employees get?")
+    answer = page.locator("#thread .message.assistant").last
+    cite = answer.locator("a.cite").first
+    panel = page.get_by_test_id("passage")
+
+    cite.click()
+    expect(panel).to_be_visible()
+    # The answer's cited sentence, marked where the passage says it.
+    expect(panel.locator("mark").first).to_contain_text("25 working days")
+    expect(panel.locator("h2")).to_be_focused()
+    beside, answered = page.locator("#passage-panel").bounding_box(), answer.bounding_box()
+    assert beside and answered and beside["x"] >= answered["x"] + answered["width"]
+    page.screenshot(path=ARTIFACTS / "passage-beside-1280.png")
+
+    page.keyboard.press("Escape")
+    expect(panel).to_have_count(0)
+    expect(cite).to_be_focused()
+
+    cite.click()
+    expect(panel).to_be_visible()
+    page.get_by_test_id("close-passage").click()
+    expect(panel).to_have_count(0)
+
+    cite.click()
+    expect(panel).to_be_visible()
+    page.get_by_test_id("question").fill("and can I carry them over?")
+    page.get_by_test_id("question").press("Enter")
+    expect(panel).to_have_count(0)
+    follow_up = page.locator("#thread .message.assistant").nth(1)
+    expect(follow_up).to_have_attribute("data-status", "done", timeout=20_000)
+
+
+def test_passage_panel_is_a_bottom_sheet_on_a_phone(live_url: str, page: Page, handbook: Handbook):
+    page.set_viewport_size({"width": 390, "height": 800})
+    _sign_in_and_ask(page, live_url, handbook, "What is the nightly hotel limit in London?")
+    # The last marker cites the table of hotel limits: its London row is what the answer used.
+    page.locator("#thread .message.assistant a.cite").last.click()
+    panel = page.get_by_test_id("passage")
+    expect(panel).to_be_visible()
+    expect(
+        panel.locator("mark", has_text="London and Paris · Nightly limit: EUR 260")
+    ).to_have_count(1)
+    expect(panel.locator("mark", has_text="Lisbon")).to_have_count(0)
+
+    sheet = page.locator("#passage-panel").bounding_box()
+    assert sheet is not None
+    assert sheet["width"] == 390 and sheet["y"] + sheet["height"] == 800
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=ARTIFACTS / "passage-sheet-390.png")
+    page.get_by_role("button", name="Close the passage").click()
+    expect(panel).to_have_count(0)
