@@ -242,6 +242,27 @@ def test_text_faq_pairs_are_one_chunk_each_with_the_question_as_heading(
     assert answer.text == "At least 14 characters."
 
 
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        (
+            "PEOPLE TEAM - EMPLOYEE FAQ\n\nQ: When is payday?\nA: The 25th.\n",
+            "People Team - Employee FAQ",
+        ),
+        ("Release checklist\n=================\n\nTag the build.\n", "Release checklist"),
+        # A first line that is a sentence or a question is no title: the file name stands.
+        ("Salaries are paid on the 25th.\nAsk payroll.\n", "Pay notes"),
+        ("Q: When is payday?\nA: The 25th.\n", "Pay notes"),
+    ],
+)
+def test_plain_text_is_titled_by_its_first_line_when_that_reads_as_a_title(
+    org_a: Organization, owner_a: User, workspace: Workspace, text: str, title: str
+):
+    document = ingest(workspace, owner_a, "pay-notes.txt", text.encode())
+
+    assert document.title == title
+
+
 def test_xlsx_sheets_are_tables_titled_by_sheet_and_searchable(
     org_a: Organization, owner_a: User, workspace: Workspace
 ):

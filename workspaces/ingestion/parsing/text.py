@@ -8,6 +8,7 @@ from workspaces.ingestion.parsing.formats import SUPPORTED
 from workspaces.ingestion.parsing.structure import (
     BULLET,
     ORDERED,
+    QUESTION_MARK,
     ParsedDocument,
     Section,
     UnreadableDocument,
@@ -37,7 +38,52 @@ def text_decode(data: bytes) -> str:
 
 
 def text_parse(text: str) -> ParsedDocument:
-    return ParsedDocument(kind=DocumentKind.TEXT, sections=text_sections(text))
+    return ParsedDocument(
+        kind=DocumentKind.TEXT, sections=text_sections(text), title=text_title(text)
+    )
+
+
+# A first line that reads as a title: short, not a sentence, not a list item or a question.
+TITLE_MAX_CHARS = 120
+TITLE_MAX_WORDS = 16
+SMALL_WORDS = {"a", "an", "and", "as", "at", "by", "for", "in", "of", "on", "or", "the", "to"}
+ACRONYMS = {"FAQ", "FAQS", "IT", "HR", "UK", "US", "EU", "API", "SLA", "VPN", "PTO", "CEO"}
+
+
+def text_title(text: str) -> str:
+    """The text's own title: its first line, when that line is short, ends no sentence
+    and is followed by a blank line, an underline or more lines; in capitals, it is
+    written in title case (acronyms and codes kept)."""
+    lines = [line.strip() for line in normalise(text).split("\n")]
+    first = next((index for index, line in enumerate(lines) if line), None)
+    if first is None:
+        return ""
+    line = lines[first].strip("#=*- ").strip()
+    if (
+        not line
+        or len(line) > TITLE_MAX_CHARS
+        or len(line.split()) > TITLE_MAX_WORDS
+        or line[-1] in ".?!,;:"
+        or BULLET.match(lines[first])
+        or QUESTION_MARK.match(line)
+    ):
+        return ""
+    if line.upper() == line and any(c.isalpha() for c in line):
+        line = _title_case(line)
+    return line
+
+
+def _title_case(line: str) -> str:
+    words = []
+    for index, word in enumerate(line.split()):
+        bare = word.strip(":,-()")
+        if bare in ACRONYMS or any(c.isdigit() for c in word):
+            words.append(word)
+        elif index and bare.lower() in SMALL_WORDS:
+            words.append(word.lower())
+        else:
+            words.append("-".join(part[:1] + part[1:].lower() for part in word.split("-")))
+    return " ".join(words)
 
 
 def text_sections(
