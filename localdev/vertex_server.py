@@ -48,7 +48,12 @@ class VertexLocalServer(ThreadingHTTPServer):
 
 def answer_for(prompt: str) -> str:
     if "Follow-up question:" in prompt:
-        return prompt.rsplit("Follow-up question:", 1)[1].strip()
+        # A standalone question as a model would write it: the follow-up with the topic of
+        # the previous question, which a retrieval can use.
+        conversation, follow_up = prompt.rsplit("Follow-up question:", 1)
+        asked = re.findall(r"^Q: (.+)$", conversation, re.MULTILINE)
+        follow_up = follow_up.strip()
+        return f"{follow_up.rstrip('?')} (asked after: {asked[-1]})" if asked else follow_up
     match = PASSAGE_ONE.search(prompt)
     if not match:
         return "The knowledge base does not cover this."

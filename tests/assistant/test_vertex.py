@@ -54,6 +54,29 @@ def test_tokens_arrive_in_order_and_usage_is_recorded(
     assert first.quote in first.passage_text
 
 
+def test_a_follow_up_is_rewritten_by_the_model_and_that_question_is_searched_and_stored(
+    handbook: Handbook, committed: None, vertex: VertexLocalServer
+):
+    first, _ = ask(handbook.organization, handbook.owner, "How many vacation days do I get?")
+    follow_up, _ = ask(
+        handbook.organization, handbook.owner, "and part-timers?", conversation=first.conversation
+    )
+
+    assert follow_up.status == MessageStatus.DONE
+    standalone = "and part-timers (asked after: How many vacation days do I get?)"
+    assert follow_up.search_query == standalone
+    condense, answer = vertex.requests[-2:]
+    assert "Follow-up question: and part-timers?" in _prompt(condense)
+    # The answer is asked with the standalone question, not the elliptical one.
+    assert standalone in _prompt(answer)
+
+
+def _prompt(request: dict) -> str:
+    return "\n".join(
+        part["text"] for content in request["body"]["contents"] for part in content["parts"]
+    )
+
+
 def test_the_prompt_numbers_the_passages_and_asks_for_citations(
     handbook: Handbook, committed: None, vertex: VertexLocalServer
 ):
