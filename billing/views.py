@@ -103,6 +103,9 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
     except stripe_gateway.WebhookSignatureInvalid as error:
         logger.warning("Stripe webhook refused: %s", error)
         return HttpResponse("invalid signature", status=400, content_type="text/plain")
+    except stripe_gateway.WebhookPayloadInvalid as error:
+        logger.error("Stripe webhook with a valid signature refused: %s", error)
+        return HttpResponse(f"malformed event: {error}", status=400, content_type="text/plain")
     outcome = stripe_event_apply(event=event)
     logger.info("Stripe event %s (%s): %s", event.id, event.type, outcome)
     return HttpResponse(outcome, content_type="text/plain")

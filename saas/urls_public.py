@@ -13,3 +13,5 @@ urlpatterns = [
     path("billing/", include((billing_public, "billing"))),
     path("admin/", admin.site.urls),
 ]
+
+handler400 = "saas.errors.bad_request"

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from accounts.http import MemberRequest
+from accounts.http import MemberRequest, form_refusal
 from billing.caps import CapReached
 from members.selectors import group_list, invitation_pending_list, member_list
 from workspaces.access import (
@@ -21,6 +21,7 @@ from workspaces.access import (
     workspaces_creatable_by,
 )
 from workspaces.forms import (
+    DocumentSearchForm,
     GrantForm,
     RenameForm,
     ReplaceForm,
@@ -123,7 +124,13 @@ def workspace_new(request: MemberRequest) -> HttpResponse:
 def _documents_section(
     request: MemberRequest, workspace: Workspace, *, template: str, **extra: object
 ) -> HttpResponse:
-    query = request.GET.get("q", "").strip()
+    search = DocumentSearchForm(request.GET)
+    query, status = "", 200
+    if search.is_valid():
+        query = search.cleaned_data["q"].strip()
+    elif request.method == "GET":
+        status = 400
+        extra = {**extra, "refusals": [form_refusal(search)]}
     context = {
         "workspace": workspace,
         "documents": document_list(user=request.user, workspace=workspace, query=query),
@@ -133,7 +140,7 @@ def _documents_section(
         **_abilities(request, workspace),
         **extra,
     }
-    return render(request, template, context)
+    return render(request, template, context, status=status)
 
 
 @login_required
@@ -295,7 +302,11 @@ def retrieval_test(request: MemberRequest, slug: str) -> HttpResponse:
     if not workspace_allows(user=request.user, workspace=workspace, needed=WorkspaceRole.EDITOR):
         raise Http404
     form = RetrievalTestForm(request.GET)
-    query, mode = form.query_and_mode()
+    query, mode, error = "", "hybrid", ""
+    if form.is_valid():
+        query, mode = form.query_and_mode()
+    else:
+        error = form_refusal(form)
     results = (
         chunks_retrieve(user=request.user, query=query, within=[workspace.pk], k=20, mode=mode)
         if query
@@ -308,13 +319,14 @@ def retrieval_test(request: MemberRequest, slug: str) -> HttpResponse:
         "modes": MODES,
         "results": results,
         "lexemes": query_lexemes(query=query, language=workspace.language) if query else [],
+        "error": error,
     }
     template = (
         "workspaces/retrieval_test.html#results"
         if request.htmx
         else "workspaces/retrieval_test.html"
     )
-    return render(request, template, context)
+    return render(request, template, context, status=400 if error else 200)
 
 
 def _access_page(
@@ -323,6 +335,7 @@ def _access_page(
     *,
     settings_form: WorkspaceSettingsForm | None = None,
     grant_form: GrantForm | None = None,
+    refusal: str = "",
 ) -> HttpResponse:
     initial = {
         "name": workspace.name,
@@ -335,8 +348,9 @@ def _access_page(
         "grant_form": grant_form or GrantForm(),
         "grants": workspace_grants(workspace=workspace),
         "groups": group_list(),
+        "refusal": refusal,
     }
-    return render(request, "workspaces/access.html", context)
+    return render(request, "workspaces/access.html", context, status=400 if refusal else 200)
 
 
 @login_required
@@ -351,7 +365,7 @@ def workspace_settings_save(request: MemberRequest, slug: str) -> HttpResponse:
     workspace = _workspace_managed(request, slug)
     form = WorkspaceSettingsForm(request.POST)
     if not form.is_valid():
-        return _access_page(request, workspace, settings_form=form)
+        return _access_page(request, workspace, settings_form=form, refusal=form_refusal(form))
     try:
         workspace_update(actor=request.user, workspace=workspace, **form.cleaned_data)
         messages.success(request, "Saved.")
@@ -366,7 +380,7 @@ def grant_add(request: MemberRequest, slug: str) -> HttpResponse:
     workspace = _workspace_managed(request, slug)
     form = GrantForm(request.POST)
     if not form.is_valid():
-        return _access_page(request, workspace, grant_form=form)
+        return _access_page(request, workspace, grant_form=form, refusal=form_refusal(form))
     principal, role = form.cleaned_data["principal"].strip(), form.cleaned_data["role"]
     grantee = grantee_find(principal=principal)
     try:

@@ -138,6 +138,9 @@ HANDOFF_MAX_AGE_SECONDS = 60
 
 # Knowledge bases
 MAX_UPLOAD_BYTES = env.int("MAX_UPLOAD_BYTES", default=25 * 1024 * 1024)
+# A request body over this is refused with 413 before it is read (saas.request_limits): an
+# upload of several files goes up in one request.
+MAX_REQUEST_BYTES = env.int("MAX_REQUEST_BYTES", default=2 * MAX_UPLOAD_BYTES)
 # all-MiniLM-L6-v2 reads at most 256 word pieces: a chunk of 224 leaves room for the
 # heading path that is embedded with it; the overlap is about 15 %.
 CHUNK_TOKENS = env.int("CHUNK_TOKENS", default=224)

@@ -1,10 +1,18 @@
-// Drag-and-drop onto the upload zone, and a progress bar while the files go up.
+// The workspace page: drag-and-drop onto the upload zone, a progress bar while the files go
+// up, the server's refusal of an oversized upload, and clearing the text entry once added.
 (function () {
+  const entry = document.getElementById("entry-form");
+  if (entry) {
+    entry.addEventListener("htmx:afterRequest", (event) => {
+      if (event.detail.successful) entry.reset();
+    });
+  }
   const form = document.getElementById("upload-form");
   if (!form) return;
   const zone = document.getElementById("dropzone");
   const input = document.getElementById("id_files");
   const progress = document.getElementById("upload-progress");
+  const refusal = document.getElementById("upload-refusal");
   const send = () => { if (input.files.length) htmx.trigger(form, "submit"); };
   input.addEventListener("change", send);
   ["dragenter", "dragover"].forEach((name) => zone.addEventListener(name, (event) => {
@@ -17,9 +25,16 @@
     input.files = event.dataTransfer.files;
     send();
   });
+  form.addEventListener("htmx:beforeRequest", () => { refusal.hidden = true; });
   form.addEventListener("htmx:xhr:progress", (event) => {
     progress.hidden = false;
     progress.value = (event.detail.loaded / event.detail.total) * 100;
+  });
+  // Too large a request is refused before it is read (413, a sentence in plain text).
+  form.addEventListener("htmx:responseError", (event) => {
+    const xhr = event.detail.xhr;
+    refusal.textContent = xhr.status === 413 ? xhr.responseText : "The upload failed. Please try again.";
+    refusal.hidden = false;
   });
   form.addEventListener("htmx:afterRequest", () => { progress.hidden = true; form.reset(); });
 })();

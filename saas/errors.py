@@ -1,0 +1,24 @@
+"""Error pages that say what went wrong in words, on the site's own layout."""
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's handler400. Rendered with the request, so a signed-in person keeps the page's
+    navigation and nothing about their session changes."""
+    status = 400
+    if isinstance(exception, RequestDataTooBig):
+        status = 413
+        limit_mb = settings.DATA_UPLOAD_MAX_MEMORY_SIZE / 1_048_576
+        reason = (
+            f"The form was too large to send (more than {limit_mb:.1f} MB of text). Shorten "
+            "it, or upload a long text as a file."
+        )
+    elif isinstance(exception, TooManyFieldsSent | TooManyFilesSent):
+        reason = "The form had too many fields or files to be read. Send fewer at a time."
+    else:
+        reason = "The request could not be understood. Go back and try again."
+    return render(request, "error.html", {"reason": reason, "status": status}, status=status)
