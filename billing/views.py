@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.http import MemberRequest
 from billing import stripe_gateway
+from billing.forms import CheckoutForm
 from billing.selectors import (
     billing_account_get,
     billing_overview,
@@ -48,7 +49,8 @@ def billing(request: MemberRequest) -> HttpResponse:
 @billing_role_required
 @require_POST
 def billing_checkout(request: MemberRequest) -> HttpResponse:
-    plan = plan_get_for_checkout(slug=request.POST.get("plan", ""))
+    form = CheckoutForm(request.POST)
+    plan = plan_get_for_checkout(slug=form.cleaned_data["plan"]) if form.is_valid() else None
     if plan is None:
         raise Http404
     activating = request.build_absolute_uri(reverse("billing:activating"))
