@@ -14,6 +14,7 @@ from django_tenants.utils import tenant_context
 
 from accounts.http import HtmxHttpRequest, MemberRequest, form_refusal
 from accounts.models import Role, User
+from accounts.throttles import Throttle, client_address
 from billing.caps import CapReached
 from members.forms import (
     AcceptInvitationForm,
@@ -243,11 +244,23 @@ def group_member_remove_view(request: MemberRequest, group_id: int, member_id: i
     )
 
 
+def _signups_per_client() -> Throttle:
+    return Throttle("signup-client", settings.SIGNUPS_PER_CLIENT_PER_HOUR, 3600)
+
+
 @require_http_methods(["GET", "POST"])
 def signup(request: HtmxHttpRequest) -> HttpResponse:
     """The public site's signup: a new organization and its owner, who then lands signed in
     on the organization's subdomain through a single-use hand-off link."""
     form = SignupForm(request.POST or None)
+    template = "members/signup.html#signup-form" if request.htmx else "members/signup.html"
+    signups, address = _signups_per_client(), client_address(request)
+    if request.method == "POST" and signups.blocked(address):
+        form.add_error(
+            None, "Too many organizations were created from your network in the last hour. "
+            "Please try again later.",
+        )  # fmt: skip
+        return render(request, template, {"form": form}, status=429)
     if request.method == "POST" and form.is_valid():
         try:
             organization, owner = organization_signup(
@@ -258,8 +271,8 @@ def signup(request: HtmxHttpRequest) -> HttpResponse:
             )
         except ValidationError as refusal:
             form.add_error("slug", refusal)
-            template = "members/signup.html#signup-form" if request.htmx else "members/signup.html"
             return render(request, template, {"form": form}, status=400)
+        signups.hit(address)
         with tenant_context(organization):
             token = handoff_issue(user=owner)
         # The hand-off page is on the organization's site, not this public one.
@@ -269,7 +282,6 @@ def signup(request: HtmxHttpRequest) -> HttpResponse:
         if request.htmx:
             return HttpResponseClientRedirect(url)
         return HttpResponse(status=303, headers={"Location": url})
-    template = "members/signup.html#signup-form" if request.htmx else "members/signup.html"
     return render(request, template, {"form": form})
 
 

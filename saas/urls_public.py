@@ -5,6 +5,7 @@ from allauth.account.models import EmailAddress
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts.views import admin_login
 from billing.urls import public_urlpatterns as billing_public
 from members.urls import public_urlpatterns as members_public
 
@@ -17,6 +18,7 @@ urlpatterns = [
     path("", include((members_public, "members"))),
     path("", include("tenants.urls")),
     path("billing/", include((billing_public, "billing"))),
+    path("admin/login/", admin_login),  # throttled, before the admin's own
     path("admin/", admin.site.urls),
 ]
 

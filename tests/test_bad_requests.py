@@ -14,6 +14,7 @@ from assistant.models import Conversation, Feedback, Message, MessageRole
 from billing.models import StripeEvent
 from localdev.stripe_server import signature_header
 from tenants.models import Organization
+from tenants.schemas import schema_public_activate
 from tests.conftest import signed_in
 from workspaces.models import Workspace
 
@@ -160,3 +161,14 @@ def test_signed_but_malformed_stripe_events_are_a_400_and_stored_nowhere(
     assert response.status_code == 400
     assert reason in response.content.decode()
     assert not StripeEvent.objects.exists()
+
+
+def test_platform_admin_login_without_next_lands_somewhere_not_on_a_500(db: None):
+    schema_public_activate()
+    User.objects.create_superuser(email="operator@platform.example", password="right-pass-42")
+
+    response = Client(HTTP_HOST=settings.BASE_DOMAIN).post(
+        "/admin/login/", {"username": "operator@platform.example", "password": "right-pass-42"}
+    )
+
+    assert response.status_code == 302

@@ -145,7 +145,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "account_login"
-LOGIN_REDIRECT_URL = "workspaces:dashboard"
+# A path, not a URL name: the public site's URL conf (platform staff signing in to the admin
+# without a `next`) has no workspaces:dashboard, and "/" is the dashboard on a tenant's site.
+LOGIN_REDIRECT_URL = "/"
 
 # django-allauth: email + password inside an organization; nobody signs up on a
 # tenant subdomain except by invitation (members.adapter.OrganizationAccountAdapter).
@@ -157,6 +159,21 @@ ACCOUNT_EMAIL_VERIFICATION = "optional"
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Knowledge Assistant] "
+
+# Throttles, counted in the cache (Redis in production; saas/settings/prod.py). Failed
+# sign-ins: per client address, and per account address and client together (an attacker
+# cannot lock the rightful owner out); the same numbers guard the platform admin's login.
+LOGIN_FAILURES_PER_CLIENT = env.int("LOGIN_FAILURES_PER_CLIENT", default=20)
+LOGIN_FAILURES_PER_ACCOUNT_AND_CLIENT = env.int("LOGIN_FAILURES_PER_ACCOUNT_AND_CLIENT", default=5)
+LOGIN_FAILURES_WINDOW_SECONDS = env.int("LOGIN_FAILURES_WINDOW_SECONDS", default=15 * 60)
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": (
+        f"{LOGIN_FAILURES_PER_CLIENT}/{LOGIN_FAILURES_WINDOW_SECONDS}s/ip,"
+        f"{LOGIN_FAILURES_PER_ACCOUNT_AND_CLIENT}/{LOGIN_FAILURES_WINDOW_SECONDS}s/key"
+    ),
+}
+# Each signup creates a schema: at most this many organizations per client address an hour.
+SIGNUPS_PER_CLIENT_PER_HOUR = env.int("SIGNUPS_PER_CLIENT_PER_HOUR", default=5)
 
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 14
 SESSION_COOKIE_HTTPONLY = True
