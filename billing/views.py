@@ -20,7 +20,13 @@ from billing.selectors import (
     checkout_confirmed,
     plan_get_for_checkout,
 )
-from billing.services import BillingError, checkout_start, portal_open, stripe_event_apply
+from billing.services import (
+    BillingError,
+    EventNotApplied,
+    checkout_start,
+    portal_open,
+    stripe_event_apply,
+)
 from tenants.schemas import tenant_current
 
 logger = logging.getLogger(__name__)
@@ -108,6 +114,14 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
     except stripe_gateway.WebhookPayloadInvalid as error:
         logger.error("Stripe webhook with a valid signature refused: %s", error)
         return HttpResponse(f"malformed event: {error}", status=400, content_type="text/plain")
-    outcome = stripe_event_apply(event=event)
+    try:
+        outcome = stripe_event_apply(event=event)
+    except EventNotApplied as error:
+        # Not acknowledged: Stripe retries for days, and the operator reads why in the log.
+        logger.error("Stripe event %s (%s) not applied: %s", event.id, event.type, error)
+        return HttpResponse(
+            f"not applied, retry later: {error}", status=503, content_type="text/plain",
+            headers={"Retry-After": "3600"},
+        )  # fmt: skip
     logger.info("Stripe event %s (%s): %s", event.id, event.type, outcome)
     return HttpResponse(outcome, content_type="text/plain")
