@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.template.loader import render_to_string
 
 from accounts.throttles import Throttle, client_address
 
@@ -37,7 +37,7 @@ def admin_login(request: HttpRequest) -> HttpResponse:
             "Too many failed sign-in attempts from your network. Try again in "
             f"{per_account.window_minutes} minutes."
         )
-        return render(request, "error.html", {"reason": reason}, status=429)
+        return HttpResponse(render_to_string("error.html", {"reason": reason}), status=429)
     response = admin.site.login(request)
     if response.status_code == 200:  # the form again: the password was wrong
         per_client.hit(address)

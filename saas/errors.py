@@ -3,12 +3,11 @@
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.template.loader import render_to_string
 
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
-    """Django's handler400. Rendered with the request, so a signed-in person keeps the page's
-    navigation and nothing about their session changes."""
+    """Django's handler400: a page that says what was wrong; the session is left alone."""
     status = 400
     if isinstance(exception, RequestDataTooBig):
         status = 413
@@ -21,4 +20,11 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
         reason = "The form had too many fields or files to be read. Send fewer at a time."
     else:
         reason = "The request could not be understood. Go back and try again."
-    return render(request, "error.html", {"reason": reason, "status": status}, status=status)
+    return error_page(reason=reason, status=status)
+
+
+def error_page(*, reason: str, status: int) -> HttpResponse:
+    """Rendered without the request: Django calls its error handlers in a worker thread in
+    which the organization's schema and URL conf are not in force (under ASGI), so neither
+    context processors nor the site's layout can run there."""
+    return HttpResponse(render_to_string("error.html", {"reason": reason}), status=status)

@@ -11,9 +11,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from tests.factories import OWNER_PASSWORD
 from tests.live import free_port, uvicorn_running
 
-MAX_REQUEST_BYTES = 2_000_000
+MAX_REQUEST_BYTES = 4_000_000  # over Django's 2.5 MB for a form, under 5 MB
 
 
 @pytest.fixture(scope="module")
@@ -101,9 +102,41 @@ def test_a_chunked_upload_is_cut_off_once_past_the_limit(live_port: int):
         "Content-Type: multipart/form-data; boundary=b\r\nTransfer-Encoding: chunked\r\n\r\n"
     )
     chunk = b"x" * 100_000
-    body = (b"%x\r\n" % len(chunk) + chunk + b"\r\n") * 30 + b"0\r\n\r\n"  # 3 MB
+    body = (b"%x\r\n" % len(chunk) + chunk + b"\r\n") * 50 + b"0\r\n\r\n"  # 5 MB
 
     response, _ = raw_request(live_port, head, body)
 
     assert response.startswith(b"HTTP/1.1 413")
-    assert b"at most 1 MB" in response
+    assert b"at most 3 MB" in response
+
+
+def test_a_form_over_the_size_limit_gets_a_page_that_says_so_and_keeps_the_session(
+    live_port: int,
+):
+    # Python does not resolve *.localhost as browsers do: the loopback address, and the
+    # organization's host in the header.
+    site, host = f"http://127.0.0.1:{live_port}", {"Host": f"alpha.localhost:{live_port}"}
+    with httpx.Client(base_url=site, headers=host, timeout=60) as browser:
+        login = browser.get("/accounts/login/").text
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login)
+        assert token is not None
+        signed_in = browser.post(
+            "/accounts/login/",
+            data={"csrfmiddlewaretoken": token.group(1), "login": "owner@alpha.example",
+                  "password": OWNER_PASSWORD},
+        )  # fmt: skip
+        assert signed_in.status_code == 302
+        page = browser.get("/members/groups/").text
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+        assert token is not None
+
+        # 3 MB of text, over Django's 2.5 MB for a form without files.
+        response = browser.post(
+            "/members/groups/new/",
+            data={"csrfmiddlewaretoken": token.group(1), "name": "x" * 3_000_000},
+        )
+
+        assert response.status_code == 413
+        assert "The form was too large to send" in response.text
+        assert "sessionid" not in response.headers.get("set-cookie", "")
+        assert browser.get("/members/groups/").status_code == 200

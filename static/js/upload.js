@@ -3,8 +3,15 @@
 (function () {
   const entry = document.getElementById("entry-form");
   if (entry) {
+    const entryRefusal = document.getElementById("entry-refusal");
     entry.addEventListener("htmx:afterRequest", (event) => {
+      entryRefusal.hidden = event.detail.successful;
       if (event.detail.successful) entry.reset();
+    });
+    entry.addEventListener("htmx:responseError", (event) => {
+      entryRefusal.textContent = event.detail.xhr.status === 413
+        ? "The entry is too long to send. Upload it as a file instead."
+        : "The entry could not be added. Please try again.";
     });
   }
   const form = document.getElementById("upload-form");
