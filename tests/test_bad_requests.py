@@ -172,3 +172,16 @@ def test_platform_admin_login_without_next_lands_somewhere_not_on_a_500(db: None
     )
 
     assert response.status_code == 302
+
+
+def test_deleting_platform_staff_in_the_admin_is_refused_not_a_500(db: None):
+    schema_public_activate()
+    operator = User.objects.create_superuser(email="operator@platform.example", password="p-42")
+    leaver = User.objects.create_superuser(email="leaver@platform.example", password="p-42")
+    admin = Client(HTTP_HOST=settings.BASE_DOMAIN)
+    admin.force_login(operator)
+
+    response = admin.post(f"/admin/accounts/user/{leaver.pk}/delete/", {"post": "yes"})
+
+    assert response.status_code == 403
+    assert User.objects.filter(pk=leaver.pk).exists()

@@ -20,6 +20,7 @@ from tests.factories import OWNER_PASSWORD
 from tests.live import chromium_page, free_port, uvicorn_running
 from workspaces.services import workspace_create
 
+OPERATOR = "operator@policy.example"
 REPORT_VIOLATIONS = """
 document.addEventListener("securitypolicyviolation", (event) => {
   window.cspViolation(`${event.violatedDirective} blocked ${event.blockedURI || "inline"} `
@@ -39,10 +40,13 @@ def live(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
         with tenant_context(organization):
             workspace_create(actor=User.objects.get(pk=owner.pk), name="Handbook")
         schema_public_activate()
+        User.objects.create_superuser(email=OPERATOR, password=OWNER_PASSWORD)
     with uvicorn_running(port):
         yield f"localhost:{port}"
     with django_db_blocker.unblock():
         schema_public_activate()
+        # Platform staff cannot be deleted (accounts.admin); made inactive as staff leave.
+        User.objects.filter(email=OPERATOR).update(is_active=False)
         BillingAccount.objects.filter(organization=organization).delete()
         Organization.objects.get(pk=organization.pk).delete(force_drop=True)
 
@@ -95,6 +99,15 @@ def test_pages_and_htmx_swaps_raise_no_csp_violation(
     expect(page.locator("#slug-feedback")).to_contain_text("already taken")
     page.goto(f"http://{live}/find/")
     page.goto(f"http://{live}/admin/login/")
+    page.locator("input[name=username]").fill(OPERATOR)
+    page.locator("input[name=password]").fill(OWNER_PASSWORD)
+    page.locator("input[type=submit]").click()
+    expect(page.get_by_role("link", name="Organizations").first).to_be_visible()
+    for path in ["/admin/tenants/organization/", "/admin/billing/plan/1/change/",
+                 "/admin/accounts/user/"]:  # fmt: skip
+        response = page.goto(f"http://{live}{path}")
+        assert response is not None and response.status == 200, path
+        assert "camera=()" in response.headers["permissions-policy"]
     page.wait_for_timeout(300)
 
     assert "'unsafe-inline'" not in policy and "'unsafe-eval'" not in policy
