@@ -17,6 +17,7 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.test import Client
@@ -24,8 +25,9 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from accounts.models import Role, User
 from assistant.models import Conversation, Message, MessageRole, MessageStatus
+from billing.models import BillingAccount, Plan
 from members.services import group_create, group_member_add, invitation_create
-from tenants.models import Organization
+from tenants.models import Domain, Organization
 from tenants.schemas import schema_public_activate
 from tests.billing.conftest import stripe_server  # noqa: F401  (checkout and portal call it)
 from tests.conftest import signed_in
@@ -167,6 +169,15 @@ class Walk:
                 self.attempt("post", urlsplit(action).path, {"x": value, "rating": value})
 
 
+def _real_value(real: dict[str, str], name: str, template: str) -> str:
+    """`real["object_id@billing/plan/"]` is the id for that admin's pages; else `real[name]`."""
+    for key, value in real.items():
+        param, _, within = key.partition("@")
+        if param == name and within and within in template:
+            return value
+    return real.get(name, "1")
+
+
 def walk_urlconf(walk: Walk, urlconf: str, real: dict[str, str]) -> None:
     # Pages that destroy or sign out go last; the rollback undoes them anyway.
     ordered = sorted(
@@ -174,7 +185,7 @@ def walk_urlconf(walk: Walk, urlconf: str, real: dict[str, str]) -> None:
         key=lambda route: any(word in route[0] for word in ("delete", "remove", "logout")),
     )
     for template, names in ordered:
-        base = {name: real.get(name, "1") for name in names}
+        base = {name: _real_value(real, name, template) for name in names}
         path = "/" + template.format(**{k: quote(v) for k, v in base.items()})
         for name in names:
             for bad in BAD_PATH_VALUES:
@@ -240,7 +251,16 @@ def test_no_url_or_form_answers_bad_input_with_a_server_error(
         settings.PUBLIC_SCHEMA_URLCONF,
         # Organization B: its schema has no rows written in this test's transaction, which
         # PostgreSQL would refuse to drop in the same transaction (the admin's delete).
-        {"app_label": "billing", "content_type_id": "1", "object_id": str(org_b.pk)},
+        {
+            "app_label": "billing",
+            "content_type_id": "1",
+            "object_id": str(org_b.pk),
+            "object_id@accounts/user/": str(operator.pk),
+            "object_id@billing/plan/": str(Plan.objects.get(slug="team").pk),
+            "object_id@billing/billingaccount/": str(BillingAccount.objects.first().pk),  # type: ignore[union-attr]
+            "object_id@tenants/domain/": str(Domain.objects.get(tenant=org_b).pk),
+            "object_id@auth/group/": str(Group.objects.create(name="Platform").pk),
+        },
     )
     tried, errors = tenant.tried + platform.tried, tenant.errors + platform.errors
     print(f"bad-input walk: {tried} requests, {len(errors)} server errors")
