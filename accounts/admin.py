@@ -1,5 +1,8 @@
 from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.models import Group
+from django.http import HttpRequest
 
 from accounts.models import User
 
@@ -17,3 +20,20 @@ class UserAdmin(BaseUserAdmin[User]):
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+
+    def has_delete_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        # Deleting a user collects the rows that point at it in every app, organization apps
+        # included, whose tables the public schema does not have: it could only fail.
+        # Platform staff leave by being made inactive.
+        return False
+
+
+# Groups of the public schema (platform staff) have the same trap: organizations' workspace
+# grants point at groups, in tables the public schema does not have.
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(BaseGroupAdmin):
+    def has_delete_permission(self, request: HttpRequest, obj: Group | None = None) -> bool:
+        return False

@@ -20,7 +20,14 @@ class QuestionForm(forms.Form):
 
 
 class FeedbackForm(forms.Form):
-    rating = forms.TypedChoiceField(choices=[("1", "up"), ("-1", "down")], coerce=int)
+    rating = forms.TypedChoiceField(
+        choices=[("1", "up"), ("-1", "down")],
+        coerce=int,
+        error_messages={
+            "required": "Choose thumbs up or thumbs down.",
+            "invalid_choice": "Choose thumbs up or thumbs down.",
+        },
+    )
     comment = forms.CharField(required=False, max_length=2000, widget=forms.Textarea)
 
 

@@ -6,21 +6,21 @@ app_name = "assistant"
 
 urlpatterns = [
     path("", views.ask, name="ask"),
-    path("c/<int:conversation_id>/", views.ask, name="conversation"),
+    path("c/<id:conversation_id>/", views.ask, name="conversation"),
     path(
-        "c/<int:conversation_id>/rename/",
+        "c/<id:conversation_id>/rename/",
         views.conversation_rename_view,
         name="conversation_rename",
     ),
     path(
-        "c/<int:conversation_id>/delete/",
+        "c/<id:conversation_id>/delete/",
         views.conversation_delete_view,
         name="conversation_delete",
     ),
-    path("messages/<int:message_id>/stream/", views.message_stream, name="message_stream"),
-    path("messages/<int:message_id>/retry/", views.message_retry_view, name="message_retry"),
-    path("messages/<int:message_id>/feedback/", views.feedback, name="feedback"),
-    path("sources/<int:citation_id>/", views.citation, name="citation"),
+    path("messages/<id:message_id>/stream/", views.message_stream, name="message_stream"),
+    path("messages/<id:message_id>/retry/", views.message_retry_view, name="message_retry"),
+    path("messages/<id:message_id>/feedback/", views.feedback, name="feedback"),
+    path("sources/<id:citation_id>/", views.citation, name="citation"),
     path("feedback/", views.feedback_review, name="feedback_review"),
     path("gaps/", views.gaps, name="gaps"),
 ]

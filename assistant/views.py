@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, push_url, reswap, retarget
 
-from accounts.http import MemberRequest
+from accounts.http import MemberRequest, form_refusal
 from accounts.models import User
 from assistant.answering import answer_events
 from assistant.conversations import (
@@ -145,8 +145,11 @@ def message_retry_view(request: MemberRequest, message_id: int) -> HttpResponse:
 def feedback(request: MemberRequest, message_id: int) -> HttpResponse:
     message = _message(request, message_id)
     form = FeedbackForm(request.POST)
-    if form.is_valid():
-        feedback_set(user=request.user, message=message, **form.cleaned_data)
+    if not form.is_valid():
+        # The page's buttons send only up or down; anything else was made by hand.
+        refusal = form_refusal(form)
+        return HttpResponse(refusal, status=400, content_type="text/plain; charset=utf-8")
+    feedback_set(user=request.user, message=message, **form.cleaned_data)
     return render(request, "assistant/ask.html#feedback", {"message": message, "saved": True})
 
 

@@ -82,12 +82,18 @@ def _customer_id_of(obj: dict[str, Any]) -> str:
     return str(customer.get("id") if isinstance(customer, dict) else customer)
 
 
+class EventNotApplied(Exception):
+    """A verified event that cannot be applied yet (a price no plan has, Stripe out of
+    reach): it is not recorded, and the endpoint answers so that Stripe sends it again. The
+    message is for the platform operator."""
+
+
 @transaction.atomic
 def stripe_event_apply(*, event: WebhookEvent) -> str:
     """Record a verified webhook event once and apply it; returns what happened.
 
-    The record and the change commit together, so an event whose handling fails is not
-    marked as seen and Stripe's retry gets another chance."""
+    The record and the change commit together, so an event whose handling fails (or raises
+    EventNotApplied) is not marked as seen and Stripe's retry gets another chance."""
     try:
         with transaction.atomic():
             record = StripeEvent.objects.create(
@@ -117,55 +123,56 @@ def stripe_event_apply(*, event: WebhookEvent) -> str:
     return outcome
 
 
-def _apply(*, account: BillingAccount, event: WebhookEvent) -> str:
+def _subscription_id_of(event: WebhookEvent) -> str:
+    obj = event.object
+    if event.type.startswith("customer.subscription."):
+        return str(obj.get("id") or "")
     if event.type == "checkout.session.completed":
-        return _checkout_completed(account=account, event=event)
-    if account.last_event_at and event.created < account.last_event_at:
-        # Stripe does not promise order: a change older than what we hold is stale.
-        return "older than the stored state; ignored"
-    if event.type in ("customer.subscription.created", "customer.subscription.updated"):
-        _subscription_apply(
-            account=account, snapshot=stripe_gateway.subscription_snapshot(event.object)
-        )
-    elif event.type == "customer.subscription.deleted":
-        deleted_id = str(event.object.get("id", ""))
-        if account.stripe_subscription_id not in ("", deleted_id):
-            return "another subscription; ignored"
-        account.plan, account.status = plan_free(), SubscriptionStatus.CANCELED
-        account.past_due_since, account.cancel_at_period_end = None, False
-        account.current_period_start = account.current_period_end = None
-    elif event.type == "invoice.payment_failed":
-        account.status = SubscriptionStatus.PAST_DUE
-        account.past_due_since = account.past_due_since or event.created
-    elif event.type == "invoice.paid":
-        if account.status == SubscriptionStatus.PAST_DUE:
-            account.status = SubscriptionStatus.ACTIVE
-        account.past_due_since = None
-    account.last_event_at = event.created
-    account.save()
-    return "applied"
+        return str(obj.get("subscription") or "")
+    # Invoices name their subscription under parent.subscription_details since API version
+    # 2025-03-31; older versions (and the local server) put it on the invoice itself.
+    details = (obj.get("parent") or {}).get("subscription_details") or {}
+    subscription = details.get("subscription") or obj.get("subscription") or ""
+    return str(subscription.get("id") if isinstance(subscription, dict) else subscription)
 
 
-def _checkout_completed(*, account: BillingAccount, event: WebhookEvent) -> str:
-    subscription_id = str(event.object.get("subscription") or "")
-    account.last_checkout_session_id = str(event.object.get("id", ""))
+def _apply(*, account: BillingAccount, event: WebhookEvent) -> str:
+    """Apply the subscription as Stripe holds it now, not as the event describes it: events
+    arrive out of order, several in one second, so only Stripe's current state is safe."""
+    if event.type == "checkout.session.completed":
+        account.last_checkout_session_id = str(event.object.get("id", ""))
+    subscription_id = _subscription_id_of(event)
     if subscription_id:
-        # The subscription as Stripe holds it now, so this event's age does not matter.
-        snapshot = stripe_gateway.subscription_retrieve(subscription_id=subscription_id)
-        _subscription_apply(account=account, snapshot=snapshot)
+        try:
+            snapshot = stripe_gateway.subscription_retrieve(subscription_id=subscription_id)
+        except stripe_gateway.GatewayError as error:
+            raise EventNotApplied(f"subscription {subscription_id}: {error}") from error
+        if (
+            account.stripe_subscription_id not in ("", snapshot.id)
+            and snapshot.status in ENDED_STATUSES
+        ):
+            outcome = "an earlier subscription that has ended; ignored"
+        else:
+            _subscription_apply(account=account, snapshot=snapshot)
+            outcome = "applied"
+    else:
+        outcome = "no subscription; ignored"
     account.last_event_at = max(filter(None, [account.last_event_at, event.created]))
     account.save()
-    return "applied"
+    return outcome
+
+
+ENDED_STATUSES = (SubscriptionStatus.CANCELED, SubscriptionStatus.INCOMPLETE_EXPIRED)
 
 
 def _subscription_apply(*, account: BillingAccount, snapshot: SubscriptionSnapshot) -> None:
     plan = Plan.objects.filter(stripe_price_id=snapshot.price_id).first()
     if plan is None:
-        logger.error("subscription %s has unknown price %s", snapshot.id, snapshot.price_id)
-    elif snapshot.status in (SubscriptionStatus.CANCELED, SubscriptionStatus.INCOMPLETE_EXPIRED):
-        account.plan = plan_free()
-    else:
-        account.plan = plan
+        raise EventNotApplied(
+            f"subscription {snapshot.id} is on price {snapshot.price_id!r}, which no plan has: "
+            "set it as a plan's Stripe price id in the admin, and Stripe's next retry applies it"
+        )
+    account.plan = plan_free() if snapshot.status in ENDED_STATUSES else plan
     account.stripe_subscription_id = snapshot.id
     account.status = snapshot.status
     account.cancel_at_period_end = snapshot.cancel_at_period_end

@@ -21,6 +21,11 @@ class WebhookSignatureInvalid(Exception):
     """A webhook whose signature, or its timestamp, does not check out."""
 
 
+class WebhookPayloadInvalid(Exception):
+    """A correctly signed webhook whose event lacks what every event has; the message says
+    what, for the response and the log."""
+
+
 @dataclass(frozen=True)
 class WebhookEvent:
     id: str
@@ -184,12 +189,39 @@ def webhook_event_construct(*, payload: bytes, signature: str) -> WebhookEvent:
         event = stripe.Webhook.construct_event(
             payload, signature, settings.STRIPE_WEBHOOK_SECRET, api_key=settings.STRIPE_API_KEY
         )
-    except (stripe.SignatureVerificationError, ValueError) as error:
+    except stripe.SignatureVerificationError as error:
         raise WebhookSignatureInvalid(str(error)) from error
-    data = event.to_dict()
+    except (ValueError, TypeError, AttributeError) as error:
+        # Signed but not a JSON object (an array, a bare string): stripe cannot read it.
+        raise WebhookPayloadInvalid("the event is not a JSON object") from error
+    return _webhook_event(event.to_dict())
+
+
+# Longer ids or types would not fit the StripeEvent columns (Stripe's are about 30).
+EVENT_FIELD_MAX_CHARS = 100
+
+
+def _webhook_event(data: Any) -> WebhookEvent:
+    """The fields we use, checked: a signed event can still be malformed (a bug or a test
+    sender on Stripe's side, or our own secret leaked), and that is a 400, not a crash."""
+    if not isinstance(data, dict):
+        raise WebhookPayloadInvalid("the event is not a JSON object")
+    event_id, event_type, created = data.get("id"), data.get("type"), data.get("created")
+    payload = data.get("data")
+    obj = payload.get("object") if isinstance(payload, dict) else None
+    for name, value in (("id", event_id), ("type", event_type)):
+        if not isinstance(value, str) or not 0 < len(value) <= EVENT_FIELD_MAX_CHARS:
+            raise WebhookPayloadInvalid(
+                f"the event's {name} must be a string of 1 to {EVENT_FIELD_MAX_CHARS} characters"
+            )
+    if isinstance(created, bool) or not isinstance(created, int) or created <= 0:
+        raise WebhookPayloadInvalid("the event's created must be a positive Unix time")
+    if not isinstance(obj, dict):
+        raise WebhookPayloadInvalid("the event has no data.object")
+    try:
+        created_at = datetime.fromtimestamp(created, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        raise WebhookPayloadInvalid("the event's created is not a plausible time") from None
     return WebhookEvent(
-        id=str(data["id"]),
-        type=str(data["type"]),
-        created=_timestamp(data["created"]) or datetime.now(tz=UTC),
-        object=dict(data["data"]["object"]),
+        id=str(event_id), type=str(event_type), created=created_at, object=dict(obj)
     )

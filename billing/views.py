@@ -13,13 +13,20 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.http import MemberRequest
 from billing import stripe_gateway
+from billing.forms import CheckoutForm
 from billing.selectors import (
     billing_account_get,
     billing_overview,
     checkout_confirmed,
     plan_get_for_checkout,
 )
-from billing.services import BillingError, checkout_start, portal_open, stripe_event_apply
+from billing.services import (
+    BillingError,
+    EventNotApplied,
+    checkout_start,
+    portal_open,
+    stripe_event_apply,
+)
 from tenants.schemas import tenant_current
 
 logger = logging.getLogger(__name__)
@@ -48,7 +55,8 @@ def billing(request: MemberRequest) -> HttpResponse:
 @billing_role_required
 @require_POST
 def billing_checkout(request: MemberRequest) -> HttpResponse:
-    plan = plan_get_for_checkout(slug=request.POST.get("plan", ""))
+    form = CheckoutForm(request.POST)
+    plan = plan_get_for_checkout(slug=form.cleaned_data["plan"]) if form.is_valid() else None
     if plan is None:
         raise Http404
     activating = request.build_absolute_uri(reverse("billing:activating"))
@@ -103,6 +111,17 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
     except stripe_gateway.WebhookSignatureInvalid as error:
         logger.warning("Stripe webhook refused: %s", error)
         return HttpResponse("invalid signature", status=400, content_type="text/plain")
-    outcome = stripe_event_apply(event=event)
+    except stripe_gateway.WebhookPayloadInvalid as error:
+        logger.error("Stripe webhook with a valid signature refused: %s", error)
+        return HttpResponse(f"malformed event: {error}", status=400, content_type="text/plain")
+    try:
+        outcome = stripe_event_apply(event=event)
+    except EventNotApplied as error:
+        # Not acknowledged: Stripe retries for days, and the operator reads why in the log.
+        logger.error("Stripe event %s (%s) not applied: %s", event.id, event.type, error)
+        return HttpResponse(
+            f"not applied, retry later: {error}", status=503, content_type="text/plain",
+            headers={"Retry-After": "3600"},
+        )  # fmt: skip
     logger.info("Stripe event %s (%s): %s", event.id, event.type, outcome)
     return HttpResponse(outcome, content_type="text/plain")

@@ -13,6 +13,17 @@ class InvitationForm(forms.Form):
     role = forms.ChoiceField(label="Role", choices=Role.choices, initial=Role.MEMBER)
 
 
+class GroupForm(forms.Form):
+    name = forms.CharField(
+        max_length=150,  # django.contrib.auth's Group.name
+        error_messages={"required": "Give the group a name."},
+    )
+
+
+class GroupMemberForm(forms.Form):
+    email = forms.EmailField(error_messages={"required": "Give the member's email address."})
+
+
 class RoleForm(forms.Form):
     role = forms.ChoiceField(choices=Role.choices)
 

@@ -10,7 +10,8 @@ from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core import signing
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -47,18 +48,28 @@ def member_create(*, email: str, password: str, role: str, email_verified: bool)
     return user
 
 
-@transaction.atomic
 def organization_signup(
     *, name: str, slug: str, owner_email: str, owner_password: str
 ) -> tuple[Organization, User]:
     """A new organization with its billing account (on the Free plan) and its owner, whose
-    email is still to be verified."""
-    organization = organization_create(name=name, slug=slug)
-    billing_account_create(organization=organization)
-    with tenant_context(organization):
-        owner = member_create(
-            email=owner_email, password=owner_password, role=Role.OWNER, email_verified=False
-        )
+    email is still to be verified. ValidationError when the address is taken meanwhile."""
+    try:
+        with transaction.atomic():
+            organization = organization_create(name=name, slug=slug)
+            billing_account_create(organization=organization)
+            with tenant_context(organization):
+                owner = member_create(
+                    email=owner_email,
+                    password=owner_password,
+                    role=Role.OWNER,
+                    email_verified=False,
+                )
+    except IntegrityError:
+        # Signups for one address at the same moment all pass the "is it free" check; the
+        # unique schema name lets the first insert win and the others wait for it, then fail.
+        raise ValidationError(
+            f"“{slug}” was just taken by someone else. Please choose another address."
+        ) from None
     return organization, owner
 
 

@@ -12,10 +12,18 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect
 from django_tenants.utils import tenant_context
 
-from accounts.http import HtmxHttpRequest, MemberRequest
+from accounts.http import HtmxHttpRequest, MemberRequest, form_refusal
 from accounts.models import Role, User
+from accounts.throttles import Throttle, client_address
 from billing.caps import CapReached
-from members.forms import AcceptInvitationForm, InvitationForm, RoleForm, SignupForm
+from members.forms import (
+    AcceptInvitationForm,
+    GroupForm,
+    GroupMemberForm,
+    InvitationForm,
+    RoleForm,
+    SignupForm,
+)
 from members.permissions import organization_manager_required
 from members.selectors import (
     group_get,
@@ -176,10 +184,15 @@ def _group(group_id: int) -> Group:
     return group
 
 
+def _groups_page(request: MemberRequest, *, refusal: str = "", status: int = 200) -> HttpResponse:
+    context = {"groups": group_list(), "refusal": refusal}
+    return render(request, "members/groups.html", context, status=status)
+
+
 @organization_manager_required
 @require_GET
 def groups(request: MemberRequest) -> HttpResponse:
-    return render(request, "members/groups.html", {"groups": group_list()})
+    return _groups_page(request)
 
 
 def _groups_after(request: MemberRequest, action: Callable[[], object]) -> HttpResponse:
@@ -194,7 +207,10 @@ def _groups_after(request: MemberRequest, action: Callable[[], object]) -> HttpR
 @organization_manager_required
 @require_POST
 def group_create_view(request: MemberRequest) -> HttpResponse:
-    name = request.POST.get("name", "")
+    form = GroupForm(request.POST)
+    if not form.is_valid():
+        return _groups_page(request, refusal=form_refusal(form), status=400)
+    name = form.cleaned_data["name"]
     return _groups_after(request, lambda: group_create(actor=request.user, name=name))
 
 
@@ -208,7 +224,10 @@ def group_delete_view(request: MemberRequest, group_id: int) -> HttpResponse:
 @organization_manager_required
 @require_POST
 def group_member_add_view(request: MemberRequest, group_id: int) -> HttpResponse:
-    group, email = _group(group_id), request.POST.get("email", "")
+    group, form = _group(group_id), GroupMemberForm(request.POST)
+    if not form.is_valid():
+        return _groups_page(request, refusal=form_refusal(form), status=400)
+    email = form.cleaned_data["email"]
     return _groups_after(
         request, lambda: group_member_add(actor=request.user, group=group, email=email)
     )
@@ -225,18 +244,35 @@ def group_member_remove_view(request: MemberRequest, group_id: int, member_id: i
     )
 
 
+def _signups_per_client() -> Throttle:
+    return Throttle("signup-client", settings.SIGNUPS_PER_CLIENT_PER_HOUR, 3600)
+
+
 @require_http_methods(["GET", "POST"])
 def signup(request: HtmxHttpRequest) -> HttpResponse:
     """The public site's signup: a new organization and its owner, who then lands signed in
     on the organization's subdomain through a single-use hand-off link."""
     form = SignupForm(request.POST or None)
+    template = "members/signup.html#signup-form" if request.htmx else "members/signup.html"
+    signups, address = _signups_per_client(), client_address(request)
+    if request.method == "POST" and signups.blocked(address):
+        form.add_error(
+            None, "Too many organizations were created from your network in the last hour. "
+            "Please try again later.",
+        )  # fmt: skip
+        return render(request, template, {"form": form}, status=429)
     if request.method == "POST" and form.is_valid():
-        organization, owner = organization_signup(
-            name=form.cleaned_data["name"],
-            slug=form.cleaned_data["slug"],
-            owner_email=form.cleaned_data["email"],
-            owner_password=form.cleaned_data["password"],
-        )
+        try:
+            organization, owner = organization_signup(
+                name=form.cleaned_data["name"],
+                slug=form.cleaned_data["slug"],
+                owner_email=form.cleaned_data["email"],
+                owner_password=form.cleaned_data["password"],
+            )
+        except ValidationError as refusal:
+            form.add_error("slug", refusal)
+            return render(request, template, {"form": form}, status=400)
+        signups.hit(address)
         with tenant_context(organization):
             token = handoff_issue(user=owner)
         # The hand-off page is on the organization's site, not this public one.
@@ -246,7 +282,6 @@ def signup(request: HtmxHttpRequest) -> HttpResponse:
         if request.htmx:
             return HttpResponseClientRedirect(url)
         return HttpResponse(status=303, headers={"Location": url})
-    template = "members/signup.html#signup-form" if request.htmx else "members/signup.html"
     return render(request, template, {"form": form})
 
 

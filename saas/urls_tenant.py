@@ -9,3 +9,5 @@ urlpatterns = [
     path("ask/", include("assistant.urls")),
     path("billing/", include("billing.urls")),
 ]
+
+handler400 = "saas.errors.bad_request"

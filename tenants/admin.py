@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.http import HttpRequest
 from django_tenants.admin import TenantAdminMixin
 
 from tenants.models import DirectoryEntry, Domain, Organization
@@ -16,6 +17,11 @@ class OrganizationAdmin(TenantAdminMixin, admin.ModelAdmin[Organization]):
     search_fields = ["name", "slug", "domains__domain"]
     readonly_fields = ["schema_name", "created_at"]
     inlines = [DomainInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # An organization is made by signup (members.services.organization_signup), which
+        # also gives it a schema name, a billing account and an owner; a bare row cannot.
+        return False
 
     @admin.display(description="Domain")
     def primary_domain(self, obj: Organization) -> str:

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import setup_databases, teardown_databases
@@ -88,6 +89,12 @@ def client_a(org_a: Organization) -> Client:
 @pytest.fixture
 def public_client(db: None) -> Client:
     return Client(HTTP_HOST=settings.BASE_DOMAIN)
+
+
+@pytest.fixture(autouse=True)
+def throttles_reset() -> None:
+    """Each test starts with no sign-in or signup attempts counted (they live in the cache)."""
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -46,8 +46,9 @@ class RetrievalTestForm(forms.Form):
     mode = forms.ChoiceField(choices=[(mode, mode) for mode in MODES], required=False)
 
     def query_and_mode(self) -> tuple[str, str]:
-        """The query (empty when missing or too long) and the mode (hybrid unless a valid
-        one was chosen)."""
-        if not self.is_valid():
-            return self.data.get("q", "").strip()[:2000], "hybrid"
+        """The query and the mode (hybrid unless chosen); call after is_valid()."""
         return self.cleaned_data["q"].strip(), self.cleaned_data["mode"] or "hybrid"
+
+
+class DocumentSearchForm(forms.Form):
+    q = forms.CharField(required=False, max_length=300)

@@ -4,7 +4,7 @@ from workspaces import views
 
 app_name = "workspaces"
 
-document = "w/<slug:slug>/documents/<int:document_id>"
+document = "w/<slug:slug>/documents/<id:document_id>"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("workspaces/new/", views.workspace_new, name="new"),
@@ -13,7 +13,7 @@ urlpatterns = [
     path("w/<slug:slug>/access/settings/", views.workspace_settings_save, name="settings_save"),
     path("w/<slug:slug>/access/grants/", views.grant_add, name="grant_add"),
     path(
-        "w/<slug:slug>/access/grants/<int:grant_id>/remove/",
+        "w/<slug:slug>/access/grants/<id:grant_id>/remove/",
         views.grant_remove_view,
         name="grant_remove",
     ),

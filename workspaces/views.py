@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from accounts.http import MemberRequest
+from accounts.http import MemberRequest, form_refusal
 from billing.caps import CapReached
 from members.selectors import group_list, invitation_pending_list, member_list
 from workspaces.access import (
@@ -21,6 +21,7 @@ from workspaces.access import (
     workspaces_creatable_by,
 )
 from workspaces.forms import (
+    DocumentSearchForm,
     GrantForm,
     RenameForm,
     ReplaceForm,
@@ -147,7 +148,13 @@ def _sort_headers(order: str) -> list[dict[str, str]]:
 def _documents_section(
     request: MemberRequest, workspace: Workspace, *, template: str, **extra: object
 ) -> HttpResponse:
-    query = request.GET.get("q", "").strip()
+    search = DocumentSearchForm(request.GET)
+    query, status = "", 200
+    if search.is_valid():
+        query = search.cleaned_data["q"].strip()
+    elif request.method == "GET":
+        status = 400
+        extra = {**extra, "refusals": [form_refusal(search)]}
     order = request.GET.get("sort", "title")
     if order.removeprefix("-") not in DOCUMENT_ORDERS:
         order = "title"
@@ -165,7 +172,7 @@ def _documents_section(
         **_abilities(request, workspace),
         **extra,
     }
-    return render(request, template, context)
+    return render(request, template, context, status=status)
 
 
 @login_required
@@ -364,7 +371,11 @@ def retrieval_test(request: MemberRequest, slug: str) -> HttpResponse:
     if not workspace_allows(user=request.user, workspace=workspace, needed=WorkspaceRole.EDITOR):
         raise Http404
     form = RetrievalTestForm(request.GET)
-    query, mode = form.query_and_mode()
+    query, mode, error = "", "hybrid", ""
+    if form.is_valid():
+        query, mode = form.query_and_mode()
+    else:
+        error = form_refusal(form)
     results = (
         chunks_retrieve(user=request.user, query=query, within=[workspace.pk], k=20, mode=mode)
         if query
@@ -382,13 +393,14 @@ def retrieval_test(request: MemberRequest, slug: str) -> HttpResponse:
         "below_floor": below_floor,
         "floor": settings.RETRIEVAL_RELEVANCE_FLOOR,
         "lexemes": query_lexemes(query=query, language=workspace.language) if query else [],
+        "error": error,
     }
     template = (
         "workspaces/retrieval_test.html#results"
         if request.htmx
         else "workspaces/retrieval_test.html"
     )
-    return render(request, template, context)
+    return render(request, template, context, status=400 if error else 200)
 
 
 def _access_page(
@@ -397,6 +409,7 @@ def _access_page(
     *,
     settings_form: WorkspaceSettingsForm | None = None,
     grant_form: GrantForm | None = None,
+    refusal: str = "",
 ) -> HttpResponse:
     initial = {
         "name": workspace.name,
@@ -409,8 +422,9 @@ def _access_page(
         "grant_form": grant_form or GrantForm(),
         "grants": workspace_grants(workspace=workspace),
         "groups": group_list(),
+        "refusal": refusal,
     }
-    return render(request, "workspaces/access.html", context)
+    return render(request, "workspaces/access.html", context, status=400 if refusal else 200)
 
 
 @login_required
@@ -425,7 +439,7 @@ def workspace_settings_save(request: MemberRequest, slug: str) -> HttpResponse:
     workspace = _workspace_managed(request, slug)
     form = WorkspaceSettingsForm(request.POST)
     if not form.is_valid():
-        return _access_page(request, workspace, settings_form=form)
+        return _access_page(request, workspace, settings_form=form, refusal=form_refusal(form))
     try:
         workspace_update(actor=request.user, workspace=workspace, **form.cleaned_data)
         messages.success(request, "Saved.")
@@ -440,7 +454,7 @@ def grant_add(request: MemberRequest, slug: str) -> HttpResponse:
     workspace = _workspace_managed(request, slug)
     form = GrantForm(request.POST)
     if not form.is_valid():
-        return _access_page(request, workspace, grant_form=form)
+        return _access_page(request, workspace, grant_form=form, refusal=form_refusal(form))
     principal, role = form.cleaned_data["principal"].strip(), form.cleaned_data["role"]
     grantee = grantee_find(principal=principal)
     try:

@@ -6,6 +6,7 @@ from urllib.parse import unquote
 
 import django_stubs_ext
 import environ
+from csp.constants import NONE, SELF
 
 # Lets admin and model generics (ModelAdmin[Organization]) be subscripted at runtime.
 django_stubs_ext.monkeypatch()
@@ -65,16 +66,44 @@ SHOW_PUBLIC_IF_NO_TENANT_FOUND = False
 MIDDLEWARE = [
     "django_tenants.middleware.main.TenantMainMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "saas.middleware.signed_in_pages_not_stored",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
 ]
+
+# Content-Security-Policy (django-csp): scripts and styles only from our own static files, no
+# inline script, style attribute or eval (htmx is told not to inject its indicator style:
+# templates/base.html). form-action is left open because forms end on other hosts by design:
+# signup on the organization's subdomain, checkout and the portal on Stripe.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],  # Pico's icons are data: SVGs in its stylesheet
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+# Powerful browser features the product never uses.
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+    "microphone=(), payment=(), usb=(), interest-cohort=()"
+)
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
 
 TEMPLATES = [
     {
@@ -116,7 +145,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "account_login"
-LOGIN_REDIRECT_URL = "workspaces:dashboard"
+# A path, not a URL name: the public site's URL conf (platform staff signing in to the admin
+# without a `next`) has no workspaces:dashboard, and "/" is the dashboard on a tenant's site.
+LOGIN_REDIRECT_URL = "/"
 
 # django-allauth: email + password inside an organization; nobody signs up on a
 # tenant subdomain except by invitation (members.adapter.OrganizationAccountAdapter).
@@ -129,6 +160,21 @@ ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Knowledge Assistant] "
 
+# Throttles, counted in the cache (Redis in production; saas/settings/prod.py). Failed
+# sign-ins: per client address, and per account address and client together (an attacker
+# cannot lock the rightful owner out); the same numbers guard the platform admin's login.
+LOGIN_FAILURES_PER_CLIENT = env.int("LOGIN_FAILURES_PER_CLIENT", default=20)
+LOGIN_FAILURES_PER_ACCOUNT_AND_CLIENT = env.int("LOGIN_FAILURES_PER_ACCOUNT_AND_CLIENT", default=5)
+LOGIN_FAILURES_WINDOW_SECONDS = env.int("LOGIN_FAILURES_WINDOW_SECONDS", default=15 * 60)
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": (
+        f"{LOGIN_FAILURES_PER_CLIENT}/{LOGIN_FAILURES_WINDOW_SECONDS}s/ip,"
+        f"{LOGIN_FAILURES_PER_ACCOUNT_AND_CLIENT}/{LOGIN_FAILURES_WINDOW_SECONDS}s/key"
+    ),
+}
+# Each signup creates a schema: at most this many organizations per client address an hour.
+SIGNUPS_PER_CLIENT_PER_HOUR = env.int("SIGNUPS_PER_CLIENT_PER_HOUR", default=5)
+
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 14
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -138,6 +184,9 @@ HANDOFF_MAX_AGE_SECONDS = 60
 
 # Knowledge bases
 MAX_UPLOAD_BYTES = env.int("MAX_UPLOAD_BYTES", default=25 * 1024 * 1024)
+# A request body over this is refused with 413 before it is read (saas.request_limits): an
+# upload of several files goes up in one request.
+MAX_REQUEST_BYTES = env.int("MAX_REQUEST_BYTES", default=2 * MAX_UPLOAD_BYTES)
 # all-MiniLM-L6-v2 reads at most 256 word pieces: a chunk of 224 leaves room for the
 # heading path that is embedded with it; the overlap is about 15 %.
 CHUNK_TOKENS = env.int("CHUNK_TOKENS", default=224)

@@ -1,10 +1,5 @@
 // The workspace page. Static, so that a Content-Security-Policy needs no 'unsafe-inline'.
 
-// A pasted entry that was taken empties the form for the next one.
-document.addEventListener("htmx:afterRequest", (event) => {
-  if (event.detail.elt.id === "entry-form" && event.detail.successful) event.detail.elt.reset();
-});
-
 // "Tick every document" in the documents list's header.
 document.addEventListener("change", (event) => {
   if (event.target.id !== "pick-all") return;
@@ -13,13 +8,29 @@ document.addEventListener("change", (event) => {
   });
 });
 
-// Drag-and-drop onto the upload zone, and a progress bar while the files go up.
+// A pasted entry that was taken empties the form for the next one (a refusal is said
+// instead); drag-and-drop onto the upload zone, a progress bar while the files go up, and
+// the server's refusal of an oversized upload.
 (function () {
+  const entry = document.getElementById("entry-form");
+  if (entry) {
+    const entryRefusal = document.getElementById("entry-refusal");
+    entry.addEventListener("htmx:afterRequest", (event) => {
+      entryRefusal.hidden = event.detail.successful;
+      if (event.detail.successful) entry.reset();
+    });
+    entry.addEventListener("htmx:responseError", (event) => {
+      entryRefusal.textContent = event.detail.xhr.status === 413
+        ? "The entry is too long to send. Upload it as a file instead."
+        : "The entry could not be added. Please try again.";
+    });
+  }
   const form = document.getElementById("upload-form");
   if (!form) return;
   const zone = document.getElementById("dropzone");
   const input = document.getElementById("id_files");
   const progress = document.getElementById("upload-progress");
+  const refusal = document.getElementById("upload-refusal");
   const send = () => { if (input.files.length) htmx.trigger(form, "submit"); };
   input.addEventListener("change", send);
   ["dragenter", "dragover"].forEach((name) => zone.addEventListener(name, (event) => {
@@ -32,9 +43,16 @@ document.addEventListener("change", (event) => {
     input.files = event.dataTransfer.files;
     send();
   });
+  form.addEventListener("htmx:beforeRequest", () => { refusal.hidden = true; });
   form.addEventListener("htmx:xhr:progress", (event) => {
     progress.hidden = false;
     progress.value = (event.detail.loaded / event.detail.total) * 100;
+  });
+  // Too large a request is refused before it is read (413, a sentence in plain text).
+  form.addEventListener("htmx:responseError", (event) => {
+    const xhr = event.detail.xhr;
+    refusal.textContent = xhr.status === 413 ? xhr.responseText : "The upload failed. Please try again.";
+    refusal.hidden = false;
   });
   form.addEventListener("htmx:afterRequest", () => { progress.hidden = true; form.reset(); });
 })();

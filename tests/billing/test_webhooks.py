@@ -4,11 +4,13 @@ routed by customer, out-of-order safe, and what each event does to the organizat
 import time
 from datetime import timedelta
 
+import pytest
 from django.utils import timezone
 
 from accounts.models import Role
-from billing.models import BillingAccount, StripeEvent, SubscriptionStatus
+from billing.models import BillingAccount, Plan, StripeEvent, SubscriptionStatus
 from billing.selectors import billing_account_get, plan_effective
+from localdev.stripe_server import StripeLocal
 from tests.billing.conftest import account_with_customer, subscription_object, webhook_post
 from tests.conftest import signed_in
 from tests.factories import make_member
@@ -54,17 +56,22 @@ def test_request_without_signature_header_is_rejected(public_client):
     assert response.status_code == 400
 
 
-def test_subscription_created_puts_the_organization_on_the_plan(org_a, public_client):
-    account_with_customer(org_a, "cus_alpha")
-    obj = subscription_object(customer="cus_alpha", price="price_team_monthly")
+def subscription_on_stripe(server: StripeLocal, price: str = "price_team_monthly") -> dict:
+    """A subscription as the Stripe-format server holds it (what the endpoint fetches)."""
+    return server.subscription_create(customer="cus_alpha", price_id=price, metadata={})
 
-    response = webhook_post(public_client, "customer.subscription.created", obj)
+
+def test_subscription_created_puts_the_organization_on_the_plan(org_a, stripe_server):
+    account_with_customer(org_a, "cus_alpha")
+    subscription = subscription_on_stripe(stripe_server)
+
+    stripe_server.events_send([("customer.subscription.created", subscription)])
 
     account = billing_account_get(organization=org_a)
-    assert response.status_code == 200
+    assert stripe_server.delivered == [("customer.subscription.created", 200)]
     assert account.plan.slug == "team"
     assert account.status == SubscriptionStatus.ACTIVE
-    assert account.stripe_subscription_id == "sub_test_1"
+    assert account.stripe_subscription_id == subscription["id"]
     assert account.current_period_end is not None
 
 
@@ -81,9 +88,11 @@ def test_event_for_an_unknown_customer_is_acknowledged_and_changes_nothing(org_a
     assert event.outcome == "unknown customer"
 
 
-def test_replayed_event_is_acknowledged_and_applied_once(org_a, public_client):
+def test_replayed_event_is_acknowledged_and_applied_once(org_a, public_client, stripe_server):
     account_with_customer(org_a, "cus_alpha")
-    failed = {"id": "in_1", "object": "invoice", "customer": "cus_alpha"}
+    subscription = subscription_on_stripe(stripe_server)
+    subscription["status"] = "past_due"
+    failed = stripe_server.invoice_create(subscription, paid=False)
     first = webhook_post(public_client, "invoice.payment_failed", failed, event_id="evt_fail")
     since = billing_account_get(organization=org_a).past_due_since
     BillingAccount.objects.filter(organization=org_a).update(past_due_since=None)
@@ -98,46 +107,72 @@ def test_replayed_event_is_acknowledged_and_applied_once(org_a, public_client):
     assert StripeEvent.objects.filter(event_id="evt_fail").count() == 1
 
 
-def test_older_subscription_update_arriving_late_is_ignored(org_a, public_client):
+@pytest.mark.parametrize("stale_first", [False, True])
+def test_a_stale_event_in_the_same_second_cannot_regress_the_subscription(
+    org_a, public_client, stripe_server, stale_first
+):
+    """The review's case: Business/active now; an older Team/unpaid copy of the subscription
+    arrives in the same second as the newer one, before or after it."""
     account_with_customer(org_a, "cus_alpha")
-    now = int(time.time())
-    to_business = subscription_object(customer="cus_alpha", price="price_business_monthly")
-    to_team = subscription_object(customer="cus_alpha", price="price_team_monthly")
+    subscription = subscription_on_stripe(stripe_server, "price_business_monthly")
+    stale = {**subscription_object(customer="cus_alpha", price="price_team_monthly",
+                                   status="unpaid"), "id": subscription["id"]}  # fmt: skip
+    second = int(time.time())
+    posts = [("customer.subscription.updated", stale), ("customer.subscription.updated",
+                                                         subscription)]  # fmt: skip
 
-    webhook_post(public_client, "customer.subscription.updated", to_business, created=now)
-    late = webhook_post(public_client, "customer.subscription.updated", to_team, created=now - 60)
-
-    assert late.status_code == 200
-    assert billing_account_get(organization=org_a).plan.slug == "business"
-    assert StripeEvent.objects.get(
-        type="customer.subscription.updated", created__lt=timezone.now() - timedelta(seconds=30)
-    ).outcome.startswith("older")
-
-
-def test_deleted_subscription_returns_the_organization_to_free(org_a, public_client):
-    account_with_customer(org_a, "cus_alpha")
-    obj = subscription_object(customer="cus_alpha", price="price_team_monthly")
-    now = int(time.time())
-    webhook_post(public_client, "customer.subscription.created", obj, created=now - 10)
-
-    webhook_post(public_client, "customer.subscription.deleted", {**obj, "status": "canceled"})
+    for event_type, obj in posts if stale_first else reversed(posts):
+        assert webhook_post(public_client, event_type, obj, created=second).status_code == 200
 
     account = billing_account_get(organization=org_a)
+    assert (account.plan.slug, account.status) == ("business", SubscriptionStatus.ACTIVE)
+
+
+def test_event_naming_a_price_no_plan_has_is_not_acknowledged_until_a_plan_has_it(
+    org_a, stripe_server, caplog
+):
+    account_with_customer(org_a, "cus_alpha")
+    subscription = subscription_on_stripe(stripe_server, "price_mystery_monthly")
+    event = stripe_server.event("customer.subscription.created", subscription)
+
+    refused = stripe_server.deliver(event)
+    untouched = billing_account_get(organization=org_a)
+    Plan.objects.filter(slug="team").update(stripe_price_id="price_mystery_monthly")
+    retried = stripe_server.deliver(event)  # Stripe's retry of the same event
+
+    assert refused == 503
+    assert "price_mystery_monthly" in caplog.text and "which no plan has" in caplog.text
+    assert any(record.levelname == "ERROR" for record in caplog.records)
+    assert untouched.plan.slug == "free"
+    assert retried == 200
+    assert billing_account_get(organization=org_a).plan.slug == "team"
+    assert StripeEvent.objects.get(event_id=event["id"]).outcome == "applied"
+
+
+def test_deleted_subscription_returns_the_organization_to_free(org_a, stripe_server):
+    account_with_customer(org_a, "cus_alpha")
+    subscription = subscription_on_stripe(stripe_server)
+    stripe_server.events_send([("customer.subscription.created", subscription)])
+
+    stripe_server.subscription_change(subscription, "cancel", "")
+
+    account = billing_account_get(organization=org_a)
+    assert [status for _, status in stripe_server.delivered] == [200, 200]
     assert account.plan.slug == "free"
     assert account.status == SubscriptionStatus.CANCELED
 
 
 def test_failed_payment_shows_admins_a_banner_then_free_caps_after_the_grace_period(
-    org_a, owner_a, public_client, settings
+    org_a, owner_a, stripe_server, settings
 ):
     settings.BILLING_PAST_DUE_GRACE_DAYS = 7
     member = make_member(role=Role.MEMBER)
     admin = make_member(role=Role.ADMIN)
     account_with_customer(org_a, "cus_alpha")
-    obj = subscription_object(customer="cus_alpha", price="price_team_monthly")
-    webhook_post(public_client, "customer.subscription.created", obj, created=int(time.time()) - 5)
+    subscription = subscription_on_stripe(stripe_server)
+    stripe_server.events_send([("customer.subscription.created", subscription)])
 
-    webhook_post(public_client, "invoice.payment_failed", {"id": "in_1", "customer": "cus_alpha"})
+    stripe_server.subscription_change(subscription, "fail_payment", "")
 
     owner_page = signed_in(org_a, owner_a).get("/").content.decode()
     admin_page = signed_in(org_a, admin).get("/").content.decode()
@@ -150,16 +185,13 @@ def test_failed_payment_shows_admins_a_banner_then_free_caps_after_the_grace_per
     assert plan_effective(account=account, now=timezone.now() + timedelta(days=8)).slug == "free"
 
 
-def test_paid_invoice_after_a_failed_one_ends_the_past_due_state(org_a, public_client):
+def test_paid_invoice_after_a_failed_one_ends_the_past_due_state(org_a, stripe_server):
     account_with_customer(org_a, "cus_alpha")
-    obj = subscription_object(customer="cus_alpha", price="price_team_monthly")
-    now = int(time.time())
-    webhook_post(public_client, "customer.subscription.created", obj, created=now - 20)
-    webhook_post(
-        public_client, "invoice.payment_failed", {"customer": "cus_alpha"}, created=now - 10
-    )
+    subscription = subscription_on_stripe(stripe_server)
+    stripe_server.events_send([("customer.subscription.created", subscription)])
+    stripe_server.subscription_change(subscription, "fail_payment", "")
 
-    webhook_post(public_client, "invoice.paid", {"customer": "cus_alpha"}, created=now)
+    stripe_server.subscription_change(subscription, "pay", "")
 
     account = billing_account_get(organization=org_a)
     assert account.status == SubscriptionStatus.ACTIVE

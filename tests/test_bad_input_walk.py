@@ -1,0 +1,277 @@
+"""Every URL pattern of both URL confs and every form on their pages, fed bad input (NUL
+bytes, huge numbers and texts, non-numeric ids, unicode control characters, odd file
+names): no answer may be a server error.
+
+Signed in as an organization's owner on its subdomain and as a platform operator on the
+public site. Each request runs in a savepoint that is rolled back afterwards, and the
+client's cookies are put back, so a "delete" or "sign out" does not change what the next
+request finds."""
+
+import copy
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from accounts.models import Role, User
+from assistant.models import Conversation, Message, MessageRole, MessageStatus
+from billing.models import BillingAccount, Plan
+from members.services import group_create, group_member_add, invitation_create
+from tenants.models import Domain, Organization
+from tenants.schemas import schema_public_activate
+from tests.billing.conftest import stripe_server  # noqa: F401  (checkout and portal call it)
+from tests.conftest import signed_in
+from tests.factories import make_member
+from workspaces.models import WorkspaceRole
+from workspaces.services import document_create_from_text, grant_set, workspace_create
+
+# In a URL path, percent-encoded; the resolver decodes them before the converters see them.
+BAD_PATH_VALUES = ["abc", "9" * 25, "%00", "%E2%80%AE%07", "-1", "%C0%AF", "x" * 300]
+BAD_FIELD_VALUES = ["\x00", "9" * 30, "x" * 20_000, "\u202e\u0007\u200b", "-1", "", "abc"]
+pytestmark = pytest.mark.usefixtures("stripe_server")
+QUERY_NAMES = ["q", "mode", "next", "token", "session_id", "slug", "page", "o", "p", "e", "_"]
+
+
+class Rolledback(Exception):
+    pass
+
+
+@dataclass
+class Form:
+    action: str
+    method: str
+    fields: dict[str, str] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)
+
+
+class FormParser(HTMLParser):
+    """The forms of a page (action, method, fields with their current values), and the
+    URLs that htmx attributes post to."""
+
+    def __init__(self, page_url: str) -> None:
+        super().__init__()
+        self.page_url, self.forms = page_url, list[Form]()
+        self.current: Form | None = None
+        self.hx_posts: set[str] = set()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = {name: value or "" for name, value in attrs}
+        if attributes.get("hx-post"):
+            self.hx_posts.add(attributes["hx-post"])
+        if tag == "form":
+            method = "post" if "hx-post" in attributes else attributes.get("method", "get")
+            action = attributes.get("hx-post") or attributes.get("hx-get") or ""
+            self.current = Form(action=action or attributes.get("action") or self.page_url,
+                                method=method.lower())  # fmt: skip
+            self.forms.append(self.current)
+        elif self.current is not None and tag in ("input", "textarea", "select"):
+            name = attributes.get("name")
+            if not name:
+                return
+            if attributes.get("type") == "file":
+                self.current.files.append(name)
+            else:
+                self.current.fields.setdefault(name, attributes.get("value", "x"))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self.current = None
+
+
+def routes(urlconf: str) -> Iterator[tuple[str, list[str]]]:
+    """Every pattern as a path template (`w/{slug}/`) with its parameter names."""
+
+    def walk(patterns: list[Any], prefix: str) -> Iterator[str]:
+        for pattern in patterns:
+            text = str(pattern.pattern)
+            text = re.sub(r"\(\?P<(\w+)>[^)]*\)", r"<str:\1>", text).lstrip("^").rstrip("$")
+            if isinstance(pattern, URLResolver):
+                yield from walk(pattern.url_patterns, prefix + text)
+            elif isinstance(pattern, URLPattern):
+                yield prefix + text
+
+    for template in walk(get_resolver(urlconf).url_patterns, ""):
+        names = re.findall(r"<(?:\w+:)?(\w+)>", template)
+        yield re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", template), names
+
+
+@dataclass
+class Walk:
+    client: Client
+    tried: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def attempt(self, method: str, path: str, data: Any = None, **extra: Any) -> str:
+        """The request's status; its body when it was a 200 HTML page."""
+        self.tried += 1
+        cookies = copy.deepcopy(self.client.cookies)
+        status, page = 0, ""
+        try:
+            with transaction.atomic():
+                if method == "get":
+                    response = self.client.get(path, data, **extra)
+                else:
+                    response = self.client.post(path, data or {}, **extra)
+                if getattr(response, "streaming", False):
+                    b"".join(response)  # an error inside a stream counts too
+                elif response.status_code == 200 and "html" in response.get("Content-Type", ""):
+                    page = response.content.decode(errors="replace")
+                status = response.status_code
+                raise Rolledback
+        except Rolledback:
+            pass
+        except Exception as error:
+            status = 500
+            self.errors.append(f"{method.upper()} {path!r} {_short(data)}: {error!r}"[:400])
+        finally:
+            self.client.cookies = cookies
+        if status >= 500 and not self.errors[-1:]:
+            self.errors.append(f"{method.upper()} {path!r} {_short(data)}: HTTP {status}")
+        return page
+
+    def page_forms(self, path: str) -> tuple[list[Form], set[str]]:
+        page = self.attempt("get", path)
+        parser = FormParser(path)
+        parser.feed(page)
+        return parser.forms, parser.hx_posts
+
+    def forms(self, path: str) -> None:
+        forms, hx_posts = self.page_forms(path)
+        for form in forms:
+            action = urlsplit(form.action).path or path
+            for name in [*form.fields, *form.files]:
+                for value in BAD_FIELD_VALUES:
+                    data: dict[str, Any] = dict(form.fields)
+                    for upload in form.files:
+                        data[upload] = SimpleUploadedFile("notes.md", b"# Notes\n\nText.\n")
+                    if name in form.files:
+                        data[name] = SimpleUploadedFile(f"a{value[:50]}.md", b"# A\n\nB.\n")
+                    else:
+                        data[name] = value
+                    if form.method == "get":
+                        self.attempt("get", action, data)
+                    else:
+                        self.attempt("post", action, data)
+                        if value in BAD_FIELD_VALUES[:2]:  # the partials htmx asks for
+                            self.attempt("post", action, data, HTTP_HX_REQUEST="true")
+        for action in hx_posts:
+            for value in BAD_FIELD_VALUES:
+                self.attempt("post", urlsplit(action).path, {"x": value, "rating": value})
+
+
+def _real_value(real: dict[str, str], name: str, template: str) -> str:
+    """`real["object_id@billing/plan/"]` is the id for that admin's pages; else `real[name]`."""
+    for key, value in real.items():
+        param, _, within = key.partition("@")
+        if param == name and within and within in template:
+            return value
+    return real.get(name, "1")
+
+
+def walk_urlconf(walk: Walk, urlconf: str, real: dict[str, str]) -> None:
+    # Pages that destroy or sign out go last; the rollback undoes them anyway.
+    ordered = sorted(
+        routes(urlconf),
+        key=lambda route: any(word in route[0] for word in ("delete", "remove", "logout")),
+    )
+    for template, names in ordered:
+        base = {name: _real_value(real, name, template) for name in names}
+        path = "/" + template.format(**{k: quote(v) for k, v in base.items()})
+        for name in names:
+            for bad in BAD_PATH_VALUES:
+                bad_path = "/" + template.format(**{**base, name: bad})
+                walk.attempt("get", bad_path)
+                if bad in BAD_PATH_VALUES[:4]:
+                    walk.attempt("post", bad_path, {"name": "x"})
+        for value in BAD_FIELD_VALUES[:5]:
+            walk.attempt("get", path, dict.fromkeys(QUERY_NAMES, value))
+            walk.attempt("post", path, dict.fromkeys(QUERY_NAMES, value))
+        walk.forms(path)
+
+
+@pytest.fixture
+def organization_world(org_a: Organization, owner_a: User) -> dict[str, str]:
+    """One of everything the tenant URLs name, with its real id."""
+    member = make_member(email="walk-member@example.com")
+    workspace = workspace_create(actor=owner_a, name="Walk")
+    grant = grant_set(actor=owner_a, workspace=workspace, role=WorkspaceRole.VIEWER, grantee=member)
+    document = document_create_from_text(
+        actor=owner_a, workspace=workspace, title="Walk notes", text="Badges are worn."
+    )
+    group = group_create(actor=owner_a, name="Walkers")
+    group_member_add(actor=owner_a, group=group, email=member.email)
+    invitation = invitation_create(
+        actor=owner_a, email="invitee@example.com", role=Role.MEMBER, site_root="http://x"
+    )
+    conversation = Conversation.objects.create(user=owner_a, title="Badges?")
+    Message.objects.create(conversation=conversation, role=MessageRole.USER, text="Badges?")
+    answer = Message.objects.create(
+        conversation=conversation, role=MessageRole.ASSISTANT, text="Worn.",
+        status=MessageStatus.DONE,
+    )  # fmt: skip
+    return {
+        "slug": workspace.slug,
+        "grant_id": str(grant.pk),
+        "document_id": str(document.pk),
+        "member_id": str(member.pk),
+        "group_id": str(group.pk),
+        "invitation_id": str(invitation.pk),
+        "conversation_id": str(conversation.pk),
+        "message_id": str(answer.pk),
+        "token": "not-a-token",
+    }
+
+
+def test_no_url_or_form_answers_bad_input_with_a_server_error(
+    org_a: Organization,
+    org_b: Organization,
+    owner_a: User,
+    organization_world: dict[str, str],
+):
+    tenant = Walk(signed_in(org_a, owner_a))
+    walk_urlconf(tenant, settings.ROOT_URLCONF, organization_world)
+
+    schema_public_activate()  # platform staff and their sessions live in the public schema
+    operator = User.objects.create_superuser(email="operator@platform.example", password="x-42")
+    public = Client(HTTP_HOST=settings.BASE_DOMAIN)
+    public.force_login(operator)
+    platform = Walk(public)
+    walk_urlconf(
+        platform,
+        settings.PUBLIC_SCHEMA_URLCONF,
+        # Organization B: its schema has no rows written in this test's transaction, which
+        # PostgreSQL would refuse to drop in the same transaction (the admin's delete).
+        {
+            "app_label": "billing",
+            "content_type_id": "1",
+            "object_id": str(org_b.pk),
+            "object_id@accounts/user/": str(operator.pk),
+            "object_id@billing/plan/": str(Plan.objects.get(slug="team").pk),
+            "object_id@billing/billingaccount/": str(BillingAccount.objects.first().pk),  # type: ignore[union-attr]
+            "object_id@tenants/domain/": str(Domain.objects.get(tenant=org_b).pk),
+            "object_id@auth/group/": str(Group.objects.create(name="Platform").pk),
+        },
+    )
+    tried, errors = tenant.tried + platform.tried, tenant.errors + platform.errors
+    print(f"bad-input walk: {tried} requests, {len(errors)} server errors")
+    print("\n".join(errors))
+    assert tried > 3000
+    assert errors == []
+
+
+def _short(data: Any) -> str:
+    if not data:
+        return ""
+    text = repr({k: (v[:20] + "…" if isinstance(v, str) and len(v) > 20 else v)
+                 for k, v in dict(data).items()})  # fmt: skip
+    return text[:200]
