@@ -304,9 +304,12 @@ def _list_block(anchor: Unit, features: Features) -> list[Unit]:
     for unit in block:
         if unit.kind == "lead":
             topic |= features.lexemes[_key(unit)]
-    if _weight(features, features.lexemes[_key(anchor)] - topic) <= _weight(features, topic):
+    own = _weight(features, features.lexemes[_key(anchor)] - topic)
+    if own <= _weight(features, topic):
         return block
-    matching = [u for u in items if _weight(features, features.lexemes[_key(u)] - topic) > 0]
+    # The items that match about as well as the anchor; not one that shares a common
+    # word with the question ("must").
+    matching = [u for u in items if _weight(features, features.lexemes[_key(u)] - topic) >= own / 2]
     return [u for u in block if u.kind == "lead"] + (matching or [anchor])
 
 

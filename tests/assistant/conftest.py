@@ -19,7 +19,7 @@ from members.services import organization_signup
 from tenants.models import Organization
 from tenants.schemas import schema_public_activate
 from tests.factories import OWNER_PASSWORD
-from tests.files import SAMPLES, sample
+from tests.files import SAMPLES, sample, upload
 from workspaces.ingestion.pipeline import documents_ingest
 from workspaces.models import Workspace
 from workspaces.services import document_upload, workspace_create
@@ -101,3 +101,12 @@ def committed(django_db_blocker: Any) -> Iterator[None]:
     with django_db_blocker.unblock():
         yield
         schema_public_activate()
+
+
+def documents_ingested(owner: User, workspace: Workspace, documents: dict[str, bytes]) -> None:
+    """Upload each file (name -> bytes) to the workspace and ingest them, in this thread."""
+    ids = [
+        document_upload(actor=owner, workspace=workspace, upload=upload(name, data)).pk
+        for name, data in documents.items()
+    ]
+    documents_ingest(document_ids=ids)

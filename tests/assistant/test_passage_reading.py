@@ -3,7 +3,7 @@ and rewriting elliptical follow-ups from the previous question's frame (no datab
 
 import pytest
 
-from assistant.llm.followups import standalone_question
+from assistant.llm.followups import question_focus, standalone_question
 from assistant.llm.passage_units import markdown_tables, passage_units
 
 WRAPPED = """Staff may carry over up to five days, and any carried-over days must be taken by 31
@@ -112,3 +112,24 @@ def test_elliptical_follow_up_is_rewritten_from_the_previous_questions_frame(
     for turn in turns:
         history.append(standalone_question(turn, history))
     assert history[-1] == standalone
+
+
+@pytest.mark.parametrize(
+    ("question", "focus"),
+    [
+        (
+            "Besides holiday, sick and parental leave, what other paid leave can I take?",
+            "What other paid leave can I take?",
+        ),
+        (
+            "What other paid leave is there apart from holiday and sick leave?",
+            "What other paid leave is there?",
+        ),
+        ("Apart from Slack, how do I reach IT?", "How do I reach IT?"),
+        # Nothing set aside: the question stays as asked.
+        ("Besides, what is the hotel cap?", "Besides, what is the hotel cap?"),
+        ("What is the hotel cap in Lisbon?", "What is the hotel cap in Lisbon?"),
+    ],
+)
+def test_what_a_question_sets_aside_is_not_searched(question: str, focus: str):
+    assert question_focus(question) == focus

@@ -5,11 +5,10 @@ from django.db import connection
 
 from accounts.models import User
 from tenants.models import Organization
-from tests.files import upload
-from workspaces.ingestion.pipeline import documents_ingest
+from tests.assistant.conftest import documents_ingested
 from workspaces.models import Chunk, CorpusStat, TermStat, Workspace
 from workspaces.retrieval import chunks_retrieve, query_parse
-from workspaces.services import document_delete, document_upload
+from workspaces.services import document_delete
 
 DOCUMENTS = {
     "leave.md": b"# Leave\n\n## Vacation\n\nFull-time employees get 25 vacation days a year.\n\n"
@@ -24,11 +23,7 @@ DOCUMENTS = {
 
 @pytest.fixture
 def corpus(org_a: Organization, owner_a: User, workspace: Workspace) -> Workspace:
-    ids = [
-        document_upload(actor=owner_a, workspace=workspace, upload=upload(name, data)).pk
-        for name, data in DOCUMENTS.items()
-    ]
-    documents_ingest(document_ids=ids)
+    documents_ingested(owner_a, workspace, DOCUMENTS)
     return workspace
 
 

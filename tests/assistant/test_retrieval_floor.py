@@ -8,11 +8,9 @@ import pytest
 
 from accounts.models import User
 from tenants.models import Organization
+from tests.assistant.conftest import documents_ingested
 from tests.conftest import signed_in
-from tests.files import upload
-from workspaces.ingestion.pipeline import documents_ingest
 from workspaces.models import Workspace
-from workspaces.services import document_upload
 
 DOCUMENTS = {
     "leave.md": b"# Leave\n\n## Vacation\n\nFull-time employees get 25 vacation days a year.\n",
@@ -23,11 +21,7 @@ DIVIDER = "Below the relevance floor</h2>"
 
 @pytest.fixture
 def corpus(org_a: Organization, owner_a: User, workspace: Workspace) -> Workspace:
-    ids = [
-        document_upload(actor=owner_a, workspace=workspace, upload=upload(name, data)).pk
-        for name, data in DOCUMENTS.items()
-    ]
-    documents_ingest(document_ids=ids)
+    documents_ingested(owner_a, workspace, DOCUMENTS)
     return workspace
 
 

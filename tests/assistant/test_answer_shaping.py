@@ -1,0 +1,145 @@
+"""What the extractive provider says, on a small document ingested for real: only the list
+items that answer, what a question sets aside left out, a follow-up answered with what is
+said like the previous answer, and a word found through another form of it."""
+
+from collections.abc import Sequence
+
+from accounts.models import User
+from assistant.llm import Passage, Turn
+from assistant.llm.extractive import ExtractiveProvider, Plan
+from assistant.llm.followups import question_focus
+from tests.assistant.conftest import documents_ingested
+from workspaces.embeddings import embeddings_get
+from workspaces.models import Workspace
+from workspaces.retrieval import chunks_retrieve
+
+HANDBOOK = b"""# Staff handbook
+
+## Laptops
+
+- Disks must be encrypted at all times.
+- Screens lock automatically after 5 minutes of inactivity.
+- Operating system updates must be installed within 14 days of release.
+- Laptops must never be lent to family members or friends.
+
+## Other paid leave
+
+- Volunteering: two paid days each year for work with a registered charity.
+- Jury service: full pay for up to 15 working days.
+- Moving house: one paid day when you move home.
+
+## Holiday and sick leave
+
+Everyone gets 25 days of holiday a year. Sick leave is paid for up to 20 days a year.
+
+## Parental leave
+
+The primary carer receives 26 weeks of leave at full pay. The secondary carer receives
+six weeks of leave at full pay. Tell your manager about your leave 15 weeks ahead.
+
+## Classifying data
+
+Every piece of information falls into one of three classes:
+
+- Public: anyone may see it, such as the website.
+- Internal: for staff only, such as this handbook.
+- Restricted: the most sensitive data, such as salaries.
+"""
+
+
+def answer(
+    owner: User,
+    workspace: Workspace,
+    question: str,
+    history: Sequence[Turn] = (),
+    original: str = "",
+) -> str:
+    """The answer's text as the provider plans it, from the passages retrieval gives for
+    the question (what it sets aside left out, as when answering)."""
+    focus = question_focus(question)
+    vector = embeddings_get().embed_query(focus)
+    chunks = chunks_retrieve(
+        user=owner, query=focus, within=[workspace.pk], k=6, query_vector=vector
+    )
+    passages = [Passage(number, chunk) for number, chunk in enumerate(chunks, start=1)]
+    provider = ExtractiveProvider()
+    prepared = provider.prepare(
+        question=question,
+        passages=passages,
+        history=history,
+        language="english",
+        original=original or question,
+    )
+    assert isinstance(prepared.plan, Plan)
+    return "\n".join(part.text for part in prepared.plan.parts)
+
+
+def ingested(owner: User, workspace: Workspace) -> None:
+    documents_ingested(owner, workspace, {"handbook.md": HANDBOOK})
+
+
+def test_a_question_about_one_item_gets_that_item_not_the_whole_list(
+    owner_a: User, workspace: Workspace
+):
+    ingested(owner_a, workspace)
+
+    said = answer(owner_a, workspace, "How soon must operating system updates be installed?")
+
+    assert "within 14 days" in said
+    assert "Screens lock" not in said
+    assert "encrypted" not in said
+
+
+def test_a_question_about_the_list_gets_every_item(owner_a: User, workspace: Workspace):
+    ingested(owner_a, workspace)
+
+    said = answer(owner_a, workspace, "What are the classes of information?")
+
+    for item in ("Public", "Internal", "Restricted"):
+        assert item in said
+
+
+def test_what_a_question_sets_aside_is_not_what_it_is_answered_with(
+    owner_a: User, workspace: Workspace
+):
+    ingested(owner_a, workspace)
+
+    said = answer(
+        owner_a, workspace, "Besides holiday and sick leave, what other paid leave can I take?"
+    )
+
+    for kind in ("Volunteering", "Jury service", "Moving house"):
+        assert kind in said
+    assert "25 days of holiday" not in said
+
+
+def test_a_follow_up_is_answered_with_what_is_said_like_the_previous_answer(
+    owner_a: User, workspace: Workspace
+):
+    ingested(owner_a, workspace)
+    first_question = "How long is fully paid leave for the primary carer?"
+    first = answer(owner_a, workspace, first_question)
+    assert "26 weeks" in first
+
+    said = answer(
+        owner_a,
+        workspace,
+        "How long is fully paid leave for the other parent?",
+        history=(Turn(first_question, first),),
+        original="and for the other parent?",
+    )
+
+    assert said.startswith("The secondary carer receives six weeks")
+    assert "26 weeks" not in said
+
+
+def test_a_word_is_found_through_another_form_of_it(owner_a: User, workspace: Workspace):
+    ingested(owner_a, workspace)
+
+    # "classification" and the heading's "Classifying" have different English stems.
+    found = chunks_retrieve(
+        user=owner_a, query="classification", within=[workspace.pk], k=3, mode="lexical"
+    )
+
+    assert found
+    assert "Classifying data" in found[0].heading_path
