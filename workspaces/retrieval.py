@@ -110,7 +110,9 @@ NO_VECTOR_LEG = (
 # through the GIN index: with OR semantics a claim's common words ("cell", "increas") match
 # a large share of the corpus, and a chunk that holds none of its rarer words seldom makes
 # the top of BM25 anyway. Selective: the query's words taken rarest first while each is in
-# at most RETRIEVAL_LEXICAL_MATCH_SHARE of the chunks and the chunks they are expected to
+# at most RETRIEVAL_LEXICAL_MATCH_SHARE of the chunks (or RETRIEVAL_LEXICAL_MATCH_FLOOR
+# chunks, whichever is more: in a small knowledge base "annual" of "annual leave" is in 7 of
+# 101 chunks, no common word) and the chunks they are expected to
 # match among the readable ones (document frequencies summed, times the readable share of
 # the corpus) stay within RETRIEVAL_LEXICAL_MATCH_BUDGET; at least the
 # RETRIEVAL_LEXICAL_MATCH_MIN_TERMS rarest. The budget keeps the cost of a query flat as the
@@ -129,7 +131,8 @@ readable AS (
 ),
 query_terms AS (
   SELECT lexeme, idf, is_word AND (
-      chunk_count <= %(match_share)s * n AND matched * readable_share <= %(match_budget)s
+      chunk_count <= greatest(%(match_share)s * n, %(match_floor)s)
+      AND matched * readable_share <= %(match_budget)s
       OR rarity <= %(match_min_terms)s
     ) AS selective
   FROM (
@@ -234,6 +237,7 @@ def chunks_retrieve(
         "b": float(settings.RETRIEVAL_BM25_B),
         "heading_weight": float(settings.RETRIEVAL_HEADING_WEIGHT),
         "match_share": float(settings.RETRIEVAL_LEXICAL_MATCH_SHARE),
+        "match_floor": settings.RETRIEVAL_LEXICAL_MATCH_FLOOR,
         "match_budget": float(settings.RETRIEVAL_LEXICAL_MATCH_BUDGET),
         "match_min_terms": settings.RETRIEVAL_LEXICAL_MATCH_MIN_TERMS,
     }

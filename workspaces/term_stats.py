@@ -102,7 +102,8 @@ def term_variants(*, lexemes: Iterable[str]) -> dict[str, list[str]]:
             SELECT q.lexeme, t.lexeme
             FROM unnest(%(wanted)s::text[]) AS q(lexeme)
             JOIN assistant_termstat t ON t.chunk_count > 0 AND t.lexeme <> q.lexeme AND (
-                (t.lexeme LIKE replace(replace(q.lexeme, '_', '\\_'), '%%', '\\%%') || '%%'
+                -- Extensions: a byte-wise range the text_pattern_ops index serves.
+                (t.lexeme ~>=~ q.lexeme AND t.lexeme ~<~ (q.lexeme || chr(1114111))
                  AND length(t.lexeme) <= length(q.lexeme) + %(difference)s)
                 OR t.lexeme = ANY(ARRAY(
                     SELECT left(q.lexeme, -n) FROM generate_series(1, %(difference)s) n

@@ -216,11 +216,11 @@ RETRIEVAL_MAX_QUERY_CHARS = env.int("RETRIEVAL_MAX_QUERY_CHARS", default=2000)
 RETRIEVAL_RELEVANCE_FLOOR = env.float("RETRIEVAL_RELEVANCE_FLOOR", default=0.25)
 # Lexical candidates come from the query's rarer words only (every word is still scored):
 # words in at most this share of the chunks, while the readable chunks they are expected to
-# match stay within the budget; at least the N rarest. See workspaces/retrieval.py. The
-# budget bounds the cost, so the share is off by default: in a small knowledge base a word
-# in 7 of 101 chunks ("annual") is what finds the table a question is about (SciFact:
-# nDCG@10 the same at 0.05 and 1.0).
-RETRIEVAL_LEXICAL_MATCH_SHARE = env.float("RETRIEVAL_LEXICAL_MATCH_SHARE", default=1.0)
+# match stay within the budget; at least the N rarest. See workspaces/retrieval.py. A word
+# in at most MATCH_FLOOR chunks is never common: in a small knowledge base "annual" (7 of
+# 101 chunks) is what finds the leave table.
+RETRIEVAL_LEXICAL_MATCH_SHARE = env.float("RETRIEVAL_LEXICAL_MATCH_SHARE", default=0.05)
+RETRIEVAL_LEXICAL_MATCH_FLOOR = env.int("RETRIEVAL_LEXICAL_MATCH_FLOOR", default=50)
 RETRIEVAL_LEXICAL_MATCH_BUDGET = env.int("RETRIEVAL_LEXICAL_MATCH_BUDGET", default=1000)
 RETRIEVAL_LEXICAL_MATCH_MIN_TERMS = env.int("RETRIEVAL_LEXICAL_MATCH_MIN_TERMS", default=1)
 
