@@ -48,6 +48,7 @@ TENANT_APPS = [
     "django.contrib.sessions",
     "allauth",
     "allauth.account",
+    "audit",
     "members",
     "workspaces",
     "assistant",
@@ -77,6 +78,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "audit.context.audit_address",
 ]
 
 # Content-Security-Policy (django-csp): scripts and styles only from our own static files, no
@@ -181,6 +183,10 @@ SESSION_COOKIE_SAMESITE = "Lax"
 
 INVITATION_MAX_AGE_SECONDS = env.int("INVITATION_MAX_AGE_SECONDS", default=7 * 24 * 3600)
 HANDOFF_MAX_AGE_SECONDS = 60
+
+# The audit log keeps events this many days; `manage.py audit_prune` (and Celery beat, daily)
+# deletes older ones.
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=365)
 
 # Knowledge bases
 MAX_UPLOAD_BYTES = env.int("MAX_UPLOAD_BYTES", default=25 * 1024 * 1024)
@@ -299,6 +305,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE = {
+    "audit-prune": {"task": "audit.tasks.audit_prune_task", "schedule": 24 * 3600},
+}
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,82 @@
+import csv
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from accounts.http import MemberRequest, form_refusal
+from audit.forms import AuditFilterForm
+from audit.models import AuditEvent
+from audit.selectors import audit_events
+
+PAGE_SIZE = 50
+
+
+def _filtered(request: MemberRequest) -> tuple[AuditFilterForm, QuerySet[AuditEvent] | None]:
+    # The log is for owners and admins; to anyone else it does not exist.
+    if not request.user.can_manage_members:
+        raise Http404
+    form = AuditFilterForm(request.GET)
+    if not form.is_valid():
+        return form, None
+    data = form.cleaned_data
+    events = audit_events(
+        actor=data["person"], action=data["action"], since=data["since"], until=data["until"]
+    )
+    return form, events
+
+
+@login_required
+@require_GET
+def audit_log(request: MemberRequest) -> HttpResponse:
+    form, events = _filtered(request)
+    if events is None:
+        context = {"form": form, "refusal": form_refusal(form), "page": None}
+        context["retention_days"] = settings.AUDIT_RETENTION_DAYS
+        return render(request, "audit/audit_log.html", context, status=400)
+    page = Paginator(events.select_related("actor"), PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {"form": form, "page": page, "query": query.urlencode()}
+    context["retention_days"] = settings.AUDIT_RETENTION_DAYS
+    return render(request, "audit/audit_log.html", context)
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_rows(events: QuerySet[AuditEvent]) -> Iterator[Any]:
+    writer = csv.writer(_Echo())
+    yield writer.writerow(
+        ["time", "person", "action", "target type", "target id", "target", "details", "ip"]
+    )
+    for event in events.iterator():
+        yield writer.writerow([
+            event.created_at.isoformat(), event.actor_label, event.action, event.target_type,
+            event.target_id, event.target_label, json.dumps(event.details, sort_keys=True),
+            event.ip_address or "",
+        ])  # fmt: skip
+
+
+@login_required
+@require_GET
+def audit_export(request: MemberRequest) -> HttpResponse | StreamingHttpResponse:
+    form, events = _filtered(request)
+    if events is None:
+        return HttpResponse(form_refusal(form), status=400, content_type="text/plain")
+    filename = f"audit-log-{timezone.now():%Y-%m-%d}.csv"
+    return StreamingHttpResponse(
+        _csv_rows(events),
+        content_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
