@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,21 +14,64 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('actor_label', models.CharField(blank=True, max_length=254)),
-                ('action', models.CharField(choices=[('member.invited', 'Member invited'), ('member.invitation_withdrawn', 'Invitation withdrawn'), ('member.joined', 'Member joined'), ('member.role_changed', 'Role changed'), ('member.removed', 'Member removed'), ('group.created', 'Group created'), ('group.deleted', 'Group deleted'), ('group.member_added', 'Added to group'), ('group.member_removed', 'Removed from group'), ('workspace.created', 'Workspace created'), ('workspace.updated', 'Workspace settings changed'), ('grant.set', 'Access granted'), ('grant.removed', 'Access removed'), ('document.uploaded', 'Document uploaded'), ('document.replaced', 'Document replaced'), ('document.renamed', 'Document renamed'), ('document.deleted', 'Document deleted'), ('document.downloaded', 'Document downloaded'), ('billing.plan_changed', 'Plan changed'), ('security.sessions_ended', 'Other sessions signed out'), ('security.setting_changed', 'Security setting changed')], db_index=True, max_length=40)),
-                ('target_type', models.CharField(blank=True, max_length=40)),
-                ('target_id', models.CharField(blank=True, max_length=64)),
-                ('target_label', models.CharField(blank=True, max_length=300)),
-                ('details', models.JSONField(blank=True, default=dict)),
-                ('ip_address', models.GenericIPAddressField(blank=True, null=True)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("actor_label", models.CharField(blank=True, max_length=254)),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("member.invited", "Member invited"),
+                            ("member.invitation_withdrawn", "Invitation withdrawn"),
+                            ("member.joined", "Member joined"),
+                            ("member.role_changed", "Role changed"),
+                            ("member.removed", "Member removed"),
+                            ("group.created", "Group created"),
+                            ("group.deleted", "Group deleted"),
+                            ("group.member_added", "Added to group"),
+                            ("group.member_removed", "Removed from group"),
+                            ("workspace.created", "Workspace created"),
+                            ("workspace.updated", "Workspace settings changed"),
+                            ("grant.set", "Access granted"),
+                            ("grant.removed", "Access removed"),
+                            ("document.uploaded", "Document uploaded"),
+                            ("document.replaced", "Document replaced"),
+                            ("document.renamed", "Document renamed"),
+                            ("document.deleted", "Document deleted"),
+                            ("document.downloaded", "Document downloaded"),
+                            ("billing.plan_changed", "Plan changed"),
+                            ("security.sessions_ended", "Other sessions signed out"),
+                            ("security.setting_changed", "Security setting changed"),
+                        ],
+                        db_index=True,
+                        max_length=40,
+                    ),
+                ),
+                ("target_type", models.CharField(blank=True, max_length=40)),
+                ("target_id", models.CharField(blank=True, max_length=64)),
+                ("target_label", models.CharField(blank=True, max_length=300)),
+                ("details", models.JSONField(blank=True, default=dict)),
+                ("ip_address", models.GenericIPAddressField(blank=True, null=True)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-pk'],
+                "ordering": ["-created_at", "-pk"],
             },
         ),
     ]
