@@ -48,6 +48,7 @@ TENANT_APPS = [
     "django.contrib.sessions",
     "allauth",
     "allauth.account",
+    "allauth.usersessions",
     "audit",
     "members",
     "workspaces",
@@ -77,6 +78,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "accounts.sessions.session_idle_timeout",
     "allauth.account.middleware.AccountMiddleware",
     "audit.context.audit_address",
 ]
@@ -161,6 +163,9 @@ ACCOUNT_EMAIL_VERIFICATION = "optional"
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Knowledge Assistant] "
+# allauth.usersessions lists a person's signed-in sessions (Account → Sessions) and signs out
+# the others; the adapter records that in the audit log.
+USERSESSIONS_ADAPTER = "members.adapter.AuditedUserSessionsAdapter"
 
 # Throttles, counted in the cache (Redis in production; saas/settings/prod.py). Failed
 # sign-ins: per client address, and per account address and client together (an attacker
@@ -180,6 +185,8 @@ SIGNUPS_PER_CLIENT_PER_HOUR = env.int("SIGNUPS_PER_CLIENT_PER_HOUR", default=5)
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 14
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# A signed-in session with no request for this many minutes is signed out (0: never).
+SESSION_IDLE_TIMEOUT_MINUTES = env.int("SESSION_IDLE_TIMEOUT_MINUTES", default=120)
 
 INVITATION_MAX_AGE_SECONDS = env.int("INVITATION_MAX_AGE_SECONDS", default=7 * 24 * 3600)
 HANDOFF_MAX_AGE_SECONDS = 60
