@@ -315,3 +315,20 @@ def group_delete(*, actor: User, group: Group) -> None:
     _ensure_manager(actor)
     audit_record(actor=actor, action=AuditAction.GROUP_DELETED, target=group)
     group.delete()
+
+
+@transaction.atomic
+def organization_two_factor_require(*, actor: User, required: bool) -> Organization:
+    """Turn "require two-factor for everyone" on or off; owners only."""
+    if not (actor.is_active and actor.role == Role.OWNER):
+        raise MembershipError("Only an owner can change the organization's security settings.")
+    organization = Organization.objects.select_for_update().get(pk=_current_organization().pk)
+    if organization.require_two_factor != required:
+        audit_record(
+            actor=actor, action=AuditAction.SECURITY_SETTING_CHANGED, target=organization,
+            details={"setting": "require_two_factor", "from": organization.require_two_factor,
+                     "to": required},
+        )  # fmt: skip
+        organization.require_two_factor = required
+        organization.save(update_fields=["require_two_factor"])
+    return organization

@@ -49,6 +49,7 @@ TENANT_APPS = [
     "allauth",
     "allauth.account",
     "allauth.usersessions",
+    "allauth.mfa",
     "audit",
     "members",
     "workspaces",
@@ -79,6 +80,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.sessions.session_idle_timeout",
+    "members.two_factor.two_factor_required",
     "allauth.account.middleware.AccountMiddleware",
     "audit.context.audit_address",
 ]
@@ -166,6 +168,9 @@ ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Knowledge Assistant] "
 # allauth.usersessions lists a person's signed-in sessions (Account → Sessions) and signs out
 # the others; the adapter records that in the audit log.
 USERSESSIONS_ADAPTER = "members.adapter.AuditedUserSessionsAdapter"
+# Two-factor sign-in (allauth.mfa): an authenticator app (TOTP) and single-use recovery codes.
+# Owners can require it for everyone (Members → Security; members.two_factor).
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 
 # Throttles, counted in the cache (Redis in production; saas/settings/prod.py). Failed
 # sign-ins: per client address, and per account address and client together (an attacker
