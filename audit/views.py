@@ -1,13 +1,11 @@
 import csv
 import json
-from collections.abc import Iterator
-from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -50,33 +48,37 @@ def audit_log(request: MemberRequest) -> HttpResponse:
     return render(request, "audit/audit_log.html", context)
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
+def _cell(value: str) -> str:
+    # A document title or group name such as "=HYPERLINK(...)" would run as a formula when the
+    # export is opened in a spreadsheet (CSV injection); a leading apostrophe keeps it text.
+    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
-def _csv_rows(events: QuerySet[AuditEvent]) -> Iterator[Any]:
-    writer = csv.writer(_Echo())
-    yield writer.writerow(
+def _csv_write(response: HttpResponse, events: QuerySet[AuditEvent]) -> None:
+    writer = csv.writer(response)
+    writer.writerow(
         ["time", "person", "action", "target type", "target id", "target", "details", "ip"]
     )
     for event in events.iterator():
-        yield writer.writerow([
-            event.created_at.isoformat(), event.actor_label, event.action, event.target_type,
-            event.target_id, event.target_label, json.dumps(event.details, sort_keys=True),
-            event.ip_address or "",
+        writer.writerow([
+            event.created_at.isoformat(), _cell(event.actor_label), event.action,
+            event.target_type, event.target_id, _cell(event.target_label),
+            _cell(json.dumps(event.details, sort_keys=True)), event.ip_address or "",
         ])  # fmt: skip
 
 
 @login_required
 @require_GET
-def audit_export(request: MemberRequest) -> HttpResponse | StreamingHttpResponse:
+def audit_export(request: MemberRequest) -> HttpResponse:
+    # Built whole, not streamed: a streamed response from a sync iterator makes Django under
+    # ASGI warn on every export, and retention bounds the log's size.
     form, events = _filtered(request)
     if events is None:
         return HttpResponse(form_refusal(form), status=400, content_type="text/plain")
     filename = f"audit-log-{timezone.now():%Y-%m-%d}.csv"
-    return StreamingHttpResponse(
-        _csv_rows(events),
+    response = HttpResponse(
         content_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+    _csv_write(response, events)
+    return response

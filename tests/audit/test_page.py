@@ -87,7 +87,7 @@ def test_csv_export_holds_the_filtered_events(org_a: Organization, owner_a: User
 
     assert response["Content-Type"] == "text/csv"
     assert response["Content-Disposition"].startswith('attachment; filename="audit-log-')
-    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
     assert rows[0] == [
         "time",
         "person",
@@ -101,6 +101,15 @@ def test_csv_export_holds_the_filtered_events(org_a: Organization, owner_a: User
     assert len(rows) == 2
     assert rows[1][1:3] == ["owner@alpha.example", "group.created"]
     assert rows[1][5] == 'Support, "EMEA"'
+
+
+def test_csv_export_keeps_a_formula_in_a_name_as_text(org_a: Organization, owner_a: User):
+    group_create(actor=owner_a, name='=HYPERLINK("http://evil.example","x")')
+
+    response = signed_in(org_a, owner_a).get("/audit/export.csv")
+
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert rows[1][5] == '\'=HYPERLINK("http://evil.example","x")'
 
 
 def test_the_log_is_paginated_newest_first(org_a: Organization, owner_a: User):
