@@ -7,6 +7,8 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from audit.models import AuditAction
+from audit.services import audit_record_in
 from billing import stripe_gateway
 from billing.models import BillingAccount, Plan, StripeEvent, SubscriptionStatus
 from billing.selectors import billing_account_get, plan_free
@@ -172,6 +174,7 @@ def _subscription_apply(*, account: BillingAccount, snapshot: SubscriptionSnapsh
             f"subscription {snapshot.id} is on price {snapshot.price_id!r}, which no plan has: "
             "set it as a plan's Stripe price id in the admin, and Stripe's next retry applies it"
         )
+    before = (account.plan.slug, account.status)
     account.plan = plan_free() if snapshot.status in ENDED_STATUSES else plan
     account.stripe_subscription_id = snapshot.id
     account.status = snapshot.status
@@ -182,6 +185,16 @@ def _subscription_apply(*, account: BillingAccount, snapshot: SubscriptionSnapsh
         account.past_due_since = account.past_due_since or timezone.now()
     else:
         account.past_due_since = None
+    if (account.plan.slug, account.status) != before:
+        audit_record_in(
+            organization=account.organization, action=AuditAction.PLAN_CHANGED,
+            target_label=account.plan.name,
+            details={
+                "from_plan": before[0], "to_plan": account.plan.slug,
+                "from_status": before[1], "to_status": account.status,
+                "subscription": snapshot.id,
+            },
+        )  # fmt: skip
 
 
 INTERNAL_PLAN_SLUG = "internal"

@@ -68,3 +68,7 @@ class SignupForm(forms.Form):
             except ValidationError as error:
                 self.add_error("password", error)
         return cleaned
+
+
+class SecurityForm(forms.Form):
+    require_two_factor = forms.BooleanField(required=False)

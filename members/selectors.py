@@ -1,3 +1,4 @@
+from allauth.mfa.models import Authenticator
 from django.contrib.auth.models import Group
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -38,3 +39,9 @@ def seats_held() -> int:
     active = User.objects.filter(is_active=True)
     pending = invitation_pending_list().exclude(email__in=active.values("email"))
     return active.count() + pending.count()
+
+
+def members_without_two_factor() -> QuerySet[User]:
+    """Active members with no authenticator app, who must set one up if it is required."""
+    with_totp = Authenticator.objects.filter(type=Authenticator.Type.TOTP).values("user_id")
+    return User.objects.filter(is_active=True).exclude(pk__in=with_totp).order_by("email")

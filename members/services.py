@@ -18,6 +18,8 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from accounts.models import Role, User
+from audit.models import AuditAction
+from audit.services import audit_record
 from billing.caps import cap_ensure
 from billing.services import billing_account_create
 from members.models import Invitation, LoginHandoff
@@ -101,8 +103,13 @@ def member_change_role(*, actor: User, member: User, role: str) -> User:
     _ensure_may_manage(actor=actor, role=role, member=member)
     if role != Role.OWNER:
         _ensure_not_last_owner(member)
+    previous = member.role
     member.role = role
     member.save(update_fields=["role"])
+    audit_record(
+        actor=actor, action=AuditAction.MEMBER_ROLE_CHANGED, target=member,
+        details={"from": previous, "to": role},
+    )  # fmt: skip
     return member
 
 
@@ -112,10 +119,14 @@ def member_remove(*, actor: User, member: User) -> None:
     authenticate) and what they authored keeps its author. A new invitation restores them."""
     _ensure_may_manage(actor=actor, role=member.role, member=member)
     _ensure_not_last_owner(member)
+    previous = member.role
     member.is_active = False
     member.role = Role.MEMBER
     member.save(update_fields=["is_active", "role"])
     directory_remove(email=member.email, organization=_current_organization())
+    audit_record(
+        actor=actor, action=AuditAction.MEMBER_REMOVED, target=member, details={"role": previous}
+    )
 
 
 @transaction.atomic
@@ -145,6 +156,10 @@ def invitation_create(*, actor: User, email: str, role: str, site_root: str) -> 
         "members:invitation_accept", args=[invitation_token(invitation=invitation)]
     )
     transaction.on_commit(lambda: invitation_send.delay(invitation.pk, accept_url))
+    audit_record(
+        actor=actor, action=AuditAction.MEMBER_INVITED, target=invitation, target_label=email,
+        details={"role": role},
+    )  # fmt: skip
     return invitation
 
 
@@ -203,13 +218,25 @@ def invitation_accept(*, token: str, password: str, full_name: str = "") -> User
     if full_name:
         user.full_name = full_name.strip()
         user.save(update_fields=["full_name"])
+    inviter = invitation.invited_by.email if invitation.invited_by is not None else ""
+    audit_record(
+        actor=user, action=AuditAction.MEMBER_JOINED, target=user,
+        details={"role": invitation.role, "invited_by": inviter},
+    )  # fmt: skip
     return user
 
 
 @transaction.atomic
 def invitation_revoke(*, actor: User, invitation: Invitation) -> None:
     _ensure_may_manage(actor=actor, role=invitation.role)
-    Invitation.objects.filter(pk=invitation.pk, accepted_at=None).update(revoked_at=timezone.now())
+    withdrawn = Invitation.objects.filter(pk=invitation.pk, accepted_at=None).update(
+        revoked_at=timezone.now()
+    )
+    if withdrawn:
+        audit_record(
+            actor=actor, action=AuditAction.INVITATION_WITHDRAWN, target=invitation,
+            target_label=invitation.email,
+        )  # fmt: skip
 
 
 def email_verification_send(*, request: HttpRequest, user: User) -> None:
@@ -249,28 +276,59 @@ def _ensure_manager(actor: User) -> None:
         raise MembershipError("Only owners and admins can manage groups.")
 
 
+@transaction.atomic
 def group_create(*, actor: User, name: str) -> Group:
     _ensure_manager(actor)
     group, created = Group.objects.get_or_create(name=name.strip())
     if not created:
         raise MembershipError(f"A group called “{group.name}” exists already.")
+    audit_record(actor=actor, action=AuditAction.GROUP_CREATED, target=group)
     return group
 
 
+@transaction.atomic
 def group_member_add(*, actor: User, group: Group, email: str) -> User:
     _ensure_manager(actor)
     member = User.objects.filter(email__iexact=email.strip(), is_active=True).first()
     if member is None:
         raise MembershipError(f"{email} is not a member of this organization.")
     member.groups.add(group)
+    audit_record(
+        actor=actor, action=AuditAction.GROUP_MEMBER_ADDED, target=group,
+        details={"member": member.email},
+    )  # fmt: skip
     return member
 
 
+@transaction.atomic
 def group_member_remove(*, actor: User, group: Group, member: User) -> None:
     _ensure_manager(actor)
     member.groups.remove(group)
+    audit_record(
+        actor=actor, action=AuditAction.GROUP_MEMBER_REMOVED, target=group,
+        details={"member": member.email},
+    )  # fmt: skip
 
 
+@transaction.atomic
 def group_delete(*, actor: User, group: Group) -> None:
     _ensure_manager(actor)
+    audit_record(actor=actor, action=AuditAction.GROUP_DELETED, target=group)
     group.delete()
+
+
+@transaction.atomic
+def organization_two_factor_require(*, actor: User, required: bool) -> Organization:
+    """Turn "require two-factor for everyone" on or off; owners only."""
+    if not (actor.is_active and actor.role == Role.OWNER):
+        raise MembershipError("Only an owner can change the organization's security settings.")
+    organization = Organization.objects.select_for_update().get(pk=_current_organization().pk)
+    if organization.require_two_factor != required:
+        audit_record(
+            actor=actor, action=AuditAction.SECURITY_SETTING_CHANGED, target=organization,
+            details={"setting": "require_two_factor", "from": organization.require_two_factor,
+                     "to": required},
+        )  # fmt: skip
+        organization.require_two_factor = required
+        organization.save(update_fields=["require_two_factor"])
+    return organization

@@ -16,6 +16,7 @@ urlpatterns = [
         views.invitation_withdraw,
         name="invitation_withdraw",
     ),
+    path("members/security/", views.security, name="security"),
     path("members/groups/", views.groups, name="groups"),
     path("members/groups/new/", views.group_create_view, name="group_create"),
     path("members/groups/<id:group_id>/delete/", views.group_delete_view, name="group_delete"),

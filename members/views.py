@@ -3,6 +3,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -22,6 +23,7 @@ from members.forms import (
     GroupMemberForm,
     InvitationForm,
     RoleForm,
+    SecurityForm,
     SignupForm,
 )
 from members.permissions import organization_manager_required
@@ -32,6 +34,7 @@ from members.selectors import (
     invitation_pending_list,
     member_get,
     member_list,
+    members_without_two_factor,
 )
 from members.services import (
     MembershipError,
@@ -49,7 +52,9 @@ from members.services import (
     member_change_role,
     member_remove,
     organization_signup,
+    organization_two_factor_require,
 )
+from tenants.schemas import tenant_current
 from tenants.services import organization_slug_validate, organization_url
 
 AUTH_BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -294,3 +299,23 @@ def slug_check(request: HttpRequest) -> HttpResponse:
     except ValidationError as error:
         context = {"slug_ok": False, "slug": slug, "slug_message": error.messages[0]}
     return render(request, "members/signup.html#slug-feedback", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def security(request: MemberRequest) -> HttpResponse:
+    """Owners' security settings; to anyone else the page does not exist."""
+    if request.user.role != Role.OWNER:
+        raise Http404
+    organization = tenant_current()
+    if request.method == "POST":
+        form = SecurityForm(request.POST)
+        if not form.is_valid():
+            return HttpResponse(form_refusal(form), status=400)
+        organization = organization_two_factor_require(
+            actor=request.user, required=form.cleaned_data["require_two_factor"]
+        )
+        messages.success(request, "Security settings saved.")
+        return redirect("members:security")
+    context = {"organization": organization, "without_two_factor": members_without_two_factor()}
+    return render(request, "members/security.html", context)

@@ -2,6 +2,8 @@
 webhooks and the platform operator's admin."""
 
 from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+from allauth.usersessions.models import UserSession
 from django.contrib import admin
 from django.urls import include, path
 
@@ -9,10 +11,12 @@ from accounts.views import admin_login
 from billing.urls import public_urlpatterns as billing_public
 from members.urls import public_urlpatterns as members_public
 
-# allauth registers an admin for its email addresses, but their table is in each
-# organization's schema, and this admin is the public site's: the page could only fail.
-if admin.site.is_registered(EmailAddress):
-    admin.site.unregister(EmailAddress)
+# allauth registers admins for its email addresses, sessions and authenticators, but their
+# tables are in each organization's schema, and this admin is the public site's: the pages
+# could only fail.
+for tenant_model in (EmailAddress, UserSession, Authenticator):
+    if admin.site.is_registered(tenant_model):
+        admin.site.unregister(tenant_model)
 
 urlpatterns = [
     path("", include((members_public, "members"))),

@@ -8,6 +8,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("ask/", include("assistant.urls")),
     path("billing/", include("billing.urls")),
+    path("audit/", include("audit.urls")),
 ]
 
 handler400 = "saas.errors.bad_request"

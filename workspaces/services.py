@@ -10,6 +10,8 @@ from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
 from accounts.models import User
+from audit.models import AuditAction
+from audit.services import audit_record
 from billing.caps import cap_ensure
 from tenants.schemas import tenant_current
 from workspaces.access import workspace_allows, workspaces_creatable_by
@@ -41,21 +43,45 @@ def workspace_create(
     while Workspace.objects.filter(slug=slug).exists():
         n += 1
         slug = f"{base}-{n}"
-    return Workspace.objects.create(
+    workspace = Workspace.objects.create(
         name=name.strip(), slug=slug, description=description, language=language, is_open=is_open,
         created_by=actor,
     )  # fmt: skip
+    audit_record(
+        actor=actor, action=AuditAction.WORKSPACE_CREATED, target=workspace,
+        target_label=workspace.name, details={"open": is_open},
+    )  # fmt: skip
+    return workspace
 
 
+@transaction.atomic
 def workspace_update(
     *, actor: User, workspace: Workspace, name: str, description: str, is_open: bool
 ) -> Workspace:
     _ensure_level(actor, workspace, WorkspaceRole.MANAGER)
+    before = _workspace_settings(workspace)
     workspace.name, workspace.description, workspace.is_open = name.strip(), description, is_open
     workspace.save(update_fields=["name", "description", "is_open"])
+    after = _workspace_settings(workspace)
+    changed = {key: {"from": before[key], "to": value} for key, value in after.items()
+               if before[key] != value}  # fmt: skip
+    if changed:
+        audit_record(
+            actor=actor, action=AuditAction.WORKSPACE_UPDATED, target=workspace,
+            target_label=workspace.name, details=changed,
+        )  # fmt: skip
     return workspace
 
 
+def _workspace_settings(workspace: Workspace) -> dict[str, object]:
+    return {"name": workspace.name, "description": workspace.description, "open": workspace.is_open}
+
+
+def _grantee_label(grant: WorkspaceGrant) -> str:
+    return grant.user.email if grant.user is not None else f"group {grant.group}"
+
+
+@transaction.atomic
 def grant_set(
     *, actor: User, workspace: Workspace, role: str, grantee: User | Group
 ) -> WorkspaceGrant:
@@ -65,11 +91,21 @@ def grant_set(
     grant, _ = WorkspaceGrant.objects.update_or_create(
         workspace=workspace, user=user, group=group, defaults={"role": role}
     )
+    audit_record(
+        actor=actor, action=AuditAction.GRANT_SET, target=workspace, target_label=workspace.name,
+        details={"grantee": _grantee_label(grant), "role": role},
+    )  # fmt: skip
     return grant
 
 
+@transaction.atomic
 def grant_remove(*, actor: User, grant: WorkspaceGrant) -> None:
     _ensure_level(actor, grant.workspace, WorkspaceRole.MANAGER)
+    audit_record(
+        actor=actor, action=AuditAction.GRANT_REMOVED, target=grant.workspace,
+        target_label=grant.workspace.name,
+        details={"grantee": _grantee_label(grant), "role": grant.role},
+    )  # fmt: skip
     grant.delete()
 
 
@@ -151,9 +187,20 @@ def document_upload(
     except IntegrityError:
         document.file.delete(save=False)
         raise WorkspaceError(f"“{name}” is already in this workspace.") from None
+    audit_record(
+        actor=actor, action=AuditAction.DOCUMENT_UPLOADED, target=document,
+        target_label=document.title, details=_document_details(document),
+    )  # fmt: skip
     if queue_ingestion:
         document_queue(document=document)
     return document
+
+
+def _document_details(document: Document) -> dict[str, object]:
+    return {
+        "workspace": document.workspace.name, "file": document.original_name,
+        "size": document.size, "sha256": document.sha256,
+    }  # fmt: skip
 
 
 def document_create_from_text(
@@ -187,6 +234,11 @@ def document_replace(*, actor: User, document: Document, upload: File[bytes]) ->
         document.previous_file = document.file.name or ""
     document.file.save(name, upload, save=False)
     document.save()
+    audit_record(
+        actor=actor, action=AuditAction.DOCUMENT_REPLACED, target=document,
+        target_label=document.title,
+        details={**_document_details(document), "version": document.version},
+    )  # fmt: skip
     return document_queue(document=document)
 
 
@@ -196,8 +248,14 @@ def document_rename(*, actor: User, document: Document, title: str) -> Document:
     title = " ".join(title.split())[:300]
     if not title:
         raise WorkspaceError("Give the document a title.")
-    document.title, document.title_is_custom = title, True
-    document.save(update_fields=["title", "title_is_custom", "updated_at"])
+    previous = document.title
+    with transaction.atomic():
+        document.title, document.title_is_custom = title, True
+        document.save(update_fields=["title", "title_is_custom", "updated_at"])
+        audit_record(
+            actor=actor, action=AuditAction.DOCUMENT_RENAMED, target=document,
+            target_label=title, details={"from": previous, "to": title},
+        )  # fmt: skip
     return document
 
 
@@ -216,6 +274,10 @@ def document_delete(*, actor: User, document: Document) -> None:
     _ensure_level(actor, document.workspace, WorkspaceRole.EDITOR)
     file = document.file
     with transaction.atomic():
+        audit_record(
+            actor=actor, action=AuditAction.DOCUMENT_DELETED, target=document,
+            target_label=document.title, details=_document_details(document),
+        )  # fmt: skip
         term_stats_remove(document_ids=[document.pk])
         document.delete()
         transaction.on_commit(lambda: file.delete(save=False))
@@ -230,6 +292,11 @@ def documents_delete(*, actor: User, workspace: Workspace, document_ids: list[in
             Document.objects.select_for_update().filter(workspace=workspace, pk__in=document_ids)
         )
         files = [document.file for document in documents]
+        for document in documents:
+            audit_record(
+                actor=actor, action=AuditAction.DOCUMENT_DELETED, target=document,
+                target_label=document.title, details=_document_details(document),
+            )  # fmt: skip
         term_stats_remove(document_ids=[document.pk for document in documents])
         Document.objects.filter(pk__in=[document.pk for document in documents]).delete()
 
@@ -239,6 +306,15 @@ def documents_delete(*, actor: User, workspace: Workspace, document_ids: list[in
 
         transaction.on_commit(files_delete)
     return sorted((document.title for document in documents), key=title_natural_key)
+
+
+@transaction.atomic
+def document_download_record(*, actor: User, document: Document) -> None:
+    """A person took a copy of the file (the caller already checked they may read it)."""
+    audit_record(
+        actor=actor, action=AuditAction.DOCUMENT_DOWNLOADED, target=document,
+        target_label=document.title, details=_document_details(document),
+    )  # fmt: skip
 
 
 def _title_from_name(name: str) -> str:

@@ -49,6 +49,7 @@ from workspaces.services import (
     WorkspaceError,
     document_create_from_text,
     document_delete,
+    document_download_record,
     document_rename,
     document_replace,
     document_retry,
@@ -272,6 +273,7 @@ def document_detail(request: MemberRequest, slug: str, document_id: int) -> Http
 @require_GET
 def document_download(request: MemberRequest, slug: str, document_id: int) -> FileResponse:
     document = _document(request, slug, document_id)
+    document_download_record(actor=request.user, document=document)
     return FileResponse(
         document.file.open("rb"), as_attachment=True, filename=document.original_name
     )

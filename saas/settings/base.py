@@ -48,6 +48,9 @@ TENANT_APPS = [
     "django.contrib.sessions",
     "allauth",
     "allauth.account",
+    "allauth.usersessions",
+    "allauth.mfa",
+    "audit",
     "members",
     "workspaces",
     "assistant",
@@ -76,7 +79,10 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "accounts.sessions.session_idle_timeout",
+    "members.two_factor.two_factor_required",
     "allauth.account.middleware.AccountMiddleware",
+    "audit.context.audit_address",
 ]
 
 # Content-Security-Policy (django-csp): scripts and styles only from our own static files, no
@@ -159,6 +165,12 @@ ACCOUNT_EMAIL_VERIFICATION = "optional"
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Knowledge Assistant] "
+# allauth.usersessions lists a person's signed-in sessions (Account → Sessions) and signs out
+# the others; the adapter records that in the audit log.
+USERSESSIONS_ADAPTER = "members.adapter.AuditedUserSessionsAdapter"
+# Two-factor sign-in (allauth.mfa): an authenticator app (TOTP) and single-use recovery codes.
+# Owners can require it for everyone (Members → Security; members.two_factor).
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 
 # Throttles, counted in the cache (Redis in production; saas/settings/prod.py). Failed
 # sign-ins: per client address, and per account address and client together (an attacker
@@ -178,9 +190,15 @@ SIGNUPS_PER_CLIENT_PER_HOUR = env.int("SIGNUPS_PER_CLIENT_PER_HOUR", default=5)
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 14
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# A signed-in session with no request for this many minutes is signed out (0: never).
+SESSION_IDLE_TIMEOUT_MINUTES = env.int("SESSION_IDLE_TIMEOUT_MINUTES", default=120)
 
 INVITATION_MAX_AGE_SECONDS = env.int("INVITATION_MAX_AGE_SECONDS", default=7 * 24 * 3600)
 HANDOFF_MAX_AGE_SECONDS = 60
+
+# The audit log keeps events this many days; `manage.py audit_prune` (and Celery beat, daily)
+# deletes older ones.
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=365)
 
 # Knowledge bases
 MAX_UPLOAD_BYTES = env.int("MAX_UPLOAD_BYTES", default=25 * 1024 * 1024)
@@ -299,6 +317,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE = {
+    "audit-prune": {"task": "audit.tasks.audit_prune_task", "schedule": 24 * 3600},
+}
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,51 @@
+from django.conf import settings
+from django.db import models
+
+
+class AuditAction(models.TextChoices):
+    MEMBER_INVITED = "member.invited", "Member invited"
+    INVITATION_WITHDRAWN = "member.invitation_withdrawn", "Invitation withdrawn"
+    MEMBER_JOINED = "member.joined", "Member joined"
+    MEMBER_ROLE_CHANGED = "member.role_changed", "Role changed"
+    MEMBER_REMOVED = "member.removed", "Member removed"
+    GROUP_CREATED = "group.created", "Group created"
+    GROUP_DELETED = "group.deleted", "Group deleted"
+    GROUP_MEMBER_ADDED = "group.member_added", "Added to group"
+    GROUP_MEMBER_REMOVED = "group.member_removed", "Removed from group"
+    WORKSPACE_CREATED = "workspace.created", "Workspace created"
+    WORKSPACE_UPDATED = "workspace.updated", "Workspace settings changed"
+    GRANT_SET = "grant.set", "Access granted"
+    GRANT_REMOVED = "grant.removed", "Access removed"
+    DOCUMENT_UPLOADED = "document.uploaded", "Document uploaded"
+    DOCUMENT_REPLACED = "document.replaced", "Document replaced"
+    DOCUMENT_RENAMED = "document.renamed", "Document renamed"
+    DOCUMENT_DELETED = "document.deleted", "Document deleted"
+    DOCUMENT_DOWNLOADED = "document.downloaded", "Document downloaded"
+    PLAN_CHANGED = "billing.plan_changed", "Plan changed"
+    SESSIONS_ENDED = "security.sessions_ended", "Other sessions signed out"
+    SECURITY_SETTING_CHANGED = "security.setting_changed", "Security setting changed"
+
+
+class AuditEvent(models.Model):
+    """Who changed what, written in the transaction of the change itself (audit.services).
+    Nothing in the product edits or deletes a row; only the retention cleanup removes old ones.
+    The actor's and target's names are copied in, so the record reads the same after they
+    are renamed or gone."""
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=254, blank=True)
+    action = models.CharField(max_length=40, choices=AuditAction.choices, db_index=True)
+    target_type = models.CharField(max_length=40, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    target_label = models.CharField(max_length=300, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label or 'system'} {self.action}"
