@@ -98,13 +98,15 @@ def conversation_delete(*, user: User, conversation: Conversation) -> None:
     conversation.delete()
 
 
-def feedback_set(*, user: User, message: Message, rating: int, comment: str = "") -> Feedback:
-    """One rating per person per answer; rating again replaces it."""
+def feedback_set(
+    *, user: User, message: Message, rating: int, comment: str | None = None
+) -> Feedback:
+    """One rating per person per answer; rating again replaces the rating. A comment of None
+    keeps the one given before: changing thumbs up to down does not lose the reason."""
     if message.conversation.user_id != user.pk or message.role != MessageRole.ASSISTANT:
         raise Message.DoesNotExist
-    feedback, _ = Feedback.objects.update_or_create(
-        message=message,
-        user=user,
-        defaults={"rating": 1 if rating > 0 else -1, "comment": comment.strip()[:2000]},
-    )
+    defaults: dict[str, object] = {"rating": 1 if rating > 0 else -1}
+    if comment is not None:
+        defaults["comment"] = comment.strip()[:2000]
+    feedback, _ = Feedback.objects.update_or_create(message=message, user=user, defaults=defaults)
     return feedback

@@ -149,8 +149,13 @@ def feedback(request: MemberRequest, message_id: int) -> HttpResponse:
         # The page's buttons send only up or down; anything else was made by hand.
         refusal = form_refusal(form)
         return HttpResponse(refusal, status=400, content_type="text/plain; charset=utf-8")
-    feedback_set(user=request.user, message=message, **form.cleaned_data)
-    return render(request, "assistant/ask.html#feedback", {"message": message, "saved": True})
+    # The rating buttons send no comment: a comment written before stays.
+    comment = form.cleaned_data["comment"] if "comment" in request.POST else None
+    mine = feedback_set(
+        user=request.user, message=message, rating=form.cleaned_data["rating"], comment=comment
+    )
+    context = {"message": message, "mine": mine, "saved": comment is not None}
+    return render(request, "assistant/ask.html#feedback", context)
 
 
 @login_required

@@ -56,3 +56,11 @@ document.addEventListener("htmx:afterRequest", (event) => {
     form.question.value = "";
   }
 });
+
+// Thumbs down asks for the reason: the comment field it brings takes the focus.
+document.addEventListener("htmx:afterSwap", (event) => {
+  const id = event.detail.target.id;
+  if (!id || !id.startsWith("feedback-")) return;
+  // The swap replaced the element: look its id up again for the new one.
+  document.getElementById(id)?.querySelector("[data-ask-reason]")?.focus();
+});

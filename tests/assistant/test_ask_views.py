@@ -484,3 +484,36 @@ def test_a_manager_of_an_open_workspace_does_not_review_answers_from_a_restricte
     assert "Zephyr" not in gaps.content.decode()
     assert "Why did the bread rise?" in gaps.content.decode()  # what they may review is there
     assert "Zephyr" in owner.get("/ask/feedback/").content.decode()  # owners read everything
+
+
+def test_rating_first_then_a_reason_then_a_changed_rating_keeps_the_reason(
+    handbook: Handbook, committed: None
+):
+    answer, _ = ask(handbook.organization, handbook.owner, "How much is the home office stipend?")
+    client = signed_in(handbook.organization, handbook.owner)
+    url = f"/ask/messages/{answer.pk}/feedback/"
+
+    rated = client.post(url, {"rating": "-1"}).content.decode()
+    assert "What was wrong or missing?" in rated
+    assert 'name="comment"' in rated
+    commented = client.post(url, {"rating": "-1", "comment": "It left out the tax."}).content
+    assert "Thanks" in commented.decode() and "It left out the tax." in commented.decode()
+    changed = client.post(url, {"rating": "1"}).content.decode()
+
+    assert "You found this helpful" in changed
+    assert "It left out the tax." in changed
+    with tenant_context(handbook.organization):
+        feedback = answer.feedback.get()
+    assert (feedback.rating, feedback.comment) == (1, "It left out the tax.")
+    page = client.get(f"/ask/c/{answer.conversation_id}/").content.decode()
+    assert "You found this helpful" in page and "It left out the tax." in page
+
+
+def test_feedback_without_a_rating_is_refused_with_a_sentence(handbook: Handbook, committed: None):
+    answer, _ = ask(handbook.organization, handbook.owner, "How much is the home office stipend?")
+    client = signed_in(handbook.organization, handbook.owner)
+
+    response = client.post(f"/ask/messages/{answer.pk}/feedback/", {"comment": "hm"})
+
+    assert response.status_code == 400
+    assert "Choose thumbs up or thumbs down." in response.content.decode()
