@@ -23,4 +23,5 @@ urlpatterns = [
     path("sources/<id:citation_id>/", views.citation, name="citation"),
     path("feedback/", views.feedback_review, name="feedback_review"),
     path("gaps/", views.gaps, name="gaps"),
+    path("gaps/close/", views.gap_close_view, name="gap_close"),
 ]

@@ -19,7 +19,8 @@ from assistant.conversations import (
     message_retry,
     question_ask,
 )
-from assistant.forms import FeedbackForm, QuestionForm, RenameForm
+from assistant.forms import FeedbackForm, GapCloseForm, QuestionForm, RenameForm
+from assistant.gaps import gap_close
 from assistant.models import Conversation, Message
 from assistant.rendering import answer_html
 from assistant.selectors import (
@@ -208,3 +209,20 @@ def gaps(request: MemberRequest) -> HttpResponse:
     if groups is None:
         raise Http404
     return render(request, "assistant/gaps.html", {"groups": groups})
+
+
+@login_required
+@require_POST
+def gap_close_view(request: MemberRequest) -> HttpResponse:
+    """Resolved or dismissed: the gap's questions leave the page (htmx swaps the group out)."""
+    if not answers_reviewable_by(user=request.user):
+        raise Http404
+    form = GapCloseForm(request.POST)
+    if not form.is_valid():
+        refusal = form_refusal(form)
+        return HttpResponse(refusal, status=400, content_type="text/plain; charset=utf-8")
+    status = form.cleaned_data["status"]
+    gap_close(user=request.user, message_ids=form.cleaned_data["message"], status=status)
+    if not request.htmx:
+        return redirect("assistant:gaps")
+    return render(request, "assistant/gaps.html#closed", {"status": status})

@@ -4,6 +4,8 @@ async handler, with the tenant middleware), on the committed sample handbook."""
 import asyncio
 import re
 
+from django.core.files.base import ContentFile
+from django.test import Client
 from django_tenants.utils import tenant_context
 
 from accounts.models import Role
@@ -12,7 +14,8 @@ from assistant.models import Citation, Conversation, Message, MessageStatus
 from tests.assistant.conftest import Handbook, ask
 from tests.conftest import client_for, signed_in
 from tests.factories import make_member
-from workspaces.services import workspace_create
+from workspaces.ingestion.pipeline import documents_ingest
+from workspaces.services import document_upload, workspace_create
 
 
 class AsgiClient:
@@ -410,7 +413,7 @@ def test_knowledge_gaps_group_similar_unanswered_questions(handbook: Handbook, c
 
     page = owner.get("/ask/gaps/").content.decode()
 
-    groups = re.findall(r'<article class="gap">(.*?)</article>', page, re.S)
+    groups = re.findall(r'<article class="gap"[^>]*>(.*?)</article>', page, re.S)
     bread = next(g for g in groups if "sourdough bread recipe" in g)
     assert "How do I bake sourdough bread?" in bread
     assert "world cup" not in bread
@@ -517,3 +520,112 @@ def test_feedback_without_a_rating_is_refused_with_a_sentence(handbook: Handbook
 
     assert response.status_code == 400
     assert "Choose thumbs up or thumbs down." in response.content.decode()
+
+
+def _gap_ids(page: str) -> dict[str, str]:
+    """Each gap's article id by its first listed question."""
+    return {
+        question: article_id
+        for article_id, question in re.findall(
+            r'<article class="gap" id="(gap-\d+)".*?<li>(.*?)</li>', page, re.S
+        )
+    }
+
+
+def test_gaps_are_marked_resolved_or_dismissed_and_leave_the_list(
+    handbook: Handbook, committed: None
+):
+    first, _ = ask(handbook.organization, handbook.owner, "Can I bring my parrot to the office?")
+    second, _ = ask(handbook.organization, handbook.owner, "Which ski resort is the team trip?")
+    owner = signed_in(handbook.organization, handbook.owner)
+    assert {"Can I bring my parrot to the office?", "Which ski resort is the team trip?"} <= set(
+        _gap_ids(owner.get("/ask/gaps/").content.decode())
+    )
+
+    resolved = owner.post(
+        "/ask/gaps/close/", {"message": [first.pk], "status": "resolved"}, HTTP_HX_REQUEST="true"
+    )
+    dismissed = owner.post("/ask/gaps/close/", {"message": [second.pk], "status": "dismissed"})
+
+    assert "Marked resolved." in resolved.content.decode()
+    assert dismissed.status_code == 302
+    listed = _gap_ids(owner.get("/ask/gaps/").content.decode())
+    assert "Can I bring my parrot to the office?" not in listed
+    assert "Which ski resort is the team trip?" not in listed
+    with tenant_context(handbook.organization):
+        statuses = dict(
+            Message.objects.filter(pk__in=[first.pk, second.pk]).values_list("pk", "gap_status")
+        )
+    assert statuses == {first.pk: "resolved", second.pk: "dismissed"}
+
+
+def test_closing_a_gap_refuses_bad_input_strangers_and_forged_posts(
+    handbook: Handbook, committed: None
+):
+    unanswered, _ = ask(handbook.organization, handbook.owner, "Where do I park my hovercraft?")
+    owner = signed_in(handbook.organization, handbook.owner)
+    with tenant_context(handbook.organization):
+        member = make_member()
+
+    no_status = owner.post("/ask/gaps/close/", {"message": [unanswered.pk]})
+    bad_id = owner.post("/ask/gaps/close/", {"message": ["abc"], "status": "resolved"})
+    stranger = signed_in(handbook.organization, member).post(
+        "/ask/gaps/close/", {"message": [unanswered.pk], "status": "dismissed"}
+    )
+    forged = Client(enforce_csrf_checks=True, HTTP_HOST=owner.defaults["HTTP_HOST"])
+    forged.cookies = owner.cookies
+    forged_response = forged.post(
+        "/ask/gaps/close/", {"message": [unanswered.pk], "status": "dismissed"}
+    )
+
+    assert no_status.status_code == 400
+    assert "Choose whether the gap is resolved or dismissed." in no_status.content.decode()
+    assert bad_id.status_code == 400 and "by number" in bad_id.content.decode()
+    assert stranger.status_code == 404
+    assert forged_response.status_code == 403
+    with tenant_context(handbook.organization):
+        assert Message.objects.get(pk=unanswered.pk).gap_status == "open"
+
+
+def test_a_gap_the_documents_answer_now_leaves_the_list_by_itself(
+    handbook: Handbook, committed: None, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path
+    with tenant_context(handbook.organization):
+        pets = workspace_create(actor=handbook.owner, name="Pets", is_open=True)
+    try:
+        ask(
+            handbook.organization,
+            handbook.owner,
+            "May I bring my dog to the office?",
+            scope_ids=(pets.pk,),
+        )
+        owner = signed_in(handbook.organization, handbook.owner)
+        page = owner.get("/ask/gaps/").content.decode()
+        assert "May I bring my dog to the office?" in _gap_ids(page)
+        # "Write an entry" opens the workspace's entry form with the question as its title.
+        link = re.search(r'href="(/w/pets/\?entry=[^"#]+)#entry"', page)
+        assert link is not None
+        form = owner.get(link.group(1).replace("&amp;", "&")).content.decode()
+        assert 'value="May I bring my dog to the office?"' in form
+        assert '<details id="entry" open>' in form
+
+        with tenant_context(handbook.organization):
+            entry = document_upload(
+                actor=handbook.owner,
+                workspace=pets,
+                upload=ContentFile(
+                    b"Dogs are welcome in the office on Fridays, on a lead, if your team agrees.",
+                    name="dogs.md",
+                ),
+                title="May I bring my dog to the office?",
+                queue_ingestion=False,
+            )
+            documents_ingest(document_ids=[entry.pk])
+
+        assert "May I bring my dog to the office?" not in _gap_ids(
+            owner.get("/ask/gaps/").content.decode()
+        )
+    finally:
+        with tenant_context(handbook.organization):
+            pets.delete()
