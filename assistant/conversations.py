@@ -11,6 +11,7 @@ from django.db import transaction
 
 from accounts.models import User
 from assistant.models import Conversation, Feedback, Message, MessageRole, MessageStatus
+from assistant.selectors import knowledge_readable_exists
 from billing.caps import cap_question_consume
 from tenants.schemas import tenant_current
 from workspaces.access import workspace_ids_readable
@@ -35,7 +36,8 @@ def question_ask(
     """The user's message and the assistant's pending reply; a new conversation when none
     is given. The scope keeps only workspaces the user may read. The question is counted
     against the plan's cap first (raising CapReached at the cap), outside the transaction
-    below, so the counter's row lock is held for one statement only."""
+    below, so the counter's row lock is held for one statement only; an answer that finds
+    nothing gives it back (assistant.answering.answer_finish)."""
     text = text.strip()
     if not text:
         raise QuestionRefused("Type a question first.")
@@ -46,13 +48,24 @@ def question_ask(
         )
     if conversation is not None and conversation.user_id != user.pk:
         raise Conversation.DoesNotExist
-    cap_question_consume(organization=tenant_current())
+    # With nothing to search (a new organization before its first upload) the answer can
+    # only say so: that costs the organization no question.
+    counted = knowledge_readable_exists(user=user, within=scope_ids)
+    if counted:
+        cap_question_consume(organization=tenant_current())
     with transaction.atomic():
-        return _question_store(user=user, text=text, conversation=conversation, scope_ids=scope_ids)
+        return _question_store(
+            user=user, text=text, conversation=conversation, scope_ids=scope_ids, counted=counted
+        )
 
 
 def _question_store(
-    *, user: User, text: str, conversation: Conversation | None, scope_ids: Sequence[int]
+    *,
+    user: User,
+    text: str,
+    conversation: Conversation | None,
+    scope_ids: Sequence[int],
+    counted: bool,
 ) -> tuple[Conversation, Message, Message]:
     if conversation is None:
         conversation = Conversation.objects.create(user=user, title=_title_from(text))
@@ -63,6 +76,7 @@ def _question_store(
         role=MessageRole.ASSISTANT,
         status=MessageStatus.PENDING,
         provider=settings.ASSISTANT_PROVIDER,
+        counted=counted,
     )
     conversation.save(update_fields=["updated_at"])
     return conversation, question, reply

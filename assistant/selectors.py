@@ -1,3 +1,5 @@
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -24,7 +26,8 @@ from workspaces.access import (
     workspace_ids_manageable,
     workspace_ids_readable,
 )
-from workspaces.models import Workspace
+from workspaces.ingestion.chunking import HEADING_SEPARATOR
+from workspaces.models import Chunk, DocumentStatus, Workspace
 from workspaces.retrieval import chunks_retrieve
 from workspaces.selectors import workspace_language
 
@@ -211,3 +214,61 @@ def _answered_now(*, user: User, gap: Gap) -> bool:
         question_vector=gap.embedding,
     )
     return plan.answered
+
+
+def knowledge_readable_exists(*, user: User, within: Sequence[int] = ()) -> bool:
+    """Whether a workspace `user` may read (of `within`; none given: any) holds a passage
+    to answer from."""
+    readable = workspace_ids_readable(user=user, within=list(within) or None)
+    return Chunk.objects.filter(
+        workspace_id__in=readable, document__status=DocumentStatus.READY
+    ).exists()
+
+
+SECTION_NUMBER = re.compile(r"^(?:\d+(?:\.\d+)*\.?|[A-Z]\.|Q:)\s+")
+
+
+def question_suggestions(*, user: User, limit: int = 4) -> list[str]:
+    """Example questions drawn from the documents `user` may read: their FAQ questions
+    first (a question heading), else what a section heading is about; one per document in
+    turn, newest documents first, so the examples show the breadth of what is there."""
+    rows = (
+        Chunk.objects.filter(
+            workspace_id__in=workspace_ids_readable(user=user),
+            document__status=DocumentStatus.READY,
+        )
+        .exclude(heading_path="")
+        .order_by("-document__updated_at", "document_id", "ordinal")
+        .values_list("document_id", "document__title", "heading_path")[:2000]
+    )
+    questions: dict[int, list[str]] = {}
+    topics: dict[int, list[str]] = {}
+    for document_id, title, heading_path in rows:
+        # "3.2 Can contractors use the VPN?" is asked without its section number.
+        heading = SECTION_NUMBER.sub("", heading_path.split(HEADING_SEPARATOR)[-1].strip())
+        if heading.endswith("?") and len(heading) <= 120:
+            found = questions.setdefault(document_id, [])
+            if heading not in found:
+                found.append(heading)
+        elif 1 <= len(heading.split()) <= 6 and heading != title and heading[-1] not in ".:;,":
+            topic = f"What does “{title}” say about {heading[0].lower() + heading[1:]}?"
+            found = topics.setdefault(document_id, [])
+            if topic not in found:
+                found.append(topic)
+    chosen: list[str] = []
+    for pools in (questions, topics):
+        pools_left = [list(pool) for pool in pools.values()]
+        while pools_left and len(chosen) < limit:
+            for pool in pools_left:
+                if pool and len(chosen) < limit:
+                    chosen.append(pool.pop(0))
+            pools_left = [pool for pool in pools_left if pool]
+    return chosen
+
+
+def upload_destination(*, user: User) -> Workspace | None:
+    """Where the Ask page's "upload documents" link leads `user`: the first workspace they
+    may add documents to."""
+    return (
+        Workspace.objects.filter(id__in=workspace_ids_editable(user=user)).order_by("name").first()
+    )

@@ -31,10 +31,14 @@ from assistant.selectors import (
     conversation_messages,
     feedback_for_review,
     knowledge_gaps,
+    knowledge_readable_exists,
     message_get,
+    question_suggestions,
+    upload_destination,
 )
 from billing.caps import CapReached
 from tenants.schemas import in_tenant
+from workspaces.access import workspaces_creatable_by
 from workspaces.selectors import chunk_neighbours, workspace_list_readable
 
 
@@ -55,7 +59,13 @@ def _message(request: MemberRequest, message_id: int) -> Message:
 def _ask_page(
     request: MemberRequest, conversation: Conversation | None, form: QuestionForm
 ) -> HttpResponse:
+    has_knowledge = knowledge_readable_exists(user=request.user)
+    suggesting = conversation is None and has_knowledge
     context = {
+        "has_knowledge": has_knowledge,
+        "suggestions": question_suggestions(user=request.user) if suggesting else [],
+        "upload_to": upload_destination(user=request.user) if not has_knowledge else None,
+        "can_create_workspace": not has_knowledge and workspaces_creatable_by(user=request.user),
         "conversation": conversation,
         "conversations": conversation_list(user=request.user)[:50],
         "thread": conversation_messages(user=request.user, conversation=conversation)

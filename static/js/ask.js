@@ -64,3 +64,13 @@ document.addEventListener("htmx:afterSwap", (event) => {
   // The swap replaced the element: look its id up again for the new one.
   document.getElementById(id)?.querySelector("[data-ask-reason]")?.focus();
 });
+
+// An example question from the documents: asked as if typed, in the composer's scope.
+document.addEventListener("click", (event) => {
+  const suggestion = event.target.closest("button[data-question]");
+  if (!suggestion) return;
+  const field = document.getElementById("question");
+  if (!field) return;
+  field.value = suggestion.dataset.question;
+  field.form.requestSubmit();
+});
