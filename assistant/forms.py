@@ -54,3 +54,11 @@ class GapCloseForm(forms.Form):
         given = self.data.getlist("message") if hasattr(self.data, "getlist") else []
         self.fields["message"].choices = [(value, value) for value in given if value.isdigit()]  # type: ignore[attr-defined]
         self.fields["message"].error_messages["invalid_choice"] = "Questions are named by number."
+
+
+class ConversationSearchForm(forms.Form):
+    q = forms.CharField(
+        required=False,
+        max_length=200,
+        error_messages={"max_length": "Search for at most 200 characters."},
+    )

@@ -32,8 +32,14 @@ from workspaces.retrieval import chunks_retrieve
 from workspaces.selectors import workspace_language
 
 
-def conversation_list(*, user: User) -> QuerySet[Conversation]:
-    return Conversation.objects.filter(user=user).order_by("-updated_at", "-id")
+def conversation_list(*, user: User, query: str = "") -> QuerySet[Conversation]:
+    """The user's conversations, newest first; with a query, those whose title or any
+    question or answer contains it."""
+    conversations = Conversation.objects.filter(user=user)
+    if query:
+        mentioning = Message.objects.filter(conversation_id=OuterRef("pk"), text__icontains=query)
+        conversations = conversations.filter(Q(title__icontains=query) | Q(Exists(mentioning)))
+    return conversations.order_by("-updated_at", "-id")
 
 
 def conversation_get(*, user: User, conversation_id: int) -> Conversation | None:

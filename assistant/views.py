@@ -5,6 +5,7 @@ from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, push_url, reswap, retarget
 
@@ -19,7 +20,13 @@ from assistant.conversations import (
     message_retry,
     question_ask,
 )
-from assistant.forms import FeedbackForm, GapCloseForm, QuestionForm, RenameForm
+from assistant.forms import (
+    ConversationSearchForm,
+    FeedbackForm,
+    GapCloseForm,
+    QuestionForm,
+    RenameForm,
+)
 from assistant.gaps import gap_close
 from assistant.models import Conversation, Message
 from assistant.rendering import answer_html
@@ -59,6 +66,12 @@ def _message(request: MemberRequest, message_id: int) -> Message:
 def _ask_page(
     request: MemberRequest, conversation: Conversation | None, form: QuestionForm
 ) -> HttpResponse:
+    search = ConversationSearchForm(request.GET)
+    query, status, search_refusal = "", 200, ""
+    if search.is_valid():
+        query = search.cleaned_data["q"].strip()
+    else:
+        status, search_refusal = 400, form_refusal(search)
     has_knowledge = knowledge_readable_exists(user=request.user)
     suggesting = conversation is None and has_knowledge
     context = {
@@ -67,14 +80,17 @@ def _ask_page(
         "upload_to": upload_destination(user=request.user) if not has_knowledge else None,
         "can_create_workspace": not has_knowledge and workspaces_creatable_by(user=request.user),
         "conversation": conversation,
-        "conversations": conversation_list(user=request.user)[:50],
+        "conversations": conversation_list(user=request.user, query=query)[:50],
+        "search": query,
+        "search_refusal": search_refusal,
+        "today": timezone.localdate(),
         "thread": conversation_messages(user=request.user, conversation=conversation)
         if conversation
         else [],
         "form": form,
         "reviews": answers_reviewable_by(user=request.user),
     }
-    return render(request, "assistant/ask.html", context)
+    return render(request, "assistant/ask.html", context, status=status)
 
 
 @login_required

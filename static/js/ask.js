@@ -74,3 +74,19 @@ document.addEventListener("click", (event) => {
   field.value = suggestion.dataset.question;
   field.form.requestSubmit();
 });
+
+// Copy an answer's text (its citation markers included) to the clipboard.
+document.addEventListener("click", async (event) => {
+  const button = event.target.closest("button[data-copy-answer]");
+  if (!button) return;
+  const body = document.getElementById(button.dataset.copyAnswer)?.querySelector(".answer-body");
+  if (!body) return;
+  const label = button.textContent;
+  try {
+    await navigator.clipboard.writeText(body.innerText.trim());
+    button.textContent = "Copied";
+  } catch {
+    button.textContent = "Copying is blocked here";
+  }
+  setTimeout(() => { button.textContent = label; }, 2000);
+});

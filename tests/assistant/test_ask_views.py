@@ -15,7 +15,7 @@ from tests.assistant.conftest import Handbook, ask
 from tests.conftest import client_for, signed_in
 from tests.factories import make_member
 from workspaces.ingestion.pipeline import documents_ingest
-from workspaces.services import document_upload, workspace_create
+from workspaces.services import document_delete, document_upload, workspace_create
 
 
 class AsgiClient:
@@ -591,41 +591,57 @@ def test_a_gap_the_documents_answer_now_leaves_the_list_by_itself(
     handbook: Handbook, committed: None, settings, tmp_path
 ):
     settings.MEDIA_ROOT = tmp_path
+    ask(handbook.organization, handbook.owner, "May I bring my dog to the office?")
+    owner = signed_in(handbook.organization, handbook.owner)
+    page = owner.get("/ask/gaps/").content.decode()
+    assert "May I bring my dog to the office?" in _gap_ids(page)
+    # "Write an entry" opens the workspace's entry form with the question as its title.
+    link = re.search(r'href="(/w/handbook/\?entry=May[^"#]+)#entry"', page)
+    assert link is not None
+    form = owner.get(link.group(1).replace("&amp;", "&")).content.decode()
+    assert 'value="May I bring my dog to the office?"' in form
+    assert '<details id="entry" open>' in form
+
     with tenant_context(handbook.organization):
-        pets = workspace_create(actor=handbook.owner, name="Pets", is_open=True)
-    try:
-        ask(
-            handbook.organization,
-            handbook.owner,
-            "May I bring my dog to the office?",
-            scope_ids=(pets.pk,),
+        entry = document_upload(
+            actor=handbook.owner,
+            workspace=handbook.workspace,
+            upload=ContentFile(
+                b"Dogs are welcome in the office on Fridays, on a lead, if your team agrees.",
+                name="dogs.md",
+            ),
+            title="May I bring my dog to the office?",
+            queue_ingestion=False,
         )
-        owner = signed_in(handbook.organization, handbook.owner)
-        page = owner.get("/ask/gaps/").content.decode()
-        assert "May I bring my dog to the office?" in _gap_ids(page)
-        # "Write an entry" opens the workspace's entry form with the question as its title.
-        link = re.search(r'href="(/w/pets/\?entry=[^"#]+)#entry"', page)
-        assert link is not None
-        form = owner.get(link.group(1).replace("&amp;", "&")).content.decode()
-        assert 'value="May I bring my dog to the office?"' in form
-        assert '<details id="entry" open>' in form
-
-        with tenant_context(handbook.organization):
-            entry = document_upload(
-                actor=handbook.owner,
-                workspace=pets,
-                upload=ContentFile(
-                    b"Dogs are welcome in the office on Fridays, on a lead, if your team agrees.",
-                    name="dogs.md",
-                ),
-                title="May I bring my dog to the office?",
-                queue_ingestion=False,
-            )
-            documents_ingest(document_ids=[entry.pk])
-
+        documents_ingest(document_ids=[entry.pk])
+    try:
         assert "May I bring my dog to the office?" not in _gap_ids(
             owner.get("/ask/gaps/").content.decode()
         )
     finally:
         with tenant_context(handbook.organization):
-            pets.delete()
+            document_delete(actor=handbook.owner, document=entry)
+
+
+def test_conversations_are_searched_by_title_and_text_and_show_dates(
+    handbook: Handbook, committed: None
+):
+    stipend, _ = ask(handbook.organization, handbook.owner, "How much is the home office stipend?")
+    leave, _ = ask(handbook.organization, handbook.owner, "How long is parental leave?")
+    client = signed_in(handbook.organization, handbook.owner)
+
+    by_answer = client.get("/ask/", {"q": "furniture"}).content.decode()
+    by_title = client.get("/ask/", {"q": "PARENTAL"}).content.decode()
+    nothing = client.get("/ask/", {"q": "zebra crossing"}).content.decode()
+    too_long = client.get("/ask/", {"q": "x" * 201})
+
+    assert f"/ask/c/{stipend.conversation_id}/" in by_answer
+    assert f"/ask/c/{leave.conversation_id}/" not in by_answer
+    assert f"/ask/c/{leave.conversation_id}/" in by_title
+    assert f"/ask/c/{stipend.conversation_id}/" not in by_title
+    assert "No conversation mentions “zebra crossing”." in nothing
+    assert too_long.status_code == 400
+    assert "Search for at most 200 characters." in too_long.content.decode()
+    page = client.get(f"/ask/c/{leave.conversation_id}/").content.decode()
+    assert re.search(r"Started <time datetime=\"\d{4}-\d\d-\d\dT", page)
+    assert re.search(r'<time class="muted small" datetime="\d{4}-', page)

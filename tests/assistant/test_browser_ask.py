@@ -175,3 +175,29 @@ def test_thumbs_down_asks_for_the_reason_and_the_rating_can_change(
     page.reload()
     expect(page.get_by_test_id("feedback").last).to_contain_text("You found this helpful")
     assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_an_answer_is_copied_and_rename_and_delete_are_in_view(
+    live_url: str, page: Page, handbook: Handbook, width: int
+):
+    page.set_viewport_size({"width": width, "height": 860})
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    _sign_in_and_ask(page, live_url, handbook, "How much is the home office stipend?")
+    answer = page.locator("#thread .message.assistant").last
+
+    answer.get_by_test_id("copy").click()
+
+    expect(answer.get_by_test_id("copy")).to_have_text("Copied")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert "home office stipend of EUR 500" in copied and "Copy answer" not in copied
+    title = page.locator("#title")
+    expect(title.get_by_role("button", name="Rename")).to_be_visible()
+    expect(title.get_by_role("button", name="Delete")).to_be_visible()
+    expect(page.locator(".conversations li[aria-current] time")).to_be_visible()
+    page.screenshot(path=ARTIFACTS / f"ask-conversation-{width}.png", full_page=True)
+    title.get_by_role("button", name="Rename").click()
+    title.get_by_label("Conversation title").fill("Stipend")
+    title.get_by_role("button", name="Save").click()
+    expect(page.locator("#title h1")).to_have_text("Stipend")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
