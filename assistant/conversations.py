@@ -10,7 +10,15 @@ from django.conf import settings
 from django.db import transaction
 
 from accounts.models import User
-from assistant.models import Conversation, Feedback, Message, MessageRole, MessageStatus
+from assistant.models import (
+    Citation,
+    Conversation,
+    Feedback,
+    GapStatus,
+    Message,
+    MessageRole,
+    MessageStatus,
+)
 from assistant.selectors import knowledge_readable_exists
 from billing.caps import cap_question_consume
 from tenants.schemas import tenant_current
@@ -95,6 +103,37 @@ def message_retry(*, user: User, message: Message) -> Message:
     message.failure_reason = ""
     message.provider = settings.ASSISTANT_PROVIDER
     message.save()
+    return message
+
+
+def message_regenerate(*, user: User, message: Message) -> Message:
+    """A finished answer is written again from its question, as a new answer: its text,
+    sources and feedback go, and it counts as a question (unless there is nothing to
+    search), raising CapReached at the cap. Anything but a done answer is left as it is."""
+    if message.conversation.user_id != user.pk or message.role != MessageRole.ASSISTANT:
+        raise Message.DoesNotExist
+    if message.status != MessageStatus.DONE:
+        return message
+    scope_ids = list(message.conversation.scope.values_list("id", flat=True))
+    counted = knowledge_readable_exists(user=user, within=scope_ids)
+    if counted:
+        cap_question_consume(organization=tenant_current())
+    with transaction.atomic():
+        # Only a still-done answer is reset: of two clicks, the second changes nothing.
+        reset = Message.objects.filter(pk=message.pk, status=MessageStatus.DONE).update(
+            status=MessageStatus.PENDING,
+            text="",
+            failure_reason="",
+            answered=True,
+            counted=counted,
+            gap_status=GapStatus.OPEN,
+            provider=settings.ASSISTANT_PROVIDER,
+        )
+        if reset:
+            # By query, not through `message.citations`: that may be a prefetched list.
+            Citation.objects.filter(message_id=message.pk).delete()
+            Feedback.objects.filter(message_id=message.pk).delete()
+    message.refresh_from_db()
     return message
 
 

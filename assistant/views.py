@@ -17,6 +17,7 @@ from assistant.conversations import (
     conversation_delete,
     conversation_rename,
     feedback_set,
+    message_regenerate,
     message_retry,
     question_ask,
 )
@@ -164,6 +165,18 @@ async def message_stream(request: MemberRequest, message_id: int) -> StreamingHt
 @require_POST
 def message_retry_view(request: MemberRequest, message_id: int) -> HttpResponse:
     message = message_retry(user=request.user, message=_message(request, message_id))
+    return render(request, "assistant/ask.html#message", {"message": message})
+
+
+@login_required
+@require_POST
+def message_regenerate_view(request: MemberRequest, message_id: int) -> HttpResponse:
+    try:
+        message = message_regenerate(user=request.user, message=_message(request, message_id))
+    except CapReached as refusal:
+        context = {"cap_reached": refusal.for_user(request.user)}
+        response = render(request, "assistant/ask.html#composer-error", context)
+        return reswap(retarget(response, "#composer-error"), "outerHTML")
     return render(request, "assistant/ask.html#message", {"message": message})
 
 

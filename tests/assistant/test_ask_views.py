@@ -11,6 +11,7 @@ from django_tenants.utils import tenant_context
 from accounts.models import Role
 from assistant.conversations import question_ask
 from assistant.models import Citation, Conversation, Message, MessageStatus
+from billing.selectors import billing_account_get, period_current, questions_used
 from tests.assistant.conftest import Handbook, ask
 from tests.conftest import client_for, signed_in
 from tests.factories import make_member
@@ -645,3 +646,42 @@ def test_conversations_are_searched_by_title_and_text_and_show_dates(
     page = client.get(f"/ask/c/{leave.conversation_id}/").content.decode()
     assert re.search(r"Started <time datetime=\"\d{4}-\d\d-\d\dT", page)
     assert re.search(r'<time class="muted small" datetime="\d{4}-', page)
+
+
+def test_an_answer_is_regenerated_from_its_question_as_a_new_answer(
+    handbook: Handbook, committed: None
+):
+    answer, _ = ask(handbook.organization, handbook.owner, "How long is parental leave?")
+    client = signed_in(handbook.organization, handbook.owner)
+    client.post(f"/ask/messages/{answer.pk}/feedback/", {"rating": "-1", "comment": "Too short"})
+    with tenant_context(handbook.organization):
+        stranger = make_member()
+
+    account = billing_account_get(organization=handbook.organization)
+    used_before = questions_used(
+        organization=handbook.organization, period=period_current(account=account)
+    )
+
+    regenerated = client.post(f"/ask/messages/{answer.pk}/regenerate/").content.decode()
+    again = client.post(f"/ask/messages/{answer.pk}/regenerate/").content.decode()
+    used_after = questions_used(
+        organization=handbook.organization, period=period_current(account=account)
+    )
+    refused = signed_in(handbook.organization, stranger).post(
+        f"/ask/messages/{answer.pk}/regenerate/"
+    )
+
+    assert "sse-connect" in regenerated and "sse-connect" in again
+    # A new answer is a question's worth of work; the second click found it pending.
+    assert used_after == used_before + 1
+    assert refused.status_code == 404
+    with tenant_context(handbook.organization):
+        reset = Message.objects.get(pk=answer.pk)
+        assert reset.status == MessageStatus.PENDING and reset.text == ""
+        assert not reset.feedback.exists() and not reset.citations.exists()
+    events = asyncio.run(read_stream(async_client_for(handbook, handbook.owner), answer.pk))
+    assert events[-1][0] == "done" and "weeks" in events[-1][1]
+    with tenant_context(handbook.organization):
+        stored = Message.objects.get(pk=answer.pk)
+        assert stored.status == MessageStatus.DONE and stored.citations.exists()
+        assert Message.objects.filter(conversation_id=answer.conversation_id).count() == 2

@@ -201,3 +201,19 @@ def test_an_answer_is_copied_and_rename_and_delete_are_in_view(
     title.get_by_role("button", name="Save").click()
     expect(page.locator("#title h1")).to_have_text("Stipend")
     assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+def test_regenerate_writes_the_answer_again_in_place(live_url: str, page: Page, handbook: Handbook):
+    _sign_in_and_ask(page, live_url, handbook, "How long is parental leave?")
+    answer = page.locator("#thread .message.assistant").last
+    answer.get_by_role("button", name="No").click()
+    expect(answer.get_by_test_id("feedback")).to_contain_text("not helpful")
+    page.on("dialog", lambda dialog: dialog.accept())
+
+    answer.get_by_test_id("regenerate").click()
+
+    again = page.locator("#thread .message.assistant")
+    expect(again).to_have_count(1)
+    expect(again).to_have_attribute("data-status", "done", timeout=60_000)
+    expect(again.locator(".answer-body")).to_contain_text("weeks")
+    expect(again.get_by_test_id("feedback")).to_contain_text("Was this helpful?")
