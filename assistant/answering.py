@@ -26,7 +26,8 @@ from assistant.llm import provider_get as provider_get
 from assistant.llm.followups import question_focus
 from assistant.llm.passage_units import passage_units
 from assistant.models import Citation, Conversation, Message, MessageRole, MessageStatus
-from tenants.schemas import in_tenant
+from billing.caps import cap_question_return
+from tenants.schemas import in_tenant, tenant_current
 from workspaces.access import workspace_ids_readable
 from workspaces.embeddings import embeddings_get
 from workspaces.retrieval import chunks_retrieve
@@ -181,6 +182,10 @@ def answer_finish(
         message.output_tokens = usage.output_tokens
         message.latency_ms = latency_ms
         message.first_token_ms = first_token_ms
+        if message.counted and not usage.answered:
+            # A refusal costs no question: the knowledge base had nothing to answer with.
+            cap_question_return(organization=tenant_current(), asked_at=message.created_at)
+            message.counted = False
         message.save()
         message.citations.all().delete()
         Citation.objects.bulk_create(

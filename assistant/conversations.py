@@ -10,7 +10,16 @@ from django.conf import settings
 from django.db import transaction
 
 from accounts.models import User
-from assistant.models import Conversation, Feedback, Message, MessageRole, MessageStatus
+from assistant.models import (
+    Citation,
+    Conversation,
+    Feedback,
+    GapStatus,
+    Message,
+    MessageRole,
+    MessageStatus,
+)
+from assistant.selectors import knowledge_readable_exists
 from billing.caps import cap_question_consume
 from tenants.schemas import tenant_current
 from workspaces.access import workspace_ids_readable
@@ -35,7 +44,8 @@ def question_ask(
     """The user's message and the assistant's pending reply; a new conversation when none
     is given. The scope keeps only workspaces the user may read. The question is counted
     against the plan's cap first (raising CapReached at the cap), outside the transaction
-    below, so the counter's row lock is held for one statement only."""
+    below, so the counter's row lock is held for one statement only; an answer that finds
+    nothing gives it back (assistant.answering.answer_finish)."""
     text = text.strip()
     if not text:
         raise QuestionRefused("Type a question first.")
@@ -46,13 +56,24 @@ def question_ask(
         )
     if conversation is not None and conversation.user_id != user.pk:
         raise Conversation.DoesNotExist
-    cap_question_consume(organization=tenant_current())
+    # With nothing to search (a new organization before its first upload) the answer can
+    # only say so: that costs the organization no question.
+    counted = knowledge_readable_exists(user=user, within=scope_ids)
+    if counted:
+        cap_question_consume(organization=tenant_current())
     with transaction.atomic():
-        return _question_store(user=user, text=text, conversation=conversation, scope_ids=scope_ids)
+        return _question_store(
+            user=user, text=text, conversation=conversation, scope_ids=scope_ids, counted=counted
+        )
 
 
 def _question_store(
-    *, user: User, text: str, conversation: Conversation | None, scope_ids: Sequence[int]
+    *,
+    user: User,
+    text: str,
+    conversation: Conversation | None,
+    scope_ids: Sequence[int],
+    counted: bool,
 ) -> tuple[Conversation, Message, Message]:
     if conversation is None:
         conversation = Conversation.objects.create(user=user, title=_title_from(text))
@@ -63,6 +84,7 @@ def _question_store(
         role=MessageRole.ASSISTANT,
         status=MessageStatus.PENDING,
         provider=settings.ASSISTANT_PROVIDER,
+        counted=counted,
     )
     conversation.save(update_fields=["updated_at"])
     return conversation, question, reply
@@ -84,6 +106,37 @@ def message_retry(*, user: User, message: Message) -> Message:
     return message
 
 
+def message_regenerate(*, user: User, message: Message) -> Message:
+    """A finished answer is written again from its question, as a new answer: its text,
+    sources and feedback go, and it counts as a question (unless there is nothing to
+    search), raising CapReached at the cap. Anything but a done answer is left as it is."""
+    if message.conversation.user_id != user.pk or message.role != MessageRole.ASSISTANT:
+        raise Message.DoesNotExist
+    if message.status != MessageStatus.DONE:
+        return message
+    scope_ids = list(message.conversation.scope.values_list("id", flat=True))
+    counted = knowledge_readable_exists(user=user, within=scope_ids)
+    if counted:
+        cap_question_consume(organization=tenant_current())
+    with transaction.atomic():
+        # Only a still-done answer is reset: of two clicks, the second changes nothing.
+        reset = Message.objects.filter(pk=message.pk, status=MessageStatus.DONE).update(
+            status=MessageStatus.PENDING,
+            text="",
+            failure_reason="",
+            answered=True,
+            counted=counted,
+            gap_status=GapStatus.OPEN,
+            provider=settings.ASSISTANT_PROVIDER,
+        )
+        if reset:
+            # By query, not through `message.citations`: that may be a prefetched list.
+            Citation.objects.filter(message_id=message.pk).delete()
+            Feedback.objects.filter(message_id=message.pk).delete()
+    message.refresh_from_db()
+    return message
+
+
 def conversation_rename(*, user: User, conversation: Conversation, title: str) -> Conversation:
     if conversation.user_id != user.pk:
         raise Conversation.DoesNotExist
@@ -98,13 +151,15 @@ def conversation_delete(*, user: User, conversation: Conversation) -> None:
     conversation.delete()
 
 
-def feedback_set(*, user: User, message: Message, rating: int, comment: str = "") -> Feedback:
-    """One rating per person per answer; rating again replaces it."""
+def feedback_set(
+    *, user: User, message: Message, rating: int, comment: str | None = None
+) -> Feedback:
+    """One rating per person per answer; rating again replaces the rating. A comment of None
+    keeps the one given before: changing thumbs up to down does not lose the reason."""
     if message.conversation.user_id != user.pk or message.role != MessageRole.ASSISTANT:
         raise Message.DoesNotExist
-    feedback, _ = Feedback.objects.update_or_create(
-        message=message,
-        user=user,
-        defaults={"rating": 1 if rating > 0 else -1, "comment": comment.strip()[:2000]},
-    )
+    defaults: dict[str, object] = {"rating": 1 if rating > 0 else -1}
+    if comment is not None:
+        defaults["comment"] = comment.strip()[:2000]
+    feedback, _ = Feedback.objects.update_or_create(message=message, user=user, defaults=defaults)
     return feedback

@@ -33,3 +33,32 @@ class FeedbackForm(forms.Form):
 
 class RenameForm(forms.Form):
     title = forms.CharField(max_length=200)
+
+
+class GapCloseForm(forms.Form):
+    status = forms.ChoiceField(
+        choices=[("resolved", "Resolved"), ("dismissed", "Dismissed")],
+        error_messages={
+            "required": "Choose whether the gap is resolved or dismissed.",
+            "invalid_choice": "Choose whether the gap is resolved or dismissed.",
+        },
+    )
+    message = forms.TypedMultipleChoiceField(
+        coerce=int,
+        error_messages={"required": "Name the questions of the gap to close."},
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Any number is a candidate; which of them the reviewer may close is the service's.
+        given = self.data.getlist("message") if hasattr(self.data, "getlist") else []
+        self.fields["message"].choices = [(value, value) for value in given if value.isdigit()]  # type: ignore[attr-defined]
+        self.fields["message"].error_messages["invalid_choice"] = "Questions are named by number."
+
+
+class ConversationSearchForm(forms.Form):
+    q = forms.CharField(
+        required=False,
+        max_length=200,
+        error_messages={"max_length": "Search for at most 200 characters."},
+    )

@@ -39,6 +39,14 @@ class MessageStatus(models.TextChoices):
     INTERRUPTED = "interrupted", "Interrupted"
 
 
+class GapStatus(models.TextChoices):
+    """What a reviewer made of an unanswered question on the knowledge-gap page."""
+
+    OPEN = "open", "Open"
+    RESOLVED = "resolved", "Resolved"
+    DISMISSED = "dismissed", "Dismissed"
+
+
 class Message(models.Model):
     conversation = models.ForeignKey(
         Conversation, on_delete=models.CASCADE, related_name="messages"
@@ -59,6 +67,10 @@ class Message(models.Model):
     search_embedding = VectorField(dimensions=settings.EMBEDDING_DIMENSIONS, null=True, blank=True)
     # False when the knowledge base had nothing relevant and the answer says so.
     answered = models.BooleanField(default=True)
+    # Whether this answer's question was counted against the plan's question cap: not when
+    # there was nothing to search, and given back when the answer found nothing.
+    counted = models.BooleanField(default=False)
+    gap_status = models.CharField(max_length=10, choices=GapStatus.choices, default=GapStatus.OPEN)
     provider = models.CharField(max_length=20, blank=True)
     model = models.CharField(max_length=100, blank=True)
     input_tokens = models.PositiveIntegerField(null=True, blank=True)

@@ -1,25 +1,45 @@
-from dataclasses import dataclass
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
+from django.conf import settings
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from accounts.models import User
+from assistant.llm import Passage
+from assistant.llm.extractive import answer_plan
+from assistant.llm.followups import question_focus
 from assistant.models import (
     Citation,
     Conversation,
     Feedback,
+    GapStatus,
     Message,
     MessageRole,
     MessageStatus,
 )
-from workspaces.access import workspace_ids_manageable, workspace_ids_readable
-from workspaces.models import Workspace
+from workspaces.access import (
+    workspace_ids_editable,
+    workspace_ids_manageable,
+    workspace_ids_readable,
+)
+from workspaces.ingestion.chunking import HEADING_SEPARATOR
+from workspaces.models import Chunk, DocumentStatus, Workspace
+from workspaces.retrieval import chunks_retrieve
+from workspaces.selectors import workspace_language
 
 
-def conversation_list(*, user: User) -> QuerySet[Conversation]:
-    return Conversation.objects.filter(user=user).order_by("-updated_at", "-id")
+def conversation_list(*, user: User, query: str = "") -> QuerySet[Conversation]:
+    """The user's conversations, newest first; with a query, those whose title or any
+    question or answer contains it."""
+    conversations = Conversation.objects.filter(user=user)
+    if query:
+        mentioning = Message.objects.filter(conversation_id=OuterRef("pk"), text__icontains=query)
+        conversations = conversations.filter(Q(title__icontains=query) | Q(Exists(mentioning)))
+    return conversations.order_by("-updated_at", "-id")
 
 
 def conversation_get(*, user: User, conversation_id: int) -> Conversation | None:
@@ -124,26 +144,39 @@ def feedback_for_review(*, user: User) -> list[Feedback] | None:
     )
 
 
+def reviewable_unanswered(*, user: User) -> QuerySet[Message]:
+    """The answers that found nothing, among those `user` reviews."""
+    return _reviewable_messages(user=user).filter(answered=False)
+
+
 @dataclass
 class Gap:
     questions: list[str]
     count: int
     last_asked: datetime
+    message_ids: list[int] = field(default_factory=list)
+    # The newest question's search, re-run on each view to see whether it is answered now.
+    embedding: list[float] = field(default_factory=list)
+    workspace_ids: list[int] = field(default_factory=list)
+    # Workspaces searched for it where the reviewer may add an entry.
+    writable: list[Workspace] = field(default_factory=list)
 
 
-def knowledge_gaps(*, user: User, threshold: float = 0.6) -> list[Gap] | None:
-    """Questions the knowledge base had nothing for, grouped by meaning (greedy clustering
-    on the retrieval model's embeddings), largest group first."""
+def knowledge_gaps(*, user: User, threshold: float = 0.6, limit: int = 30) -> list[Gap] | None:
+    """Open questions the knowledge base had nothing for, grouped by meaning (greedy
+    clustering on the retrieval model's embeddings), largest group first. A group whose
+    newest question the documents answer now (an entry was written, a file uploaded since)
+    is left out: the gap closed by itself."""
     if not answers_reviewable_by(user=user):
         return None
     unanswered = (
-        _reviewable_messages(user=user)
-        .filter(answered=False, search_embedding__isnull=False)
+        reviewable_unanswered(user=user)
+        .filter(gap_status=GapStatus.OPEN, search_embedding__isnull=False)
         .order_by("-created_at")
     )
     groups: list[tuple[np.ndarray, Gap]] = []
-    for question, asked_at, embedding in unanswered.values_list(
-        "search_query", "created_at", "search_embedding"
+    for message_id, question, asked_at, embedding, searched in unanswered.values_list(
+        "id", "search_query", "created_at", "search_embedding", "searched_workspace_ids"
     )[:500]:
         vector = np.asarray(embedding)
         best = max(groups, key=lambda g: float(g[0] @ vector), default=None)
@@ -152,6 +185,96 @@ def knowledge_gaps(*, user: User, threshold: float = 0.6) -> list[Gap] | None:
             if question not in gap.questions:
                 gap.questions.append(question)
             gap.count += 1
+            gap.message_ids.append(message_id)
         else:
-            groups.append((vector, Gap([question], 1, asked_at)))
-    return sorted((gap for _, gap in groups), key=lambda g: (-g.count, -g.last_asked.timestamp()))
+            gap = Gap([question], 1, asked_at, [message_id], vector.tolist(), list(searched))
+            groups.append((vector, gap))
+    ranked = sorted((gap for _, gap in groups), key=lambda g: (-g.count, -g.last_asked.timestamp()))
+    open_gaps = [gap for gap in ranked[: limit * 2] if not _answered_now(user=user, gap=gap)]
+    editable = {w.pk: w for w in Workspace.objects.filter(id__in=workspace_ids_editable(user=user))}
+    for gap in open_gaps:
+        gap.writable = [editable[i] for i in gap.workspace_ids if i in editable]
+    return open_gaps[:limit]
+
+
+def _answered_now(*, user: User, gap: Gap) -> bool:
+    """Whether the gap's newest question, searched again as it was then (same query, same
+    workspaces), now finds passages the answerer would answer from: the same relevance
+    threshold an answer passes."""
+    query = gap.questions[0]
+    chunks = chunks_retrieve(
+        user=user,
+        query=question_focus(query),
+        within=gap.workspace_ids,
+        k=settings.ASSISTANT_PASSAGES,
+        query_vector=gap.embedding,
+    )
+    if not chunks:
+        return False
+    language = workspace_language(workspace_id=gap.workspace_ids[0])
+    passages = [Passage(number, chunk) for number, chunk in enumerate(chunks, start=1)]
+    plan = answer_plan(
+        question=question_focus(query),
+        passages=passages,
+        language=language,
+        question_vector=gap.embedding,
+    )
+    return plan.answered
+
+
+def knowledge_readable_exists(*, user: User, within: Sequence[int] = ()) -> bool:
+    """Whether a workspace `user` may read (of `within`; none given: any) holds a passage
+    to answer from."""
+    readable = workspace_ids_readable(user=user, within=list(within) or None)
+    return Chunk.objects.filter(
+        workspace_id__in=readable, document__status=DocumentStatus.READY
+    ).exists()
+
+
+SECTION_NUMBER = re.compile(r"^(?:\d+(?:\.\d+)*\.?|[A-Z]\.|Q:)\s+")
+
+
+def question_suggestions(*, user: User, limit: int = 4) -> list[str]:
+    """Example questions drawn from the documents `user` may read: their FAQ questions
+    first (a question heading), else what a section heading is about; one per document in
+    turn, newest documents first, so the examples show the breadth of what is there."""
+    rows = (
+        Chunk.objects.filter(
+            workspace_id__in=workspace_ids_readable(user=user),
+            document__status=DocumentStatus.READY,
+        )
+        .exclude(heading_path="")
+        .order_by("-document__updated_at", "document_id", "ordinal")
+        .values_list("document_id", "document__title", "heading_path")[:2000]
+    )
+    questions: dict[int, list[str]] = {}
+    topics: dict[int, list[str]] = {}
+    for document_id, title, heading_path in rows:
+        # "3.2 Can contractors use the VPN?" is asked without its section number.
+        heading = SECTION_NUMBER.sub("", heading_path.split(HEADING_SEPARATOR)[-1].strip())
+        if heading.endswith("?") and len(heading) <= 120:
+            found = questions.setdefault(document_id, [])
+            if heading not in found:
+                found.append(heading)
+        elif 1 <= len(heading.split()) <= 6 and heading != title and heading[-1] not in ".:;,":
+            topic = f"What does “{title}” say about {heading[0].lower() + heading[1:]}?"
+            found = topics.setdefault(document_id, [])
+            if topic not in found:
+                found.append(topic)
+    chosen: list[str] = []
+    for pools in (questions, topics):
+        pools_left = [list(pool) for pool in pools.values()]
+        while pools_left and len(chosen) < limit:
+            for pool in pools_left:
+                if pool and len(chosen) < limit:
+                    chosen.append(pool.pop(0))
+            pools_left = [pool for pool in pools_left if pool]
+    return chosen
+
+
+def upload_destination(*, user: User) -> Workspace | None:
+    """Where the Ask page's "upload documents" link leads `user`: the first workspace they
+    may add documents to."""
+    return (
+        Workspace.objects.filter(id__in=workspace_ids_editable(user=user)).order_by("name").first()
+    )

@@ -19,8 +19,14 @@ urlpatterns = [
     ),
     path("messages/<id:message_id>/stream/", views.message_stream, name="message_stream"),
     path("messages/<id:message_id>/retry/", views.message_retry_view, name="message_retry"),
+    path(
+        "messages/<id:message_id>/regenerate/",
+        views.message_regenerate_view,
+        name="message_regenerate",
+    ),
     path("messages/<id:message_id>/feedback/", views.feedback, name="feedback"),
     path("sources/<id:citation_id>/", views.citation, name="citation"),
     path("feedback/", views.feedback_review, name="feedback_review"),
     path("gaps/", views.gaps, name="gaps"),
+    path("gaps/close/", views.gap_close_view, name="gap_close"),
 ]

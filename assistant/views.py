@@ -5,6 +5,7 @@ from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, push_url, reswap, retarget
 
@@ -16,10 +17,18 @@ from assistant.conversations import (
     conversation_delete,
     conversation_rename,
     feedback_set,
+    message_regenerate,
     message_retry,
     question_ask,
 )
-from assistant.forms import FeedbackForm, QuestionForm, RenameForm
+from assistant.forms import (
+    ConversationSearchForm,
+    FeedbackForm,
+    GapCloseForm,
+    QuestionForm,
+    RenameForm,
+)
+from assistant.gaps import gap_close
 from assistant.models import Conversation, Message
 from assistant.rendering import answer_html
 from assistant.selectors import (
@@ -30,10 +39,14 @@ from assistant.selectors import (
     conversation_messages,
     feedback_for_review,
     knowledge_gaps,
+    knowledge_readable_exists,
     message_get,
+    question_suggestions,
+    upload_destination,
 )
 from billing.caps import CapReached
 from tenants.schemas import in_tenant
+from workspaces.access import workspaces_creatable_by
 from workspaces.selectors import chunk_neighbours, workspace_list_readable
 
 
@@ -54,16 +67,31 @@ def _message(request: MemberRequest, message_id: int) -> Message:
 def _ask_page(
     request: MemberRequest, conversation: Conversation | None, form: QuestionForm
 ) -> HttpResponse:
+    search = ConversationSearchForm(request.GET)
+    query, status, search_refusal = "", 200, ""
+    if search.is_valid():
+        query = search.cleaned_data["q"].strip()
+    else:
+        status, search_refusal = 400, form_refusal(search)
+    has_knowledge = knowledge_readable_exists(user=request.user)
+    suggesting = conversation is None and has_knowledge
     context = {
+        "has_knowledge": has_knowledge,
+        "suggestions": question_suggestions(user=request.user) if suggesting else [],
+        "upload_to": upload_destination(user=request.user) if not has_knowledge else None,
+        "can_create_workspace": not has_knowledge and workspaces_creatable_by(user=request.user),
         "conversation": conversation,
-        "conversations": conversation_list(user=request.user)[:50],
+        "conversations": conversation_list(user=request.user, query=query)[:50],
+        "search": query,
+        "search_refusal": search_refusal,
+        "today": timezone.localdate(),
         "thread": conversation_messages(user=request.user, conversation=conversation)
         if conversation
         else [],
         "form": form,
         "reviews": answers_reviewable_by(user=request.user),
     }
-    return render(request, "assistant/ask.html", context)
+    return render(request, "assistant/ask.html", context, status=status)
 
 
 @login_required
@@ -142,6 +170,18 @@ def message_retry_view(request: MemberRequest, message_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
+def message_regenerate_view(request: MemberRequest, message_id: int) -> HttpResponse:
+    try:
+        message = message_regenerate(user=request.user, message=_message(request, message_id))
+    except CapReached as refusal:
+        context = {"cap_reached": refusal.for_user(request.user)}
+        response = render(request, "assistant/ask.html#composer-error", context)
+        return reswap(retarget(response, "#composer-error"), "outerHTML")
+    return render(request, "assistant/ask.html#message", {"message": message})
+
+
+@login_required
+@require_POST
 def feedback(request: MemberRequest, message_id: int) -> HttpResponse:
     message = _message(request, message_id)
     form = FeedbackForm(request.POST)
@@ -149,8 +189,13 @@ def feedback(request: MemberRequest, message_id: int) -> HttpResponse:
         # The page's buttons send only up or down; anything else was made by hand.
         refusal = form_refusal(form)
         return HttpResponse(refusal, status=400, content_type="text/plain; charset=utf-8")
-    feedback_set(user=request.user, message=message, **form.cleaned_data)
-    return render(request, "assistant/ask.html#feedback", {"message": message, "saved": True})
+    # The rating buttons send no comment: a comment written before stays.
+    comment = form.cleaned_data["comment"] if "comment" in request.POST else None
+    mine = feedback_set(
+        user=request.user, message=message, rating=form.cleaned_data["rating"], comment=comment
+    )
+    context = {"message": message, "mine": mine, "saved": comment is not None}
+    return render(request, "assistant/ask.html#feedback", context)
 
 
 @login_required
@@ -203,3 +248,20 @@ def gaps(request: MemberRequest) -> HttpResponse:
     if groups is None:
         raise Http404
     return render(request, "assistant/gaps.html", {"groups": groups})
+
+
+@login_required
+@require_POST
+def gap_close_view(request: MemberRequest) -> HttpResponse:
+    """Resolved or dismissed: the gap's questions leave the page (htmx swaps the group out)."""
+    if not answers_reviewable_by(user=request.user):
+        raise Http404
+    form = GapCloseForm(request.POST)
+    if not form.is_valid():
+        refusal = form_refusal(form)
+        return HttpResponse(refusal, status=400, content_type="text/plain; charset=utf-8")
+    status = form.cleaned_data["status"]
+    gap_close(user=request.user, message_ids=form.cleaned_data["message"], status=status)
+    if not request.htmx:
+        return redirect("assistant:gaps")
+    return render(request, "assistant/gaps.html#closed", {"status": status})

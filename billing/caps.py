@@ -1,6 +1,7 @@
 """What the rest of the product calls before it adds something that a plan caps.
 
     cap_question_consume(organization=org)        # counts one question, or raises CapReached
+    cap_question_return(organization=org, asked_at=t)  # an answer that found nothing
     cap_ensure(organization=org, meter="documents", adding=1, adding_bytes=size)
 
 Questions are a counter per organization and billing period, moved by one conditional
@@ -13,11 +14,13 @@ holds until it commits its insert: two concurrent uploads cannot both see the la
 import logging
 import math
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import connection, transaction
+from django.db.models import F
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils import timezone
@@ -166,6 +169,22 @@ def cap_question_consume(*, organization: Organization) -> None:
             [organization.pk, timezone.now().date()],
         )
         _warn_owners_if_due(organization=organization, period=period, used=row[0], limit=limit)
+
+
+def cap_question_return(*, organization: Organization, asked_at: datetime) -> None:
+    """Give back a question counted at `asked_at`: its answer found nothing, and a refusal
+    does not cost the organization a question. Never below zero; a question asked in a
+    period that has ended since stays counted there (that period's bill is closed)."""
+    account = billing_account_get(organization=organization)
+    period = period_current(account=account)
+    with transaction.atomic():
+        if period.start <= asked_at:
+            QuestionUsage.objects.filter(
+                organization=organization, period_start=period.start, questions__gt=0
+            ).update(questions=F("questions") - 1)
+        DailyQuestions.objects.filter(
+            organization=organization, day=asked_at.date(), questions__gt=0
+        ).update(questions=F("questions") - 1)
 
 
 def _warn_owners_if_due(

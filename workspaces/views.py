@@ -169,6 +169,8 @@ def _documents_section(
         "sort_headers": _sort_headers(order),
         "query": query,
         "text_form": TextEntryForm(),
+        # "Write an entry" on the knowledge-gap page: the unanswered question as the title.
+        "entry_title": request.GET.get("entry", "").strip()[:300],
         "max_upload_mb": settings.MAX_UPLOAD_BYTES // 1_048_576,
         **_abilities(request, workspace),
         **extra,

@@ -56,3 +56,37 @@ document.addEventListener("htmx:afterRequest", (event) => {
     form.question.value = "";
   }
 });
+
+// Thumbs down asks for the reason: the comment field it brings takes the focus.
+document.addEventListener("htmx:afterSwap", (event) => {
+  const id = event.detail.target.id;
+  if (!id || !id.startsWith("feedback-")) return;
+  // The swap replaced the element: look its id up again for the new one.
+  document.getElementById(id)?.querySelector("[data-ask-reason]")?.focus();
+});
+
+// An example question from the documents: asked as if typed, in the composer's scope.
+document.addEventListener("click", (event) => {
+  const suggestion = event.target.closest("button[data-question]");
+  if (!suggestion) return;
+  const field = document.getElementById("question");
+  if (!field) return;
+  field.value = suggestion.dataset.question;
+  field.form.requestSubmit();
+});
+
+// Copy an answer's text (its citation markers included) to the clipboard.
+document.addEventListener("click", async (event) => {
+  const button = event.target.closest("button[data-copy-answer]");
+  if (!button) return;
+  const body = document.getElementById(button.dataset.copyAnswer)?.querySelector(".answer-body");
+  if (!body) return;
+  const label = button.textContent;
+  try {
+    await navigator.clipboard.writeText(body.innerText.trim());
+    button.textContent = "Copied";
+  } catch {
+    button.textContent = "Copying is blocked here";
+  }
+  setTimeout(() => { button.textContent = label; }, 2000);
+});

@@ -4,15 +4,19 @@ async handler, with the tenant middleware), on the committed sample handbook."""
 import asyncio
 import re
 
+from django.core.files.base import ContentFile
+from django.test import Client
 from django_tenants.utils import tenant_context
 
 from accounts.models import Role
 from assistant.conversations import question_ask
 from assistant.models import Citation, Conversation, Message, MessageStatus
+from billing.selectors import billing_account_get, period_current, questions_used
 from tests.assistant.conftest import Handbook, ask
 from tests.conftest import client_for, signed_in
 from tests.factories import make_member
-from workspaces.services import workspace_create
+from workspaces.ingestion.pipeline import documents_ingest
+from workspaces.services import document_delete, document_upload, workspace_create
 
 
 class AsgiClient:
@@ -410,7 +414,7 @@ def test_knowledge_gaps_group_similar_unanswered_questions(handbook: Handbook, c
 
     page = owner.get("/ask/gaps/").content.decode()
 
-    groups = re.findall(r'<article class="gap">(.*?)</article>', page, re.S)
+    groups = re.findall(r'<article class="gap"[^>]*>(.*?)</article>', page, re.S)
     bread = next(g for g in groups if "sourdough bread recipe" in g)
     assert "How do I bake sourdough bread?" in bread
     assert "world cup" not in bread
@@ -484,3 +488,200 @@ def test_a_manager_of_an_open_workspace_does_not_review_answers_from_a_restricte
     assert "Zephyr" not in gaps.content.decode()
     assert "Why did the bread rise?" in gaps.content.decode()  # what they may review is there
     assert "Zephyr" in owner.get("/ask/feedback/").content.decode()  # owners read everything
+
+
+def test_rating_first_then_a_reason_then_a_changed_rating_keeps_the_reason(
+    handbook: Handbook, committed: None
+):
+    answer, _ = ask(handbook.organization, handbook.owner, "How much is the home office stipend?")
+    client = signed_in(handbook.organization, handbook.owner)
+    url = f"/ask/messages/{answer.pk}/feedback/"
+
+    rated = client.post(url, {"rating": "-1"}).content.decode()
+    assert "What was wrong or missing?" in rated
+    assert 'name="comment"' in rated
+    commented = client.post(url, {"rating": "-1", "comment": "It left out the tax."}).content
+    assert "Thanks" in commented.decode() and "It left out the tax." in commented.decode()
+    changed = client.post(url, {"rating": "1"}).content.decode()
+
+    assert "You found this helpful" in changed
+    assert "It left out the tax." in changed
+    with tenant_context(handbook.organization):
+        feedback = answer.feedback.get()
+    assert (feedback.rating, feedback.comment) == (1, "It left out the tax.")
+    page = client.get(f"/ask/c/{answer.conversation_id}/").content.decode()
+    assert "You found this helpful" in page and "It left out the tax." in page
+
+
+def test_feedback_without_a_rating_is_refused_with_a_sentence(handbook: Handbook, committed: None):
+    answer, _ = ask(handbook.organization, handbook.owner, "How much is the home office stipend?")
+    client = signed_in(handbook.organization, handbook.owner)
+
+    response = client.post(f"/ask/messages/{answer.pk}/feedback/", {"comment": "hm"})
+
+    assert response.status_code == 400
+    assert "Choose thumbs up or thumbs down." in response.content.decode()
+
+
+def _gap_ids(page: str) -> dict[str, str]:
+    """Each gap's article id by its first listed question."""
+    return {
+        question: article_id
+        for article_id, question in re.findall(
+            r'<article class="gap" id="(gap-\d+)".*?<li>(.*?)</li>', page, re.S
+        )
+    }
+
+
+def test_gaps_are_marked_resolved_or_dismissed_and_leave_the_list(
+    handbook: Handbook, committed: None
+):
+    first, _ = ask(handbook.organization, handbook.owner, "Can I bring my parrot to the office?")
+    second, _ = ask(handbook.organization, handbook.owner, "Which ski resort is the team trip?")
+    owner = signed_in(handbook.organization, handbook.owner)
+    assert {"Can I bring my parrot to the office?", "Which ski resort is the team trip?"} <= set(
+        _gap_ids(owner.get("/ask/gaps/").content.decode())
+    )
+
+    resolved = owner.post(
+        "/ask/gaps/close/", {"message": [first.pk], "status": "resolved"}, HTTP_HX_REQUEST="true"
+    )
+    dismissed = owner.post("/ask/gaps/close/", {"message": [second.pk], "status": "dismissed"})
+
+    assert "Marked resolved." in resolved.content.decode()
+    assert dismissed.status_code == 302
+    listed = _gap_ids(owner.get("/ask/gaps/").content.decode())
+    assert "Can I bring my parrot to the office?" not in listed
+    assert "Which ski resort is the team trip?" not in listed
+    with tenant_context(handbook.organization):
+        statuses = dict(
+            Message.objects.filter(pk__in=[first.pk, second.pk]).values_list("pk", "gap_status")
+        )
+    assert statuses == {first.pk: "resolved", second.pk: "dismissed"}
+
+
+def test_closing_a_gap_refuses_bad_input_strangers_and_forged_posts(
+    handbook: Handbook, committed: None
+):
+    unanswered, _ = ask(handbook.organization, handbook.owner, "Where do I park my hovercraft?")
+    owner = signed_in(handbook.organization, handbook.owner)
+    with tenant_context(handbook.organization):
+        member = make_member()
+
+    no_status = owner.post("/ask/gaps/close/", {"message": [unanswered.pk]})
+    bad_id = owner.post("/ask/gaps/close/", {"message": ["abc"], "status": "resolved"})
+    stranger = signed_in(handbook.organization, member).post(
+        "/ask/gaps/close/", {"message": [unanswered.pk], "status": "dismissed"}
+    )
+    forged = Client(enforce_csrf_checks=True, HTTP_HOST=owner.defaults["HTTP_HOST"])
+    forged.cookies = owner.cookies
+    forged_response = forged.post(
+        "/ask/gaps/close/", {"message": [unanswered.pk], "status": "dismissed"}
+    )
+
+    assert no_status.status_code == 400
+    assert "Choose whether the gap is resolved or dismissed." in no_status.content.decode()
+    assert bad_id.status_code == 400 and "by number" in bad_id.content.decode()
+    assert stranger.status_code == 404
+    assert forged_response.status_code == 403
+    with tenant_context(handbook.organization):
+        assert Message.objects.get(pk=unanswered.pk).gap_status == "open"
+
+
+def test_a_gap_the_documents_answer_now_leaves_the_list_by_itself(
+    handbook: Handbook, committed: None, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path
+    ask(handbook.organization, handbook.owner, "May I bring my dog to the office?")
+    owner = signed_in(handbook.organization, handbook.owner)
+    page = owner.get("/ask/gaps/").content.decode()
+    assert "May I bring my dog to the office?" in _gap_ids(page)
+    # "Write an entry" opens the workspace's entry form with the question as its title.
+    link = re.search(r'href="(/w/handbook/\?entry=May[^"#]+)#entry"', page)
+    assert link is not None
+    form = owner.get(link.group(1).replace("&amp;", "&")).content.decode()
+    assert 'value="May I bring my dog to the office?"' in form
+    assert '<details id="entry" open>' in form
+
+    with tenant_context(handbook.organization):
+        entry = document_upload(
+            actor=handbook.owner,
+            workspace=handbook.workspace,
+            upload=ContentFile(
+                b"Dogs are welcome in the office on Fridays, on a lead, if your team agrees.",
+                name="dogs.md",
+            ),
+            title="May I bring my dog to the office?",
+            queue_ingestion=False,
+        )
+        documents_ingest(document_ids=[entry.pk])
+    try:
+        assert "May I bring my dog to the office?" not in _gap_ids(
+            owner.get("/ask/gaps/").content.decode()
+        )
+    finally:
+        with tenant_context(handbook.organization):
+            document_delete(actor=handbook.owner, document=entry)
+
+
+def test_conversations_are_searched_by_title_and_text_and_show_dates(
+    handbook: Handbook, committed: None
+):
+    stipend, _ = ask(handbook.organization, handbook.owner, "How much is the home office stipend?")
+    leave, _ = ask(handbook.organization, handbook.owner, "How long is parental leave?")
+    client = signed_in(handbook.organization, handbook.owner)
+
+    by_answer = client.get("/ask/", {"q": "furniture"}).content.decode()
+    by_title = client.get("/ask/", {"q": "PARENTAL"}).content.decode()
+    nothing = client.get("/ask/", {"q": "zebra crossing"}).content.decode()
+    too_long = client.get("/ask/", {"q": "x" * 201})
+
+    assert f"/ask/c/{stipend.conversation_id}/" in by_answer
+    assert f"/ask/c/{leave.conversation_id}/" not in by_answer
+    assert f"/ask/c/{leave.conversation_id}/" in by_title
+    assert f"/ask/c/{stipend.conversation_id}/" not in by_title
+    assert "No conversation mentions “zebra crossing”." in nothing
+    assert too_long.status_code == 400
+    assert "Search for at most 200 characters." in too_long.content.decode()
+    page = client.get(f"/ask/c/{leave.conversation_id}/").content.decode()
+    assert re.search(r"Started <time datetime=\"\d{4}-\d\d-\d\dT", page)
+    assert re.search(r'<time class="muted small" datetime="\d{4}-', page)
+
+
+def test_an_answer_is_regenerated_from_its_question_as_a_new_answer(
+    handbook: Handbook, committed: None
+):
+    answer, _ = ask(handbook.organization, handbook.owner, "How long is parental leave?")
+    client = signed_in(handbook.organization, handbook.owner)
+    client.post(f"/ask/messages/{answer.pk}/feedback/", {"rating": "-1", "comment": "Too short"})
+    with tenant_context(handbook.organization):
+        stranger = make_member()
+
+    account = billing_account_get(organization=handbook.organization)
+    used_before = questions_used(
+        organization=handbook.organization, period=period_current(account=account)
+    )
+
+    regenerated = client.post(f"/ask/messages/{answer.pk}/regenerate/").content.decode()
+    again = client.post(f"/ask/messages/{answer.pk}/regenerate/").content.decode()
+    used_after = questions_used(
+        organization=handbook.organization, period=period_current(account=account)
+    )
+    refused = signed_in(handbook.organization, stranger).post(
+        f"/ask/messages/{answer.pk}/regenerate/"
+    )
+
+    assert "sse-connect" in regenerated and "sse-connect" in again
+    # A new answer is a question's worth of work; the second click found it pending.
+    assert used_after == used_before + 1
+    assert refused.status_code == 404
+    with tenant_context(handbook.organization):
+        reset = Message.objects.get(pk=answer.pk)
+        assert reset.status == MessageStatus.PENDING and reset.text == ""
+        assert not reset.feedback.exists() and not reset.citations.exists()
+    events = asyncio.run(read_stream(async_client_for(handbook, handbook.owner), answer.pk))
+    assert events[-1][0] == "done" and "weeks" in events[-1][1]
+    with tenant_context(handbook.organization):
+        stored = Message.objects.get(pk=answer.pk)
+        assert stored.status == MessageStatus.DONE and stored.citations.exists()
+        assert Message.objects.filter(conversation_id=answer.conversation_id).count() == 2

@@ -148,3 +148,72 @@ def test_passage_panel_is_a_bottom_sheet_on_a_phone(live_url: str, page: Page, h
     page.screenshot(path=ARTIFACTS / "passage-sheet-390.png")
     page.get_by_role("button", name="Close the passage").click()
     expect(panel).to_have_count(0)
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_thumbs_down_asks_for_the_reason_and_the_rating_can_change(
+    live_url: str, page: Page, handbook: Handbook, width: int
+):
+    page.set_viewport_size({"width": width, "height": 860})
+    _sign_in_and_ask(page, live_url, handbook, "How much is the home office stipend?")
+    feedback = page.locator("#thread .message.assistant").last.get_by_test_id("feedback")
+
+    feedback.get_by_role("button", name="No").click()
+
+    reason = feedback.get_by_label("What was wrong or missing?")
+    expect(reason).to_be_focused()
+    reason.fill("It does not say whether it is taxed.")
+    feedback.get_by_role("button", name="Send comment").click()
+    expect(feedback.get_by_role("status")).to_contain_text("Thanks")
+    page.screenshot(path=ARTIFACTS / f"feedback-reason-{width}.png", full_page=True)
+    feedback.get_by_role("button", name="Yes").click()
+    expect(feedback).to_contain_text("You found this helpful")
+    expect(feedback.get_by_role("button", name="Yes")).to_have_attribute("aria-pressed", "true")
+    expect(feedback.get_by_label("Anything to add? (optional)")).to_have_value(
+        "It does not say whether it is taxed."
+    )
+    page.reload()
+    expect(page.get_by_test_id("feedback").last).to_contain_text("You found this helpful")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_an_answer_is_copied_and_rename_and_delete_are_in_view(
+    live_url: str, page: Page, handbook: Handbook, width: int
+):
+    page.set_viewport_size({"width": width, "height": 860})
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    _sign_in_and_ask(page, live_url, handbook, "How much is the home office stipend?")
+    answer = page.locator("#thread .message.assistant").last
+
+    answer.get_by_test_id("copy").click()
+
+    expect(answer.get_by_test_id("copy")).to_have_text("Copied")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert "home office stipend of EUR 500" in copied and "Copy answer" not in copied
+    title = page.locator("#title")
+    expect(title.get_by_role("button", name="Rename")).to_be_visible()
+    expect(title.get_by_role("button", name="Delete")).to_be_visible()
+    expect(page.locator(".conversations li[aria-current] time")).to_be_visible()
+    page.screenshot(path=ARTIFACTS / f"ask-conversation-{width}.png", full_page=True)
+    title.get_by_role("button", name="Rename").click()
+    title.get_by_label("Conversation title").fill("Stipend")
+    title.get_by_role("button", name="Save").click()
+    expect(page.locator("#title h1")).to_have_text("Stipend")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+def test_regenerate_writes_the_answer_again_in_place(live_url: str, page: Page, handbook: Handbook):
+    _sign_in_and_ask(page, live_url, handbook, "How long is parental leave?")
+    answer = page.locator("#thread .message.assistant").last
+    answer.get_by_role("button", name="No").click()
+    expect(answer.get_by_test_id("feedback")).to_contain_text("not helpful")
+    page.on("dialog", lambda dialog: dialog.accept())
+
+    answer.get_by_test_id("regenerate").click()
+
+    again = page.locator("#thread .message.assistant")
+    expect(again).to_have_count(1)
+    expect(again).to_have_attribute("data-status", "done", timeout=60_000)
+    expect(again.locator(".answer-body")).to_contain_text("weeks")
+    expect(again.get_by_test_id("feedback")).to_contain_text("Was this helpful?")

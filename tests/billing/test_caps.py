@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.core.files.base import ContentFile
 from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import tenant_context
@@ -22,8 +23,9 @@ from tests.billing.conftest import plan_caps
 from tests.conftest import signed_in
 from tests.factories import OWNER_PASSWORD, make_member
 from tests.files import upload
+from workspaces.ingestion.pipeline import documents_ingest
 from workspaces.models import Document, Workspace, WorkspaceGrant, WorkspaceRole
-from workspaces.services import workspace_create
+from workspaces.services import document_upload, workspace_create
 
 
 def _pdfless(name: str, size: int = 20):
@@ -262,11 +264,23 @@ def test_question_counter_starts_again_in_a_new_period(org_a):
     assert QuestionUsage.objects.filter(organization=org_a).count() == 2
 
 
-def test_asking_past_the_question_cap_is_refused_on_the_ask_page_before_any_answer(org_a, owner_a):
+def test_asking_past_the_question_cap_is_refused_on_the_ask_page_before_any_answer(
+    org_a, owner_a, settings, tmp_path
+):
     from assistant.models import Message
 
+    settings.MEDIA_ROOT = tmp_path
     plan_caps("free", questions_per_period=1)
     member = make_member(role=Role.MEMBER)
+    # Something to answer from: with no documents at all a question costs nothing.
+    workspace = workspace_create(actor=owner_a, name="Policies", is_open=True)
+    entry = document_upload(
+        actor=owner_a,
+        workspace=workspace,
+        upload=ContentFile(b"Employees get 25 vacation days a year.", name="leave.md"),
+        queue_ingestion=False,
+    )
+    documents_ingest(document_ids=[entry.pk])
     cap_question_consume(organization=org_a)
 
     owner_page = signed_in(org_a, owner_a).post(
