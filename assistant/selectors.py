@@ -6,7 +6,7 @@ from datetime import datetime
 import numpy as np
 from django.conf import settings
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Exists, Max, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from accounts.models import User
 from assistant.llm import Passage
@@ -27,7 +27,7 @@ from workspaces.access import (
     workspace_ids_readable,
 )
 from workspaces.ingestion.chunking import HEADING_SEPARATOR
-from workspaces.models import Chunk, DocumentStatus, Workspace
+from workspaces.models import Chunk, Document, DocumentStatus, Workspace
 from workspaces.retrieval import chunks_retrieve
 from workspaces.selectors import workspace_language
 
@@ -190,7 +190,23 @@ def knowledge_gaps(*, user: User, threshold: float = 0.6, limit: int = 30) -> li
             gap = Gap([question], 1, asked_at, [message_id], vector.tolist(), list(searched))
             groups.append((vector, gap))
     ranked = sorted((gap for _, gap in groups), key=lambda g: (-g.count, -g.last_asked.timestamp()))
-    open_gaps = [gap for gap in ranked[: limit * 2] if not _answered_now(user=user, gap=gap)]
+    # Only a gap whose workspaces gained or changed a document since it was last asked can
+    # have been answered since: the others are not searched again (a search and an answer
+    # plan each, on every view of the page).
+    changed = dict(
+        Document.objects.filter(status=DocumentStatus.READY)
+        .values("workspace_id")
+        .annotate(latest=Max("updated_at"))
+        .values_list("workspace_id", "latest")
+    )
+    open_gaps = [
+        gap
+        for gap in ranked[: limit * 2]
+        if not (
+            any(changed.get(w) and changed[w] > gap.last_asked for w in gap.workspace_ids)
+            and _answered_now(user=user, gap=gap)
+        )
+    ]
     editable = {w.pk: w for w in Workspace.objects.filter(id__in=workspace_ids_editable(user=user))}
     for gap in open_gaps:
         gap.writable = [editable[i] for i in gap.workspace_ids if i in editable]

@@ -108,10 +108,16 @@ def test_only_selective_words_find_lexical_candidates_yet_every_word_is_scored(
     everything = lexical("manager sickness")
     settings.RETRIEVAL_LEXICAL_MATCH_SHARE = 0.0
     settings.RETRIEVAL_LEXICAL_MATCH_MIN_TERMS = 1
+    # A word in at most the floor's number of chunks is never pruned: a small knowledge base
+    # has no common words.
+    settings.RETRIEVAL_LEXICAL_MATCH_FLOOR = 50
+    small = lexical("manager sickness")
+    settings.RETRIEVAL_LEXICAL_MATCH_FLOOR = 0
     pruned = lexical("manager sickness")
     common_only = lexical("manager")
 
     assert [heading for heading, _ in everything] == ["Leave › Sick leave", "Security › Passwords"]
+    assert small == everything
     assert pruned == everything[:1]
     assert len(common_only) == 2
 
