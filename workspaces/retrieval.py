@@ -21,7 +21,7 @@ from accounts.models import User
 from workspaces.access import workspace_ids_readable
 from workspaces.embeddings import embeddings_get
 from workspaces.models import Workspace
-from workspaces.term_stats import term_variants
+from workspaces.term_stats import text_term_variants
 
 MODES = ("hybrid", "vector", "lexical")
 # A phrase in quotes, a minus term or phrase, or a word; OR between words is implied.
@@ -295,9 +295,7 @@ def _lexical_leg(query: str, language_of: dict[int, str], params: dict[str, Any]
         {
             variant
             for language in languages
-            for found in term_variants(
-                lexemes=query_lexemes(query=parsed.words, language=language)
-            ).values()
+            for found in text_term_variants(text=parsed.words, language=language).values()
             for variant in found
         }
     )

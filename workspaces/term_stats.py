@@ -96,11 +96,26 @@ def term_variants(*, lexemes: Iterable[str]) -> dict[str, list[str]]:
     wanted = sorted({x for x in lexemes if len(x) >= VARIANT_MIN_LENGTH})
     if not wanted:
         return {}
+    return _variants(wanted=wanted, text=None, language=None)
+
+
+def text_term_variants(*, text: str, language: str) -> dict[str, list[str]]:
+    """term_variants of the lexemes of `text` (a query), read in the same statement."""
+    return _variants(wanted=None, text=text, language=language)
+
+
+def _variants(
+    *, wanted: list[str] | None, text: str | None, language: str | None
+) -> dict[str, list[str]]:
+    """The lexemes `wanted`, or else those of `text`, with their variants."""
     with connection.cursor() as cursor:
         cursor.execute(
             """
             SELECT q.lexeme, t.lexeme
-            FROM unnest(%(wanted)s::text[]) AS q(lexeme)
+            FROM unnest(coalesce(
+                %(wanted)s::text[],
+                tsvector_to_array(to_tsvector(%(language)s::regconfig, %(text)s))
+            )) AS q(lexeme)
             JOIN assistant_termstat t ON t.chunk_count > 0 AND t.lexeme <> q.lexeme AND (
                 -- Extensions: a byte-wise range the text_pattern_ops index serves.
                 (t.lexeme ~>=~ q.lexeme AND t.lexeme ~<~ (q.lexeme || chr(1114111))
@@ -108,15 +123,18 @@ def term_variants(*, lexemes: Iterable[str]) -> dict[str, list[str]]:
                 OR t.lexeme = ANY(ARRAY(
                     SELECT left(q.lexeme, -n) FROM generate_series(1, %(difference)s) n
                     WHERE length(q.lexeme) - n >= %(shortest)s)))
-            WHERE NOT EXISTS (
+            WHERE length(q.lexeme) >= %(min_length)s AND NOT EXISTS (
                 SELECT 1 FROM assistant_termstat k WHERE k.lexeme = q.lexeme AND k.chunk_count > 0
             )
             ORDER BY q.lexeme, t.lexeme
             """,
             {
                 "wanted": wanted,
+                "text": text,
+                "language": language,
                 "difference": VARIANT_LENGTH_DIFFERENCE,
                 "shortest": VARIANT_MIN_LENGTH - 1,
+                "min_length": VARIANT_MIN_LENGTH,
             },
         )
         variants: dict[str, list[str]] = {}

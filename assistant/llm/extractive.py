@@ -459,11 +459,12 @@ def _follow_up_scores(
     # What the previous answer led with (the primary carer's leave, the Bristol row) is
     # not said again, nor what earlier answers said, unless it holds what the follow-up
     # adds to the previous question ("more than 10,000 miles").
-    last = [
-        u.text
+    previous_units = [
+        u
         for u in passage_units(already_said[-1], passage=0, language=features.language)
         if u.answerable
-    ][:1]
+    ]
+    last = [u.text for u in previous_units[:1]]
     said = " ".join(" ".join([*already_said[:-1], *last]).split())
     added = set(features.question_lexemes) - FRAME_LEXEMES
     if previous_question:
@@ -478,19 +479,15 @@ def _follow_up_scores(
     )
     if not repeated.all():
         scores = np.where(repeated, -np.inf, scores)
-    if elliptical and already_said and already_said[-1].strip():
-        before = [
-            unit_text(u)
-            for u in passage_units(already_said[-1], passage=0, language=features.language)
-            if u.answerable
-        ]
-        if before:
-            previous = np.asarray(embeddings_get().embed_documents(before))
-            parallel = (features.vectors @ previous.T).max(axis=1)
-            boost = settings.ASSISTANT_EXTRACTIVE_PARALLEL_WEIGHT * np.clip(
-                parallel - PARALLEL_FLOOR, 0, None
-            )
-            scores = scores + boost
+    if elliptical and previous_units:
+        previous = np.asarray(
+            embeddings_get().embed_documents([unit_text(u) for u in previous_units])
+        )
+        parallel = (features.vectors @ previous.T).max(axis=1)
+        boost = settings.ASSISTANT_EXTRACTIVE_PARALLEL_WEIGHT * np.clip(
+            parallel - PARALLEL_FLOOR, 0, None
+        )
+        scores = scores + boost
     return scores
 
 
