@@ -1,8 +1,13 @@
 """Ingestion throughput: documents through the real pipeline (store the file, parse,
 normalise, chunk, embed, write chunks with their tsvector) against the bare embedding
-model on the same chunk texts, in the same run.
+model on the same chunk texts, in the same run; and the configured runtime
+(EMBEDDINGS_LOCAL_RUNTIME, ONNX by default) against torch on those texts, slice by slice in
+turn so that a change in the machine's load falls on both.
 
     .venv/bin/python bench/ingest.py [--corpus ../shared/eval/scifact/corpus.jsonl] [--limit N]
+
+The last line is JSON: pipeline_chunks_per_s, bare_chunks_per_s, ratio, torch_chunks_per_s,
+speedup (bare over torch), query_p50_ms, torch_query_p50_ms, load.
 
 Each BEIR corpus entry becomes a Markdown document "# title" + text. Uses a throwaway
 database (`bench_ingest`) on the embedded PostgreSQL (or DATABASE_URL's server).
@@ -11,6 +16,7 @@ database (`bench_ingest`) on the embedded PostgreSQL (or DATABASE_URL's server).
 import argparse
 import json
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -42,7 +48,7 @@ def main() -> None:
     from billing.services import organization_unmetered
     from members.services import organization_signup
     from tenants.services import platform_ensure
-    from workspaces.embeddings import embeddings_get
+    from workspaces.embeddings import embeddings_get, embeddings_local
     from workspaces.ingestion.chunking import ChunkDraft
     from workspaces.ingestion.pipeline import documents_ingest
     from workspaces.models import Chunk
@@ -93,18 +99,58 @@ def main() -> None:
             )
         ]
 
-    start = time.perf_counter()
+    torch = embeddings_local(runtime="torch")
+    torch.embed_documents(["warm up the model"] * 8)
     size = settings.EMBEDDING_BATCH_SIZE
-    for first in range(0, len(texts), size):
-        embeddings.embed_documents(texts[first : first + size])
-    bare_seconds = time.perf_counter() - start
+    bare_seconds = torch_seconds = 0.0
+    # Slices of four batches, each embedded by both models in turn.
+    for first in range(0, len(texts), 4 * size):
+        part = texts[first : first + 4 * size]
+        start = time.perf_counter()
+        embeddings.embed_documents(part)
+        bare_seconds += time.perf_counter() - start
+        start = time.perf_counter()
+        torch.embed_documents(part)
+        torch_seconds += time.perf_counter() - start
+    queries = [entry["title"] or entry["text"][:80] for entry in corpus[:200]]
+    query_ms, torch_query_ms = [], []
+    for query in queries:
+        start = time.perf_counter()
+        embeddings.embed_query(query)
+        query_ms.append((time.perf_counter() - start) * 1000)
+        start = time.perf_counter()
+        torch.embed_query(query)
+        torch_query_ms.append((time.perf_counter() - start) * 1000)
 
     pipeline_rate, bare_rate = len(texts) / pipeline_seconds, len(texts) / bare_seconds
+    torch_rate = len(texts) / torch_seconds
     ingested = len(corpus) - duplicates
+    runtime = settings.EMBEDDINGS_LOCAL_RUNTIME
     print(f"documents: {ingested} ingested ({duplicates} duplicates refused), chunks: {len(texts)}")
-    print(f"pipeline end to end: {pipeline_seconds:.1f} s, {pipeline_rate:.1f} chunks/s")
-    print(f"bare model, same texts, batch {size}: {bare_seconds:.1f} s, {bare_rate:.1f} chunks/s")
+    print(
+        f"pipeline end to end ({runtime}): {pipeline_seconds:.1f} s, {pipeline_rate:.1f} chunks/s"
+    )
+    print(f"bare model ({runtime}), batch {size}: {bare_seconds:.1f} s, {bare_rate:.1f} chunks/s")
+    print(f"bare model (torch), same texts: {torch_seconds:.1f} s, {torch_rate:.1f} chunks/s")
     print(f"ratio pipeline / bare model: {pipeline_rate / bare_rate:.2f}")
+    print(f"speedup {runtime} / torch: {bare_rate / torch_rate:.2f}")
+    print(
+        f"query embedding p50: {statistics.median(query_ms):.1f} ms ({runtime}), "
+        f"{statistics.median(torch_query_ms):.1f} ms (torch), {len(queries)} queries"
+    )
+    figures = {
+        "runtime": runtime,
+        "chunks": len(texts),
+        "pipeline_chunks_per_s": round(pipeline_rate, 1),
+        "bare_chunks_per_s": round(bare_rate, 1),
+        "ratio": round(pipeline_rate / bare_rate, 2),
+        "torch_chunks_per_s": round(torch_rate, 1),
+        "speedup": round(bare_rate / torch_rate, 2),
+        "query_p50_ms": round(statistics.median(query_ms), 1),
+        "torch_query_p50_ms": round(statistics.median(torch_query_ms), 1),
+        "load": [round(value, 2) for value in os.getloadavg()],
+    }
+    print(json.dumps(figures))
 
 
 if __name__ == "__main__":

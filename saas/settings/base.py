@@ -215,6 +215,12 @@ OCR_LOW_CONFIDENCE = env.float("OCR_LOW_CONFIDENCE", default=0.8)
 EMBEDDINGS_PROVIDER = env.str("EMBEDDINGS_PROVIDER", default="local")  # local | vertex
 EMBEDDING_DIMENSIONS = env.int("EMBEDDING_DIMENSIONS", default=384)
 EMBEDDING_BATCH_SIZE = env.int("EMBEDDING_BATCH_SIZE", default=64)
+# onnx: the bundled weights exported to an int8 ONNX model (workspaces.embedding_export),
+# about twice torch's chunks/s (bench/ingest.py); torch: sentence-transformers.
+EMBEDDINGS_LOCAL_RUNTIME = env.str("EMBEDDINGS_LOCAL_RUNTIME", default="onnx")
+# Where the export is written (the image makes it at build: `manage.py embeddings_export`).
+EMBEDDINGS_ONNX_DIR = env.str("EMBEDDINGS_ONNX_DIR", default=str(BASE_DIR / ".run" / "models"))
+EMBEDDING_THREADS = env.int("EMBEDDING_THREADS", default=0)  # 0: ONNX Runtime's choice
 # The web server loads the model when it starts rather than on the first question.
 EMBEDDINGS_PRELOAD = env.bool("EMBEDDINGS_PRELOAD", default=True)
 

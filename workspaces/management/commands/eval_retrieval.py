@@ -17,7 +17,7 @@ from members.services import organization_signup
 from tenants.models import Organization
 from tenants.schemas import schema_public_activate
 from workspaces.embedding_cache import CachedEmbeddings
-from workspaces.embeddings import embeddings_get
+from workspaces.embeddings import embeddings_get, embeddings_model_id
 from workspaces.evaluation.beir import BeirDataset, beir_load
 from workspaces.evaluation.metrics import Run, mrr_at, ndcg_at, recall_at
 from workspaces.ingestion.pipeline import documents_ingest
@@ -80,7 +80,7 @@ class Command(BaseCommand):
         embeddings = CachedEmbeddings(
             embeddings_get(),
             settings.BASE_DIR / ".run" / "embedding-cache.sqlite3",
-            "all-MiniLM-L6-v2",
+            embeddings_model_id(),
         )
         entries = list(dataset.corpus.items())
         bar = tqdm(total=len(entries), desc="corpus", unit="doc", disable=None)
