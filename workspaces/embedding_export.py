@@ -7,8 +7,10 @@ imported only here, for the export.
 """
 
 import fcntl
+import logging
 import os
 import tempfile
+import warnings
 from pathlib import Path
 
 from django.conf import settings
@@ -72,7 +74,10 @@ def onnx_export(target: Path) -> None:
     with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
         float_model = Path(scratch) / "float.onnx"
         quantized = Path(scratch) / "int8.onnx"
-        with torch.no_grad():
+        # The tracer warns about Python-level branches of the attention code; they follow
+        # the configuration (no causal mask), not the input, so the traced graph is right.
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
             torch.onnx.export(
                 LastHiddenState(model),
                 (sample, sample, torch.zeros_like(sample)),
@@ -83,11 +88,18 @@ def onnx_export(target: Path) -> None:
                 dynamic_axes=dynamic,
                 opset_version=17,
             )
-        quantize_dynamic(
-            float_model,
-            quantized,
-            weight_type=QuantType.QInt8,
-            per_channel=True,
-            op_types_to_quantize=["MatMul"],
-        )
+        # The quantizer logs a line for every tensor it leaves alone, on the root logger.
+        root = logging.getLogger()
+        level = root.level
+        root.setLevel(logging.ERROR)
+        try:
+            quantize_dynamic(
+                float_model,
+                quantized,
+                weight_type=QuantType.QInt8,
+                per_channel=True,
+                op_types_to_quantize=["MatMul"],
+            )
+        finally:
+            root.setLevel(level)
         os.replace(quantized, target)
