@@ -15,7 +15,7 @@ from audit.models import AuditAction
 from audit.services import audit_record
 from billing.caps import CapReached
 from members.models import IdentityProvider
-from members.selectors import identity_provider_get
+from members.selectors import identity_provider_get, member_email_taken
 from members.services import SSO_PROVIDER_ID, member_join_by_single_sign_on
 from tenants.schemas import schema_is_public, tenant_current
 
@@ -124,6 +124,21 @@ class OrganizationSocialAccountAdapter(DefaultSocialAccountAdapter):
                 f"{verified[0]} may not sign in to {tenant_current().name} with {provider.name}: "
                 f"only addresses at {domains} can. Ask an owner of "
                 f"{tenant_current().name} to invite you instead.",
+            )
+        organization = tenant_current().name
+        if sociallogin.is_existing and not sociallogin.user.is_active:
+            raise _refusal(
+                request,
+                f"{verified[0]} was removed from {organization}. Ask an owner or admin to "
+                "invite you again.",
+            )
+        if not sociallogin.is_existing and member_email_taken(email=verified[0]):
+            # An account allauth did not match by address: it would offer a signup form to
+            # pick another address, which would get round the allowed domains.
+            raise _refusal(
+                request,
+                f"{verified[0]} already has an account in {organization} that {provider.name} "
+                "cannot open. Ask an owner or admin.",
             )
 
     def populate_user(self, request: HttpRequest, sociallogin: SocialLogin, data: Any) -> Any:

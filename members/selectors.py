@@ -50,3 +50,8 @@ def members_without_two_factor() -> QuerySet[User]:
 def identity_provider_get() -> IdentityProvider | None:
     """The organization's single sign-on provider, if an owner configured one."""
     return IdentityProvider.objects.first()
+
+
+def member_email_taken(*, email: str) -> bool:
+    """Whether any account here, removed ones included, has this address."""
+    return User.objects.filter(email__iexact=email).exists()

@@ -21,6 +21,7 @@ IDP_USERS = [
     "new.person@initech.example",
     "existing@initech.example",
     "outsider@elsewhere.example",
+    "removed@initech.example",
 ]
 
 

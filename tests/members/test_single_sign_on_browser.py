@@ -52,6 +52,7 @@ def site(
         )
         if not User.objects.filter(email="existing@initech.example").exists():
             make_member(email="existing@initech.example", full_name="Existing Person")
+            make_member(email="removed@initech.example", is_active=False)
     schema_public_activate()
     with uvicorn_running(idp.live_port):
         yield Site(f"http://initech.localhost:{idp.live_port}", organization, idp)
@@ -137,6 +138,22 @@ def test_an_address_outside_the_allowed_domains_is_refused(db: None, site: Site,
         expect(page.get_by_role("heading", name="Sign in to Initech")).to_be_visible()
     exists = _in_schema(site, django_db_blocker, User.objects.filter(email=email).exists)
     assert exists is False
+
+
+def test_a_removed_member_is_not_let_back_in_by_single_sign_on(
+    db: None, site: Site, django_db_blocker
+):
+    with chromium_page() as page:
+        _sign_in_with_identity_provider(page, site, "removed@initech.example")
+
+        expect(page.get_by_role("alert")).to_have_text(
+            "removed@initech.example was removed from Initech. Ask an owner or admin to "
+            "invite you again."
+        )
+        page.goto(site.url + "/")
+        expect(page.get_by_role("heading", name="Sign in to Initech")).to_be_visible()
+    active = User.objects.filter(email="removed@initech.example", is_active=True).exists
+    assert _in_schema(site, django_db_blocker, active) is False
 
 
 def _fits(page: Page, name: str, width: int) -> list[str]:
