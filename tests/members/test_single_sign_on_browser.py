@@ -73,7 +73,7 @@ def _sign_out(page: Page, site: Site) -> None:
     expect(page.get_by_role("heading", name="Sign in to Initech")).to_be_visible()
 
 
-def _in_schema(site: Site, django_db_blocker, read):  # type: ignore[no-untyped-def]
+def _in_schema(site: Site, django_db_blocker, read):
     # After the browser has closed: Playwright's event loop makes the ORM refuse to run.
     with django_db_blocker.unblock(), tenant_context(site.organization):
         result = read()
