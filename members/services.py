@@ -394,6 +394,10 @@ def identity_provider_discover(*, issuer_url: str) -> dict[str, Any]:
     return document
 
 
+def _audit_text(value: object) -> str:
+    return ", ".join(value) if isinstance(value, list) else str(value)
+
+
 def identity_provider_configure(
     *,
     actor: User,
@@ -428,11 +432,13 @@ def identity_provider_configure(
             "default_role": default_role,
             "require_sso": require_sso,
         }
+        # Flat "from → to" texts: the audit log shows each detail as one line.
         changes = {
-            field: {"from": None if created else getattr(provider, field), "to": value}
+            field: _audit_text(value) if created else
+            f"{_audit_text(getattr(provider, field))} → {_audit_text(value)}"
             for field, value in values.items()
             if created or getattr(provider, field) != value
-        }
+        }  # fmt: skip
         secret_changed = bool(client_secret) and client_secret != provider.client_secret
         for field, value in values.items():
             setattr(provider, field, value)
@@ -444,7 +450,7 @@ def identity_provider_configure(
             # else. People are matched again by their verified address on their next sign-in.
             SocialAccount.objects.filter(provider=SSO_PROVIDER_ID).delete()
         if changes or secret_changed:
-            details: dict[str, Any] = {"setting": "single_sign_on", "changes": changes}
+            details: dict[str, Any] = {"setting": "single_sign_on", **changes}
             if secret_changed:
                 details["client_secret"] = "replaced"  # noqa: S105 (the secret itself is never recorded)
             audit_record(

@@ -61,6 +61,8 @@ def test_owner_turns_on_single_sign_on_and_the_secret_is_never_shown_again(
     assert provider.require_sso is True
     event = AuditEvent.objects.get(action=AuditAction.SECURITY_SETTING_CHANGED)
     assert event.details["setting"] == "single_sign_on"
+    assert event.details["allowed_domains"] == "globex.example, globex.co.uk"
+    assert event.details["require_sso"] == "True"
     assert event.details["client_secret"] == "replaced"
     assert idp.client_secret not in str(event.details)
 
@@ -78,7 +80,7 @@ def test_saving_without_a_secret_keeps_the_stored_one(
     changes = AuditEvent.objects.filter(action=AuditAction.SECURITY_SETTING_CHANGED)
     assert changes.first().details == {  # type: ignore[union-attr]
         "setting": "single_sign_on",
-        "changes": {"name": {"from": "Globex ID", "to": "Globex Login"}},
+        "name": "Globex ID → Globex Login",
     }
 
 
