@@ -156,7 +156,7 @@ def _sign_in(page: Page, site: Site, email: str) -> None:
     page.goto(site.organization + "/accounts/login/")
     page.locator("input[name=login]").fill(email)
     page.locator("input[name=password]").fill(OWNER_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page.get_by_role("link", name="Ask", exact=True)).to_be_attached()
 
 
