@@ -2,13 +2,24 @@ import ipaddress
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core.exceptions import ImmediateHttpResponse
+from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from allauth.socialaccount.models import SocialApp, SocialLogin
 from allauth.usersessions.adapter import DefaultUserSessionsAdapter
 from django.db import transaction
 from django.http import HttpRequest
+from django.shortcuts import render
 
 from accounts.throttles import client_address
 from audit.models import AuditAction
 from audit.services import audit_record
+from billing.caps import CapReached
+from members.models import IdentityProvider
+from members.selectors import identity_provider_get, member_email_taken
+from members.services import SSO_PROVIDER_ID, member_join_by_single_sign_on
+from tenants.schemas import schema_is_public, tenant_current
+
+OPENID_CONNECT = "openid_connect"
 
 
 class OrganizationAccountAdapter(DefaultAccountAdapter):
@@ -53,3 +64,100 @@ class AuditedUserSessionsAdapter(DefaultUserSessionsAdapter):
                     actor=user, action=AuditAction.SESSIONS_ENDED, target=user,
                     details={"sessions": len(ended), "addresses": sorted({s.ip for s in ended})},
                 )  # fmt: skip
+
+
+def identity_provider_app(provider: IdentityProvider) -> SocialApp:
+    """allauth's app for the organization's identity provider, built from its row on each
+    request (never saved: one source of truth, and the secret stays in one table)."""
+    return SocialApp(
+        provider=OPENID_CONNECT,
+        provider_id=SSO_PROVIDER_ID,
+        name=provider.name,
+        client_id=provider.client_id,
+        secret=provider.client_secret,
+        settings={"server_url": provider.issuer_url},
+    )
+
+
+def _refusal(request: HttpRequest, message: str, status: int = 403) -> ImmediateHttpResponse:
+    context = {"refusal": message}
+    return ImmediateHttpResponse(
+        render(request, "members/sso_refused.html", context, status=status)
+    )
+
+
+class OrganizationSocialAccountAdapter(DefaultSocialAccountAdapter):
+    """Single sign-on with the organization's own OpenID Connect provider: its app comes from
+    the organization's schema; who may come in is decided by its allowed email domains."""
+
+    def list_apps(
+        self, request: HttpRequest | None, provider: str | None = None, client_id: str | None = None
+    ) -> list[SocialApp]:
+        if schema_is_public():
+            return []  # the platform's admin site has no single sign-on
+        identity_provider = identity_provider_get()
+        if identity_provider is None or provider not in (None, OPENID_CONNECT, SSO_PROVIDER_ID):
+            return []
+        if client_id is not None and client_id != identity_provider.client_id:
+            return []
+        return [identity_provider_app(identity_provider)]
+
+    def is_open_for_signup(self, request: HttpRequest, sociallogin: SocialLogin) -> bool:
+        # pre_social_login has refused anyone outside the allowed domains by now.
+        return True
+
+    def pre_social_login(self, request: HttpRequest, sociallogin: SocialLogin) -> None:
+        provider = identity_provider_get()
+        if provider is None:
+            raise _refusal(request, "Single sign-on is not set up for this organization.")
+        verified = [address.email for address in sociallogin.email_addresses if address.verified]
+        if not verified:
+            raise _refusal(
+                request,
+                f"{provider.name} did not confirm a verified email address for you, so "
+                f"{tenant_current().name} cannot tell who you are. Ask your administrator.",
+            )
+        if not any(provider.allows_email(email) for email in verified):
+            domains = ", ".join(provider.allowed_domains)
+            raise _refusal(
+                request,
+                f"{verified[0]} may not sign in to {tenant_current().name} with {provider.name}: "
+                f"only addresses at {domains} can. Ask an owner of "
+                f"{tenant_current().name} to invite you instead.",
+            )
+        organization = tenant_current().name
+        if sociallogin.is_existing and not sociallogin.user.is_active:
+            raise _refusal(
+                request,
+                f"{verified[0]} was removed from {organization}. Ask an owner or admin to "
+                "invite you again.",
+            )
+        if not sociallogin.is_existing and member_email_taken(email=verified[0]):
+            # An account allauth did not match by address: it would offer a signup form to
+            # pick another address, which would get round the allowed domains.
+            raise _refusal(
+                request,
+                f"{verified[0]} already has an account in {organization} that {provider.name} "
+                "cannot open. Ask an owner or admin.",
+            )
+
+    def populate_user(self, request: HttpRequest, sociallogin: SocialLogin, data: Any) -> Any:
+        user = super().populate_user(request, sociallogin, data)
+        provider = identity_provider_get()
+        if provider is not None:
+            user.role = provider.default_role
+        user.full_name = (data.get("name") or "")[:150]
+        return user
+
+    def save_user(self, request: HttpRequest, sociallogin: SocialLogin, form: Any = None) -> Any:
+        provider = identity_provider_get()
+        assert provider is not None  # pre_social_login refused the sign-in otherwise
+        try:
+            return member_join_by_single_sign_on(
+                provider=provider, save=lambda: super(OrganizationSocialAccountAdapter, self)
+                .save_user(request, sociallogin, form),
+            )  # fmt: skip
+        except CapReached as refusal:
+            raise _refusal(
+                request, f"{refusal.summary} Ask your admin to upgrade the plan."
+            ) from None

@@ -1,10 +1,14 @@
 from typing import Any
 
+from allauth.account.forms import LoginForm, ResetPasswordForm
 from django import forms
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 
 from accounts.models import Role
+from members.models import PROVISIONABLE_ROLES, IdentityProvider
+from members.selectors import identity_provider_get
 from tenants.services import organization_slug_validate
 
 
@@ -72,3 +76,95 @@ class SignupForm(forms.Form):
 
 class SecurityForm(forms.Form):
     require_two_factor = forms.BooleanField(required=False)
+
+
+class IdentityProviderForm(forms.Form):
+    name = forms.CharField(
+        label="Name on the sign-in button", max_length=60,
+        help_text="People see “Sign in with” and this name, e.g. Okta or Acme ID.",
+    )  # fmt: skip
+    issuer_url = forms.URLField(
+        label="Issuer URL", max_length=300, assume_scheme="https",
+        help_text="Its OpenID Connect discovery document is read from "
+        "<issuer>/.well-known/openid-configuration.",
+    )  # fmt: skip
+    client_id = forms.CharField(label="Client ID", max_length=255)
+    # Write-only: the stored secret is never put back into the page.
+    client_secret = forms.CharField(
+        label="Client secret", max_length=500, required=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+    )  # fmt: skip
+    allowed_domains = forms.CharField(
+        label="Allowed email domains", max_length=2000,
+        help_text="Separated by commas. Only addresses at these domains may sign in this way.",
+    )  # fmt: skip
+    default_role = forms.ChoiceField(
+        label="Role for new members", choices=PROVISIONABLE_ROLES, initial=Role.MEMBER,
+        help_text="Someone signing in for the first time joins with this role.",
+    )  # fmt: skip
+    require_sso = forms.BooleanField(label="Require single sign-on", required=False)
+
+    def clean_issuer_url(self) -> str:
+        url: str = self.cleaned_data["issuer_url"]
+        if not url.startswith("https://") and not settings.SSO_ALLOW_HTTP_ISSUERS:
+            raise ValidationError("The issuer URL must start with https://.")
+        return url
+
+    @staticmethod
+    def initial_from(provider: IdentityProvider | None) -> dict[str, Any]:
+        if provider is None:
+            return {}
+        return {
+            "name": provider.name,
+            "issuer_url": provider.issuer_url,
+            "client_id": provider.client_id,
+            "allowed_domains": ", ".join(provider.allowed_domains),
+            "default_role": provider.default_role,
+            "require_sso": provider.require_sso,
+        }
+
+
+def _password_sign_in_refused(user: Any, provider: IdentityProvider | None) -> bool:
+    # Owners are the break-glass accounts: they keep their password when the identity
+    # provider is down or misconfigured, and can turn the requirement off.
+    return bool(provider and provider.require_sso and getattr(user, "role", None) != Role.OWNER)
+
+
+class OrganizationLoginForm(LoginForm):
+    """allauth's sign-in, which also offers the organization's single sign-on and refuses a
+    password when single sign-on is required (except an owner's)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.identity_provider = identity_provider_get()
+
+    def clean(self) -> Any:
+        cleaned = super().clean()
+        user = getattr(self, "user", None)
+        provider = self.identity_provider
+        if user is not None and provider is not None and _password_sign_in_refused(user, provider):
+            raise ValidationError(
+                f"Your organization signs in with {provider.name}: use “Sign in with "
+                f"{provider.name}” above. Passwords are kept for owners only."
+            )
+        return cleaned
+
+
+class OrganizationResetPasswordForm(ResetPasswordForm):
+    """With single sign-on required, only owners may reset a password; the page still says
+    an email is on its way, so it tells nobody who is an owner."""
+
+    users: list[Any]  # set by allauth's clean_email
+    refused_by_sso = False
+
+    def clean_email(self) -> str:
+        email: str = super().clean_email()
+        provider = identity_provider_get()
+        self.users = [u for u in self.users if not _password_sign_in_refused(u, provider)]
+        self.refused_by_sso = bool(provider and provider.require_sso and not self.users)
+        return email
+
+    def save(self, request: Any, **kwargs: Any) -> str:
+        if self.refused_by_sso:
+            return str(self.cleaned_data["email"])
+        return str(super().save(request, **kwargs))

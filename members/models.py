@@ -37,3 +37,36 @@ class LoginHandoff(models.Model):
 
     def __str__(self) -> str:
         return f"Hand-off for {self.user_id}"
+
+
+# Roles single sign-on may give a person it creates: never owner (an identity provider's
+# group change must not be able to hand out the organization).
+PROVISIONABLE_ROLES = [choice for choice in Role.choices if choice[0] != Role.OWNER]
+
+
+class IdentityProvider(models.Model):
+    """The organization's OpenID Connect identity provider (single sign-on), one at most.
+
+    allauth's OpenID Connect provider signs people in through it; its app is built from this
+    row (members.adapter.OrganizationSocialAccountAdapter), never stored twice."""
+
+    # One row per schema: the unique constant makes a second one an IntegrityError.
+    singleton = models.BooleanField(default=True, unique=True, editable=False)
+    name = models.CharField(max_length=60)
+    issuer_url = models.URLField(max_length=300)
+    client_id = models.CharField(max_length=255)
+    # Never rendered back (members.forms.IdentityProviderForm); sent only to the token endpoint.
+    client_secret = models.CharField(max_length=500)
+    allowed_domains = models.JSONField(default=list)
+    default_role = models.CharField(max_length=20, choices=PROVISIONABLE_ROLES, default=Role.MEMBER)
+    # Password sign-in (and reset) off for everyone but owners, who keep it to get in when
+    # the identity provider is down or misconfigured (members.forms.OrganizationLoginForm).
+    require_sso = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Single sign-on with {self.name}"
+
+    def allows_email(self, email: str) -> bool:
+        domain = email.rpartition("@")[2].lower()
+        return domain in self.allowed_domains

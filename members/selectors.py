@@ -4,7 +4,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import User
-from members.models import Invitation
+from members.models import IdentityProvider, Invitation
 
 
 def member_list() -> QuerySet[User]:
@@ -45,3 +45,13 @@ def members_without_two_factor() -> QuerySet[User]:
     """Active members with no authenticator app, who must set one up if it is required."""
     with_totp = Authenticator.objects.filter(type=Authenticator.Type.TOTP).values("user_id")
     return User.objects.filter(is_active=True).exclude(pk__in=with_totp).order_by("email")
+
+
+def identity_provider_get() -> IdentityProvider | None:
+    """The organization's single sign-on provider, if an owner configured one."""
+    return IdentityProvider.objects.first()
+
+
+def member_email_taken(*, email: str) -> bool:
+    """Whether any account here, removed ones included, has this address."""
+    return User.objects.filter(email__iexact=email).exists()

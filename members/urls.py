@@ -17,6 +17,12 @@ urlpatterns = [
         name="invitation_withdraw",
     ),
     path("members/security/", views.security, name="security"),
+    path("members/single-sign-on/", views.single_sign_on, name="single_sign_on"),
+    path(
+        "members/single-sign-on/remove/",
+        views.single_sign_on_remove,
+        name="single_sign_on_remove",
+    ),
     path("members/groups/", views.groups, name="groups"),
     path("members/groups/new/", views.group_create_view, name="group_create"),
     path("members/groups/<id:group_id>/delete/", views.group_delete_view, name="group_delete"),

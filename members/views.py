@@ -21,6 +21,7 @@ from members.forms import (
     AcceptInvitationForm,
     GroupForm,
     GroupMemberForm,
+    IdentityProviderForm,
     InvitationForm,
     RoleForm,
     SecurityForm,
@@ -30,6 +31,7 @@ from members.permissions import organization_manager_required
 from members.selectors import (
     group_get,
     group_list,
+    identity_provider_get,
     invitation_get,
     invitation_pending_list,
     member_get,
@@ -37,7 +39,9 @@ from members.selectors import (
     members_without_two_factor,
 )
 from members.services import (
+    SSO_PROVIDER_ID,
     MembershipError,
+    email_domains_parse,
     email_verification_send,
     group_create,
     group_delete,
@@ -45,6 +49,8 @@ from members.services import (
     group_member_remove,
     handoff_consume,
     handoff_issue,
+    identity_provider_configure,
+    identity_provider_remove,
     invitation_accept,
     invitation_create,
     invitation_from_token,
@@ -319,3 +325,54 @@ def security(request: MemberRequest) -> HttpResponse:
         return redirect("members:security")
     context = {"organization": organization, "without_two_factor": members_without_two_factor()}
     return render(request, "members/security.html", context)
+
+
+def _owner_only(request: MemberRequest) -> None:
+    if request.user.role != Role.OWNER:
+        raise Http404
+
+
+def _single_sign_on_page(
+    request: MemberRequest, form: IdentityProviderForm, *, refusal: str = "", status: int = 200
+) -> HttpResponse:
+    callback = reverse("openid_connect_callback", kwargs={"provider_id": SSO_PROVIDER_ID})
+    context = {
+        "form": form,
+        "provider": identity_provider_get(),
+        "redirect_uri": request.build_absolute_uri(callback),
+        "refusal": refusal,
+    }
+    return render(request, "members/single_sign_on.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def single_sign_on(request: MemberRequest) -> HttpResponse:
+    """Owners set up the organization's OpenID Connect sign-in; to anyone else the page does
+    not exist."""
+    _owner_only(request)
+    if request.method == "GET":
+        initial = IdentityProviderForm.initial_from(identity_provider_get())
+        return _single_sign_on_page(request, IdentityProviderForm(initial=initial))
+    form = IdentityProviderForm(request.POST)
+    if not form.is_valid():
+        return _single_sign_on_page(request, form, refusal=form_refusal(form), status=400)
+    try:
+        identity_provider_configure(
+            actor=request.user,
+            allowed_domains=email_domains_parse(text=form.cleaned_data["allowed_domains"]),
+            **{key: value for key, value in form.cleaned_data.items() if key != "allowed_domains"},
+        )
+    except MembershipError as refusal:
+        return _single_sign_on_page(request, form, refusal=str(refusal), status=400)
+    messages.success(request, "Single sign-on settings saved.")
+    return redirect("members:single_sign_on")
+
+
+@login_required
+@require_POST
+def single_sign_on_remove(request: MemberRequest) -> HttpResponse:
+    _owner_only(request)
+    identity_provider_remove(actor=request.user)
+    messages.success(request, "Single sign-on is off. Everyone signs in with a password again.")
+    return redirect("members:single_sign_on")

@@ -3,6 +3,7 @@ webhooks and the platform operator's admin."""
 
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
+from allauth.socialaccount.models import SocialAccount, SocialApp, SocialToken
 from allauth.usersessions.models import UserSession
 from django.contrib import admin
 from django.urls import include, path
@@ -11,10 +12,17 @@ from accounts.views import admin_login
 from billing.urls import public_urlpatterns as billing_public
 from members.urls import public_urlpatterns as members_public
 
-# allauth registers admins for its email addresses, sessions and authenticators, but their
-# tables are in each organization's schema, and this admin is the public site's: the pages
-# could only fail.
-for tenant_model in (EmailAddress, UserSession, Authenticator):
+# allauth registers admins for its email addresses, sessions, authenticators and single sign-on
+# links (socialaccount), but their tables are in each organization's schema, and this admin is
+# the public site's: the pages could only fail.
+for tenant_model in (
+    EmailAddress,
+    UserSession,
+    Authenticator,
+    SocialApp,
+    SocialAccount,
+    SocialToken,
+):
     if admin.site.is_registered(tenant_model):
         admin.site.unregister(tenant_model)
 

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import Role, User
-from members.models import Invitation
+from members.models import IdentityProvider, Invitation
 
 OWNER_PASSWORD = "owner-password-123"
 MEMBER_PASSWORD = "member-password-123"
@@ -55,3 +55,17 @@ class InvitationFactory(factory.django.DjangoModelFactory):
 def make_invitation(**fields: Any) -> Invitation:
     """A saved pending invitation in the organization whose schema is in force."""
     return cast(Invitation, InvitationFactory(**fields))
+
+
+def make_identity_provider(**fields: Any) -> IdentityProvider:
+    """A saved single sign-on provider without asking its issuer (the service does:
+    members.services.identity_provider_configure), for pages that only show it."""
+    values: dict[str, Any] = {
+        "name": "Northwind ID",
+        "issuer_url": "https://id.northwind.example",
+        "client_id": "knowledge-assistant",
+        "client_secret": "a-stored-client-secret",
+        "allowed_domains": ["northwind.example"],
+        **fields,
+    }
+    return IdentityProvider.objects.create(**values)

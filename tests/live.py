@@ -74,6 +74,44 @@ def uvicorn_running(port: int, **environment: str) -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def oidc_provider_running(
+    port: int,
+    *,
+    redirect_uris: list[str],
+    users: list[str],
+    password: str,
+    client_id: str,
+    client_secret: str,
+) -> Iterator[str]:
+    """The local OpenID Connect identity provider (localdev/oidc_provider) on `port`, with
+    `users` (email addresses, all with `password`) and one registered client; yields its
+    issuer URL."""
+    arguments = [sys.executable, "-m", "localdev.oidc_provider", "--port", str(port)]
+    for uri in redirect_uris:
+        arguments += ["--redirect-uri", uri]
+    for user in users:
+        arguments += ["--user", user]
+    env = {
+        **os.environ, "OIDC_PROVIDER_PASSWORD": password,
+        "OIDC_PROVIDER_CLIENT_SECRET": client_secret,
+    }  # fmt: skip
+    provider = subprocess.Popen(
+        [*arguments, "--client-id", client_id],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
+        assert provider.poll() is None, provider.stderr.read().decode() if provider.stderr else ""
+        assert time.monotonic() < deadline, "the identity provider did not start"
+        time.sleep(0.1)
+    try:
+        yield f"http://127.0.0.1:{port}/o"
+    finally:
+        provider.terminate()
+        provider.wait(timeout=15)
+
+
+@contextlib.contextmanager
 def chromium_page(height: int = 860) -> Iterator[Page]:
     with chromium_browser() as browser:
         yield browser.new_page(viewport={"width": 1280, "height": height})

@@ -55,6 +55,30 @@ TENANT_APPS = [
     "workspaces",
     "assistant",
 ]
+
+# --- Single sign-on (issue 14) ---------------------------------------------------------------
+# Each organization may sign its members in through its own OpenID Connect identity provider
+# (Members -> Single sign-on; members.models.IdentityProvider). allauth's social accounts live in
+# every organization's schema; the adapter builds the provider's app from that organization's
+# row, so nothing about it is in settings.
+TENANT_APPS += ["allauth.socialaccount", "allauth.socialaccount.providers.openid_connect"]
+SOCIALACCOUNT_ADAPTER = "members.adapter.OrganizationSocialAccountAdapter"
+SOCIALACCOUNT_PROVIDERS = {"openid_connect": {"OAUTH_PKCE_ENABLED": True}}
+# A person whose identity provider vouches for an address a member already has signs in to
+# that member (connected, not duplicated); allauth wipes the password of an account whose
+# address was never verified here, so that whoever set it cannot share the account.
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+# Password sign-in and reset honour "require single sign-on" (owners keep them: break-glass).
+ACCOUNT_FORMS = {
+    "login": "members.forms.OrganizationLoginForm",
+    "reset_password": "members.forms.OrganizationResetPasswordForm",
+}
+# Issuers must be https; dev and test settings allow http for the local identity provider.
+SSO_ALLOW_HTTP_ISSUERS = env.bool("SSO_ALLOW_HTTP_ISSUERS", default=False)
+SSO_DISCOVERY_TIMEOUT_SECONDS = env.float("SSO_DISCOVERY_TIMEOUT_SECONDS", default=5.0)
+# --- end of single sign-on -------------------------------------------------------------------
+
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
 TENANT_MODEL = "tenants.Organization"

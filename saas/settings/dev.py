@@ -9,6 +9,9 @@ import os
 os.environ.setdefault("DJANGO_SECRET_KEY", "dev-only-insecure-secret-key-change-me-in-production")
 os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 
+# Single sign-on may use the local identity provider over http (localdev/oidc_provider).
+os.environ.setdefault("SSO_ALLOW_HTTP_ISSUERS", "1")
+
 from .base import *  # noqa: F403
 
 # The local stand-ins' management commands (demo_seed, stripe_local, vertex_local). No

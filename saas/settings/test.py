@@ -12,6 +12,9 @@ os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBa
 os.environ.setdefault("STRIPE_API_KEY", "sk_test_local")
 os.environ.setdefault("STRIPE_WEBHOOK_SECRET", "whsec_test_secret")
 
+# Single sign-on may use the local identity provider over http (localdev/oidc_provider).
+os.environ.setdefault("SSO_ALLOW_HTTP_ISSUERS", "1")
+
 from .base import *  # noqa: F403
 
 SHARED_APPS = [*SHARED_APPS, "localdev"]  # noqa: F405  (no models; see dev.py)

@@ -5,7 +5,8 @@ go to artifacts/pages/.
 The organization is the sample handbook's, with what its pages list made through the real
 services: an answered conversation with feedback, an unanswered question, a group and a
 document that failed; and a pending invitation (a factory's: the service would leave its
-email queued for whichever test's worker runs next)."""
+email queued for whichever test's worker runs next); and single sign-on, so that the sign-in page
+shows its button."""
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from assistant.conversations import feedback_set
 from members.services import group_create, group_member_add, invitation_token
 from tenants.schemas import schema_public_activate
 from tests.assistant.conftest import Handbook, ask
-from tests.factories import OWNER_PASSWORD, make_invitation
+from tests.factories import OWNER_PASSWORD, make_identity_provider, make_invitation
 from tests.files import upload
 from tests.live import (
     ARTIFACTS,
@@ -58,6 +59,8 @@ def site(handbook: Handbook, django_db_blocker, tmp_path_factory) -> Iterator[Si
         group = group_create(actor=owner, name="Support team")
         group_member_add(actor=owner, group=group, email=owner.email)
         invitation = make_invitation(email="new.person@northwind.example", invited_by=owner)
+        # Single sign-on set up (not asked of an issuer): the sign-in page shows its button.
+        identity_provider = make_identity_provider()
         failed = document_upload(
             actor=owner, workspace=workspace, upload=upload("empty.txt", b""),
             queue_ingestion=False,
@@ -77,6 +80,7 @@ def site(handbook: Handbook, django_db_blocker, tmp_path_factory) -> Iterator[Si
             "retrieval-test": f"/w/{slug}/search/?q=hotel+limit+in+London",
             "members": "/members/",
             "groups": "/members/groups/",
+            "single-sign-on": "/members/single-sign-on/",
             "billing": "/billing/",
             "ask": "/ask/",
             "conversation": f"/ask/c/{answer.conversation_id}/",
@@ -97,6 +101,7 @@ def site(handbook: Handbook, django_db_blocker, tmp_path_factory) -> Iterator[Si
         )
     with django_db_blocker.unblock(), tenant_context(organization):
         Document.objects.filter(pk=failed.pk).delete()
+        identity_provider.delete()
     schema_public_activate()
 
 
@@ -151,7 +156,7 @@ def _sign_in(page: Page, site: Site, email: str) -> None:
     page.goto(site.organization + "/accounts/login/")
     page.locator("input[name=login]").fill(email)
     page.locator("input[name=password]").fill(OWNER_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page.get_by_role("link", name="Ask", exact=True)).to_be_attached()
 
 

@@ -1,0 +1,82 @@
+"""Single sign-on fixtures: the local OpenID Connect identity provider (a separate Django
+project, localdev/oidc_provider, run as its own process for the session) and the
+organizations that use it, made through the real signup service."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from django_tenants.utils import tenant_context
+
+from members.services import organization_signup
+from tenants.models import Organization
+from tenants.schemas import schema_public_activate
+from tests.factories import OWNER_PASSWORD
+from tests.live import free_port, oidc_provider_running
+
+# The organizations' slugs: one for the in-process tests (each rolled back), one for the
+# browser's (committed, as uvicorn runs in another process).
+SSO_SLUGS = ("globex", "initech")
+IDP_USERS = [
+    "new.person@initech.example",
+    "existing@initech.example",
+    "outsider@elsewhere.example",
+    "removed@initech.example",
+]
+
+
+@dataclass(frozen=True)
+class IdentityProviderSite:
+    issuer: str
+    client_id: str
+    client_secret: str
+    password: str
+    live_port: int  # where the product will run for the browser, for the redirect URI
+
+    def callback(self, slug: str) -> str:
+        return f"http://{slug}.localhost:{self.live_port}/accounts/oidc/sso/login/callback/"
+
+
+@pytest.fixture(scope="session")
+def idp(django_db_setup: None) -> Iterator[IdentityProviderSite]:
+    live_port, port = free_port(), free_port()
+    credentials = {
+        "client_id": "knowledge-assistant",
+        "client_secret": "local-test-client-secret",
+        "password": "idp-password-for-tests",
+    }
+    redirect_uris = [
+        f"http://{slug}.localhost:{live_port}/accounts/oidc/sso/login/callback/"
+        for slug in SSO_SLUGS
+    ]
+    with oidc_provider_running(
+        port, redirect_uris=redirect_uris, users=IDP_USERS, **credentials
+    ) as issuer:
+        yield IdentityProviderSite(issuer=issuer, live_port=live_port, **credentials)
+
+
+def _organization(slug: str) -> Organization:
+    existing = Organization.objects.filter(slug=slug).first()
+    if existing is not None:
+        return existing
+    organization, _ = organization_signup(
+        name=slug.capitalize(), slug=slug, owner_email=f"owner@{slug}.example",
+        owner_password=OWNER_PASSWORD,
+    )  # fmt: skip
+    schema_public_activate()
+    return organization
+
+
+@pytest.fixture(scope="session")
+def sso_organizations(django_db_setup: None, django_db_blocker) -> dict[str, Organization]:
+    with django_db_blocker.unblock():
+        return {slug: _organization(slug) for slug in SSO_SLUGS}
+
+
+@pytest.fixture
+def globex(db: None, sso_organizations: dict[str, Organization]) -> Iterator[Organization]:
+    """The in-process tests' organization, its schema in force for the test."""
+    organization = sso_organizations["globex"]
+    with tenant_context(organization):
+        yield organization
+    schema_public_activate()
