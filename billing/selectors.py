@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
@@ -16,6 +17,7 @@ from billing.models import (
     QuestionUsage,
     SubscriptionStatus,
 )
+from billing.money import MICROS_PER_CENT, dollars
 from billing.usage import usage_count
 from tenants.models import Organization
 
@@ -100,6 +102,14 @@ def questions_per_day(*, organization: Organization, period: Period) -> list[tup
     return [(day, counts.get(day, 0)) for day in period.days()]
 
 
+def model_cost_used(*, organization: Organization, period: Period) -> int:
+    """The period's model spend in micros (billing.ledger adds each answer's cost)."""
+    usage = QuestionUsage.objects.filter(
+        organization=organization, period_start=period.start
+    ).first()
+    return usage.model_cost_micros if usage else 0
+
+
 def tenant_usage(*, organization: Organization, meter: str) -> int:
     """What the organization holds now, counted in its own schema by the app that holds it
     (billing.usage)."""
@@ -114,6 +124,16 @@ class MeterReading:
     used: int
     limit: int
     is_bytes: bool = False
+    is_money: bool = False  # micros of a US dollar
+
+    @property
+    def figures(self) -> str:
+        """ "12 / 1,000", "2.0 MB / 1.0 GB" or "$1.20 / $5.00"."""
+        if self.is_bytes:
+            return f"{filesizeformat(self.used)} / {filesizeformat(self.limit)}"
+        if self.is_money:
+            return f"{dollars(self.used)} / {dollars(self.limit)}"
+        return f"{self.used:,} / {self.limit:,}"
 
     @property
     def percent(self) -> int:
@@ -134,13 +154,20 @@ def meter_readings(*, organization: Organization, plan: Plan, period: Period) ->
         return tenant_usage(organization=organization, meter=meter)
 
     questions = questions_used(organization=organization, period=period)
-    return [
+    readings = [
         MeterReading("questions", "Questions this period", questions, plan.questions_per_period),
         MeterReading("documents", "Documents", held("documents"), plan.max_documents),
         MeterReading("storage", "Storage", held("storage"), plan.max_storage_bytes, True),
         MeterReading("members", "Members", held("members"), plan.max_members),
         MeterReading("workspaces", "Workspaces", held("workspaces"), plan.max_workspaces),
     ]  # fmt: skip
+    if plan.max_model_cost_cents is not None:
+        readings.insert(1, MeterReading(
+            "model_cost", "Model spend this period",
+            model_cost_used(organization=organization, period=period),
+            plan.max_model_cost_cents * MICROS_PER_CENT, is_money=True,
+        ))  # fmt: skip
+    return readings
 
 
 def invoice_list(*, account: BillingAccount) -> list[stripe_gateway.Invoice]:
