@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
+from django.db.models import Sum
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django_tenants.utils import tenant_context
@@ -16,6 +17,7 @@ from billing.models import (
     Plan,
     QuestionUsage,
     SubscriptionStatus,
+    UsageDay,
 )
 from billing.money import MICROS_PER_CENT, dollars
 from billing.usage import usage_count
@@ -233,3 +235,64 @@ def billing_overview(*, organization: Organization) -> BillingOverview:
         invoices_unavailable=unavailable,
         past_due_until=past_due_grace_ends(account=account),
     )
+
+
+@dataclass(frozen=True)
+class OrganizationActivity:
+    """One organization's last days, from the public ledger (no organization's schema is
+    read): what the platform operator's admin lists."""
+
+    organization: Organization
+    questions: int
+    answers: int
+    answers_cached: int
+    answers_failed: int
+    model_cost_micros: int
+    documents_ingested: int
+    ingestions_failed: int
+    chunks_embedded: int
+
+    @property
+    def model_cost(self) -> str:
+        return dollars(self.model_cost_micros)
+
+
+def organizations_activity(*, days: int) -> list[OrganizationActivity]:
+    """Every organization over the last `days` days (today included), costliest first."""
+    since = timezone.now().date() - timedelta(days=days - 1)
+    sums = {
+        row["organization_id"]: row
+        for row in UsageDay.objects.filter(day__gte=since)
+        .values("organization_id")
+        .annotate(
+            answers_sum=Sum("answers"), cached_sum=Sum("answers_cached"),
+            failed_sum=Sum("answers_failed"), cost_sum=Sum("model_cost_micros"),
+            documents_sum=Sum("documents_ingested"), ingestions_failed_sum=Sum("ingestions_failed"),
+            chunks_sum=Sum("chunks_embedded"),
+        )
+    }  # fmt: skip
+    questions = dict(
+        DailyQuestions.objects.filter(day__gte=since)
+        .values("organization_id")
+        .annotate(total=Sum("questions"))
+        .values_list("organization_id", "total")
+    )
+    rows = []
+    for organization in Organization.objects.exclude(schema_name="public").exclude(
+        is_template=True
+    ):
+        row = sums.get(organization.pk, {})
+        rows.append(
+            OrganizationActivity(
+                organization=organization,
+                questions=questions.get(organization.pk) or 0,
+                answers=row.get("answers_sum") or 0,
+                answers_cached=row.get("cached_sum") or 0,
+                answers_failed=row.get("failed_sum") or 0,
+                model_cost_micros=row.get("cost_sum") or 0,
+                documents_ingested=row.get("documents_sum") or 0,
+                ingestions_failed=row.get("ingestions_failed_sum") or 0,
+                chunks_embedded=row.get("chunks_sum") or 0,
+            )
+        )
+    return sorted(rows, key=lambda r: (-r.model_cost_micros, -r.questions, r.organization.name))
