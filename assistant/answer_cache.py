@@ -33,7 +33,8 @@ _clients: dict[str, "redis.Redis[bytes]"] = {}
 
 
 def _redis() -> "redis.Redis[bytes]":
-    url = settings.REDIS_URL
+    # kombu (Celery) spells a unix socket redis+socket://, redis-py unix://.
+    url = str(settings.REDIS_URL).replace("redis+socket://", "unix://", 1)
     if url not in _clients:
         _clients[url] = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
     return _clients[url]

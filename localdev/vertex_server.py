@@ -93,10 +93,19 @@ class _Handler(BaseHTTPRequestHandler):
             " ".join(words[i : i + 3]) + (" " if i + 3 < len(words) else "")
             for i in range(0, len(words), 3)
         ]
+        # Vertex bills the system instruction as prompt tokens too; a word stands in for a
+        # token here. The shape is Vertex's: totals, per-modality details, traffic type.
+        system = " ".join(
+            part.get("text", "") for part in body.get("systemInstruction", {}).get("parts", [])
+        )
+        prompt_tokens = len(prompt.split()) + len(system.split())
         usage = {
-            "promptTokenCount": len(prompt.split()),
+            "promptTokenCount": prompt_tokens,
             "candidatesTokenCount": len(words),
-            "totalTokenCount": len(prompt.split()) + len(words),
+            "totalTokenCount": prompt_tokens + len(words),
+            "promptTokensDetails": [{"modality": "TEXT", "tokenCount": prompt_tokens}],
+            "candidatesTokensDetails": [{"modality": "TEXT", "tokenCount": len(words)}],
+            "trafficType": "ON_DEMAND",
         }
         if method == "generateContent":
             self._json(200, _response("".join(pieces), model, usage, final=True))
