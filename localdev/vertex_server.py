@@ -99,7 +99,7 @@ class _Handler(BaseHTTPRequestHandler):
             part.get("text", "") for part in body.get("systemInstruction", {}).get("parts", [])
         )
         prompt_tokens = len(prompt.split()) + len(system.split())
-        usage = {
+        usage: dict[str, Any] = {
             "promptTokenCount": prompt_tokens,
             "candidatesTokenCount": len(words),
             "totalTokenCount": prompt_tokens + len(words),
@@ -138,7 +138,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(status, {"error": {"code": status, "message": reason, "status": reason}})
 
 
-def _response(text: str, model: str, usage: dict[str, int], *, final: bool) -> dict[str, Any]:
+def _response(text: str, model: str, usage: dict[str, Any], *, final: bool) -> dict[str, Any]:
     candidate: dict[str, Any] = {"content": {"role": "model", "parts": [{"text": text}]}}
     payload: dict[str, Any] = {"candidates": [candidate], "modelVersion": model}
     if final:

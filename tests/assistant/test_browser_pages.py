@@ -78,6 +78,7 @@ def site(handbook: Handbook, django_db_blocker, tmp_path_factory) -> Iterator[Si
             "members": "/members/",
             "groups": "/members/groups/",
             "billing": "/billing/",
+            "spend": "/ask/spend/",
             "ask": "/ask/",
             "conversation": f"/ask/c/{answer.conversation_id}/",
             "source": f"/ask/sources/{citation.pk}/",
