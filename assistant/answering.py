@@ -21,15 +21,24 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
+from assistant.answer_cache import (
+    CachedAnswer,
+    CachedCitation,
+    answer_cache_get,
+    answer_cache_key,
+    answer_cache_set,
+)
 from assistant.llm import NOT_FOUND, AnswerProvider, Passage, Prepared, ProviderError, Turn, Usage
 from assistant.llm import provider_get as provider_get
 from assistant.llm.followups import question_focus
 from assistant.llm.passage_units import passage_units
 from assistant.models import Citation, Conversation, Message, MessageRole, MessageStatus
 from billing.caps import cap_question_return
+from billing.ledger import ledger_answer_failed, ledger_answer_record, model_cost_micros
 from tenants.schemas import in_tenant, tenant_current
 from workspaces.access import workspace_ids_readable
 from workspaces.embeddings import embeddings_get
+from workspaces.models import Chunk
 from workspaces.retrieval import chunks_retrieve
 from workspaces.selectors import workspace_language
 
@@ -47,6 +56,9 @@ class Claim:
     history: tuple[Turn, ...]
     scope_ids: tuple[int, ...]
     provider: str
+    # False for an answer written again (Regenerate, Retry, a stream taken over): the
+    # person asked for a new answer, not the cached one.
+    cache_allowed: bool = True
 
 
 def searchable_workspace_ids(*, user: User, scope_ids: Sequence[int]) -> list[int]:
@@ -93,12 +105,44 @@ def message_claim(*, message_id: int) -> Claim | None:
         history=tuple(turns[-settings.ASSISTANT_HISTORY_TURNS :]),
         scope_ids=tuple(conversation.scope.values_list("id", flat=True)),
         provider=message.provider or settings.ASSISTANT_PROVIDER,
+        # Searched before: this message was answered (or began to be) once already.
+        cache_allowed=not message.search_query,
     )
 
 
-def answer_prepare(*, claim: Claim, query: str, provider: AnswerProvider) -> Prepared:
-    """Retrieve the passages (as the user, within the scope) and let the provider plan."""
+@dataclass(frozen=True)
+class CacheLookup:
+    key: str | None
+    workspace_ids: list[int]
+    hit: CachedAnswer | None
+
+
+def answer_cache_lookup(*, claim: Claim, query: str, provider: AnswerProvider) -> CacheLookup:
+    """The readable workspaces for this question, and the cached answer to the same
+    standalone question over them, if there is one whose sources are all still there."""
     workspace_ids = searchable_workspace_ids(user=claim.user, scope_ids=claim.scope_ids)
+    key = answer_cache_key(provider=provider, question=query, workspace_ids=workspace_ids)
+    hit = answer_cache_get(key=key) if key and claim.cache_allowed else None
+    if hit is not None:
+        cited = {citation.chunk_id for citation in hit.citations}
+        present = Chunk.objects.filter(pk__in=cited, workspace_id__in=workspace_ids).count()
+        if present != len(cited):
+            hit = None
+    return CacheLookup(key=key, workspace_ids=workspace_ids, hit=hit)
+
+
+def answer_prepare(
+    *,
+    claim: Claim,
+    query: str,
+    provider: AnswerProvider,
+    workspace_ids: Sequence[int] | None = None,
+) -> Prepared:
+    """Retrieve the passages (as the user, within the scope) and let the provider plan.
+    `workspace_ids`: the readable scope already worked out (answer_cache_lookup)."""
+    if workspace_ids is None:
+        workspace_ids = searchable_workspace_ids(user=claim.user, scope_ids=claim.scope_ids)
+    workspace_ids = list(workspace_ids)
     # What the question sets aside ("Besides holiday and sick leave, ...") is not searched.
     focus = question_focus(query)
     query_vector = embeddings_get().embed_query(focus)
@@ -161,6 +205,13 @@ def _quote(text: str, passage: Passage) -> list[str]:
     return [scored[0].text] if scored else []
 
 
+def _refusal_given_back(message: Message) -> None:
+    if message.counted and not message.answered:
+        # A refusal costs no question: the knowledge base had nothing to answer with.
+        cap_question_return(organization=tenant_current(), asked_at=message.created_at)
+        message.counted = False
+
+
 def answer_finish(
     *,
     message_id: int,
@@ -169,9 +220,17 @@ def answer_finish(
     passages: Sequence[Passage],
     latency_ms: int,
     first_token_ms: int | None,
+    cache_key: str | None = None,
 ) -> None:
+    """Store the answer with its citations, its tokens and cost (the per-answer ledger and
+    the organization's day in the public one), and keep it for a repeat of the question
+    under `cache_key`."""
     by_number = {p.number: p for p in passages}
     final_text, cited = citations_renumber(text, list(by_number))
+    input_tokens, output_tokens = usage.input_tokens or 0, usage.output_tokens or 0
+    cost = model_cost_micros(
+        model=usage.model, input_tokens=input_tokens, output_tokens=output_tokens
+    )
     with transaction.atomic():
         message = Message.objects.select_for_update().get(pk=message_id)
         message.text = final_text
@@ -180,15 +239,14 @@ def answer_finish(
         message.model = usage.model
         message.input_tokens = usage.input_tokens
         message.output_tokens = usage.output_tokens
+        message.cost_micros = cost
+        message.from_cache = False
         message.latency_ms = latency_ms
         message.first_token_ms = first_token_ms
-        if message.counted and not usage.answered:
-            # A refusal costs no question: the knowledge base had nothing to answer with.
-            cap_question_return(organization=tenant_current(), asked_at=message.created_at)
-            message.counted = False
+        _refusal_given_back(message)
         message.save()
         message.citations.all().delete()
-        Citation.objects.bulk_create(
+        citations = Citation.objects.bulk_create(
             Citation(
                 message=message,
                 marker=marker,
@@ -205,12 +263,101 @@ def answer_finish(
             for marker, number in enumerate(cited, start=1)
         )
         Conversation.objects.filter(pk=message.conversation_id).update(updated_at=timezone.now())
+        ledger_answer_record(
+            organization=tenant_current(), model=usage.model, input_tokens=input_tokens,
+            output_tokens=output_tokens, cost_micros=cost, cached=False,
+        )  # fmt: skip
+        if cache_key is not None:
+            cached = CachedAnswer(
+                text=final_text,
+                answered=usage.answered,
+                model=usage.model,
+                citations=[_cached_citation(citation) for citation in citations],
+                search_embedding=(
+                    [float(x) for x in message.search_embedding]
+                    if message.search_embedding is not None
+                    else None
+                ),
+            )
+            transaction.on_commit(lambda: answer_cache_set(key=cache_key, answer=cached))
+
+
+def _cached_citation(citation: Citation) -> CachedCitation:
+    assert citation.chunk_id is not None and citation.document_id is not None
+    return CachedCitation(
+        marker=citation.marker, chunk_id=citation.chunk_id, document_id=citation.document_id,
+        workspace_id=citation.workspace_id_at_answer, document_title=citation.document_title,
+        page=citation.page, heading_path=citation.heading_path,
+        passage_text=citation.passage_text, quote=citation.quote, score=citation.score,
+    )  # fmt: skip
+
+
+def answer_from_cache(
+    *,
+    message_id: int,
+    query: str,
+    workspace_ids: Sequence[int],
+    hit: CachedAnswer,
+    condense: Usage | None,
+    latency_ms: int,
+) -> None:
+    """Store a cached answer as this message's own, with citations of its own (the same
+    passages). No model ran for it: no tokens and no cost, but for condensing a follow-up
+    into the standalone question the cache is keyed by, when a model did that."""
+    input_tokens = condense.input_tokens or 0 if condense else 0
+    output_tokens = condense.output_tokens or 0 if condense else 0
+    cost = (
+        model_cost_micros(model=condense.model, input_tokens=input_tokens,
+                          output_tokens=output_tokens)
+        if condense else 0
+    )  # fmt: skip
+    with transaction.atomic():
+        message = Message.objects.select_for_update().get(pk=message_id)
+        message.text = hit.text
+        message.status = MessageStatus.DONE
+        message.answered = hit.answered
+        message.model = hit.model
+        message.input_tokens = input_tokens if condense else None
+        message.output_tokens = output_tokens if condense else None
+        message.cost_micros = cost
+        message.from_cache = True
+        message.search_query = query
+        message.searched_workspace_ids = list(workspace_ids)
+        message.search_embedding = hit.search_embedding
+        message.latency_ms = message.first_token_ms = latency_ms
+        _refusal_given_back(message)
+        message.save()
+        message.citations.all().delete()
+        Citation.objects.bulk_create(
+            Citation(
+                message=message,
+                marker=c.marker,
+                chunk_id=c.chunk_id,
+                document_id=c.document_id,
+                workspace_id_at_answer=c.workspace_id,
+                document_title=c.document_title,
+                page=c.page,
+                heading_path=c.heading_path,
+                passage_text=c.passage_text,
+                quote=c.quote,
+                score=c.score,
+            )
+            for c in hit.citations
+        )
+        Conversation.objects.filter(pk=message.conversation_id).update(updated_at=timezone.now())
+        ledger_answer_record(
+            organization=tenant_current(), model=hit.model, input_tokens=input_tokens,
+            output_tokens=output_tokens, cost_micros=cost, cached=True,
+        )  # fmt: skip
 
 
 def message_end(*, message_id: int, status: str, text: str = "", reason: str = "") -> None:
-    Message.objects.filter(pk=message_id, status=MessageStatus.STREAMING).update(
-        status=status, text=text, failure_reason=reason[:300], updated_at=timezone.now()
-    )
+    with transaction.atomic():
+        ended = Message.objects.filter(pk=message_id, status=MessageStatus.STREAMING).update(
+            status=status, text=text, failure_reason=reason[:300], updated_at=timezone.now()
+        )
+        if ended and status == MessageStatus.FAILED:
+            ledger_answer_failed(organization=tenant_current())
 
 
 def message_status(*, message_id: int) -> str:
@@ -235,8 +382,31 @@ async def answer_events(*, tenant: Any, message_id: int) -> AsyncIterator[tuple[
     try:
         provider = provider_get(claim.provider)
         query = await provider.acondense(question=claim.question, history=claim.history)
+        lookup = await in_tenant(
+            tenant, answer_cache_lookup, claim=claim, query=query, provider=provider
+        )
+        if lookup.hit is not None:
+            yield ("partial", lookup.hit.text)
+            await in_tenant(
+                tenant,
+                answer_from_cache,
+                message_id=message_id,
+                query=query,
+                workspace_ids=lookup.workspace_ids,
+                hit=lookup.hit,
+                condense=provider.condense_usage,
+                latency_ms=round((time.monotonic() - started) * 1000),
+            )
+            ended = True
+            yield ("done", "")
+            return
         prepared = await in_tenant(
-            tenant, answer_prepare, claim=claim, query=query, provider=provider
+            tenant,
+            answer_prepare,
+            claim=claim,
+            query=query,
+            provider=provider,
+            workspace_ids=lookup.workspace_ids,
         )
         usage = Usage(model=claim.provider, answered=False)
         stream = provider.astream(prepared) if prepared.passages else _not_found(claim.provider)
@@ -248,6 +418,14 @@ async def answer_events(*, tenant: Any, message_id: int) -> AsyncIterator[tuple[
                 first_token_ms = round((time.monotonic() - started) * 1000)
             text += piece
             yield ("partial", text)
+        if provider.condense_usage is not None:
+            # Condensing the follow-up was a model call of its own: its tokens count too.
+            usage.input_tokens = (usage.input_tokens or 0) + (
+                provider.condense_usage.input_tokens or 0
+            )
+            usage.output_tokens = (usage.output_tokens or 0) + (
+                provider.condense_usage.output_tokens or 0
+            )
         await in_tenant(
             tenant,
             answer_finish,
@@ -257,6 +435,7 @@ async def answer_events(*, tenant: Any, message_id: int) -> AsyncIterator[tuple[
             passages=prepared.passages,
             latency_ms=round((time.monotonic() - started) * 1000),
             first_token_ms=first_token_ms,
+            cache_key=lookup.key,
         )
         ended = True
     except ProviderError as error:

@@ -75,6 +75,11 @@ class Message(models.Model):
     model = models.CharField(max_length=100, blank=True)
     input_tokens = models.PositiveIntegerField(null=True, blank=True)
     output_tokens = models.PositiveIntegerField(null=True, blank=True)
+    # What the model calls for this answer cost at the prices in settings (follow-up
+    # condensing included), in millionths of a US dollar: the per-answer usage ledger.
+    cost_micros = models.PositiveBigIntegerField(default=0)
+    # Given from the cache of a recent identical question: no model call, no model cost.
+    from_cache = models.BooleanField(default=False)
     latency_ms = models.PositiveIntegerField(null=True, blank=True)
     first_token_ms = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

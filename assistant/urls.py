@@ -29,4 +29,5 @@ urlpatterns = [
     path("feedback/", views.feedback_review, name="feedback_review"),
     path("gaps/", views.gaps, name="gaps"),
     path("gaps/close/", views.gap_close_view, name="gap_close"),
+    path("spend/", views.spend, name="spend"),
 ]

@@ -44,6 +44,7 @@ from assistant.selectors import (
     question_suggestions,
     upload_destination,
 )
+from assistant.spend import spend_summary
 from billing.caps import CapReached
 from tenants.schemas import in_tenant
 from workspaces.access import workspaces_creatable_by
@@ -265,3 +266,13 @@ def gap_close_view(request: MemberRequest) -> HttpResponse:
     if not request.htmx:
         return redirect("assistant:gaps")
     return render(request, "assistant/gaps.html#closed", {"status": status})
+
+
+@login_required
+@require_GET
+def spend(request: MemberRequest) -> HttpResponse:
+    """Model spend by person, workspace and day: owners and billing admins only (a 404 to
+    anyone else, as the billing pages are)."""
+    if not request.user.can_manage_billing:
+        raise Http404
+    return render(request, "assistant/spend.html", {"spend": spend_summary()})

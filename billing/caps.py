@@ -27,12 +27,12 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from billing.models import DailyQuestions, QuestionUsage
+from billing.money import MICROS_PER_CENT, dollars
 from billing.selectors import (
     Period,
     billing_account_get,
     period_current,
     plan_effective,
-    questions_used,
     tenant_usage,
 )
 from tenants.models import Organization
@@ -48,6 +48,7 @@ METER_NOUNS = {
     "storage": "storage",
     "members": "members",
     "workspaces": "workspaces",
+    "model_cost": "model spend this billing period",
 }
 # The advisory lock's second key; the first is the organization's id.
 METER_LOCK_KEYS = {"documents": 1, "storage": 1, "members": 2, "workspaces": 3}
@@ -61,7 +62,9 @@ class CapReached(Exception):
         super().__init__(f"{meter} cap reached: {used} of {limit} on {plan_name}")
 
     def _amount(self, value: int) -> str:
-        return filesizeformat(value) if self.meter == "storage" else str(value)
+        if self.meter == "model_cost":
+            return dollars(value)  # micros
+        return filesizeformat(value) if self.meter == "storage" else f"{value:,}"
 
     @property
     def summary(self) -> str:
@@ -130,9 +133,13 @@ def cap_ensure(
 
 
 def cap_question_consume(*, organization: Organization) -> None:
-    """Count one question against the period's cap, or raise CapReached without counting.
+    """Count one question against the period's cap, or raise CapReached without counting;
+    also refused once the period's model spend has reached the plan's cost cap.
 
-    Call it before retrieval and the model: a refused question costs nothing."""
+    Call it before retrieval and the model: a refused question costs nothing. An answer's
+    cost is known only when it ends (billing.ledger adds it to the same row), so answers
+    already under way when the cap is reached may take the spend past it by their own cost;
+    every question asked after that is refused."""
     account = billing_account_get(organization=organization)
     plan = plan_effective(account=account)
     period = period_current(account=account)
@@ -140,25 +147,38 @@ def cap_question_consume(*, organization: Organization) -> None:
     refused = CapReached(
         meter="questions", used=limit, limit=limit, plan_name=plan.name
     )  # fmt: skip
+    cost_limit = (
+        None if plan.max_model_cost_cents is None
+        else plan.max_model_cost_cents * MICROS_PER_CENT
+    )  # fmt: skip
     if limit <= 0:
         raise refused
+    if cost_limit == 0:
+        raise CapReached(meter="model_cost", used=0, limit=0, plan_name=plan.name)
     with transaction.atomic(), connection.cursor() as cursor:
         # One statement: of concurrent askers at the last free question, the row lock taken
         # by ON CONFLICT lets them through one by one and the WHERE refuses all but one.
         cursor.execute(
             f"""
             INSERT INTO {QuestionUsage._meta.db_table} AS u
-                (organization_id, period_start, questions)
-            VALUES (%s, %s, 1)
+                (organization_id, period_start, questions, model_cost_micros)
+            VALUES (%s, %s, 1, 0)
             ON CONFLICT (organization_id, period_start)
-            DO UPDATE SET questions = u.questions + 1 WHERE u.questions < %s
+            DO UPDATE SET questions = u.questions + 1
+            WHERE u.questions < %s AND (%s::bigint IS NULL OR u.model_cost_micros < %s)
             RETURNING u.questions
             """,  # noqa: S608  (the table name is ours; values are bound)
-            [organization.pk, period.start, limit],
+            [organization.pk, period.start, limit, cost_limit, cost_limit],
         )
         row = cursor.fetchone()
         if row is None:
-            refused.used = questions_used(organization=organization, period=period)
+            usage = QuestionUsage.objects.get(organization=organization, period_start=period.start)
+            if cost_limit is not None and usage.model_cost_micros >= cost_limit:
+                raise CapReached(
+                    meter="model_cost", used=usage.model_cost_micros, limit=cost_limit,
+                    plan_name=plan.name,
+                )  # fmt: skip
+            refused.used = usage.questions
             raise refused
         cursor.execute(
             f"""

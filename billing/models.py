@@ -23,6 +23,11 @@ class Plan(models.Model):
     max_storage_bytes = models.PositiveBigIntegerField()
     max_members = models.PositiveIntegerField()
     max_workspaces = models.PositiveIntegerField()
+    max_model_cost_cents = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Model spend allowed per billing period, in US cents; empty for no cap.",
+    )
     is_public = models.BooleanField(default=True, help_text="Offered on the billing page.")
     position = models.PositiveSmallIntegerField(default=0)
 
@@ -105,6 +110,8 @@ class QuestionUsage(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     period_start = models.DateTimeField()
     questions = models.PositiveIntegerField(default=0)
+    # Model spend of the period in millionths of a US dollar (the plan's cost cap).
+    model_cost_micros = models.PositiveBigIntegerField(default=0, db_default=0)
     warned_80_at = models.DateTimeField(null=True, blank=True)
     warned_100_at = models.DateTimeField(null=True, blank=True)
 
@@ -133,3 +140,37 @@ class DailyQuestions(models.Model):
 
     def __str__(self) -> str:
         return f"{self.questions} questions on {self.day}"
+
+
+class UsageDay(models.Model):
+    """One organization's day in the public ledger: written by the actions themselves
+    (answers, ingestion) as they finish, so the platform operator reads every organization's
+    activity here without querying any organization's schema. Questions asked are in
+    DailyQuestions (counted when asked, against the cap)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    answers = models.PositiveIntegerField(db_default=0, help_text="Answers finished.")
+    answers_cached = models.PositiveIntegerField(
+        db_default=0, help_text="Answers given from the cache of recent identical questions."
+    )
+    answers_failed = models.PositiveIntegerField(db_default=0)
+    input_tokens = models.PositiveBigIntegerField(db_default=0)
+    output_tokens = models.PositiveBigIntegerField(db_default=0)
+    model_cost_micros = models.PositiveBigIntegerField(
+        db_default=0, help_text="Millionths of a US dollar."
+    )
+    documents_ingested = models.PositiveIntegerField(db_default=0)
+    ingestions_failed = models.PositiveIntegerField(db_default=0)
+    chunks_embedded = models.PositiveIntegerField(db_default=0)
+    embedding_tokens = models.PositiveBigIntegerField(db_default=0)
+
+    class Meta:
+        ordering = ["-day", "organization_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "day"], name="one_usage_row_per_day")
+        ]
+        verbose_name = "usage day"
+
+    def __str__(self) -> str:
+        return f"{self.organization_id} on {self.day}"

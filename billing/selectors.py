@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
+from django.db.models import Sum
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
@@ -15,7 +17,9 @@ from billing.models import (
     Plan,
     QuestionUsage,
     SubscriptionStatus,
+    UsageDay,
 )
+from billing.money import MICROS_PER_CENT, dollars
 from billing.usage import usage_count
 from tenants.models import Organization
 
@@ -100,6 +104,14 @@ def questions_per_day(*, organization: Organization, period: Period) -> list[tup
     return [(day, counts.get(day, 0)) for day in period.days()]
 
 
+def model_cost_used(*, organization: Organization, period: Period) -> int:
+    """The period's model spend in micros (billing.ledger adds each answer's cost)."""
+    usage = QuestionUsage.objects.filter(
+        organization=organization, period_start=period.start
+    ).first()
+    return usage.model_cost_micros if usage else 0
+
+
 def tenant_usage(*, organization: Organization, meter: str) -> int:
     """What the organization holds now, counted in its own schema by the app that holds it
     (billing.usage)."""
@@ -114,6 +126,16 @@ class MeterReading:
     used: int
     limit: int
     is_bytes: bool = False
+    is_money: bool = False  # micros of a US dollar
+
+    @property
+    def figures(self) -> str:
+        """ "12 / 1,000", "2.0 MB / 1.0 GB" or "$1.20 / $5.00"."""
+        if self.is_bytes:
+            return f"{filesizeformat(self.used)} / {filesizeformat(self.limit)}"
+        if self.is_money:
+            return f"{dollars(self.used)} / {dollars(self.limit)}"
+        return f"{self.used:,} / {self.limit:,}"
 
     @property
     def percent(self) -> int:
@@ -134,13 +156,20 @@ def meter_readings(*, organization: Organization, plan: Plan, period: Period) ->
         return tenant_usage(organization=organization, meter=meter)
 
     questions = questions_used(organization=organization, period=period)
-    return [
+    readings = [
         MeterReading("questions", "Questions this period", questions, plan.questions_per_period),
         MeterReading("documents", "Documents", held("documents"), plan.max_documents),
         MeterReading("storage", "Storage", held("storage"), plan.max_storage_bytes, True),
         MeterReading("members", "Members", held("members"), plan.max_members),
         MeterReading("workspaces", "Workspaces", held("workspaces"), plan.max_workspaces),
     ]  # fmt: skip
+    if plan.max_model_cost_cents is not None:
+        readings.insert(1, MeterReading(
+            "model_cost", "Model spend this period",
+            model_cost_used(organization=organization, period=period),
+            plan.max_model_cost_cents * MICROS_PER_CENT, is_money=True,
+        ))  # fmt: skip
+    return readings
 
 
 def invoice_list(*, account: BillingAccount) -> list[stripe_gateway.Invoice]:
@@ -206,3 +235,64 @@ def billing_overview(*, organization: Organization) -> BillingOverview:
         invoices_unavailable=unavailable,
         past_due_until=past_due_grace_ends(account=account),
     )
+
+
+@dataclass(frozen=True)
+class OrganizationActivity:
+    """One organization's last days, from the public ledger (no organization's schema is
+    read): what the platform operator's admin lists."""
+
+    organization: Organization
+    questions: int
+    answers: int
+    answers_cached: int
+    answers_failed: int
+    model_cost_micros: int
+    documents_ingested: int
+    ingestions_failed: int
+    chunks_embedded: int
+
+    @property
+    def model_cost(self) -> str:
+        return dollars(self.model_cost_micros)
+
+
+def organizations_activity(*, days: int) -> list[OrganizationActivity]:
+    """Every organization over the last `days` days (today included), costliest first."""
+    since = timezone.now().date() - timedelta(days=days - 1)
+    sums = {
+        row["organization_id"]: row
+        for row in UsageDay.objects.filter(day__gte=since)
+        .values("organization_id")
+        .annotate(
+            answers_sum=Sum("answers"), cached_sum=Sum("answers_cached"),
+            failed_sum=Sum("answers_failed"), cost_sum=Sum("model_cost_micros"),
+            documents_sum=Sum("documents_ingested"), ingestions_failed_sum=Sum("ingestions_failed"),
+            chunks_sum=Sum("chunks_embedded"),
+        )
+    }  # fmt: skip
+    questions = dict(
+        DailyQuestions.objects.filter(day__gte=since)
+        .values("organization_id")
+        .annotate(total=Sum("questions"))
+        .values_list("organization_id", "total")
+    )
+    rows = []
+    for organization in Organization.objects.exclude(schema_name="public").exclude(
+        is_template=True
+    ):
+        row = sums.get(organization.pk, {})
+        rows.append(
+            OrganizationActivity(
+                organization=organization,
+                questions=questions.get(organization.pk) or 0,
+                answers=row.get("answers_sum") or 0,
+                answers_cached=row.get("cached_sum") or 0,
+                answers_failed=row.get("failed_sum") or 0,
+                model_cost_micros=row.get("cost_sum") or 0,
+                documents_ingested=row.get("documents_sum") or 0,
+                ingestions_failed=row.get("ingestions_failed_sum") or 0,
+                chunks_embedded=row.get("chunks_sum") or 0,
+            )
+        )
+    return sorted(rows, key=lambda r: (-r.model_cost_micros, -r.questions, r.organization.name))

@@ -93,10 +93,19 @@ class _Handler(BaseHTTPRequestHandler):
             " ".join(words[i : i + 3]) + (" " if i + 3 < len(words) else "")
             for i in range(0, len(words), 3)
         ]
-        usage = {
-            "promptTokenCount": len(prompt.split()),
+        # Vertex bills the system instruction as prompt tokens too; a word stands in for a
+        # token here. The shape is Vertex's: totals, per-modality details, traffic type.
+        system = " ".join(
+            part.get("text", "") for part in body.get("systemInstruction", {}).get("parts", [])
+        )
+        prompt_tokens = len(prompt.split()) + len(system.split())
+        usage: dict[str, Any] = {
+            "promptTokenCount": prompt_tokens,
             "candidatesTokenCount": len(words),
-            "totalTokenCount": len(prompt.split()) + len(words),
+            "totalTokenCount": prompt_tokens + len(words),
+            "promptTokensDetails": [{"modality": "TEXT", "tokenCount": prompt_tokens}],
+            "candidatesTokensDetails": [{"modality": "TEXT", "tokenCount": len(words)}],
+            "trafficType": "ON_DEMAND",
         }
         if method == "generateContent":
             self._json(200, _response("".join(pieces), model, usage, final=True))
@@ -129,7 +138,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(status, {"error": {"code": status, "message": reason, "status": reason}})
 
 
-def _response(text: str, model: str, usage: dict[str, int], *, final: bool) -> dict[str, Any]:
+def _response(text: str, model: str, usage: dict[str, Any], *, final: bool) -> dict[str, Any]:
     candidate: dict[str, Any] = {"content": {"role": "model", "parts": [{"text": text}]}}
     payload: dict[str, Any] = {"candidates": [candidate], "modelVersion": model}
     if final:

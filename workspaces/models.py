@@ -41,6 +41,9 @@ class Workspace(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Moves on whenever a document of the workspace is added, replaced, renamed, indexed,
+    # failed or deleted (workspaces.index_version): cached answers are keyed by it.
+    index_version = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         ordering = ["name"]

@@ -15,6 +15,7 @@ from audit.services import audit_record
 from billing.caps import cap_ensure
 from tenants.schemas import tenant_current
 from workspaces.access import workspace_allows, workspaces_creatable_by
+from workspaces.index_version import index_version_bump
 from workspaces.ingestion.parsing import UnreadableDocument, document_format_ensure
 from workspaces.ingestion.pipeline import document_queue
 from workspaces.models import Document, DocumentStatus, Workspace, WorkspaceGrant, WorkspaceRole
@@ -252,6 +253,7 @@ def document_rename(*, actor: User, document: Document, title: str) -> Document:
     with transaction.atomic():
         document.title, document.title_is_custom = title, True
         document.save(update_fields=["title", "title_is_custom", "updated_at"])
+        index_version_bump(workspace_ids=[document.workspace_id])
         audit_record(
             actor=actor, action=AuditAction.DOCUMENT_RENAMED, target=document,
             target_label=title, details={"from": previous, "to": title},
@@ -279,6 +281,7 @@ def document_delete(*, actor: User, document: Document) -> None:
             target_label=document.title, details=_document_details(document),
         )  # fmt: skip
         term_stats_remove(document_ids=[document.pk])
+        index_version_bump(workspace_ids=[document.workspace_id])
         document.delete()
         transaction.on_commit(lambda: file.delete(save=False))
 
@@ -299,6 +302,7 @@ def documents_delete(*, actor: User, workspace: Workspace, document_ids: list[in
             )  # fmt: skip
         term_stats_remove(document_ids=[document.pk for document in documents])
         Document.objects.filter(pk__in=[document.pk for document in documents]).delete()
+        index_version_bump(workspace_ids=[workspace.pk])
 
         def files_delete() -> None:
             for file in files:

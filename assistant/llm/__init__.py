@@ -5,6 +5,7 @@ A provider gets the question and numbered passages and streams the answer's text
 organization's schema (it may read the database); `astream` only does network or CPU work.
 """
 
+import hashlib
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -56,6 +57,20 @@ class ProviderError(Exception):
 class AnswerProvider(Protocol):
     name: str
 
+    @property
+    def model(self) -> str:
+        """The model that answers (part of a cached answer's key)."""
+        ...
+
+    @property
+    def prompt_version(self) -> str:
+        """Changes whenever the way an answer is made from the passages changes: a cached
+        answer is keyed by it."""
+        ...
+
+    # What the last `acondense` cost, when it called a model.
+    condense_usage: Usage | None
+
     async def acondense(self, *, question: str, history: Sequence[Turn]) -> str: ...
 
     def prepare(
@@ -88,3 +103,8 @@ def provider_get(name: str) -> AnswerProvider:
 
         return VertexProvider()
     raise ValueError(f"unknown answer provider {name!r}; use 'extractive' or 'vertex'")
+
+
+def version_of(*parts: object) -> str:
+    """A short fingerprint of whatever shapes an answer (a prompt, its settings)."""
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:12]

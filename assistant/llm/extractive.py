@@ -19,12 +19,15 @@ import numpy as np
 from django.conf import settings
 from django.db import connection
 
-from assistant.llm import NOT_FOUND, Passage, Prepared, Turn, Usage
+from assistant.llm import NOT_FOUND, Passage, Prepared, Turn, Usage, version_of
 from assistant.llm.followups import is_elliptical, question_focus, standalone_question
 from assistant.llm.passage_units import Unit, passage_units, unit_text
 from workspaces.embeddings import embeddings_get
 from workspaces.selectors import chunk_similarities, chunk_texts_beside
 from workspaces.term_stats import term_chunk_counts, term_variants
+
+# Raise when the way sentences are picked changes: answers cached before are not reused.
+EXTRACTIVE_VERSION = 1
 
 REFERRING = re.compile(r"^(it|its|they|their|this|these|that|those|he|she|his|her)\b", re.I)
 # A sentence cut by a chunk boundary: one that starts in lower case, or does not end.
@@ -614,6 +617,20 @@ def _joined(first: str, second: str, fragment: str, language: str, *, head: bool
 
 class ExtractiveProvider:
     name = "extractive"
+    model = "extractive"
+    # Runs no model: condensing a follow-up costs nothing.
+    condense_usage: Usage | None = None
+
+    @property
+    def prompt_version(self) -> str:
+        return version_of(
+            EXTRACTIVE_VERSION,
+            *(
+                getattr(settings, name)
+                for name in sorted(dir(settings))
+                if name.startswith("ASSISTANT_EXTRACTIVE_") and not name.endswith("_DELAY_MS")
+            ),
+        )
 
     async def acondense(self, *, question: str, history: Sequence[Turn]) -> str:
         return condense_by_history(question, history)

@@ -15,7 +15,7 @@ from django.conf import settings
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langchain_google_genai import ChatGoogleGenerativeAI
 
-from assistant.llm import Passage, Prepared, ProviderError, Turn, Usage
+from assistant.llm import Passage, Prepared, ProviderError, Turn, Usage, version_of
 from assistant.llm.passage_units import markdown_tables
 
 SYSTEM_PROMPT = """You answer questions for the people of an organization using only the \
@@ -122,6 +122,20 @@ def failure_reason(error: Exception) -> str:
 class VertexProvider:
     name = "vertex"
 
+    def __init__(self) -> None:
+        self.condense_usage: Usage | None = None
+
+    @property
+    def model(self) -> str:
+        return str(settings.VERTEX_MODEL)
+
+    @property
+    def prompt_version(self) -> str:
+        return version_of(
+            SYSTEM_PROMPT, CONDENSE_PROMPT, settings.VERTEX_TEMPERATURE,
+            settings.VERTEX_MAX_OUTPUT_TOKENS, settings.VERTEX_THINKING_BUDGET,
+        )  # fmt: skip
+
     async def acondense(self, *, question: str, history: Sequence[Turn]) -> str:
         if not history:
             return question
@@ -131,6 +145,12 @@ class VertexProvider:
             reply = await chat_model().ainvoke([HumanMessage(prompt)])
         except Exception as error:
             raise ProviderError(failure_reason(error)) from error
+        if reply.usage_metadata:
+            self.condense_usage = Usage(
+                model=str(reply.response_metadata.get("model_name") or self.model),
+                input_tokens=reply.usage_metadata["input_tokens"],
+                output_tokens=reply.usage_metadata["output_tokens"],
+            )
         condensed = reply.text.strip() if isinstance(reply.text, str) else ""
         return condensed or question
 

@@ -315,6 +315,27 @@ STRIPE_API_VERSION = env.str("STRIPE_API_VERSION", default="2026-10-28.endive")
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")  # empty: https://api.stripe.com
 BILLING_PAST_DUE_GRACE_DAYS = env.int("BILLING_PAST_DUE_GRACE_DAYS", default=7)
 
+# --- Usage ledger, model prices and the answer cache (issue 14, branch i14-ledger) ---
+# US dollars per million tokens, [input, output], by the model name a provider reports (a
+# versioned name such as "gemini-2.5-flash-001" takes its family's price). A model not
+# listed costs 0 and is logged. Override all of it with MODEL_PRICES_JSON, e.g.
+# '{"gemini-2.5-flash": [0.30, 2.50]}'. The extractive answerer and the local embedding
+# model run on our own CPU: no per-token price.
+MODEL_PRICES_PER_MILLION_TOKENS: dict[str, list[float]] = env.json(
+    "MODEL_PRICES_JSON",
+    default={
+        "gemini-2.5-flash": [0.30, 2.50],
+        "gemini-2.5-flash-lite": [0.10, 0.40],
+        "gemini-2.5-pro": [1.25, 10.00],
+        "gemini-2.0-flash": [0.15, 0.60],
+    },
+)
+# An identical standalone question over the same readable workspaces, index version, model
+# and prompt is answered from Redis for this long (0 turns the cache off).
+ANSWER_CACHE_SECONDS = env.int("ANSWER_CACHE_SECONDS", default=24 * 3600)
+ANSWER_CACHE_PREFIX = env.str("ANSWER_CACHE_PREFIX", default="answers")
+# --- end of the usage ledger block ---
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True

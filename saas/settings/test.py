@@ -32,3 +32,10 @@ WHITENOISE_USE_FINDERS = True
 # Loading torch in the background slows a freshly started test server's first pages for
 # seconds on a busy machine; the tests that ask questions wait for the model instead.
 EMBEDDINGS_PRELOAD = env.bool("EMBEDDINGS_PRELOAD", default=False)  # noqa: F405
+
+# The answer cache (assistant.answer_cache) lives in the machine's shared Redis: tests that
+# want it turn it on, under a prefix of this run's own, so an answer cached by another run
+# (whose database had other chunk ids) is never read back. Off by default so that a test
+# repeating another's question still reaches the model it is testing.
+ANSWER_CACHE_SECONDS = 0
+ANSWER_CACHE_PREFIX = f"tests-{os.getpid()}-{os.urandom(4).hex()}"

@@ -14,7 +14,9 @@ from django_tenants.utils import tenant_context
 from accounts.models import User
 from assistant.answering import answer_events
 from assistant.conversations import question_ask
+from assistant.llm.vertex import chat_models_forget
 from assistant.models import Conversation, Message
+from localdev.vertex_server import VertexLocalServer
 from members.services import organization_signup
 from tenants.models import Organization
 from tenants.schemas import schema_public_activate
@@ -110,3 +112,17 @@ def documents_ingested(owner: User, workspace: Workspace, documents: dict[str, b
         for name, data in documents.items()
     ]
     documents_ingest(document_ids=ids)
+
+
+@pytest.fixture
+def vertex(settings) -> Iterator[VertexLocalServer]:
+    server = VertexLocalServer().start()
+    settings.ASSISTANT_PROVIDER = "vertex"
+    settings.VERTEX_BASE_URL = server.base_url
+    settings.VERTEX_ACCESS_TOKEN = "test-token"
+    settings.VERTEX_PROJECT = "test-project"
+    settings.VERTEX_MAX_RETRIES = 0
+    chat_models_forget()
+    yield server
+    chat_models_forget()
+    server.stop()

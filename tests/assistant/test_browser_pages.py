@@ -82,6 +82,7 @@ def site(handbook: Handbook, django_db_blocker, tmp_path_factory) -> Iterator[Si
             "groups": "/members/groups/",
             "single-sign-on": "/members/single-sign-on/",
             "billing": "/billing/",
+            "spend": "/ask/spend/",
             "ask": "/ask/",
             "conversation": f"/ask/c/{answer.conversation_id}/",
             "source": f"/ask/sources/{citation.pk}/",

@@ -2,28 +2,12 @@
 against a local server speaking Vertex's REST streaming format."""
 
 import itertools
-from collections.abc import Iterator
 
 import pytest
 
-from assistant.llm.vertex import chat_models_forget
 from assistant.models import MessageStatus
 from localdev.vertex_server import VertexLocalServer
 from tests.assistant.conftest import Handbook, ask
-
-
-@pytest.fixture
-def vertex(settings) -> Iterator[VertexLocalServer]:
-    server = VertexLocalServer().start()
-    settings.ASSISTANT_PROVIDER = "vertex"
-    settings.VERTEX_BASE_URL = server.base_url
-    settings.VERTEX_ACCESS_TOKEN = "test-token"
-    settings.VERTEX_PROJECT = "test-project"
-    settings.VERTEX_MAX_RETRIES = 0
-    chat_models_forget()
-    yield server
-    chat_models_forget()
-    server.stop()
 
 
 def test_tokens_arrive_in_order_and_usage_is_recorded(
@@ -47,7 +31,8 @@ def test_tokens_arrive_in_order_and_usage_is_recorded(
     assert request["headers"]["Authorization"] == "Bearer test-token"
     assert request["body"]["generationConfig"]["thinkingConfig"] == {"thinking_budget": 0}
     prompt = request["body"]["contents"][0]["parts"][0]["text"]
-    assert answer.input_tokens == len(prompt.split())
+    system = request["body"]["systemInstruction"]["parts"][0]["text"]
+    assert answer.input_tokens == len(prompt.split()) + len(system.split())
     assert answer.output_tokens == len(answer.text.split())
     [first] = answer.citations.all()
     assert first.marker == 1

@@ -93,7 +93,7 @@ def test_owner_upgrades_to_team_through_checkout_and_sees_the_new_plan(
     assert "/billing/activating/?session_id=cs_test_" in page.url
     page.get_by_role("button", name="Back to Billing").click()
     expect(page.locator("#current-plan")).to_contain_text("Team")
-    expect(page.locator('[data-meter="questions"] .meter-figures')).to_have_text("0 / 2000")
+    expect(page.locator('[data-meter="questions"] .meter-figures')).to_have_text("0 / 2,000")
     expect(page.get_by_role("cell", name="LOCAL-0001")).to_be_visible()
     page.screenshot(path=ARTIFACTS / "billing-team.png", full_page=True)
     assert ("checkout.session.completed", 200) in live["stripe"].delivered

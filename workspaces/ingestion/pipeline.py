@@ -16,7 +16,10 @@ from django.db.models import F
 from django.utils import timezone
 from langchain_core.embeddings import Embeddings
 
+from billing.ledger import ledger_ingestion_failed, ledger_ingestion_record
+from tenants.schemas import tenant_current
 from workspaces.embeddings import embeddings_get
+from workspaces.index_version import index_version_bump
 from workspaces.ingestion.chunking import ChunkDraft, sections_chunk
 from workspaces.ingestion.parsing import UnreadableDocument, document_parse
 from workspaces.models import Chunk, Document, DocumentStatus
@@ -34,6 +37,7 @@ def document_queue(*, document: Document) -> Document:
         status=DocumentStatus.QUEUED, error="", chunks_done=0, updated_at=timezone.now()
     )
     document.status, document.error, document.chunks_done = DocumentStatus.QUEUED, "", 0
+    index_version_bump(workspace_ids=[document.workspace_id])
     transaction.on_commit(lambda: document_ingest_task.delay(document.pk))
     return document
 
@@ -157,6 +161,14 @@ def _chunks_replace(
     Document.objects.filter(pk__in=locked).update(
         status=DocumentStatus.READY, error="", chunks_done=F("chunks_total"), previous_file=""
     )
+    index_version_bump(workspace_ids=[document.workspace_id for document in locked.values()])
+    ready = [drafts for document, drafts in prepared if document.pk in locked]
+    ledger_ingestion_record(
+        organization=tenant_current(),
+        documents=len(ready),
+        chunks=sum(len(drafts) for drafts in ready),
+        tokens=sum(draft.token_count for drafts in ready for draft in drafts),
+    )
     replaced = [
         (document.file.storage, document.previous_file)
         for document in locked.values()
@@ -172,6 +184,9 @@ def _chunks_replace(
 def document_fail(*, document: Document, reason: str) -> Document:
     if document.chunks.exists():
         reason += " The previous version is still searchable."
-    Document.objects.filter(pk=document.pk).update(status=DocumentStatus.FAILED, error=reason)
+    with transaction.atomic():
+        Document.objects.filter(pk=document.pk).update(status=DocumentStatus.FAILED, error=reason)
+        index_version_bump(workspace_ids=[document.workspace_id])
+        ledger_ingestion_failed(organization=tenant_current())
     document.status, document.error = DocumentStatus.FAILED, reason
     return document

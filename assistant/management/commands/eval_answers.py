@@ -61,10 +61,12 @@ class Command(BaseCommand):
             owner_password=secrets.token_urlsafe(16),
         )
         organization_unmetered(organization=organization)
-        # Answers are timed without the extractive provider's reading-pace pauses.
+        # Answers are timed without the extractive provider's reading-pace pauses, and each
+        # one is made: a repeated question is not answered from the cache.
         overrides = override_settings(
-            ASSISTANT_PROVIDER=options["provider"], ASSISTANT_EXTRACTIVE_STREAM_DELAY_MS=0
-        )
+            ASSISTANT_PROVIDER=options["provider"], ASSISTANT_EXTRACTIVE_STREAM_DELAY_MS=0,
+            ANSWER_CACHE_SECONDS=0,
+        )  # fmt: skip
         try:
             with overrides, tenant_context(organization):
                 if options["squad"]:
