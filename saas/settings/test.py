@@ -29,3 +29,5 @@ WHITENOISE_USE_FINDERS = True
 # Loading torch in the background slows a freshly started test server's first pages for
 # seconds on a busy machine; the tests that ask questions wait for the model instead.
 EMBEDDINGS_PRELOAD = env.bool("EMBEDDINGS_PRELOAD", default=False)  # noqa: F405
+# The REST API's rate-limit counters (billing.rate_limits), apart from development's.
+RATE_LIMIT_KEY_PREFIX = "ratelimit-" + CELERY_TASK_DEFAULT_QUEUE
