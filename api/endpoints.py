@@ -33,6 +33,7 @@ from api.serializers import (
     FeedbackInputSerializer,
     FeedbackSerializer,
     MessageSerializer,
+    ProblemSerializer,
     SearchQuerySerializer,
     SearchResultSerializer,
     WorkspaceSerializer,
@@ -55,10 +56,9 @@ from workspaces.retrieval import chunks_retrieve
 from workspaces.selectors import document_list, workspace_list_readable
 from workspaces.services import document_delete, document_replace, document_upload
 
-PROBLEM = OpenApiResponse(
-    OpenApiTypes.OBJECT, description="A problem detail (RFC 9457): type, title, status, detail"
-)
-ERRORS = {status: PROBLEM for status in (400, 401, 403, 404)}
+PROBLEM = OpenApiResponse(ProblemSerializer, description="A problem detail (RFC 9457)")
+ERRORS = {(status, "application/problem+json"): PROBLEM for status in (400, 401, 403, 404)}
+TOO_MANY = {(429, "application/problem+json"): PROBLEM}
 
 
 class ApiView(APIView):
@@ -125,7 +125,7 @@ class DocumentListView(ApiView):
 
     @extend_schema(
         request=DocumentUploadSerializer,
-        responses={201: DocumentSerializer, 429: PROBLEM, **ERRORS},
+        responses={201: DocumentSerializer, **TOO_MANY, **ERRORS},
     )
     def post(self, request: Request, slug: str) -> Response:
         """Upload a file; it is queued for ingestion (poll the document for its status)."""
@@ -155,7 +155,7 @@ class DocumentDetailView(ApiView):
 
     @extend_schema(
         request=DocumentReplaceSerializer,
-        responses={200: DocumentSerializer, 429: PROBLEM, **ERRORS},
+        responses={200: DocumentSerializer, **TOO_MANY, **ERRORS},
     )
     def put(self, request: Request, document_id: int) -> Response:
         """Replace the document with a new version; its passages swap once it is indexed."""
@@ -250,7 +250,7 @@ class AskView(ApiView):
                     "so far}) as it is written, then one `done` event with the JSON answer."
                 ),
             ),
-            429: PROBLEM,
+            **TOO_MANY,
             **ERRORS,
         },
     )

@@ -94,7 +94,7 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         body["title"] = "Your request has invalid fields"
         body["errors"] = exc.detail
     if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-        body["retry_after"] = response.headers.get("Retry-After")
+        body["retry_after"] = int(response.headers["Retry-After"])
     problem = Response(body, status=status, content_type=PROBLEM_CONTENT_TYPE)
     for header in ("WWW-Authenticate", "Retry-After", "Allow"):
         if header in response:

@@ -143,3 +143,18 @@ class AnswerSerializer(serializers.Serializer):
 class FeedbackInputSerializer(serializers.Serializer):
     rating = serializers.ChoiceField(choices=["up", "down"])
     comment = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+
+
+class ProblemSerializer(serializers.Serializer):
+    """An RFC 9457 problem detail, as every error of the API is sent."""
+
+    type = serializers.CharField(help_text="A URI reference naming the kind of problem")
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField(help_text="What went wrong, as a sentence")
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="Validation errors: the messages per field",
+    )
+    retry_after = serializers.IntegerField(required=False, help_text="429: seconds to wait")

@@ -22,7 +22,7 @@ def _keys_page(request: MemberRequest, form: ApiKeyForm, **extra: object) -> Htt
 
 def _form(request: MemberRequest) -> ApiKeyForm:
     workspaces = workspace_list_readable(user=request.user)
-    return ApiKeyForm(request.POST or None, workspaces=workspaces)
+    return ApiKeyForm(request.POST or None, workspaces=workspaces, label_suffix="")
 
 
 @organization_manager_required
@@ -49,13 +49,12 @@ def key_create(request: MemberRequest) -> HttpResponse:
         )
     except ApiKeyError as refusal:
         return _keys_page(request, form, refusal=str(refusal))
-    response = _keys_page(request, _form_blank(request), issued=issued)
-    response["Cache-Control"] = "no-store"
-    return response
+    # Not stored by the browser either: signed-in pages are `private, no-store` (saas.middleware).
+    return _keys_page(request, _form_blank(request), issued=issued)
 
 
 def _form_blank(request: MemberRequest) -> ApiKeyForm:
-    return ApiKeyForm(workspaces=workspace_list_readable(user=request.user))
+    return ApiKeyForm(workspaces=workspace_list_readable(user=request.user), label_suffix="")
 
 
 @organization_manager_required

@@ -15,6 +15,7 @@ from django.test import override_settings
 from django_tenants.utils import tenant_context
 from playwright.sync_api import BrowserContext, ConsoleMessage, Page, WebError, expect
 
+from api.services import api_key_create
 from assistant.conversations import feedback_set
 from members.services import group_create, group_member_add, invitation_token
 from tenants.schemas import schema_public_activate
@@ -58,6 +59,8 @@ def site(handbook: Handbook, django_db_blocker, tmp_path_factory) -> Iterator[Si
         group = group_create(actor=owner, name="Support team")
         group_member_add(actor=owner, group=group, email=owner.email)
         invitation = make_invitation(email="new.person@northwind.example", invited_by=owner)
+        issued = api_key_create(actor=owner, name="Helpdesk integration", scopes=["read", "ask"],
+                                workspace_ids=[workspace.pk])  # fmt: skip
         failed = document_upload(
             actor=owner, workspace=workspace, upload=upload("empty.txt", b""),
             queue_ingestion=False,
@@ -77,6 +80,8 @@ def site(handbook: Handbook, django_db_blocker, tmp_path_factory) -> Iterator[Si
             "retrieval-test": f"/w/{slug}/search/?q=hotel+limit+in+London",
             "members": "/members/",
             "groups": "/members/groups/",
+            "api-keys": "/members/api-keys/",
+            "api-docs": "/api/v1/docs/",
             "billing": "/billing/",
             "ask": "/ask/",
             "conversation": f"/ask/c/{answer.conversation_id}/",
@@ -97,6 +102,9 @@ def site(handbook: Handbook, django_db_blocker, tmp_path_factory) -> Iterator[Si
         )
     with django_db_blocker.unblock(), tenant_context(organization):
         Document.objects.filter(pk=failed.pk).delete()
+        account = issued.key.service_account
+        issued.key.delete()
+        account.delete()
     schema_public_activate()
 
 
