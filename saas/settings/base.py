@@ -366,7 +366,9 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "persistAuthorization": False},
+    # No deep links: Swagger UI then renders each path as a link inside the operation's
+    # button, a nested interactive control that screen readers cannot reach (axe).
+    "SWAGGER_UI_SETTINGS": {"deepLinking": False, "persistAuthorization": False},
     "COMPONENT_SPLIT_REQUEST": True,
 }
 # Counters of billing.rate_limits in Redis are namespaced by this (tests use their own).

@@ -18,7 +18,15 @@ from api.models import ApiKey
 from tenants.schemas import schema_public_activate
 from tests.api.conftest import ApiOrg, key_issue
 from tests.factories import OWNER_PASSWORD
-from tests.live import ARTIFACTS, chromium_browser, free_port, uvicorn_running
+from tests.live import (
+    ARTIFACTS,
+    WIDTHS,
+    chromium_browser,
+    free_port,
+    overflow_px,
+    serious_violations,
+    uvicorn_running,
+)
 
 REPORT_VIOLATIONS = """
 document.addEventListener("securitypolicyviolation", (event) => {
@@ -170,7 +178,10 @@ def test_docs_page_renders_swagger_ui_from_our_static_files_under_the_csp(db: No
         expect(page.get_by_text("/api/v1/ask/", exact=True)).to_be_visible()
         page.get_by_text("/api/v1/ask/", exact=True).click()
         expect(page.get_by_text("text/event-stream").first).to_be_attached()
-        for width in (390, 1280):
+        for width in WIDTHS:
             _shot(page, "docs", width)
-    assert problems == []
+            problems += [f"docs at {width}px: {v}" for v in serious_violations(page)]
+            if overflow_px(page) > 0:
+                problems.append(f"docs at {width}px scrolls sideways by {overflow_px(page)}px")
+    assert not problems, "\n".join(problems)
     assert [url for url in outside if not url.startswith("data:")] == []
