@@ -304,7 +304,10 @@ class AskView(ApiView):
 class ConversationListView(ApiView):
     scopes = {"GET": Scope.ASK}
 
-    @extend_schema(responses={200: ConversationSerializer(many=True), **ERRORS})
+    @extend_schema(
+        operation_id="v1_conversations_list",
+        responses={200: ConversationSerializer(many=True), **ERRORS},
+    )
     def get(self, request: Request) -> Response:
         """These credentials' conversations, newest first (at most 100)."""
         conversations = conversation_list(user=_user(request))[:100]
