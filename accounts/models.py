@@ -49,6 +49,10 @@ class User(AbstractUser):
     email = models.EmailField("email address", unique=True)
     full_name = models.CharField(max_length=150, blank=True)
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.MEMBER)
+    # An API key's identity (api.models.ApiKey): it holds workspace grants like a person and
+    # goes through the same access policy, but it has no password, is not a member (not
+    # listed, not a seat) and does not read open workspaces unless granted them.
+    is_service_account = models.BooleanField(default=False, editable=False)
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = []

@@ -46,6 +46,7 @@ from assistant.selectors import (
 )
 from assistant.spend import spend_summary
 from billing.caps import CapReached
+from billing.rate_limits import RateLimited, RateLimitedAction, rate_limit_consume
 from tenants.schemas import in_tenant
 from workspaces.access import workspaces_creatable_by
 from workspaces.selectors import chunk_neighbours, workspace_list_readable
@@ -109,12 +110,24 @@ def ask(request: MemberRequest, conversation_id: int | None = None) -> HttpRespo
         if not form.is_valid():
             errors = form.errors.get("question") or ["Check the question."]
             raise QuestionRefused(" ".join(str(error) for error in errors))
+        # Per person, shared with the same person's questions through the API.
+        rate_limit_consume(
+            organization=request.tenant,  # type: ignore[attr-defined]
+            action=RateLimitedAction.ASK,
+            subject=f"user:{request.user.pk}",
+        )
         conversation, question, reply = question_ask(
             user=request.user,
             text=form.cleaned_data["question"],
             conversation=conversation,
             scope_ids=[w.pk for w in form.cleaned_data["scope"]],
         )
+    except RateLimited as limited:
+        response = render(
+            request, "assistant/ask.html#composer-error", {"error": str(limited)}, status=429
+        )
+        response["Retry-After"] = str(limited.retry_after)
+        return reswap(retarget(response, "#composer-error"), "outerHTML")
     except (QuestionRefused, CapReached) as refusal:
         context: dict[str, object] = (
             {"cap_reached": refusal.for_user(request.user)}

@@ -24,6 +24,8 @@ class AuditAction(models.TextChoices):
     PLAN_CHANGED = "billing.plan_changed", "Plan changed"
     SESSIONS_ENDED = "security.sessions_ended", "Other sessions signed out"
     SECURITY_SETTING_CHANGED = "security.setting_changed", "Security setting changed"
+    API_KEY_CREATED = "api_key.created", "API key created"
+    API_KEY_REVOKED = "api_key.revoked", "API key revoked"
 
 
 class AuditEvent(models.Model):

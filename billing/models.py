@@ -28,6 +28,14 @@ class Plan(models.Model):
         blank=True,
         help_text="Model spend allowed per billing period, in US cents; empty for no cap.",
     )
+    # Rate limits (billing.rate_limits), per API key and per person, counted in Redis: a
+    # burst of questions or uploads waits (429, Retry-After) instead of queueing up work.
+    asks_per_minute = models.PositiveIntegerField(
+        default=20, help_text="Questions one person or API key may ask per minute."
+    )
+    ingests_per_minute = models.PositiveIntegerField(
+        default=30, help_text="Uploads and replacements one API key or person may send per minute."
+    )
     is_public = models.BooleanField(default=True, help_text="Offered on the billing page.")
     position = models.PositiveSmallIntegerField(default=0)
 

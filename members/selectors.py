@@ -7,12 +7,17 @@ from accounts.models import User
 from members.models import IdentityProvider, Invitation
 
 
+def _people() -> QuerySet[User]:
+    """Active members: people, not the service accounts of API keys."""
+    return User.objects.filter(is_active=True, is_service_account=False)
+
+
 def member_list() -> QuerySet[User]:
-    return User.objects.filter(is_active=True).order_by("email")
+    return _people().order_by("email")
 
 
 def member_get(*, member_id: int) -> User | None:
-    return User.objects.filter(pk=member_id, is_active=True).first()
+    return _people().filter(pk=member_id).first()
 
 
 def invitation_pending_list() -> QuerySet[Invitation]:
@@ -36,7 +41,7 @@ def group_get(*, group_id: int) -> Group | None:
 def seats_held() -> int:
     """Active members plus pending invitations (for the plan's member cap): an invitation
     holds a seat, or ten invitations could pass a cap of three."""
-    active = User.objects.filter(is_active=True)
+    active = _people()
     pending = invitation_pending_list().exclude(email__in=active.values("email"))
     return active.count() + pending.count()
 
@@ -44,7 +49,7 @@ def seats_held() -> int:
 def members_without_two_factor() -> QuerySet[User]:
     """Active members with no authenticator app, who must set one up if it is required."""
     with_totp = Authenticator.objects.filter(type=Authenticator.Type.TOTP).values("user_id")
-    return User.objects.filter(is_active=True).exclude(pk__in=with_totp).order_by("email")
+    return _people().exclude(pk__in=with_totp).order_by("email")
 
 
 def identity_provider_get() -> IdentityProvider | None:

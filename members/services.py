@@ -294,7 +294,9 @@ def group_create(*, actor: User, name: str) -> Group:
 @transaction.atomic
 def group_member_add(*, actor: User, group: Group, email: str) -> User:
     _ensure_manager(actor)
-    member = User.objects.filter(email__iexact=email.strip(), is_active=True).first()
+    member = User.objects.filter(
+        email__iexact=email.strip(), is_active=True, is_service_account=False
+    ).first()
     if member is None:
         raise MembershipError(f"{email} is not a member of this organization.")
     member.groups.add(group)

@@ -9,6 +9,7 @@ urlpatterns = [
     path("ask/", include("assistant.urls")),
     path("billing/", include("billing.urls")),
     path("audit/", include("audit.urls")),
+    path("", include("api.urls")),  # the API keys page, and the REST API under /api/v1/
 ]
 
 handler400 = "saas.errors.bad_request"

@@ -14,6 +14,7 @@ from django.test.utils import setup_databases, teardown_databases
 from django_tenants.utils import tenant_context
 
 from accounts.models import User
+from billing.rate_limits import rate_limits_reset
 from members.services import organization_signup
 from tenants.models import Organization
 from tenants.schemas import schema_public_activate
@@ -93,8 +94,10 @@ def public_client(db: None) -> Client:
 
 @pytest.fixture(autouse=True)
 def throttles_reset() -> None:
-    """Each test starts with no sign-in or signup attempts counted (they live in the cache)."""
+    """Each test starts with no sign-in or signup attempts counted (they live in the cache),
+    and no questions or uploads counted against the rate limits (in Redis)."""
     cache.clear()
+    rate_limits_reset()
 
 
 @pytest.fixture(autouse=True)

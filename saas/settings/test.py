@@ -39,3 +39,5 @@ EMBEDDINGS_PRELOAD = env.bool("EMBEDDINGS_PRELOAD", default=False)  # noqa: F405
 # repeating another's question still reaches the model it is testing.
 ANSWER_CACHE_SECONDS = 0
 ANSWER_CACHE_PREFIX = f"tests-{os.getpid()}-{os.urandom(4).hex()}"
+# The REST API's rate-limit counters (billing.rate_limits), apart from development's.
+RATE_LIMIT_KEY_PREFIX = "ratelimit-" + CELERY_TASK_DEFAULT_QUEUE

@@ -1,0 +1,160 @@
+"""What the API sends and accepts. Output serializers read model instances the selectors
+returned (already filtered by the access policy); input serializers validate requests."""
+
+from typing import Any
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from assistant.models import Citation, Conversation, Feedback, Message
+from workspaces.models import Document, Workspace
+from workspaces.retrieval import MODES
+
+
+class WorkspaceSerializer(serializers.ModelSerializer):
+    document_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Workspace
+        fields = ["id", "slug", "name", "description", "language", "is_open", "document_count"]
+
+
+class DocumentSerializer(serializers.ModelSerializer):
+    workspace = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    progress = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Document
+        fields = [
+            "id", "workspace", "title", "original_name", "kind", "size", "sha256", "pages",
+            "status", "error", "chunks_total", "chunks_done", "progress", "version",
+            "created_at", "updated_at",
+        ]  # fmt: skip
+
+    def get_progress(self, document: Document) -> float:
+        """0 to 1: embedded chunks over all chunks; 1 once ready."""
+        if document.status == "ready":
+            return 1.0
+        return (
+            round(document.chunks_done / document.chunks_total, 3) if document.chunks_total else 0.0
+        )
+
+
+class DocumentUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(
+        help_text="PDF, Word, Excel, CSV, PowerPoint, HTML, Markdown, text"
+    )
+    title = serializers.CharField(required=False, allow_blank=True, max_length=300)
+
+
+class DocumentReplaceSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="The new version of the document")
+
+
+class SearchQuerySerializer(serializers.Serializer):
+    q = serializers.CharField(max_length=settings.RETRIEVAL_MAX_QUERY_CHARS)
+    workspace = serializers.ListField(
+        child=serializers.SlugField(max_length=60), required=False, default=list,
+        help_text="Workspace slugs to search (repeat the parameter); all readable ones if none",
+    )  # fmt: skip
+    k = serializers.IntegerField(min_value=1, max_value=50, default=10)
+    mode = serializers.ChoiceField(choices=list(MODES), default="hybrid")
+
+
+class SearchResultSerializer(serializers.Serializer):
+    chunk_id = serializers.IntegerField()
+    document_id = serializers.IntegerField()
+    document_title = serializers.CharField()
+    workspace_id = serializers.IntegerField()
+    page = serializers.IntegerField(allow_null=True)
+    heading_path = serializers.CharField()
+    text = serializers.CharField()
+    score = serializers.FloatField(help_text="Reciprocal Rank Fusion of the two legs")
+    vector_rank = serializers.IntegerField(allow_null=True)
+    vector_score = serializers.FloatField(allow_null=True, help_text="Cosine similarity")
+    lexical_rank = serializers.IntegerField(allow_null=True)
+    lexical_score = serializers.FloatField(allow_null=True, help_text="BM25")
+
+
+class AskSerializer(serializers.Serializer):
+    question = serializers.CharField(max_length=settings.ASSISTANT_MAX_QUESTION_CHARS)
+    conversation = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=10**17,
+        help_text="Continue this conversation (a follow-up); a new one if absent",
+    )  # fmt: skip
+    workspaces = serializers.ListField(
+        child=serializers.SlugField(max_length=60), required=False, default=list,
+        help_text="Workspace slugs to answer from; every readable one if empty",
+    )  # fmt: skip
+
+
+class CitationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Citation
+        fields = ["marker", "document_id", "document_title", "page", "heading_path", "quote"]
+
+
+class FeedbackSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Feedback
+        fields = ["rating", "comment", "updated_at"]
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    citations = CitationSerializer(many=True, read_only=True)
+    feedback = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Message
+        fields = [
+            "id", "conversation_id", "role", "status", "text", "answered", "failure_reason",
+            "citations", "feedback", "created_at",
+        ]  # fmt: skip
+
+    @extend_schema_field(FeedbackSerializer(allow_null=True))
+    def get_feedback(self, message: Message) -> dict[str, Any] | None:
+        given = list(message.feedback.all())
+        return dict(FeedbackSerializer(given[0]).data) if given else None
+
+
+class ConversationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Conversation
+        fields = ["id", "title", "created_at", "updated_at"]
+
+
+class ConversationDetailSerializer(ConversationSerializer):
+    messages = serializers.SerializerMethodField()
+
+    class Meta(ConversationSerializer.Meta):
+        fields = [*ConversationSerializer.Meta.fields, "messages"]
+
+    @extend_schema_field(MessageSerializer(many=True))
+    def get_messages(self, conversation: Conversation) -> list[dict[str, Any]]:
+        return list(MessageSerializer(self.context["messages"], many=True).data)
+
+
+class AnswerSerializer(serializers.Serializer):
+    conversation = ConversationSerializer()
+    message = MessageSerializer()
+
+
+class FeedbackInputSerializer(serializers.Serializer):
+    rating = serializers.ChoiceField(choices=["up", "down"])
+    comment = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+
+
+class ProblemSerializer(serializers.Serializer):
+    """An RFC 9457 problem detail, as every error of the API is sent."""
+
+    type = serializers.CharField(help_text="A URI reference naming the kind of problem")
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField(help_text="What went wrong, as a sentence")
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="Validation errors: the messages per field",
+    )
+    retry_after = serializers.IntegerField(required=False, help_text="429: seconds to wait")

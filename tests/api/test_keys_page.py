@@ -1,0 +1,99 @@
+"""Owners and admins create and revoke keys on Members → API keys; the key is shown once and
+kept only as a hash; its service account is no member, holds no seat and cannot sign in."""
+
+import re
+
+from django_tenants.utils import tenant_context
+
+from accounts.models import Role
+from api.key_format import secret_hash
+from api.models import ApiKey
+from audit.models import AuditAction, AuditEvent
+from members.selectors import member_list, seats_held
+from tests.api.conftest import ApiOrg, api_client, assert_problem, key_issue
+from tests.conftest import client_for, signed_in
+from tests.factories import make_member
+
+KEY = re.compile(r"ka_[0-9a-f]{8}_[A-Za-z0-9_-]{40,}")
+
+
+def test_owner_creates_a_key_shown_once_then_revokes_it(db: None, api_org: ApiOrg):
+    browser = signed_in(api_org.organization, api_org.owner)
+    assert browser.get("/members/").content.decode().count("/members/api-keys/") == 1
+    created = browser.post("/members/api-keys/new/", {
+        "name": "Helpdesk bot", "scopes": ["read", "ask"], "workspaces": [api_org.handbook.pk],
+        "level": "viewer", "expires_on": "",
+    })  # fmt: skip
+    assert created.status_code == 200
+    assert "no-store" in created["Cache-Control"]
+    shown = KEY.findall(created.content.decode())
+    assert len(shown) == 1
+    secret = shown[0]
+    listed = browser.get("/members/api-keys/").content.decode()
+    assert "Helpdesk bot" in listed and secret not in listed and secret[:11] in listed
+    with tenant_context(api_org.organization):
+        key = ApiKey.objects.get(name="Helpdesk bot")
+        assert key.secret_hash == secret_hash(secret) and secret not in str(key.__dict__)
+        assert sorted(key.scopes) == ["ask", "read"]
+
+    api = api_client(api_org, None)
+    works = api.get("workspaces/", Authorization=f"Bearer {secret}")
+    assert [w["slug"] for w in works.json()] == ["handbook"]
+
+    revoked = browser.post(f"/members/api-keys/{key.pk}/revoke/", follow=True)
+    assert "no longer works" in revoked.content.decode()
+    assert "Revoked" in revoked.content.decode()
+    assert_problem(api.get("workspaces/", Authorization=f"Bearer {secret}"), 401)
+    with tenant_context(api_org.organization):
+        events = list(
+            AuditEvent.objects.filter(target_label="Helpdesk bot").order_by("pk")
+            .values_list("action", "actor_label", "details__scopes")
+        )  # fmt: skip
+    assert events == [
+        (AuditAction.API_KEY_CREATED, api_org.owner.email, ["ask", "read"]),
+        (AuditAction.API_KEY_REVOKED, api_org.owner.email, None),
+    ]
+
+
+def test_the_form_refuses_bad_input_with_sentences(db: None, api_org: ApiOrg):
+    browser = signed_in(api_org.organization, api_org.owner)
+    refused = browser.post("/members/api-keys/new/", {
+        "name": "", "scopes": ["everything"], "level": "manager", "expires_on": "2001-01-01",
+    })  # fmt: skip
+    assert refused.status_code == 400
+    page = refused.content.decode()
+    assert "Give the key a name" in page and "after today" in page
+    assert not KEY.search(page)
+
+
+def test_members_and_strangers_do_not_see_the_keys_page(db: None, api_org: ApiOrg):
+    with tenant_context(api_org.organization):
+        member = make_member(role=Role.MEMBER)
+        billing = make_member(role=Role.BILLING_ADMIN)
+    issued = key_issue(api_org)
+    for person in (member, billing):
+        browser = signed_in(api_org.organization, person)
+        assert browser.get("/members/api-keys/").status_code == 404
+        assert browser.post(f"/members/api-keys/{issued.key.pk}/revoke/").status_code == 404
+    assert client_for(api_org.organization).get("/members/api-keys/").status_code == 302
+    assert api_client(api_org, issued).get("workspaces/").status_code == 200
+
+
+def test_a_keys_service_account_is_no_member_holds_no_seat_and_cannot_sign_in(
+    db: None, api_org: ApiOrg
+):
+    with tenant_context(api_org.organization):
+        seats = seats_held()
+    issued = key_issue(api_org, workspaces=[api_org.handbook])
+    account = issued.key.service_account
+    with tenant_context(api_org.organization):
+        assert account not in member_list() and seats_held() == seats
+        assert not account.has_usable_password()
+    signing_in = client_for(api_org.organization).post(
+        "/accounts/login/", {"login": account.email, "password": issued.secret}
+    )
+    assert signing_in.status_code == 200 and "_auth_user_id" not in signing_in.client.session
+    assert (
+        account.email
+        not in signed_in(api_org.organization, api_org.owner).get("/members/").content.decode()
+    )
