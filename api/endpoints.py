@@ -10,8 +10,9 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from django.http import HttpResponseBase, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.exceptions import NotFound, PermissionDenied, Throttled
+from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
@@ -26,7 +27,9 @@ from api.serializers import (
     AnswerSerializer,
     AskSerializer,
     ConversationDetailSerializer,
+    ConversationPageSerializer,
     ConversationSerializer,
+    DocumentPageSerializer,
     DocumentReplaceSerializer,
     DocumentSerializer,
     DocumentUploadSerializer,
@@ -59,6 +62,19 @@ from workspaces.services import document_delete, document_replace, document_uplo
 PROBLEM = OpenApiResponse(ProblemSerializer, description="A problem detail (RFC 9457)")
 ERRORS = {(status, "application/problem+json"): PROBLEM for status in (400, 401, 403, 404)}
 TOO_MANY = {(429, "application/problem+json"): PROBLEM}
+
+
+class Pages(LimitOffsetPagination):
+    """`?limit=&offset=`; a page says the total count and links to the next and previous."""
+
+    default_limit = 50
+    max_limit = 500
+
+
+PAGE_PARAMETERS = [
+    OpenApiParameter("limit", int, description="Items per page (default 50, at most 500)."),
+    OpenApiParameter("offset", int, description="Items to skip."),
+]
 
 
 class ApiView(APIView):
@@ -116,12 +132,14 @@ class DocumentListView(ApiView):
     rate_limited = {"POST": RateLimitedAction.INGEST}
     parser_classes = [MultiPartParser]
 
-    @extend_schema(responses={200: DocumentSerializer(many=True), **ERRORS})
+    @extend_schema(parameters=PAGE_PARAMETERS, responses={200: DocumentPageSerializer, **ERRORS})
     def get(self, request: Request, slug: str) -> Response:
-        """A workspace's documents with their ingestion status."""
+        """A workspace's documents with their ingestion status, a page at a time."""
         workspace = _workspace(request, slug)
         documents = document_list(user=_user(request), workspace=workspace).order_by("title", "id")
-        return Response(DocumentSerializer(documents, many=True).data)
+        pages = Pages()
+        page = pages.paginate_queryset(documents, request, view=self)
+        return pages.get_paginated_response(DocumentSerializer(page, many=True).data)
 
     @extend_schema(
         request=DocumentUploadSerializer,
@@ -306,12 +324,14 @@ class ConversationListView(ApiView):
 
     @extend_schema(
         operation_id="v1_conversations_list",
-        responses={200: ConversationSerializer(many=True), **ERRORS},
+        parameters=PAGE_PARAMETERS,
+        responses={200: ConversationPageSerializer, **ERRORS},
     )
     def get(self, request: Request) -> Response:
-        """These credentials' conversations, newest first (at most 100)."""
-        conversations = conversation_list(user=_user(request))[:100]
-        return Response(ConversationSerializer(conversations, many=True).data)
+        """These credentials' conversations, newest first, a page at a time."""
+        pages = Pages()
+        page = pages.paginate_queryset(conversation_list(user=_user(request)), request, view=self)
+        return pages.get_paginated_response(ConversationSerializer(page, many=True).data)
 
 
 def _conversation(request: Request, conversation_id: int) -> Conversation:

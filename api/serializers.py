@@ -158,3 +158,17 @@ class ProblemSerializer(serializers.Serializer):
         help_text="Validation errors: the messages per field",
     )
     retry_after = serializers.IntegerField(required=False, help_text="429: seconds to wait")
+
+
+class _Page(serializers.Serializer):
+    count = serializers.IntegerField(help_text="Items in all pages.")
+    next = serializers.URLField(allow_null=True, help_text="The next page, if any.")
+    previous = serializers.URLField(allow_null=True, help_text="The previous page, if any.")
+
+
+class DocumentPageSerializer(_Page):
+    results = DocumentSerializer(many=True)
+
+
+class ConversationPageSerializer(_Page):
+    results = ConversationSerializer(many=True)

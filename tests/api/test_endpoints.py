@@ -19,7 +19,9 @@ def test_key_lists_only_its_granted_workspaces_with_their_documents(db: None, ap
     assert workspaces.status_code == 200
     assert [(w["slug"], w["document_count"]) for w in workspaces.json()] == [("handbook", 2)]
 
-    documents = api.get("workspaces/handbook/documents/").json()
+    listed = api.get("workspaces/handbook/documents/").json()
+    assert listed["count"] == 2 and listed["next"] is None
+    documents = listed["results"]
     assert sorted(d["original_name"] for d in documents) == [
         "employee-handbook-time-off.md", "product-faq-nr200-nr350.txt",
     ]  # fmt: skip
@@ -27,6 +29,12 @@ def test_key_lists_only_its_granted_workspaces_with_their_documents(db: None, ap
     assert {d["progress"] for d in documents} == {1.0}
     detail = api.get(f"documents/{documents[0]['id']}/").json()
     assert detail["workspace"] == "handbook" and detail["chunks_total"] > 0
+
+    first = api.get("workspaces/handbook/documents/", {"limit": 1}).json()
+    assert first["count"] == 2 and [d["id"] for d in first["results"]] == [documents[0]["id"]]
+    second = api.get(first["next"].split("/api/v1/", 1)[1]).json()
+    assert [d["id"] for d in second["results"]] == [documents[1]["id"]]
+    assert second["next"] is None and second["previous"] is not None
 
 
 def test_editor_key_uploads_replaces_and_deletes_a_document_and_the_audit_log_names_it(
@@ -129,7 +137,7 @@ def test_ask_answers_with_citations_and_keeps_the_conversation_like_the_ask_page
     assert follow_up.json()["conversation"]["id"] == body["conversation"]["id"]
 
     listed = api.get("conversations/").json()
-    assert [c["id"] for c in listed] == [body["conversation"]["id"]]
+    assert [c["id"] for c in listed["results"]] == [body["conversation"]["id"]]
     thread = api.get(f"conversations/{body['conversation']['id']}/").json()
     assert [m["role"] for m in thread["messages"]] == ["user", "assistant", "user", "assistant"]
     messages = api.get(f"conversations/{body['conversation']['id']}/messages/").json()

@@ -62,8 +62,13 @@ def site(handbook: Handbook, django_db_blocker, tmp_path_factory) -> Iterator[Si
         invitation = make_invitation(email="new.person@northwind.example", invited_by=owner)
         # Single sign-on set up (not asked of an issuer): the sign-in page shows its button.
         identity_provider = make_identity_provider()
-        # No grant: a key's row on the workspace access page overflows phones (see the note).
-        issued = api_key_create(actor=owner, name="Helpdesk integration", scopes=["read", "ask"])
+        # Granted on the workspace: the access page lists the key beside people and groups.
+        issued = api_key_create(
+            actor=owner,
+            name="Helpdesk integration",
+            scopes=["read", "ask"],
+            workspace_ids=[workspace.pk],
+        )
         failed = document_upload(
             actor=owner, workspace=workspace, upload=upload("empty.txt", b""),
             queue_ingestion=False,
