@@ -101,6 +101,15 @@ def throttles_reset() -> None:
 
 
 @pytest.fixture(autouse=True)
+def schema_public_after() -> Iterator[None]:
+    """A request through the test client leaves the connection on its organization's schema;
+    the next test, and a session fixture that test is the first to ask for (it creates an
+    organization, which only the public schema may), start on the public schema."""
+    yield
+    schema_public_activate()
+
+
+@pytest.fixture(autouse=True)
 def media_root(settings: Any, tmp_path: Any) -> None:
     settings.MEDIA_ROOT = tmp_path / "media"
 

@@ -93,7 +93,7 @@ def test_the_answer_streams_as_server_sent_events_over_http(db: None, live: Live
     assert done["message"]["status"] == "done" and done["message"]["citations"]
     with live.http() as http:
         listed = http.get("/api/v1/conversations/")
-    assert done["conversation"]["id"] in [c["id"] for c in listed.json()]
+    assert done["conversation"]["id"] in [c["id"] for c in listed.json()["results"]]
 
     with live.http(Accept="text/event-stream") as http:
         refused = http.post("/api/v1/ask/", json={})

@@ -22,7 +22,10 @@ def test_asking_past_the_plans_limit_is_429_with_retry_after(db: None, api_org: 
     assert problem["type"] == "/api/v1/problems/rate-limited"
     assert "1 questions this minute" in problem["detail"]
     assert 1 <= int(refused["Retry-After"]) <= 60
-    assert api.get("conversations/").json()[0]["title"] == "How many vacation days do we get?"
+    assert (
+        api.get("conversations/").json()["results"][0]["title"]
+        == "How many vacation days do we get?"
+    )
 
 
 def test_uploads_are_limited_per_key(db: None, api_org: ApiOrg):

@@ -346,6 +346,9 @@ def test_citation_and_file_of_a_workspace_the_user_cannot_read_are_404(
     assert client.get(f"/w/{secret.slug}/documents/{document.pk}/download/").status_code == 404
     later, _ = ask(handbook.organization, member, "How big is the bonus pool this year?")
     assert "Board" not in [c.document_title for c in later.citations.all()]
+    with tenant_context(handbook.organization):  # the session's organization is on Free
+        document_delete(actor=handbook.owner, document=document)
+        secret.delete()
 
 
 def test_citation_of_a_deleted_document_still_reads_as_source_removed(
@@ -488,6 +491,9 @@ def test_a_manager_of_an_open_workspace_does_not_review_answers_from_a_restricte
     assert "Zephyr" not in gaps.content.decode()
     assert "Why did the bread rise?" in gaps.content.decode()  # what they may review is there
     assert "Zephyr" in owner.get("/ask/feedback/").content.decode()  # owners read everything
+    with tenant_context(handbook.organization):  # the session's organization is on Free
+        document_delete(actor=handbook.owner, document=document)
+        restricted.delete()
 
 
 def test_rating_first_then_a_reason_then_a_changed_rating_keeps_the_reason(
