@@ -24,20 +24,11 @@ import redis
 from django.conf import settings
 
 from assistant.llm import AnswerProvider
+from billing.redis_connection import redis_client
 from tenants.schemas import schema_name_current
 from workspaces.index_version import index_versions
 
 logger = logging.getLogger(__name__)
-
-_clients: dict[str, "redis.Redis[bytes]"] = {}
-
-
-def _redis() -> "redis.Redis[bytes]":
-    # kombu (Celery) spells a unix socket redis+socket://, redis-py unix://.
-    url = str(settings.REDIS_URL).replace("redis+socket://", "unix://", 1)
-    if url not in _clients:
-        _clients[url] = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-    return _clients[url]
 
 
 @dataclass(frozen=True)
@@ -89,7 +80,7 @@ def answer_cache_key(
 
 def answer_cache_get(*, key: str) -> CachedAnswer | None:
     try:
-        raw = _redis().get(key)
+        raw = redis_client().get(key)
     except redis.RedisError as error:
         logger.warning("answer cache unreadable, answering anew: %s", error)
         return None
@@ -114,6 +105,6 @@ def answer_cache_set(*, key: str, answer: CachedAnswer) -> None:
         "search_embedding": answer.search_embedding,
     }
     try:
-        _redis().set(key, json.dumps(payload), ex=settings.ANSWER_CACHE_SECONDS)
+        redis_client().set(key, json.dumps(payload), ex=settings.ANSWER_CACHE_SECONDS)
     except redis.RedisError as error:
         logger.warning("answer not cached: %s", error)

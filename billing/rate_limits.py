@@ -8,12 +8,11 @@ same count. A fixed window of a minute per subject.
 import math
 import time
 from enum import StrEnum
-from functools import cache
 
-import redis
 from django.conf import settings
 
 from billing.models import Plan
+from billing.redis_connection import redis_client
 from billing.selectors import billing_account_get, plan_effective
 from tenants.models import Organization
 
@@ -40,13 +39,6 @@ class RateLimited(Exception):
         )
 
 
-@cache
-def _client() -> "redis.Redis[bytes]":
-    # kombu spells a unix socket redis+socket://, redis-py unix://
-    url = settings.REDIS_URL.replace("redis+socket://", "unix://", 1)
-    return redis.Redis.from_url(url)
-
-
 def _limit(plan: Plan, action: RateLimitedAction) -> int:
     if action == RateLimitedAction.ASK:
         return plan.asks_per_minute
@@ -64,7 +56,7 @@ def rate_limit_consume(
     key = f"{settings.RATE_LIMIT_KEY_PREFIX}:{organization.schema_name}:{action}:{subject}:{window}"
     # SET NX with a lifetime, then INCR: the counter expires after its window (EXPIRE's NX
     # option would say it in one step, but needs Redis 7).
-    pipeline = _client().pipeline()
+    pipeline = redis_client().pipeline()
     pipeline.set(key, 0, ex=WINDOW_SECONDS * 2, nx=True)
     pipeline.incr(key)
     _, count = pipeline.execute()
@@ -75,6 +67,6 @@ def rate_limit_consume(
 
 def rate_limits_reset() -> None:
     """Forget every count under this installation's prefix (tests start from none)."""
-    client = _client()
+    client = redis_client()
     for key in client.scan_iter(match=f"{settings.RATE_LIMIT_KEY_PREFIX}:*", count=500):
         client.delete(key)
