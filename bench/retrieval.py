@@ -4,16 +4,20 @@
                                         [--compare REF]
 
 N chunks spread over 50 workspaces; the searching user may read 5 of them (10 % of the
-rows pass the filter). Chunk texts are real: sentences of the SciFact corpus
-(../shared/eval/scifact) recombined, so the lexical leg sees real term statistics.
-Vectors are real all-MiniLM-L6-v2 embeddings of SciFact chunks (all of the
-embedding cache that `eval_retrieval` fills, else 2,000 SciFact texts embedded here; the
-number is printed: fewer distinct vectors make denser clusters and lower recall), each reused with a little
-Gaussian noise and renormalised; queries are SciFact's claims with their real embeddings.
-(Random unit vectors in 384 dimensions are nearly equidistant from every query, which
-makes graph-index recall meaningless.)
+rows pass the filter). Every chunk is distinct: a stated mixture of three real texts. The
+sources are the 5,183 SciFact abstracts and the 1,048 SQuAD contexts of ../shared/eval
+(6,231 texts, embedded here with the product's all-MiniLM-L6-v2 and kept in
+.run/bench-retrieval-sources.npz). Chunk n takes three different sources a, b, c at
+random; its text is one sentence of each, and its vector is the normalised
+0.6 a + 0.25 b + 0.15 c of their real embeddings. With 6,231 sources there are about
+4e10 such triples, so no two chunks are near-copies (the nearest other chunk of a chunk
+is printed), while chunks sharing a main source form the topical neighbourhoods a real
+corpus has. Queries are SciFact's claims with their real embeddings. (Random unit
+vectors in 384 dimensions are nearly equidistant from every query, which makes
+graph-index recall meaningless; noisy copies of a few thousand vectors, as this script
+used before, make ties that graph indexes cannot order.)
 Prints p50/p95 of each mode, the query embedding time on its own, and HNSW recall@10
-against exact search with the same filter, in the same run.
+against exact search with the same filter, in the same run, and ends with one JSON line.
 
 The database is `bench_retrieval_<N>`; `--reuse` keeps one a previous run built (building
 1M chunks and their HNSW index takes the better part of an hour on two cores).
@@ -24,6 +28,7 @@ shared machine.
 
 import argparse
 import functools
+import hashlib
 import importlib.util
 import inspect
 import json
@@ -46,6 +51,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 SCIFACT = ROOT.parent / "shared" / "eval" / "scifact"
+SQUAD = ROOT.parent / "shared" / "eval" / "squad"
 WORKSPACES, READABLE = 50, 5
 COPY_BATCH = 20_000
 
@@ -55,19 +61,36 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-def real_vectors(rng: random.Random) -> np.ndarray:
-    import sqlite3
+MIXTURE = (0.6, 0.25, 0.15)
+SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
-    cache = ROOT / ".run" / "embedding-cache.sqlite3"
-    if cache.exists():
-        rows = sqlite3.connect(cache).execute("SELECT vector FROM embedding").fetchall()
-        if rows:
-            return np.stack([np.frombuffer(blob, dtype=np.float32) for (blob,) in rows])
-    from workspaces.embeddings import embeddings_get
 
+def source_texts() -> list[str]:
+    """SciFact's abstracts and SQuAD's contexts: the real texts every chunk mixes."""
     with (SCIFACT / "corpus.jsonl").open() as lines:
         texts = [json.loads(line)["text"] for line in lines]
-    return np.asarray(embeddings_get().embed_documents(rng.sample(texts, 2000)), dtype=np.float32)
+    squad = json.loads((SQUAD / "dev-v1.1-part1.json").read_text())
+    texts += [p["context"] for article in squad["data"] for p in article["paragraphs"]]
+    return [text for text in texts if len(text) > 60]
+
+
+def source_vectors(texts: list[str]) -> np.ndarray:
+    """The real embeddings of `texts`, computed once and kept under .run/."""
+    cache = ROOT / ".run" / "bench-retrieval-sources.npz"
+    from workspaces.embeddings import embeddings_get, embeddings_model_id
+
+    digest = hashlib.sha256("\n".join(texts).encode()).hexdigest()[:16]
+    key = f"{embeddings_model_id()}:{len(texts)}:{digest}"
+    if cache.exists():
+        kept = np.load(cache)
+        if str(kept["key"]) == key:
+            return kept["vectors"]
+    start = time.perf_counter()
+    vectors = np.asarray(embeddings_get().embed_documents(texts), dtype=np.float32)
+    print(f"embedded {len(texts)} source texts in {time.perf_counter() - start:.0f} s")
+    cache.parent.mkdir(exist_ok=True)
+    np.savez(cache, key=np.array(key), vectors=vectors)
+    return vectors
 
 
 def bench_database_use(name: str, *, reuse: bool) -> bool:
@@ -126,14 +149,10 @@ def corpus_build(chunks: int, workspaces: list[Any], rng: random.Random) -> None
     from workspaces.term_stats import chunks_index_text, term_stats_add
 
     np_rng = np.random.default_rng(7)
-    sentences = []
-    with (SCIFACT / "corpus.jsonl").open() as lines:
-        for line in lines:
-            sentences += [
-                s for s in re.split(r"(?<=[.!?])\s+", json.loads(line)["text"]) if len(s) > 30
-            ]
-    base_vectors = real_vectors(rng)
-    print(f"{len(base_vectors)} distinct real vectors, each reused with noise")
+    texts = source_texts()
+    sentences = [[s for s in SENTENCE.split(text) if len(s) > 20] or [text] for text in texts]
+    vectors_of_source = source_vectors(texts)
+    print(f"{len(texts)} real source texts; each chunk mixes three of them {MIXTURE}")
     start = time.perf_counter()
     with connection.cursor() as cursor:
         # Indexes are built once after the load: maintained row by row they cost far more.
@@ -157,14 +176,16 @@ def corpus_build(chunks: int, workspaces: list[Any], rng: random.Random) -> None
             for batch_start in range(0, chunks, COPY_BATCH):
                 size = min(COPY_BATCH, chunks - batch_start)
                 numbers = np.arange(batch_start, batch_start + size)
-                vectors = base_vectors[numbers % len(base_vectors)] + np_rng.normal(
-                    0, 0.02, (size, 384)
+                sources = np.stack(
+                    [np_rng.choice(len(texts), 3, replace=False) for _ in range(size)]
                 )
+                vectors = vectors_of_source[sources].transpose(0, 2, 1) @ np.asarray(MIXTURE)
                 vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
                 rows = []
-                for n, vector in zip(numbers.tolist(), vectors, strict=True):
+                for n, vector, chosen in zip(numbers.tolist(), vectors, sources, strict=True):
                     document_id, workspace_id = document_rows[n % len(document_rows)]
-                    text = " ".join(rng.sample(sentences, 3)).replace("\t", " ").replace("\\", " ")
+                    text = " ".join(rng.choice(sentences[i]) for i in chosen.tolist())
+                    text = text.replace("\t", " ").replace("\\", " ").replace("\n", " ")
                     embedding = "[" + ",".join(f"{x:.5f}" for x in vector.tolist()) + "]"
                     rows.append(
                         f"{document_id}\t{workspace_id}\t{n // len(document_rows)}\t{text}\t\t50\t0\t{embedding}\n"
@@ -274,6 +295,26 @@ def main() -> None:
             for relation in ("chunk_embedding_hnsw", "chunk_search_gin", "assistant_chunk"):
                 cursor.execute("SELECT public.pg_prewarm(%s::regclass)", [relation])
             prewarmed = time.perf_counter() - start
+            cursor.execute(
+                "SELECT pg_relation_size('chunk_embedding_hnsw'), pg_relation_size('chunk_search_gin'),"
+                " pg_total_relation_size('assistant_chunk')"
+            )
+            hnsw_bytes, gin_bytes, table_bytes = cursor.fetchone()
+            # How distinct the chunks are: each sampled chunk's nearest other chunk (graph
+            # search, which can only miss a nearer one).
+            cursor.execute(
+                "SELECT avg(nearest), max(nearest) FROM ("
+                " SELECT (SELECT 1 - (o.embedding <=> c.embedding) FROM assistant_chunk o"
+                "  WHERE o.id <> c.id ORDER BY o.embedding <=> c.embedding LIMIT 1) AS nearest"
+                " FROM assistant_chunk c WHERE c.id %% %s = 0) s",
+                [max(1, total // 200)],
+            )
+            nearest_mean, nearest_max = cursor.fetchone()
+        print(
+            f"sizes: HNSW {hnsw_bytes / 2**20:.0f} MB, GIN {gin_bytes / 2**20:.0f} MB,"
+            f" table with indexes {table_bytes / 2**20:.0f} MB; nearest other chunk of 200"
+            f" sampled: cosine mean {nearest_mean:.3f}, max {nearest_max:.3f}"
+        )
         print(
             f"{total} chunks in {WORKSPACES} workspaces; the user reads {READABLE}"
             f"{' (database reused)' if reused else ''}; shared_buffers {shared_buffers},"
@@ -288,6 +329,7 @@ def main() -> None:
             embed_ms.append((time.perf_counter() - t0) * 1000)
         vectors = model.embed_documents(queries)
         names = list(implementations)
+        latency_of: dict[str, dict[str, list[float]]] = {}
         for mode in ("vector", "lexical", "hybrid"):
             latencies: dict[str, list[float]] = {name: [] for name in names}
             for index, (query, vector) in enumerate(zip(queries, vectors, strict=True)):
@@ -298,6 +340,7 @@ def main() -> None:
                         mode=mode, query_vector=vector,
                     )  # fmt: skip
                     latencies[name].append(ms)
+            latency_of[mode] = latencies
             for name in names:
                 print(
                     f"{mode:8s} p50 {statistics.median(latencies[name]):6.1f} ms"
@@ -324,6 +367,22 @@ def main() -> None:
             print(
                 f"filtered HNSW recall@10 vs exact: {statistics.mean(recalls[name]):.3f} ({name})"
             )
+        figures: dict[str, Any] = {"chunks": total}
+        for name in names:
+            suffix = "" if name == names[-1] else "_baseline"
+            figures |= {
+                f"vector_p95_ms{suffix}": round(percentile(latency_of["vector"][name], 0.95), 1),
+                f"lexical_p95_ms{suffix}": round(percentile(latency_of["lexical"][name], 0.95), 1),
+                f"hybrid_p50_ms{suffix}": round(statistics.median(latency_of["hybrid"][name]), 1),
+                f"hybrid_p95_ms{suffix}": round(percentile(latency_of["hybrid"][name], 0.95), 1),
+                f"filtered_recall_at_10{suffix}": round(statistics.mean(recalls[name]), 3),
+            }
+        figures |= {
+            "hnsw_mb": round(hnsw_bytes / 2**20),
+            "table_with_indexes_mb": round(table_bytes / 2**20),
+            "nearest_other_cosine_mean": round(float(nearest_mean), 3),
+        }
+        print(json.dumps(figures))
 
 
 if __name__ == "__main__":
