@@ -102,6 +102,18 @@ vector_leg AS (
     ORDER BY c.embedding <=> %(vector)s::vector LIMIT %(candidates)s
   ) nearest
 )"""
+# Exact search: every readable chunk's distance, computed once, no graph. Cheaper than the
+# graph walk when few chunks are readable, and it cannot miss. OFFSET 0 keeps the planner
+# from folding the subquery into the ORDER BY, which it would then serve from the HNSW index.
+EXACT_VECTOR_LEG = """
+vector_leg AS (
+  SELECT id, 1 - distance AS score, row_number() OVER (ORDER BY distance) AS rank
+  FROM (
+    SELECT c.id, c.embedding <=> %(vector)s::vector AS distance FROM assistant_chunk c
+    WHERE c.workspace_id = ANY(%(workspace_ids)s) OFFSET 0
+  ) scored
+  ORDER BY distance LIMIT %(candidates)s
+)"""
 NO_VECTOR_LEG = (
     "vector_leg AS (SELECT 0::bigint AS id, 0.0::float8 AS score, 0::bigint AS rank WHERE false)"
 )
@@ -245,7 +257,8 @@ def chunks_retrieve(
     if mode in ("hybrid", "vector"):
         vector = query_vector or embeddings_get().embed_query(query)
         params["vector"] = Vector(vector).to_text()
-        legs.append(VECTOR_LEG)
+        exact = readable_chunks_count(workspace_ids) <= settings.RETRIEVAL_EXACT_MAX_CHUNKS
+        legs.append(EXACT_VECTOR_LEG if exact else VECTOR_LEG)
     else:
         legs.append(NO_VECTOR_LEG)
     lexical = _lexical_leg(query, language_of, params) if mode in ("hybrid", "lexical") else None
@@ -262,6 +275,19 @@ def chunks_retrieve(
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     return [RetrievedChunk(*row) for row in rows]
+
+
+def readable_chunks_count(workspace_ids: list[int]) -> int:
+    """About how many chunks the readable workspaces hold, from the documents' counts (one
+    index lookup, not a count of the chunks): what chooses exact search over the graph."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT coalesce(sum(chunks_total), 0) FROM workspaces_document"
+            " WHERE workspace_id = ANY(%s)",
+            [workspace_ids],
+        )
+        row = cursor.fetchone()
+    return int(row[0]) if row else 0
 
 
 def _lexical_leg(query: str, language_of: dict[int, str], params: dict[str, Any]) -> str | None:
