@@ -185,3 +185,33 @@ def test_viewers_do_not_get_the_test_retrieval_page(
     grant_set(actor=owner_a, workspace=corpus, role="viewer", grantee=viewer)
 
     assert signed_in(org_a, viewer).get(f"/w/{corpus.slug}/search/", {"q": "x"}).status_code == 404
+
+
+@pytest.mark.parametrize("exact_max_chunks", [0, 1_000_000])
+def test_graph_and_exact_search_rank_readable_chunks_by_cosine_distance(
+    corpus: Workspace, settings: Any, exact_max_chunks: int
+):
+    """Both ways of the vector leg (the HNSW graph above RETRIEVAL_EXACT_MAX_CHUNKS readable
+    chunks, exact search under it) give the chunks nearest the query, nearest first."""
+    import numpy as np
+
+    from workspaces.embeddings import embeddings_get
+
+    settings.RETRIEVAL_EXACT_MAX_CHUNKS = exact_max_chunks
+    query = "How do I report a security incident?"
+    vector = np.asarray(embeddings_get().embed_query(query))
+    chunks = list(Chunk.objects.filter(workspace=corpus))
+    by_distance = sorted(
+        chunks,
+        key=lambda c: 1 - float(np.dot(vector, c.embedding) / np.linalg.norm(c.embedding)),
+    )
+
+    found = chunks_retrieve(
+        user=owner_of(corpus), query=query, within=[corpus.pk], k=len(chunks), mode="vector"
+    )
+
+    assert [c.chunk_id for c in found] == [c.pk for c in by_distance]
+    assert found[0].vector_score == pytest.approx(
+        float(np.dot(vector, by_distance[0].embedding) / np.linalg.norm(by_distance[0].embedding)),
+        abs=1e-4,
+    )
