@@ -250,7 +250,8 @@ EMBEDDINGS_PRELOAD = env.bool("EMBEDDINGS_PRELOAD", default=True)
 
 # Retrieval (workspaces.retrieval)
 RETRIEVAL_CANDIDATES = env.int("RETRIEVAL_CANDIDATES", default=100)  # per leg, before fusion
-# 300: filtered recall@10 0.968 (0.917 at 100), vector p95 39 ms (36), bench/retrieval.py.
+# The HNSW candidate list when every chunk is readable; it grows up to fourfold (at most 1,000)
+# as the readable share shrinks (workspaces.retrieval).
 RETRIEVAL_EF_SEARCH = env.int("RETRIEVAL_EF_SEARCH", default=300)
 # Up to this many readable chunks the vector leg is exact (every readable chunk's distance)
 # rather than a walk of the HNSW graph: as fast or faster there, and it cannot miss.
