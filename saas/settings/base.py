@@ -198,6 +198,12 @@ USERSESSIONS_ADAPTER = "members.adapter.AuditedUserSessionsAdapter"
 # Two-factor sign-in (allauth.mfa): an authenticator app (TOTP) and single-use recovery codes.
 # Owners can require it for everyone (Members → Security; members.two_factor).
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# Platform staff (public schema) sign in to /admin/ with a password and an authenticator
+# app's code; allauth.mfa's table is in the public schema as well for them. `manage.py
+# staff_totp EMAIL` sets the app up. Off only to get into a deployment with no enrolled staff.
+SHARED_APPS += ["allauth.mfa"]
+INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
+PLATFORM_STAFF_REQUIRE_TWO_FACTOR = env.bool("PLATFORM_STAFF_REQUIRE_TWO_FACTOR", default=True)
 
 # Throttles, counted in the cache (Redis in production; saas/settings/prod.py). Failed
 # sign-ins: per client address, and per account address and client together (an attacker
