@@ -14,7 +14,8 @@ from members.urls import public_urlpatterns as members_public
 
 # allauth registers admins for its email addresses, sessions, authenticators and single sign-on
 # links (socialaccount), but their tables are in each organization's schema, and this admin is
-# the public site's: the pages could only fail.
+# the public site's: the pages could only fail. Platform staff's own authenticators are in the
+# public schema, but they hold TOTP secrets: `manage.py staff_totp` manages them, not a page.
 for tenant_model in (
     EmailAddress,
     UserSession,

@@ -69,3 +69,22 @@ def make_identity_provider(**fields: Any) -> IdentityProvider:
         **fields,
     }
     return IdentityProvider.objects.create(**values)
+
+
+def staff_with_authenticator(email: str, password: str) -> tuple[User, str]:
+    """A platform operator (public schema) with an authenticator app; returns the secret."""
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    secret = generate_totp_secret()
+    user = User.objects.create_superuser(email=email, password=password)
+    TOTP.activate(user, secret)
+    return user, secret
+
+
+def totp_code(secret: str, periods_ahead: int = 0) -> str:
+    """The code an authenticator app shows now for `secret`."""
+    import time
+
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+
+    return format_hotp_value(hotp_value(secret, int(time.time()) // 30 + periods_ahead))

@@ -16,6 +16,7 @@ from localdev.stripe_server import signature_header
 from tenants.models import Organization
 from tenants.schemas import schema_public_activate
 from tests.conftest import signed_in
+from tests.factories import staff_with_authenticator, totp_code
 from workspaces.models import Workspace
 
 
@@ -165,11 +166,13 @@ def test_signed_but_malformed_stripe_events_are_a_400_and_stored_nowhere(
 
 def test_platform_admin_login_without_next_lands_somewhere_not_on_a_500(db: None):
     schema_public_activate()
-    User.objects.create_superuser(email="operator@platform.example", password="right-pass-42")
-
-    response = Client(HTTP_HOST=settings.BASE_DOMAIN).post(
+    _, secret = staff_with_authenticator("operator@platform.example", "right-pass-42")
+    client = Client(HTTP_HOST=settings.BASE_DOMAIN)
+    client.post(
         "/admin/login/", {"username": "operator@platform.example", "password": "right-pass-42"}
     )
+
+    response = client.post("/admin/login/", {"code": totp_code(secret)})
 
     assert response.status_code == 302
 

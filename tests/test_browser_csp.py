@@ -16,11 +16,19 @@ from billing.models import BillingAccount
 from members.services import organization_signup
 from tenants.models import Organization
 from tenants.schemas import schema_public_activate
-from tests.factories import OWNER_PASSWORD
-from tests.live import chromium_page, free_port, uvicorn_running
+from tests.factories import OWNER_PASSWORD, staff_with_authenticator, totp_code
+from tests.live import (
+    ARTIFACTS,
+    chromium_page,
+    free_port,
+    overflow_px,
+    serious_violations,
+    uvicorn_running,
+)
 from workspaces.services import workspace_create
 
 OPERATOR = "operator@policy.example"
+OPERATOR_SECRET: dict[str, str] = {}  # the operator's authenticator app, set by `live`
 REPORT_VIOLATIONS = """
 document.addEventListener("securitypolicyviolation", (event) => {
   window.cspViolation(`${event.violatedDirective} blocked ${event.blockedURI || "inline"} `
@@ -40,7 +48,7 @@ def live(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
         with tenant_context(organization):
             workspace_create(actor=User.objects.get(pk=owner.pk), name="Handbook")
         schema_public_activate()
-        User.objects.create_superuser(email=OPERATOR, password=OWNER_PASSWORD)
+        _, OPERATOR_SECRET["totp"] = staff_with_authenticator(OPERATOR, OWNER_PASSWORD)
     with uvicorn_running(port):
         yield f"localhost:{port}"
     with django_db_blocker.unblock():
@@ -101,6 +109,14 @@ def test_pages_and_htmx_swaps_raise_no_csp_violation(
     page.goto(f"http://{live}/admin/login/")
     page.locator("input[name=username]").fill(OPERATOR)
     page.locator("input[name=password]").fill(OWNER_PASSWORD)
+    page.locator("input[type=submit]").click()
+    expect(page.get_by_label("Authenticator code")).to_be_visible()
+    for width in (390, 1280):  # the admin's second step, on a phone and a desktop
+        page.set_viewport_size({"width": width, "height": 800})
+        page.screenshot(path=ARTIFACTS / f"admin-login-code-{width}.png", full_page=True)
+        assert serious_violations(page) == [], width
+        assert overflow_px(page) == 0, width
+    page.get_by_label("Authenticator code").fill(totp_code(OPERATOR_SECRET["totp"]))
     page.locator("input[type=submit]").click()
     expect(page.get_by_role("link", name="Organizations").first).to_be_visible()
     for path in ["/admin/tenants/organization/", "/admin/billing/plan/1/change/",

@@ -17,6 +17,9 @@ IN_BOTH = {
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
+    # Authenticator apps: members' in their organization, platform staff's in the public
+    # schema (the admin's second factor, accounts.views.admin_login).
+    "allauth.mfa",
 }
 
 

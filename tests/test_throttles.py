@@ -5,18 +5,17 @@ per client."""
 from django.conf import settings
 from django.test import Client
 
-from accounts.models import User
 from tenants.models import Organization
 from tenants.schemas import schema_public_activate
 from tests.conftest import client_for
-from tests.factories import OWNER_PASSWORD
+from tests.factories import OWNER_PASSWORD, staff_with_authenticator, totp_code
 
 ATTACKER, OWNER_NETWORK = "203.0.113.7", "198.51.100.20"
 
 
 def test_platform_admin_login_is_refused_after_five_wrong_passwords_from_one_client(db: None):
     schema_public_activate()
-    User.objects.create_superuser(email="operator@platform.example", password="right-pass-42")
+    _, secret = staff_with_authenticator("operator@platform.example", "right-pass-42")
     attacker = Client(HTTP_HOST=settings.BASE_DOMAIN, REMOTE_ADDR=ATTACKER)
     wrong = {"username": "operator@platform.example", "password": "guess"}
 
@@ -24,10 +23,12 @@ def test_platform_admin_login_is_refused_after_five_wrong_passwords_from_one_cli
     refused = attacker.post(
         "/admin/login/", {"username": "operator@platform.example", "password": "right-pass-42"}
     )
-    operator = Client(HTTP_HOST=settings.BASE_DOMAIN, REMOTE_ADDR=OWNER_NETWORK).post(
+    operator_client = Client(HTTP_HOST=settings.BASE_DOMAIN, REMOTE_ADDR=OWNER_NETWORK)
+    operator_client.post(
         "/admin/login/",
         {"username": "operator@platform.example", "password": "right-pass-42", "next": "/admin/"},
     )
+    operator = operator_client.post("/admin/login/", {"code": totp_code(secret)})
 
     assert tries == [200] * 5
     assert refused.status_code == 429

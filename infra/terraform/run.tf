@@ -1,0 +1,208 @@
+locals {
+  common_env = {
+    BASE_DOMAIN          = var.base_domain
+    GOOGLE_CLOUD_PROJECT = var.project
+    LOG_FORMAT           = "json"
+    GS_BUCKET_NAME       = google_storage_bucket.uploads.name
+  }
+  vertex_env = {
+    VERTEX_PROJECT  = var.project
+    VERTEX_LOCATION = var.region
+    VERTEX_MODEL    = var.vertex_model
+  }
+  email_env = {
+    EMAIL_HOST         = var.email.host
+    EMAIL_PORT         = tostring(var.email.port)
+    EMAIL_HOST_USER    = var.email.user
+    EMAIL_USE_TLS      = "1"
+    DEFAULT_FROM_EMAIL = var.email.from
+  }
+  # Environment variable -> secret, per workload (the same lists as local.secrets_read).
+  secret_env = {
+    DJANGO_SECRET_KEY     = "django-secret-key"
+    DATABASE_URL          = "database-url"
+    REDIS_URL             = "redis-url"
+    EMAIL_HOST_PASSWORD   = "smtp-password"
+    STRIPE_API_KEY        = "stripe-api-key"
+    STRIPE_WEBHOOK_SECRET = "stripe-webhook-secret"
+    SENTRY_DSN            = "sentry-dsn"
+  }
+  web_env         = merge(local.common_env, local.vertex_env, local.email_env, { FORWARDED_ALLOW_IPS = "169.254.0.0/16" })
+  worker_env      = merge(local.common_env, local.vertex_env, local.email_env)
+  migrate_env     = { BASE_DOMAIN = var.base_domain, LOG_FORMAT = "json" }
+  web_secrets     = { for env, name in local.secret_env : env => name if contains(local.secrets_read.web, name) }
+  worker_secrets  = { for env, name in local.secret_env : env => name if contains(local.secrets_read.worker, name) }
+  migrate_secrets = { for env, name in local.secret_env : env => name if contains(local.secrets_read.migrate, name) }
+}
+
+resource "google_cloud_run_v2_service" "web" {
+  name                = "knowledge-web"
+  location            = var.region
+  ingress             = "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"
+  deletion_protection = true
+  depends_on          = [google_secret_manager_secret_iam_member.workloads]
+
+  template {
+    service_account                  = google_service_account.web.email
+    timeout                          = "300s" # streamed answers
+    max_instance_request_concurrency = 80
+
+    scaling {
+      min_instance_count = 1
+    }
+
+    vpc_access {
+      egress = "PRIVATE_RANGES_ONLY"
+      network_interfaces {
+        network    = local.vpc_access.network
+        subnetwork = local.vpc_access.subnetwork
+      }
+    }
+
+    containers {
+      image = var.image
+      ports {
+        container_port = 8080
+      }
+      resources {
+        limits = { cpu = "2", memory = "2Gi" }
+      }
+      dynamic "env" {
+        for_each = local.web_env
+        content {
+          name  = env.key
+          value = env.value
+        }
+      }
+      dynamic "env" {
+        for_each = local.web_secrets
+        content {
+          name = env.key
+          value_source {
+            secret_key_ref {
+              secret  = local.secret_ids[env.value]
+              version = "latest"
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+# The Celery worker: a worker pool (no HTTP listener, no request-driven scaling).
+resource "google_cloud_run_v2_worker_pool" "worker" {
+  provider            = google-beta
+  name                = "knowledge-worker"
+  location            = var.region
+  launch_stage        = "BETA"
+  deletion_protection = true
+  depends_on          = [google_secret_manager_secret_iam_member.workloads]
+
+  scaling {
+    scaling_mode          = "MANUAL"
+    manual_instance_count = var.worker_instances
+  }
+
+  template {
+    service_account = google_service_account.worker.email
+
+    vpc_access {
+      egress = "PRIVATE_RANGES_ONLY"
+      network_interfaces {
+        network    = local.vpc_access.network
+        subnetwork = local.vpc_access.subnetwork
+      }
+    }
+
+    containers {
+      image   = var.image
+      command = ["celery", "-A", "saas", "worker", "--loglevel", "INFO", "--concurrency", "2"]
+      resources {
+        limits = { cpu = "2", memory = "4Gi" }
+      }
+      dynamic "env" {
+        for_each = local.worker_env
+        content {
+          name  = env.key
+          value = env.value
+        }
+      }
+      dynamic "env" {
+        for_each = local.worker_secrets
+        content {
+          name = env.key
+          value_source {
+            secret_key_ref {
+              secret  = local.secret_ids[env.value]
+              version = "latest"
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+# migrate_schemas on every schema (manage.py platform_setup), run before each release:
+# gcloud run jobs execute knowledge-migrate --region=REGION --wait
+resource "google_cloud_run_v2_job" "migrate" {
+  name                = "knowledge-migrate"
+  location            = var.region
+  deletion_protection = true
+  depends_on          = [google_secret_manager_secret_iam_member.workloads]
+
+  template {
+    task_count  = 1
+    parallelism = 1
+
+    template {
+      service_account = google_service_account.migrate.email
+      max_retries     = 0
+      timeout         = "3600s"
+
+      vpc_access {
+        egress = "PRIVATE_RANGES_ONLY"
+        network_interfaces {
+          network    = local.vpc_access.network
+          subnetwork = local.vpc_access.subnetwork
+        }
+      }
+
+      containers {
+        image   = var.image
+        command = ["python", "manage.py", "platform_setup"]
+        resources {
+          limits = { cpu = "1", memory = "2Gi" }
+        }
+        dynamic "env" {
+          for_each = local.migrate_env
+          content {
+            name  = env.key
+            value = env.value
+          }
+        }
+        dynamic "env" {
+          for_each = local.migrate_secrets
+          content {
+            name = env.key
+            value_source {
+              secret_key_ref {
+                secret  = local.secret_ids[env.value]
+                version = "latest"
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+# Anyone may call the web service, but its ingress admits only the load balancer.
+resource "google_cloud_run_v2_service_iam_member" "public" {
+  name     = google_cloud_run_v2_service.web.name
+  location = var.region
+  role     = "roles/run.invoker"
+  member   = "allUsers"
+}
