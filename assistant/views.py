@@ -108,8 +108,8 @@ def ask(request: MemberRequest, conversation_id: int | None = None) -> HttpRespo
         return _ask_page(request, conversation, form)
     try:
         if not form.is_valid():
-            errors = form.errors.get("question") or ["Check the question."]
-            raise QuestionRefused(" ".join(str(error) for error in errors))
+            errors = [str(error) for field_errors in form.errors.values() for error in field_errors]
+            raise QuestionRefused(" ".join(errors) or "Check the question.")
         # Per person, shared with the same person's questions through the API.
         rate_limit_consume(
             organization=request.tenant,  # type: ignore[attr-defined]
@@ -121,6 +121,7 @@ def ask(request: MemberRequest, conversation_id: int | None = None) -> HttpRespo
             text=form.cleaned_data["question"],
             conversation=conversation,
             scope_ids=[w.pk for w in form.cleaned_data["scope"]],
+            filters=form.filters(),
         )
     except RateLimited as limited:
         response = render(

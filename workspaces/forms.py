@@ -19,7 +19,7 @@ class TagsField(forms.CharField):
         )
         super().__init__(**kwargs)
 
-    def clean(self, value: Any) -> list[str]:  # type: ignore[override]
+    def clean(self, value: Any) -> list[str]:
         text = super().clean(value)
         try:
             return tags_normalise(text or "")
