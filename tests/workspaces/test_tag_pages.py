@@ -132,7 +132,7 @@ def test_ticked_documents_gain_tags_at_once_only_in_this_workspace(
 def test_filter_form_refuses_bad_input_with_a_sentence(data: dict[str, Any], sentence: str):
     form = RetrievalFiltersForm(data)
     assert not form.is_valid()
-    assert sentence in " ".join(e for errors in form.errors.values() for e in errors)
+    assert sentence in " ".join(str(e) for errors in form.errors.values() for e in errors)
 
 
 def test_filter_form_gives_the_filters_and_their_summary():
