@@ -2,6 +2,7 @@
 and in bulk; a bad tag is a 400 with a sentence; the filter bar of the retrieval test page;
 the answer cache keyed by the filters; `ingest --tag`."""
 
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -214,3 +215,21 @@ def test_ingest_command_tags_every_file(
             "ingest", str(tmp_path), "--tenant", org_a.slug, "--workspace", workspace.slug,
             "--tag", "z" * 41,
         )  # fmt: skip
+
+
+def test_a_follow_up_starts_with_the_last_questions_filters(
+    org_a: Organization, owner_a: User, workspace: Workspace
+):
+    client = signed_in(org_a, owner_a)
+    asked = client.post(
+        "/ask/",
+        {"question": "Vacation?", "tags": "Policy", "kinds": ["pdf"]},
+        HTTP_HX_REQUEST="true",
+    )
+    conversation = asked["HX-Redirect"]
+
+    page = client.get(conversation).content.decode()
+    assert "Filters: tag policy, PDF" in page
+    assert 'name="tags" value="policy"' in page
+    assert re.search(r'<input type="checkbox" name="kinds" value="pdf"[^>]* checked', page)
+    assert "Searched: tag policy, PDF" in page
