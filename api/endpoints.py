@@ -156,6 +156,7 @@ class DocumentListView(ApiView):
             workspace=workspace,
             upload=upload.validated_data["file"],
             title=upload.validated_data.get("title", ""),
+            tags=upload.validated_data.get("tags", []),
         )
         return Response(DocumentSerializer(document).data, status=201)
 
@@ -213,6 +214,8 @@ class SearchView(ApiView):
             data={
                 **request.query_params.dict(),
                 "workspace": request.query_params.getlist("workspace"),
+                "tag": request.query_params.getlist("tag"),
+                "kind": request.query_params.getlist("kind"),
             }
         )
         query.is_valid(raise_exception=True)
@@ -223,6 +226,7 @@ class SearchView(ApiView):
             within=within,
             k=query.validated_data["k"],
             mode=query.validated_data["mode"],
+            filters=query.filters(),
         )
         return Response(SearchResultSerializer(results, many=True).data)
 
@@ -290,6 +294,7 @@ class AskView(ApiView):
             text=asked.validated_data["question"],
             conversation=conversation,
             scope_ids=_workspace_ids(request, asked.validated_data["workspaces"]),
+            filters=asked.filters(),
         )
         tenant = request.tenant
         if isinstance(request.accepted_renderer, EventStreamRenderer):

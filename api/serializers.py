@@ -8,8 +8,33 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from assistant.models import Citation, Conversation, Feedback, Message
-from workspaces.models import Document, Workspace
-from workspaces.retrieval import MODES
+from workspaces.models import Document, DocumentKind, Workspace
+from workspaces.retrieval import MODES, RetrievalFilters
+from workspaces.tags import TagRefused, tags_normalise
+
+
+class TagsField(serializers.ListField):
+    """Tags, normalised (trimmed, case-folded); a bad one is a 400 with a sentence."""
+
+    child = serializers.CharField(max_length=200)
+
+    def to_internal_value(self, data: Any) -> list[str]:
+        values = super().to_internal_value(data)
+        try:
+            return tags_normalise(values)
+        except TagRefused as refusal:
+            raise serializers.ValidationError(str(refusal)) from None
+
+
+def _filters(data: dict[str, Any], tags: str, kinds: str) -> RetrievalFilters:
+    return RetrievalFilters(
+        tags=tuple(data.get(tags) or ()),
+        kinds=tuple(data.get(kinds) or ()),
+        updated_after=data.get("updated_after"),
+    )
+
+
+KIND_CHOICES = [kind.value for kind in DocumentKind]
 
 
 class WorkspaceSerializer(serializers.ModelSerializer):
@@ -28,7 +53,7 @@ class DocumentSerializer(serializers.ModelSerializer):
         model = Document
         fields = [
             "id", "workspace", "title", "original_name", "kind", "size", "sha256", "pages",
-            "status", "error", "chunks_total", "chunks_done", "progress", "version",
+            "status", "error", "chunks_total", "chunks_done", "progress", "version", "tags",
             "created_at", "updated_at",
         ]  # fmt: skip
 
@@ -46,6 +71,7 @@ class DocumentUploadSerializer(serializers.Serializer):
         help_text="PDF, Word, Excel, CSV, PowerPoint, HTML, Markdown, text"
     )
     title = serializers.CharField(required=False, allow_blank=True, max_length=300)
+    tags = TagsField(required=False, default=list, help_text="Tags for the document")
 
 
 class DocumentReplaceSerializer(serializers.Serializer):
@@ -60,6 +86,21 @@ class SearchQuerySerializer(serializers.Serializer):
     )  # fmt: skip
     k = serializers.IntegerField(min_value=1, max_value=50, default=10)
     mode = serializers.ChoiceField(choices=list(MODES), default="hybrid")
+    tag = TagsField(
+        required=False, default=list,
+        help_text="Only documents carrying any of these tags (repeat the parameter)",
+    )  # fmt: skip
+    kind = serializers.ListField(
+        child=serializers.ChoiceField(choices=KIND_CHOICES), required=False, default=list,
+        help_text="Only documents of these types (repeat the parameter)",
+    )  # fmt: skip
+    updated_after = serializers.DateField(
+        required=False, allow_null=True, default=None,
+        help_text="Only documents updated after this day (YYYY-MM-DD)",
+    )  # fmt: skip
+
+    def filters(self) -> RetrievalFilters:
+        return _filters(self.validated_data, "tag", "kind")
 
 
 class SearchResultSerializer(serializers.Serializer):
@@ -87,6 +128,20 @@ class AskSerializer(serializers.Serializer):
         child=serializers.SlugField(max_length=60), required=False, default=list,
         help_text="Workspace slugs to answer from; every readable one if empty",
     )  # fmt: skip
+    tags = TagsField(
+        required=False, default=list, help_text="Answer only from documents with any of these"
+    )
+    kinds = serializers.ListField(
+        child=serializers.ChoiceField(choices=KIND_CHOICES), required=False, default=list,
+        help_text="Answer only from documents of these types",
+    )  # fmt: skip
+    updated_after = serializers.DateField(
+        required=False, allow_null=True, default=None,
+        help_text="Answer only from documents updated after this day (YYYY-MM-DD)",
+    )  # fmt: skip
+
+    def filters(self) -> RetrievalFilters:
+        return _filters(self.validated_data, "tags", "kinds")
 
 
 class CitationSerializer(serializers.ModelSerializer):
@@ -109,7 +164,7 @@ class MessageSerializer(serializers.ModelSerializer):
         model = Message
         fields = [
             "id", "conversation_id", "role", "status", "text", "answered", "failure_reason",
-            "citations", "feedback", "created_at",
+            "citations", "feedback", "search_filters", "created_at",
         ]  # fmt: skip
 
     @extend_schema_field(FeedbackSerializer(allow_null=True))

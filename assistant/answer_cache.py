@@ -10,7 +10,10 @@ all of that, hashed:
 - each workspace's index version moves on with every upload, replacement, rename, indexing
   and deletion in it (workspaces.index_version), so a change in the scope makes the cached
   answers over it unreachable; they expire after ANSWER_CACHE_SECONDS.
-The organization's schema is in the key too. Redis being unreachable is a cache miss.
+The filters chosen with the question (tags, types, updated after) are in the key, so an
+answer over a narrower scope never answers the wider question or another narrow one; tag
+changes move the index version on. The organization's schema is in the key too. Redis
+being unreachable is a cache miss.
 """
 
 import hashlib
@@ -27,6 +30,7 @@ from assistant.llm import AnswerProvider
 from billing.redis_connection import redis_client
 from tenants.schemas import schema_name_current
 from workspaces.index_version import index_versions
+from workspaces.retrieval import RetrievalFilters
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +64,11 @@ def question_normalised(question: str) -> str:
 
 
 def answer_cache_key(
-    *, provider: AnswerProvider, question: str, workspace_ids: Sequence[int]
+    *,
+    provider: AnswerProvider,
+    question: str,
+    workspace_ids: Sequence[int],
+    filters: RetrievalFilters | None = None,
 ) -> str | None:
     """The key for this question over these (readable) workspaces now; None when the cache
     is off or there is nothing to search."""
@@ -70,6 +78,7 @@ def answer_cache_key(
         "schema": schema_name_current(),
         "question": question_normalised(question),
         "workspaces": index_versions(workspace_ids=workspace_ids),
+        "filters": (filters or RetrievalFilters()).as_dict(),
         "provider": provider.name,
         "model": provider.model,
         "prompt": provider.prompt_version,

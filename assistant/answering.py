@@ -39,7 +39,7 @@ from tenants.schemas import in_tenant, tenant_current
 from workspaces.access import workspace_ids_readable
 from workspaces.embeddings import embeddings_get
 from workspaces.models import Chunk
-from workspaces.retrieval import chunks_retrieve
+from workspaces.retrieval import RetrievalFilters, chunks_retrieve
 from workspaces.selectors import workspace_language
 
 MARKER = re.compile(r"\[(\d{1,3})\]")
@@ -56,6 +56,7 @@ class Claim:
     history: tuple[Turn, ...]
     scope_ids: tuple[int, ...]
     provider: str
+    filters: RetrievalFilters
     # False for an answer written again (Regenerate, Retry, a stream taken over): the
     # person asked for a new answer, not the cached one.
     cache_allowed: bool = True
@@ -105,6 +106,7 @@ def message_claim(*, message_id: int) -> Claim | None:
         history=tuple(turns[-settings.ASSISTANT_HISTORY_TURNS :]),
         scope_ids=tuple(conversation.scope.values_list("id", flat=True)),
         provider=message.provider or settings.ASSISTANT_PROVIDER,
+        filters=RetrievalFilters.from_dict(message.search_filters),
         # Searched before: this message was answered (or began to be) once already.
         cache_allowed=not message.search_query,
     )
@@ -121,7 +123,9 @@ def answer_cache_lookup(*, claim: Claim, query: str, provider: AnswerProvider) -
     """The readable workspaces for this question, and the cached answer to the same
     standalone question over them, if there is one whose sources are all still there."""
     workspace_ids = searchable_workspace_ids(user=claim.user, scope_ids=claim.scope_ids)
-    key = answer_cache_key(provider=provider, question=query, workspace_ids=workspace_ids)
+    key = answer_cache_key(
+        provider=provider, question=query, workspace_ids=workspace_ids, filters=claim.filters
+    )
     hit = answer_cache_get(key=key) if key and claim.cache_allowed else None
     if hit is not None:
         cited = {citation.chunk_id for citation in hit.citations}
@@ -155,6 +159,7 @@ def answer_prepare(
         within=workspace_ids,
         k=settings.ASSISTANT_PASSAGES,
         query_vector=query_vector,
+        filters=claim.filters,
     )
     passages = [Passage(number, chunk) for number, chunk in enumerate(chunks, start=1)]
     language = workspace_language(workspace_id=workspace_ids[0]) if workspace_ids else "english"

@@ -23,6 +23,7 @@ from assistant.selectors import knowledge_readable_exists
 from billing.caps import cap_question_consume
 from tenants.schemas import tenant_current
 from workspaces.access import workspace_ids_readable
+from workspaces.retrieval import RetrievalFilters
 
 
 class QuestionRefused(Exception):
@@ -40,6 +41,7 @@ def question_ask(
     text: str,
     conversation: Conversation | None = None,
     scope_ids: Sequence[int] = (),
+    filters: RetrievalFilters | None = None,
 ) -> tuple[Conversation, Message, Message]:
     """The user's message and the assistant's pending reply; a new conversation when none
     is given. The scope keeps only workspaces the user may read. The question is counted
@@ -63,8 +65,9 @@ def question_ask(
         cap_question_consume(organization=tenant_current())
     with transaction.atomic():
         return _question_store(
-            user=user, text=text, conversation=conversation, scope_ids=scope_ids, counted=counted
-        )
+            user=user, text=text, conversation=conversation, scope_ids=scope_ids,
+            counted=counted, filters=filters or RetrievalFilters(),
+        )  # fmt: skip
 
 
 def _question_store(
@@ -74,6 +77,7 @@ def _question_store(
     conversation: Conversation | None,
     scope_ids: Sequence[int],
     counted: bool,
+    filters: RetrievalFilters,
 ) -> tuple[Conversation, Message, Message]:
     if conversation is None:
         conversation = Conversation.objects.create(user=user, title=_title_from(text))
@@ -85,6 +89,7 @@ def _question_store(
         status=MessageStatus.PENDING,
         provider=settings.ASSISTANT_PROVIDER,
         counted=counted,
+        search_filters=filters.as_dict() if filters else {},
     )
     conversation.save(update_fields=["updated_at"])
     return conversation, question, reply

@@ -3,10 +3,11 @@ from typing import Any
 from django import forms
 from django.db.models import QuerySet
 
+from workspaces.forms import RetrievalFiltersForm
 from workspaces.models import Workspace
 
 
-class QuestionForm(forms.Form):
+class QuestionForm(RetrievalFiltersForm):
     # Emptiness and length are the service's to refuse (assistant.conversations.question_ask),
     # with one message wherever a question comes from.
     question = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)

@@ -4,6 +4,7 @@ from django.db import models
 from pgvector.django import VectorField
 
 from workspaces.models import Chunk, Document, Workspace
+from workspaces.retrieval import RetrievalFilters
 
 
 class Conversation(models.Model):
@@ -62,6 +63,9 @@ class Message(models.Model):
     # The workspaces actually searched (the readable part of the scope at the time): who may
     # review the answer's feedback, and where a knowledge gap lies.
     searched_workspace_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
+    # The filters chosen with the question (workspaces.retrieval.RetrievalFilters.as_dict):
+    # the answer searches only within them, and shows them.
+    search_filters = models.JSONField(default=dict, blank=True)
     # The search query's embedding, kept so the knowledge-gap page groups unanswered
     # questions without embedding them again on every view.
     search_embedding = VectorField(dimensions=settings.EMBEDDING_DIMENSIONS, null=True, blank=True)
@@ -94,6 +98,11 @@ class Message(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in (MessageStatus.DONE, MessageStatus.FAILED, MessageStatus.INTERRUPTED)
+
+    @property
+    def filters_summary(self) -> str:
+        """The filters the answer searched within, as shown with it; "" for none."""
+        return RetrievalFilters.from_dict(self.search_filters).summary()
 
 
 class Citation(models.Model):

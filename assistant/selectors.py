@@ -2,6 +2,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 from django.conf import settings
@@ -52,6 +53,18 @@ def citations_readable(*, user: User) -> QuerySet[Citation]:
     show as "source removed")."""
     unreadable = Workspace.objects.exclude(id__in=workspace_ids_readable(user=user))
     return Citation.objects.exclude(workspace_id_at_answer__in=unreadable.values("id"))
+
+
+def conversation_filters_last(*, conversation: Conversation) -> dict[str, Any]:
+    """The filters of the conversation's latest question: a follow-up keeps them unless
+    changed."""
+    last = (
+        Message.objects.filter(conversation=conversation, role=MessageRole.ASSISTANT)
+        .order_by("-created_at", "-id")
+        .values_list("search_filters", flat=True)
+        .first()
+    )
+    return dict(last or {})
 
 
 def conversation_messages(*, user: User, conversation: Conversation) -> list[Message]:

@@ -34,6 +34,7 @@ from assistant.rendering import answer_html
 from assistant.selectors import (
     answers_reviewable_by,
     citation_get_readable,
+    conversation_filters_last,
     conversation_get,
     conversation_list,
     conversation_messages,
@@ -49,6 +50,7 @@ from billing.caps import CapReached
 from billing.rate_limits import RateLimited, RateLimitedAction, rate_limit_consume
 from tenants.schemas import in_tenant
 from workspaces.access import workspaces_creatable_by
+from workspaces.retrieval import RetrievalFilters
 from workspaces.selectors import chunk_neighbours, workspace_list_readable
 
 
@@ -91,6 +93,12 @@ def _ask_page(
         if conversation
         else [],
         "form": form,
+        # A follow-up keeps the last question's filters unless they are changed.
+        "filters_summary": RetrievalFilters.from_dict(
+            conversation_filters_last(conversation=conversation)
+        ).summary()
+        if conversation
+        else "",
         "reviews": answers_reviewable_by(user=request.user),
     }
     return render(request, "assistant/ask.html", context, status=status)
@@ -102,14 +110,22 @@ def ask(request: MemberRequest, conversation_id: int | None = None) -> HttpRespo
     """The Ask page; a posted question opens (or continues) a conversation."""
     conversation = _conversation(request, conversation_id) if conversation_id else None
     workspaces = workspace_list_readable(user=request.user)
-    initial = {"scope": list(conversation.scope.all())} if conversation else None
+    initial = None
+    if conversation:
+        last = conversation_filters_last(conversation=conversation)
+        initial = {
+            "scope": list(conversation.scope.all()),
+            "tags": ", ".join(last.get("tags") or []),
+            "kinds": last.get("kinds") or [],
+            "updated_after": last.get("updated_after"),
+        }
     form = QuestionForm(request.POST or None, workspaces=workspaces, initial=initial)
     if request.method == "GET":
         return _ask_page(request, conversation, form)
     try:
         if not form.is_valid():
-            errors = form.errors.get("question") or ["Check the question."]
-            raise QuestionRefused(" ".join(str(error) for error in errors))
+            errors = [str(error) for field_errors in form.errors.values() for error in field_errors]
+            raise QuestionRefused(" ".join(errors) or "Check the question.")
         # Per person, shared with the same person's questions through the API.
         rate_limit_consume(
             organization=request.tenant,  # type: ignore[attr-defined]
@@ -121,6 +137,7 @@ def ask(request: MemberRequest, conversation_id: int | None = None) -> HttpRespo
             text=form.cleaned_data["question"],
             conversation=conversation,
             scope_ids=[w.pk for w in form.cleaned_data["scope"]],
+            filters=form.filters(),
         )
     except RateLimited as limited:
         response = render(

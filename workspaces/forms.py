@@ -1,7 +1,63 @@
+from datetime import date
+from typing import Any
+
 from django import forms
 
-from workspaces.models import Language, WorkspaceRole
-from workspaces.retrieval import MODES
+from workspaces.models import DocumentKind, Language, WorkspaceRole
+from workspaces.retrieval import MODES, RetrievalFilters
+from workspaces.tags import TAG_MAX_CHARS, TagRefused, tags_normalise
+
+
+class TagsField(forms.CharField):
+    """Tags typed separated by commas, cleaned to the normalised list (workspaces.tags)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("max_length", 1000)
+        kwargs.setdefault(
+            "help_text", f"Separated by commas; at most {TAG_MAX_CHARS} characters each."
+        )
+        super().__init__(**kwargs)
+
+    def clean(self, value: Any) -> list[str]:
+        text = super().clean(value)
+        try:
+            return tags_normalise(text or "")
+        except TagRefused as refusal:
+            raise forms.ValidationError(str(refusal)) from None
+
+
+class RetrievalFiltersForm(forms.Form):
+    """The filter bar of Ask and of the retrieval test page."""
+
+    tags = TagsField(label="Tags")
+    kinds = forms.MultipleChoiceField(
+        label="Types",
+        choices=DocumentKind.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"invalid_choice": "“%(value)s” is not a document type we keep."},
+    )
+    updated_after = forms.DateField(
+        label="Updated after",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": "Give the date as YYYY-MM-DD, e.g. 2026-01-01."},
+    )
+
+    def clean_updated_after(self) -> date | None:
+        value: date | None = self.cleaned_data.get("updated_after")
+        if value is not None and value.year < 1900:
+            raise forms.ValidationError("Give a date after 1900.")
+        return value
+
+    def filters(self) -> RetrievalFilters:
+        """The chosen filters; call after is_valid()."""
+        return RetrievalFilters(
+            tags=tuple(self.cleaned_data.get("tags") or ()),
+            kinds=tuple(self.cleaned_data.get("kinds") or ()),
+            updated_after=self.cleaned_data.get("updated_after"),
+        )
 
 
 class WorkspaceForm(forms.Form):
@@ -26,6 +82,15 @@ class WorkspaceSettingsForm(forms.Form):
 class TextEntryForm(forms.Form):
     title = forms.CharField(max_length=300)
     text = forms.CharField(widget=forms.Textarea(attrs={"rows": 6}))
+    tags = TagsField()
+
+
+class UploadTagsForm(forms.Form):
+    tags = TagsField()
+
+
+class DocumentTagsForm(forms.Form):
+    tags = TagsField()
 
 
 class RenameForm(forms.Form):
@@ -41,7 +106,7 @@ class GrantForm(forms.Form):
     role = forms.ChoiceField(choices=WorkspaceRole.choices, initial=WorkspaceRole.VIEWER)
 
 
-class RetrievalTestForm(forms.Form):
+class RetrievalTestForm(RetrievalFiltersForm):
     q = forms.CharField(required=False, max_length=2000)
     mode = forms.ChoiceField(choices=[(mode, mode) for mode in MODES], required=False)
 

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.contrib.auth.models import Group
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
@@ -129,6 +130,9 @@ class Document(models.Model):
     chunks_total = models.PositiveIntegerField(default=0)
     chunks_done = models.PositiveIntegerField(default=0)
     version = models.PositiveIntegerField(default=1)
+    # Normalised (workspaces.tags): retrieval narrows to documents whose tags overlap the
+    # chosen ones (`tags && ARRAY[...]`) through the GIN index, inside the retrieval SQL.
+    tags = ArrayField(models.CharField(max_length=40), default=list, blank=True)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -140,7 +144,10 @@ class Document(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["workspace", "sha256"], name="one_copy_per_workspace")
         ]
-        indexes = [models.Index(fields=["workspace", "status"])]
+        indexes = [
+            models.Index(fields=["workspace", "status"]),
+            GinIndex(name="document_tags_gin", fields=["tags"]),
+        ]
 
     def __str__(self) -> str:
         return self.title

@@ -6,21 +6,30 @@ yields enough rows. Lexical leg: candidates matched through the GIN index with O
 semantics over the query's lexemes (quoted phrases and minus terms kept), scored by BM25
 from the organization's term statistics (workspaces.term_stats). The two ranked lists are
 fused with Reciprocal Rank Fusion.
+
+Filters (tags, document types, updated after a day) narrow both legs inside the same SQL,
+beside the workspace filter: the ids of the matching documents are worked out once (an
+InitPlan over the document table, its tags through their GIN index) and each leg keeps only
+chunks of those documents, so the top k are k chunks in scope whenever there are k, never
+what is left of a list cut afterwards. The vector leg's iterative HNSW scan walks on until
+enough chunks pass both conditions.
 """
 
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.utils import timezone
 from pgvector import Vector
 
 from accounts.models import User
 from workspaces.access import workspace_ids_readable
 from workspaces.embeddings import embeddings_get
-from workspaces.models import Workspace
+from workspaces.models import DocumentKind, Workspace
 from workspaces.term_stats import text_term_variants
 
 MODES = ("hybrid", "vector", "lexical")
@@ -43,6 +52,76 @@ class RetrievedChunk:
     vector_score: float | None
     lexical_rank: int | None
     lexical_score: float | None
+
+
+@dataclass(frozen=True)
+class RetrievalFilters:
+    """What a search is narrowed to, beyond the readable workspaces: documents carrying any
+    of `tags` (normalised, workspaces.tags), of one of `kinds`, updated after the day
+    `updated_after` (in the site's time zone). Empty: no narrowing."""
+
+    tags: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    updated_after: date | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.tags or self.kinds or self.updated_after)
+
+    def summary(self) -> str:
+        """As shown beside an answer: "tag policy, PDF, after 2026-01-01"."""
+        labels = dict(DocumentKind.choices)
+        parts = [f"tag {tag}" for tag in self.tags]
+        parts += [str(labels.get(kind, kind)) for kind in self.kinds]
+        if self.updated_after:
+            parts.append(f"after {self.updated_after.isoformat()}")
+        return ", ".join(parts)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready, sorted: the same filters chosen in another order are the same."""
+        return {
+            "tags": sorted(self.tags),
+            "kinds": sorted(self.kinds),
+            "updated_after": self.updated_after.isoformat() if self.updated_after else None,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> "RetrievalFilters":
+        data = data or {}
+        after = data.get("updated_after")
+        return cls(
+            tags=tuple(data.get("tags") or ()),
+            kinds=tuple(data.get("kinds") or ()),
+            updated_after=date.fromisoformat(after) if after else None,
+        )
+
+
+def _document_conditions(filters: RetrievalFilters, params: dict[str, Any]) -> str:
+    """SQL conditions on a document `d` for the filters, parameters bound; "" for none."""
+    conditions = []
+    if filters.tags:
+        params["filter_tags"] = list(filters.tags)
+        conditions.append("d.tags && %(filter_tags)s::varchar[]")
+    if filters.kinds:
+        params["filter_kinds"] = list(filters.kinds)
+        conditions.append("d.kind = ANY(%(filter_kinds)s::varchar[])")
+    if filters.updated_after:
+        day_after = filters.updated_after + timedelta(days=1)
+        params["filter_updated_from"] = timezone.make_aware(datetime.combine(day_after, time.min))
+        conditions.append("d.updated_at >= %(filter_updated_from)s")
+    return "".join(f" AND {condition}" for condition in conditions)
+
+
+def _chunk_filter(document_conditions: str) -> str:
+    """The condition on a chunk `c` that keeps it to the filtered documents. ARRAY(...) makes
+    the documents an InitPlan evaluated once, not a semi-join that would stop the HNSW index
+    from giving the order."""
+    if not document_conditions:
+        return ""
+    # Fixed SQL pieces only; every value is a bound parameter.
+    documents = (
+        "SELECT d.id FROM workspaces_document d WHERE d.workspace_id = ANY(%(workspace_ids)s)"
+    )
+    return f" AND c.document_id = ANY(ARRAY({documents}{document_conditions}))"
 
 
 @dataclass(frozen=True)
@@ -98,7 +177,7 @@ vector_leg AS (
   SELECT id, 1 - distance AS score, row_number() OVER (ORDER BY distance) AS rank
   FROM (
     SELECT c.id, c.embedding <=> %(vector)s::vector AS distance FROM assistant_chunk c
-    WHERE c.workspace_id = ANY(%(workspace_ids)s)
+    WHERE c.workspace_id = ANY(%(workspace_ids)s){chunk_filter}
     ORDER BY c.embedding <=> %(vector)s::vector LIMIT %(candidates)s
   ) nearest
 )"""
@@ -110,7 +189,7 @@ vector_leg AS (
   SELECT id, 1 - distance AS score, row_number() OVER (ORDER BY distance) AS rank
   FROM (
     SELECT c.id, c.embedding <=> %(vector)s::vector AS distance FROM assistant_chunk c
-    WHERE c.workspace_id = ANY(%(workspace_ids)s) OFFSET 0
+    WHERE c.workspace_id = ANY(%(workspace_ids)s){chunk_filter} OFFSET 0
   ) scored
   ORDER BY distance LIMIT %(candidates)s
 )"""
@@ -138,7 +217,8 @@ stats AS (
 ),
 readable AS (
   SELECT least(coalesce(sum(d.chunks_total), 0) / s.n, 1) AS share
-  FROM stats s LEFT JOIN workspaces_document d ON d.workspace_id = ANY(%(workspace_ids)s)
+  FROM stats s
+  LEFT JOIN workspaces_document d ON d.workspace_id = ANY(%(workspace_ids)s){document_conditions}
   GROUP BY s.n
 ),
 query_terms AS (
@@ -166,7 +246,7 @@ query_lexemes AS (
 ),
 matches AS (
   SELECT c.id, c.search, c.lexeme_count FROM assistant_chunk c
-  WHERE {match}
+  WHERE ({match}){chunk_filter}
 ),
 lexical_scored AS (
   SELECT m.id, sum(
@@ -222,10 +302,11 @@ def chunks_retrieve(
     mode: str = "hybrid",
     candidates: int | None = None,
     query_vector: list[float] | None = None,
+    filters: RetrievalFilters | None = None,
 ) -> list[RetrievedChunk]:
     """The top `k` chunks for `query` that `user` may read, among the workspaces `within`
-    (None: all of them); the access policy decides which. A caller that has embedded the
-    query already passes `query_vector`."""
+    (None: all of them); the access policy decides which. `filters` narrow it further, in
+    the same SQL. A caller that has embedded the query already passes `query_vector`."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}")
     query = query.strip()[: settings.RETRIEVAL_MAX_QUERY_CHARS]
@@ -253,17 +334,23 @@ def chunks_retrieve(
         "match_budget": float(settings.RETRIEVAL_LEXICAL_MATCH_BUDGET),
         "match_min_terms": settings.RETRIEVAL_LEXICAL_MATCH_MIN_TERMS,
     }
+    document_conditions = _document_conditions(filters or RetrievalFilters(), params)
+    chunk_filter = _chunk_filter(document_conditions)
     legs = []
     readable_chunks = all_chunks = 0
     if mode in ("hybrid", "vector"):
         vector = query_vector or embeddings_get().embed_query(query)
         params["vector"] = Vector(vector).to_text()
-        readable_chunks, all_chunks = chunks_counted(workspace_ids)
+        readable_chunks, all_chunks = chunks_counted(params, document_conditions)
         exact = readable_chunks <= settings.RETRIEVAL_EXACT_MAX_CHUNKS
-        legs.append(EXACT_VECTOR_LEG if exact else VECTOR_LEG)
+        legs.append((EXACT_VECTOR_LEG if exact else VECTOR_LEG).format(chunk_filter=chunk_filter))
     else:
         legs.append(NO_VECTOR_LEG)
-    lexical = _lexical_leg(query, language_of, params) if mode in ("hybrid", "lexical") else None
+    lexical = (
+        _lexical_leg(query, language_of, params, document_conditions, chunk_filter)
+        if mode in ("hybrid", "lexical")
+        else None
+    )
     legs.append(lexical or NO_LEXICAL_LEG)
     sql = "WITH " + ",\n".join(legs) + ",\n" + FUSED
     with transaction.atomic(), connection.cursor() as cursor:
@@ -283,22 +370,29 @@ def chunks_retrieve(
     return [RetrievedChunk(*row) for row in rows]
 
 
-def chunks_counted(workspace_ids: list[int]) -> tuple[int, int]:
-    """About how many chunks the readable workspaces hold (from their documents' counts, not
-    a count of the chunks) and how many the organization holds: the statistics that choose
-    exact search or the graph, and how wide the graph search is."""
+def chunks_counted(params: dict[str, Any], document_conditions: str) -> tuple[int, int]:
+    """About how many chunks the readable (and filtered) documents hold, from their counts
+    rather than a count of the chunks, and how many the organization holds: the statistics
+    that choose exact search or the graph, and how wide the graph search is."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT coalesce(sum(chunks_total), 0),"
+        # Fixed SQL pieces only; every value is a bound parameter.
+        sql = (
+            "SELECT coalesce(sum(d.chunks_total), 0),"
             " (SELECT coalesce(max(chunk_count), 0) FROM assistant_corpusstat WHERE id = 1)"
-            " FROM workspaces_document WHERE workspace_id = ANY(%s)",
-            [workspace_ids],
+            " FROM workspaces_document d WHERE d.workspace_id = ANY(%(workspace_ids)s)"
         )
+        cursor.execute(sql + document_conditions, params)
         row = cursor.fetchone()
     return (int(row[0]), int(row[1])) if row else (0, 0)
 
 
-def _lexical_leg(query: str, language_of: dict[int, str], params: dict[str, Any]) -> str | None:
+def _lexical_leg(
+    query: str,
+    language_of: dict[int, str],
+    params: dict[str, Any],
+    document_conditions: str,
+    chunk_filter: str,
+) -> str | None:
     parsed = query_parse(query)
     if not parsed.positive_text:
         return None
@@ -341,6 +435,8 @@ def _lexical_leg(query: str, language_of: dict[int, str], params: dict[str, Any]
         match=" OR ".join(matches),
         lexemes=" || ".join(lexeme_sources),
         word_lexemes="(" + " || ".join(word_sources) + ")",
+        document_conditions=document_conditions,
+        chunk_filter=chunk_filter,
     )
 
 

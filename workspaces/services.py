@@ -20,6 +20,7 @@ from workspaces.ingestion.parsing import UnreadableDocument, document_format_ens
 from workspaces.ingestion.pipeline import document_queue
 from workspaces.models import Document, DocumentStatus, Workspace, WorkspaceGrant, WorkspaceRole
 from workspaces.selectors import title_natural_key
+from workspaces.tags import TagRefused, tags_normalise
 from workspaces.term_stats import term_stats_remove
 
 
@@ -158,6 +159,7 @@ def document_upload(
     workspace: Workspace,
     upload: File[bytes],
     title: str = "",
+    tags: list[str] | str = "",
     queue_ingestion: bool = True,
 ) -> Document:
     """Store one uploaded file and queue its ingestion (unless the caller ingests it itself,
@@ -165,6 +167,7 @@ def document_upload(
     storing it, and content already in the workspace; past the plan's document or storage
     cap, raises billing.caps.CapReached."""
     _ensure_level(actor, workspace, WorkspaceRole.EDITOR)
+    tags = _tags(tags)
     name = upload.name or "document"
     _ensure_size(name, upload.size or 0)
     _ensure_readable_format(upload, name)
@@ -179,6 +182,7 @@ def document_upload(
         kind=_kind_from_name(name),
         size=upload.size or 0,
         sha256=sha256,
+        tags=tags,
         uploaded_by=actor,
     )
     document.file.save(name, upload, save=False)
@@ -205,11 +209,58 @@ def _document_details(document: Document) -> dict[str, object]:
 
 
 def document_create_from_text(
-    *, actor: User, workspace: Workspace, title: str, text: str
+    *, actor: User, workspace: Workspace, title: str, text: str, tags: list[str] | str = ""
 ) -> Document:
     """A pasted entry (an FAQ answer, a note), stored and indexed as a Markdown file."""
     content = ContentFile(text.encode("utf-8"), name=f"{slugify(title) or 'entry'}.md")
-    return document_upload(actor=actor, workspace=workspace, upload=content, title=title)
+    return document_upload(actor=actor, workspace=workspace, upload=content, title=title, tags=tags)
+
+
+def _tags(values: list[str] | str) -> list[str]:
+    try:
+        return tags_normalise(values)
+    except TagRefused as refusal:
+        raise WorkspaceError(str(refusal)) from None
+
+
+def document_tags_set(*, actor: User, document: Document, tags: list[str] | str) -> Document:
+    """Give the document exactly these tags. Cached answers over its workspace are set aside
+    (index version), as a filtered search may now find other passages."""
+    _ensure_level(actor, document.workspace, WorkspaceRole.EDITOR)
+    normalised = _tags(tags)
+    if normalised == document.tags:
+        return document
+    # "updated" stays the content's date: re-tagging an old document does not make it new.
+    with transaction.atomic():
+        document.tags = normalised
+        document.save(update_fields=["tags"])
+        index_version_bump(workspace_ids=[document.workspace_id])
+    return document
+
+
+def documents_tag(
+    *, actor: User, workspace: Workspace, document_ids: list[int], tags: list[str] | str
+) -> int:
+    """Add tags to several documents of one workspace (those of the ids that are in it);
+    returns how many documents gained a tag."""
+    _ensure_level(actor, workspace, WorkspaceRole.EDITOR)
+    adding = _tags(tags)
+    if not adding:
+        raise WorkspaceError("Type the tags to add, separated by commas.")
+    changed = 0
+    with transaction.atomic():
+        documents = Document.objects.select_for_update().filter(
+            workspace=workspace, pk__in=document_ids
+        )
+        for document in documents:
+            combined = _tags([*document.tags, *adding])
+            if combined != document.tags:
+                document.tags = combined
+                document.save(update_fields=["tags"])
+                changed += 1
+        if changed:
+            index_version_bump(workspace_ids=[workspace.pk])
+    return changed
 
 
 @transaction.atomic

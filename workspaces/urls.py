@@ -21,6 +21,7 @@ urlpatterns = [
     path("w/<slug:slug>/upload/", views.document_upload_view, name="document_upload"),
     path("w/<slug:slug>/entry/", views.document_text_view, name="document_text"),
     path("w/<slug:slug>/documents/delete/", views.documents_delete_view, name="documents_delete"),
+    path("w/<slug:slug>/documents/tag/", views.documents_tag_view, name="documents_tag"),
     path(f"{document}/", views.document_detail, name="document"),
     path(f"{document}/row/", views.document_row, name="document_row"),
     path(f"{document}/download/", views.document_download, name="document_download"),
@@ -28,4 +29,5 @@ urlpatterns = [
     path(f"{document}/delete/", views.document_delete_view, name="document_delete"),
     path(f"{document}/replace/", views.document_replace_view, name="document_replace"),
     path(f"{document}/rename/", views.document_rename_view, name="document_rename"),
+    path(f"{document}/tags/", views.document_tags_view, name="document_tags"),
 ]

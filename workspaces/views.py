@@ -22,16 +22,18 @@ from workspaces.access import (
 )
 from workspaces.forms import (
     DocumentSearchForm,
+    DocumentTagsForm,
     GrantForm,
     RenameForm,
     ReplaceForm,
     RetrievalTestForm,
     TextEntryForm,
+    UploadTagsForm,
     WorkspaceForm,
     WorkspaceSettingsForm,
 )
 from workspaces.models import Document, Workspace, WorkspaceRole
-from workspaces.retrieval import MODES, chunks_retrieve, query_lexemes
+from workspaces.retrieval import MODES, RetrievalFilters, chunks_retrieve, query_lexemes
 from workspaces.selectors import (
     DOCUMENT_ORDERS,
     chunk_list,
@@ -53,8 +55,10 @@ from workspaces.services import (
     document_rename,
     document_replace,
     document_retry,
+    document_tags_set,
     document_upload,
     documents_delete,
+    documents_tag,
     grant_remove,
     grant_set,
     workspace_create,
@@ -193,10 +197,16 @@ def document_upload_view(request: MemberRequest, slug: str) -> HttpResponse:
     workspace = _workspace(request, slug)
     uploads = request.FILES.getlist("files")
     refusals = [] if uploads else ["Choose one or more files first."]
+    tags_form = UploadTagsForm(request.POST)
+    if not tags_form.is_valid():
+        refusals, uploads = [form_refusal(tags_form)], []
     cap_reached = None
     for upload in uploads:
         try:
-            document_upload(actor=request.user, workspace=workspace, upload=upload)
+            document_upload(
+                actor=request.user, workspace=workspace, upload=upload,
+                tags=tags_form.cleaned_data["tags"],
+            )  # fmt: skip
         except WorkspaceError as refusal:
             refusals.append(str(refusal))
         except CapReached as refusal:
@@ -216,7 +226,9 @@ def document_text_view(request: MemberRequest, slug: str) -> HttpResponse:
     refusals: list[str] = []
     cap_reached = None
     if not form.is_valid():
-        refusals.append("Give the entry a title and some text.")
+        refusals.append(
+            form_refusal(form) if "tags" in form.errors else "Give the entry a title and some text."
+        )
     else:
         try:
             document_create_from_text(actor=request.user, workspace=workspace, **form.cleaned_data)
@@ -247,6 +259,56 @@ def documents_delete_view(request: MemberRequest, slug: str) -> HttpResponse:
         request, workspace, template="workspaces/workspace.html#documents", refusals=refusals,
         deleted=deleted,
     )  # fmt: skip
+
+
+@login_required
+@require_POST
+def documents_tag_view(request: MemberRequest, slug: str) -> HttpResponse:
+    """The documents list's "Add tags": the typed tags added to each ticked row."""
+    workspace = _workspace(request, slug)
+    ids = [int(value) for value in request.POST.getlist("documents") if value.isdigit()]
+    form = DocumentTagsForm(request.POST)
+    refusals: list[str] = []
+    tagged: int | None = None
+    if not ids:
+        refusals.append("Tick the documents to tag first.")
+    elif not form.is_valid():
+        refusals.append(form_refusal(form))
+    else:
+        try:
+            tagged = documents_tag(
+                actor=request.user, workspace=workspace, document_ids=ids,
+                tags=form.cleaned_data["tags"],
+            )  # fmt: skip
+        except WorkspaceError as refusal:
+            refusals.append(str(refusal))
+    response = _documents_section(
+        request, workspace, template="workspaces/workspace.html#documents", refusals=refusals,
+        tagged=tagged,
+    )  # fmt: skip
+    if refusals:
+        response.status_code = 400
+    return response
+
+
+@login_required
+@require_POST
+def document_tags_view(request: MemberRequest, slug: str, document_id: int) -> HttpResponse:
+    """The document page's tag editor (HTMX): the tags as typed replace the document's."""
+    document = _document(request, slug, document_id)
+    form = DocumentTagsForm(request.POST)
+    refusal = ""
+    try:
+        if not form.is_valid():
+            raise WorkspaceError(form_refusal(form))
+        document_tags_set(actor=request.user, document=document, tags=form.cleaned_data["tags"])
+    except WorkspaceError as error:
+        refusal = str(error)
+    context = {"workspace": document.workspace, "document": document, "tags_refusal": refusal}
+    context |= _abilities(request, document.workspace)
+    if refusal:
+        context["tags_typed"] = request.POST.get("tags", "")[:1000]
+    return render(request, "workspaces/document.html#tags", context, status=400 if refusal else 200)
 
 
 @login_required
@@ -375,13 +437,20 @@ def retrieval_test(request: MemberRequest, slug: str) -> HttpResponse:
     if not workspace_allows(user=request.user, workspace=workspace, needed=WorkspaceRole.EDITOR):
         raise Http404
     form = RetrievalTestForm(request.GET)
-    query, mode, error = "", "hybrid", ""
+    query, mode, error, filters = "", "hybrid", "", RetrievalFilters()
     if form.is_valid():
-        query, mode = form.query_and_mode()
+        (query, mode), filters = form.query_and_mode(), form.filters()
     else:
         error = form_refusal(form)
     results = (
-        chunks_retrieve(user=request.user, query=query, within=[workspace.pk], k=20, mode=mode)
+        chunks_retrieve(
+            user=request.user,
+            query=query,
+            within=[workspace.pk],
+            k=20,
+            mode=mode,
+            filters=filters,
+        )
         if query
         else []
     )
@@ -390,6 +459,8 @@ def retrieval_test(request: MemberRequest, slug: str) -> HttpResponse:
     )
     context = {
         "workspace": workspace,
+        "form": form,
+        "filters": filters,
         "query": query,
         "mode": mode,
         "modes": MODES,

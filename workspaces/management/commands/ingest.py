@@ -11,6 +11,7 @@ from tenants.models import Organization
 from workspaces.ingestion.pipeline import documents_ingest
 from workspaces.models import DocumentStatus, Workspace
 from workspaces.services import WorkspaceError, document_upload, workspace_create
+from workspaces.tags import TagRefused, tags_normalise
 
 # Documents embedded together: full model batches even when each file is small.
 GROUP = 32
@@ -41,8 +42,16 @@ class Command(BaseCommand):
         parser.add_argument(
             "--open", action="store_true", help="a created workspace is open to all"
         )
+        parser.add_argument(
+            "--tag", action="append", default=[], dest="tags",
+            help="a tag for every file loaded (repeat for more, or separate by commas)",
+        )  # fmt: skip
 
     def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            tags = tags_normalise(",".join(options["tags"]))
+        except TagRefused as refusal:
+            raise CommandError(str(refusal)) from None
         organization = Organization.objects.filter(slug=options["tenant"]).first()
         if organization is None:
             raise CommandError(f"No organization with the address {options['tenant']!r}.")
@@ -72,7 +81,7 @@ class Command(BaseCommand):
                         with path.open("rb") as stream:
                             upload = File(stream, name=path.name)
                             document = document_upload(
-                                actor=owner, workspace=workspace, upload=upload
+                                actor=owner, workspace=workspace, upload=upload, tags=tags
                             )
                         document_ids.append(document.pk)
                     except WorkspaceError as refusal:
