@@ -20,6 +20,9 @@ the first "partial" event (first token) and to the "done" event (last token).
    embedding, the retrieval SQL, sentence scoring (the provider's plan and its first piece),
    and the rest of the client's first-token time (claiming the message, the cache check,
    HTTP and the first server-sent event).
+5. With --rerank: the latency the rerank step adds (RERANK_PROVIDER=vertex, the real
+   client against the local server's ranking endpoint), over RERANK_CANDIDATES fused
+   candidates of the demo questions, in this process.
 
 The answer cache is off for the servers (ANSWER_CACHE_SECONDS=0): the questions repeat, and
 a cached answer would time no retrieval and no model. The last line is one JSON object.
@@ -35,6 +38,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -174,7 +178,7 @@ def breakdown(slug: str, questions: list[str]) -> dict[str, float]:
     from workspaces.retrieval import chunks_retrieve
     from workspaces.selectors import workspace_language
 
-    async def first_piece(stream) -> None:  # type: ignore[no-untyped-def]
+    async def first_piece(stream: Any) -> None:
         async for _ in stream:
             return
 
@@ -204,6 +208,32 @@ def breakdown(slug: str, questions: list[str]) -> dict[str, float]:
             steps["sql"].append((retrieved - embedded) * 1000)
             steps["sentence_scoring"].append((scored - retrieved) * 1000)
     return {name: statistics.median(values) for name, values in steps.items()}
+
+
+def rerank_latencies(slug: str, questions: list[str], base_url: str) -> list[float]:
+    """ms of each rerank call over the fused candidates, through the real client."""
+    from django.conf import settings
+    from django_tenants.utils import tenant_context
+
+    from accounts.models import User
+    from tenants.models import Organization
+    from workspaces.rerank import chunks_rerank, rerank_client_forget
+    from workspaces.retrieval import chunks_retrieve
+
+    settings.RERANK_PROVIDER, settings.RERANK_BASE_URL = "vertex", base_url
+    settings.VERTEX_ACCESS_TOKEN, settings.VERTEX_PROJECT = "bench", "bench"
+    rerank_client_forget()
+    out = []
+    with tenant_context(Organization.objects.get(slug=slug)):
+        owner = User.objects.get(email=f"owner@{slug}.example")
+        for question in questions:
+            chunks = chunks_retrieve(user=owner, query=question, k=settings.RERANK_CANDIDATES)
+            started = time.perf_counter()
+            reranked = chunks_rerank(query=question, chunks=chunks)
+            out.append((time.perf_counter() - started) * 1000)
+            assert sorted(c.chunk_id for c in reranked) == sorted(c.chunk_id for c in chunks)
+    settings.RERANK_PROVIDER = "none"
+    return out
 
 
 def summary(name: str, values: list[float]) -> str:
@@ -275,6 +305,7 @@ def main() -> None:
     parser.add_argument("--delay-ms", type=int, default=400, help="model's first-token delay")
     parser.add_argument("--concurrent", type=int, default=50)
     parser.add_argument("--big-chunks", type=int, default=10_000)
+    parser.add_argument("--rerank", action="store_true", help="time the rerank step too")
     args = parser.parse_args()
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saas.settings.dev")
@@ -363,6 +394,12 @@ def main() -> None:
             + summary("", pages)
             + f"  ({len(pages)} fetches)"
         )
+    if args.rerank:
+        vertex.rank_delay = 0.0
+        latencies = rerank_latencies("demo", questions, vertex.base_url)
+        print("\nRerank through the local ranking endpoint: " + summary("added", latencies))
+        figures["rerank_added_p50_ms"] = round(statistics.median(latencies), 1)
+        figures["rerank_added_p95_ms"] = round(percentile(latencies, 0.95), 1)
     vertex.stop()
     print(json.dumps(figures))
 
