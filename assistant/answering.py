@@ -39,6 +39,7 @@ from tenants.schemas import in_tenant, tenant_current
 from workspaces.access import workspace_ids_readable
 from workspaces.embeddings import embeddings_get
 from workspaces.models import Chunk
+from workspaces.rerank import chunks_rerank, rerank_enabled
 from workspaces.retrieval import RetrievalFilters, chunks_retrieve
 from workspaces.selectors import workspace_language
 
@@ -153,14 +154,17 @@ def answer_prepare(
     Message.objects.filter(pk=claim.message_id).update(
         search_query=query, searched_workspace_ids=workspace_ids, search_embedding=query_vector
     )
+    wanted = settings.ASSISTANT_PASSAGES
     chunks = chunks_retrieve(
         user=claim.user,
         query=focus,
         within=workspace_ids,
-        k=settings.ASSISTANT_PASSAGES,
+        # A ranking model picks the passages from more of the fused list than it keeps.
+        k=max(settings.RERANK_CANDIDATES, wanted) if rerank_enabled() else wanted,
         query_vector=query_vector,
         filters=claim.filters,
     )
+    chunks = chunks_rerank(query=focus, chunks=chunks)[:wanted]
     passages = [Passage(number, chunk) for number, chunk in enumerate(chunks, start=1)]
     language = workspace_language(workspace_id=workspace_ids[0]) if workspace_ids else "english"
     return provider.prepare(

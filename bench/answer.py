@@ -16,6 +16,16 @@ the first "partial" event (first token) and to the "done" event (last token).
 3. 50 streams at once on that server (the model delay makes them overlap): errors, the
    overhead under load, and another page (/ask/) fetched meanwhile against the same page
    fetched idle.
+4. Where the extractive first token's time goes, in this process, per question: the query
+   embedding, the retrieval SQL, sentence scoring (the provider's plan and its first piece),
+   and the rest of the client's first-token time (claiming the message, the cache check,
+   HTTP and the first server-sent event).
+5. With --rerank: the latency the rerank step adds (RERANK_PROVIDER=vertex, the real
+   client against the local server's ranking endpoint), over RERANK_CANDIDATES fused
+   candidates of the demo questions, in this process.
+
+The answer cache is off for the servers (ANSWER_CACHE_SECONDS=0): the questions repeat, and
+a cached answer would time no retrieval and no model. The last line is one JSON object.
 """
 
 import argparse
@@ -28,6 +38,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -154,6 +165,77 @@ async def stream(
     raise RuntimeError("the stream closed before its done event")
 
 
+def breakdown(slug: str, questions: list[str]) -> dict[str, float]:
+    """p50 ms of each step before the extractive answer's first piece, in this process."""
+    from django_tenants.utils import tenant_context
+
+    from accounts.models import User
+    from assistant.answering import searchable_workspace_ids
+    from assistant.llm import Passage, provider_get
+    from assistant.llm.followups import question_focus
+    from tenants.models import Organization
+    from workspaces.embeddings import embeddings_get
+    from workspaces.retrieval import chunks_retrieve
+    from workspaces.selectors import workspace_language
+
+    async def first_piece(stream: Any) -> None:
+        async for _ in stream:
+            return
+
+    steps: dict[str, list[float]] = {"embedding": [], "sql": [], "sentence_scoring": []}
+    with tenant_context(Organization.objects.get(slug=slug)):
+        owner = User.objects.get(email=f"owner@{slug}.example")
+        workspace_ids = searchable_workspace_ids(user=owner, scope_ids=())
+        language = workspace_language(workspace_id=workspace_ids[0])
+        provider = provider_get("extractive")
+        for question in questions:
+            focus = question_focus(question)
+            started = time.perf_counter()
+            vector = embeddings_get().embed_query(focus)
+            embedded = time.perf_counter()
+            chunks = chunks_retrieve(
+                user=owner, query=focus, within=workspace_ids, k=6, query_vector=vector
+            )
+            retrieved = time.perf_counter()
+            prepared = provider.prepare(
+                question=question,
+                passages=[Passage(n, chunk) for n, chunk in enumerate(chunks, start=1)],
+                history=(), language=language, question_vector=vector, original=question,
+            )  # fmt: skip
+            asyncio.run(first_piece(provider.astream(prepared)))
+            scored = time.perf_counter()
+            steps["embedding"].append((embedded - started) * 1000)
+            steps["sql"].append((retrieved - embedded) * 1000)
+            steps["sentence_scoring"].append((scored - retrieved) * 1000)
+    return {name: statistics.median(values) for name, values in steps.items()}
+
+
+def rerank_latencies(slug: str, questions: list[str], base_url: str) -> list[float]:
+    """ms of each rerank call over the fused candidates, through the real client."""
+    from django.conf import settings
+    from django_tenants.utils import tenant_context
+
+    from accounts.models import User
+    from tenants.models import Organization
+    from workspaces.rerank import chunks_rerank, rerank_client_forget
+    from workspaces.retrieval import chunks_retrieve
+
+    settings.RERANK_PROVIDER, settings.RERANK_BASE_URL = "vertex", base_url
+    settings.VERTEX_ACCESS_TOKEN, settings.VERTEX_PROJECT = "bench", "bench"
+    rerank_client_forget()
+    out = []
+    with tenant_context(Organization.objects.get(slug=slug)):
+        owner = User.objects.get(email=f"owner@{slug}.example")
+        for question in questions:
+            chunks = chunks_retrieve(user=owner, query=question, k=settings.RERANK_CANDIDATES)
+            started = time.perf_counter()
+            reranked = chunks_rerank(query=question, chunks=chunks)
+            out.append((time.perf_counter() - started) * 1000)
+            assert sorted(c.chunk_id for c in reranked) == sorted(c.chunk_id for c in chunks)
+    settings.RERANK_PROVIDER = "none"
+    return out
+
+
 def summary(name: str, values: list[float]) -> str:
     return f"{name} p50 {statistics.median(values):7.1f} ms  p95 {percentile(values, 0.95):7.1f} ms"
 
@@ -223,6 +305,7 @@ def main() -> None:
     parser.add_argument("--delay-ms", type=int, default=400, help="model's first-token delay")
     parser.add_argument("--concurrent", type=int, default=50)
     parser.add_argument("--big-chunks", type=int, default=10_000)
+    parser.add_argument("--rerank", action="store_true", help="time the rerank step too")
     args = parser.parse_args()
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saas.settings.dev")
@@ -235,6 +318,7 @@ def main() -> None:
     from tests.live import free_port, uvicorn_running
 
     sessions = build(args.big_chunks)
+    figures: dict[str, object] = {}
     questions = (DEMO_QUESTIONS * (args.questions // len(DEMO_QUESTIONS) + 1))[: args.questions]
     with open(SCIFACT / "queries.jsonl") as lines:
         claims = [json.loads(line)["text"] for line in lines][: args.questions]
@@ -242,7 +326,7 @@ def main() -> None:
     print(f"\nExtractive provider ({args.questions} answers each, one at a time)")
     port = free_port()
     with uvicorn_running(port, DJANGO_SETTINGS_MODULE="saas.settings.dev",
-                         DATABASE_URL=os.environ["DATABASE_URL"]):  # fmt: skip
+                         DATABASE_URL=os.environ["DATABASE_URL"], ANSWER_CACHE_SECONDS="0"):  # fmt: skip
         base = f"http://127.0.0.1:{port}"
         for slug, asked in (("demo", questions), ("big", claims)):
             ids = questions_store(slug, asked)
@@ -254,6 +338,20 @@ def main() -> None:
                 + "   "
                 + summary("last token", lasts)
             )
+            if slug == "demo":
+                figures["first_token_p50_ms"] = round(statistics.median(firsts), 1)
+                figures["first_token_p95_ms"] = round(percentile(firsts, 0.95), 1)
+            steps = breakdown(slug, asked[3:])
+            rest = statistics.median(firsts) - sum(steps.values())
+            print(
+                "        where the first token's p50 goes: "
+                + "  ".join(f"{name} {value:.1f} ms" for name, value in steps.items())
+                + f"  claim, cache check, HTTP and first flush {rest:.1f} ms"
+            )
+            figures[f"{slug}_breakdown_ms"] = {
+                **{name: round(value, 1) for name, value in steps.items()},
+                "claim_http_first_flush": round(rest, 1),
+            }
 
     vertex = VertexLocalServer().start()
     vertex.first_token_delay = args.delay_ms / 1000
@@ -266,25 +364,44 @@ def main() -> None:
         "DJANGO_SETTINGS_MODULE": "saas.settings.dev", "DATABASE_URL": os.environ["DATABASE_URL"],
         "ASSISTANT_PROVIDER": "vertex", "VERTEX_BASE_URL": vertex.base_url,
         "VERTEX_ACCESS_TOKEN": "bench", "VERTEX_PROJECT": "bench", "VERTEX_MAX_RETRIES": "0",
+        "ANSWER_CACHE_SECONDS": "0",
     }  # fmt: skip
     with uvicorn_running(port, **environment):
         base = f"http://127.0.0.1:{port}"
         ids = questions_store("demo", questions, "vertex")
         asyncio.run(sequential(base, sessions["demo"], ids[:3]))
         firsts, _ = asyncio.run(sequential(base, sessions["demo"], ids[3:]))
-        print("  one at a time:   " + summary("overhead", [f - args.delay_ms for f in firsts]))
+        overheads = [f - args.delay_ms for f in firsts]
+        print("  one at a time:   " + summary("overhead", overheads))
+        figures["overhead_p50_ms"] = round(statistics.median(overheads), 1)
         idle = asyncio.run(idle_pages(base, sessions["demo"], 3.0))
         ids = questions_store("demo", (questions * 5)[: args.concurrent], "vertex")
         firsts, errors, pages = asyncio.run(concurrent(base, sessions["demo"], ids))
         print(f"  {args.concurrent} at once:      " + summary("overhead", [f - args.delay_ms for f in firsts])
               + f"   errors {errors}")  # fmt: skip
+        figures["concurrent_overhead_p50_ms"] = (
+            round(statistics.median(firsts) - args.delay_ms, 1) if firsts else None
+        )
+        figures["concurrent_overhead_p95_ms"] = (
+            round(percentile(firsts, 0.95) - args.delay_ms, 1) if firsts else None
+        )
+        figures["errors"] = errors
+        figures["page_idle_p95_ms"] = round(percentile(idle, 0.95), 1)
+        figures["page_under_load_p95_ms"] = round(percentile(pages, 0.95), 1) if pages else None
         print("  /ask/ page idle:        " + summary("", idle))
         print(
             f"  /ask/ page, {args.concurrent} streams: "
             + summary("", pages)
             + f"  ({len(pages)} fetches)"
         )
+    if args.rerank:
+        vertex.rank_delay = 0.0
+        latencies = rerank_latencies("demo", questions, vertex.base_url)
+        print("\nRerank through the local ranking endpoint: " + summary("added", latencies))
+        figures["rerank_added_p50_ms"] = round(statistics.median(latencies), 1)
+        figures["rerank_added_p95_ms"] = round(percentile(latencies, 0.95), 1)
     vertex.stop()
+    print(json.dumps(figures))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 """A local HTTP server that speaks the part of Vertex AI's REST API the assistant uses:
 `POST /v1beta1/projects/<p>/locations/<l>/publishers/google/models/<m>:streamGenerateContent
-?alt=sse` (server-sent events of GenerateContentResponse JSON) and `:generateContent`.
+?alt=sse` (server-sent events of GenerateContentResponse JSON) and `:generateContent`; and
+the ranking API, `POST /v1/projects/<p>/locations/<l>/rankingConfigs/<c>:rank`, scoring each
+record by the share of the query's words it holds (`rank_delay`, `fail_status` apply).
 
 It answers from the prompt it is sent: the first sentence of passage [1], cited, or a plain
 "not covered" when there are no passages. Tests, the benchmark and offline development
@@ -18,6 +20,8 @@ from typing import Any
 PATH = re.compile(
     r"^/v1beta1/projects/[^/]+/locations/[^/]+/publishers/google/models/([^/:]+):(\w+)"
 )
+RANK_PATH = re.compile(r"^/v1/projects/[^/]+/locations/[^/]+/rankingConfigs/[^/:]+:rank$")
+WORD = re.compile(r"\w+")
 PASSAGE_ONE = re.compile(
     r"^\[1\][^\n]*\n(.+?)(?:\n\n\[\d+\]|\n\nQuestion:)", re.DOTALL | re.MULTILINE
 )
@@ -30,6 +34,7 @@ class VertexLocalServer(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", port), _Handler)
         self.first_token_delay = 0.0
         self.token_delay = 0.0
+        self.rank_delay = 0.0
         self.fail_status: int | None = None
         self.requests: list[dict[str, Any]] = []
 
@@ -61,6 +66,22 @@ def answer_for(prompt: str) -> str:
     return f"According to the knowledge base, {first} [1]"
 
 
+def rank_records(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """RankResponse records, best first: score = the share of the query's distinct words
+    that the record's title and content hold (ties keep the order they were sent in)."""
+    query = {word.lower() for word in WORD.findall(body.get("query", ""))}
+    scored = []
+    for record in body.get("records", []):
+        words = {w.lower() for w in WORD.findall(f"{record.get('title', '')} {record['content']}")}
+        score = len(query & words) / len(query) if query else 0.0
+        entry = {"id": record["id"], "score": round(score, 4)}
+        if not body.get("ignoreRecordDetailsInResponse"):
+            entry |= {"title": record.get("title", ""), "content": record["content"]}
+        scored.append(entry)
+    scored.sort(key=lambda entry: -entry["score"])
+    return scored[: body["topN"]] if body.get("topN") else scored
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: VertexLocalServer
     protocol_version = "HTTP/1.1"
@@ -74,6 +95,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.requests.append(
             {"path": self.path, "body": body, "headers": dict(self.headers)}
         )
+        if RANK_PATH.match(self.path.split("?")[0]):
+            self._rank(body)
+            return
         if not match or not self.headers.get("Authorization", "").startswith("Bearer "):
             self._error(404 if not match else 401, "NOT_FOUND" if not match else "UNAUTHENTICATED")
             return
@@ -121,6 +145,16 @@ class _Handler(BaseHTTPRequestHandler):
             event = f"data: {json.dumps(_response(piece, model, usage, final=final))}\r\n\r\n"
             self._chunk(event.encode())
         self._chunk(b"")
+
+    def _rank(self, body: dict[str, Any]) -> None:
+        if not self.headers.get("Authorization", "").startswith("Bearer "):
+            self._error(401, "UNAUTHENTICATED")
+            return
+        time.sleep(self.server.rank_delay)
+        if self.server.fail_status:
+            self._error(self.server.fail_status, "INTERNAL")
+            return
+        self._json(200, {"records": rank_records(body)})
 
     def _chunk(self, data: bytes) -> None:
         self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")

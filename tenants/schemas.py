@@ -4,7 +4,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
-from django.db import connection
+from django.db import DatabaseError, connection
 from django_tenants.utils import get_public_schema_name, tenant_context
 
 T = TypeVar("T")
@@ -33,10 +33,20 @@ async def in_tenant(tenant: Any, function: Callable[..., T], /, **kwargs: Any) -
     Async views reach the database through worker threads, and a thread's connection keeps
     whatever schema its last user set; so each call sets the schema itself rather than
     trusting the thread it lands on, and every call after an await is as safe as the first.
+
+    Not thread-sensitive: the default would queue every stream's retrieval, embedding and
+    saves, and every synchronous page, on the one thread Django keeps for sync code, so
+    fifty answers at once took turns. The pool's threads keep their connections open; one
+    that failed is closed, so the thread's next call connects afresh.
     """
 
     def run() -> T:
-        with tenant_context(tenant):
-            return function(**kwargs)
+        try:
+            with tenant_context(tenant):
+                return function(**kwargs)
+        except DatabaseError:
+            if not connection.in_atomic_block:
+                connection.close()
+            raise
 
-    return await sync_to_async(run)()
+    return await sync_to_async(run, thread_sensitive=False)()

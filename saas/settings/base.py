@@ -318,6 +318,16 @@ VERTEX_MAX_RETRIES = env.int("VERTEX_MAX_RETRIES", default=1)
 # set to the local Vertex-format server (localdev/vertex_server.py) offline.
 VERTEX_BASE_URL = env.str("VERTEX_BASE_URL", default="")
 VERTEX_ACCESS_TOKEN = env.str("VERTEX_ACCESS_TOKEN", default="")
+# Reranking (workspaces/rerank.py): `vertex` re-orders the fused top RERANK_CANDIDATES
+# through the Vertex AI ranking API (Discovery Engine RankService); past
+# RERANK_TIMEOUT_SECONDS, or on an error, the fused order stands. RERANK_BASE_URL empty:
+# Google's endpoint with Application Default Credentials (or VERTEX_ACCESS_TOKEN when set).
+RERANK_PROVIDER = env.str("RERANK_PROVIDER", default="none")  # none | vertex
+RERANK_MODEL = env.str("RERANK_MODEL", default="semantic-ranker-default@latest")
+RERANK_CANDIDATES = env.int("RERANK_CANDIDATES", default=20)
+RERANK_TIMEOUT_SECONDS = env.float("RERANK_TIMEOUT_SECONDS", default=0.5)
+RERANK_LOCATION = env.str("RERANK_LOCATION", default="global")
+RERANK_BASE_URL = env.str("RERANK_BASE_URL", default="")
 
 # Billing (billing/). Without STRIPE_API_KEY, `make dev` runs the local Stripe-format server
 # (localdev/stripe_server.py) and points STRIPE_API_BASE at it; see the README.
