@@ -16,6 +16,7 @@ from django_tenants.utils import tenant_context
 from accounts.http import HtmxHttpRequest, MemberRequest, form_refusal
 from accounts.models import Role, User
 from accounts.throttles import Throttle, client_address
+from billing.selectors import plan_list_public
 from members.forms import (
     AcceptInvitationForm,
     GroupForm,
@@ -349,7 +350,7 @@ def signup(request: HtmxHttpRequest) -> HttpResponse:
         if request.htmx:
             return HttpResponseClientRedirect(url)
         return HttpResponse(status=303, headers={"Location": url})
-    return render(request, template, {"form": form})
+    return render(request, template, {"form": form, "plans": plan_list_public()})
 
 
 @require_GET
