@@ -124,6 +124,9 @@ def test_visitor_sees_plans_and_an_address_suggested_and_checked_as_they_type(
 
         expect(page.get_by_role("heading", name="Plans")).to_be_visible()
         expect(page.locator('[data-plan="free"]')).to_contain_text("$0 / month")
+        shot = page.get_by_role("img", name="The Ask page", exact=False)
+        shot.scroll_into_view_if_needed()
+        assert shot.evaluate("image => image.complete && image.naturalWidth") == 1280
         page.get_by_label("Organization name").press_sequentially("Invite Co")
         expect(page.get_by_label("Address")).to_have_value("invite-co")
         expect(page.locator("#slug-feedback")).to_contain_text("taken")
