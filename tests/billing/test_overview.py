@@ -36,6 +36,9 @@ def test_questions_chart_agrees_with_the_meter_after_an_upgrade_during_the_day(o
     assert "<li>25,000 questions per month</li>" in page
     assert "<li>5,000 documents, 10.0\xa0GB</li>" in page
     assert "<li>1,000 members, 50 workspaces</li>" in page
+    free_card = page.split('data-plan="free"')[1].split("</article>")[0]
+    assert free_card.count("Free") == 1
+    assert "Cancel under “Manage” to come back to this plan." in free_card
 
 
 def test_free_plan_card_names_the_plan_once_and_shows_its_price(org_a, owner_a):
