@@ -5,6 +5,7 @@ public site before any organization is known, and the platform operator edits pl
 """
 
 from django.db import models
+from django.template.defaultfilters import filesizeformat
 
 from tenants.models import Organization
 
@@ -51,7 +52,18 @@ class Plan(models.Model):
 
     @property
     def price_display(self) -> str:
-        return "Free" if self.is_free else f"${self.monthly_price_cents / 100:,.0f} / month"
+        # "$0", not "Free": the free plan's card is already headed by its name.
+        return f"${self.monthly_price_cents / 100:,.0f} / month"
+
+    @property
+    def allowances(self) -> list[str]:
+        """What the plan includes, one line each, as the billing page and the public page
+        show it."""
+        return [
+            f"{self.questions_per_period:,} questions per month",
+            f"{self.max_documents:,} documents, {filesizeformat(self.max_storage_bytes)}",
+            f"{self.max_members:,} members, {self.max_workspaces:,} workspaces",
+        ]
 
 
 class SubscriptionStatus(models.TextChoices):

@@ -9,12 +9,31 @@ from django.core.exceptions import ValidationError
 from accounts.models import Role
 from members.models import PROVISIONABLE_ROLES, IdentityProvider
 from members.selectors import identity_provider_get
+from members.services import INVITATION_ADDRESSES_MAX, invitation_addresses_parse
 from tenants.services import organization_slug_validate
 
 
 class InvitationForm(forms.Form):
-    email = forms.EmailField(label="Email")
+    # Several addresses at once; each is checked on its own and answered in the summary.
+    email = forms.CharField(
+        label="Email addresses",
+        max_length=10_000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="One or more, separated by commas or new lines.",
+        error_messages={"required": "Give at least one email address."},
+    )
     role = forms.ChoiceField(label="Role", choices=Role.choices, initial=Role.MEMBER)
+
+    def clean_email(self) -> list[str]:
+        addresses = invitation_addresses_parse(text=self.cleaned_data["email"])
+        if not addresses:
+            raise ValidationError("Give at least one email address.")
+        if len(addresses) > INVITATION_ADDRESSES_MAX:
+            raise ValidationError(
+                f"Invite at most {INVITATION_ADDRESSES_MAX} addresses at once "
+                f"({len(addresses)} were given)."
+            )
+        return addresses
 
 
 class GroupForm(forms.Form):

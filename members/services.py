@@ -6,6 +6,7 @@ Every function runs in the schema of the organization in force on the connection
 import re
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -16,16 +17,18 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core import signing
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django_tenants.utils import tenant_context
 
 from accounts.models import Role, User
 from audit.models import AuditAction
 from audit.services import audit_record
-from billing.caps import cap_ensure
+from billing.caps import CapReached, cap_ensure
 from billing.services import billing_account_create
 from members.models import PROVISIONABLE_ROLES, IdentityProvider, Invitation, LoginHandoff
 from tenants.models import Organization
@@ -138,34 +141,156 @@ def member_remove(*, actor: User, member: User) -> None:
 def invitation_create(*, actor: User, email: str, role: str, site_root: str) -> Invitation:
     """Record an invitation and email its link once the transaction commits.
 
-    `site_root` is the organization's scheme and host, as the inviter reached it.
+    An address with a pending invitation gets that one again (its link keeps working), with
+    the role now asked for. `site_root` is the organization's scheme and host, as the
+    inviter reached it.
     """
-    from members.tasks import invitation_send
-
     email = email.strip().lower()
     _ensure_may_manage(actor=actor, role=role)
     if User.objects.filter(email=email, is_active=True).exists():
         raise MembershipError(f"{email} is already a member of this organization.")
-    now = timezone.now()
-    # A fresh invitation supersedes any earlier one still pending for the same address.
-    Invitation.objects.filter(email=email, accepted_at=None, revoked_at=None).update(revoked_at=now)
+    pending = _invitation_pending(email=email)
+    if pending is not None:
+        if pending.role != role:
+            invitation_change_role(actor=actor, invitation=pending, role=role)
+        return invitation_resend(actor=actor, invitation=pending, site_root=site_root)
     cap_ensure(organization=_current_organization(), meter="members")
     invitation = Invitation.objects.create(
         email=email,
         role=role,
         nonce=secrets.token_urlsafe(32),
         invited_by=actor,
-        expires_at=now + timedelta(seconds=settings.INVITATION_MAX_AGE_SECONDS),
+        expires_at=timezone.now() + timedelta(seconds=settings.INVITATION_MAX_AGE_SECONDS),
     )
-    accept_url = site_root + reverse(
-        "members:invitation_accept", args=[invitation_token(invitation=invitation)]
-    )
-    transaction.on_commit(lambda: invitation_send.delay(invitation.pk, accept_url))
+    _invitation_email_queue(invitation=invitation, site_root=site_root)
     audit_record(
         actor=actor, action=AuditAction.MEMBER_INVITED, target=invitation, target_label=email,
         details={"role": role},
     )  # fmt: skip
     return invitation
+
+
+def _invitation_pending(*, email: str) -> Invitation | None:
+    return (
+        Invitation.objects.select_for_update()
+        .filter(email=email, accepted_at=None, revoked_at=None, expires_at__gt=timezone.now())
+        .first()
+    )
+
+
+def _invitation_email_queue(*, invitation: Invitation, site_root: str) -> None:
+    from members.tasks import invitation_send
+
+    accept_url = invitation_accept_url(invitation=invitation, site_root=site_root)
+    transaction.on_commit(lambda: invitation_send.delay(invitation.pk, accept_url))
+
+
+def invitation_accept_url(*, invitation: Invitation, site_root: str) -> str:
+    """The link that accepts the invitation, on the organization's site (`site_root`)."""
+    token = invitation_token(invitation=invitation)
+    return site_root + reverse("members:invitation_accept", args=[token])
+
+
+def _ensure_pending(invitation: Invitation) -> None:
+    if invitation.accepted_at is not None:
+        raise MembershipError(f"{invitation.email} has already accepted the invitation.")
+    if invitation.revoked_at is not None:
+        raise MembershipError(f"The invitation for {invitation.email} was withdrawn.")
+
+
+@transaction.atomic
+def invitation_resend(*, actor: User, invitation: Invitation, site_root: str) -> Invitation:
+    """Email the pending invitation again, valid for a full period from now."""
+    _ensure_may_manage(actor=actor, role=invitation.role)
+    _ensure_pending(invitation)
+    invitation.expires_at = timezone.now() + timedelta(seconds=settings.INVITATION_MAX_AGE_SECONDS)
+    invitation.save(update_fields=["expires_at"])
+    _invitation_email_queue(invitation=invitation, site_root=site_root)
+    audit_record(
+        actor=actor, action=AuditAction.MEMBER_INVITED, target=invitation,
+        target_label=invitation.email, details={"role": invitation.role, "resent": "yes"},
+    )  # fmt: skip
+    return invitation
+
+
+@transaction.atomic
+def invitation_change_role(*, actor: User, invitation: Invitation, role: str) -> Invitation:
+    """The role the invitee will have on accepting. Owners only for the owner role, given
+    or taken away, as for members."""
+    if role not in Role.values:
+        raise MembershipError("Unknown role.")
+    _ensure_may_manage(actor=actor, role=role)
+    _ensure_may_manage(actor=actor, role=invitation.role)
+    _ensure_pending(invitation)
+    previous = invitation.role
+    if previous == role:
+        return invitation
+    invitation.role = role
+    invitation.save(update_fields=["role"])
+    audit_record(
+        actor=actor, action=AuditAction.MEMBER_ROLE_CHANGED, target=invitation,
+        target_label=invitation.email, details={"from": previous, "to": role, "invitation": "yes"},
+    )  # fmt: skip
+    return invitation
+
+
+@dataclass(frozen=True)
+class InvitationOutcome:
+    """What happened to one address of a (possibly several-address) invitation."""
+
+    email: str
+    message: str
+    sent: bool
+    cap_reached: CapReached | None = None
+
+
+INVITATION_ADDRESSES_MAX = 50
+
+
+def invitation_addresses_parse(*, text: str) -> list[str]:
+    """The addresses in `text`, separated by commas, semicolons, spaces or new lines,
+    lowercased, each once, in the order given (not validated: each gets its own answer)."""
+    seen: dict[str, None] = {}
+    for part in re.split(r"[,;\s]+", text):
+        address = part.strip().strip("<>").lower()
+        if address:
+            seen.setdefault(address, None)
+    return list(seen)
+
+
+def invitations_send(
+    *, actor: User, emails: list[str], role: str, site_root: str
+) -> list[InvitationOutcome]:
+    """Invite each address on its own (one refused address does not stop the others) and
+    say, per address, what happened."""
+    return [
+        _invitation_send_one(actor=actor, email=email, role=role, site_root=site_root)
+        for email in emails
+    ]
+
+
+def _invitation_send_one(
+    *, actor: User, email: str, role: str, site_root: str
+) -> InvitationOutcome:
+    try:
+        validate_email(email)
+    except ValidationError:
+        return InvitationOutcome(email, "not invited: this is not an email address.", sent=False)
+    earlier = Invitation.objects.filter(
+        email=email, accepted_at=None, revoked_at=None, expires_at__gt=timezone.now()
+    ).first()
+    try:
+        invitation_create(actor=actor, email=email, role=role, site_root=site_root)
+    except MembershipError as refusal:
+        return InvitationOutcome(email, f"not invited: {refusal}", sent=False)
+    except CapReached as refusal:
+        return InvitationOutcome(
+            email, f"not invited: {refusal.summary}", sent=False, cap_reached=refusal
+        )
+    if earlier is not None:
+        day = date_format(timezone.localtime(earlier.created_at), "j M Y")
+        return InvitationOutcome(email, f"already invited on {day}; invitation sent again.", True)
+    return InvitationOutcome(email, "invitation sent.", sent=True)
 
 
 def invitation_token(*, invitation: Invitation) -> str:

@@ -16,6 +16,16 @@ urlpatterns = [
         views.invitation_withdraw,
         name="invitation_withdraw",
     ),
+    path(
+        "members/invitations/<id:invitation_id>/resend/",
+        views.invitation_resend_view,
+        name="invitation_resend",
+    ),
+    path(
+        "members/invitations/<id:invitation_id>/role/",
+        views.invitation_role,
+        name="invitation_role",
+    ),
     path("members/security/", views.security, name="security"),
     path("members/single-sign-on/", views.single_sign_on, name="single_sign_on"),
     path(

@@ -16,7 +16,7 @@ from django_tenants.utils import tenant_context
 from accounts.http import HtmxHttpRequest, MemberRequest, form_refusal
 from accounts.models import Role, User
 from accounts.throttles import Throttle, client_address
-from billing.caps import CapReached
+from billing.selectors import plan_list_public
 from members.forms import (
     AcceptInvitationForm,
     GroupForm,
@@ -27,6 +27,7 @@ from members.forms import (
     SecurityForm,
     SignupForm,
 )
+from members.models import Invitation
 from members.permissions import organization_manager_required
 from members.selectors import (
     group_get,
@@ -52,9 +53,12 @@ from members.services import (
     identity_provider_configure,
     identity_provider_remove,
     invitation_accept,
-    invitation_create,
+    invitation_accept_url,
+    invitation_change_role,
     invitation_from_token,
+    invitation_resend,
     invitation_revoke,
+    invitations_send,
     member_change_role,
     member_remove,
     organization_signup,
@@ -66,17 +70,30 @@ from tenants.services import organization_slug_validate, organization_url
 AUTH_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
+def _site_root(request: HttpRequest) -> str:
+    return request.build_absolute_uri("/").rstrip("/")
+
+
 def _members_page(
-    request: HttpRequest, *, template: str = "members/members.html", **extra: object
+    request: HttpRequest,
+    *,
+    template: str = "members/members.html",
+    status: int = 200,
+    **extra: object,
 ) -> HttpResponse:
+    site_root = _site_root(request)
     context = {
         "members": member_list(),
-        "invitations": invitation_pending_list(),
+        # Each with its link, for "Copy link" when the email does not arrive.
+        "invitations": [
+            (invitation, invitation_accept_url(invitation=invitation, site_root=site_root))
+            for invitation in invitation_pending_list()
+        ],
         "invitation_form": InvitationForm(),
         "roles": Role.choices,
         **extra,
     }
-    return render(request, template, context)
+    return render(request, template, context, status=status)
 
 
 @organization_manager_required
@@ -89,35 +106,75 @@ def members(request: MemberRequest) -> HttpResponse:
 @require_POST
 def invitation_new(request: MemberRequest) -> HttpResponse:
     form = InvitationForm(request.POST)
-    error, cap_reached = "", None
-    if form.is_valid():
-        try:
-            invitation_create(
-                actor=request.user,
-                email=form.cleaned_data["email"],
-                role=form.cleaned_data["role"],
-                site_root=request.build_absolute_uri("/").rstrip("/"),
-            )
-            form = InvitationForm()
-            messages.success(request, "Invitation sent.")
-        except MembershipError as refusal:
-            error = str(refusal)
-        except CapReached as refusal:
-            cap_reached = refusal.for_user(request.user)
+    if not form.is_valid():
+        return _members_page(
+            request, template="members/members.html#people", invitation_form=form, status=400
+        )
+    outcomes = invitations_send(
+        actor=request.user,
+        emails=form.cleaned_data["email"],
+        role=form.cleaned_data["role"],
+        site_root=_site_root(request),
+    )
+    refused = [outcome for outcome in outcomes if not outcome.sent]
+    cap = next((outcome.cap_reached for outcome in refused if outcome.cap_reached), None)
+    # The refused addresses stay in the box, to be corrected and sent again.
+    again = InvitationForm(
+        initial={"email": "\n".join(outcome.email for outcome in refused)}
+        | {"role": form.cleaned_data["role"]}
+    )
     return _members_page(
-        request, template="members/members.html#people", invitation_form=form, invite_error=error,
-        cap_reached=cap_reached,
+        request, template="members/members.html#people", invitation_form=again,
+        invite_outcomes=outcomes, cap_reached=cap.for_user(request.user) if cap else None,
+        status=400 if len(refused) == len(outcomes) else 200,
     )  # fmt: skip
+
+
+def _pending_invitation(invitation_id: int) -> Invitation:
+    invitation = invitation_get(invitation_id=invitation_id)
+    if invitation is None:
+        raise Http404
+    return invitation
 
 
 @organization_manager_required
 @require_POST
 def invitation_withdraw(request: MemberRequest, invitation_id: int) -> HttpResponse:
-    invitation = invitation_get(invitation_id=invitation_id)
-    if invitation is None:
-        raise Http404
+    invitation = _pending_invitation(invitation_id)
     try:
         invitation_revoke(actor=request.user, invitation=invitation)
+    except MembershipError as refusal:
+        messages.error(request, str(refusal))
+    return _members_page(request, template="members/members.html#people")
+
+
+@organization_manager_required
+@require_POST
+def invitation_resend_view(request: MemberRequest, invitation_id: int) -> HttpResponse:
+    invitation = _pending_invitation(invitation_id)
+    try:
+        invitation_resend(actor=request.user, invitation=invitation, site_root=_site_root(request))
+        messages.success(request, f"The invitation was sent again to {invitation.email}.")
+    except MembershipError as refusal:
+        messages.error(request, str(refusal))
+    return _members_page(request, template="members/members.html#people")
+
+
+@organization_manager_required
+@require_POST
+def invitation_role(request: MemberRequest, invitation_id: int) -> HttpResponse:
+    invitation = _pending_invitation(invitation_id)
+    form = RoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose one of the roles offered.")
+        return _members_page(request, template="members/members.html#people", status=400)
+    try:
+        invitation_change_role(
+            actor=request.user, invitation=invitation, role=form.cleaned_data["role"]
+        )
+        messages.success(
+            request, f"{invitation.email} will join as {invitation.get_role_display().lower()}."
+        )
     except MembershipError as refusal:
         messages.error(request, str(refusal))
     return _members_page(request, template="members/members.html#people")
@@ -293,7 +350,7 @@ def signup(request: HtmxHttpRequest) -> HttpResponse:
         if request.htmx:
             return HttpResponseClientRedirect(url)
         return HttpResponse(status=303, headers={"Location": url})
-    return render(request, template, {"form": form})
+    return render(request, template, {"form": form, "plans": plan_list_public()})
 
 
 @require_GET

@@ -6,7 +6,9 @@ from allauth.mfa.models import Authenticator
 from allauth.socialaccount.models import SocialAccount, SocialApp, SocialToken
 from allauth.usersessions.models import UserSession
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from accounts.views import admin_login
 from billing.urls import public_urlpatterns as billing_public
@@ -28,6 +30,9 @@ for tenant_model in (
         admin.site.unregister(tenant_model)
 
 urlpatterns = [
+    # Pages without our layout's <link rel="icon"> (the Django admin's, the API docs, an
+    # error page) make the browser ask for /favicon.ico: no 404 in their console.
+    path("favicon.ico", RedirectView.as_view(url=static("img/favicon.svg"), permanent=True)),
     path("", include((members_public, "members"))),
     path("", include("tenants.urls")),
     path("billing/", include((billing_public, "billing"))),

@@ -1,8 +1,13 @@
 """An organization's site (<slug>.<BASE_DOMAIN>)."""
 
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 urlpatterns = [
+    # Pages without our layout's <link rel="icon"> (the Django admin's, the API docs, an
+    # error page) make the browser ask for /favicon.ico: no 404 in their console.
+    path("favicon.ico", RedirectView.as_view(url=static("img/favicon.svg"), permanent=True)),
     path("", include("workspaces.urls")),
     path("", include("members.urls")),
     path("accounts/", include("allauth.urls")),

@@ -81,3 +81,14 @@ def test_removed_member_loses_their_session_and_cannot_sign_in(org_a: Organizati
     assert not DirectoryEntry.objects.filter(email=member.email).exists()
     with tenant_context(org_a):
         assert User.objects.filter(email=member.email, is_active=False).exists()
+
+
+def test_roles_are_explained_where_they_are_chosen(org_a: Organization, owner_a: User):
+    client = signed_in(org_a, owner_a)
+
+    members = client.get("/members/").content.decode()
+    single_sign_on = client.get("/members/single-sign-on/").content.decode()
+
+    for page in (members, single_sign_on):
+        assert "What each role may do" in page
+        assert "Chooses the plan, manages payment and invoices" in page

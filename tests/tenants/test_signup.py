@@ -8,6 +8,7 @@ from django.test import Client
 from django_tenants.utils import schema_exists, tenant_context
 
 from accounts.models import Role, User
+from billing.models import Plan
 from members.services import handoff_issue
 from tenants.models import DirectoryEntry, Organization
 from tenants.schemas import schema_public_activate
@@ -141,3 +142,24 @@ def test_slug_check_answers_with_the_feedback_fragment_only(public_client: Clien
     assert b"already taken" in taken.content
     assert b"<html" not in taken.content
     assert b"fresh-name.localhost is available" in free.content
+
+
+def test_public_page_lists_the_public_plans_from_the_plans_table(public_client: Client):
+    Plan.objects.create(
+        name="Enterprise test", slug="enterprise-test", stripe_price_id="price_ent_test",
+        monthly_price_cents=129_900, questions_per_period=1_000_000, max_documents=100_000,
+        max_storage_bytes=2**40, max_members=5_000, max_workspaces=500, position=99,
+    )  # fmt: skip
+    Plan.objects.create(
+        name="Hidden test", slug="hidden-test", questions_per_period=1, max_documents=1,
+        max_storage_bytes=1, max_members=1, max_workspaces=1, is_public=False,
+    )  # fmt: skip
+
+    page = public_client.get("/").content.decode()
+
+    card = page.split('data-plan="enterprise-test"')[1].split("</article>")[0]
+    assert "<h3>Enterprise test</h3><p>$1,299 / month</p>" in card
+    assert "<li>1,000,000 questions per month</li>" in card
+    assert 'data-plan="hidden-test"' not in page
+    assert 'href="/#start"' in page  # "Start free" in the header
+    assert '<article id="start">' in page
