@@ -37,6 +37,7 @@ class MessageStatus(models.TextChoices):
     DONE = "done", "Done"
     FAILED = "failed", "Failed"
     INTERRUPTED = "interrupted", "Interrupted"
+    STOPPED = "stopped", "Stopped"
 
 
 class GapStatus(models.TextChoices):
@@ -93,7 +94,12 @@ class Message(models.Model):
 
     @property
     def is_finished(self) -> bool:
-        return self.status in (MessageStatus.DONE, MessageStatus.FAILED, MessageStatus.INTERRUPTED)
+        return self.status in (
+            MessageStatus.DONE,
+            MessageStatus.FAILED,
+            MessageStatus.INTERRUPTED,
+            MessageStatus.STOPPED,
+        )
 
 
 class Citation(models.Model):
