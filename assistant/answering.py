@@ -12,6 +12,7 @@ itself cancelled (the server shutting down) keeps its text, marked interrupted.
 """
 
 import asyncio
+import contextlib
 import logging
 import re
 import time
@@ -389,6 +390,10 @@ async def answer_events(*, tenant: Any, message_id: int) -> AsyncIterator[tuple[
         return
     started = time.monotonic()
     text, first_token_ms, ended = "", None, False
+    # A Stop left over from an earlier answer to this message (Retry after Stop) is not
+    # for this one; a Stop before the claim stopped the pending message outright.
+    stop = StopCheck(tenant=tenant, message_id=message_id)
+    await stop.clear()
     try:
         provider = provider_get(claim.provider)
         query = await provider.acondense(question=claim.question, history=claim.history)
@@ -420,7 +425,6 @@ async def answer_events(*, tenant: Any, message_id: int) -> AsyncIterator[tuple[
         )
         usage = Usage(model=claim.provider, answered=False)
         stream = provider.astream(prepared) if prepared.passages else _not_found(claim.provider)
-        stop = StopCheck(tenant=tenant, message_id=message_id)
         stopped = False
         async for piece in stream:
             if isinstance(piece, Usage):
@@ -540,6 +544,10 @@ class StopCheck:
     def __init__(self, *, tenant: Any, message_id: int) -> None:
         self.key = _stop_key(tenant=tenant, message_id=message_id)
         self.checked_at = 0.0
+
+    async def clear(self) -> None:
+        with contextlib.suppress(redis.RedisError):
+            await asyncio.to_thread(redis_client().delete, self.key)
 
     async def requested(self) -> bool:
         now = time.monotonic()

@@ -28,7 +28,7 @@ def live(handbook: Handbook) -> Iterator[httpx.Client]:
     port = free_port()
     cookies = signed_in(handbook.organization, handbook.owner).cookies
     with (
-        uvicorn_running(port, ASSISTANT_EXTRACTIVE_STREAM_DELAY_MS="150"),
+        uvicorn_running(port, ASSISTANT_EXTRACTIVE_STREAM_DELAY_MS="300"),
         httpx.Client(
             base_url=f"http://127.0.0.1:{port}",
             headers={"Host": f"{handbook.organization.slug}.localhost:{port}"},
