@@ -371,6 +371,15 @@ def message_end(*, message_id: int, status: str, text: str = "", reason: str = "
             ledger_answer_failed(organization=tenant_current())
 
 
+HEARTBEAT_SECONDS = 10
+
+
+def message_alive(*, message_id: int) -> None:
+    Message.objects.filter(pk=message_id, status=MessageStatus.STREAMING).update(
+        updated_at=timezone.now()
+    )
+
+
 def message_status(*, message_id: int) -> str:
     return str(Message.objects.values_list("status", flat=True).get(pk=message_id))
 
@@ -425,7 +434,7 @@ async def answer_events(*, tenant: Any, message_id: int) -> AsyncIterator[tuple[
         )
         usage = Usage(model=claim.provider, answered=False)
         stream = provider.astream(prepared) if prepared.passages else _not_found(claim.provider)
-        stopped = False
+        stopped, alive_at = False, time.monotonic()
         async for piece in stream:
             if isinstance(piece, Usage):
                 usage = piece
@@ -434,6 +443,11 @@ async def answer_events(*, tenant: Any, message_id: int) -> AsyncIterator[tuple[
                 first_token_ms = round((time.monotonic() - started) * 1000)
             text += piece
             yield ("partial", text)
+            if time.monotonic() - alive_at > HEARTBEAT_SECONDS:
+                # Still being answered: not stale, so a reconnecting page waits rather than
+                # starting a second generation (ASSISTANT_STREAM_STALE_SECONDS).
+                alive_at = time.monotonic()
+                await in_tenant(tenant, message_alive, message_id=message_id)
             if await stop.requested():
                 stopped = True
                 break
