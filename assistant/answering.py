@@ -4,10 +4,16 @@ text, then store the answer with its citations.
 `answer_events` is driven by the stream view (async). Every database step goes through
 `in_tenant`, so the organization's schema is in force for each call, including those made
 after an await. A provider failure ends the message as failed with its reason; a browser
-that goes away mid-answer leaves what was generated, marked interrupted.
+that goes away mid-answer does not end it: the stream view runs `answer_events` in a task of
+its own (`answer_events_detached`) that finishes and stores the answer whether or not anyone
+still listens. Only Stop (`answer_stop_request`, a flag in Redis every instance sees) ends
+the model call early; what was written so far is kept, marked stopped. A generation that is
+itself cancelled (the server shutting down) keeps its text, marked interrupted.
 """
 
 import asyncio
+import contextlib
+import logging
 import re
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -15,6 +21,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import redis
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
@@ -35,6 +42,7 @@ from assistant.llm.passage_units import passage_units
 from assistant.models import Citation, Conversation, Message, MessageRole, MessageStatus
 from billing.caps import cap_question_return
 from billing.ledger import ledger_answer_failed, ledger_answer_record, model_cost_micros
+from billing.redis_connection import redis_client
 from tenants.schemas import in_tenant, tenant_current
 from workspaces.access import workspace_ids_readable
 from workspaces.embeddings import embeddings_get
@@ -42,6 +50,8 @@ from workspaces.models import Chunk
 from workspaces.rerank import chunks_rerank, rerank_enabled
 from workspaces.retrieval import RetrievalFilters, chunks_retrieve
 from workspaces.selectors import workspace_language
+
+logger = logging.getLogger(__name__)
 
 MARKER = re.compile(r"\[(\d{1,3})\]")
 WORD = re.compile(r"\w+")
@@ -230,10 +240,11 @@ def answer_finish(
     latency_ms: int,
     first_token_ms: int | None,
     cache_key: str | None = None,
+    status: str = MessageStatus.DONE,
 ) -> None:
     """Store the answer with its citations, its tokens and cost (the per-answer ledger and
     the organization's day in the public one), and keep it for a repeat of the question
-    under `cache_key`."""
+    under `cache_key`. `status`: stopped for the part of an answer written before Stop."""
     by_number = {p.number: p for p in passages}
     final_text, cited = citations_renumber(text, list(by_number))
     input_tokens, output_tokens = usage.input_tokens or 0, usage.output_tokens or 0
@@ -243,7 +254,7 @@ def answer_finish(
     with transaction.atomic():
         message = Message.objects.select_for_update().get(pk=message_id)
         message.text = final_text
-        message.status = MessageStatus.DONE
+        message.status = status
         message.answered = usage.answered
         message.model = usage.model
         message.input_tokens = usage.input_tokens
@@ -369,6 +380,15 @@ def message_end(*, message_id: int, status: str, text: str = "", reason: str = "
             ledger_answer_failed(organization=tenant_current())
 
 
+HEARTBEAT_SECONDS = 10
+
+
+def message_alive(*, message_id: int) -> None:
+    Message.objects.filter(pk=message_id, status=MessageStatus.STREAMING).update(
+        updated_at=timezone.now()
+    )
+
+
 def message_status(*, message_id: int) -> str:
     return str(Message.objects.values_list("status", flat=True).get(pk=message_id))
 
@@ -388,6 +408,10 @@ async def answer_events(*, tenant: Any, message_id: int) -> AsyncIterator[tuple[
         return
     started = time.monotonic()
     text, first_token_ms, ended = "", None, False
+    # A Stop left over from an earlier answer to this message (Retry after Stop) is not
+    # for this one; a Stop before the claim stopped the pending message outright.
+    stop = StopCheck(tenant=tenant, message_id=message_id)
+    await stop.clear()
     try:
         provider = provider_get(claim.provider)
         query = await provider.acondense(question=claim.question, history=claim.history)
@@ -419,6 +443,7 @@ async def answer_events(*, tenant: Any, message_id: int) -> AsyncIterator[tuple[
         )
         usage = Usage(model=claim.provider, answered=False)
         stream = provider.astream(prepared) if prepared.passages else _not_found(claim.provider)
+        stopped, alive_at = False, time.monotonic()
         async for piece in stream:
             if isinstance(piece, Usage):
                 usage = piece
@@ -427,6 +452,31 @@ async def answer_events(*, tenant: Any, message_id: int) -> AsyncIterator[tuple[
                 first_token_ms = round((time.monotonic() - started) * 1000)
             text += piece
             yield ("partial", text)
+            if time.monotonic() - alive_at > HEARTBEAT_SECONDS:
+                # Still being answered: not stale, so a reconnecting page waits rather than
+                # starting a second generation (ASSISTANT_STREAM_STALE_SECONDS).
+                alive_at = time.monotonic()
+                await in_tenant(tenant, message_alive, message_id=message_id)
+            if await stop.requested():
+                stopped = True
+                break
+        if stopped:
+            # Closing the provider's stream ends its model call (the HTTP response is closed).
+            await stream.aclose()  # type: ignore[attr-defined]
+            await in_tenant(
+                tenant,
+                answer_finish,
+                message_id=message_id,
+                text=text,
+                usage=Usage(model=claim.provider, answered=bool(text.strip())),
+                passages=prepared.passages,
+                latency_ms=round((time.monotonic() - started) * 1000),
+                first_token_ms=first_token_ms,
+                status=MessageStatus.STOPPED,
+            )
+            ended = True
+            yield ("done", "")
+            return
         if provider.condense_usage is not None:
             # Condensing the follow-up was a model call of its own: its tokens count too.
             usage.input_tokens = (usage.input_tokens or 0) + (
@@ -489,3 +539,76 @@ async def answer_events(*, tenant: Any, message_id: int) -> AsyncIterator[tuple[
 async def _not_found(provider: str) -> AsyncIterator[str | Usage]:
     yield NOT_FOUND
     yield Usage(model=provider, answered=False)
+
+
+def _stop_key(*, tenant: Any, message_id: int) -> str:
+    return f"answer-stop:{tenant.schema_name}:{message_id}"
+
+
+def answer_stop_request(*, tenant: Any, message_id: int) -> None:
+    """Ask the generation of this answer, wherever it runs, to stop: a flag in Redis that
+    the generating instance reads between pieces. An answer nobody has started yet is
+    stopped here and now."""
+    try:
+        redis_client().set(_stop_key(tenant=tenant, message_id=message_id), b"1", ex=600)
+    except redis.RedisError:
+        logger.warning("Could not ask answer %s to stop: Redis is unreachable", message_id)
+    Message.objects.filter(pk=message_id, status=MessageStatus.PENDING).update(
+        status=MessageStatus.STOPPED, updated_at=timezone.now()
+    )
+
+
+class StopCheck:
+    """Whether Stop was asked for, read from Redis at most every STOP_POLL_SECONDS (a model
+    writes many pieces a second)."""
+
+    STOP_POLL_SECONDS = 0.2
+
+    def __init__(self, *, tenant: Any, message_id: int) -> None:
+        self.key = _stop_key(tenant=tenant, message_id=message_id)
+        self.checked_at = 0.0
+
+    async def clear(self) -> None:
+        with contextlib.suppress(redis.RedisError):
+            await asyncio.to_thread(redis_client().delete, self.key)
+
+    async def requested(self) -> bool:
+        now = time.monotonic()
+        if now - self.checked_at < self.STOP_POLL_SECONDS:
+            return False
+        self.checked_at = now
+        try:
+            return bool(await asyncio.to_thread(redis_client().exists, self.key))
+        except redis.RedisError:
+            return False
+
+
+# The generations running in this process: the event loop keeps only weak references to
+# tasks, and one that lost its listener must still run to the end.
+_generating: set[asyncio.Task[None]] = set()
+
+
+def _generation_ended(task: asyncio.Task[None]) -> None:
+    _generating.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("Answer generation failed", exc_info=task.exception())
+
+
+async def answer_events_detached(*, tenant: Any, message_id: int) -> AsyncIterator[tuple[str, str]]:
+    """The events of `answer_events`, generated in a task of its own: the listener going
+    away (the browser left, the ASGI handler cancels the response) ends only this relay,
+    and the answer is still finished and stored."""
+    queue: asyncio.Queue[tuple[str, str] | None] = asyncio.Queue()
+
+    async def generate() -> None:
+        try:
+            async for event in answer_events(tenant=tenant, message_id=message_id):
+                queue.put_nowait(event)
+        finally:
+            queue.put_nowait(None)
+
+    task = asyncio.create_task(generate())
+    _generating.add(task)
+    task.add_done_callback(_generation_ended)
+    while (event := await queue.get()) is not None:
+        yield event

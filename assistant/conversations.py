@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import User
 from assistant.models import (
@@ -97,10 +98,14 @@ def _question_store(
 
 @transaction.atomic
 def message_retry(*, user: User, message: Message) -> Message:
-    """A failed or interrupted answer starts again from its question."""
+    """A failed, interrupted or stopped answer starts again from its question."""
     if message.conversation.user_id != user.pk or message.role != MessageRole.ASSISTANT:
         raise Message.DoesNotExist
-    if message.status not in (MessageStatus.FAILED, MessageStatus.INTERRUPTED):
+    if message.status not in (
+        MessageStatus.FAILED,
+        MessageStatus.INTERRUPTED,
+        MessageStatus.STOPPED,
+    ):
         return message
     message.citations.all().delete()
     message.status = MessageStatus.PENDING
@@ -140,6 +145,53 @@ def message_regenerate(*, user: User, message: Message) -> Message:
             Feedback.objects.filter(message_id=message.pk).delete()
     message.refresh_from_db()
     return message
+
+
+def question_edit(*, user: User, question: Message, text: str) -> Message:
+    """One's last question, edited and asked again: its text changes and its answer is
+    written again in place; the old answer, its sources and feedback go (the thread reads
+    as the question now stands). It counts as a question, as Regenerate does. Only the last
+    question of the conversation, once its answer has finished, may be edited."""
+    conversation = question.conversation
+    if conversation.user_id != user.pk or question.role != MessageRole.USER:
+        raise Message.DoesNotExist
+    text = text.strip()
+    if not text:
+        raise QuestionRefused("Type a question first.")
+    if len(text) > settings.ASSISTANT_MAX_QUESTION_CHARS:
+        raise QuestionRefused(
+            f"Questions are limited to {settings.ASSISTANT_MAX_QUESTION_CHARS:,} characters; "
+            f"this one has {len(text):,}. Shorten it and ask again."
+        )
+    later = list(
+        conversation.messages.filter(created_at__gte=question.created_at).exclude(pk=question.pk)
+    )
+    reply = later[0] if len(later) == 1 and later[0].role == MessageRole.ASSISTANT else None
+    if reply is None:
+        raise QuestionRefused("Only your last question can be edited; ask a new one instead.")
+    if not reply.is_finished:
+        raise QuestionRefused("Wait for the answer to finish, or stop it, before editing.")
+    scope_ids = list(conversation.scope.values_list("id", flat=True))
+    counted = knowledge_readable_exists(user=user, within=scope_ids)
+    if counted:
+        cap_question_consume(organization=tenant_current())
+    with transaction.atomic():
+        Message.objects.filter(pk=question.pk).update(text=text, updated_at=timezone.now())
+        Message.objects.filter(pk=reply.pk).update(
+            status=MessageStatus.PENDING,
+            text="",
+            failure_reason="",
+            search_query="",
+            answered=True,
+            counted=counted,
+            from_cache=False,
+            gap_status=GapStatus.OPEN,
+            provider=settings.ASSISTANT_PROVIDER,
+        )
+        Citation.objects.filter(message_id=reply.pk).delete()
+        Feedback.objects.filter(message_id=reply.pk).delete()
+    reply.refresh_from_db()
+    return reply
 
 
 def conversation_rename(*, user: User, conversation: Conversation, title: str) -> Conversation:

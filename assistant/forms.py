@@ -20,6 +20,11 @@ class QuestionForm(RetrievalFiltersForm):
         self.fields["scope"].queryset = workspaces  # type: ignore[attr-defined]
 
 
+class QuestionEditForm(forms.Form):
+    # As for QuestionForm: emptiness and length are refused by the service.
+    question = forms.CharField(required=False)
+
+
 class FeedbackForm(forms.Form):
     rating = forms.TypedChoiceField(
         choices=[("1", "up"), ("-1", "down")],

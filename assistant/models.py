@@ -38,6 +38,7 @@ class MessageStatus(models.TextChoices):
     DONE = "done", "Done"
     FAILED = "failed", "Failed"
     INTERRUPTED = "interrupted", "Interrupted"
+    STOPPED = "stopped", "Stopped"
 
 
 class GapStatus(models.TextChoices):
@@ -97,7 +98,12 @@ class Message(models.Model):
 
     @property
     def is_finished(self) -> bool:
-        return self.status in (MessageStatus.DONE, MessageStatus.FAILED, MessageStatus.INTERRUPTED)
+        return self.status in (
+            MessageStatus.DONE,
+            MessageStatus.FAILED,
+            MessageStatus.INTERRUPTED,
+            MessageStatus.STOPPED,
+        )
 
     @property
     def filters_summary(self) -> str:

@@ -84,6 +84,15 @@ def message_get(*, user: User, message_id: int) -> Message | None:
     )
 
 
+def question_get(*, user: User, message_id: int) -> Message | None:
+    """One of the user's own questions."""
+    return (
+        Message.objects.filter(pk=message_id, conversation__user=user, role=MessageRole.USER)
+        .select_related("conversation")
+        .first()
+    )
+
+
 def citation_get_readable(*, user: User, citation_id: int) -> Citation | None:
     """A citation of the user's own answer, from a workspace they may still read."""
     return (

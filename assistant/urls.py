@@ -18,6 +18,8 @@ urlpatterns = [
         name="conversation_delete",
     ),
     path("messages/<id:message_id>/stream/", views.message_stream, name="message_stream"),
+    path("messages/<id:message_id>/stop/", views.message_stop_view, name="message_stop"),
+    path("messages/<id:message_id>/edit/", views.question_edit_view, name="question_edit"),
     path("messages/<id:message_id>/retry/", views.message_retry_view, name="message_retry"),
     path(
         "messages/<id:message_id>/regenerate/",

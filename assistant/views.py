@@ -11,7 +11,7 @@ from django_htmx.http import HttpResponseClientRedirect, push_url, reswap, retar
 
 from accounts.http import MemberRequest, form_refusal
 from accounts.models import User
-from assistant.answering import answer_events
+from assistant.answering import answer_events_detached, answer_stop_request
 from assistant.conversations import (
     QuestionRefused,
     conversation_delete,
@@ -20,11 +20,13 @@ from assistant.conversations import (
     message_regenerate,
     message_retry,
     question_ask,
+    question_edit,
 )
 from assistant.forms import (
     ConversationSearchForm,
     FeedbackForm,
     GapCloseForm,
+    QuestionEditForm,
     QuestionForm,
     RenameForm,
 )
@@ -42,6 +44,7 @@ from assistant.selectors import (
     knowledge_gaps,
     knowledge_readable_exists,
     message_get,
+    question_get,
     question_suggestions,
     upload_destination,
 )
@@ -176,7 +179,8 @@ async def message_stream(request: MemberRequest, message_id: int) -> StreamingHt
         return str(render_to_string("assistant/ask.html#message", {"message": message}, request))
 
     async def events() -> AsyncIterator[str]:
-        async for kind, text in answer_events(tenant=tenant, message_id=message_id):
+        # Generated apart from this response: a browser that leaves does not end the answer.
+        async for kind, text in answer_events_detached(tenant=tenant, message_id=message_id):
             html: str
             if kind == "partial":
                 html = render_to_string("assistant/ask.html#partial", {"html": answer_html(text)})
@@ -190,6 +194,42 @@ async def message_stream(request: MemberRequest, message_id: int) -> StreamingHt
         content_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
+
+
+@login_required
+@require_POST
+def message_stop_view(request: MemberRequest, message_id: int) -> HttpResponse:
+    """Stop: the answer's stream stores what was written so far, marked stopped, and sends
+    it to the page as its last event."""
+    message = _message(request, message_id)
+    answer_stop_request(tenant=request.tenant, message_id=message.pk)  # type: ignore[attr-defined]
+    return HttpResponse(status=204)
+
+
+@login_required
+@require_POST
+def question_edit_view(request: MemberRequest, message_id: int) -> HttpResponse:
+    """Edit one's last question and ask it again: the question's text changes and its answer
+    is written again in place (the old answer is replaced, not kept)."""
+    question = question_get(user=request.user, message_id=message_id)
+    if question is None:
+        raise Http404
+    form = QuestionEditForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise QuestionRefused(form_refusal(form))
+        question_edit(user=request.user, question=question, text=form.cleaned_data["question"])
+    except (QuestionRefused, CapReached) as refusal:
+        context: dict[str, object] = (
+            {"cap_reached": refusal.for_user(request.user)}
+            if isinstance(refusal, CapReached)
+            else {"error": str(refusal)}
+        )
+        response = render(request, "assistant/ask.html#composer-error", context, status=400)
+        return reswap(retarget(response, "#composer-error"), "outerHTML")
+    thread = conversation_messages(user=request.user, conversation=question.conversation)
+    context = {"thread": thread, "conversation": question.conversation}
+    return render(request, "assistant/ask.html#exchange", context)
 
 
 @login_required

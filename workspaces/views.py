@@ -32,7 +32,7 @@ from workspaces.forms import (
     WorkspaceForm,
     WorkspaceSettingsForm,
 )
-from workspaces.models import Document, Workspace, WorkspaceRole
+from workspaces.models import Document, DocumentKind, Workspace, WorkspaceRole
 from workspaces.retrieval import MODES, RetrievalFilters, chunks_retrieve, query_lexemes
 from workspaces.selectors import (
     DOCUMENT_ORDERS,
@@ -338,9 +338,19 @@ def document_detail(request: MemberRequest, slug: str, document_id: int) -> Http
 def document_download(request: MemberRequest, slug: str, document_id: int) -> FileResponse:
     document = _document(request, slug, document_id)
     document_download_record(actor=request.user, document=document)
-    return FileResponse(
-        document.file.open("rb"), as_attachment=True, filename=document.original_name
+    # A PDF opens in the browser's viewer (at the cited page, from the link's #page=N); the
+    # sandbox keeps any script inside it from running as this site. Other kinds download.
+    inline = document.kind == DocumentKind.PDF
+    response = FileResponse(
+        document.file.open("rb"),
+        as_attachment=not inline,
+        filename=document.original_name,
+        content_type="application/pdf" if inline else None,
     )
+    if inline:
+        response["Content-Security-Policy"] = "sandbox"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 def _back_to_document(document: Document) -> HttpResponse:

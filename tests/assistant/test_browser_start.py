@@ -61,7 +61,7 @@ def test_a_suggested_question_is_asked_with_one_click(
 
     first.click()
 
-    expect(page.locator("#thread .message.user").first).to_have_text(question)
+    expect(page.locator("#thread .message.user > p").first).to_have_text(question)
     answer = page.locator("#thread .message.assistant").last
     expect(answer).to_have_attribute("data-status", "done", timeout=90_000)
     expect(answer.locator(".sources")).to_be_visible()
