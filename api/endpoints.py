@@ -52,7 +52,7 @@ from assistant.selectors import (
     message_get,
 )
 from billing.rate_limits import RateLimitedAction
-from tenants.schemas import in_tenant
+from tenants.schemas import IN_CALLERS_THREAD, in_tenant
 from workspaces.access import workspace_allows
 from workspaces.models import Document, Workspace, WorkspaceRole
 from workspaces.retrieval import chunks_retrieve
@@ -301,6 +301,8 @@ class AskView(ApiView):
             return self._stream(tenant, user, reply.pk)
 
         async def drain() -> None:
+            # This view is synchronous: the answer's database work stays on its thread.
+            IN_CALLERS_THREAD.set(True)
             async for _ in answer_events(tenant=tenant, message_id=reply.pk):
                 pass
 

@@ -1,6 +1,7 @@
 """Typed access to the schema django-tenants has put in force on the connection."""
 
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
@@ -27,6 +28,12 @@ def schema_is_public() -> bool:
     return schema_name_current() == get_public_schema_name()
 
 
+# True while a synchronous caller (a WSGI-style view draining an answer with async_to_sync)
+# awaits: its work then runs on the caller's own thread and connection, so it sees what the
+# caller wrote in a transaction still open, as a thread of the pool would not.
+IN_CALLERS_THREAD: ContextVar[bool] = ContextVar("in_callers_thread", default=False)
+
+
 async def in_tenant(tenant: Any, function: Callable[..., T], /, **kwargs: Any) -> T:
     """Run blocking ORM work from async code with `tenant`'s schema in force.
 
@@ -49,4 +56,4 @@ async def in_tenant(tenant: Any, function: Callable[..., T], /, **kwargs: Any) -
                 connection.close()
             raise
 
-    return await sync_to_async(run, thread_sensitive=False)()
+    return await sync_to_async(run, thread_sensitive=IN_CALLERS_THREAD.get())()
