@@ -94,3 +94,26 @@ def _text(name: str, text: str) -> Any:
     from tests.files import upload
 
     return upload(name, text.encode(), "text/plain")
+
+
+def test_a_document_embedded_on_vertex_is_found_by_a_vector_search(
+    vertex: VertexLocalServer, workspace: Workspace, owner_a: User
+) -> None:
+    from workspaces.retrieval import chunks_retrieve
+
+    for name, text in [
+        ("leave.txt", "Employees accrue 25 days of annual leave a year."),
+        ("robot.txt", "The NR-350 robot arm carries payloads of up to 12 kg."),
+    ]:
+        document = document_upload(
+            actor=owner_a, workspace=workspace, upload=_text(name, text), queue_ingestion=False
+        )
+        document_ingest_task(document.pk)
+        document.refresh_from_db()
+        assert document.status == DocumentStatus.READY
+
+    found = chunks_retrieve(
+        user=owner_a, query="payloads of the robot arm", within=[workspace.pk], mode="vector"
+    )
+
+    assert found[0].text.startswith("The NR-350 robot arm")
