@@ -117,3 +117,23 @@ def test_a_document_embedded_on_vertex_is_found_by_a_vector_search(
     )
 
     assert found[0].text.startswith("The NR-350 robot arm")
+
+
+def test_switching_the_embedding_model_changes_the_answer_cache_key(
+    settings: Any, workspace: Workspace
+) -> None:
+    from assistant.answer_cache import answer_cache_key
+    from assistant.llm import provider_get
+
+    settings.ANSWER_CACHE_SECONDS = 60
+    provider = provider_get("extractive")
+
+    def key() -> str | None:
+        return answer_cache_key(provider=provider, question="Leave?", workspace_ids=[workspace.pk])
+
+    local = key()
+    settings.EMBEDDINGS_PROVIDER = "vertex"
+    on_vertex = key()
+    settings.VERTEX_EMBEDDING_MODEL = "gemini-embedding-001"
+
+    assert len({local, on_vertex, key()}) == 3
