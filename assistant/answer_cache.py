@@ -29,6 +29,7 @@ from django.conf import settings
 from assistant.llm import AnswerProvider
 from billing.redis_connection import redis_client
 from tenants.schemas import schema_name_current
+from workspaces.embeddings import embeddings_model_id
 from workspaces.index_version import index_versions
 from workspaces.retrieval import RetrievalFilters
 
@@ -82,6 +83,8 @@ def answer_cache_key(
         "provider": provider.name,
         "model": provider.model,
         "prompt": provider.prompt_version,
+        # Other vectors retrieve other passages.
+        "embeddings": embeddings_model_id(),
     }
     digest = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
     return f"{settings.ANSWER_CACHE_PREFIX}:{digest}"

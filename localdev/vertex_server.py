@@ -1,16 +1,21 @@
 """A local HTTP server that speaks the part of Vertex AI's REST API the assistant uses:
 `POST /v1beta1/projects/<p>/locations/<l>/publishers/google/models/<m>:streamGenerateContent
-?alt=sse` (server-sent events of GenerateContentResponse JSON) and `:generateContent`; and
-the ranking API, `POST /v1/projects/<p>/locations/<l>/rankingConfigs/<c>:rank`, scoring each
-record by the share of the query's words it holds (`rank_delay`, `fail_status` apply).
+?alt=sse` (server-sent events of GenerateContentResponse JSON), `:generateContent`, and
+`:predict` for text embedding models (instances of `content`, `parameters.
+outputDimensionality`; predictions of `embeddings.values`); and the ranking API,
+`POST /v1/projects/<p>/locations/<l>/rankingConfigs/<c>:rank`, scoring each record by the
+share of the query's words it holds (`rank_delay`, `fail_status` apply).
 
 It answers from the prompt it is sent: the first sentence of passage [1], cited, or a plain
 "not covered" when there are no passages. Tests, the benchmark and offline development
 point the real client at it (VERTEX_BASE_URL, VERTEX_ACCESS_TOKEN). `first_token_delay`,
-`token_delay` and `fail_status` make it slow or failing on purpose.
+`token_delay` and `fail_status` make it slow or failing on purpose; `fail_next` fails the
+next requests with the statuses listed, one each.
 """
 
+import hashlib
 import json
+import math
 import re
 import threading
 import time
@@ -36,6 +41,7 @@ class VertexLocalServer(ThreadingHTTPServer):
         self.token_delay = 0.0
         self.rank_delay = 0.0
         self.fail_status: int | None = None
+        self.fail_next: list[int] = []
         self.requests: list[dict[str, Any]] = []
 
     @property
@@ -103,9 +109,12 @@ class _Handler(BaseHTTPRequestHandler):
             return
         model, method = match.groups()
         time.sleep(self.server.first_token_delay)
-        if self.server.fail_status:
-            status = self.server.fail_status
+        if self.server.fail_status or self.server.fail_next:
+            status = self.server.fail_status or self.server.fail_next.pop(0)
             self._error(status, "RESOURCE_EXHAUSTED" if status == 429 else "INTERNAL")
+            return
+        if method == "predict":
+            self._json(200, _predictions(body))
             return
         prompt = "\n".join(
             part.get("text", "")
@@ -179,3 +188,30 @@ def _response(text: str, model: str, usage: dict[str, Any], *, final: bool) -> d
         candidate["finishReason"] = "STOP"
         payload["usageMetadata"] = usage
     return payload
+
+
+def embedding_for(text: str, dimensions: int) -> list[float]:
+    """A unit vector that depends only on the text: bag of hashed words, so texts sharing
+    words are near one another, as a real model's would be."""
+    vector = [0.0] * dimensions
+    for word in re.findall(r"\w+", text.lower()):
+        digest = hashlib.sha256(word.encode()).digest()
+        vector[int.from_bytes(digest[:4], "big") % dimensions] += 1.0 if digest[4] % 2 else -1.0
+    norm = math.sqrt(sum(value * value for value in vector)) or 1.0
+    return [value / norm for value in vector]
+
+
+def _predictions(body: dict[str, Any]) -> dict[str, Any]:
+    dimensions = int(body.get("parameters", {}).get("outputDimensionality") or 768)
+    predictions = []
+    for instance in body.get("instances", []):
+        text = instance.get("content", "")
+        predictions.append(
+            {
+                "embeddings": {
+                    "values": embedding_for(text, dimensions),
+                    "statistics": {"token_count": len(text.split()), "truncated": False},
+                }
+            }
+        )
+    return {"predictions": predictions, "metadata": {"billableCharacterCount": 0}}

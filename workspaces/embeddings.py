@@ -4,6 +4,11 @@
 once per process, run by ONNX Runtime as an int8 model exported from the bundled weights
 (`EMBEDDINGS_LOCAL_RUNTIME=onnx`, the default) or by sentence-transformers on torch
 (`torch`). The vector column's dimension follows settings.EMBEDDING_DIMENSIONS.
+
+`vertex`: a Vertex AI text embedding model (VERTEX_EMBEDDING_MODEL) through
+langchain-google-genai with `vertexai=True`, asked for EMBEDDING_DIMENSIONS dimensions
+(`output_dimensionality`, which text-embedding-005 and gemini-embedding-001 support) so its
+vectors fit the same column; batched, and retried with exponential backoff on 429/5xx.
 """
 
 import os
@@ -14,6 +19,13 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from langchain_core.embeddings import Embeddings
+from tenacity import (
+    RetryError,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential,
+)
 
 from workspaces.embedding_export import EXPORT_RECIPE, bundled_model_dir, onnx_model_path
 
@@ -105,13 +117,94 @@ class TorchMiniLMEmbeddings(Embeddings):
         return self.embed_documents([text])[0]
 
 
+class EmbeddingServiceError(Exception):
+    """The embedding service failed for good; the message is a sentence for the user."""
+
+
+def _status_of(error: BaseException) -> int | None:
+    # langchain-google-genai wraps google.genai's APIError (which has the HTTP status as
+    # .code) in GoogleGenerativeAIError; network errors come as httpx's, with no status.
+    cause = error.__cause__ or error
+    code = getattr(cause, "code", None)
+    return code if isinstance(code, int) else None
+
+
+def _retryable(error: BaseException) -> bool:
+    status = _status_of(error)
+    return status is None or status == 429 or status >= 500
+
+
+class VertexEmbeddings(Embeddings):
+    """Vertex AI text embeddings, a batch per request, each retried on 429/5xx/network
+    errors with exponential backoff; a batch that keeps failing raises EmbeddingServiceError."""
+
+    def __init__(self) -> None:
+        from langchain_google_genai import GoogleGenerativeAIEmbeddings
+
+        options: dict[str, Any] = {
+            "model": settings.VERTEX_EMBEDDING_MODEL,
+            "vertexai": True,
+            "project": settings.VERTEX_PROJECT,
+            "location": settings.VERTEX_LOCATION,
+            "output_dimensionality": settings.EMBEDDING_DIMENSIONS,
+        }
+        if settings.VERTEX_BASE_URL:
+            options["base_url"] = settings.VERTEX_BASE_URL
+        if settings.VERTEX_ACCESS_TOKEN:
+            from google.oauth2.credentials import Credentials
+
+            options["credentials"] = Credentials(  # type: ignore[no-untyped-call]
+                token=settings.VERTEX_ACCESS_TOKEN
+            )
+        self.client = GoogleGenerativeAIEmbeddings(**options)
+        self.batch_size = settings.VERTEX_EMBEDDING_BATCH_SIZE
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        vectors: list[list[float]] = []
+        for first in range(0, len(texts), self.batch_size):
+            batch = texts[first : first + self.batch_size]
+            vectors.extend(
+                self._retried(lambda b=batch: self.client.embed_documents(b, batch_size=len(b)))
+            )
+        return vectors
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._retried(lambda: self.client.embed_query(text))
+
+    def _retried(self, call: Any) -> Any:
+        retrying = Retrying(
+            stop=stop_after_attempt(max(1, settings.VERTEX_EMBEDDING_ATTEMPTS)),
+            wait=wait_exponential(multiplier=settings.VERTEX_EMBEDDING_BACKOFF_SECONDS, max=30),
+            retry=retry_if_exception(_retryable),
+        )
+        try:
+            return retrying(call)
+        except RetryError as error:
+            raise EmbeddingServiceError(
+                _failure_sentence(error.last_attempt.exception())
+            ) from error
+        except Exception as error:
+            raise EmbeddingServiceError(_failure_sentence(error)) from error
+
+
+def _failure_sentence(error: BaseException | None) -> str:
+    status = _status_of(error) if error is not None else None
+    if status == 429:
+        return "The embedding service is over its quota (HTTP 429). Retry the document later."
+    if status is not None and status >= 500:
+        return f"The embedding service kept failing (HTTP {status}). Retry the document later."
+    if status is not None:
+        return f"The embedding service refused the request (HTTP {status})."
+    return "The embedding service could not be reached. Retry the document later."
+
+
 _loading = threading.Lock()
 
 
 LocalEmbeddings = OnnxMiniLMEmbeddings | TorchMiniLMEmbeddings
 
 
-def embeddings_get() -> LocalEmbeddings:
+def embeddings_get() -> Embeddings:
     # One model per process, however many threads ask while it loads.
     with _loading:
         return _embeddings_load()
@@ -134,17 +227,33 @@ def embeddings_local(*, runtime: str) -> LocalEmbeddings:
 
 
 @lru_cache(maxsize=1)
-def _embeddings_load() -> LocalEmbeddings:
-    if settings.EMBEDDINGS_PROVIDER != "local":
-        provider = settings.EMBEDDINGS_PROVIDER
-        raise NotImplementedError(f"EMBEDDINGS_PROVIDER={provider!r} is not available; use 'local'")
+def _local_load() -> LocalEmbeddings:
     if settings.EMBEDDING_DIMENSIONS != 384:
         raise ValueError("all-MiniLM-L6-v2 gives 384 dimensions; set EMBEDDING_DIMENSIONS=384")
     return embeddings_local(runtime=settings.EMBEDDINGS_LOCAL_RUNTIME)
 
 
+@lru_cache(maxsize=4)
+def _vertex_load(model: str, base_url: str, dimensions: int) -> VertexEmbeddings:
+    # Keyed by the settings that make the client, so tests that change them get a new one.
+    return VertexEmbeddings()
+
+
+def _embeddings_load() -> Embeddings:
+    provider = settings.EMBEDDINGS_PROVIDER
+    if provider == "vertex":
+        return _vertex_load(
+            settings.VERTEX_EMBEDDING_MODEL, settings.VERTEX_BASE_URL, settings.EMBEDDING_DIMENSIONS
+        )
+    if provider != "local":
+        raise ValueError(f"EMBEDDINGS_PROVIDER={provider!r}: use 'local' or 'vertex'")
+    return _local_load()
+
+
 def embeddings_model_id() -> str:
     """Names the vectors the configured model makes, for caches of them."""
+    if settings.EMBEDDINGS_PROVIDER == "vertex":
+        return f"vertex/{settings.VERTEX_EMBEDDING_MODEL}/{settings.EMBEDDING_DIMENSIONS}"
     if settings.EMBEDDINGS_LOCAL_RUNTIME == "onnx":
         return f"all-MiniLM-L6-v2/{EXPORT_RECIPE}"
     return "all-MiniLM-L6-v2"
@@ -152,4 +261,4 @@ def embeddings_model_id() -> str:
 
 def tokenizer_get() -> Any:
     """The tokenizer chunk lengths are measured with: the local model's, for any provider."""
-    return embeddings_get().tokenizer
+    return _local_load().tokenizer

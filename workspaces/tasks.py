@@ -1,6 +1,7 @@
 from celery import Task, shared_task
 from django.db import InterfaceError, OperationalError
 
+from workspaces.embeddings import EmbeddingServiceError
 from workspaces.ingestion.pipeline import document_fail, document_ingest
 from workspaces.models import Document
 
@@ -17,6 +18,9 @@ def document_ingest_task(self: Task, document_id: int) -> None:  # type: ignore[
         document_ingest(document_id=document_id)
     except Document.DoesNotExist:
         return  # deleted while queued
+    except EmbeddingServiceError as error:
+        # Already retried with backoff; the document says why, and can be retried by hand.
+        _fail(document_id, str(error))
     except TRANSIENT as error:
         if self.request.retries >= MAX_RETRIES:
             _fail(document_id, "Processing kept failing on a temporary error. Retry it later.")

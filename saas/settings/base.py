@@ -256,6 +256,14 @@ EMBEDDINGS_ONNX_DIR = env.str("EMBEDDINGS_ONNX_DIR", default=str(BASE_DIR / ".ru
 EMBEDDING_THREADS = env.int("EMBEDDING_THREADS", default=0)  # 0: ONNX Runtime's choice
 # The web server loads the model when it starts rather than on the first question.
 EMBEDDINGS_PRELOAD = env.bool("EMBEDDINGS_PRELOAD", default=True)
+# EMBEDDINGS_PROVIDER=vertex: a Vertex AI text embedding model asked for EMBEDDING_DIMENSIONS
+# (outputDimensionality), so its vectors fit the chunk column; VERTEX_PROJECT etc. below.
+VERTEX_EMBEDDING_MODEL = env.str("VERTEX_EMBEDDING_MODEL", default="text-embedding-005")
+# text-embedding-005 takes at most 250 texts and 20,000 tokens a request.
+VERTEX_EMBEDDING_BATCH_SIZE = env.int("VERTEX_EMBEDDING_BATCH_SIZE", default=100)
+# Attempts per batch on 429/5xx/network errors, waiting 1, 2, 4... s (capped at 30 s).
+VERTEX_EMBEDDING_ATTEMPTS = env.int("VERTEX_EMBEDDING_ATTEMPTS", default=5)
+VERTEX_EMBEDDING_BACKOFF_SECONDS = env.float("VERTEX_EMBEDDING_BACKOFF_SECONDS", default=1.0)
 
 # Retrieval (workspaces.retrieval)
 RETRIEVAL_CANDIDATES = env.int("RETRIEVAL_CANDIDATES", default=100)  # per leg, before fusion
