@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from celery.contrib.testing.worker import start_worker
@@ -23,7 +24,7 @@ from tenants.models import Organization
 from tenants.schemas import schema_public_activate
 from tests.factories import OWNER_PASSWORD
 from tests.files import upload
-from workspaces.ingestion.pipeline import DELIVERIES_EXHAUSTED
+from workspaces.ingestion.pipeline import DELIVERIES_EXHAUSTED, TIMED_OUT
 from workspaces.models import Document, DocumentStatus, Workspace
 from workspaces.services import document_upload, workspace_create
 from workspaces.tasks import document_ingest_task, documents_sweep_task
@@ -119,6 +120,53 @@ def test_sweeper_requeues_a_stranded_document_and_fails_one_over_the_limit(organ
     assert looping.status == DocumentStatus.FAILED
     assert looping.error == DELIVERIES_EXHAUSTED
     assert recent.status == DocumentStatus.QUEUED  # not stranded yet: left alone
+
+
+def _database_url() -> str:
+    """The test database, on the server DATABASE_URL names (its host may be a socket path)."""
+    url = urlsplit(os.environ["DATABASE_URL"])
+    return urlunsplit(url._replace(path="/" + settings.DATABASES["default"]["NAME"]))
+
+
+def test_task_over_its_soft_time_limit_fails_the_document_with_a_reason(organization):
+    organization, owner, workspace = organization
+    # Time limits need the prefork pool (the limit is a signal to the pool's child), so this
+    # worker is a process of its own on the test database. The limits travel in the message
+    # (the sender's task options), so the test sends a one-second soft limit.
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "saas.settings.test",
+        "DATABASE_URL": _database_url(),
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+    }
+    # Long enough to be chunked and embedded for far more than the limit. (A PDF is not used:
+    # its parser falls back page by page on any exception, the time limit's included.)
+    body = "# Press manual\n\n" + "".join(
+        f"Step {n}: check the guard of press {n} before the shift starts.\n\n" for n in range(20000)
+    )
+    with tenant_context(organization):
+        document = _stored(owner, workspace, "long.md", body.encode())
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "saas", "worker", "--pool", "prefork",
+         "--concurrency", "1", "--queues", settings.CELERY_TASK_DEFAULT_QUEUE,
+         "--loglevel", "WARNING"],
+        cwd=ROOT, env=environment,
+    )  # fmt: skip
+    try:
+        with tenant_context(organization):
+            document_ingest_task.apply_async((document.pk,), soft_time_limit=1, time_limit=60)
+            document = _finished(document, seconds=120)
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+
+    assert document.status == DocumentStatus.FAILED
+    assert document.error == TIMED_OUT
+    assert "took longer than the time allowed" in document.error
 
 
 def test_embedded_redis_keeps_a_key_across_a_restart(tmp_path):
