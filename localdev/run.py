@@ -2,9 +2,9 @@
 
 Starts (or reuses) embedded PostgreSQL and Redis unless DATABASE_URL / REDIS_URL name
 reachable ones, migrates and makes sure the demo organization exists (`manage.py
-demo_seed`), then runs the ASGI server, a Celery worker and, without a real Stripe key, the
-local Stripe-format server until Ctrl-C, when it stops what it started. The children inherit
-DATABASE_URL and REDIS_URL from this process.
+demo_seed`), then runs the ASGI server, a Celery worker, Celery beat and, without a real
+Stripe key, the local Stripe-format server until Ctrl-C, when it stops what it started. The
+children inherit DATABASE_URL and REDIS_URL from this process.
 """
 
 import os
@@ -75,6 +75,13 @@ def main() -> int:
         subprocess.Popen(
             [str(BIN / "celery"), "-A", "saas", "worker",
              "--loglevel", "INFO", "--concurrency", "2"],
+            cwd=ROOT,
+        ),
+        # Celery beat: the periodic tasks of CELERY_BEAT_SCHEDULE (the ingestion sweeper,
+        # the audit log's pruning).
+        subprocess.Popen(
+            [str(BIN / "celery"), "-A", "saas", "beat", "--loglevel", "INFO",
+             "--schedule", str(services.RUN_DIR / "celerybeat-schedule")],
             cwd=ROOT,
         ),
     ]  # fmt: skip

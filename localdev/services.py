@@ -165,8 +165,11 @@ def embedded_redis_url() -> str:
             "--pidfile", str(REDIS_DIR / "redis.pid"),
             "--logfile", str(REDIS_DIR / "redis.log"),
             "--dir", str(REDIS_DIR),
+            # Queued ingestion tasks must survive a restart of the machine: an append-only
+            # file, synced every second, under .run/redis (git-ignored).
+            "--appendonly", "yes",
+            "--appendfsync", "everysec",
             "--save", "",
-            "--appendonly", "no",
         ],
         check=True,
     )  # fmt: skip
@@ -183,7 +186,14 @@ def embedded_redis_stop() -> None:
     if not pidfile.exists():
         return
     with contextlib.suppress(ProcessLookupError, ValueError):
-        os.kill(int(pidfile.read_text().strip()), signal.SIGTERM)
+        pid = int(pidfile.read_text().strip())
+        os.kill(pid, signal.SIGTERM)
+        # Wait for it to write its append-only file and go, so a start right after this
+        # one finds the data and a free socket.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            os.kill(pid, 0)
+            time.sleep(0.05)
     pidfile.unlink(missing_ok=True)
 
 

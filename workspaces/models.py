@@ -129,6 +129,9 @@ class Document(models.Model):
     error = models.TextField(blank=True)
     chunks_total = models.PositiveIntegerField(default=0)
     chunks_done = models.PositiveIntegerField(default=0)
+    # Times the ingestion task started since the document was last queued: counted in the
+    # row, not the message, because a worker that dies loses whatever it held in memory.
+    deliveries = models.PositiveIntegerField(default=0)
     version = models.PositiveIntegerField(default=1)
     # Normalised (workspaces.tags): retrieval narrows to documents whose tags overlap the
     # chosen ones (`tags && ARRAY[...]`) through the GIN index, inside the retrieval SQL.

@@ -1,8 +1,21 @@
-from celery import Task, shared_task
-from django.db import InterfaceError, OperationalError
+from datetime import timedelta
 
+from celery import Task, shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
+from django_tenants.utils import get_public_schema_name, tenant_context
+
+from tenants.models import Organization
 from workspaces.embeddings import EmbeddingServiceError
-from workspaces.ingestion.pipeline import document_fail, document_ingest
+from workspaces.ingestion.pipeline import (
+    DELIVERIES_EXHAUSTED,
+    TIMED_OUT,
+    document_delivery_count,
+    document_fail,
+    document_ingest,
+    documents_stranded_sweep,
+)
 from workspaces.models import Document
 
 TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
@@ -11,9 +24,23 @@ TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
 MAX_RETRIES = 5
 
 
-@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=MAX_RETRIES)
+@shared_task(
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=MAX_RETRIES,
+    soft_time_limit=settings.INGEST_SOFT_TIME_LIMIT_SECONDS,
+    time_limit=settings.INGEST_TIME_LIMIT_SECONDS,
+)
 def document_ingest_task(self: Task, document_id: int) -> None:  # type: ignore[type-arg]
     """Runs in the schema of the organization that uploaded the document."""
+    deliveries = document_delivery_count(document_id=document_id)
+    if deliveries is None:
+        return  # deleted while queued
+    # A retry is a start of its own; a redelivered message (its worker died) repeats one.
+    if deliveries - self.request.retries > settings.INGEST_MAX_DELIVERIES:
+        _fail(document_id, DELIVERIES_EXHAUSTED)
+        return
     try:
         document_ingest(document_id=document_id)
     except Document.DoesNotExist:
@@ -21,6 +48,8 @@ def document_ingest_task(self: Task, document_id: int) -> None:  # type: ignore[
     except EmbeddingServiceError as error:
         # Already retried with backoff; the document says why, and can be retried by hand.
         _fail(document_id, str(error))
+    except SoftTimeLimitExceeded:
+        _fail(document_id, TIMED_OUT)
     except TRANSIENT as error:
         if self.request.retries >= MAX_RETRIES:
             _fail(document_id, "Processing kept failing on a temporary error. Retry it later.")
@@ -29,6 +58,19 @@ def document_ingest_task(self: Task, document_id: int) -> None:  # type: ignore[
     except Exception:
         _fail(document_id, "Processing failed unexpectedly. Retry it; if it fails again, tell us.")
         raise
+
+
+@shared_task
+def documents_sweep_task() -> dict[str, int]:
+    """Celery beat runs this every INGEST_SWEEP_SECONDS in the public schema: documents of
+    every organization stranded in queued/parsing/embedding are requeued or failed."""
+    older_than = timedelta(minutes=settings.INGEST_STRANDED_MINUTES)
+    requeued = failed = 0
+    for organization in Organization.objects.exclude(schema_name=get_public_schema_name()):
+        with tenant_context(organization):
+            again, given_up = documents_stranded_sweep(older_than=older_than)
+        requeued, failed = requeued + again, failed + given_up
+    return {"requeued": requeued, "failed": failed}
 
 
 def _fail(document_id: int, reason: str) -> None:

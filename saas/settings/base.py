@@ -399,8 +399,22 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Ingestion that heals itself (workspaces/tasks.py): a document whose task started this many
+# times without finishing (its worker died each time) fails with a reason instead of looping;
+# a task past the soft limit fails its document with a reason, the hard limit kills it; the
+# sweeper requeues (or fails) documents left queued/parsing/embedding for longer than
+# INGEST_STRANDED_MINUTES, which must exceed the hard limit.
+INGEST_MAX_DELIVERIES = env.int("INGEST_MAX_DELIVERIES", default=3)
+INGEST_SOFT_TIME_LIMIT_SECONDS = env.float("INGEST_SOFT_TIME_LIMIT_SECONDS", default=1800)
+INGEST_TIME_LIMIT_SECONDS = env.float("INGEST_TIME_LIMIT_SECONDS", default=1860)
+INGEST_STRANDED_MINUTES = env.int("INGEST_STRANDED_MINUTES", default=45)
+INGEST_SWEEP_SECONDS = env.int("INGEST_SWEEP_SECONDS", default=300)
 CELERY_BEAT_SCHEDULE = {
     "audit-prune": {"task": "audit.tasks.audit_prune_task", "schedule": 24 * 3600},
+    "ingestion-sweep": {
+        "task": "workspaces.tasks.documents_sweep_task",
+        "schedule": INGEST_SWEEP_SECONDS,
+    },
 }
 
 # Logs: `text` (development) or `json`, one object a line in Cloud Logging's shape (the

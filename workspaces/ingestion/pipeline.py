@@ -9,6 +9,8 @@ worker that dies before that transaction leaves the previous chunks untouched.
 """
 
 from collections.abc import Callable
+from datetime import timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -34,12 +36,63 @@ def document_queue(*, document: Document) -> Document:
     from workspaces.tasks import document_ingest_task  # the task module imports this one
 
     Document.objects.filter(pk=document.pk).update(
-        status=DocumentStatus.QUEUED, error="", chunks_done=0, updated_at=timezone.now()
+        status=DocumentStatus.QUEUED,
+        error="",
+        chunks_done=0,
+        deliveries=0,
+        updated_at=timezone.now(),
     )
     document.status, document.error, document.chunks_done = DocumentStatus.QUEUED, "", 0
+    document.deliveries = 0
     index_version_bump(workspace_ids=[document.workspace_id])
     transaction.on_commit(lambda: document_ingest_task.delay(document.pk))
     return document
+
+
+def document_delivery_count(*, document_id: int) -> int | None:
+    """Count one more start of the document's task, committed before any work so that a
+    worker killed during the work still leaves it counted; None if the document is gone."""
+    with transaction.atomic():
+        updated = Document.objects.filter(pk=document_id).update(deliveries=F("deliveries") + 1)
+        if not updated:
+            return None
+        return Document.objects.values_list("deliveries", flat=True).get(pk=document_id)
+
+
+def documents_stranded_sweep(*, older_than: timedelta) -> tuple[int, int]:
+    """Documents queued, parsing or embedding and untouched for `older_than` lost their
+    task (a message dropped with a Redis that lost its data, a worker killed past the
+    broker's redelivery): requeue them, or fail those whose task already started
+    INGEST_MAX_DELIVERIES times. Returns (requeued, failed) for the schema in force."""
+    from workspaces.tasks import document_ingest_task  # the task module imports this one
+
+    stranded = Document.objects.filter(
+        status__in=[DocumentStatus.QUEUED, DocumentStatus.PARSING, DocumentStatus.EMBEDDING],
+        updated_at__lt=timezone.now() - older_than,
+    )
+    requeued = failed = 0
+    for document in stranded:
+        if document.deliveries >= settings.INGEST_MAX_DELIVERIES:
+            document_fail(document=document, reason=DELIVERIES_EXHAUSTED)
+            failed += 1
+            continue
+        # Its delivery count is kept: a file that kills every worker still ends failed.
+        Document.objects.filter(pk=document.pk).update(
+            status=DocumentStatus.QUEUED, updated_at=timezone.now()
+        )
+        transaction.on_commit(partial(document_ingest_task.delay, document.pk))
+        requeued += 1
+    return requeued, failed
+
+
+DELIVERIES_EXHAUSTED = (
+    "Processing stopped the worker several times, so it was given up. The file may be damaged "
+    "or too complex: save it again (for example print it to a new PDF) and upload that."
+)
+TIMED_OUT = (
+    "Processing took longer than the time allowed, so it was stopped. Split the file into "
+    "smaller files and upload those."
+)
 
 
 def document_ingest(*, document_id: int) -> Document:
