@@ -73,8 +73,16 @@ def main() -> int:
             cwd=ROOT,
         ),
         subprocess.Popen(
-            [str(BIN / "celery"), "-A", "saas", "worker",
+            [str(BIN / "celery"), "-A", "saas", "worker", "-n", "main@%h",
              "--loglevel", "INFO", "--concurrency", "2"],
+            cwd=ROOT,
+        ),
+        # Large documents' lane (workspaces.ingestion.pipeline.document_lane): a worker of
+        # its own, so that small documents never wait behind them.
+        subprocess.Popen(
+            [str(BIN / "celery"), "-A", "saas", "worker", "-n", "large@%h",
+             "-Q", os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "celery") + ".large", "--loglevel", "INFO",
+             "--concurrency", os.environ.get("INGEST_LARGE_CONCURRENCY", "1")],
             cwd=ROOT,
         ),
         # Celery beat: the periodic tasks of CELERY_BEAT_SCHEDULE (the ingestion sweeper,

@@ -394,6 +394,7 @@ DEFAULT_FROM_EMAIL = env.str(
 REDIS_URL = env.str("REDIS_URL")
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = REDIS_URL
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
@@ -409,6 +410,13 @@ INGEST_SOFT_TIME_LIMIT_SECONDS = env.float("INGEST_SOFT_TIME_LIMIT_SECONDS", def
 INGEST_TIME_LIMIT_SECONDS = env.float("INGEST_TIME_LIMIT_SECONDS", default=1860)
 INGEST_STRANDED_MINUTES = env.int("INGEST_STRANDED_MINUTES", default=45)
 INGEST_SWEEP_SECONDS = env.int("INGEST_SWEEP_SECONDS", default=300)
+# Large documents are ingested on a lane (queue) of their own, "<default queue>.large", which
+# its own worker serves INGEST_LARGE_CONCURRENCY at a time: small documents never wait behind
+# them (bench/fairness.py). Large: a PDF of INGEST_LARGE_PAGES pages or any file of
+# INGEST_LARGE_BYTES.
+INGEST_LARGE_PAGES = env.int("INGEST_LARGE_PAGES", default=40)
+INGEST_LARGE_BYTES = env.int("INGEST_LARGE_BYTES", default=8 * 1024 * 1024)
+INGEST_LARGE_CONCURRENCY = env.int("INGEST_LARGE_CONCURRENCY", default=1)
 CELERY_BEAT_SCHEDULE = {
     "audit-prune": {"task": "audit.tasks.audit_prune_task", "schedule": 24 * 3600},
     "ingestion-sweep": {

