@@ -81,7 +81,8 @@ def main() -> int:
         # its own, so that small documents never wait behind them.
         subprocess.Popen(
             [str(BIN / "celery"), "-A", "saas", "worker", "-n", "large@%h",
-             "-Q", os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "celery") + ".large", "--loglevel", "INFO",
+             "-Q", os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "celery") + ".large",
+             "--loglevel", "INFO",
              "--concurrency", os.environ.get("INGEST_LARGE_CONCURRENCY", "1")],
             cwd=ROOT,
         ),

@@ -90,10 +90,30 @@ resource "google_cloud_run_v2_service" "web" {
   }
 }
 
-# The Celery worker: a worker pool (no HTTP listener, no request-driven scaling).
+# The Celery workers: worker pools (no HTTP listener, no request-driven scaling). The main
+# lane scales with var.worker_instances; large documents have a lane of their own (so small
+# ones never wait behind them), whose single instance also runs Celery beat (-B): beat
+# must run exactly once.
+locals {
+  worker_pools = {
+    main = {
+      name      = "knowledge-worker"
+      instances = var.worker_instances
+      command   = ["celery", "-A", "saas", "worker", "-Q", "celery", "--loglevel", "INFO", "--concurrency", "2"]
+    }
+    large = {
+      name      = "knowledge-worker-large"
+      instances = 1
+      command = ["celery", "-A", "saas", "worker", "-Q", "celery.large", "--loglevel", "INFO",
+      "--concurrency", "1", "-B", "--schedule", "/tmp/celerybeat-schedule"]
+    }
+  }
+}
+
 resource "google_cloud_run_v2_worker_pool" "worker" {
+  for_each            = local.worker_pools
   provider            = google-beta
-  name                = "knowledge-worker"
+  name                = each.value.name
   location            = var.region
   launch_stage        = "BETA"
   deletion_protection = true
@@ -101,7 +121,7 @@ resource "google_cloud_run_v2_worker_pool" "worker" {
 
   scaling {
     scaling_mode          = "MANUAL"
-    manual_instance_count = var.worker_instances
+    manual_instance_count = each.value.instances
   }
 
   template {
@@ -117,7 +137,7 @@ resource "google_cloud_run_v2_worker_pool" "worker" {
 
     containers {
       image   = var.image
-      command = ["celery", "-A", "saas", "worker", "--loglevel", "INFO", "--concurrency", "2"]
+      command = each.value.command
       resources {
         limits = { cpu = "2", memory = "4Gi" }
       }
