@@ -182,11 +182,13 @@ def cap_question_consume(*, organization: Organization) -> None:
             raise refused
         cursor.execute(
             f"""
-            INSERT INTO {DailyQuestions._meta.db_table} AS d (organization_id, day, questions)
-            VALUES (%s, %s, 1)
-            ON CONFLICT (organization_id, day) DO UPDATE SET questions = d.questions + 1
+            INSERT INTO {DailyQuestions._meta.db_table} AS d
+                (organization_id, period_start, day, questions)
+            VALUES (%s, %s, %s, 1)
+            ON CONFLICT (organization_id, period_start, day)
+            DO UPDATE SET questions = d.questions + 1
             """,  # noqa: S608
-            [organization.pk, timezone.now().date()],
+            [organization.pk, period.start, timezone.now().date()],
         )
         _warn_owners_if_due(organization=organization, period=period, used=row[0], limit=limit)
 
@@ -198,13 +200,22 @@ def cap_question_return(*, organization: Organization, asked_at: datetime) -> No
     account = billing_account_get(organization=organization)
     period = period_current(account=account)
     with transaction.atomic():
+        days = DailyQuestions.objects.filter(
+            organization=organization, day=asked_at.date(), questions__gt=0
+        )
         if period.start <= asked_at:
             QuestionUsage.objects.filter(
                 organization=organization, period_start=period.start, questions__gt=0
             ).update(questions=F("questions") - 1)
-        DailyQuestions.objects.filter(
-            organization=organization, day=asked_at.date(), questions__gt=0
-        ).update(questions=F("questions") - 1)
+            days = days.filter(period_start=period.start)
+        else:
+            days = days.exclude(period_start=period.start)
+        # One row: the day's count of the period the question was counted in.
+        day = days.order_by("-period_start").first()
+        if day is not None:
+            DailyQuestions.objects.filter(pk=day.pk, questions__gt=0).update(
+                questions=F("questions") - 1
+            )
 
 
 def _warn_owners_if_due(

@@ -147,15 +147,21 @@ class QuestionUsage(models.Model):
 
 
 class DailyQuestions(models.Model):
-    """Questions per day, for the billing page's chart."""
+    """Questions per day of a billing period, for the billing page's chart. Kept per period
+    (the question counter's), so that a day a plan changed on shows, for each period, what
+    its meter counted; rows from before the period was recorded have none."""
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    period_start = models.DateTimeField(null=True, blank=True)
     day = models.DateField()
     questions = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["organization", "day"], name="one_daily_count_per_day")
+            models.UniqueConstraint(
+                fields=["organization", "period_start", "day"],
+                name="one_daily_count_per_period_day",
+            )
         ]
 
     def __str__(self) -> str:

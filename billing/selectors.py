@@ -2,10 +2,10 @@
 
 import calendar
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django_tenants.utils import tenant_context
@@ -94,12 +94,17 @@ def questions_used(*, organization: Organization, period: Period) -> int:
 
 
 def questions_per_day(*, organization: Organization, period: Period) -> list[tuple[date, int]]:
+    # This period's counts (and those kept before counts named their period).
     counts = dict(
         DailyQuestions.objects.filter(
+            Q(period_start=period.start) | Q(period_start__isnull=True),
             organization=organization,
             day__gte=period.start.date(),
             day__lt=period.end.date() + timedelta(days=1),
-        ).values_list("day", "questions")
+        )
+        .values("day")
+        .annotate(total=Sum("questions"))
+        .values_list("day", "total")
     )
     return [(day, counts.get(day, 0)) for day in period.days()]
 
@@ -212,29 +217,11 @@ class BillingOverview:
         return self.plan.pk != self.account.plan.pk
 
 
-def _days_as_metered(
-    *, days: list[tuple[date, int]], period: Period, metered: int
-) -> list[tuple[date, int]]:
-    """The chart's days, agreeing with the questions meter. A period that starts during a
-    day (a paid plan's, from the moment of the upgrade) shares its first day with the
-    previous period, whose questions the meter does not count: that day shows what the
-    meter counts beyond the days after it."""
-    if not days or period.start.astimezone(UTC).time() == time(0):
-        return days
-    later = sum(count for _, count in days[1:])
-    first_day, first_count = days[0]
-    return [(first_day, min(first_count, max(metered - later, 0))), *days[1:]]
-
-
 def billing_overview(*, organization: Organization) -> BillingOverview:
     account = billing_account_get(organization=organization)
     plan = plan_effective(account=account)
     period = period_current(account=account)
-    days = _days_as_metered(
-        days=questions_per_day(organization=organization, period=period),
-        period=period,
-        metered=questions_used(organization=organization, period=period),
-    )
+    days = questions_per_day(organization=organization, period=period)
     today = timezone.now().date()
     tallest = max([n for _, n in days] + [1])
     try:

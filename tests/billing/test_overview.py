@@ -50,3 +50,31 @@ def test_free_plan_card_names_the_plan_once_and_shows_its_price(org_a, owner_a):
     assert card.count("Free") == 1
     assert "<p>$0 / month</p>" in card
     assert "<li>1,500 questions per month</li>" in card
+
+
+def test_questions_chart_agrees_with_the_meter_after_a_downgrade_during_the_month(org_a, owner_a):
+    """Questions asked on a paid plan belong to its period; back on Free (calendar months)
+    the chart shows only what the Free meter counts, even on the day of the change."""
+    team = Plan.objects.create(
+        name="Team downgrade", slug="team-downgrade", stripe_price_id="price_team_downgrade",
+        monthly_price_cents=4900, questions_per_period=25_000, max_documents=5_000,
+        max_storage_bytes=10 * 2**30, max_members=1_000, max_workspaces=50, position=9,
+    )  # fmt: skip
+    now = timezone.now()
+    BillingAccount.objects.filter(organization=org_a).update(
+        plan=team, status=SubscriptionStatus.ACTIVE, stripe_subscription_id="sub_downgrade",
+        current_period_start=now - timedelta(days=3), current_period_end=now + timedelta(days=27),
+    )  # fmt: skip
+    for _ in range(4):
+        cap_question_consume(organization=org_a)  # on Team
+    BillingAccount.objects.filter(organization=org_a).update(
+        plan=Plan.objects.get(slug="free"), status=SubscriptionStatus.CANCELED,
+        stripe_subscription_id="", current_period_start=None, current_period_end=None,
+    )  # fmt: skip
+    cap_question_consume(organization=org_a)  # back on Free
+
+    page = signed_in(org_a, owner_a).get("/billing/").content.decode()
+
+    assert '<span class="meter-figures">1 / ' in page
+    assert f'title="{now.day} {now:%b}: 1 question"' in page
+    assert "Busiest day so far: 1 question." in page
