@@ -36,6 +36,19 @@ def _title_from(question: str) -> str:
     return title if len(title) <= 80 else title[:79].rsplit(" ", 1)[0] + "…"
 
 
+def question_text_checked(text: str) -> str:
+    """The question's text, trimmed; refused with a sentence when empty or too long."""
+    text = text.strip()
+    if not text:
+        raise QuestionRefused("Type a question first.")
+    if len(text) > settings.ASSISTANT_MAX_QUESTION_CHARS:
+        raise QuestionRefused(
+            f"Questions are limited to {settings.ASSISTANT_MAX_QUESTION_CHARS:,} characters; "
+            f"this one has {len(text):,}. Shorten it and ask again."
+        )
+    return text
+
+
 def question_ask(
     *,
     user: User,
@@ -49,14 +62,7 @@ def question_ask(
     against the plan's cap first (raising CapReached at the cap), outside the transaction
     below, so the counter's row lock is held for one statement only; an answer that finds
     nothing gives it back (assistant.answering.answer_finish)."""
-    text = text.strip()
-    if not text:
-        raise QuestionRefused("Type a question first.")
-    if len(text) > settings.ASSISTANT_MAX_QUESTION_CHARS:
-        raise QuestionRefused(
-            f"Questions are limited to {settings.ASSISTANT_MAX_QUESTION_CHARS:,} characters; "
-            f"this one has {len(text):,}. Shorten it and ask again."
-        )
+    text = question_text_checked(text)
     if conversation is not None and conversation.user_id != user.pk:
         raise Conversation.DoesNotExist
     # With nothing to search (a new organization before its first upload) the answer can
@@ -155,14 +161,7 @@ def question_edit(*, user: User, question: Message, text: str) -> Message:
     conversation = question.conversation
     if conversation.user_id != user.pk or question.role != MessageRole.USER:
         raise Message.DoesNotExist
-    text = text.strip()
-    if not text:
-        raise QuestionRefused("Type a question first.")
-    if len(text) > settings.ASSISTANT_MAX_QUESTION_CHARS:
-        raise QuestionRefused(
-            f"Questions are limited to {settings.ASSISTANT_MAX_QUESTION_CHARS:,} characters; "
-            f"this one has {len(text):,}. Shorten it and ask again."
-        )
+    text = question_text_checked(text)
     later = list(
         conversation.messages.filter(created_at__gte=question.created_at).exclude(pk=question.pk)
     )
