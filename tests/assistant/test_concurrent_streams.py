@@ -18,9 +18,11 @@ def _slow_query() -> str:
 
 def test_database_work_of_streams_at_once_overlaps(handbook: Handbook, committed: None):
     async def both() -> list[str]:
-        return await asyncio.gather(
-            in_tenant(handbook.organization, _slow_query),
-            in_tenant(handbook.organization, _slow_query),
+        return list(
+            await asyncio.gather(
+                in_tenant(handbook.organization, _slow_query),
+                in_tenant(handbook.organization, _slow_query),
+            )
         )
 
     started = time.monotonic()
