@@ -101,7 +101,8 @@ def main() -> int:
         f"  Demo organization:      http://demo.localhost:{port}/\n"
         f"  Demo login:             owner@demo.example / demo-owner-password\n"
         f"  Platform admin:         http://localhost:{port}/admin/ "
-        f"(create a login with: .venv/bin/python manage.py createsuperuser)\n"
+        f"(create a login with: .venv/bin/python manage.py createsuperuser,\n"
+        f"                          then its authenticator app with: manage.py staff_totp EMAIL)\n"
         f"  Press Ctrl-C to stop.\n",
         flush=True,
     )
