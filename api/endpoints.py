@@ -301,10 +301,14 @@ class AskView(ApiView):
             return self._stream(tenant, user, reply.pk)
 
         async def drain() -> None:
-            # This view is synchronous: the answer's database work stays on its thread.
-            IN_CALLERS_THREAD.set(True)
-            async for _ in answer_events(tenant=tenant, message_id=reply.pk):
-                pass
+            # This view is synchronous: the answer's database work stays on its thread. Reset
+            # after, as async_to_sync copies the coroutine's context back to this thread.
+            token = IN_CALLERS_THREAD.set(True)
+            try:
+                async for _ in answer_events(tenant=tenant, message_id=reply.pk):
+                    pass
+            finally:
+                IN_CALLERS_THREAD.reset(token)
 
         async_to_sync(drain)()
         return Response(_answer(user, reply.pk))

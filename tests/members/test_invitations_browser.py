@@ -96,6 +96,11 @@ def test_owner_invites_several_then_copies_resends_and_changes_a_role(
         expect(
             page.get_by_text(f"The invitation was sent again to ann{width}@example.com.")
         ).to_be_visible()
+        # The people table was just swapped in: let htmx finish settling it (and bind its
+        # change trigger) before choosing, as no person could choose sooner.
+        page.wait_for_function(
+            "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+        )
         page.get_by_label(f"Role bob{width}@example.com will have").select_option("Admin")
         expect(page.get_by_text(f"bob{width}@example.com will join as admin.")).to_be_visible()
         _checked(page, "pending", width)
