@@ -5,6 +5,7 @@ from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.db import DatabaseError, connection
 from django_tenants.utils import get_public_schema_name, tenant_context
 
@@ -56,4 +57,5 @@ async def in_tenant(tenant: Any, function: Callable[..., T], /, **kwargs: Any) -
                 connection.close()
             raise
 
-    return await sync_to_async(run, thread_sensitive=IN_CALLERS_THREAD.get())()
+    same_thread = IN_CALLERS_THREAD.get() or settings.ASYNC_DATABASE_IN_CALLERS_THREAD
+    return await sync_to_async(run, thread_sensitive=same_thread)()

@@ -394,6 +394,11 @@ DEFAULT_FROM_EMAIL = env.str(
 REDIS_URL = env.str("REDIS_URL")
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = REDIS_URL
+# Async views' database work (tenants.schemas.in_tenant) runs on a pool of threads, so that
+# many answer streams at once do not take turns; True puts it on the one thread Django keeps
+# for synchronous code, as the test settings do (each test is one open transaction, which
+# only that thread's connection sees).
+ASYNC_DATABASE_IN_CALLERS_THREAD = env.bool("ASYNC_DATABASE_IN_CALLERS_THREAD", default=False)
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

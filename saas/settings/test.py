@@ -41,3 +41,7 @@ ANSWER_CACHE_SECONDS = 0
 ANSWER_CACHE_PREFIX = f"tests-{os.getpid()}-{os.urandom(4).hex()}"
 # The REST API's rate-limit counters (billing.rate_limits), apart from development's.
 RATE_LIMIT_KEY_PREFIX = "ratelimit-" + CELERY_TASK_DEFAULT_QUEUE
+# Each test runs in one transaction that only the test thread's connection sees: async views'
+# database work stays on that thread (tests/assistant/test_concurrent_streams.py turns the
+# production pool back on).
+ASYNC_DATABASE_IN_CALLERS_THREAD = True

@@ -3,6 +3,7 @@ on one thread (fifty streams queued behind each other's retrieval)."""
 
 import asyncio
 import time
+from typing import Any
 
 from django.db import connection
 
@@ -19,7 +20,11 @@ def _slow_query() -> tuple[str, float, float]:
     return schema_name_current(), began, ended
 
 
-def test_database_work_of_streams_at_once_overlaps(handbook: Handbook, committed: None):
+def test_database_work_of_streams_at_once_overlaps(
+    handbook: Handbook, committed: None, settings: Any
+):
+    settings.ASYNC_DATABASE_IN_CALLERS_THREAD = False  # production's pool (committed data)
+
     async def both() -> list[tuple[str, float, float]]:
         return list(
             await asyncio.gather(
