@@ -26,6 +26,12 @@ class AuditAction(models.TextChoices):
     SECURITY_SETTING_CHANGED = "security.setting_changed", "Security setting changed"
     API_KEY_CREATED = "api_key.created", "API key created"
     API_KEY_REVOKED = "api_key.revoked", "API key revoked"
+    EMBEDDING_MODEL_CHANGE_STARTED = "embeddings.change_started", "Embedding model change started"
+    EMBEDDING_MODEL_CHANGE_CANCELLED = (
+        "embeddings.change_cancelled",
+        "Embedding model change cancelled",
+    )
+    EMBEDDING_MODEL_SWITCHED = "embeddings.switched", "Embedding model switched"
 
 
 class AuditEvent(models.Model):

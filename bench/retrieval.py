@@ -162,9 +162,10 @@ def corpus_build(chunks: int, workspaces: list[Any], rng: random.Random) -> None
         cursor.execute(
             "INSERT INTO workspaces_document (workspace_id, title, original_name, kind, file,"
             " previous_file, size, sha256, status, error, chunks_total, chunks_done, version,"
-            " title_is_custom, ocr_confidence, created_at, updated_at)"
+            " title_is_custom, ocr_confidence, tags, deliveries, created_at, updated_at)"
             " SELECT (%s::bigint[])[1 + n %% %s], 'Doc ' || n, n || '.md', 'markdown', '', '', 0, md5(n::text),"
-            " 'ready', '', 20, 20, 1, false, '{}', now(), now() FROM generate_series(0, %s - 1) n",
+            " 'ready', '', 20, 20, 1, false, '{}', '{}', 0, now(), now()"
+            " FROM generate_series(0, %s - 1) n",
             [[w.pk for w in workspaces], WORKSPACES, documents],
         )
         cursor.execute("SELECT id, workspace_id FROM workspaces_document ORDER BY id")

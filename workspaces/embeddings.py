@@ -190,12 +190,12 @@ class VertexEmbeddings(Embeddings):
 def _failure_sentence(error: BaseException | None) -> str:
     status = _status_of(error) if error is not None else None
     if status == 429:
-        return "The embedding service is over its quota (HTTP 429). Retry the document later."
+        return "The embedding service is over its quota (HTTP 429). Retry later."
     if status is not None and status >= 500:
-        return f"The embedding service kept failing (HTTP {status}). Retry the document later."
+        return f"The embedding service kept failing (HTTP {status}). Retry later."
     if status is not None:
         return f"The embedding service refused the request (HTTP {status})."
-    return "The embedding service could not be reached. Retry the document later."
+    return "The embedding service could not be reached. Retry later."
 
 
 _loading = threading.Lock()
@@ -205,9 +205,9 @@ LocalEmbeddings = OnnxMiniLMEmbeddings | TorchMiniLMEmbeddings
 
 
 def embeddings_get() -> Embeddings:
-    # One model per process, however many threads ask while it loads.
-    with _loading:
-        return _embeddings_load()
+    """The deployment's default model (EMBEDDINGS_PROVIDER), for tools outside any
+    organization; an organization's own is workspaces.reembedding.embeddings_active()."""
+    return embeddings_for(settings.EMBEDDINGS_PROVIDER)
 
 
 def embeddings_preload() -> None:
@@ -239,20 +239,43 @@ def _vertex_load(model: str, base_url: str, dimensions: int) -> VertexEmbeddings
     return VertexEmbeddings()
 
 
-def _embeddings_load() -> Embeddings:
-    provider = settings.EMBEDDINGS_PROVIDER
-    if provider == "vertex":
+# The models an organization may choose (workspaces.reembedding switches between them). Both
+# give EMBEDDING_DIMENSIONS-long vectors, so they share the chunk column.
+LOCAL, VERTEX = "local", "vertex"
+
+
+def embedding_models_offered() -> dict[str, str]:
+    """Model key -> what an admin reads. Vertex AI only where a project is configured."""
+    offered = {LOCAL: "all-MiniLM-L6-v2, run on our own servers"}
+    if settings.VERTEX_PROJECT or settings.EMBEDDINGS_PROVIDER == VERTEX:
+        offered[VERTEX] = f"Vertex AI {settings.VERTEX_EMBEDDING_MODEL}"
+    return offered
+
+
+def embedding_model_label(key: str) -> str:
+    return embedding_models_offered().get(key, key)
+
+
+def embeddings_for(key: str) -> Embeddings:
+    """The model `key` names (`local` or `vertex`), loaded once per process."""
+    # One model per process, however many threads ask while it loads.
+    with _loading:
+        return _model_load(key)
+
+
+def _model_load(key: str) -> Embeddings:
+    if key == VERTEX:
         return _vertex_load(
             settings.VERTEX_EMBEDDING_MODEL, settings.VERTEX_BASE_URL, settings.EMBEDDING_DIMENSIONS
         )
-    if provider != "local":
-        raise ValueError(f"EMBEDDINGS_PROVIDER={provider!r}: use 'local' or 'vertex'")
+    if key != LOCAL:
+        raise ValueError(f"EMBEDDINGS_PROVIDER={key!r}: use 'local' or 'vertex'")
     return _local_load()
 
 
-def embeddings_model_id() -> str:
-    """Names the vectors the configured model makes, for caches of them."""
-    if settings.EMBEDDINGS_PROVIDER == "vertex":
+def embeddings_model_id(key: str | None = None) -> str:
+    """Names the vectors model `key` (default: the deployment's) makes, for caches of them."""
+    if (key or settings.EMBEDDINGS_PROVIDER) == VERTEX:
         return f"vertex/{settings.VERTEX_EMBEDDING_MODEL}/{settings.EMBEDDING_DIMENSIONS}"
     if settings.EMBEDDINGS_LOCAL_RUNTIME == "onnx":
         return f"all-MiniLM-L6-v2/{EXPORT_RECIPE}"

@@ -117,3 +117,21 @@ class RetrievalTestForm(RetrievalFiltersForm):
 
 class DocumentSearchForm(forms.Form):
     q = forms.CharField(required=False, max_length=300)
+
+
+class EmbeddingModelForm(forms.Form):
+    """The model an admin moves the organization's passages to."""
+
+    model = forms.ChoiceField(
+        label="New embedding model",
+        error_messages={
+            "required": "Choose an embedding model.",
+            "invalid_choice": "“%(value)s” is not an embedding model offered here.",
+        },
+    )
+
+    def __init__(self, *args: Any, choices: dict[str, str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["model"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = list(choices.items())

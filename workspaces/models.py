@@ -240,3 +240,47 @@ class CorpusStat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.chunk_count} chunks"
+
+
+class EmbeddingIndex(models.Model):
+    """One row: which embedding model made this organization's chunk vectors, and the
+    re-embedding under way to another (workspaces.reembedding)."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    # A key of workspaces.embeddings.embedding_models_offered(): what queries are embedded
+    # with, because it is what every chunk's `embedding` holds.
+    model = models.CharField(max_length=40)
+    # Set while every chunk is embedded again with another model into ChunkEmbedding;
+    # cleared by the switch (or a cancel).
+    target = models.CharField(max_length=40, blank=True)
+    chunks_total = models.PositiveIntegerField(default=0)
+    chunks_done = models.PositiveIntegerField(default=0)
+    # Why the re-embedding stopped, for the admin who can retry it.
+    error = models.TextField(blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    started_at = models.DateTimeField(null=True, blank=True)
+    switched_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.model + (f" -> {self.target}" if self.target else "")
+
+    @property
+    def progress_percent(self) -> int:
+        if not self.chunks_total:
+            return 0
+        return min(100, int(100 * self.chunks_done / self.chunks_total))
+
+
+class ChunkEmbedding(models.Model):
+    """A chunk's vector from the model a re-embedding moves to (EmbeddingIndex.target),
+    kept aside until every chunk has one; then copied into Chunk.embedding at once."""
+
+    chunk = models.OneToOneField(
+        Chunk, primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    embedding = VectorField(dimensions=settings.EMBEDDING_DIMENSIONS)
+
+    def __str__(self) -> str:
+        return f"next vector of {self.chunk_id}"

@@ -28,8 +28,8 @@ from pgvector import Vector
 
 from accounts.models import User
 from workspaces.access import workspace_ids_readable
-from workspaces.embeddings import embeddings_get
 from workspaces.models import DocumentKind, Workspace
+from workspaces.reembedding import embeddings_active
 from workspaces.term_stats import text_term_variants
 
 MODES = ("hybrid", "vector", "lexical")
@@ -339,7 +339,7 @@ def chunks_retrieve(
     legs = []
     readable_chunks = all_chunks = 0
     if mode in ("hybrid", "vector"):
-        vector = query_vector or embeddings_get().embed_query(query)
+        vector = query_vector or embeddings_active().embed_query(query)
         params["vector"] = Vector(vector).to_text()
         readable_chunks, all_chunks = chunks_counted(params, document_conditions)
         exact = readable_chunks <= settings.RETRIEVAL_EXACT_MAX_CHUNKS

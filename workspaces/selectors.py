@@ -182,3 +182,8 @@ def chunk_texts_beside(
         ).values_list("ordinal", "text")
     )
     return around.get(ordinal - 1), around.get(ordinal + 1)
+
+
+def chunk_total() -> int:
+    """How many passages the organization has, in every workspace."""
+    return Chunk.objects.count()

@@ -15,8 +15,10 @@ from workspaces.ingestion.pipeline import (
     document_fail,
     document_ingest,
     documents_stranded_sweep,
+    large_lane,
 )
 from workspaces.models import Document
+from workspaces.reembedding import reembedding_run
 
 TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
 
@@ -77,3 +79,11 @@ def _fail(document_id: int, reason: str) -> None:
     document = Document.objects.filter(pk=document_id).first()
     if document is not None:
         document_fail(document=document, reason=reason)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def chunks_reembed_task() -> None:
+    """Embeds the organization's chunks with the model it is moving to for a while, then
+    queues itself again (documents in the same lane get their turn) until it has switched."""
+    if reembedding_run(seconds=settings.REEMBED_RUN_SECONDS):
+        chunks_reembed_task.apply_async(queue=large_lane())

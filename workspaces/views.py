@@ -2,6 +2,8 @@
 Who may see or do what is the access policy's answer (workspaces.access); anything one may
 not read is a 404."""
 
+from collections.abc import Callable
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -13,6 +15,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.http import MemberRequest, form_refusal
 from billing.caps import CapReached
+from members.permissions import organization_manager_required
 from members.selectors import group_list, invitation_pending_list, member_list
 from workspaces.access import (
     level_allows,
@@ -20,9 +23,11 @@ from workspaces.access import (
     workspace_level,
     workspaces_creatable_by,
 )
+from workspaces.embeddings import embedding_model_label, embedding_models_offered
 from workspaces.forms import (
     DocumentSearchForm,
     DocumentTagsForm,
+    EmbeddingModelForm,
     GrantForm,
     RenameForm,
     ReplaceForm,
@@ -32,11 +37,25 @@ from workspaces.forms import (
     WorkspaceForm,
     WorkspaceSettingsForm,
 )
-from workspaces.models import Document, DocumentKind, Workspace, WorkspaceRole
+from workspaces.models import (
+    Document,
+    DocumentKind,
+    EmbeddingIndex,
+    Workspace,
+    WorkspaceRole,
+)
+from workspaces.reembedding import (
+    ReembeddingError,
+    embedding_index,
+    reembedding_cancel,
+    reembedding_retry,
+    reembedding_start,
+)
 from workspaces.retrieval import MODES, RetrievalFilters, chunks_retrieve, query_lexemes
 from workspaces.selectors import (
     DOCUMENT_ORDERS,
     chunk_list,
+    chunk_total,
     document_get_readable,
     document_list_ordered,
     grant_get,
@@ -565,3 +584,76 @@ def grant_remove_view(request: MemberRequest, slug: str, grant_id: int) -> HttpR
     except WorkspaceError as refusal:
         messages.error(request, str(refusal))
     return redirect("workspaces:access", slug=workspace.slug)
+
+
+def _embedding_model_page(
+    request: MemberRequest, *, form: EmbeddingModelForm | None = None, status: int = 200
+) -> HttpResponse:
+    index = embedding_index()
+    others = {k: v for k, v in embedding_models_offered().items() if k != index.model}
+    context = {
+        "index": index,
+        "active_label": embedding_model_label(index.model),
+        "target_label": embedding_model_label(index.target) if index.target else "",
+        "chunk_count": chunk_total(),
+        "form": form or EmbeddingModelForm(choices=others),
+        "others": others,
+    }
+    template = "workspaces/embedding_model.html"
+    if request.htmx and request.method == "GET":
+        template += "#state"
+    return render(request, template, context, status=status)
+
+
+@organization_manager_required
+@require_GET
+def embedding_model(request: MemberRequest) -> HttpResponse:
+    """Owners and admins see which model embeds the organization's passages, change it, and
+    watch the re-embedding's progress (the state part polls while it runs)."""
+    return _embedding_model_page(request)
+
+
+@organization_manager_required
+@require_POST
+def embedding_model_change(request: MemberRequest) -> HttpResponse:
+    index = embedding_index()
+    others = {k: v for k, v in embedding_models_offered().items() if k != index.model}
+    form = EmbeddingModelForm(request.POST, choices=others)
+    if not form.is_valid():
+        messages.error(request, form_refusal(form))
+        return _embedding_model_page(request, form=form, status=400)
+    try:
+        reembedding_start(actor=request.user, model=form.cleaned_data["model"])
+    except ReembeddingError as refusal:
+        messages.error(request, str(refusal))
+        return _embedding_model_page(request, form=form, status=400)
+    messages.success(
+        request, "Re-embedding started. Answers keep using the current model until it is done."
+    )
+    return redirect("workspaces:embedding_model")
+
+
+@organization_manager_required
+@require_POST
+def embedding_model_retry(request: MemberRequest) -> HttpResponse:
+    return _embedding_model_action(request, reembedding_retry, "Re-embedding resumed.")
+
+
+@organization_manager_required
+@require_POST
+def embedding_model_cancel(request: MemberRequest) -> HttpResponse:
+    return _embedding_model_action(
+        request, reembedding_cancel, "Change cancelled: the current model stays."
+    )
+
+
+def _embedding_model_action(
+    request: MemberRequest, action: Callable[..., EmbeddingIndex], done: str
+) -> HttpResponse:
+    try:
+        action(actor=request.user)
+    except ReembeddingError as refusal:
+        messages.error(request, str(refusal))
+        return _embedding_model_page(request, status=409)
+    messages.success(request, done)
+    return redirect("workspaces:embedding_model")

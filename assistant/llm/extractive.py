@@ -22,7 +22,7 @@ from django.db import connection
 from assistant.llm import NOT_FOUND, Passage, Prepared, Turn, Usage, version_of
 from assistant.llm.followups import is_elliptical, question_focus, standalone_question
 from assistant.llm.passage_units import Unit, passage_units, unit_text
-from workspaces.embeddings import embeddings_get
+from workspaces.reembedding import embeddings_active
 from workspaces.selectors import chunk_similarities, chunk_texts_beside
 from workspaces.term_stats import term_chunk_counts, term_variants
 
@@ -215,7 +215,7 @@ def unit_features(
         : settings.ASSISTANT_EXTRACTIVE_SHORTLIST
     ]
     vectors = np.asarray(
-        embeddings_get().embed_documents([unit_text(candidates[i]) for i in shortlist])
+        embeddings_active().embed_documents([unit_text(candidates[i]) for i in shortlist])
     )
     return Features(
         candidates=[candidates[i] for i in shortlist],
@@ -360,7 +360,7 @@ def answer_plan(
     previous question; an elliptical follow-up prefers what is said like the previous
     answer ("the secondary carer receives..." after "the primary carer receives...")."""
     if question_vector is None:
-        question_vector = embeddings_get().embed_query(question)
+        question_vector = embeddings_active().embed_query(question)
     features = unit_features(
         question=question, passages=passages, language=language, question_vector=question_vector
     )
@@ -484,7 +484,7 @@ def _follow_up_scores(
         scores = np.where(repeated, -np.inf, scores)
     if elliptical and previous_units:
         previous = np.asarray(
-            embeddings_get().embed_documents([unit_text(u) for u in previous_units])
+            embeddings_active().embed_documents([unit_text(u) for u in previous_units])
         )
         parallel = (features.vectors @ previous.T).max(axis=1)
         boost = settings.ASSISTANT_EXTRACTIVE_PARALLEL_WEIGHT * np.clip(
@@ -538,7 +538,7 @@ def _about_something_else(anchor: Unit, features: Features, passages: Sequence[P
     # Said in other words anywhere in the answer's passage ("frozen": "Freeze periods").
     answer_words = _words_of(f"{said} {passage.chunk.heading_path} {passage.chunk.text}")
     texts = unknown_words + names + answer_words + label_names
-    vectors = np.asarray(embeddings_get().embed_documents(texts))
+    vectors = np.asarray(embeddings_active().embed_documents(texts))
     unknown_v = vectors[: len(unknown_words)]
     names_v = vectors[len(unknown_words) : len(unknown_words) + len(names)]
     answer_v = vectors[len(unknown_words) + len(names) : len(texts) - len(label_names)]

@@ -422,6 +422,10 @@ INGEST_SWEEP_SECONDS = env.int("INGEST_SWEEP_SECONDS", default=300)
 INGEST_LARGE_PAGES = env.int("INGEST_LARGE_PAGES", default=40)
 INGEST_LARGE_BYTES = env.int("INGEST_LARGE_BYTES", default=8 * 1024 * 1024)
 INGEST_LARGE_CONCURRENCY = env.int("INGEST_LARGE_CONCURRENCY", default=1)
+# Changing an organization's embedding model (workspaces.reembedding) re-embeds its chunks on
+# the large lane, REEMBED_BATCH_SIZE at a time, in task runs of about REEMBED_RUN_SECONDS.
+REEMBED_BATCH_SIZE = env.int("REEMBED_BATCH_SIZE", default=128)
+REEMBED_RUN_SECONDS = env.float("REEMBED_RUN_SECONDS", default=60)
 CELERY_BEAT_SCHEDULE = {
     "audit-prune": {"task": "audit.tasks.audit_prune_task", "schedule": 24 * 3600},
     "ingestion-sweep": {

@@ -90,6 +90,7 @@ def site(handbook: Handbook, django_db_blocker, tmp_path_factory) -> Iterator[Si
             "groups": "/members/groups/",
             "single-sign-on": "/members/single-sign-on/",
             "api-keys": "/members/api-keys/",
+            "embedding-model": "/embedding-model/",
             "api-docs": "/api/v1/docs/",
             "billing": "/billing/",
             "spend": "/ask/spend/",

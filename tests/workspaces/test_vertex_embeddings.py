@@ -10,7 +10,7 @@ import pytest
 from accounts.models import User
 from localdev.vertex_server import VertexLocalServer, embedding_for
 from workspaces.embeddings import embeddings_get, embeddings_model_id
-from workspaces.models import DocumentStatus, Workspace
+from workspaces.models import DocumentStatus, EmbeddingIndex, Workspace
 from workspaces.services import document_upload
 from workspaces.tasks import document_ingest_task
 
@@ -29,6 +29,13 @@ def vertex(settings: Any) -> Iterator[VertexLocalServer]:
     settings.VERTEX_EMBEDDING_BACKOFF_SECONDS = 0.01
     yield server
     server.stop()
+
+
+@pytest.fixture
+def on_vertex(vertex: VertexLocalServer, workspace: Workspace) -> VertexLocalServer:
+    """Organization A's passages are embedded with Vertex AI (its EmbeddingIndex says so)."""
+    EmbeddingIndex.objects.filter(pk=1).update(model="vertex")
+    return vertex
 
 
 def _predicts(server: VertexLocalServer) -> list[dict[str, Any]]:
@@ -61,9 +68,9 @@ def test_a_429_then_a_503_are_retried(vertex: VertexLocalServer) -> None:
 
 
 def test_a_persistent_error_fails_the_document_with_a_sentence(
-    vertex: VertexLocalServer, workspace: Workspace, owner_a: User
+    on_vertex: VertexLocalServer, workspace: Workspace, owner_a: User
 ) -> None:
-    vertex.fail_status = 429
+    on_vertex.fail_status = 429
     document = document_upload(
         actor=owner_a,
         workspace=workspace,
@@ -75,10 +82,8 @@ def test_a_persistent_error_fails_the_document_with_a_sentence(
 
     document.refresh_from_db()
     assert document.status == DocumentStatus.FAILED
-    assert document.error == (
-        "The embedding service is over its quota (HTTP 429). Retry the document later."
-    )
-    assert len(_predicts(vertex)) == 3  # VERTEX_EMBEDDING_ATTEMPTS
+    assert document.error == ("The embedding service is over its quota (HTTP 429). Retry later.")
+    assert len(_predicts(on_vertex)) == 3  # VERTEX_EMBEDDING_ATTEMPTS
 
 
 def test_a_refused_request_is_not_retried(vertex: VertexLocalServer) -> None:
@@ -97,7 +102,7 @@ def _text(name: str, text: str) -> Any:
 
 
 def test_a_document_embedded_on_vertex_is_found_by_a_vector_search(
-    vertex: VertexLocalServer, workspace: Workspace, owner_a: User
+    on_vertex: VertexLocalServer, workspace: Workspace, owner_a: User
 ) -> None:
     from workspaces.retrieval import chunks_retrieve
 
@@ -132,7 +137,7 @@ def test_switching_the_embedding_model_changes_the_answer_cache_key(
         return answer_cache_key(provider=provider, question="Leave?", workspace_ids=[workspace.pk])
 
     local = key()
-    settings.EMBEDDINGS_PROVIDER = "vertex"
+    EmbeddingIndex.objects.filter(pk=1).update(model="vertex")  # the organization switched
     on_vertex = key()
     settings.VERTEX_EMBEDDING_MODEL = "gemini-embedding-001"
 

@@ -53,8 +53,12 @@ class ChunkDraft:
 
     @property
     def embedding_text(self) -> str:
-        """What the embedding model reads: the heading path gives a passage its context."""
-        return f"{self.heading_path}\n\n{self.text}" if self.heading_path else self.text
+        return embedding_text(heading_path=self.heading_path, text=self.text)
+
+
+def embedding_text(*, heading_path: str, text: str) -> str:
+    """What the embedding model reads of a passage: the heading path gives it its context."""
+    return f"{heading_path}\n\n{text}" if heading_path else text
 
 
 def token_count(text: str) -> int:

@@ -20,11 +20,12 @@ from langchain_core.embeddings import Embeddings
 
 from billing.ledger import ledger_ingestion_failed, ledger_ingestion_record
 from tenants.schemas import tenant_current
-from workspaces.embeddings import embeddings_get
+from workspaces.embeddings import embeddings_for
 from workspaces.index_version import index_version_bump
 from workspaces.ingestion.chunking import ChunkDraft, sections_chunk
 from workspaces.ingestion.parsing import UnreadableDocument, document_parse
 from workspaces.models import Chunk, Document, DocumentKind, DocumentStatus
+from workspaces.reembedding import embedding_model_active, embedding_model_locked
 from workspaces.term_stats import chunks_index_text, term_stats_add, term_stats_remove
 
 Progress = Callable[[int, int], None]
@@ -167,8 +168,24 @@ def documents_ingest(
     )
 
     queue = [(document, draft) for document, drafts in prepared for draft in drafts]
+    while True:
+        # `embeddings` (an evaluation's cache of the model): the caller's word that it is
+        # the organization's model.
+        key = embedding_model_active()
+        vectors = _drafts_embed(queue, embeddings or embeddings_for(key), on_progress)
+        # The model changed while these were embedded (workspaces.reembedding): again.
+        if not prepared or _chunks_replace(prepared, vectors, model=key):
+            break
+        for document, _ in prepared:
+            document.chunks_done = 0
+    return [documents[document_id] for document_id in document_ids if document_id in documents]
+
+
+def _drafts_embed(
+    queue: list[tuple[Document, ChunkDraft]], model: Embeddings, on_progress: Progress | None
+) -> list[list[float]]:
     vectors: list[list[float]] = []
-    model, size = embeddings or embeddings_get(), settings.EMBEDDING_BATCH_SIZE
+    size = settings.EMBEDDING_BATCH_SIZE
     for start in range(0, len(queue), size):
         batch = queue[start : start + size]
         vectors.extend(model.embed_documents([draft.embedding_text for _, draft in batch]))
@@ -178,10 +195,7 @@ def documents_ingest(
         Document.objects.bulk_update(touched.values(), ["chunks_done"])
         if on_progress is not None:
             on_progress(len(vectors), len(queue))
-
-    if prepared:
-        _chunks_replace(prepared, vectors)
-    return [documents[document_id] for document_id in document_ids if document_id in documents]
+    return vectors
 
 
 def _parse_and_chunk(document: Document) -> list[ChunkDraft] | None:
@@ -206,9 +220,15 @@ def _parse_and_chunk(document: Document) -> list[ChunkDraft] | None:
 
 @transaction.atomic
 def _chunks_replace(
-    prepared: list[tuple[Document, list[ChunkDraft]]], vectors: list[list[float]]
-) -> None:
-    """Swap each document's chunks, all in one transaction."""
+    prepared: list[tuple[Document, list[ChunkDraft]]],
+    vectors: list[list[float]],
+    *,
+    model: str,
+) -> bool:
+    """Swap each document's chunks, all in one transaction; False, and nothing written, if
+    the organization's embedding model is no longer `model`."""
+    if embedding_model_locked() not in (model, None):
+        return False
     # The row locks serialise two runs of the same document's task (a redelivered message);
     # taken in id order so that two overlapping groups cannot deadlock. A document deleted
     # meanwhile is no longer there to lock, and gets no chunks.
@@ -264,6 +284,7 @@ def _chunks_replace(
     for document, _ in prepared:
         if document.pk in locked:
             document.status, document.chunks_done = DocumentStatus.READY, document.chunks_total
+    return True
 
 
 def document_fail(*, document: Document, reason: str) -> Document:
