@@ -1,11 +1,14 @@
-"""Hybrid, permission-filtered retrieval in one SQL statement.
+"""Hybrid, permission-filtered retrieval.
 
 Vector leg: nearest chunks by cosine distance through the HNSW index, restricted to the
 readable workspaces, with pgvector's iterative index scan so a selective filter still
 yields enough rows. Lexical leg: candidates matched through the GIN index with OR
 semantics over the query's lexemes (quoted phrases and minus terms kept), scored by BM25
 from the organization's term statistics (workspaces.term_stats). The two ranked lists are
-fused with Reciprocal Rank Fusion.
+fused with Reciprocal Rank Fusion. With both legs, outside a transaction, the vector leg
+runs on a connection of its own in a thread while the caller's connection runs the lexical
+leg, and a third statement fuses the two lists (RETRIEVAL_CONCURRENT_LEGS); otherwise one
+statement does all of it.
 
 Filters (tags, document types, updated after a day) narrow both legs inside the same SQL,
 beside the workspace filter: the ids of the matching documents are worked out once (an
@@ -17,16 +20,19 @@ enough chunks pass both conditions.
 
 import re
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
+from django_tenants.utils import schema_context
 from pgvector import Vector
 
 from accounts.models import User
+from tenants.schemas import schema_name_current
 from workspaces.access import workspace_ids_readable
 from workspaces.models import DocumentKind, Workspace
 from workspaces.reembedding import embeddings_active
@@ -215,12 +221,7 @@ stats AS (
          greatest(lexeme_total::float8 / greatest(chunk_count, 1), 1) AS avgdl
   FROM assistant_corpusstat WHERE id = 1
 ),
-readable AS (
-  SELECT least(coalesce(sum(d.chunks_total), 0) / s.n, 1) AS share
-  FROM stats s
-  LEFT JOIN workspaces_document d ON d.workspace_id = ANY(%(workspace_ids)s){document_conditions}
-  GROUP BY s.n
-),
+readable AS (SELECT least(%(readable_chunks)s / s.n, 1) AS share FROM stats s),
 query_terms AS (
   SELECT lexeme, idf, is_word AND (
       chunk_count <= greatest(%(match_share)s * n, %(match_floor)s)
@@ -272,6 +273,13 @@ lexical_leg AS (
 NO_LEXICAL_LEG = (
     "lexical_leg AS (SELECT 0::bigint AS id, 0.0::float8 AS score, 0::bigint AS rank WHERE false)"
 )
+# A leg run on its own connection, its ranked list brought back as parameters.
+GIVEN_LEG = """
+{leg} AS (
+  SELECT id, score, rank
+  FROM unnest(%({leg}_ids)s::bigint[], %({leg}_scores)s::float8[])
+       WITH ORDINALITY AS g(id, score, rank)
+)"""
 
 FUSED = """
 fused AS (
@@ -336,38 +344,90 @@ def chunks_retrieve(
     }
     document_conditions = _document_conditions(filters or RetrievalFilters(), params)
     chunk_filter = _chunk_filter(document_conditions)
-    legs = []
-    readable_chunks = all_chunks = 0
+    # How many chunks the readable documents hold: exact search or the graph, how wide the
+    # graph search is, and how many candidates the lexical leg can afford.
+    readable_chunks, all_chunks = chunks_counted(params, document_conditions)
+    params["readable_chunks"] = float(readable_chunks)
+    vector_leg = lexical_leg = None
     if mode in ("hybrid", "vector"):
         vector = query_vector or embeddings_active().embed_query(query)
         params["vector"] = Vector(vector).to_text()
-        readable_chunks, all_chunks = chunks_counted(params, document_conditions)
         exact = readable_chunks <= settings.RETRIEVAL_EXACT_MAX_CHUNKS
-        legs.append((EXACT_VECTOR_LEG if exact else VECTOR_LEG).format(chunk_filter=chunk_filter))
+        vector_leg = (EXACT_VECTOR_LEG if exact else VECTOR_LEG).format(chunk_filter=chunk_filter)
+    if mode in ("hybrid", "lexical"):
+        lexical_leg = _lexical_leg(query, language_of, params, document_conditions, chunk_filter)
+    # Iterative scans keep walking the HNSW graph until enough rows pass the workspace
+    # filter. The graph's first candidate list grows as the filter gets more selective: at
+    # 1M chunks with a tenth of them readable, recall@10 was 0.905 with 300 and 0.976 with
+    # 1,000 (bench/retrieval.py).
+    share = readable_chunks / all_chunks if all_chunks else 1.0
+    ef_search = settings.RETRIEVAL_EF_SEARCH * min(1 / max(share, 0.01), 4)
+    ef_search = round(min(max(candidates, ef_search), 1000))
+    if vector_leg and lexical_leg and legs_concurrent():
+        rows = _legs_apart(vector_leg, lexical_leg, params, ef_search)
     else:
-        legs.append(NO_VECTOR_LEG)
-    lexical = (
-        _lexical_leg(query, language_of, params, document_conditions, chunk_filter)
-        if mode in ("hybrid", "lexical")
-        else None
-    )
-    legs.append(lexical or NO_LEXICAL_LEG)
-    sql = "WITH " + ",\n".join(legs) + ",\n" + FUSED
+        legs = [vector_leg or NO_VECTOR_LEG, lexical_leg or NO_LEXICAL_LEG]
+        rows = _statement_rows("WITH " + ",\n".join(legs) + ",\n" + FUSED, params, ef_search)
+    return [RetrievedChunk(*row) for row in rows]
+
+
+def legs_concurrent() -> bool:
+    """Whether the vector leg may run on a connection of its own: not inside a transaction,
+    whose uncommitted rows another connection would not see."""
+    return settings.RETRIEVAL_CONCURRENT_LEGS and not connection.in_atomic_block
+
+
+_vector_legs = ThreadPoolExecutor(
+    max_workers=settings.RETRIEVAL_VECTOR_LEG_THREADS, thread_name_prefix="vector-leg"
+)
+
+
+def _legs_apart(
+    vector_leg: str, lexical_leg: str, params: dict[str, Any], ef_search: int
+) -> list[tuple[Any, ...]]:
+    """The vector leg in a thread, on its connection, while this one runs the lexical leg;
+    then one statement fuses the two lists and reads the chunks."""
+    vector_sql = "WITH " + vector_leg + LEG_ROWS.format(leg="vector_leg")
+    vector = _vector_legs.submit(_leg_rows_in, schema_name_current(), vector_sql, params, ef_search)
+    try:
+        lexical = _statement_rows(
+            "WITH " + lexical_leg + LEG_ROWS.format(leg="lexical_leg"), params, ef_search
+        )
+    finally:
+        ranked = {"vector_leg": vector.result(), "lexical_leg": lexical}
+    given = dict(params)
+    for leg, rows in ranked.items():
+        given[f"{leg}_ids"] = [row[0] for row in rows]
+        given[f"{leg}_scores"] = [row[1] for row in rows]
+    legs = [GIVEN_LEG.format(leg=leg) for leg in ranked]
+    return _statement_rows("WITH " + ",\n".join(legs) + ",\n" + FUSED, given, ef_search)
+
+
+LEG_ROWS = "\nSELECT id, score FROM {leg} ORDER BY rank"
+
+
+def _leg_rows_in(
+    schema: str, sql: str, params: dict[str, Any], ef_search: int
+) -> list[tuple[Any, ...]]:
+    """A leg on this pool thread's connection, in the organization's schema. The thread
+    keeps its connection; one that failed is closed, and the next leg connects afresh."""
+    try:
+        with schema_context(schema):
+            return _statement_rows(sql, params, ef_search)
+    except DatabaseError:
+        connection.close()
+        raise
+
+
+def _statement_rows(sql: str, params: dict[str, Any], ef_search: int) -> list[tuple[Any, ...]]:
     with transaction.atomic(), connection.cursor() as cursor:
-        # Iterative scans keep walking the HNSW graph until enough rows pass the workspace
-        # filter. The graph's first candidate list grows as the filter gets more selective:
-        # at 1M chunks with a tenth of them readable, recall@10 was 0.905 with 300 and 0.976
-        # with 1,000 (bench/retrieval.py).
-        share = readable_chunks / all_chunks if mode != "lexical" and all_chunks else 1.0
-        ef_search = settings.RETRIEVAL_EF_SEARCH * min(1 / max(share, 0.01), 4)
         cursor.execute(
             "SELECT set_config('hnsw.ef_search', %s, true),"
             " set_config('hnsw.iterative_scan', 'relaxed_order', true)",
-            [str(round(min(max(candidates, ef_search), 1000)))],
+            [str(ef_search)],
         )
         cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    return [RetrievedChunk(*row) for row in rows]
+        return cursor.fetchall()
 
 
 def chunks_counted(params: dict[str, Any], document_conditions: str) -> tuple[int, int]:

@@ -273,6 +273,10 @@ RETRIEVAL_EF_SEARCH = env.int("RETRIEVAL_EF_SEARCH", default=300)
 # Up to this many readable chunks the vector leg is exact (every readable chunk's distance)
 # rather than a walk of the HNSW graph: as fast or faster there, and it cannot miss.
 RETRIEVAL_EXACT_MAX_CHUNKS = env.int("RETRIEVAL_EXACT_MAX_CHUNKS", default=20_000)
+# The vector leg runs on a connection of its own, beside the lexical leg, from a pool of
+# RETRIEVAL_VECTOR_LEG_THREADS threads (each keeps a database connection open).
+RETRIEVAL_CONCURRENT_LEGS = env.bool("RETRIEVAL_CONCURRENT_LEGS", default=True)
+RETRIEVAL_VECTOR_LEG_THREADS = env.int("RETRIEVAL_VECTOR_LEG_THREADS", default=8)
 RETRIEVAL_RRF_K = env.float("RETRIEVAL_RRF_K", default=60.0)
 RETRIEVAL_VECTOR_WEIGHT = env.float("RETRIEVAL_VECTOR_WEIGHT", default=1.0)
 RETRIEVAL_LEXICAL_WEIGHT = env.float("RETRIEVAL_LEXICAL_WEIGHT", default=1.0)
