@@ -611,4 +611,15 @@ async def answer_events_detached(*, tenant: Any, message_id: int) -> AsyncIterat
     _generating.add(task)
     task.add_done_callback(_generation_ended)
     while (event := await queue.get()) is not None:
+        # A partial carries the whole text so far: a listener that fell behind (a busy
+        # server renders each one) skips to the latest instead of rendering every piece.
+        while event[0] == "partial" and not queue.empty():
+            following = queue.get_nowait()
+            if following is None or following[0] != "partial":
+                yield event
+                event = following
+                break
+            event = following
+        if event is None:
+            break
         yield event

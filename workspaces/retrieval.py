@@ -367,7 +367,8 @@ def chunks_retrieve(
         rows = _legs_apart(vector_leg, lexical_leg, params, ef_search)
     else:
         legs = [vector_leg or NO_VECTOR_LEG, lexical_leg or NO_LEXICAL_LEG]
-        rows = _statement_rows("WITH " + ",\n".join(legs) + ",\n" + FUSED, params, ef_search)
+        sql = "WITH " + ",\n".join(legs) + ",\n" + FUSED
+        rows = _statement_rows(sql, params, ef_search if vector_leg else None)
     return [RetrievedChunk(*row) for row in rows]
 
 
@@ -389,18 +390,18 @@ def _legs_apart(
     then one statement fuses the two lists and reads the chunks."""
     vector_sql = "WITH " + vector_leg + LEG_ROWS.format(leg="vector_leg")
     vector = _vector_legs.submit(_leg_rows_in, schema_name_current(), vector_sql, params, ef_search)
+    lexical_sql = "WITH " + lexical_leg + LEG_ROWS.format(leg="lexical_leg")
     try:
-        lexical = _statement_rows(
-            "WITH " + lexical_leg + LEG_ROWS.format(leg="lexical_leg"), params, ef_search
-        )
+        lexical = _statement_rows(lexical_sql, params)
     finally:
-        ranked = {"vector_leg": vector.result(), "lexical_leg": lexical}
+        vector_rows = vector.result()  # the thread is done with `params` either way
+    ranked = {"vector_leg": vector_rows, "lexical_leg": lexical}
     given = dict(params)
     for leg, rows in ranked.items():
         given[f"{leg}_ids"] = [row[0] for row in rows]
         given[f"{leg}_scores"] = [row[1] for row in rows]
     legs = [GIVEN_LEG.format(leg=leg) for leg in ranked]
-    return _statement_rows("WITH " + ",\n".join(legs) + ",\n" + FUSED, given, ef_search)
+    return _statement_rows("WITH " + ",\n".join(legs) + ",\n" + FUSED, given)
 
 
 LEG_ROWS = "\nSELECT id, score FROM {leg} ORDER BY rank"
@@ -419,13 +420,17 @@ def _leg_rows_in(
         raise
 
 
-def _statement_rows(sql: str, params: dict[str, Any], ef_search: int) -> list[tuple[Any, ...]]:
+def _statement_rows(
+    sql: str, params: dict[str, Any], ef_search: int | None = None
+) -> list[tuple[Any, ...]]:
+    """`sql`'s rows; `ef_search` for a statement that walks the HNSW graph."""
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT set_config('hnsw.ef_search', %s, true),"
-            " set_config('hnsw.iterative_scan', 'relaxed_order', true)",
-            [str(ef_search)],
-        )
+        if ef_search is not None:
+            cursor.execute(
+                "SELECT set_config('hnsw.ef_search', %s, true),"
+                " set_config('hnsw.iterative_scan', 'relaxed_order', true)",
+                [str(ef_search)],
+            )
         cursor.execute(sql, params)
         return cursor.fetchall()
 

@@ -85,6 +85,10 @@ INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_
 
 TENANT_MODEL = "tenants.Organization"
 TENANT_DOMAIN_MODEL = "tenants.Domain"
+# django-tenants otherwise sends `SET search_path` before every statement, a round trip
+# each; limited, once after each change of tenant on a connection (and again after a
+# rollback, which undoes it).
+TENANT_LIMIT_SET_CALLS = True
 # New organizations are copied from this schema (tenants.schema_clone) instead of running
 # every migration per signup; it is an Organization row, so migrate_schemas keeps it current.
 ORGANIZATION_TEMPLATE_SCHEMA = "tenant_template"
