@@ -1,6 +1,7 @@
 """Answer streaming speed against a running server (uvicorn, one worker process).
 
     .venv/bin/python bench/answer.py [--questions 60] [--delay-ms 400] [--concurrent 50]
+                                     [--rerank] [--workers 1]
 
 Builds a throwaway database (`bench_answer`) on the embedded PostgreSQL with two
 organizations: "demo" (the twelve sample documents) and "big" (SciFact abstracts through
@@ -15,7 +16,7 @@ the first "partial" event (first token) and to the "done" event (last token).
    client library, SSE), p50/p95.
 3. 50 streams at once on that server (the model delay makes them overlap): errors, the
    overhead under load, and another page (/ask/) fetched meanwhile against the same page
-   fetched idle.
+   fetched idle. `--workers N` runs that server as N uvicorn processes (WEB_CONCURRENCY).
 4. Where the extractive first token's time goes, in this process, per question: the query
    embedding, the retrieval SQL, sentence scoring (the provider's plan and its first piece),
    and the rest of the client's first-token time (claiming the message, the cache check,
@@ -306,6 +307,9 @@ def main() -> None:
     parser.add_argument("--concurrent", type=int, default=50)
     parser.add_argument("--big-chunks", type=int, default=10_000)
     parser.add_argument("--rerank", action="store_true", help="time the rerank step too")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="uvicorn processes of the Vertex server"
+    )
     args = parser.parse_args()
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saas.settings.dev")
@@ -364,7 +368,7 @@ def main() -> None:
         "DJANGO_SETTINGS_MODULE": "saas.settings.dev", "DATABASE_URL": os.environ["DATABASE_URL"],
         "ASSISTANT_PROVIDER": "vertex", "VERTEX_BASE_URL": vertex.base_url,
         "VERTEX_ACCESS_TOKEN": "bench", "VERTEX_PROJECT": "bench", "VERTEX_MAX_RETRIES": "0",
-        "ANSWER_CACHE_SECONDS": "0",
+        "ANSWER_CACHE_SECONDS": "0", "WEB_CONCURRENCY": str(args.workers),
     }  # fmt: skip
     with uvicorn_running(port, **environment):
         base = f"http://127.0.0.1:{port}"
