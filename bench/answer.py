@@ -361,7 +361,8 @@ def main() -> None:
     vertex.first_token_delay = args.delay_ms / 1000
     vertex.token_delay = 0.05
     print(
-        f"\nVertex provider, local Vertex-format server with a {args.delay_ms} ms first-token delay"
+        f"\nVertex provider, local Vertex-format server with a {args.delay_ms} ms first-token delay;"
+        f" {args.workers} uvicorn process(es)"
     )
     port = free_port()
     environment = {
