@@ -17,7 +17,7 @@ from django.conf import settings
 
 # Part of the file name: a change to how the model is exported gets a new file rather
 # than reusing one made the old way.
-EXPORT_RECIPE = "minilm-l6-v2-int8-matmul-perchannel-v1"
+EXPORT_RECIPE = "minilm-l6-v2-fused-int8-perchannel-v2"
 INPUT_NAMES = ["input_ids", "attention_mask", "token_type_ids"]
 
 
@@ -42,17 +42,23 @@ def onnx_model_path() -> Path:
 
 
 def onnx_export(target: Path) -> None:
-    """Trace the transformer to ONNX, then quantize its matrix products to int8.
+    """Trace the transformer to ONNX, fuse it, then quantize its matrix products to int8.
 
-    Only MatMul weights are quantized, per output channel: quantizing the embedding table
-    too (the default) moved vectors to a cosine of 0.94 with the float model's; this keeps
-    0.99 and SciFact's nDCG@10 (see README) at about twice the float model's speed.
+    Fused by ONNX Runtime's transformer optimizer: each layer's attention becomes one
+    Attention operator (which needs the plain "eager" attention traced, not PyTorch's
+    scaled_dot_product_attention), the embeddings one EmbedLayerNormalization, and the
+    GELUs and residual LayerNorms theirs. Then only the MatMul and Attention weights are
+    quantized, per output channel: quantizing the embedding table too (the default) moved
+    vectors to a cosine of 0.94 with the float model's; this keeps 0.99 and SciFact's
+    nDCG@10 (see README). Fused, it embeds about 1.3x as fast as unfused int8.
     """
     import torch
+    from onnx import TensorProto
     from onnxruntime.quantization import (  # type: ignore[import-untyped]
         QuantType,
         quantize_dynamic,
     )
+    from onnxruntime.transformers import optimizer  # type: ignore[import-untyped]
     from transformers import BertModel
 
     class LastHiddenState(torch.nn.Module):
@@ -66,13 +72,14 @@ def onnx_export(target: Path) -> None:
                 input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
             ).last_hidden_state
 
-    model = BertModel.from_pretrained(str(bundled_model_dir()))
+    model = BertModel.from_pretrained(str(bundled_model_dir()), attn_implementation="eager")
     model.train(False)  # inference: no dropout
     sample = torch.ones(2, 16, dtype=torch.long)
     axes = {"batch": 0, "tokens": 1}
     dynamic = {name: {v: k for k, v in axes.items()} for name in [*INPUT_NAMES, "hidden"]}
     with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
         float_model = Path(scratch) / "float.onnx"
+        fused_model = Path(scratch) / "fused.onnx"
         quantized = Path(scratch) / "int8.onnx"
         # The tracer warns about Python-level branches of the attention code; they follow
         # the configuration (no causal mask), not the input, so the traced graph is right.
@@ -88,17 +95,29 @@ def onnx_export(target: Path) -> None:
                 dynamic_axes=dynamic,
                 opset_version=17,
             )
-        # The quantizer logs a line for every tensor it leaves alone, on the root logger.
+        # The optimizer and the quantizer log a line for every step and every tensor they
+        # leave alone, on the root logger.
         root = logging.getLogger()
         level = root.level
         root.setLevel(logging.ERROR)
         try:
+            fused = optimizer.optimize_model(
+                str(float_model),
+                model_type="bert",
+                num_heads=model.config.num_attention_heads,
+                hidden_size=model.config.hidden_size,
+                opt_level=1,
+            )
+            fused.save_model_to_file(str(fused_model))
             quantize_dynamic(
-                float_model,
+                fused_model,
                 quantized,
                 weight_type=QuantType.QInt8,
                 per_channel=True,
-                op_types_to_quantize=["MatMul"],
+                op_types_to_quantize=["MatMul", "Attention"],
+                # The fused operators are of ONNX Runtime's own domain, which ONNX's shape
+                # inference does not type: their outputs are float.
+                extra_options={"DefaultTensorType": TensorProto.FLOAT},
             )
         finally:
             root.setLevel(level)
