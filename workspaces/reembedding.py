@@ -100,9 +100,7 @@ def reembedding_retry(*, actor: User) -> EmbeddingIndex:
     """Carry on after an error, from the chunks already embedded."""
     _ensure_manager(actor)
     with transaction.atomic():
-        index = EmbeddingIndex.objects.select_for_update().get(pk=1)
-        if not index.target:
-            raise ReembeddingError("No change of embedding model is under way.")
+        index = _change_under_way()
         index.error = ""
         index.save(update_fields=["error"])
         transaction.on_commit(_reembedding_queue)
@@ -113,9 +111,7 @@ def reembedding_cancel(*, actor: User) -> EmbeddingIndex:
     """Keep the model in force and drop the vectors made for the other one."""
     _ensure_manager(actor)
     with transaction.atomic():
-        index = EmbeddingIndex.objects.select_for_update().get(pk=1)
-        if not index.target:
-            raise ReembeddingError("No change of embedding model is under way.")
+        index = _change_under_way()
         target = index.target
         ChunkEmbedding.objects.all().delete()
         index.target, index.error, index.chunks_done = "", "", 0
@@ -126,6 +122,14 @@ def reembedding_cancel(*, actor: User) -> EmbeddingIndex:
             target_label=embedding_model_label(target),
             details={"kept": index.model, "dropped": target},
         )
+    return index
+
+
+def _change_under_way() -> EmbeddingIndex:
+    """The index row, locked, when a change of model is under way."""
+    index = EmbeddingIndex.objects.select_for_update().get(pk=1)
+    if not index.target:
+        raise ReembeddingError("No change of embedding model is under way.")
     return index
 
 

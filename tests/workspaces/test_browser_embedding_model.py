@@ -35,18 +35,6 @@ ENTRIES = {f"Policy {n}": f"Policy number {n} says the rule number {n} applies."
 
 
 @pytest.fixture
-def vertex(settings: Any) -> Iterator[VertexLocalServer]:
-    server = VertexLocalServer().start()
-    settings.VERTEX_BASE_URL = server.base_url
-    settings.VERTEX_ACCESS_TOKEN = "test-token"
-    settings.VERTEX_PROJECT = "test-project"
-    settings.VERTEX_EMBEDDING_ATTEMPTS = 1
-    settings.REEMBED_BATCH_SIZE = 2
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def site(
     vertex: VertexLocalServer, django_db_setup: None, django_db_blocker: Any
 ) -> Iterator[tuple[Organization, str]]:
@@ -127,7 +115,7 @@ def test_an_admin_watches_the_change_of_model_to_its_end(
         )
         _checked(page, f"embedding-model-progress-{width}")
 
-        vertex.fail_next = [503]
+        vertex.fail_next = [503, 503]
         _worker_step(organization, seconds=60)
         page.reload()
         expect(page.get_by_test_id("reembed-error")).to_contain_text(

@@ -4,7 +4,6 @@ Vertex-format server), answers keep the old vectors meanwhile, and the switch is
 transaction. A real Celery worker runs the re-embedding in the end-to-end test."""
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -35,20 +34,6 @@ ENTRIES = {
     "Laptops": "Laptops are replaced every three years by the IT service desk.",
     "Parking": "Visitor parking is on level two; register the car plate at reception.",
 }
-
-
-@pytest.fixture
-def vertex(settings: Any) -> Iterator[VertexLocalServer]:
-    server = VertexLocalServer().start()
-    settings.VERTEX_BASE_URL = server.base_url
-    settings.VERTEX_ACCESS_TOKEN = "test-token"
-    settings.VERTEX_PROJECT = "test-project"
-    settings.VERTEX_EMBEDDING_BATCH_SIZE = 50
-    settings.VERTEX_EMBEDDING_ATTEMPTS = 2
-    settings.VERTEX_EMBEDDING_BACKOFF_SECONDS = 0.01
-    settings.REEMBED_BATCH_SIZE = 2
-    yield server
-    server.stop()
 
 
 def _ingested(owner: User, workspace: Workspace, entries: dict[str, str]) -> None:
