@@ -75,7 +75,7 @@ def build(target_chunks: int) -> dict[str, dict[str, str]]:
     from members.services import organization_signup
     from tenants.services import platform_ensure
     from workspaces.embedding_cache import CachedEmbeddings
-    from workspaces.embeddings import embeddings_get
+    from workspaces.embeddings import embeddings_get, embeddings_model_id
     from workspaces.ingestion.pipeline import documents_ingest
     from workspaces.models import Chunk
     from workspaces.services import WorkspaceError, document_upload, workspace_create
@@ -83,8 +83,10 @@ def build(target_chunks: int) -> dict[str, dict[str, str]]:
     settings.MEDIA_ROOT = ROOT / ".run" / "bench-media"
     call_command("migrate_schemas", interactive=False, verbosity=0)
     platform_ensure()
+    # Keyed by the model that makes the vectors (its runtime and export included), as
+    # eval_retrieval keys them: a torch evaluation must not read this runtime's vectors.
     embeddings = CachedEmbeddings(
-        embeddings_get(), ROOT / ".run" / "embedding-cache.sqlite3", "all-MiniLM-L6-v2"
+        embeddings_get(), ROOT / ".run" / "embedding-cache.sqlite3", embeddings_model_id()
     )
     sessions = {}
     for slug in ("demo", "big"):
