@@ -48,14 +48,20 @@ async def in_tenant(tenant: Any, function: Callable[..., T], /, **kwargs: Any) -
     that failed is closed, so the thread's next call connects afresh.
     """
 
-    def run() -> T:
-        try:
-            with tenant_context(tenant):
-                return function(**kwargs)
-        except DatabaseError:
-            if not connection.in_atomic_block:
-                connection.close()
-            raise
-
     same_thread = IN_CALLERS_THREAD.get() or settings.ASYNC_DATABASE_IN_CALLERS_THREAD
-    return await sync_to_async(run, thread_sensitive=same_thread)()
+    return await sync_to_async(on_pool_thread, thread_sensitive=same_thread)(
+        tenant, function, **kwargs
+    )
+
+
+def on_pool_thread(tenant: Any, function: Callable[..., T], /, **kwargs: Any) -> T:
+    """`function` on a pooled thread's connection with `tenant`'s schema in force (the
+    thread's last user may have left another). A connection that failed is closed, so the
+    thread's next call connects afresh."""
+    try:
+        with tenant_context(tenant):
+            return function(**kwargs)
+    except DatabaseError:
+        if not connection.in_atomic_block:
+            connection.close()
+        raise

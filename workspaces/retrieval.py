@@ -26,13 +26,12 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
-from django_tenants.utils import schema_context
 from pgvector import Vector
 
 from accounts.models import User
-from tenants.schemas import schema_name_current
+from tenants.schemas import on_pool_thread, tenant_current
 from workspaces.access import workspace_ids_readable
 from workspaces.models import DocumentKind, Workspace
 from workspaces.reembedding import embeddings_active
@@ -389,7 +388,10 @@ def _legs_apart(
     """The vector leg in a thread, on its connection, while this one runs the lexical leg;
     then one statement fuses the two lists and reads the chunks."""
     vector_sql = "WITH " + vector_leg + LEG_ROWS.format(leg="vector_leg")
-    vector = _vector_legs.submit(_leg_rows_in, schema_name_current(), vector_sql, params, ef_search)
+    vector = _vector_legs.submit(
+        on_pool_thread, tenant_current(), _statement_rows,
+        sql=vector_sql, params=params, ef_search=ef_search,
+    )  # fmt: skip
     lexical_sql = "WITH " + lexical_leg + LEG_ROWS.format(leg="lexical_leg")
     try:
         lexical = _statement_rows(lexical_sql, params)
@@ -405,19 +407,6 @@ def _legs_apart(
 
 
 LEG_ROWS = "\nSELECT id, score FROM {leg} ORDER BY rank"
-
-
-def _leg_rows_in(
-    schema: str, sql: str, params: dict[str, Any], ef_search: int
-) -> list[tuple[Any, ...]]:
-    """A leg on this pool thread's connection, in the organization's schema. The thread
-    keeps its connection; one that failed is closed, and the next leg connects afresh."""
-    try:
-        with schema_context(schema):
-            return _statement_rows(sql, params, ef_search)
-    except DatabaseError:
-        connection.close()
-        raise
 
 
 def _statement_rows(

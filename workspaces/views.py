@@ -586,11 +586,16 @@ def grant_remove_view(request: MemberRequest, slug: str, grant_id: int) -> HttpR
     return redirect("workspaces:access", slug=workspace.slug)
 
 
+def _models_besides(index: EmbeddingIndex) -> dict[str, str]:
+    """The models offered other than the one in force: what an admin may move to."""
+    return {k: v for k, v in embedding_models_offered().items() if k != index.model}
+
+
 def _embedding_model_page(
     request: MemberRequest, *, form: EmbeddingModelForm | None = None, status: int = 200
 ) -> HttpResponse:
     index = embedding_index()
-    others = {k: v for k, v in embedding_models_offered().items() if k != index.model}
+    others = _models_besides(index)
     context = {
         "index": index,
         "active_label": embedding_model_label(index.model),
@@ -616,9 +621,7 @@ def embedding_model(request: MemberRequest) -> HttpResponse:
 @organization_manager_required
 @require_POST
 def embedding_model_change(request: MemberRequest) -> HttpResponse:
-    index = embedding_index()
-    others = {k: v for k, v in embedding_models_offered().items() if k != index.model}
-    form = EmbeddingModelForm(request.POST, choices=others)
+    form = EmbeddingModelForm(request.POST, choices=_models_besides(embedding_index()))
     if not form.is_valid():
         messages.error(request, form_refusal(form))
         return _embedding_model_page(request, form=form, status=400)

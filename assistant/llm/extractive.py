@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from django.conf import settings
 from django.db import connection
+from langchain_core.embeddings import Embeddings
 
 from assistant.llm import NOT_FOUND, Passage, Prepared, Turn, Usage, version_of
 from assistant.llm.followups import is_elliptical, question_focus, standalone_question
@@ -142,6 +143,8 @@ class Features:
     # Question lexemes no chunk of the organization has, question-framing words aside.
     unknown: set[str]
     question: str
+    # The organization's embedding model, looked up once for the whole plan.
+    embeddings: Embeddings
 
 
 def _passage_similarity(question_vector: Sequence[float], chunk_ids: list[int]) -> dict[int, float]:
@@ -154,6 +157,7 @@ def unit_features(
     passages: Sequence[Passage],
     language: str,
     question_vector: Sequence[float],
+    embeddings: Embeddings,
 ) -> Features | None:
     units = {
         p.number: passage_units(
@@ -214,9 +218,7 @@ def unit_features(
     shortlist = np.argsort(-(context_overlap + passage_similarity + section_named), kind="stable")[
         : settings.ASSISTANT_EXTRACTIVE_SHORTLIST
     ]
-    vectors = np.asarray(
-        embeddings_active().embed_documents([unit_text(candidates[i]) for i in shortlist])
-    )
+    vectors = np.asarray(embeddings.embed_documents([unit_text(candidates[i]) for i in shortlist]))
     return Features(
         candidates=[candidates[i] for i in shortlist],
         similarity=vectors @ np.asarray(question_vector),
@@ -237,6 +239,7 @@ def unit_features(
         language=language,
         unknown=unknown - FRAME_LEXEMES,
         question=question,
+        embeddings=embeddings,
     )
 
 
@@ -359,10 +362,15 @@ def answer_plan(
     already said is not said again, unless it holds what the follow-up adds to the
     previous question; an elliptical follow-up prefers what is said like the previous
     answer ("the secondary carer receives..." after "the primary carer receives...")."""
+    embeddings = embeddings_active()
     if question_vector is None:
-        question_vector = embeddings_active().embed_query(question)
+        question_vector = embeddings.embed_query(question)
     features = unit_features(
-        question=question, passages=passages, language=language, question_vector=question_vector
+        question=question,
+        passages=passages,
+        language=language,
+        question_vector=question_vector,
+        embeddings=embeddings,
     )
     if features is None:
         return Plan(False, ())
@@ -484,7 +492,7 @@ def _follow_up_scores(
         scores = np.where(repeated, -np.inf, scores)
     if elliptical and previous_units:
         previous = np.asarray(
-            embeddings_active().embed_documents([unit_text(u) for u in previous_units])
+            features.embeddings.embed_documents([unit_text(u) for u in previous_units])
         )
         parallel = (features.vectors @ previous.T).max(axis=1)
         boost = settings.ASSISTANT_EXTRACTIVE_PARALLEL_WEIGHT * np.clip(
@@ -538,7 +546,7 @@ def _about_something_else(anchor: Unit, features: Features, passages: Sequence[P
     # Said in other words anywhere in the answer's passage ("frozen": "Freeze periods").
     answer_words = _words_of(f"{said} {passage.chunk.heading_path} {passage.chunk.text}")
     texts = unknown_words + names + answer_words + label_names
-    vectors = np.asarray(embeddings_active().embed_documents(texts))
+    vectors = np.asarray(features.embeddings.embed_documents(texts))
     unknown_v = vectors[: len(unknown_words)]
     names_v = vectors[len(unknown_words) : len(unknown_words) + len(names)]
     answer_v = vectors[len(unknown_words) + len(names) : len(texts) - len(label_names)]

@@ -34,8 +34,6 @@ Progress = Callable[[int, int], None]
 def document_queue(*, document: Document) -> Document:
     """Mark the document queued and hand it to a worker once the caller's transaction
     commits (a worker must not look for a row that is not there yet)."""
-    from workspaces.tasks import document_ingest_task  # the task module imports this one
-
     Document.objects.filter(pk=document.pk).update(
         status=DocumentStatus.QUEUED,
         error="",
@@ -46,9 +44,16 @@ def document_queue(*, document: Document) -> Document:
     document.status, document.error, document.chunks_done = DocumentStatus.QUEUED, "", 0
     document.deliveries = 0
     index_version_bump(workspace_ids=[document.workspace_id])
-    lane = document_lane(document=document)
-    transaction.on_commit(lambda: document_ingest_task.apply_async((document.pk,), queue=lane))
+    _ingest_task_send(document)
     return document
+
+
+def _ingest_task_send(document: Document) -> None:
+    """Hand the document to its lane's worker once the caller's transaction commits."""
+    from workspaces.tasks import document_ingest_task  # the task module imports this one
+
+    lane = document_lane(document=document)
+    transaction.on_commit(partial(document_ingest_task.apply_async, (document.pk,), queue=lane))
 
 
 def large_lane() -> str:
@@ -96,8 +101,6 @@ def documents_stranded_sweep(*, older_than: timedelta) -> tuple[int, int]:
     task (a message dropped with a Redis that lost its data, a worker killed past the
     broker's redelivery): requeue them, or fail those whose task already started
     INGEST_MAX_DELIVERIES times. Returns (requeued, failed) for the schema in force."""
-    from workspaces.tasks import document_ingest_task  # the task module imports this one
-
     stranded = Document.objects.filter(
         status__in=[DocumentStatus.QUEUED, DocumentStatus.PARSING, DocumentStatus.EMBEDDING],
         updated_at__lt=timezone.now() - older_than,
@@ -112,8 +115,7 @@ def documents_stranded_sweep(*, older_than: timedelta) -> tuple[int, int]:
         Document.objects.filter(pk=document.pk).update(
             status=DocumentStatus.QUEUED, updated_at=timezone.now()
         )
-        lane = document_lane(document=document)
-        transaction.on_commit(partial(document_ingest_task.apply_async, (document.pk,), queue=lane))
+        _ingest_task_send(document)
         requeued += 1
     return requeued, failed
 
