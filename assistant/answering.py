@@ -35,6 +35,7 @@ from assistant.answer_cache import (
     answer_cache_key,
     answer_cache_set,
 )
+from assistant.answer_model.rerank import passages_rerank
 from assistant.llm import NOT_FOUND, AnswerProvider, Passage, Prepared, ProviderError, Turn, Usage
 from assistant.llm import provider_get as provider_get
 from assistant.llm.followups import question_focus
@@ -47,7 +48,7 @@ from tenants.schemas import in_tenant, tenant_current
 from workspaces.access import workspace_ids_readable
 from workspaces.models import Chunk
 from workspaces.reembedding import embeddings_active
-from workspaces.rerank import chunks_rerank, rerank_enabled
+from workspaces.rerank import rerank_enabled
 from workspaces.retrieval import RetrievalFilters, chunks_retrieve
 from workspaces.selectors import workspace_language
 
@@ -174,9 +175,9 @@ def answer_prepare(
         query_vector=query_vector,
         filters=claim.filters,
     )
-    chunks = chunks_rerank(query=focus, chunks=chunks)[:wanted]
-    passages = [Passage(number, chunk) for number, chunk in enumerate(chunks, start=1)]
     language = workspace_language(workspace_id=workspace_ids[0]) if workspace_ids else "english"
+    chunks = passages_rerank(query=focus, chunks=chunks, language=language)[:wanted]
+    passages = [Passage(number, chunk) for number, chunk in enumerate(chunks, start=1)]
     return provider.prepare(
         question=query,
         passages=passages,

@@ -12,6 +12,7 @@ import os
 import tempfile
 import warnings
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 
@@ -42,23 +43,8 @@ def onnx_model_path() -> Path:
 
 
 def onnx_export(target: Path) -> None:
-    """Trace the transformer to ONNX, fuse it, then quantize its matrix products to int8.
-
-    Fused by ONNX Runtime's transformer optimizer: each layer's attention becomes one
-    Attention operator (which needs the plain "eager" attention traced, not PyTorch's
-    scaled_dot_product_attention), the embeddings one EmbedLayerNormalization, and the
-    GELUs and residual LayerNorms theirs. Then only the MatMul and Attention weights are
-    quantized, per output channel: quantizing the embedding table too (the default) moved
-    vectors to a cosine of 0.94 with the float model's; this keeps 0.99 and SciFact's
-    nDCG@10 (see README). Fused, it embeds about 1.3x as fast as unfused int8.
-    """
+    """The bundled model's last hidden state (mean-pooled by the caller) as fused int8 ONNX."""
     import torch
-    from onnx import TensorProto
-    from onnxruntime.quantization import (  # type: ignore[import-untyped]
-        QuantType,
-        quantize_dynamic,
-    )
-    from onnxruntime.transformers import optimizer  # type: ignore[import-untyped]
     from transformers import BertModel
 
     class LastHiddenState(torch.nn.Module):
@@ -73,10 +59,53 @@ def onnx_export(target: Path) -> None:
             ).last_hidden_state
 
     model = BertModel.from_pretrained(str(bundled_model_dir()), attn_implementation="eager")
-    model.train(False)  # inference: no dropout
+    bert_int8_export(
+        LastHiddenState(model),
+        target=target,
+        output_name="hidden",
+        output_axes={0: "batch", 1: "tokens"},
+        num_heads=model.config.num_attention_heads,
+        hidden_size=model.config.hidden_size,
+    )
+
+
+def bert_int8_export(
+    module: Any,
+    *,
+    target: Path,
+    output_name: str,
+    output_axes: dict[int, str],
+    num_heads: int,
+    hidden_size: int,
+    quantize_embeddings: bool = False,
+) -> None:
+    """Trace a BERT-shaped module (input ids, attention mask, token types in; one tensor
+    out) to ONNX, fuse it, then quantize its matrix products to int8. The embedding model
+    and the answer model (assistant/answer_model/) are both exported here.
+
+    Fused by ONNX Runtime's transformer optimizer: each layer's attention becomes one
+    Attention operator (which needs the plain "eager" attention traced, not PyTorch's
+    scaled_dot_product_attention), the embeddings one EmbedLayerNormalization, and the
+    GELUs and residual LayerNorms theirs. Then only the MatMul and Attention weights are
+    quantized, per output channel: quantizing the embedding table too (the default) moved
+    vectors to a cosine of 0.94 with the float model's; this keeps 0.99 and SciFact's
+    nDCG@10 (see README). Fused, it embeds about 1.3x as fast as unfused int8.
+    `quantize_embeddings` quantizes the embedding table too, for a model whose output is a
+    score rather than a vector: it is three quarters of the file.
+    """
+    import torch
+    from onnx import TensorProto
+    from onnxruntime.quantization import (  # type: ignore[import-untyped]
+        QuantType,
+        quantize_dynamic,
+    )
+    from onnxruntime.transformers import optimizer  # type: ignore[import-untyped]
+
+    module.train(False)  # inference: no dropout
     sample = torch.ones(2, 16, dtype=torch.long)
-    axes = {"batch": 0, "tokens": 1}
-    dynamic = {name: {v: k for k, v in axes.items()} for name in [*INPUT_NAMES, "hidden"]}
+    dynamic = {name: {0: "batch", 1: "tokens"} for name in INPUT_NAMES}
+    dynamic[output_name] = output_axes
+    target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
         float_model = Path(scratch) / "float.onnx"
         fused_model = Path(scratch) / "fused.onnx"
@@ -86,12 +115,12 @@ def onnx_export(target: Path) -> None:
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             torch.onnx.export(
-                LastHiddenState(model),
+                module,
                 (sample, sample, torch.zeros_like(sample)),
                 str(float_model),
                 dynamo=False,  # the TorchScript exporter: the dynamo one needs onnxscript
                 input_names=INPUT_NAMES,
-                output_names=["hidden"],
+                output_names=[output_name],
                 dynamic_axes=dynamic,
                 opset_version=17,
             )
@@ -104,8 +133,8 @@ def onnx_export(target: Path) -> None:
             fused = optimizer.optimize_model(
                 str(float_model),
                 model_type="bert",
-                num_heads=model.config.num_attention_heads,
-                hidden_size=model.config.hidden_size,
+                num_heads=num_heads,
+                hidden_size=hidden_size,
                 opt_level=1,
             )
             fused.save_model_to_file(str(fused_model))
@@ -114,7 +143,11 @@ def onnx_export(target: Path) -> None:
                 quantized,
                 weight_type=QuantType.QInt8,
                 per_channel=True,
-                op_types_to_quantize=["MatMul", "Attention"],
+                op_types_to_quantize=[
+                    "MatMul",
+                    "Attention",
+                    *(["EmbedLayerNormalization"] if quantize_embeddings else []),
+                ],
                 # The fused operators are of ONNX Runtime's own domain, which ONNX's shape
                 # inference does not type: their outputs are float.
                 extra_options={"DefaultTensorType": TensorProto.FLOAT},

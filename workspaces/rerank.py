@@ -16,7 +16,9 @@ from django.conf import settings
 from workspaces.retrieval import RetrievedChunk
 
 logger = logging.getLogger(__name__)
-PROVIDERS = ("none", "vertex")
+# `local` is the answer model's (assistant/answer_model/rerank.py): the assistant orders
+# the candidates itself, and chunks_rerank leaves them as they came.
+PROVIDERS = ("none", "vertex", "local")
 
 
 def rerank_enabled() -> bool:
@@ -28,7 +30,7 @@ def rerank_enabled() -> bool:
 def chunks_rerank(*, query: str, chunks: Sequence[RetrievedChunk]) -> list[RetrievedChunk]:
     """`chunks` (the fused order) re-ordered by the ranking model; as they came when
     reranking is off, there is nothing to order, or the model did not answer in time."""
-    if not rerank_enabled() or len(chunks) < 2:
+    if settings.RERANK_PROVIDER != "vertex" or len(chunks) < 2:
         return list(chunks)
     from google.api_core import exceptions as google_exceptions
     from google.cloud import discoveryengine_v1 as discoveryengine

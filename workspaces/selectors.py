@@ -187,3 +187,45 @@ def chunk_texts_beside(
 def chunk_total() -> int:
     """How many passages the organization has, in every workspace."""
     return Chunk.objects.count()
+
+
+def document_section_openings(
+    *, document_id: int, workspace_id: int, limit: int
+) -> list["RetrievedChunk"]:
+    """The first passage under each heading of a retrieved passage's document, in reading
+    order: what a summary of the document reads. Retrieval already applied the access
+    policy to the passage; these are in the same document and workspace."""
+    from workspaces.retrieval import RetrievedChunk
+
+    rows = (
+        Chunk.objects.filter(document_id=document_id, workspace_id=workspace_id)
+        .order_by("ordinal")
+        .values_list("pk", "document__title", "ordinal", "text", "page", "heading_path")
+        .iterator()
+    )
+    openings: list[RetrievedChunk] = []
+    seen: set[str] = set()
+    for pk, title, ordinal, text, page, heading_path in rows:
+        if heading_path in seen:
+            continue
+        seen.add(heading_path)
+        openings.append(
+            RetrievedChunk(
+                chunk_id=pk,
+                document_id=document_id,
+                document_title=title,
+                workspace_id=workspace_id,
+                ordinal=ordinal,
+                text=text,
+                page=page,
+                heading_path=heading_path,
+                score=0.0,
+                vector_rank=None,
+                vector_score=None,
+                lexical_rank=None,
+                lexical_score=None,
+            )
+        )
+        if len(openings) == limit:
+            break
+    return openings

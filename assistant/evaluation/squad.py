@@ -23,11 +23,25 @@ class SquadDataset:
     questions: list[SquadQuestion]
 
 
-def squad_load(path: Path, *, max_questions: int = 0) -> SquadDataset:
+# SQuAD part 1's articles 0-19 train the answer model (assistant/answer_model/); 20-23 are
+# its validation split, the only part of the file an evaluation may use since.
+TRAIN_ARTICLES = slice(0, 20)
+VALIDATION_ARTICLES = slice(20, 24)
+
+
+def articles_slice(text: str) -> slice:
+    """`20:24` -> slice(20, 24); `:20` and `20:` as in Python."""
+    start, _, stop = text.partition(":")
+    return slice(int(start) if start else None, int(stop) if stop else None)
+
+
+def squad_load(
+    path: Path, *, max_questions: int = 0, articles: slice = slice(None)
+) -> SquadDataset:
     data = json.loads(path.read_text(encoding="utf-8"))
     paragraphs: list[tuple[str, str]] = []
     questions: list[SquadQuestion] = []
-    for article in data["data"]:
+    for article in data["data"][articles]:
         for paragraph in article["paragraphs"]:
             index = len(paragraphs)
             paragraphs.append((article.get("title", "").replace("_", " "), paragraph["context"]))

@@ -1,78 +1,99 @@
-"""The offline provider: no model writes anything. It picks, from the retrieved passages,
-the few sentences that answer the question best and streams them with their markers.
+"""The offline provider: no model writes anything. It says, with their markers, the units of
+the retrieved passages (sentences, table rows with their headers, list items with their
+lead-in, FAQ answers) that answer the question, grouped as a reader expects: rows of one
+table under its caption, items of one list under their lead-in, a sentence completed across
+a chunk boundary and read with the sentence its pronoun points back to.
 
-A sentence's score mixes its embedding similarity to the question (all-MiniLM-L6-v2, the
-retrieval model) with how much of the question's weight (IDF from the organization's term
-statistics) it contains. Only the sentences most likely to matter are embedded, because
-embedding every sentence of every passage would cost more than the retrieval itself. The
-selection is diversified (maximal marginal relevance) so the answer does not repeat itself,
-and below a relevance threshold the provider says plainly that it found nothing.
+Which units answer, and whether any does, is decided by one of two scorers
+(ASSISTANT_EXTRACTIVE_SCORER): `rules` (assistant/llm/rules_plan.py, hand-weighted, the
+default) or `model` (the answer model of assistant/answer_model/, a cross-encoder trained by
+`manage.py train_answer_model` and calibrated: units at or above the refusal threshold its
+training run chose answer). The learned scorer does not yet answer documents nobody tuned
+for as well as the rules do (assistant/answer_model/MODEL_CARD.md), so it is not the default.
+
+Whichever scores: a question nothing answers gets the plain refusal, or, when it is written
+in another language than the workspace's, a sentence saying offline answers need the
+workspace's language; two documents giving different figures for the same thing are both
+given and said to differ; "Summarise X" answers with the opening sentence of each of X's
+sections, and "what does X say about Y" answers from X only.
 """
 
 import asyncio
-import math
 import re
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
 
 import numpy as np
 from django.conf import settings
 from django.db import connection
-from langchain_core.embeddings import Embeddings
 
+from assistant.answer_model.inputs import unit_input
+from assistant.answer_model.scorer import answer_probabilities, answer_scorer, refusal_threshold
 from assistant.llm import NOT_FOUND, Passage, Prepared, Turn, Usage, version_of
-from assistant.llm.followups import is_elliptical, question_focus, standalone_question
-from assistant.llm.passage_units import Unit, passage_units, unit_text
-from workspaces.reembedding import embeddings_active
-from workspaces.selectors import chunk_similarities, chunk_texts_beside
-from workspaces.term_stats import term_chunk_counts, term_variants
-
-# Raise when the way sentences are picked changes: answers cached before are not reused.
-EXTRACTIVE_VERSION = 1
-
-REFERRING = re.compile(r"^(it|its|they|their|this|these|that|those|he|she|his|her)\b", re.I)
-# A sentence cut by a chunk boundary: one that starts in lower case, or does not end.
-ENDED = re.compile(r"[.!?;:)\]\"'’”]\s*$")
-
-
-# Words that frame a question (how far, how soon, is that valid) rather than name what it
-# is about, as the English text-search configuration stems them.
-FRAME_LEXEMES = {
-    "far", "ahead", "soon", "fast", "quick", "max", "maximum", "min", "minimum", "valid",
-    "finish", "long", "mani", "much", "often", "ve", "m", "ll", "re", "d", "s", "t", "won",
-    "just", "normal", "okay", "ok", "allow", "exact", "usual",
-}  # fmt: skip
-# An unknown question word this close (cosine, single words) to a word of the answer is
-# taken as said in other words ("beer" and "alcoholic drinks"); below it, the answer is
-# about something else ("dental" and "medical" score 0.52).
-SYNONYM_SIMILARITY = 0.55
-UNKNOWN_SHARE = 0.3
-MIN_CHUNKS_FOR_ABSENCE = 20
-# A name the question gives that the answer's headings do not, against a name they give
-# instead this close to it ("Dublin" and "Bristol": 0.50; "Dublin" and "Parking": 0.21).
-SIBLING_SIMILARITY = 0.45
-# The word after "over", "via" or "through" (and a determiner): a channel or means.
-MEANS = re.compile(
-    r"\b(?:over|via|through)\s+(?:(?:a|an|the|my|our|your|their)\s+)?([A-Za-z][\w'’-]*)", re.I
+from assistant.llm.answer_parts import (
+    Part,
+    antecedent,
+    caption_of,
+    key_of,
+    sentence_completed,
 )
-# How much a unit gains when the question names its section.
-SECTION_NAMED_WEIGHT = 0.25
-# A unit scoring this close to the best is said too, whatever it adds.
-CLOSE_RATIO = 0.9
-# Below this similarity to a sentence of the previous answer, a unit is not said like it.
-PARALLEL_FLOOR = 0.5
-NAME = re.compile(r"\b(?:[A-Z][\w'’-]*|[A-Za-z]+\d+\w*)")
+from assistant.llm.followups import is_elliptical, question_focus, standalone_question
+from assistant.llm.passage_units import Unit, passage_units
+from assistant.llm.rules_plan import rules_plan
+from workspaces.selectors import document_section_openings
+
+# Raise when the way units are picked changes: answers cached before are not reused.
+EXTRACTIVE_VERSION = 2
+
+FIGURE = re.compile(r"[£€$]?\d+(?:[.,:]\d+)*%?")
+WORD = re.compile(r"[^\W\d_][\w'’-]*")
+# "Summarise the safety manual", "give me an overview of X", "a summary of X, please".
+SUMMARY = re.compile(
+    r"^\s*(?:(?:please|can you|could you)\s+)?(?:summari[sz]e|sum up|"
+    r"(?:give (?:me )?)?(?:a |an )?(?:summary|overview) of)\s+(?P<subject>.+?)"
+    r"(?:,?\s+(?:please|for me))?\s*[?.!]*\s*$",
+    re.IGNORECASE,
+)
+# "What does the travel policy say about taxis?": the answer comes from that document.
+SAYS_ABOUT = re.compile(
+    r"^\s*what does (?P<subject>.+?) say (?:about|on) (?P<topic>.+?)\s*[?.!]*\s*$", re.IGNORECASE
+)
+# The workspace languages (workspaces.models.Language) as the language identifier names them.
+LANGUAGE_CODES = {
+    "english": "en", "french": "fr", "german": "de", "spanish": "es", "portuguese": "pt",
+    "italian": "it", "dutch": "nl",
+}  # fmt: skip
+OTHER_LANGUAGE = (
+    "Offline answers need the question in the workspace's language ({language}), and this "
+    "one seems to be in {asked}. Ask it in {language}, or ask your admin about answers by "
+    "Vertex AI, which read and answer in any language."
+)
+LANGUAGE_NAMES = {code: name.capitalize() for name, code in LANGUAGE_CODES.items()}
+DIFFER = "The documents differ on this:"
 
 
 @dataclass(frozen=True)
 class Plan:
     answered: bool
-    parts: tuple["Part", ...]
+    parts: tuple[Part, ...]
+    # Said instead of NOT_FOUND when the plan does not answer.
+    refusal: str = NOT_FOUND
+    # Said before the parts (two documents that disagree).
+    preface: str = ""
+    # Passages a summary cites beyond the retrieved ones.
+    extra_passages: tuple[Passage, ...] = ()
 
 
-def sentences_split(text: str, *, passage: int, language: str) -> list[Unit]:
-    """The passage's units (sentences, rows, items, labels) in reading order."""
-    return passage_units(text, passage=passage, language=language)
+@dataclass(frozen=True)
+class Scored:
+    """Every answerable unit of the passages with the model's probability that it answers."""
+
+    units: dict[int, list[Unit]]  # passage number -> all its units, labels too
+    candidates: list[Unit]
+    probability: np.ndarray
+    passages: dict[int, Passage] = field(default_factory=dict)
 
 
 def condense_by_history(question: str, history: Sequence[Turn]) -> str:
@@ -81,270 +102,167 @@ def condense_by_history(question: str, history: Sequence[Turn]) -> str:
     return standalone_question(question, [turn.question for turn in history])
 
 
-def _lexemes(texts: list[str], language: str) -> list[set[str]]:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT tsvector_to_array(to_tsvector(%s::regconfig, t)) FROM unnest(%s::text[])"
-            " WITH ORDINALITY AS x(t, i) ORDER BY i",
-            [language, texts],
-        )
-        return [set(row[0]) for row in cursor.fetchall()]
-
-
-def _idf(lexemes: set[str]) -> tuple[dict[str, float], set[str]]:
-    """IDF of each lexeme from the organization's term statistics, and the lexemes no
-    chunk of the organization has."""
-    chunks, counts = term_chunk_counts(lexemes=lexemes)
-    total = float(max(chunks, 1))
-    # A lexeme no chunk has gets the highest weight; it cannot be matched anyway.
-    idf = {
-        lexeme: math.log(1 + (total - counts.get(lexeme, 0) + 0.5) / (counts.get(lexeme, 0) + 0.5))
-        for lexeme in lexemes
-    }
-    # That a small knowledge base never uses a word says little about what it covers.
-    if total < MIN_CHUNKS_FOR_ABSENCE:
-        return idf, set()
-    return idf, {lexeme for lexeme in lexemes if not counts.get(lexeme)}
-
-
-@dataclass(frozen=True)
-class Part:
-    """One piece of the answer: a sentence, a table row with its headers, or a list's
-    lead-in and items, with the passage it cites."""
-
-    passage: int
-    position: int
-    text: str
-    quotes: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Features:
-    """Per candidate unit (after the shortlist): what the score is made of."""
-
-    candidates: list[Unit]
-    similarity: np.ndarray  # unit embedding . question embedding
-    overlap: np.ndarray  # share of the question's IDF weight in the unit
-    context_overlap: np.ndarray  # ... in the unit, the one before it, its label and heading
-    passage_similarity: np.ndarray  # the unit's passage embedding . question embedding
-    passage_coverage: np.ndarray  # share of the question's IDF weight in the whole passage
-    # 1 where the question names the unit's section ("what other paid leave..." and "8. Other
-    # paid leave"), else 0.
-    section_named: np.ndarray
-    vectors: np.ndarray  # unit embeddings, for diversification
-    lexemes: dict[tuple[int, int], set[str]]  # (passage, position) -> the unit's lexemes
-    # ... the unit's lexemes with those of the unit before it, its label and its heading.
-    context_lexemes: dict[tuple[int, int], set[str]]
-    units: dict[int, list[Unit]]  # passage number -> all its units
-    headings: dict[int, set[str]]  # passage number -> the lexemes of its heading path
-    question_lexemes: set[str]
-    idf: dict[str, float]
-    language: str
-    # Question lexemes no chunk of the organization has, question-framing words aside.
-    unknown: set[str]
-    question: str
-    # The organization's embedding model, looked up once for the whole plan.
-    embeddings: Embeddings
-
-
-def _passage_similarity(question_vector: Sequence[float], chunk_ids: list[int]) -> dict[int, float]:
-    return chunk_similarities(query_vector=question_vector, chunk_ids=chunk_ids)
-
-
-def unit_features(
-    *,
-    question: str,
-    passages: Sequence[Passage],
-    language: str,
-    question_vector: Sequence[float],
-    embeddings: Embeddings,
-) -> Features | None:
+def units_score(*, question: str, passages: Sequence[Passage], language: str) -> Scored:
     units = {
         p.number: passage_units(
             p.chunk.text, passage=p.number, language=language, heading=p.chunk.heading_path
         )
         for p in passages
     }
-    every = [unit for p in passages for unit in units[p.number]]
-    if not any(u.answerable for u in every):
-        return None
-    texts = [question]
-    texts += [p.chunk.heading_path + "\n" + p.chunk.text for p in passages]
-    texts += [p.chunk.heading_path for p in passages]
-    texts += [unit_text(u) for u in every]
-    lexeme_sets = _lexemes(texts, language)
-    question_lexemes = set(lexeme_sets[0])
-    # A stem no chunk has, read as the stems of the word's other forms (as retrieval does).
-    for lexeme, variants in term_variants(lexemes=question_lexemes).items():
-        question_lexemes = (question_lexemes - {lexeme}) | set(variants)
-    count = len(passages)
-    passage_lexemes = dict(
-        zip((p.number for p in passages), lexeme_sets[1 : 1 + count], strict=True)
-    )
-    heading_lexemes = dict(
-        zip((p.number for p in passages), lexeme_sets[1 + count : 1 + 2 * count], strict=True)
-    )
-    all_lexemes = lexeme_sets[1 + 2 * count :]
-    by_key = {(u.passage, u.position): found for u, found in zip(every, all_lexemes, strict=True)}
-    # The unit before counts as context even when it cannot be an answer itself (the FAQ's
-    # question above its answer), and so does the last label above it in the passage.
-    context_lexemes = []
-    label: set[str] = set()
-    for index, (unit, found) in enumerate(zip(every, all_lexemes, strict=True)):
-        if unit.position == 0:
-            label = set()
-        before = all_lexemes[index - 1] if unit.position else set()
-        context_lexemes.append(found | before | label | heading_lexemes[unit.passage])
-        if not unit.answerable:
-            label = found
-    keep = [index for index, unit in enumerate(every) if unit.answerable]
-    candidates = [every[index] for index in keep]
-    idf, unknown = _idf(question_lexemes)
-
-    def coverage(found: set[str]) -> float:
-        total = sum(idf[x] for x in question_lexemes) or 1.0
-        return sum(idf[x] for x in question_lexemes & found) / total
-
-    overlap = np.array([coverage(all_lexemes[index]) for index in keep])
-    context_overlap = np.array([coverage(context_lexemes[index]) for index in keep])
-    similarity_of = _passage_similarity(question_vector, [p.chunk.chunk_id for p in passages])
-    number_to_chunk = {p.number: p.chunk.chunk_id for p in passages}
-    passage_similarity = np.array([similarity_of[number_to_chunk[u.passage]] for u in candidates])
-    passage_coverage = np.array([coverage(passage_lexemes[u.passage]) for u in candidates])
-    named = {p.number: _names_section(question, p.chunk.heading_path) for p in passages}
-    section_named = np.array([float(named[u.passage]) for u in candidates])
-    # Embedding every unit of every passage would cost more than retrieval: embed the ones
-    # most likely to matter, by term overlap in context and by their passage.
-    shortlist = np.argsort(-(context_overlap + passage_similarity + section_named), kind="stable")[
-        : settings.ASSISTANT_EXTRACTIVE_SHORTLIST
+    by_number = {p.number: p for p in passages}
+    candidates = [u for p in passages for u in units[p.number] if u.answerable]
+    texts = [
+        unit_input(u, heading_path=by_number[u.passage].chunk.heading_path) for u in candidates
     ]
-    vectors = np.asarray(embeddings.embed_documents([unit_text(candidates[i]) for i in shortlist]))
-    return Features(
-        candidates=[candidates[i] for i in shortlist],
-        similarity=vectors @ np.asarray(question_vector),
-        overlap=overlap[shortlist],
-        context_overlap=context_overlap[shortlist],
-        passage_similarity=passage_similarity[shortlist],
-        passage_coverage=passage_coverage[shortlist],
-        section_named=section_named[shortlist],
-        vectors=vectors,
-        lexemes=by_key,
-        context_lexemes={
-            (u.passage, u.position): found for u, found in zip(every, context_lexemes, strict=True)
-        },
-        units=units,
-        headings=heading_lexemes,
-        question_lexemes=question_lexemes,
-        idf=idf,
-        language=language,
-        unknown=unknown - FRAME_LEXEMES,
-        question=question,
-        embeddings=embeddings,
-    )
+    scorer = answer_scorer()
+    # The model's time grows with the tokens it reads: the units of the best-ranked passages
+    # are read first, until the budget is spent.
+    kept = scorer.within_budget(question, texts, settings.ASSISTANT_EXTRACTIVE_TOKEN_BUDGET)
+    candidates, texts = candidates[:kept], texts[:kept]
+    probability = answer_probabilities(question, texts)
+    return Scored(units, candidates, probability, by_number)
 
 
-def _names_section(question: str, heading_path: str) -> bool:
-    """Whether the question names one of the passage's sections (not the document's
-    title) word for word: a section title of two words or more."""
-    asked = " " + " ".join(re.findall(r"[\w'’-]+", question.lower())) + " "
-    for section in heading_path.split(" › ")[1:]:
-        words = re.findall(r"[\w'’-]+", re.sub(r"^\s*[\d.]+\s+", "", section).lower())
-        if len(words) >= 2 and f" {' '.join(words)} " in asked:
-            return True
-    return False
+def _block_key(unit: Unit) -> tuple[int, int, int]:
+    """Units said together: a table's rows, a list's lead-in and items; else the unit."""
+    if unit.kind in ("row", "item", "lead") and unit.block >= 0:
+        return (unit.passage, unit.block, -1)
+    return (unit.passage, -1, unit.position)
 
 
-def _antecedent(unit: Unit, units: list[Unit]) -> Unit | None:
-    """The sentence before one that opens with a pronoun, so that "It was completed in
-    1904" is read with what "it" is."""
-    if unit.kind != "sentence" or not REFERRING.match(unit.text) or unit.position == 0:
-        return None
-    previous = units[unit.position - 1]
-    return previous if previous.kind == "sentence" else None
+def _plain(text: str) -> str:
+    return " ".join(text.lower().split())
 
 
-def _rows(anchor: Unit, features: Features) -> list[Unit]:
-    """The anchor row, and the other rows of its table that match the question as well: a
-    row's own terms count, not those every row of the table shares (the headers)."""
-    rows = [
-        u for u in features.units[anchor.passage] if u.kind == "row" and u.block == anchor.block
-    ]
-    lexemes = [features.lexemes[(u.passage, u.position)] for u in rows]
-    shared = set.intersection(*lexemes) if len(rows) > 1 else set()
-
-    def key(found: set[str]) -> float:
-        return sum(features.idf.get(x, 0.0) for x in (found - shared) & features.question_lexemes)
-
-    keys = [key(found) for found in lexemes]
-    top = max(keys)
-    if top <= 0:
-        return [anchor]
-    # The row the question names ("Lisbon") may not be the one most like it in meaning.
-    return [u for u, k in zip(rows, keys, strict=True) if k >= top]
+def _passing(scored: Scored, threshold: float, already_said: Sequence[str]) -> list[int]:
+    """Units at or above the threshold, best first. What the conversation already said is
+    not said again when anything else passes, so a follow-up answers with what is new."""
+    said = _plain(" ".join(already_said))
+    order = [int(i) for i in np.argsort(-scored.probability, kind="stable")]
+    passing = [i for i in order if scored.probability[i] >= threshold]
+    fresh = [i for i in passing if not (said and _plain(scored.candidates[i].text) in said)]
+    return fresh or passing
 
 
-def _weight(features: Features, lexemes: set[str]) -> float:
-    """How much of the question's weight (IDF, framing words aside) these lexemes hold."""
-    asked = (features.question_lexemes - FRAME_LEXEMES) & lexemes
-    return sum(features.idf.get(x, 0.0) for x in asked)
+def _rows_text(rows: list[Unit]) -> str:
+    caption = caption_of(rows[0].context)
+    lines = [u.text for u in rows]
+    if caption and not any(caption in line for line in lines):
+        if len(lines) == 1:
+            return f"{caption}: {lines[0]}"
+        return caption + ":\n" + "\n".join(f"- {line}" for line in lines)
+    return lines[0] if len(lines) == 1 else "\n".join(f"- {line}" for line in lines)
 
 
-def _list_block(anchor: Unit, features: Features) -> list[Unit]:
-    """The list an item belongs to: the whole of it when the question is about what the
-    list is about ("what has to go into a postmortem?"), only the lead-in and the items
-    that match when the question is about one thing the list says ("how fast must OS
-    updates be installed?" of a list of laptop rules)."""
-    block = [
-        u
-        for u in features.units[anchor.passage]
-        if u.block == anchor.block and u.kind in ("lead", "item")
-    ]
-    items = [u for u in block if u.kind == "item"]
-    if anchor.kind != "item" or len(items) <= 2:
-        return block
-    first = block[0].position
-    # What the list is about: its heading, the label or sentence above it, its lead-in.
-    topic = set(features.headings[anchor.passage])
-    if first:
-        topic |= features.lexemes.get((anchor.passage, first - 1), set())
-    for unit in block:
-        if unit.kind == "lead":
-            topic |= features.lexemes[_key(unit)]
-    own = _weight(features, features.lexemes[_key(anchor)] - topic)
-    if own <= _weight(features, topic):
-        return block
-    # The items that match about as well as the anchor; not one that shares a common
-    # word with the question ("must").
-    matching = [u for u in items if _weight(features, features.lexemes[_key(u)] - topic) >= own / 2]
-    return [u for u in block if u.kind == "lead"] + (matching or [anchor])
+def _list_text(members: list[Unit], units: list[Unit]) -> tuple[list[Unit], str]:
+    """A list's lead-in and its chosen items. The whole list when its lead-in answers, or
+    more than one of its items do: the question is about what the list enumerates."""
+    block = members[0].block
+    whole = [u for u in units if u.block == block and u.kind in ("lead", "item")]
+    lead = next((u for u in whole if u.kind == "lead"), None)
+    items = [u for u in members if u.kind == "item"]
+    if (lead is not None and lead in members) or len(items) != 1:
+        items = [u for u in whole if u.kind == "item"]
+    said = ([lead] if lead is not None else []) + sorted(items, key=lambda u: u.position)
+    lead_text = lead.text if lead is not None else caption_of(members[0].context)
+    lead_text += ":" if lead_text and lead is None else ""
+    lines = [f"- {u.text}" for u in said if u.kind == "item"]
+    return said, "\n".join(([lead_text] if lead_text else []) + lines)
 
 
-def _caption(text: str) -> str:
-    return re.sub(r"^\s*\d{1,2}[.)]\s+", "", text).strip().rstrip(":")
-
-
-def _part(anchor: Unit, features: Features) -> tuple[list[Unit], str]:
-    """The units an anchor stands for and the text that says them."""
-    if anchor.kind == "row":
-        rows = _rows(anchor, features)
-        caption = _caption(anchor.context)
-        lines = [u.text for u in rows]
-        if caption and not any(caption in line for line in lines):
-            lines[0] = f"{caption}: {lines[0]}" if len(lines) == 1 else caption + ":\n- " + lines[0]
-            text = "\n- ".join(lines) if len(lines) > 1 else lines[0]
+def _parts(scored: Scored, chosen: list[int], language: str) -> list[Part]:
+    groups: dict[tuple[int, int, int], list[Unit]] = {}
+    for index in chosen:
+        unit = scored.candidates[index]
+        groups.setdefault(_block_key(unit), []).append(unit)
+    parts: list[Part] = []
+    used: set[tuple[int, int]] = set()
+    for members in groups.values():
+        if all(key_of(u) in used for u in members):
+            continue  # said already, as the sentence a pronoun of another points back to
+        anchor = members[0]
+        units = scored.units[anchor.passage]
+        if anchor.kind == "row":
+            said = sorted(members, key=lambda u: u.position)
+            text = _rows_text(said)
+        elif anchor.kind in ("item", "lead"):
+            said, text = _list_text(members, units)
         else:
-            text = lines[0] if len(lines) == 1 else "\n".join(f"- {line}" for line in lines)
-        return rows, text
-    if anchor.kind in ("item", "lead"):
-        block = _list_block(anchor, features)
-        lead = next((u.text for u in block if u.kind == "lead"), "")
-        items = [u.text for u in block if u.kind == "item"]
-        if not lead:
-            lead = _caption(anchor.context) + ":" if anchor.context else ""
-        if not items:
-            return block, lead
-        return block, (lead + "\n" if lead else "") + "\n".join(f"- {item}" for item in items)
-    return [anchor], anchor.text
+            said = [anchor]
+            text = sentence_completed(anchor, scored.passages[anchor.passage], units, language)
+            before = antecedent(anchor, units)
+            if before is not None and key_of(before) not in used:
+                said, text = [before, anchor], f"{before.text} {text}"
+        if any(_plain(text) == _plain(part.text) for part in parts):
+            continue
+        used.update(key_of(u) for u in said)
+        parts.append(Part(anchor.passage, said[0].position, text, tuple(u.text for u in said)))
+    return parts
+
+
+def _differ(first: Part, second: Part, passages: dict[int, Passage]) -> bool:
+    """Two parts from different documents that say the same thing with other figures: every
+    word of the shorter is in the longer, and their figures are not the same."""
+    if passages[first.passage].chunk.document_id == passages[second.passage].chunk.document_id:
+        return False
+    figures = [set(FIGURE.findall(p.text)) for p in (first, second)]
+    if not (figures[0] - figures[1] and figures[1] - figures[0]):
+        return False
+    words = sorted(({w.lower() for w in WORD.findall(p.text)} for p in (first, second)), key=len)
+    return bool(words[0]) and words[0] <= words[1]
+
+
+def _counterpart(
+    first: Part, passages: Sequence[Passage], passages_of: dict[int, Passage], language: str
+) -> Part | None:
+    """A unit of another retrieved document that says what the answer's first part says
+    with other figures (an older version of the same FAQ), if there is one."""
+    for passage in passages:
+        for unit in passage_units(
+            passage.chunk.text,
+            passage=passage.number,
+            language=language,
+            heading=passage.chunk.heading_path,
+        ):
+            if not unit.answerable:
+                continue
+            candidate = Part(passage.number, unit.position, unit.text, (unit.text,))
+            if _differ(first, candidate, {**passages_of, passage.number: passage}):
+                return candidate
+    return None
+
+
+@lru_cache(maxsize=1)
+def _language_identifier() -> Any:
+    from py3langid.langid import (  # type: ignore[import-untyped]
+        MODEL_DIR,
+        MODEL_FILE,
+        LanguageIdentifier,
+    )
+
+    identifier = LanguageIdentifier.from_modelpath(MODEL_DIR / MODEL_FILE, norm_probs=True)
+    identifier.set_languages(sorted(LANGUAGE_CODES.values()))
+    return identifier
+
+
+def other_language(question: str, language: str) -> str | None:
+    """The language the question is more likely than not written in, when that is another
+    than the workspace's; None when it is the same or cannot be told."""
+    expected = LANGUAGE_CODES.get(language)
+    if expected is None:  # "simple": a workspace of mixed languages
+        return None
+    code, probability = _language_identifier().classify(question)
+    return code if code != expected and probability > 0.5 else None
+
+
+def _refused(question: str, language: str) -> Plan:
+    asked = other_language(question, language)
+    if asked is None:
+        return Plan(False, ())
+    sentence = OTHER_LANGUAGE.format(
+        language=LANGUAGE_NAMES[LANGUAGE_CODES[language]], asked=LANGUAGE_NAMES[asked]
+    )
+    return Plan(False, (), refusal=sentence)
 
 
 def answer_plan(
@@ -357,282 +275,142 @@ def answer_plan(
     previous_question: str = "",
     elliptical: bool = False,
 ) -> Plan:
-    """Choose what the answer says (sync: reads term statistics and, for a sentence cut by
-    a chunk boundary, the neighbouring chunk). What the conversation's earlier answers
-    already said is not said again, unless it holds what the follow-up adds to the
-    previous question; an elliptical follow-up prefers what is said like the previous
-    answer ("the secondary carer receives..." after "the primary carer receives...")."""
-    embeddings = embeddings_active()
-    if question_vector is None:
-        question_vector = embeddings.embed_query(question)
-    features = unit_features(
-        question=question,
-        passages=passages,
-        language=language,
-        question_vector=question_vector,
-        embeddings=embeddings,
-    )
-    if features is None:
-        return Plan(False, ())
-    # How well the best passage matches decides whether there is an answer at all; the
-    # unit's own match decides which units say it.
-    relevance = 0.6 * features.passage_similarity + 0.4 * features.passage_coverage
-    if relevance.max() < settings.ASSISTANT_EXTRACTIVE_MIN_SCORE:
-        return Plan(False, ())
-    # A sentence often names its subject only in the sentence before or the heading: term
-    # overlap counted with those weighs most.
-    scores = (
-        0.6 * features.similarity
-        + 0.1 * features.overlap
-        + 0.3 * features.context_overlap
-        + 0.25 * features.passage_similarity
-        + SECTION_NAMED_WEIGHT * features.section_named
-    )
-    said = " ".join(" ".join(already_said).split())
-    if said:
-        scores = _follow_up_scores(scores, features, already_said, previous_question, elliptical)
-    best = int(np.argmax(scores))
-    if _about_something_else(features.candidates[best], features, passages):
-        return Plan(False, ())
-    chosen = [best]
-    covered = _said_by(features.candidates[best], features)
-    needed = settings.ASSISTANT_EXTRACTIVE_MIN_GAIN * _weight(features, features.question_lexemes)
-    vectors = features.vectors
-    # Maximal marginal relevance: good units that say something the chosen ones do not,
-    # and that bear on a part of the question the chosen ones leave open. A near copy of a
-    # chosen unit (redundancy over 0.9) is never picked.
-    while len(chosen) < settings.ASSISTANT_EXTRACTIVE_MAX_SENTENCES:
-        redundancy = (vectors @ vectors[chosen].T).max(axis=1)
-        marginal = np.where(redundancy > 0.9, -np.inf, 0.7 * scores - 0.3 * redundancy)
-        marginal[chosen] = -np.inf
-        pick = int(np.argmax(marginal))
-        if marginal[pick] == -np.inf:
-            break
-        if scores[pick] < settings.ASSISTANT_EXTRACTIVE_KEEP_RATIO * scores[best]:
-            break
-        candidate = features.candidates[pick]
-        gain = _weight(features, features.lexemes[_key(candidate)] - covered)
-        # The sentence right after a chosen one continues it ("...within 30 days. Claims
-        # more than 90 days late are not paid."); another must answer more of the question.
-        follows = any(
-            candidate.passage == features.candidates[i].passage
-            and candidate.position == features.candidates[i].position + 1
-            and candidate.kind == features.candidates[i].kind == "sentence"
-            for i in chosen
+    """Choose what the answer says (sync: for a sentence cut by a chunk boundary, or a
+    summary, it reads more of the document). What the conversation's earlier answers
+    already said comes after what they did not."""
+    if not passages:
+        return _refused(question, language)
+    summary = SUMMARY.match(question)
+    if summary:
+        plan = _summary_plan(summary.group("subject"), passages, language)
+        if plan is not None:
+            return plan
+    every = passages
+    says = SAYS_ABOUT.match(question)
+    named = _named_document(says.group("subject"), passages, language) if says else None
+    if named is not None:
+        # Only that document's passages answer; if none does, its outline is the answer.
+        passages = [p for p in passages if p.chunk.document_id == named.chunk.document_id]
+    if settings.ASSISTANT_EXTRACTIVE_SCORER == "model":
+        parts, passages_of = _model_parts(question, passages, language, already_said)
+    else:
+        found = rules_plan(
+            question=question,
+            passages=passages,
+            language=language,
+            question_vector=question_vector,
+            already_said=already_said,
+            previous_question=previous_question,
+            elliptical=elliptical,
         )
-        # One nearly as good as the best is another way the question is answered ("within
-        # 30 days" beside "more than 90 days late").
-        close = scores[pick] >= CLOSE_RATIO * scores[best]
-        if not (follows or close) and (gain <= 0 or gain < needed):
-            scores = scores.copy()
-            scores[pick] = -np.inf
-            continue
-        chosen.append(pick)
-        covered |= _said_by(candidate, features)
-    parts: list[Part] = []
-    used: set[tuple[int, int]] = set()
-    by_number = {p.number: p for p in passages}
-    for index in chosen:
-        anchor = features.candidates[index]
-        if _key(anchor) in used:
-            continue
-        units, text = _part(anchor, features)
-        if anchor.kind == "sentence":
-            text = _complete(
-                anchor, by_number[anchor.passage], features.units[anchor.passage], language
-            )
-            before = _antecedent(anchor, features.units[anchor.passage])
-            if before is not None and _key(before) not in used:
-                units = [before, *units]
-                text = f"{before.text} {text}"
-        if any(" ".join(text.split()) == " ".join(part.text.split()) for part in parts):
-            continue
-        used.update(_key(u) for u in units)
-        parts.append(Part(anchor.passage, units[0].position, text, tuple(u.text for u in units)))
+        parts, passages_of = list(found or ()), {p.number: p for p in passages}
+    if not parts and says is not None:
+        plan = _summary_plan(says.group("subject"), every, language)
+        if plan is not None:
+            return plan
+    if not parts:
+        return _refused(question, language)
+    counterpart = _counterpart(parts[0], passages, passages_of, language)
+    if counterpart is not None:
+        return Plan(True, (parts[0], counterpart), preface=DIFFER)
     rank_of = {passage.number: rank for rank, passage in enumerate(passages)}
     # Read in passage order, then in the passage's own order, like a short paragraph.
     parts.sort(key=lambda part: (rank_of[part.passage], part.position))
     return Plan(True, tuple(parts))
 
 
-def _said_by(unit: Unit, features: Features) -> set[str]:
-    """What a chosen unit answers of the question: its own terms and its heading's."""
-    return features.lexemes[_key(unit)] | features.headings[unit.passage]
+def _model_parts(
+    question: str, passages: Sequence[Passage], language: str, already_said: Sequence[str]
+) -> tuple[list[Part], dict[int, Passage]]:
+    """The parts the answer model's passing units make, best first."""
+    scored = units_score(question=question, passages=passages, language=language)
+    passing = _passing(scored, refusal_threshold(), already_said)
+    chosen: list[int] = []
+    blocks: list[tuple[int, int, int]] = []
+    for index in passing:
+        block = _block_key(scored.candidates[index])
+        if block not in blocks:
+            if len(blocks) == settings.ASSISTANT_EXTRACTIVE_MAX_SENTENCES:
+                continue
+            blocks.append(block)
+        chosen.append(index)
+    return _parts(scored, chosen, language), scored.passages
 
 
-def _follow_up_scores(
-    scores: np.ndarray,
-    features: Features,
-    already_said: Sequence[str],
-    previous_question: str,
-    elliptical: bool,
-) -> np.ndarray:
-    # What the previous answer led with (the primary carer's leave, the Bristol row) is
-    # not said again, nor what earlier answers said, unless it holds what the follow-up
-    # adds to the previous question ("more than 10,000 miles").
-    previous_units = [
-        u
-        for u in passage_units(already_said[-1], passage=0, language=features.language)
-        if u.answerable
-    ]
-    last = [u.text for u in previous_units[:1]]
-    said = " ".join(" ".join([*already_said[:-1], *last]).split())
-    added = set(features.question_lexemes) - FRAME_LEXEMES
-    if previous_question:
-        added -= _lexemes([previous_question], features.language)[0]
-    repeated = np.array(
-        [
-            bool(said)
-            and " ".join(c.text.split()) in said
-            and not features.lexemes[_key(c)] & added
-            for c in features.candidates
-        ]
-    )
-    if not repeated.all():
-        scores = np.where(repeated, -np.inf, scores)
-    if elliptical and previous_units:
-        previous = np.asarray(
-            features.embeddings.embed_documents([unit_text(u) for u in previous_units])
+def _lexemes(texts: list[str], language: str) -> list[set[str]]:
+    """Each text's words as the workspace's text-search configuration stems them, stop
+    words left out."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tsvector_to_array(to_tsvector(%s::regconfig, t)) FROM unnest(%s::text[])"
+            " WITH ORDINALITY AS x(t, i) ORDER BY i",
+            [language, texts],
         )
-        parallel = (features.vectors @ previous.T).max(axis=1)
-        boost = settings.ASSISTANT_EXTRACTIVE_PARALLEL_WEIGHT * np.clip(
-            parallel - PARALLEL_FLOOR, 0, None
-        )
-        scores = scores + boost
-    return scores
+        return [set(row[0]) for row in cursor.fetchall()]
 
 
-def _words_of(text: str) -> list[str]:
-    return list(dict.fromkeys(re.findall(r"[A-Za-z][A-Za-z'’-]+", text)))
+def _named_document(subject: str, passages: Sequence[Passage], language: str) -> Passage | None:
+    """A retrieved passage of the one document whose title holds most of the words the
+    question names it by ("the safety manual"); None when no title does, or when two
+    documents' titles do equally well ("the policy" of two policies)."""
+    asked, *titles = _lexemes([subject, *(p.chunk.document_title for p in passages)], language)
+    shared = [len(asked & title) for title in titles]
+    best = max(shared, default=0)
+    if not asked or 2 * best <= len(asked):
+        return None
+    documents = {p.chunk.document_id for p, n in zip(passages, shared, strict=True) if n == best}
+    if len(documents) > 1:
+        return None
+    return next(p for p, n in zip(passages, shared, strict=True) if n == best)
 
 
-def _about_something_else(anchor: Unit, features: Features, passages: Sequence[Passage]) -> bool:
-    """Whether the best answer is about something other than what was asked: the question
-    names a thing no document mentions and the answer does not say in other words ("dental
-    treatment", "gym membership"), or it names a place or item that the answer's headings
-    replace by a sibling ("Dublin" asked, a Bristol page found)."""
-    passage = next(p for p in passages if p.number == anchor.passage)
-    said = f"{anchor.text} {anchor.context}"
-    labels = f"{passage.chunk.heading_path} {passage.chunk.document_title} {anchor.context}"
-    # Abbreviations and times ("OS", "3pm") are left out: too short to judge by.
-    # Nor the means something came by ("asked for my password over chat"): the question is
-    # about what was asked, whatever the channel.
-    asides = {m.lower() for m in MEANS.findall(features.question)}
-    unknown_words = [
-        w
-        for w in _words_of(features.question)
-        if len(w) > 3 and _stem_in(w, features.unknown) and w.lower() not in asides
-    ]
-    # A word nobody wrote matters when it carries much of the question ("dental treatment"
-    # of "does our medical insurance cover dental treatment?"), less so as an aside ("over
-    # chat" of a question about the service desk asking for a password).
-    weighed = features.question_lexemes - FRAME_LEXEMES
-    unknown_weight = sum(
-        features.idf[x] for x in weighed if any(_stem_in(w, {x}) for w in unknown_words)
+def _summary_plan(subject: str, passages: Sequence[Passage], language: str) -> Plan | None:
+    """The opening sentence of each section of the document the question names."""
+    best = _named_document(subject, passages, language)
+    if best is None:
+        return None
+    openings = document_section_openings(
+        document_id=best.chunk.document_id,
+        workspace_id=best.chunk.workspace_id,
+        limit=settings.ASSISTANT_EXTRACTIVE_SUMMARY_SECTIONS,
     )
-    if unknown_weight < UNKNOWN_SHARE * sum(features.idf[x] for x in weighed):
-        unknown_words = []
-    # A row or a list item is read with its caption or lead-in; a sentence with its whole
-    # passage, which often names its subject a sentence or two before.
-    scope = f"{said} {labels}" if anchor.kind != "sentence" else f"{labels} {passage.chunk.text}"
-    names = [
-        n
-        for n in NAME.findall(features.question)[1:]
-        if n not in ("I", "I'm", "I've") and n.lower() not in scope.lower()
-    ]
-    label_names = [n for n in NAME.findall(labels) if n.lower() not in features.question.lower()]
-    if not unknown_words and not (names and label_names):
-        return False
-    # Said in other words anywhere in the answer's passage ("frozen": "Freeze periods").
-    answer_words = _words_of(f"{said} {passage.chunk.heading_path} {passage.chunk.text}")
-    texts = unknown_words + names + answer_words + label_names
-    vectors = np.asarray(features.embeddings.embed_documents(texts))
-    unknown_v = vectors[: len(unknown_words)]
-    names_v = vectors[len(unknown_words) : len(unknown_words) + len(names)]
-    answer_v = vectors[len(unknown_words) + len(names) : len(texts) - len(label_names)]
-    label_v = vectors[len(texts) - len(label_names) :]
-    if len(unknown_v) and len(answer_v):
-        closest = (unknown_v @ answer_v.T).max(axis=1)
-        if closest.min() < SYNONYM_SIMILARITY:
-            return True
-    elif len(unknown_v):
-        return True
-    return bool(len(names_v) and len(label_v) and (names_v @ label_v.T).max() >= SIBLING_SIMILARITY)
-
-
-def _stem_in(word: str, lexemes: set[str]) -> bool:
-    """Whether a word of the question is one of these lexemes (English stems: "donations"
-    is "donat", "christmas" is "christma")."""
-    lower = word.lower().replace("’", "'")
-    return any(lower.startswith(lexeme) and len(lexeme) >= len(lower) - 4 for lexeme in lexemes)
-
-
-def _key(unit: Unit) -> tuple[int, int]:
-    return (unit.passage, unit.position)
-
-
-def _complete(unit: Unit, passage: Passage, units: list[Unit], language: str) -> str:
-    """A sentence cut where the chunk starts or ends, completed from the chunk beside it."""
-    head_cut = unit.text[:1].islower() and all(not u.answerable for u in units[: unit.position])
-    tail_cut = not ENDED.search(unit.text) and all(
-        u.kind == "label" for u in units[unit.position + 1 :]
+    numbers = {p.chunk.chunk_id: p.number for p in passages}
+    # Passages beyond the retrieved ones are numbered after the last of them.
+    last = max(p.number for p in passages)
+    extra: list[Passage] = []
+    parts: list[Part] = []
+    for chunk in openings:
+        units = passage_units(chunk.text, passage=0, language=language, heading=chunk.heading_path)
+        first = next((u for u in units if u.kind == "sentence"), None)
+        if first is None:
+            continue
+        number = numbers.get(chunk.chunk_id)
+        if number is None:
+            number = last + len(extra) + 1
+            extra.append(Passage(number, chunk))
+        parts.append(Part(number, first.position, first.text, (first.text,)))
+    if not parts:
+        return None
+    title = best.chunk.document_title
+    return Plan(
+        True, tuple(parts), preface=f"{title}, section by section:", extra_passages=tuple(extra)
     )
-    if not (head_cut or tail_cut):
-        return unit.text
-    before, after = chunk_texts_beside(
-        document_id=passage.chunk.document_id,
-        workspace_id=passage.chunk.workspace_id,
-        ordinal=passage.chunk.ordinal,
-    )
-    text = unit.text
-    if head_cut and before is not None:
-        text = _joined(before, passage.chunk.text, text, language, head=True)
-    if tail_cut and after is not None:
-        text = _joined(passage.chunk.text, after, text, language, head=False)
-    return text
-
-
-def _joined(first: str, second: str, fragment: str, language: str, *, head: bool) -> str:
-    """The whole sentence `fragment` is part of, read across two neighbouring chunks (which
-    may overlap by a few lines)."""
-    lines_a, lines_b = first.splitlines(), second.splitlines()
-    overlap = 0
-    for size in range(min(len(lines_a), len(lines_b)), 0, -1):
-        if lines_a[-size:] == lines_b[:size]:
-            overlap = size
-            break
-    merged = passage_units("\n".join(lines_a + lines_b[overlap:]), passage=0, language=language)
-    wanted = " ".join(fragment.split())
-    for unit in merged:
-        if (
-            unit.answerable
-            and wanted in " ".join(unit.text.split())
-            and len(unit.text) > len(wanted)
-        ):
-            return unit.text
-    # Page furniture between the halves kept them apart: join the unfinished sentence of
-    # one chunk to the fragment that begins the other.
-    if head:
-        tail = [u for u in passage_units(first, passage=0, language=language) if u.answerable]
-        if tail and not ENDED.search(tail[-1].text):
-            return f"{tail[-1].text} {fragment}"
-    else:
-        lead = [u for u in passage_units(second, passage=0, language=language) if u.answerable]
-        if lead and lead[0].text[:1].islower():
-            return f"{fragment} {lead[0].text}"
-    return fragment
 
 
 class ExtractiveProvider:
     name = "extractive"
     model = "extractive"
-    # Runs no model: condensing a follow-up costs nothing.
+    # Runs no generative model: condensing a follow-up costs nothing.
     condense_usage: Usage | None = None
 
     @property
     def prompt_version(self) -> str:
+        from assistant.answer_model.scorer import answer_model_card
+
         return version_of(
             EXTRACTIVE_VERSION,
+            answer_model_card()["recipe"],
+            refusal_threshold(),
             *(
                 getattr(settings, name)
                 for name in sorted(dir(settings))
@@ -662,23 +440,28 @@ class ExtractiveProvider:
             previous_question=history[-1].question if history else "",
             elliptical=bool(history) and is_elliptical(original or question),
         )
-        return Prepared(question=question, passages=passages, history=history, plan=plan)
+        every = [*passages, *plan.extra_passages]
+        return Prepared(question=question, passages=every, history=history, plan=plan)
 
     async def astream(self, prepared: Prepared) -> AsyncIterator[str | Usage]:
         plan = prepared.plan
         assert isinstance(plan, Plan)
         if not plan.answered:
-            yield NOT_FOUND
+            yield plan.refusal
             yield Usage(model="extractive", answered=False)
             return
         quotes: dict[int, list[str]] = {}
         delay = settings.ASSISTANT_EXTRACTIVE_STREAM_DELAY_MS / 1000
+        if plan.preface:
+            yield plan.preface + "\n\n"
         for index, part in enumerate(plan.parts):
             quotes.setdefault(part.passage, []).extend(part.quotes)
             multiline = "\n" in part.text
             if index:
-                # A list or rows start on their own line; sentences run on.
-                yield "\n\n" if multiline or "\n" in plan.parts[index - 1].text else " "
+                # A list or rows start on their own line, and so does each part of a
+                # summary or of documents that differ; sentences run on.
+                apart = multiline or "\n" in plan.parts[index - 1].text or plan.preface
+                yield "\n\n" if apart else " "
             # A few words at a time, at reading pace: the answer is there at once, but a
             # screen that fills in steps reads as an answer being given.
             for line_number, line in enumerate(part.text.split("\n")):

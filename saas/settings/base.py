@@ -308,12 +308,20 @@ ASSISTANT_PASSAGES = env.int("ASSISTANT_PASSAGES", default=6)  # numbered passag
 ASSISTANT_HISTORY_TURNS = env.int("ASSISTANT_HISTORY_TURNS", default=3)
 # A message left "streaming" this long (its server went away) may be taken over.
 ASSISTANT_STREAM_STALE_SECONDS = env.int("ASSISTANT_STREAM_STALE_SECONDS", default=120)
-ASSISTANT_EXTRACTIVE_SHORTLIST = env.int("ASSISTANT_EXTRACTIVE_SHORTLIST", default=8)
-ASSISTANT_EXTRACTIVE_SIMILARITY_WEIGHT = env.float(
-    "ASSISTANT_EXTRACTIVE_SIMILARITY_WEIGHT", default=0.6
+# The answer model's probability below which the extractive provider refuses; unset, the
+# threshold its training run chose (assistant/answer_model/artefact/answer-model.json).
+ASSISTANT_EXTRACTIVE_MIN_PROBABILITY = env.float(
+    "ASSISTANT_EXTRACTIVE_MIN_PROBABILITY", default=None
 )
+# Tokens (question and unit, summed over units) the answer model reads per answer, units of
+# the best-ranked passages first: its time grows with them. See bench/answer_model.py.
+ASSISTANT_EXTRACTIVE_TOKEN_BUDGET = env.int("ASSISTANT_EXTRACTIVE_TOKEN_BUDGET", default=4000)
+# How the extractive provider scores units: `rules` (embedding similarity and term overlap,
+# weighted by hand; the default while `model` trails it on handbook sets A and C, see
+# assistant/answer_model/MODEL_CARD.md) or `model` (the answer model, calibrated).
+ASSISTANT_EXTRACTIVE_SCORER = env.str("ASSISTANT_EXTRACTIVE_SCORER", default="rules")
+ASSISTANT_EXTRACTIVE_SHORTLIST = env.int("ASSISTANT_EXTRACTIVE_SHORTLIST", default=8)
 ASSISTANT_EXTRACTIVE_MIN_SCORE = env.float("ASSISTANT_EXTRACTIVE_MIN_SCORE", default=0.4)
-ASSISTANT_EXTRACTIVE_MAX_SENTENCES = env.int("ASSISTANT_EXTRACTIVE_MAX_SENTENCES", default=3)
 ASSISTANT_EXTRACTIVE_KEEP_RATIO = env.float("ASSISTANT_EXTRACTIVE_KEEP_RATIO", default=0.75)
 # An extra sentence must bring at least this share of the question's weight the chosen
 # ones lack; a follow-up's units said like the previous answer gain this much.
@@ -321,6 +329,10 @@ ASSISTANT_EXTRACTIVE_MIN_GAIN = env.float("ASSISTANT_EXTRACTIVE_MIN_GAIN", defau
 ASSISTANT_EXTRACTIVE_PARALLEL_WEIGHT = env.float(
     "ASSISTANT_EXTRACTIVE_PARALLEL_WEIGHT", default=0.3
 )
+# At most this many parts (a sentence, a table's rows, a list) in an answer.
+ASSISTANT_EXTRACTIVE_MAX_SENTENCES = env.int("ASSISTANT_EXTRACTIVE_MAX_SENTENCES", default=3)
+# "Summarise X": the opening sentences of at most this many of X's sections.
+ASSISTANT_EXTRACTIVE_SUMMARY_SECTIONS = env.int("ASSISTANT_EXTRACTIVE_SUMMARY_SECTIONS", default=6)
 ASSISTANT_EXTRACTIVE_STREAM_DELAY_MS = env.int("ASSISTANT_EXTRACTIVE_STREAM_DELAY_MS", default=25)
 VERTEX_PROJECT = env.str("VERTEX_PROJECT", default="")
 VERTEX_LOCATION = env.str("VERTEX_LOCATION", default="us-central1")
@@ -338,7 +350,8 @@ VERTEX_ACCESS_TOKEN = env.str("VERTEX_ACCESS_TOKEN", default="")
 # through the Vertex AI ranking API (Discovery Engine RankService); past
 # RERANK_TIMEOUT_SECONDS, or on an error, the fused order stands. RERANK_BASE_URL empty:
 # Google's endpoint with Application Default Credentials (or VERTEX_ACCESS_TOKEN when set).
-RERANK_PROVIDER = env.str("RERANK_PROVIDER", default="none")  # none | vertex
+# `local`: the answer model (assistant/answer_model/) scores the candidates on this machine.
+RERANK_PROVIDER = env.str("RERANK_PROVIDER", default="none")  # none | vertex | local
 RERANK_MODEL = env.str("RERANK_MODEL", default="semantic-ranker-default@latest")
 RERANK_CANDIDATES = env.int("RERANK_CANDIDATES", default=20)
 RERANK_TIMEOUT_SECONDS = env.float("RERANK_TIMEOUT_SECONDS", default=0.5)

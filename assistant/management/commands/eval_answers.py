@@ -1,29 +1,30 @@
 import asyncio
 import json
-import secrets
 import statistics
 import time
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.test import override_settings
-from django_tenants.utils import tenant_context
 from tqdm import tqdm
 
 from assistant.answering import MARKER, answer_events
 from assistant.conversations import question_ask
 from assistant.evaluation.handbook import HandbookItem, Outcome, handbook_load, handbook_metrics
-from assistant.evaluation.squad import SquadDataset, contains_answer, squad_load
+from assistant.evaluation.organization import (
+    cached_embeddings,
+    evaluation_organization,
+    folder_upload,
+)
+from assistant.evaluation.squad import (
+    SquadDataset,
+    articles_slice,
+    contains_answer,
+    squad_load,
+)
 from assistant.models import Conversation, Message, MessageStatus
-from billing.services import organization_unmetered
-from members.services import organization_signup
-from tenants.models import Organization
-from tenants.schemas import schema_public_activate
-from workspaces.embedding_cache import CachedEmbeddings
-from workspaces.embeddings import embeddings_get
 from workspaces.ingestion.pipeline import documents_ingest
 from workspaces.models import Workspace
 from workspaces.services import WorkspaceError, document_upload, workspace_create
@@ -45,6 +46,12 @@ class Command(BaseCommand):
         parser.add_argument("--out", type=Path, help="write one JSON line per question here")
         parser.add_argument("--provider", choices=["extractive", "vertex"], default="extractive")
         parser.add_argument("--max-questions", type=int, default=0)
+        parser.add_argument(
+            "--articles",
+            type=articles_slice,
+            default=slice(None),
+            help="with --squad, only these articles (`20:24`: SQuAD part 1's validation split)",
+        )
         parser.add_argument("--keep", action="store_true", help="keep the evaluation organization")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -54,48 +61,41 @@ class Command(BaseCommand):
             name = options["docs"].name
         else:
             raise CommandError("Give either --squad FILE, or --docs DIR with --questions FILE.")
-        organization, owner = organization_signup(
-            name=f"Evaluation {name}",
-            slug=f"eval-{secrets.token_hex(4)}",
-            owner_email="eval@eval.example",
-            owner_password=secrets.token_urlsafe(16),
-        )
-        organization_unmetered(organization=organization)
         # Answers are timed without the extractive provider's reading-pace pauses, and each
         # one is made: a repeated question is not answered from the cache.
         overrides = override_settings(
             ASSISTANT_PROVIDER=options["provider"], ASSISTANT_EXTRACTIVE_STREAM_DELAY_MS=0,
             ANSWER_CACHE_SECONDS=0,
         )  # fmt: skip
-        try:
-            with overrides, tenant_context(organization):
-                if options["squad"]:
-                    dataset = squad_load(options["squad"], max_questions=options["max_questions"])
-                    workspace = workspace_create(actor=owner, name="Paragraphs")
-                    documents = self._load(dataset, workspace, owner)
-                    result = self._ask(dataset, documents, organization, owner)
-                else:
-                    items = handbook_load(options["questions"])
-                    if options["max_questions"]:
-                        items = items[: options["max_questions"]]
-                    workspace = workspace_create(actor=owner, name="Documents")
-                    names = self._upload(options["docs"], workspace, owner)
-                    outcomes = [
-                        self._converse(item, names, organization, owner)
-                        for item in tqdm(items, desc="questions", unit="q", disable=None)
-                    ]
-                    if options["out"]:
-                        _outcomes_write(options["out"], outcomes)
-                    result = handbook_metrics(outcomes)
-        finally:
-            schema_public_activate()
-            if not options["keep"]:
-                Organization.objects.get(pk=organization.pk).delete(force_drop=True)
+        session = evaluation_organization(name=name, keep=options["keep"])
+        with overrides, session as (organization, owner):
+            if options["squad"]:
+                dataset = squad_load(
+                    options["squad"],
+                    max_questions=options["max_questions"],
+                    articles=options["articles"],
+                )
+                workspace = workspace_create(actor=owner, name="Paragraphs")
+                documents = self._load(dataset, workspace, owner)
+                result = self._ask(dataset, documents, organization, owner)
+            else:
+                items = handbook_load(options["questions"])
+                if options["max_questions"]:
+                    items = items[: options["max_questions"]]
+                workspace = workspace_create(actor=owner, name="Documents")
+                names = folder_upload(options["docs"], workspace, owner)
+                outcomes = [
+                    self._converse(item, names, organization, owner)
+                    for item in tqdm(items, desc="questions", unit="q", disable=None)
+                ]
+                if options["out"]:
+                    _outcomes_write(options["out"], outcomes)
+                result = handbook_metrics(outcomes)
         self.stdout.write(json.dumps(result))
 
     def _load(self, dataset: SquadDataset, workspace: Workspace, owner: Any) -> dict[int, int]:
         """Document id -> paragraph index."""
-        embeddings = _cached_embeddings()
+        embeddings = cached_embeddings()
         documents: dict[int, int] = {}
         paragraphs = list(enumerate(dataset.paragraphs))
         bar = tqdm(total=len(paragraphs), desc="paragraphs", unit="doc", disable=None)
@@ -115,19 +115,6 @@ class Command(BaseCommand):
             bar.update(len(paragraphs[start : start + GROUP]))
         bar.close()
         return documents
-
-    def _upload(self, folder: Path, workspace: Workspace, owner: Any) -> dict[int, str]:
-        """Every file of the folder, uploaded and ingested as a person's upload would be:
-        document id -> file name."""
-        names: dict[int, str] = {}
-        for path in sorted(p for p in folder.iterdir() if p.is_file()):
-            upload = ContentFile(path.read_bytes(), name=path.name)
-            document = document_upload(
-                actor=owner, workspace=workspace, upload=upload, queue_ingestion=False
-            )
-            names[document.pk] = path.name
-        documents_ingest(document_ids=list(names), embeddings=_cached_embeddings())
-        return names
 
     def _converse(
         self, item: HandbookItem, names: dict[int, str], organization: Any, owner: Any
@@ -186,14 +173,6 @@ class Command(BaseCommand):
             "p50_ms": round(statistics.median(latencies), 1) if latencies else None,
             "p95_ms": round(_percentile(latencies, 0.95), 1) if latencies else None,
         }
-
-
-def _cached_embeddings() -> CachedEmbeddings:
-    return CachedEmbeddings(
-        embeddings_get(),
-        settings.BASE_DIR / ".run" / "embedding-cache.sqlite3",
-        "all-MiniLM-L6-v2",
-    )
 
 
 def _outcomes_write(path: Path, outcomes: list[Outcome]) -> None:

@@ -1,0 +1,522 @@
+"""The hand-weighted scorer of the extractive provider (ASSISTANT_EXTRACTIVE_SCORER=rules,
+the default): a unit's score mixes its embedding similarity to the question (the retrieval
+model) with how much of the question's weight (IDF from the organization's term statistics)
+it and its context contain; the best-scoring passage's relevance decides whether to answer.
+Its constants were set by hand on handbook set A. assistant/answer_model/ holds the learned
+scorer meant to replace it; see its MODEL_CARD.md for where that stands.
+"""
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from django.conf import settings
+from django.db import connection
+from langchain_core.embeddings import Embeddings
+
+from assistant.llm import Passage
+from assistant.llm.answer_parts import (
+    Part,
+    antecedent,
+    caption_of,
+    key_of,
+    sentence_completed,
+)
+from assistant.llm.passage_units import Unit, passage_units, unit_text
+from workspaces.reembedding import embeddings_active
+from workspaces.selectors import chunk_similarities
+from workspaces.term_stats import term_chunk_counts, term_variants
+
+# Words that frame a question (how far, how soon, is that valid) rather than name what it
+# is about, as the English text-search configuration stems them.
+FRAME_LEXEMES = {
+    "far", "ahead", "soon", "fast", "quick", "max", "maximum", "min", "minimum", "valid",
+    "finish", "long", "mani", "much", "often", "ve", "m", "ll", "re", "d", "s", "t", "won",
+    "just", "normal", "okay", "ok", "allow", "exact", "usual",
+}  # fmt: skip
+# An unknown question word this close (cosine, single words) to a word of the answer is
+# taken as said in other words ("beer" and "alcoholic drinks"); below it, the answer is
+# about something else ("dental" and "medical" score 0.52).
+SYNONYM_SIMILARITY = 0.55
+UNKNOWN_SHARE = 0.3
+MIN_CHUNKS_FOR_ABSENCE = 20
+# A name the question gives that the answer's headings do not, against a name they give
+# instead this close to it ("Dublin" and "Bristol": 0.50; "Dublin" and "Parking": 0.21).
+SIBLING_SIMILARITY = 0.45
+# The word after "over", "via" or "through" (and a determiner): a channel or means.
+MEANS = re.compile(
+    r"\b(?:over|via|through)\s+(?:(?:a|an|the|my|our|your|their)\s+)?([A-Za-z][\w'’-]*)", re.I
+)
+# How much a unit gains when the question names its section.
+SECTION_NAMED_WEIGHT = 0.25
+# A unit scoring this close to the best is said too, whatever it adds.
+CLOSE_RATIO = 0.9
+# Below this similarity to a sentence of the previous answer, a unit is not said like it.
+PARALLEL_FLOOR = 0.5
+NAME = re.compile(r"\b(?:[A-Z][\w'’-]*|[A-Za-z]+\d+\w*)")
+
+
+def _lexemes(texts: list[str], language: str) -> list[set[str]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tsvector_to_array(to_tsvector(%s::regconfig, t)) FROM unnest(%s::text[])"
+            " WITH ORDINALITY AS x(t, i) ORDER BY i",
+            [language, texts],
+        )
+        return [set(row[0]) for row in cursor.fetchall()]
+
+
+def _idf(lexemes: set[str]) -> tuple[dict[str, float], set[str]]:
+    """IDF of each lexeme from the organization's term statistics, and the lexemes no
+    chunk of the organization has."""
+    chunks, counts = term_chunk_counts(lexemes=lexemes)
+    total = float(max(chunks, 1))
+    # A lexeme no chunk has gets the highest weight; it cannot be matched anyway.
+    idf = {
+        lexeme: math.log(1 + (total - counts.get(lexeme, 0) + 0.5) / (counts.get(lexeme, 0) + 0.5))
+        for lexeme in lexemes
+    }
+    # That a small knowledge base never uses a word says little about what it covers.
+    if total < MIN_CHUNKS_FOR_ABSENCE:
+        return idf, set()
+    return idf, {lexeme for lexeme in lexemes if not counts.get(lexeme)}
+
+
+@dataclass(frozen=True)
+class Features:
+    """Per candidate unit (after the shortlist): what the score is made of."""
+
+    candidates: list[Unit]
+    similarity: np.ndarray  # unit embedding . question embedding
+    overlap: np.ndarray  # share of the question's IDF weight in the unit
+    context_overlap: np.ndarray  # ... in the unit, the one before it, its label and heading
+    passage_similarity: np.ndarray  # the unit's passage embedding . question embedding
+    passage_coverage: np.ndarray  # share of the question's IDF weight in the whole passage
+    # 1 where the question names the unit's section ("what other paid leave..." and "8. Other
+    # paid leave"), else 0.
+    section_named: np.ndarray
+    vectors: np.ndarray  # unit embeddings, for diversification
+    lexemes: dict[tuple[int, int], set[str]]  # (passage, position) -> the unit's lexemes
+    # ... the unit's lexemes with those of the unit before it, its label and its heading.
+    context_lexemes: dict[tuple[int, int], set[str]]
+    units: dict[int, list[Unit]]  # passage number -> all its units
+    headings: dict[int, set[str]]  # passage number -> the lexemes of its heading path
+    question_lexemes: set[str]
+    idf: dict[str, float]
+    language: str
+    # Question lexemes no chunk of the organization has, question-framing words aside.
+    unknown: set[str]
+    question: str
+    # The organization's embedding model, looked up once for the whole plan.
+    embeddings: Embeddings
+
+
+def _passage_similarity(question_vector: Sequence[float], chunk_ids: list[int]) -> dict[int, float]:
+    return chunk_similarities(query_vector=question_vector, chunk_ids=chunk_ids)
+
+
+def unit_features(
+    *,
+    question: str,
+    passages: Sequence[Passage],
+    language: str,
+    question_vector: Sequence[float],
+    embeddings: Embeddings,
+) -> Features | None:
+    units = {
+        p.number: passage_units(
+            p.chunk.text, passage=p.number, language=language, heading=p.chunk.heading_path
+        )
+        for p in passages
+    }
+    every = [unit for p in passages for unit in units[p.number]]
+    if not any(u.answerable for u in every):
+        return None
+    texts = [question]
+    texts += [p.chunk.heading_path + "\n" + p.chunk.text for p in passages]
+    texts += [p.chunk.heading_path for p in passages]
+    texts += [unit_text(u) for u in every]
+    lexeme_sets = _lexemes(texts, language)
+    question_lexemes = set(lexeme_sets[0])
+    # A stem no chunk has, read as the stems of the word's other forms (as retrieval does).
+    for lexeme, variants in term_variants(lexemes=question_lexemes).items():
+        question_lexemes = (question_lexemes - {lexeme}) | set(variants)
+    count = len(passages)
+    passage_lexemes = dict(
+        zip((p.number for p in passages), lexeme_sets[1 : 1 + count], strict=True)
+    )
+    heading_lexemes = dict(
+        zip((p.number for p in passages), lexeme_sets[1 + count : 1 + 2 * count], strict=True)
+    )
+    all_lexemes = lexeme_sets[1 + 2 * count :]
+    by_key = {(u.passage, u.position): found for u, found in zip(every, all_lexemes, strict=True)}
+    # The unit before counts as context even when it cannot be an answer itself (the FAQ's
+    # question above its answer), and so does the last label above it in the passage.
+    context_lexemes = []
+    label: set[str] = set()
+    for index, (unit, found) in enumerate(zip(every, all_lexemes, strict=True)):
+        if unit.position == 0:
+            label = set()
+        before = all_lexemes[index - 1] if unit.position else set()
+        context_lexemes.append(found | before | label | heading_lexemes[unit.passage])
+        if not unit.answerable:
+            label = found
+    keep = [index for index, unit in enumerate(every) if unit.answerable]
+    candidates = [every[index] for index in keep]
+    idf, unknown = _idf(question_lexemes)
+
+    def coverage(found: set[str]) -> float:
+        total = sum(idf[x] for x in question_lexemes) or 1.0
+        return sum(idf[x] for x in question_lexemes & found) / total
+
+    overlap = np.array([coverage(all_lexemes[index]) for index in keep])
+    context_overlap = np.array([coverage(context_lexemes[index]) for index in keep])
+    similarity_of = _passage_similarity(question_vector, [p.chunk.chunk_id for p in passages])
+    number_to_chunk = {p.number: p.chunk.chunk_id for p in passages}
+    passage_similarity = np.array([similarity_of[number_to_chunk[u.passage]] for u in candidates])
+    passage_coverage = np.array([coverage(passage_lexemes[u.passage]) for u in candidates])
+    named = {p.number: _names_section(question, p.chunk.heading_path) for p in passages}
+    section_named = np.array([float(named[u.passage]) for u in candidates])
+    # Embedding every unit of every passage would cost more than retrieval: embed the ones
+    # most likely to matter, by term overlap in context and by their passage.
+    shortlist = np.argsort(-(context_overlap + passage_similarity + section_named), kind="stable")[
+        : settings.ASSISTANT_EXTRACTIVE_SHORTLIST
+    ]
+    vectors = np.asarray(embeddings.embed_documents([unit_text(candidates[i]) for i in shortlist]))
+    return Features(
+        candidates=[candidates[i] for i in shortlist],
+        similarity=vectors @ np.asarray(question_vector),
+        overlap=overlap[shortlist],
+        context_overlap=context_overlap[shortlist],
+        passage_similarity=passage_similarity[shortlist],
+        passage_coverage=passage_coverage[shortlist],
+        section_named=section_named[shortlist],
+        vectors=vectors,
+        lexemes=by_key,
+        context_lexemes={
+            (u.passage, u.position): found for u, found in zip(every, context_lexemes, strict=True)
+        },
+        units=units,
+        headings=heading_lexemes,
+        question_lexemes=question_lexemes,
+        idf=idf,
+        language=language,
+        unknown=unknown - FRAME_LEXEMES,
+        question=question,
+        embeddings=embeddings,
+    )
+
+
+def _names_section(question: str, heading_path: str) -> bool:
+    """Whether the question names one of the passage's sections (not the document's
+    title) word for word: a section title of two words or more."""
+    asked = " " + " ".join(re.findall(r"[\w'’-]+", question.lower())) + " "
+    for section in heading_path.split(" › ")[1:]:
+        words = re.findall(r"[\w'’-]+", re.sub(r"^\s*[\d.]+\s+", "", section).lower())
+        if len(words) >= 2 and f" {' '.join(words)} " in asked:
+            return True
+    return False
+
+
+def _rows(anchor: Unit, features: Features) -> list[Unit]:
+    """The anchor row, and the other rows of its table that match the question as well: a
+    row's own terms count, not those every row of the table shares (the headers)."""
+    rows = [
+        u for u in features.units[anchor.passage] if u.kind == "row" and u.block == anchor.block
+    ]
+    lexemes = [features.lexemes[(u.passage, u.position)] for u in rows]
+    shared = set.intersection(*lexemes) if len(rows) > 1 else set()
+
+    def key(found: set[str]) -> float:
+        return sum(features.idf.get(x, 0.0) for x in (found - shared) & features.question_lexemes)
+
+    keys = [key(found) for found in lexemes]
+    top = max(keys)
+    if top <= 0:
+        return [anchor]
+    # The row the question names ("Lisbon") may not be the one most like it in meaning.
+    return [u for u, k in zip(rows, keys, strict=True) if k >= top]
+
+
+def _weight(features: Features, lexemes: set[str]) -> float:
+    """How much of the question's weight (IDF, framing words aside) these lexemes hold."""
+    asked = (features.question_lexemes - FRAME_LEXEMES) & lexemes
+    return sum(features.idf.get(x, 0.0) for x in asked)
+
+
+def _list_block(anchor: Unit, features: Features) -> list[Unit]:
+    """The list an item belongs to: the whole of it when the question is about what the
+    list is about ("what has to go into a postmortem?"), only the lead-in and the items
+    that match when the question is about one thing the list says ("how fast must OS
+    updates be installed?" of a list of laptop rules)."""
+    block = [
+        u
+        for u in features.units[anchor.passage]
+        if u.block == anchor.block and u.kind in ("lead", "item")
+    ]
+    items = [u for u in block if u.kind == "item"]
+    if anchor.kind != "item" or len(items) <= 2:
+        return block
+    first = block[0].position
+    # What the list is about: its heading, the label or sentence above it, its lead-in.
+    topic = set(features.headings[anchor.passage])
+    if first:
+        topic |= features.lexemes.get((anchor.passage, first - 1), set())
+    for unit in block:
+        if unit.kind == "lead":
+            topic |= features.lexemes[key_of(unit)]
+    own = _weight(features, features.lexemes[key_of(anchor)] - topic)
+    if own <= _weight(features, topic):
+        return block
+    # The items that match about as well as the anchor; not one that shares a common
+    # word with the question ("must").
+    matching = [
+        u for u in items if _weight(features, features.lexemes[key_of(u)] - topic) >= own / 2
+    ]
+    return [u for u in block if u.kind == "lead"] + (matching or [anchor])
+
+
+def _part(anchor: Unit, features: Features) -> tuple[list[Unit], str]:
+    """The units an anchor stands for and the text that says them."""
+    if anchor.kind == "row":
+        rows = _rows(anchor, features)
+        caption = caption_of(anchor.context)
+        lines = [u.text for u in rows]
+        if caption and not any(caption in line for line in lines):
+            lines[0] = f"{caption}: {lines[0]}" if len(lines) == 1 else caption + ":\n- " + lines[0]
+            text = "\n- ".join(lines) if len(lines) > 1 else lines[0]
+        else:
+            text = lines[0] if len(lines) == 1 else "\n".join(f"- {line}" for line in lines)
+        return rows, text
+    if anchor.kind in ("item", "lead"):
+        block = _list_block(anchor, features)
+        lead = next((u.text for u in block if u.kind == "lead"), "")
+        items = [u.text for u in block if u.kind == "item"]
+        if not lead:
+            lead = caption_of(anchor.context) + ":" if anchor.context else ""
+        if not items:
+            return block, lead
+        return block, (lead + "\n" if lead else "") + "\n".join(f"- {item}" for item in items)
+    return [anchor], anchor.text
+
+
+def rules_plan(
+    *,
+    question: str,
+    passages: Sequence[Passage],
+    language: str,
+    question_vector: Sequence[float] | None = None,
+    already_said: Sequence[str] = (),
+    previous_question: str = "",
+    elliptical: bool = False,
+) -> tuple[Part, ...] | None:
+    """Choose what the answer says (sync: reads term statistics and, for a sentence cut by
+    a chunk boundary, the neighbouring chunk). What the conversation's earlier answers
+    already said is not said again, unless it holds what the follow-up adds to the
+    previous question; an elliptical follow-up prefers what is said like the previous
+    answer ("the secondary carer receives..." after "the primary carer receives...")."""
+    embeddings = embeddings_active()
+    if question_vector is None:
+        question_vector = embeddings.embed_query(question)
+    features = unit_features(
+        question=question,
+        passages=passages,
+        language=language,
+        question_vector=question_vector,
+        embeddings=embeddings,
+    )
+    if features is None:
+        return None
+    # How well the best passage matches decides whether there is an answer at all; the
+    # unit's own match decides which units say it.
+    relevance = 0.6 * features.passage_similarity + 0.4 * features.passage_coverage
+    if relevance.max() < settings.ASSISTANT_EXTRACTIVE_MIN_SCORE:
+        return None
+    # A sentence often names its subject only in the sentence before or the heading: term
+    # overlap counted with those weighs most.
+    scores = (
+        0.6 * features.similarity
+        + 0.1 * features.overlap
+        + 0.3 * features.context_overlap
+        + 0.25 * features.passage_similarity
+        + SECTION_NAMED_WEIGHT * features.section_named
+    )
+    said = " ".join(" ".join(already_said).split())
+    if said:
+        scores = _follow_up_scores(scores, features, already_said, previous_question, elliptical)
+    best = int(np.argmax(scores))
+    if _about_something_else(features.candidates[best], features, passages):
+        return None
+    chosen = [best]
+    covered = _said_by(features.candidates[best], features)
+    needed = settings.ASSISTANT_EXTRACTIVE_MIN_GAIN * _weight(features, features.question_lexemes)
+    vectors = features.vectors
+    # Maximal marginal relevance: good units that say something the chosen ones do not,
+    # and that bear on a part of the question the chosen ones leave open. A near copy of a
+    # chosen unit (redundancy over 0.9) is never picked.
+    while len(chosen) < settings.ASSISTANT_EXTRACTIVE_MAX_SENTENCES:
+        redundancy = (vectors @ vectors[chosen].T).max(axis=1)
+        marginal = np.where(redundancy > 0.9, -np.inf, 0.7 * scores - 0.3 * redundancy)
+        marginal[chosen] = -np.inf
+        pick = int(np.argmax(marginal))
+        if marginal[pick] == -np.inf:
+            break
+        if scores[pick] < settings.ASSISTANT_EXTRACTIVE_KEEP_RATIO * scores[best]:
+            break
+        candidate = features.candidates[pick]
+        gain = _weight(features, features.lexemes[key_of(candidate)] - covered)
+        # The sentence right after a chosen one continues it ("...within 30 days. Claims
+        # more than 90 days late are not paid."); another must answer more of the question.
+        follows = any(
+            candidate.passage == features.candidates[i].passage
+            and candidate.position == features.candidates[i].position + 1
+            and candidate.kind == features.candidates[i].kind == "sentence"
+            for i in chosen
+        )
+        # One nearly as good as the best is another way the question is answered ("within
+        # 30 days" beside "more than 90 days late").
+        close = scores[pick] >= CLOSE_RATIO * scores[best]
+        if not (follows or close) and (gain <= 0 or gain < needed):
+            scores = scores.copy()
+            scores[pick] = -np.inf
+            continue
+        chosen.append(pick)
+        covered |= _said_by(candidate, features)
+    parts: list[Part] = []
+    used: set[tuple[int, int]] = set()
+    by_number = {p.number: p for p in passages}
+    for index in chosen:
+        anchor = features.candidates[index]
+        if key_of(anchor) in used:
+            continue
+        units, text = _part(anchor, features)
+        if anchor.kind == "sentence":
+            text = sentence_completed(
+                anchor, by_number[anchor.passage], features.units[anchor.passage], language
+            )
+            before = antecedent(anchor, features.units[anchor.passage])
+            if before is not None and key_of(before) not in used:
+                units = [before, *units]
+                text = f"{before.text} {text}"
+        if any(" ".join(text.split()) == " ".join(part.text.split()) for part in parts):
+            continue
+        used.update(key_of(u) for u in units)
+        parts.append(Part(anchor.passage, units[0].position, text, tuple(u.text for u in units)))
+    rank_of = {passage.number: rank for rank, passage in enumerate(passages)}
+    # Read in passage order, then in the passage's own order, like a short paragraph.
+    parts.sort(key=lambda part: (rank_of[part.passage], part.position))
+    return tuple(parts)
+
+
+def _said_by(unit: Unit, features: Features) -> set[str]:
+    """What a chosen unit answers of the question: its own terms and its heading's."""
+    return features.lexemes[key_of(unit)] | features.headings[unit.passage]
+
+
+def _follow_up_scores(
+    scores: np.ndarray,
+    features: Features,
+    already_said: Sequence[str],
+    previous_question: str,
+    elliptical: bool,
+) -> np.ndarray:
+    # What the previous answer led with (the primary carer's leave, the Bristol row) is
+    # not said again, nor what earlier answers said, unless it holds what the follow-up
+    # adds to the previous question ("more than 10,000 miles").
+    previous_units = [
+        u
+        for u in passage_units(already_said[-1], passage=0, language=features.language)
+        if u.answerable
+    ]
+    last = [u.text for u in previous_units[:1]]
+    said = " ".join(" ".join([*already_said[:-1], *last]).split())
+    added = set(features.question_lexemes) - FRAME_LEXEMES
+    if previous_question:
+        added -= _lexemes([previous_question], features.language)[0]
+    repeated = np.array(
+        [
+            bool(said)
+            and " ".join(c.text.split()) in said
+            and not features.lexemes[key_of(c)] & added
+            for c in features.candidates
+        ]
+    )
+    if not repeated.all():
+        scores = np.where(repeated, -np.inf, scores)
+    if elliptical and previous_units:
+        previous = np.asarray(
+            features.embeddings.embed_documents([unit_text(u) for u in previous_units])
+        )
+        parallel = (features.vectors @ previous.T).max(axis=1)
+        boost = settings.ASSISTANT_EXTRACTIVE_PARALLEL_WEIGHT * np.clip(
+            parallel - PARALLEL_FLOOR, 0, None
+        )
+        scores = scores + boost
+    return scores
+
+
+def _words_of(text: str) -> list[str]:
+    return list(dict.fromkeys(re.findall(r"[A-Za-z][A-Za-z'’-]+", text)))
+
+
+def _about_something_else(anchor: Unit, features: Features, passages: Sequence[Passage]) -> bool:
+    """Whether the best answer is about something other than what was asked: the question
+    names a thing no document mentions and the answer does not say in other words ("dental
+    treatment", "gym membership"), or it names a place or item that the answer's headings
+    replace by a sibling ("Dublin" asked, a Bristol page found)."""
+    passage = next(p for p in passages if p.number == anchor.passage)
+    said = f"{anchor.text} {anchor.context}"
+    labels = f"{passage.chunk.heading_path} {passage.chunk.document_title} {anchor.context}"
+    # Abbreviations and times ("OS", "3pm") are left out: too short to judge by.
+    # Nor the means something came by ("asked for my password over chat"): the question is
+    # about what was asked, whatever the channel.
+    asides = {m.lower() for m in MEANS.findall(features.question)}
+    unknown_words = [
+        w
+        for w in _words_of(features.question)
+        if len(w) > 3 and _stem_in(w, features.unknown) and w.lower() not in asides
+    ]
+    # A word nobody wrote matters when it carries much of the question ("dental treatment"
+    # of "does our medical insurance cover dental treatment?"), less so as an aside ("over
+    # chat" of a question about the service desk asking for a password).
+    weighed = features.question_lexemes - FRAME_LEXEMES
+    unknown_weight = sum(
+        features.idf[x] for x in weighed if any(_stem_in(w, {x}) for w in unknown_words)
+    )
+    if unknown_weight < UNKNOWN_SHARE * sum(features.idf[x] for x in weighed):
+        unknown_words = []
+    # A row or a list item is read with its caption or lead-in; a sentence with its whole
+    # passage, which often names its subject a sentence or two before.
+    scope = f"{said} {labels}" if anchor.kind != "sentence" else f"{labels} {passage.chunk.text}"
+    names = [
+        n
+        for n in NAME.findall(features.question)[1:]
+        if n not in ("I", "I'm", "I've") and n.lower() not in scope.lower()
+    ]
+    label_names = [n for n in NAME.findall(labels) if n.lower() not in features.question.lower()]
+    if not unknown_words and not (names and label_names):
+        return False
+    # Said in other words anywhere in the answer's passage ("frozen": "Freeze periods").
+    answer_words = _words_of(f"{said} {passage.chunk.heading_path} {passage.chunk.text}")
+    texts = unknown_words + names + answer_words + label_names
+    vectors = np.asarray(features.embeddings.embed_documents(texts))
+    unknown_v = vectors[: len(unknown_words)]
+    names_v = vectors[len(unknown_words) : len(unknown_words) + len(names)]
+    answer_v = vectors[len(unknown_words) + len(names) : len(texts) - len(label_names)]
+    label_v = vectors[len(texts) - len(label_names) :]
+    if len(unknown_v) and len(answer_v):
+        closest = (unknown_v @ answer_v.T).max(axis=1)
+        if closest.min() < SYNONYM_SIMILARITY:
+            return True
+    elif len(unknown_v):
+        return True
+    return bool(len(names_v) and len(label_v) and (names_v @ label_v.T).max() >= SIBLING_SIMILARITY)
+
+
+def _stem_in(word: str, lexemes: set[str]) -> bool:
+    """Whether a word of the question is one of these lexemes (English stems: "donations"
+    is "donat", "christmas" is "christma")."""
+    lower = word.lower().replace("’", "'")
+    return any(lower.startswith(lexeme) and len(lexeme) >= len(lower) - 4 for lexeme in lexemes)
