@@ -44,44 +44,31 @@ def onnx_model_path() -> Path:
 
 def onnx_export(target: Path) -> None:
     """The bundled model's last hidden state (mean-pooled by the caller) as fused int8 ONNX."""
-    import torch
     from transformers import BertModel
-
-    class LastHiddenState(torch.nn.Module):
-        def __init__(self, model: torch.nn.Module) -> None:
-            super().__init__()
-            self.model = model
-
-        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
-                    token_type_ids: torch.Tensor) -> torch.Tensor:  # fmt: skip
-            return self.model(
-                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
-            ).last_hidden_state
 
     model = BertModel.from_pretrained(str(bundled_model_dir()), attn_implementation="eager")
     bert_int8_export(
-        LastHiddenState(model),
+        model,
         target=target,
+        output="last_hidden_state",
         output_name="hidden",
         output_axes={0: "batch", 1: "tokens"},
-        num_heads=model.config.num_attention_heads,
-        hidden_size=model.config.hidden_size,
     )
 
 
 def bert_int8_export(
-    module: Any,
+    model: Any,
     *,
     target: Path,
+    output: str,
     output_name: str,
     output_axes: dict[int, str],
-    num_heads: int,
-    hidden_size: int,
     quantize_embeddings: bool = False,
 ) -> None:
-    """Trace a BERT-shaped module (input ids, attention mask, token types in; one tensor
-    out) to ONNX, fuse it, then quantize its matrix products to int8. The embedding model
-    and the answer model (assistant/answer_model/) are both exported here.
+    """Trace a transformers BERT model (input ids, attention mask, token types in; its
+    output `output` out, as `output_name`) to ONNX, fuse it, then quantize its matrix
+    products to int8. The embedding model and the answer model (assistant/answer_model/)
+    are both exported here.
 
     Fused by ONNX Runtime's transformer optimizer: each layer's attention becomes one
     Attention operator (which needs the plain "eager" attention traced, not PyTorch's
@@ -101,6 +88,19 @@ def bert_int8_export(
     )
     from onnxruntime.transformers import optimizer  # type: ignore[import-untyped]
 
+    class Output(torch.nn.Module):
+        def __init__(self, inner: torch.nn.Module) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                    token_type_ids: torch.Tensor) -> torch.Tensor:  # fmt: skip
+            outputs = self.inner(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            )
+            return getattr(outputs, output)
+
+    module = Output(model)
     module.train(False)  # inference: no dropout
     sample = torch.ones(2, 16, dtype=torch.long)
     dynamic = {name: {0: "batch", 1: "tokens"} for name in INPUT_NAMES}
@@ -133,8 +133,8 @@ def bert_int8_export(
             fused = optimizer.optimize_model(
                 str(float_model),
                 model_type="bert",
-                num_heads=num_heads,
-                hidden_size=hidden_size,
+                num_heads=model.config.num_attention_heads,
+                hidden_size=model.config.hidden_size,
                 opt_level=1,
             )
             fused.save_model_to_file(str(fused_model))

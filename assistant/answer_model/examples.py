@@ -78,14 +78,15 @@ def _holding(paragraph: _Paragraph, answer_start: int, answer: str) -> int | Non
     return best
 
 
-def squad_examples(
-    path: Path, *, articles: slice, embeddings: Embeddings, seed: int
-) -> list[Example]:
+def _squad_read(
+    path: Path, articles: slice
+) -> tuple[list[_Paragraph], list[tuple[str, str, int, int]]]:
+    """The articles' paragraphs read into units, and their questions whose answer lies in
+    one unit: (id, question, paragraph index, the unit's index)."""
     data = json.loads(path.read_text(encoding="utf-8"))["data"]
-    chosen = list(enumerate(data))[articles]
     paragraphs: list[_Paragraph] = []
-    questions: list[tuple[str, str, int, int]] = []  # id, question, paragraph, positive
-    for article, entry in chosen:
+    questions: list[tuple[str, str, int, int]] = []
+    for article, entry in list(enumerate(data))[articles]:
         title = entry.get("title", "").replace("_", " ")
         for raw in entry["paragraphs"]:
             paragraph = _paragraph_read(article, title, raw["context"])
@@ -95,6 +96,13 @@ def squad_examples(
                 positive = _holding(paragraph, answer["answer_start"], answer["text"])
                 if positive is not None:
                     questions.append((qa["id"], qa["question"], len(paragraphs) - 1, positive))
+    return paragraphs, questions
+
+
+def squad_examples(
+    path: Path, *, articles: slice, embeddings: Embeddings, seed: int
+) -> list[Example]:
+    paragraphs, questions = _squad_read(path, articles)
     flat = [(p, u) for p, paragraph in enumerate(paragraphs) for u in range(len(paragraph.units))]
     texts = [unit_input(paragraphs[p].units[u], heading_path=paragraphs[p].title) for p, u in flat]
     unit_vectors = np.asarray(embeddings.embed_documents(texts))
@@ -182,19 +190,7 @@ def squad_threshold_groups(path: Path, *, articles: slice, embeddings: Embedding
     (answerable when its own paragraph is among them), and against every unit of the
     paragraphs of other articles it ranks first (unanswerable): as many units as an answer
     reads, for choosing the refusal threshold as answering meets it."""
-    data = json.loads(path.read_text(encoding="utf-8"))["data"]
-    paragraphs: list[_Paragraph] = []
-    questions: list[tuple[str, str, int, int]] = []
-    for article, entry in list(enumerate(data))[articles]:
-        title = entry.get("title", "").replace("_", " ")
-        for raw in entry["paragraphs"]:
-            paragraph = _paragraph_read(article, title, raw["context"])
-            paragraphs.append(paragraph)
-            for qa in raw["qas"]:
-                answer = qa["answers"][0]
-                positive = _holding(paragraph, answer["answer_start"], answer["text"])
-                if positive is not None:
-                    questions.append((qa["id"], qa["question"], len(paragraphs) - 1, positive))
+    paragraphs, questions = _squad_read(path, articles)
     vectors = np.asarray(
         embeddings.embed_documents(
             [f"{p.title}\n\n{' '.join(u.text for u in p.units)}" for p in paragraphs]

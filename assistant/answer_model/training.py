@@ -111,26 +111,12 @@ def model_train(
 
 
 def model_export(model: Any, target: Path) -> None:
-    import torch
-
-    class Logit(torch.nn.Module):
-        def __init__(self, inner: torch.nn.Module) -> None:
-            super().__init__()
-            self.inner = inner
-
-        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
-                    token_type_ids: torch.Tensor) -> torch.Tensor:  # fmt: skip
-            return self.inner(
-                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
-            ).logits
-
     bert_int8_export(
-        Logit(model),
+        model,
         target=target,
+        output="logits",
         output_name="logit",
         output_axes={0: "batch"},
-        num_heads=model.config.num_attention_heads,
-        hidden_size=model.config.hidden_size,
         quantize_embeddings=True,
     )
 

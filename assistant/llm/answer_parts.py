@@ -6,6 +6,8 @@ boundary that cut it."""
 import re
 from dataclasses import dataclass
 
+from django.db import connection
+
 from assistant.llm import Passage
 from assistant.llm.passage_units import Unit, passage_units
 from workspaces.selectors import chunk_texts_beside
@@ -37,6 +39,18 @@ def antecedent(unit: Unit, units: list[Unit]) -> Unit | None:
         return None
     previous = units[unit.position - 1]
     return previous if previous.kind == "sentence" else None
+
+
+def text_lexemes(texts: list[str], language: str) -> list[set[str]]:
+    """Each text's words as the workspace's text-search configuration stems them, stop
+    words left out."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tsvector_to_array(to_tsvector(%s::regconfig, t)) FROM unnest(%s::text[])"
+            " WITH ORDINALITY AS x(t, i) ORDER BY i",
+            [language, texts],
+        )
+        return [set(row[0]) for row in cursor.fetchall()]
 
 
 def caption_of(text: str) -> str:

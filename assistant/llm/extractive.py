@@ -27,7 +27,6 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.db import connection
 
 from assistant.answer_model.inputs import unit_input
 from assistant.answer_model.scorer import answer_probabilities, answer_scorer, refusal_threshold
@@ -38,6 +37,7 @@ from assistant.llm.answer_parts import (
     caption_of,
     key_of,
     sentence_completed,
+    text_lexemes,
 )
 from assistant.llm.followups import is_elliptical, question_focus, standalone_question
 from assistant.llm.passage_units import Unit, passage_units
@@ -337,23 +337,11 @@ def _model_parts(
     return _parts(scored, chosen, language), scored.passages
 
 
-def _lexemes(texts: list[str], language: str) -> list[set[str]]:
-    """Each text's words as the workspace's text-search configuration stems them, stop
-    words left out."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT tsvector_to_array(to_tsvector(%s::regconfig, t)) FROM unnest(%s::text[])"
-            " WITH ORDINALITY AS x(t, i) ORDER BY i",
-            [language, texts],
-        )
-        return [set(row[0]) for row in cursor.fetchall()]
-
-
 def _named_document(subject: str, passages: Sequence[Passage], language: str) -> Passage | None:
     """A retrieved passage of the one document whose title holds most of the words the
     question names it by ("the safety manual"); None when no title does, or when two
     documents' titles do equally well ("the policy" of two policies)."""
-    asked, *titles = _lexemes([subject, *(p.chunk.document_title for p in passages)], language)
+    asked, *titles = text_lexemes([subject, *(p.chunk.document_title for p in passages)], language)
     shared = [len(asked & title) for title in titles]
     best = max(shared, default=0)
     if not asked or 2 * best <= len(asked):

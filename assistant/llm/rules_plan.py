@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.conf import settings
-from django.db import connection
 from langchain_core.embeddings import Embeddings
 
 from assistant.llm import Passage
@@ -23,6 +22,7 @@ from assistant.llm.answer_parts import (
     caption_of,
     key_of,
     sentence_completed,
+    text_lexemes,
 )
 from assistant.llm.passage_units import Unit, passage_units, unit_text
 from workspaces.reembedding import embeddings_active
@@ -56,16 +56,6 @@ CLOSE_RATIO = 0.9
 # Below this similarity to a sentence of the previous answer, a unit is not said like it.
 PARALLEL_FLOOR = 0.5
 NAME = re.compile(r"\b(?:[A-Z][\w'’-]*|[A-Za-z]+\d+\w*)")
-
-
-def _lexemes(texts: list[str], language: str) -> list[set[str]]:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT tsvector_to_array(to_tsvector(%s::regconfig, t)) FROM unnest(%s::text[])"
-            " WITH ORDINALITY AS x(t, i) ORDER BY i",
-            [language, texts],
-        )
-        return [set(row[0]) for row in cursor.fetchall()]
 
 
 def _idf(lexemes: set[str]) -> tuple[dict[str, float], set[str]]:
@@ -138,7 +128,7 @@ def unit_features(
     texts += [p.chunk.heading_path + "\n" + p.chunk.text for p in passages]
     texts += [p.chunk.heading_path for p in passages]
     texts += [unit_text(u) for u in every]
-    lexeme_sets = _lexemes(texts, language)
+    lexeme_sets = text_lexemes(texts, language)
     question_lexemes = set(lexeme_sets[0])
     # A stem no chunk has, read as the stems of the word's other forms (as retrieval does).
     for lexeme, variants in term_variants(lexemes=question_lexemes).items():
@@ -434,7 +424,7 @@ def _follow_up_scores(
     said = " ".join(" ".join([*already_said[:-1], *last]).split())
     added = set(features.question_lexemes) - FRAME_LEXEMES
     if previous_question:
-        added -= _lexemes([previous_question], features.language)[0]
+        added -= text_lexemes([previous_question], features.language)[0]
     repeated = np.array(
         [
             bool(said)

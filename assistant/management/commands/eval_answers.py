@@ -13,11 +13,6 @@ from tqdm import tqdm
 from assistant.answering import MARKER, answer_events
 from assistant.conversations import question_ask
 from assistant.evaluation.handbook import HandbookItem, Outcome, handbook_load, handbook_metrics
-from assistant.evaluation.organization import (
-    cached_embeddings,
-    evaluation_organization,
-    folder_upload,
-)
 from assistant.evaluation.squad import (
     SquadDataset,
     articles_slice,
@@ -25,6 +20,11 @@ from assistant.evaluation.squad import (
     squad_load,
 )
 from assistant.models import Conversation, Message, MessageStatus
+from workspaces.evaluation.organization import (
+    cached_embeddings,
+    evaluation_organization,
+    folder_upload,
+)
 from workspaces.ingestion.pipeline import documents_ingest
 from workspaces.models import Workspace
 from workspaces.services import WorkspaceError, document_upload, workspace_create

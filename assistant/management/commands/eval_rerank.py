@@ -11,10 +11,10 @@ from tqdm import tqdm
 from assistant.answer_model.examples import as_asked
 from assistant.answer_model.rerank import chunks_rerank_local
 from assistant.evaluation.handbook import handbook_load
-from assistant.evaluation.organization import evaluation_organization, folder_upload
 from assistant.evaluation.squad import contains_answer
 from workspaces.evaluation.beir import beir_load
 from workspaces.evaluation.metrics import Run, ndcg_at
+from workspaces.evaluation.organization import evaluation_organization, folder_upload
 from workspaces.management.commands.eval_retrieval import Command as RetrievalEvaluation
 from workspaces.models import Document
 from workspaces.retrieval import RetrievedChunk, chunks_retrieve

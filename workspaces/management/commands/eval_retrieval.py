@@ -1,25 +1,17 @@
 import json
-import secrets
 import statistics
 import time
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand, CommandParser
-from django_tenants.utils import tenant_context
 from tqdm import tqdm
 
 from accounts.models import User
-from billing.services import organization_unmetered
-from members.services import organization_signup
-from tenants.models import Organization
-from tenants.schemas import schema_public_activate
-from workspaces.embedding_cache import CachedEmbeddings
-from workspaces.embeddings import embeddings_get, embeddings_model_id
 from workspaces.evaluation.beir import BeirDataset, beir_load
 from workspaces.evaluation.metrics import Run, mrr_at, ndcg_at, recall_at
+from workspaces.evaluation.organization import cached_embeddings, evaluation_organization
 from workspaces.ingestion.pipeline import documents_ingest
 from workspaces.models import Document, Workspace
 from workspaces.retrieval import MODES, chunks_retrieve
@@ -46,22 +38,11 @@ class Command(BaseCommand):
         dataset = beir_load(
             options["beir"], split=options["split"], max_queries=options["max_queries"]
         )
-        organization, owner = organization_signup(
-            name=f"Evaluation {options['beir'].name}",
-            slug=f"eval-{secrets.token_hex(4)}",
-            owner_email="eval@eval.example",
-            owner_password=secrets.token_urlsafe(16),
-        )
-        organization_unmetered(organization=organization)
-        try:
-            with tenant_context(organization):
-                workspace = workspace_create(actor=owner, name="Corpus")
-                self._load(dataset, workspace, owner)
-                run, latencies = self._search(dataset, workspace, owner, options["mode"])
-        finally:
-            schema_public_activate()
-            if not options["keep"]:
-                Organization.objects.get(pk=organization.pk).delete(force_drop=True)
+        session = evaluation_organization(name=options["beir"].name, keep=options["keep"])
+        with session as (_, owner):
+            workspace = workspace_create(actor=owner, name="Corpus")
+            self._load(dataset, workspace, owner)
+            run, latencies = self._search(dataset, workspace, owner, options["mode"])
         if options["run_out"]:
             _write_trec_run(run, options["run_out"], tag=f"saas-{options['mode']}")
         qrels = dataset.qrels
@@ -77,11 +58,7 @@ class Command(BaseCommand):
         self.stdout.write(json.dumps(result))
 
     def _load(self, dataset: BeirDataset, workspace: Workspace, owner: User) -> None:
-        embeddings = CachedEmbeddings(
-            embeddings_get(),
-            settings.BASE_DIR / ".run" / "embedding-cache.sqlite3",
-            embeddings_model_id(),
-        )
+        embeddings = cached_embeddings()
         entries = list(dataset.corpus.items())
         bar = tqdm(total=len(entries), desc="corpus", unit="doc", disable=None)
         for start in range(0, len(entries), GROUP):
