@@ -89,3 +89,31 @@ def test_follow_up_is_understood_with_the_previous_question(handbook: Handbook, 
     assert "Northwind Robotics Employee Handbook: Time Off & Leave" in [
         c.document_title for c in follow_up.citations.all()
     ]
+
+
+def test_a_summary_is_streamed_and_every_section_it_quotes_is_cited(
+    handbook: Handbook, committed: None
+):
+    answer, _ = ask(
+        handbook.organization, handbook.owner, "Summarise the Remote & Hybrid Work Policy"
+    )
+
+    assert answer.answered
+    assert answer.text.startswith("Remote & Hybrid Work Policy, section by section:")
+    citations = list(answer.citations.all())
+    assert len(citations) >= 3
+    assert {c.document_title for c in citations} == {"Remote & Hybrid Work Policy"}
+    assert all(f"[{c.marker}]" in answer.text for c in citations)
+
+
+def test_a_question_in_another_language_gets_the_sentence_saying_why(
+    handbook: Handbook, committed: None
+):
+    answer, _ = ask(
+        handbook.organization, handbook.owner, "Combien coûte la pension du chien du bureau ?"
+    )
+
+    assert not answer.answered
+    assert "workspace's language (English)" in answer.text
+    assert "French" in answer.text
+    assert not answer.citations.all()
