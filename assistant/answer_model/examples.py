@@ -148,7 +148,7 @@ def handbook_examples(docs: Path, questions: Path, *, embeddings: Embeddings) ->
             for index, (file, unit, _) in enumerate(units)
             if file == item.source and contains_answer(unit.text, item.answers)
         ]
-        # A figure the file gives more than once ("25 days" in the Bristol and the Dublin
+        # A figure the file gives more than once (the same number of days in two offices'
         # rows): only the holder the retrieval model ranks highest is taken as the answer,
         # and the others are left out rather than taught either way.
         positives = set(holding)

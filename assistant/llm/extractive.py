@@ -21,7 +21,7 @@ sections, and "what does X say about Y" answers from X only.
 import asyncio
 import re
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -93,7 +93,7 @@ class Scored:
     units: dict[int, list[Unit]]  # passage number -> all its units, labels too
     candidates: list[Unit]
     probability: np.ndarray
-    passages: dict[int, Passage] = field(default_factory=dict)
+    passages: dict[int, Passage]
 
 
 def condense_by_history(question: str, history: Sequence[Turn]) -> str:

@@ -122,7 +122,7 @@ def test_a_question_nothing_answers_is_refused(
     settings.ASSISTANT_EXTRACTIVE_SCORER = scorer
     documents_ingested(owner_a, workspace, {"safety.md": SAFETY})
 
-    planned = plan(owner_a, workspace, "How much is the Christmas bonus this year?")
+    planned = plan(owner_a, workspace, "Is there a discount on the staff car wash?")
 
     assert not planned.answered
     assert planned.refusal == NOT_FOUND
