@@ -9,10 +9,13 @@ UnreadableDocument whose message is shown to the person who uploaded the file, a
 
 from collections.abc import Callable
 
+from workspaces.ingestion.parsing import office, pdf, text, web
 from workspaces.ingestion.parsing.formats import (
+    READABLE,
     SUPPORTED,
     document_format_ensure,
     document_kind_detect,
+    readable_formats_listed,
 )
 from workspaces.ingestion.parsing.structure import (
     ParsedDocument,
@@ -25,6 +28,8 @@ from workspaces.ingestion.parsing.structure import (
 from workspaces.models import DocumentKind
 
 __all__ = [
+    "PARSERS",
+    "READABLE",
     "SUPPORTED",
     "ParsedDocument",
     "Section",
@@ -34,31 +39,30 @@ __all__ = [
     "document_kind_detect",
     "document_parse",
     "normalise",
+    "readable_formats_listed",
 ]
 
 
-def document_parse(*, data: bytes, filename: str) -> ParsedDocument:
-    from workspaces.ingestion.parsing import office, pdf, text, web
+def _text_parser(parse: Callable[[str], ParsedDocument]) -> Callable[[bytes], ParsedDocument]:
+    return lambda data: parse(text.text_decode(data))
 
+
+# One parser for each kind in formats.READABLE (the formats we tell people we read).
+PARSERS: dict[str, Callable[[bytes], ParsedDocument]] = {
+    DocumentKind.PDF: pdf.pdf_parse,
+    DocumentKind.DOCX: office.docx_parse,
+    DocumentKind.XLSX: office.xlsx_parse,
+    DocumentKind.CSV: _text_parser(text.csv_parse),
+    DocumentKind.PPTX: office.pptx_parse,
+    DocumentKind.HTML: _text_parser(web.html_parse),
+    DocumentKind.MARKDOWN: _text_parser(web.markdown_parse),
+    DocumentKind.TEXT: _text_parser(text.text_parse),
+}
+
+
+def document_parse(*, data: bytes, filename: str) -> ParsedDocument:
     kind = document_kind_detect(data=data, filename=filename)
-    parsers: dict[str, Callable[[bytes], ParsedDocument]] = {
-        DocumentKind.PDF: pdf.pdf_parse,
-        DocumentKind.DOCX: office.docx_parse,
-        DocumentKind.XLSX: office.xlsx_parse,
-        DocumentKind.PPTX: office.pptx_parse,
-    }
-    if kind in parsers:
-        parsed = parsers[kind](data)
-    else:
-        decoded = text.text_decode(data)
-        if kind == DocumentKind.HTML:
-            parsed = web.html_parse(decoded)
-        elif kind == DocumentKind.MARKDOWN:
-            parsed = web.markdown_parse(decoded)
-        elif kind == DocumentKind.CSV:
-            parsed = text.csv_parse(decoded)
-        else:
-            parsed = text.text_parse(decoded)
+    parsed = PARSERS[kind](data)
     sections = sections_finish([section for section in parsed.sections if section.text])
     return ParsedDocument(
         kind=parsed.kind, sections=sections, pages=parsed.pages, title=parsed.title[:300],

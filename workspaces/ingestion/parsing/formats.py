@@ -10,10 +10,28 @@ import filetype  # type: ignore[import-untyped]
 from workspaces.ingestion.parsing.structure import UnreadableDocument
 from workspaces.models import DocumentKind
 
-SUPPORTED = (
-    "Upload PDF, Word (.docx), Excel (.xlsx), CSV, PowerPoint (.pptx), HTML, Markdown or "
-    "plain text."
-)
+# Every format ingestion reads, as people know it, in the order they are told it: the refusals
+# below and the public landing page list these, and document_parse has a parser for each kind
+# (a test holds the two equal), so what we say we read cannot drift from what we read.
+READABLE: dict[str, str] = {
+    DocumentKind.PDF: "PDF",
+    DocumentKind.DOCX: "Word (.docx)",
+    DocumentKind.XLSX: "Excel (.xlsx)",
+    DocumentKind.CSV: "CSV",
+    DocumentKind.PPTX: "PowerPoint (.pptx)",
+    DocumentKind.HTML: "HTML",
+    DocumentKind.MARKDOWN: "Markdown",
+    DocumentKind.TEXT: "plain text",
+}
+
+
+def readable_formats_listed(*, conjunction: str) -> str:
+    """The readable formats in one phrase: "PDF, Word (.docx), ... Markdown or plain text"."""
+    *most, last = READABLE.values()
+    return f"{', '.join(most)} {conjunction} {last}"
+
+
+SUPPORTED = f"Upload {readable_formats_listed(conjunction='or')}."
 BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 OLE2 = b"\xd0\xcf\x11\xe0"
 OLD_OFFICE = {
