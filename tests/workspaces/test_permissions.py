@@ -110,7 +110,9 @@ def test_manager_grants_access_by_email_on_the_access_page(
         {"principal": "Colleague@Example.com", "role": "editor"},
     )
 
-    assert signed_in(org_a, colleague).get(f"/w/{workspace.slug}/").status_code == 200
+    page = signed_in(org_a, colleague).get(f"/w/{workspace.slug}/")
+    assert page.status_code == 200
+    assert b"Drop files here" in page.content  # an editor's upload zone, not a viewer's page
 
 
 def test_members_cannot_create_workspaces(org_a: Organization):
