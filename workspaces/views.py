@@ -526,6 +526,7 @@ def _access_page(
         "grant_form": grant_form or GrantForm(),
         "grants": workspace_grants(workspace=workspace),
         "groups": group_list(),
+        "members": member_list(),
         "refusal": refusal,
     }
     return render(request, "workspaces/access.html", context, status=400 if refusal else 200)

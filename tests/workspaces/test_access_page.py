@@ -1,7 +1,10 @@
 """The access & settings page, one endpoint per action: settings, grant, remove a grant;
 and the document actions (replace, retry, delete) of the document page."""
 
+from bs4 import BeautifulSoup
+
 from accounts.models import Role, User
+from members.services import group_create
 from tenants.models import Organization
 from tests.conftest import signed_in
 from tests.factories import make_member
@@ -107,3 +110,25 @@ def test_editor_replaces_retries_and_deletes_a_document(
     deleted = client.post(f"{base}/delete/")
     assert deleted["HX-Redirect"] == f"/w/{workspace.slug}/"
     assert not Document.objects.filter(pk=document.pk).exists()
+
+
+def test_grant_picker_suggests_members_by_name_and_email_and_groups(
+    org_a: Organization, owner_a: User, workspace: Workspace
+):
+    colleague = make_member(email="dana.kim@example.com", full_name="Dana Kim")
+    removed = make_member(email="gone@example.com", is_active=False)
+    group = group_create(actor=owner_a, name="Support team")
+
+    page = BeautifulSoup(
+        signed_in(org_a, owner_a).get(f"/w/{workspace.slug}/access/").content, "html.parser"
+    )
+
+    picker = page.find("input", attrs={"name": "principal"})
+    assert picker is not None
+    suggestions = {
+        option["value"]: option.get("label")
+        for option in page.select(f"datalist#{picker['list']} option")
+    }
+    assert suggestions[colleague.email] == "Dana Kim"
+    assert suggestions[group.name] == "Group"
+    assert removed.email not in suggestions
