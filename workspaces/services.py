@@ -1,18 +1,21 @@
 """Writes to workspaces, grants and documents. Ingestion itself is workspaces.ingestion.pipeline."""
 
 import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import IO
 
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile, File
 from django.db import IntegrityError, transaction
+from django.template.defaultfilters import filesizeformat
 from django.utils.text import slugify
 
 from accounts.models import User
 from audit.models import AuditAction
 from audit.services import audit_record
-from billing.caps import cap_ensure
+from billing.caps import CapReached, cap_ensure
 from tenants.schemas import tenant_current
 from workspaces.access import workspace_allows, workspaces_creatable_by
 from workspaces.index_version import index_version_bump
@@ -167,13 +170,36 @@ def document_upload(
     storing it, and content already in the workspace; past the plan's document or storage
     cap, raises billing.caps.CapReached."""
     _ensure_level(actor, workspace, WorkspaceRole.EDITOR)
-    tags = _tags(tags)
+    normalised = _tags(tags)
+    sha256 = _upload_check(workspace, upload)
+    cap_ensure(organization=tenant_current(), meter="documents", adding_bytes=upload.size or 0)
+    return _document_store(
+        actor=actor, workspace=workspace, upload=upload, sha256=sha256, title=title,
+        tags=normalised, queue_ingestion=queue_ingestion,
+    )  # fmt: skip
+
+
+def _upload_check(workspace: Workspace, upload: File[bytes]) -> str:
+    """The file's sha256, once it is known to be small enough, readable and new here."""
     name = upload.name or "document"
     _ensure_size(name, upload.size or 0)
     _ensure_readable_format(upload, name)
-    cap_ensure(organization=tenant_current(), meter="documents", adding_bytes=upload.size or 0)
     sha256 = _sha256(upload)
     _ensure_new_content(workspace, sha256, name)
+    return sha256
+
+
+def _document_store(
+    *,
+    actor: User,
+    workspace: Workspace,
+    upload: File[bytes],
+    sha256: str,
+    title: str,
+    tags: list[str],
+    queue_ingestion: bool,
+) -> Document:
+    name = upload.name or "document"
     document = Document(
         workspace=workspace,
         title=(title.strip() or _title_from_name(name))[:300],
@@ -199,6 +225,90 @@ def document_upload(
     if queue_ingestion:
         document_queue(document=document)
     return document
+
+
+@dataclass(frozen=True)
+class FileRefused:
+    """A file of an upload that was not added, and the sentence that says why."""
+
+    name: str
+    reason: str
+
+
+@dataclass
+class UploadOutcome:
+    """What became of each file of one upload: added, or refused with its reason; `cap` is
+    the plan limit that left files out, if one did."""
+
+    added: list[Document] = field(default_factory=list)
+    refused: list[FileRefused] = field(default_factory=list)
+    cap: CapReached | None = None
+
+
+@transaction.atomic
+def documents_upload(
+    *,
+    actor: User,
+    workspace: Workspace,
+    uploads: Sequence[File[bytes]],
+    tags: list[str] | str = "",
+) -> UploadOutcome:
+    """Add the files of one upload that can be added, in the order given, and say of every
+    other one why not, all decided before any file is stored.
+
+    Past the plan's document or storage cap, the files that fit are added and the rest are
+    listed: a batch is usually many independent documents, and refusing all of it would
+    make the person pick which ones to drop before anything is searchable; they still learn
+    exactly which files to add after upgrading or deleting. The cap's lock is held by this
+    one transaction, so what the outcome lists is what was stored."""
+    _ensure_level(actor, workspace, WorkspaceRole.EDITOR)
+    normalised = _tags(tags)
+    outcome = UploadOutcome()
+    accepted: list[tuple[File[bytes], str]] = []
+    earlier: dict[str, str] = {}
+    adding_bytes = 0
+    for upload in uploads:
+        name = upload.name or "document"
+        try:
+            sha256 = _upload_check(workspace, upload)
+            if sha256 in earlier:
+                raise WorkspaceError(
+                    f"“{name}” has the same content as “{earlier[sha256]}”, earlier in this upload."
+                )
+            cap_ensure(
+                organization=tenant_current(), meter="documents", adding=len(accepted) + 1,
+                adding_bytes=adding_bytes + (upload.size or 0),
+            )  # fmt: skip
+        except WorkspaceError as refusal:
+            outcome.refused.append(FileRefused(name=name, reason=str(refusal)))
+            continue
+        except CapReached as reached:
+            outcome.cap = reached
+            outcome.refused.append(FileRefused(name=name, reason=_cap_refusal(name, reached)))
+            continue
+        earlier[sha256] = name
+        adding_bytes += upload.size or 0
+        accepted.append((upload, sha256))
+    for upload, sha256 in accepted:
+        try:
+            document = _document_store(
+                actor=actor, workspace=workspace, upload=upload, sha256=sha256, title="",
+                tags=normalised, queue_ingestion=True,
+            )  # fmt: skip
+        except WorkspaceError as refusal:
+            outcome.refused.append(FileRefused(name=upload.name or "", reason=str(refusal)))
+            continue
+        outcome.added.append(document)
+    return outcome
+
+
+def _cap_refusal(name: str, reached: CapReached) -> str:
+    if reached.meter == "storage":
+        limit = f"{filesizeformat(reached.limit)} of storage"
+    else:
+        limit = f"{reached.limit:,} documents"
+    plan = reached.plan_name
+    return f"“{name}” was not added: it does not fit under the {plan} plan's limit of {limit}."
 
 
 def _document_details(document: Document) -> dict[str, object]:

@@ -75,9 +75,9 @@ from workspaces.services import (
     document_replace,
     document_retry,
     document_tags_set,
-    document_upload,
     documents_delete,
     documents_tag,
+    documents_upload,
     grant_remove,
     grant_set,
     workspace_create,
@@ -213,28 +213,27 @@ def workspace_detail(request: MemberRequest, slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def document_upload_view(request: MemberRequest, slug: str) -> HttpResponse:
+    """Each file of the upload added, or named with the reason it was not."""
     workspace = _workspace(request, slug)
     uploads = request.FILES.getlist("files")
-    refusals = [] if uploads else ["Choose one or more files first."]
     tags_form = UploadTagsForm(request.POST)
-    if not tags_form.is_valid():
-        refusals, uploads = [form_refusal(tags_form)], []
-    cap_reached = None
-    for upload in uploads:
+    section: dict[str, object] = {"refusals": ["Choose one or more files first."]}
+    if uploads and not tags_form.is_valid():
+        section = {"refusals": [form_refusal(tags_form)]}
+    elif uploads:
         try:
-            document_upload(
-                actor=request.user, workspace=workspace, upload=upload,
+            outcome = documents_upload(
+                actor=request.user, workspace=workspace, uploads=uploads,
                 tags=tags_form.cleaned_data["tags"],
             )  # fmt: skip
         except WorkspaceError as refusal:
-            refusals.append(str(refusal))
-        except CapReached as refusal:
-            cap_reached = refusal.for_user(request.user)
-            break
+            section = {"refusals": [str(refusal)]}
+        else:
+            cap = outcome.cap.for_user(request.user) if outcome.cap else None
+            section = {"upload": outcome, "chosen": len(uploads), "cap_reached": cap}
     return _documents_section(
-        request, workspace, template="workspaces/workspace.html#documents", refusals=refusals,
-        cap_reached=cap_reached,
-    )  # fmt: skip
+        request, workspace, template="workspaces/workspace.html#documents", **section
+    )
 
 
 @login_required

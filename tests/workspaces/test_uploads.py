@@ -1,0 +1,102 @@
+"""Uploads as a person meets them: a batch past the plan's cap says of each file left out
+why, before anything is stored; a pasted entry refused keeps what was typed; a damaged
+file is called damaged, naming its format."""
+
+import re
+
+from django_tenants.utils import tenant_context
+
+from accounts.models import User
+from tenants.models import Organization
+from tests.billing.conftest import plan_caps
+from tests.conftest import signed_in
+from tests.files import upload
+from workspaces.models import Document, Workspace
+
+
+def _text_file(name: str) -> object:
+    return upload(name, f"Minutes of the meeting kept in {name}.".encode(), "text/plain")
+
+
+def _reasons(body: str) -> list[str]:
+    listed = re.search(r'data-testid="upload-refused">(.*?)</div>', body, re.S)
+    assert listed is not None, body
+    return [re.sub(r"<[^>]+>", "", item) for item in re.findall(r"<li>(.*?)</li>", listed[1])]
+
+
+def test_batch_past_the_document_cap_adds_what_fits_and_names_each_file_left_out(
+    org_a: Organization, owner_a: User, workspace: Workspace
+):
+    plan_caps("free", max_documents=3)
+    names = [f"minutes-{n}.txt" for n in range(1, 6)]
+    files = [_text_file(name) for name in names]
+    # A file refused for itself takes no place under the cap.
+    files.insert(1, upload("photo.pdf", b"\x89PNG\r\n\x1a\n" + b"\0" * 64))
+
+    response = signed_in(org_a, owner_a).post(f"/w/{workspace.slug}/upload/", {"files": files})
+
+    body = response.content.decode()
+    assert "Added 3 of 6 files. 3 were not added:" in body
+    reasons = _reasons(body)
+    assert reasons[0].startswith("“photo.pdf”")
+    assert reasons[1:] == [
+        f"“{name}” was not added: it does not fit under the Free plan&#x27;s limit of 3 documents."
+        for name in names[3:]
+    ]
+    assert "Upgrade the plan" in body
+    with tenant_context(org_a):
+        stored = sorted(Document.objects.values_list("original_name", flat=True))
+    assert stored == names[:3]
+
+
+def test_batch_with_no_room_left_stores_nothing_and_lists_every_file(
+    org_a: Organization, owner_a: User, workspace: Workspace, settings
+):
+    plan_caps("free", max_documents=0)
+    names = ["a.txt", "b.txt"]
+
+    response = signed_in(org_a, owner_a).post(
+        f"/w/{workspace.slug}/upload/", {"files": [_text_file(name) for name in names]}
+    )
+
+    body = response.content.decode()
+    assert "None of the files were added:" in body
+    assert [reason.split(" ")[0] for reason in _reasons(body)] == ["“a.txt”", "“b.txt”"]
+    with tenant_context(org_a):
+        assert not Document.objects.exists()
+    assert not (settings.MEDIA_ROOT / org_a.schema_name).exists()
+
+
+def test_batch_past_the_storage_cap_leaves_out_the_file_that_does_not_fit(
+    org_a: Organization, owner_a: User, workspace: Workspace
+):
+    plan_caps("free", max_storage_bytes=1000)
+    files = [
+        upload("small.txt", b"s" * 300, "text/plain"),
+        upload("large.txt", b"l" * 900, "text/plain"),
+        upload("also-small.txt", b"a" * 300, "text/plain"),
+    ]
+
+    response = signed_in(org_a, owner_a).post(f"/w/{workspace.slug}/upload/", {"files": files})
+
+    assert _reasons(response.content.decode()) == [
+        "“large.txt” was not added: it does not fit under the Free plan&#x27;s limit of "
+        "1000\xa0bytes of storage."
+    ]
+    with tenant_context(org_a):
+        stored = sorted(Document.objects.values_list("original_name", flat=True))
+    assert stored == ["also-small.txt", "small.txt"]
+
+
+def test_same_file_twice_in_one_batch_is_added_once_and_the_copy_named(
+    org_a: Organization, owner_a: User, workspace: Workspace
+):
+    files = [upload("a.txt", b"Same words.", "text/plain"), upload("b.txt", b"Same words.")]
+
+    response = signed_in(org_a, owner_a).post(f"/w/{workspace.slug}/upload/", {"files": files})
+
+    assert _reasons(response.content.decode()) == [
+        "“b.txt” has the same content as “a.txt”, earlier in this upload."
+    ]
+    with tenant_context(org_a):
+        assert list(Document.objects.values_list("original_name", flat=True)) == ["a.txt"]
