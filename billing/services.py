@@ -2,7 +2,6 @@
 move an organization's subscription state."""
 
 import logging
-from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -79,11 +78,6 @@ def portal_open(*, organization: Organization, email: str, return_url: str) -> s
         raise BillingError("Stripe could not be reached. Please try again in a minute.") from None
 
 
-def _customer_id_of(obj: dict[str, Any]) -> str:
-    customer = obj.get("customer") or ""
-    return str(customer.get("id") if isinstance(customer, dict) else customer)
-
-
 class EventNotApplied(Exception):
     """A verified event that cannot be applied yet (a price no plan has, Stripe out of
     reach): it is not recorded, and the endpoint answers so that Stripe sends it again. The
@@ -104,7 +98,7 @@ def stripe_event_apply(*, event: WebhookEvent) -> str:
     except IntegrityError:
         return "replay ignored"
     account = None
-    customer_id = _customer_id_of(event.object)
+    customer_id = event.customer_id
     if customer_id:
         account = (
             BillingAccount.objects.select_for_update()
@@ -125,25 +119,12 @@ def stripe_event_apply(*, event: WebhookEvent) -> str:
     return outcome
 
 
-def _subscription_id_of(event: WebhookEvent) -> str:
-    obj = event.object
-    if event.type.startswith("customer.subscription."):
-        return str(obj.get("id") or "")
-    if event.type == "checkout.session.completed":
-        return str(obj.get("subscription") or "")
-    # Invoices name their subscription under parent.subscription_details since API version
-    # 2025-03-31; older versions (and the local server) put it on the invoice itself.
-    details = (obj.get("parent") or {}).get("subscription_details") or {}
-    subscription = details.get("subscription") or obj.get("subscription") or ""
-    return str(subscription.get("id") if isinstance(subscription, dict) else subscription)
-
-
 def _apply(*, account: BillingAccount, event: WebhookEvent) -> str:
     """Apply the subscription as Stripe holds it now, not as the event describes it: events
     arrive out of order, several in one second, so only Stripe's current state is safe."""
     if event.type == "checkout.session.completed":
-        account.last_checkout_session_id = str(event.object.get("id", ""))
-    subscription_id = _subscription_id_of(event)
+        account.last_checkout_session_id = event.checkout_session_id
+    subscription_id = event.subscription_id
     if subscription_id:
         try:
             snapshot = stripe_gateway.subscription_retrieve(subscription_id=subscription_id)

@@ -4,6 +4,7 @@ The client is built from settings (key, API version, and an API base that points
 local Stripe-format server in development and tests: localdev/stripe_server.py).
 """
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -32,6 +33,11 @@ class WebhookEvent:
     type: str
     created: datetime
     object: dict[str, Any]
+    # The ids the event names, checked (empty when it names none): what the services look
+    # up, store and send back to Stripe.
+    customer_id: str = ""
+    subscription_id: str = ""
+    checkout_session_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -199,6 +205,11 @@ def webhook_event_construct(*, payload: bytes, signature: str) -> WebhookEvent:
 
 # Longer ids or types would not fit the StripeEvent columns (Stripe's are about 30).
 EVENT_FIELD_MAX_CHARS = 100
+# Stripe's ids and event types: a prefix, an underscore, letters and digits (types add dots).
+# Anything else (a NUL byte, a slash, a space) cannot be Stripe's and must not reach the
+# database or a request path.
+EVENT_ID_FORMAT = re.compile(r"[A-Za-z0-9_]+")
+EVENT_TYPE_FORMAT = re.compile(r"[A-Za-z0-9_.]+")
 
 
 def _webhook_event(data: Any) -> WebhookEvent:
@@ -209,10 +220,16 @@ def _webhook_event(data: Any) -> WebhookEvent:
     event_id, event_type, created = data.get("id"), data.get("type"), data.get("created")
     payload = data.get("data")
     obj = payload.get("object") if isinstance(payload, dict) else None
-    for name, value in (("id", event_id), ("type", event_type)):
+    for name, value, form in (("id", event_id, EVENT_ID_FORMAT), ("type", event_type,
+                                                                  EVENT_TYPE_FORMAT)):  # fmt: skip
         if not isinstance(value, str) or not 0 < len(value) <= EVENT_FIELD_MAX_CHARS:
             raise WebhookPayloadInvalid(
                 f"the event's {name} must be a string of 1 to {EVENT_FIELD_MAX_CHARS} characters"
+            )
+        if not form.fullmatch(value):
+            raise WebhookPayloadInvalid(
+                f"the event's {name} may hold only letters, digits and underscores"
+                + (" and dots" if name == "type" else "")
             )
     if isinstance(created, bool) or not isinstance(created, int) or created <= 0:
         raise WebhookPayloadInvalid("the event's created must be a positive Unix time")
@@ -222,6 +239,56 @@ def _webhook_event(data: Any) -> WebhookEvent:
         created_at = datetime.fromtimestamp(created, tz=UTC)
     except (OverflowError, OSError, ValueError):
         raise WebhookPayloadInvalid("the event's created is not a plausible time") from None
+    event_type = str(event_type)
     return WebhookEvent(
-        id=str(event_id), type=str(event_type), created=created_at, object=dict(obj)
+        id=str(event_id),
+        type=event_type,
+        created=created_at,
+        object=dict(obj),
+        customer_id=_object_id(obj.get("customer"), name="customer", prefix="cus_"),
+        subscription_id=_subscription_id(event_type, obj),
+        checkout_session_id=(
+            _object_id(obj.get("id"), name="checkout session", prefix="cs_")
+            if event_type == "checkout.session.completed"
+            else ""
+        ),
     )
+
+
+def _subscription_id(event_type: str, obj: dict[str, Any]) -> str:
+    """The subscription an event is about, wherever its type puts it."""
+    if event_type.startswith("customer.subscription."):
+        return _object_id(obj.get("id"), name="subscription", prefix="sub_")
+    if event_type == "checkout.session.completed":
+        return _object_id(obj.get("subscription"), name="subscription", prefix="sub_")
+    if not event_type.startswith("invoice."):
+        return ""
+    # Invoices name their subscription under parent.subscription_details since API version
+    # 2025-03-31; older versions (and the local server) put it on the invoice itself.
+    parent = obj.get("parent") or {}
+    if not isinstance(parent, dict):
+        raise WebhookPayloadInvalid("the invoice's parent must be an object")
+    details = parent.get("subscription_details") or {}
+    if not isinstance(details, dict):
+        raise WebhookPayloadInvalid("the invoice's parent.subscription_details must be an object")
+    subscription = details.get("subscription") or obj.get("subscription")
+    return _object_id(subscription, name="subscription", prefix="sub_")
+
+
+def _object_id(value: Any, *, name: str, prefix: str) -> str:
+    """A Stripe object's id, given as the id or as the expanded object; empty when absent."""
+    if isinstance(value, dict):
+        value = value.get("id")
+    if value is None or value == "":
+        return ""
+    if (
+        not isinstance(value, str)
+        or len(value) > EVENT_FIELD_MAX_CHARS
+        or not value.startswith(prefix)
+        or not EVENT_ID_FORMAT.fullmatch(value)
+    ):
+        raise WebhookPayloadInvalid(
+            f"the event's {name} is not a Stripe {name} id ({prefix}... of letters, digits "
+            f"and underscores, at most {EVENT_FIELD_MAX_CHARS} characters)"
+        )
+    return value

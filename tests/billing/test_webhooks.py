@@ -197,3 +197,70 @@ def test_paid_invoice_after_a_failed_one_ends_the_past_due_state(org_a, stripe_s
     assert account.status == SubscriptionStatus.ACTIVE
     assert account.past_due_since is None
     assert account.plan.slug == "team"
+
+
+@pytest.mark.parametrize(
+    ("event_id", "obj", "sentence"),
+    [
+        ("evt_\x00nul", {"id": "sub_1", "customer": "cus_alpha"}, "the event's id"),
+        ("evt_nul_customer", {"id": "sub_1", "customer": "cus_\x00alpha"}, "customer"),
+        ("evt_nul_subscription", {"id": "sub_\x00x", "customer": "cus_alpha"}, "subscription"),
+        ("evt_bad_subscription", {"id": "sub_../../x y", "customer": "cus_alpha"}, "subscription"),
+        ("evt_list_customer", {"id": "sub_1", "customer": ["cus_alpha"]}, "customer"),
+    ],
+)
+def test_signed_event_with_a_malformed_id_is_a_400_that_says_which_and_is_logged(
+    org_a, public_client, stripe_server, caplog, event_id, obj, sentence
+):
+    account_with_customer(org_a, "cus_alpha")
+
+    response = webhook_post(public_client, "customer.subscription.updated", obj, event_id=event_id)
+
+    assert response.status_code == 400
+    assert sentence in response.content.decode()
+    assert "Stripe webhook with a valid signature refused" in caplog.text
+    assert not StripeEvent.objects.exists()
+    assert billing_account_get(organization=org_a).plan.slug == "free"
+
+
+def test_paid_invoice_whose_parent_is_a_string_is_a_400_not_a_crash(org_a, public_client):
+    account_with_customer(org_a, "cus_alpha")
+    invoice = {"id": "in_1", "object": "invoice", "customer": "cus_alpha", "parent": "sub_1"}
+
+    response = webhook_post(public_client, "invoice.paid", invoice, event_id="evt_parent")
+
+    assert response.status_code == 400
+    assert "parent" in response.content.decode()
+    assert not StripeEvent.objects.filter(event_id="evt_parent").exists()
+
+
+def test_paid_invoice_naming_its_subscription_under_parent_applies_it(org_a, stripe_server):
+    account_with_customer(org_a, "cus_alpha")
+    subscription = subscription_on_stripe(stripe_server)
+    invoice = stripe_server.invoice_create(subscription, paid=True)
+    invoice.pop("subscription", None)
+    invoice["parent"] = {
+        "type": "subscription_details",
+        "subscription_details": {"subscription": subscription["id"]},
+    }
+
+    stripe_server.events_send([("invoice.paid", invoice)])
+
+    assert stripe_server.delivered == [("invoice.paid", 200)]
+    assert billing_account_get(organization=org_a).plan.slug == "team"
+
+
+def test_event_whose_subscription_stripe_cannot_be_reached_for_is_retried_later(
+    org_a, public_client, stripe_server, settings
+):
+    account_with_customer(org_a, "cus_alpha")
+    subscription = subscription_on_stripe(stripe_server)
+    stripe_server.stop()  # Stripe out of reach: a transient failure, Stripe should retry
+
+    response = webhook_post(
+        public_client, "customer.subscription.updated", subscription, event_id="evt_later"
+    )
+
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "3600"
+    assert not StripeEvent.objects.filter(event_id="evt_later").exists()
