@@ -28,6 +28,7 @@ from tenacity import (
 )
 
 from workspaces.embedding_export import EXPORT_RECIPE, bundled_model_dir, onnx_model_path
+from workspaces.google_cloud import vertex_model_options
 
 # all-MiniLM-L6-v2 was trained on at most 256 word pieces (sentence_bert_config.json).
 MAX_TOKENS = 256
@@ -141,22 +142,10 @@ class VertexEmbeddings(Embeddings):
     def __init__(self) -> None:
         from langchain_google_genai import GoogleGenerativeAIEmbeddings
 
-        options: dict[str, Any] = {
-            "model": settings.VERTEX_EMBEDDING_MODEL,
-            "vertexai": True,
-            "project": settings.VERTEX_PROJECT,
-            "location": settings.VERTEX_LOCATION,
-            "output_dimensionality": settings.EMBEDDING_DIMENSIONS,
-        }
-        if settings.VERTEX_BASE_URL:
-            options["base_url"] = settings.VERTEX_BASE_URL
-        if settings.VERTEX_ACCESS_TOKEN:
-            from google.oauth2.credentials import Credentials
-
-            options["credentials"] = Credentials(  # type: ignore[no-untyped-call]
-                token=settings.VERTEX_ACCESS_TOKEN
-            )
-        self.client = GoogleGenerativeAIEmbeddings(**options)
+        self.client = GoogleGenerativeAIEmbeddings(
+            **vertex_model_options(settings.VERTEX_EMBEDDING_MODEL),
+            output_dimensionality=settings.EMBEDDING_DIMENSIONS,
+        )
         self.batch_size = settings.VERTEX_EMBEDDING_BATCH_SIZE
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:

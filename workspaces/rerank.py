@@ -13,6 +13,7 @@ from typing import Any
 
 from django.conf import settings
 
+from workspaces.google_cloud import google_credentials
 from workspaces.retrieval import RetrievedChunk
 
 logger = logging.getLogger(__name__)
@@ -74,15 +75,9 @@ def _client() -> Any:
     from google.api_core.client_options import ClientOptions
     from google.cloud import discoveryengine_v1 as discoveryengine
 
-    options: dict[str, Any] = {"transport": "rest"}
+    options: dict[str, Any] = {"transport": "rest", **google_credentials()}
     if settings.RERANK_BASE_URL:
         options["client_options"] = ClientOptions(api_endpoint=settings.RERANK_BASE_URL)
-    if settings.VERTEX_ACCESS_TOKEN:
-        from google.oauth2.credentials import Credentials
-
-        options["credentials"] = Credentials(  # type: ignore[no-untyped-call]
-            token=settings.VERTEX_ACCESS_TOKEN
-        )
     return discoveryengine.RankServiceClient(**options)
 
 

@@ -1,15 +1,12 @@
 """Gemini on Vertex AI through langchain-google-genai, streamed with `astream`.
 
-Credentials: Application Default Credentials (Cloud Run's service account) unless
-VERTEX_ACCESS_TOKEN is set, in which case that bearer token is sent as is (the local
-Vertex-format server in development and tests takes any token).
+Credentials and endpoint: workspaces.google_cloud (the same for every Google client of ours).
 """
 
 import asyncio
 import re
 import weakref
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
 
 from django.conf import settings
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
@@ -17,6 +14,7 @@ from langchain_google_genai import ChatGoogleGenerativeAI
 
 from assistant.llm import Passage, Prepared, ProviderError, Turn, Usage, version_of
 from assistant.llm.passage_units import markdown_tables
+from workspaces.google_cloud import vertex_model_options
 
 SYSTEM_PROMPT = """You answer questions for the people of an organization using only the \
 numbered passages from its knowledge base given below.
@@ -63,27 +61,15 @@ def chat_models_forget() -> None:
 
 
 def _chat_model_new() -> ChatGoogleGenerativeAI:
-    options: dict[str, Any] = {
-        "model": settings.VERTEX_MODEL,
-        "vertexai": True,
-        "project": settings.VERTEX_PROJECT,
-        "location": settings.VERTEX_LOCATION,
-        "temperature": settings.VERTEX_TEMPERATURE,
-        "max_output_tokens": settings.VERTEX_MAX_OUTPUT_TOKENS,
+    return ChatGoogleGenerativeAI(
+        **vertex_model_options(settings.VERTEX_MODEL),
+        temperature=settings.VERTEX_TEMPERATURE,
+        max_output_tokens=settings.VERTEX_MAX_OUTPUT_TOKENS,
         # Gemini 2.5 thinks by default, which holds back the first token for seconds.
-        "thinking_budget": settings.VERTEX_THINKING_BUDGET,
-        "timeout": settings.VERTEX_TIMEOUT_SECONDS,
-        "max_retries": settings.VERTEX_MAX_RETRIES,
-    }
-    if settings.VERTEX_BASE_URL:
-        options["base_url"] = settings.VERTEX_BASE_URL
-    if settings.VERTEX_ACCESS_TOKEN:
-        from google.oauth2.credentials import Credentials
-
-        options["credentials"] = Credentials(  # type: ignore[no-untyped-call]
-            token=settings.VERTEX_ACCESS_TOKEN
-        )
-    return ChatGoogleGenerativeAI(**options)
+        thinking_budget=settings.VERTEX_THINKING_BUDGET,
+        timeout=settings.VERTEX_TIMEOUT_SECONDS,
+        max_retries=settings.VERTEX_MAX_RETRIES,
+    )
 
 
 def prompt_messages(question: str, passages: Sequence[Passage]) -> list[BaseMessage]:
@@ -161,6 +147,7 @@ class VertexProvider:
         passages: Sequence[Passage],
         history: Sequence[Turn],
         language: str,
+        workspace_ids: Sequence[int],
         question_vector: Sequence[float] | None = None,
         original: str = "",
     ) -> Prepared:
