@@ -183,6 +183,7 @@ def answer_prepare(
         passages=passages,
         history=claim.history,
         language=language,
+        workspace_ids=workspace_ids,
         question_vector=query_vector,
         original=claim.question,
     )

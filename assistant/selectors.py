@@ -255,6 +255,7 @@ def _answered_now(*, user: User, gap: Gap) -> bool:
         question=question_focus(query),
         passages=passages,
         language=language,
+        workspace_ids=sorted(workspace_ids_readable(user=user, within=gap.workspace_ids)),
         question_vector=gap.embedding,
     )
     return plan.answered

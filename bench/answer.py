@@ -203,7 +203,8 @@ def breakdown(slug: str, questions: list[str]) -> dict[str, float]:
             prepared = provider.prepare(
                 question=question,
                 passages=[Passage(n, chunk) for n, chunk in enumerate(chunks, start=1)],
-                history=(), language=language, question_vector=vector, original=question,
+                history=(), language=language, workspace_ids=workspace_ids,
+                question_vector=vector, original=question,
             )  # fmt: skip
             asyncio.run(first_piece(provider.astream(prepared)))
             scored = time.perf_counter()

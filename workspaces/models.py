@@ -214,32 +214,36 @@ class Chunk(models.Model):
 
 
 class TermStat(models.Model):
-    """How many chunks of this organization contain a lexeme: BM25's document frequency.
-    Kept by ingestion in the transaction that swaps a document's chunks."""
+    """How many chunks of a workspace contain a lexeme: BM25's document frequency, summed
+    at query time over the workspaces searched (workspaces.term_stats). Kept by ingestion
+    in the transaction that swaps a document's chunks."""
 
-    lexeme = models.TextField(primary_key=True)
+    pk = models.CompositePrimaryKey("workspace", "lexeme")
+    # The primary key's index leads with the workspace: no index of its own.
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    # Byte-wise order, so that the primary key's index also serves the prefix ranges of
+    # term_variants.
+    lexeme = models.TextField(db_collation="C")
     chunk_count = models.IntegerField(default=0)
 
-    class Meta:
-        db_table = "assistant_termstat"
-
     def __str__(self) -> str:
-        return f"{self.lexeme}: {self.chunk_count}"
+        return f"{self.lexeme} in {self.workspace_id}: {self.chunk_count}"
 
 
 class CorpusStat(models.Model):
-    """One row: the organization's chunk count and total lexeme occurrences (BM25's N and
-    average document length)."""
+    """A workspace's chunk count and total lexeme occurrences (BM25's N and average
+    document length, summed at query time over the workspaces searched)."""
 
-    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    workspace = models.OneToOneField(
+        Workspace, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
     chunk_count = models.BigIntegerField(default=0)
     lexeme_total = models.BigIntegerField(default=0)
 
-    class Meta:
-        db_table = "assistant_corpusstat"
-
     def __str__(self) -> str:
-        return f"{self.chunk_count} chunks"
+        return f"{self.chunk_count} chunks in {self.workspace_id}"
 
 
 class EmbeddingIndex(models.Model):

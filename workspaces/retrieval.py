@@ -4,7 +4,8 @@ Vector leg: nearest chunks by cosine distance through the HNSW index, restricted
 readable workspaces, with pgvector's iterative index scan so a selective filter still
 yields enough rows. Lexical leg: candidates matched through the GIN index with OR
 semantics over the query's lexemes (quoted phrases and minus terms kept), scored by BM25
-from the organization's term statistics (workspaces.term_stats). The two ranked lists are
+from the term statistics of the workspaces searched (workspaces.term_stats), never those of
+a workspace the reader may not read. The two ranked lists are
 fused with Reciprocal Rank Fusion. With both legs, outside a transaction, the vector leg
 runs on a connection of its own in a thread while the caller's connection runs the lexical
 leg, and a third statement fuses the two lists (RETRIEVAL_CONCURRENT_LEGS); otherwise one
@@ -209,16 +210,17 @@ NO_VECTOR_LEG = (
 # at most RETRIEVAL_LEXICAL_MATCH_SHARE of the chunks (or RETRIEVAL_LEXICAL_MATCH_FLOOR
 # chunks, whichever is more: in a small knowledge base "annual" of "annual leave" is in 7 of
 # 101 chunks, no common word) and the chunks they are expected to
-# match among the readable ones (document frequencies summed, times the readable share of
-# the corpus) stay within RETRIEVAL_LEXICAL_MATCH_BUDGET; at least the
+# match among the searched ones (document frequencies summed, times the share of the
+# searched chunks the filters keep) stay within RETRIEVAL_LEXICAL_MATCH_BUDGET; at least the
 # RETRIEVAL_LEXICAL_MATCH_MIN_TERMS rarest. The budget keeps the cost of a query flat as the
 # corpus grows. tf comes from the chunk's tsvector reduced to the query's lexemes (ts_delete
 # of everything else), not from unnest() of the whole tsvector.
 LEXICAL_LEG = """
 stats AS (
-  SELECT greatest(chunk_count, 1)::float8 AS n,
-         greatest(lexeme_total::float8 / greatest(chunk_count, 1), 1) AS avgdl
-  FROM assistant_corpusstat WHERE id = 1
+  SELECT greatest(sum(chunk_count), 1)::float8 AS n,
+         greatest(coalesce(sum(lexeme_total), 0)::float8 / greatest(sum(chunk_count), 1), 1)
+           AS avgdl
+  FROM workspaces_corpusstat WHERE workspace_id = ANY(%(workspace_ids)s)
 ),
 readable AS (SELECT least(%(readable_chunks)s / s.n, 1) AS share FROM stats s),
 query_terms AS (
@@ -234,8 +236,11 @@ query_terms AS (
            t.lexeme = ANY({word_lexemes}) AS is_word,
            sum(t.chunk_count) OVER rarest AS matched,
            row_number() OVER rarest AS rarity
-    FROM assistant_termstat t CROSS JOIN stats s CROSS JOIN readable r
-    WHERE t.lexeme = ANY({lexemes}) AND t.chunk_count > 0
+    FROM (
+      SELECT lexeme, sum(chunk_count) AS chunk_count FROM workspaces_termstat
+      WHERE workspace_id = ANY(%(workspace_ids)s) AND lexeme = ANY({lexemes})
+      GROUP BY lexeme HAVING sum(chunk_count) > 0
+    ) t CROSS JOIN stats s CROSS JOIN readable r
     WINDOW rarest AS (ORDER BY t.lexeme <> ALL({word_lexemes}), t.chunk_count, t.lexeme)
   ) ranked
 ),
@@ -427,12 +432,14 @@ def _statement_rows(
 def chunks_counted(params: dict[str, Any], document_conditions: str) -> tuple[int, int]:
     """About how many chunks the readable (and filtered) documents hold, from their counts
     rather than a count of the chunks, and how many the organization holds: the statistics
-    that choose exact search or the graph, and how wide the graph search is."""
+    that choose exact search or the graph, and how wide the graph search is. The second is
+    the size of the HNSW graph every workspace shares, which the walk depends on anyway; no
+    score is computed from it."""
     with connection.cursor() as cursor:
         # Fixed SQL pieces only; every value is a bound parameter.
         sql = (
             "SELECT coalesce(sum(d.chunks_total), 0),"
-            " (SELECT coalesce(max(chunk_count), 0) FROM assistant_corpusstat WHERE id = 1)"
+            " (SELECT coalesce(sum(chunk_count), 0) FROM workspaces_corpusstat)"
             " FROM workspaces_document d WHERE d.workspace_id = ANY(%(workspace_ids)s)"
         )
         cursor.execute(sql + document_conditions, params)
@@ -477,7 +484,9 @@ def _lexical_leg(
         {
             variant
             for language in languages
-            for found in text_term_variants(text=parsed.words, language=language).values()
+            for found in text_term_variants(
+                text=parsed.words, language=language, workspace_ids=params["workspace_ids"]
+            ).values()
             for variant in found
         }
     )

@@ -1,38 +1,46 @@
-"""BM25 term statistics, kept in SQL as chunks come and go (within the caller's transaction).
+"""BM25 term statistics per workspace, kept in SQL as chunks come and go (within the caller's
+transaction), and combined at query time over the workspaces searched: what a reader sees
+scored never depends on a workspace they may not read.
 
-ts_stat() reads the tsvectors of the chunks being removed or added and gives, per lexeme,
-the number of chunks that contain it; rows are touched in lexeme order so that two
-documents swapping at once lock them in the same order.
+Rows are touched in (workspace, lexeme) order so that two documents swapping at once lock
+them in the same order. A workspace's rows go with it (cascade).
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from django.db import connection
+from django.db.models import Sum
 
 from workspaces.models import CorpusStat, TermStat
 
-_CHUNKS_OF = (
-    "SELECT search FROM assistant_chunk WHERE document_id IN ({ids}) AND search IS NOT NULL"
-)
-
+# Per workspace and lexeme, how many of the documents' chunks contain it.
 SUBTRACT = """
-UPDATE assistant_termstat t SET chunk_count = t.chunk_count - s.ndoc
-FROM (SELECT word, ndoc FROM ts_stat(%(chunks)s) ORDER BY word) s
-WHERE t.lexeme = s.word
+UPDATE workspaces_termstat t SET chunk_count = t.chunk_count - s.chunks
+FROM (
+  SELECT c.workspace_id, u.lexeme, count(*) AS chunks
+  FROM assistant_chunk c CROSS JOIN unnest(tsvector_to_array(c.search)) AS u(lexeme)
+  WHERE c.document_id = ANY(%(ids)s) AND c.search IS NOT NULL
+  GROUP BY c.workspace_id, u.lexeme ORDER BY c.workspace_id, u.lexeme
+) s
+WHERE t.workspace_id = s.workspace_id AND t.lexeme = s.lexeme
 """
 ADD = """
-INSERT INTO assistant_termstat (lexeme, chunk_count)
-SELECT word, ndoc FROM ts_stat(%(chunks)s) ORDER BY word
-ON CONFLICT (lexeme) DO UPDATE
-SET chunk_count = assistant_termstat.chunk_count + EXCLUDED.chunk_count
+INSERT INTO workspaces_termstat (workspace_id, lexeme, chunk_count)
+SELECT c.workspace_id, u.lexeme, count(*)
+FROM assistant_chunk c CROSS JOIN unnest(tsvector_to_array(c.search)) AS u(lexeme)
+WHERE c.document_id = ANY(%(ids)s) AND c.search IS NOT NULL
+GROUP BY c.workspace_id, u.lexeme ORDER BY c.workspace_id, u.lexeme
+ON CONFLICT (workspace_id, lexeme) DO UPDATE
+SET chunk_count = workspaces_termstat.chunk_count + EXCLUDED.chunk_count
 """
 CORPUS = """
-INSERT INTO assistant_corpusstat (id, chunk_count, lexeme_total)
-SELECT 1, %(sign)s * count(*), %(sign)s * coalesce(sum(lexeme_count), 0)
+INSERT INTO workspaces_corpusstat (workspace_id, chunk_count, lexeme_total)
+SELECT workspace_id, %(sign)s * count(*), %(sign)s * coalesce(sum(lexeme_count), 0)
 FROM assistant_chunk WHERE document_id = ANY(%(ids)s)
-ON CONFLICT (id) DO UPDATE SET
-  chunk_count = assistant_corpusstat.chunk_count + EXCLUDED.chunk_count,
-  lexeme_total = assistant_corpusstat.lexeme_total + EXCLUDED.lexeme_total
+GROUP BY workspace_id ORDER BY workspace_id
+ON CONFLICT (workspace_id) DO UPDATE SET
+  chunk_count = workspaces_corpusstat.chunk_count + EXCLUDED.chunk_count,
+  lexeme_total = workspaces_corpusstat.lexeme_total + EXCLUDED.lexeme_total
 """
 INDEX_TEXT = """
 UPDATE assistant_chunk c
@@ -68,19 +76,26 @@ def term_stats_add(*, document_ids: list[int]) -> None:
 def _apply(document_ids: list[int], statement: str, *, sign: int) -> None:
     if not document_ids:
         return
-    # ts_stat takes a query as text; the ids are integers from our own rows.
-    chunks = _CHUNKS_OF.format(ids=", ".join(str(int(i)) for i in document_ids))
     with connection.cursor() as cursor:
-        cursor.execute(statement, {"chunks": chunks})
+        cursor.execute(statement, {"ids": document_ids})
         cursor.execute(CORPUS, {"sign": sign, "ids": document_ids})
 
 
-def term_chunk_counts(*, lexemes: Iterable[str]) -> tuple[int, dict[str, int]]:
-    """The organization's number of chunks, and for each of `lexemes` that any chunk
-    contains, how many do (BM25's N and document frequency)."""
-    total = CorpusStat.objects.filter(pk=1).values_list("chunk_count", flat=True).first() or 0
-    counts = TermStat.objects.filter(lexeme__in=list(lexemes)).values_list("lexeme", "chunk_count")
-    return total, dict(counts)
+def term_chunk_counts(
+    *, lexemes: Iterable[str], workspace_ids: Sequence[int]
+) -> tuple[int, dict[str, int]]:
+    """The number of chunks of the workspaces `workspace_ids`, and for each of `lexemes`
+    that any of their chunks contains, how many do (BM25's N and document frequency)."""
+    corpus = CorpusStat.objects.filter(workspace_id__in=list(workspace_ids))
+    total = corpus.aggregate(total=Sum("chunk_count"))["total"] or 0
+    counts = (
+        TermStat.objects.filter(workspace_id__in=list(workspace_ids), lexeme__in=list(lexemes))
+        .values("lexeme")
+        .annotate(chunks=Sum("chunk_count"))
+        .filter(chunks__gt=0)
+        .values_list("lexeme", "chunks")
+    )
+    return int(total), dict(counts)
 
 
 # The stemmer sends a word's forms to different stems now and then ("classification" is
@@ -90,41 +105,52 @@ VARIANT_MIN_LENGTH = 6
 VARIANT_LENGTH_DIFFERENCE = 2
 
 
-def term_variants(*, lexemes: Iterable[str]) -> dict[str, list[str]]:
-    """For each of `lexemes` that no chunk contains, the lexemes chunks do contain that
-    extend it or that it extends by at most two letters."""
+def term_variants(*, lexemes: Iterable[str], workspace_ids: Sequence[int]) -> dict[str, list[str]]:
+    """For each of `lexemes` that no chunk of the workspaces `workspace_ids` contains, the
+    lexemes their chunks do contain that extend it or that it extends by at most two
+    letters."""
     wanted = sorted({x for x in lexemes if len(x) >= VARIANT_MIN_LENGTH})
     if not wanted:
         return {}
-    return _variants(wanted=wanted, text=None, language=None)
+    return _variants(wanted=wanted, text=None, language=None, workspace_ids=workspace_ids)
 
 
-def text_term_variants(*, text: str, language: str) -> dict[str, list[str]]:
+def text_term_variants(
+    *, text: str, language: str, workspace_ids: Sequence[int]
+) -> dict[str, list[str]]:
     """term_variants of the lexemes of `text` (a query), read in the same statement."""
-    return _variants(wanted=None, text=text, language=language)
+    return _variants(wanted=None, text=text, language=language, workspace_ids=workspace_ids)
 
 
 def _variants(
-    *, wanted: list[str] | None, text: str | None, language: str | None
+    *,
+    wanted: list[str] | None,
+    text: str | None,
+    language: str | None,
+    workspace_ids: Sequence[int],
 ) -> dict[str, list[str]]:
     """The lexemes `wanted`, or else those of `text`, with their variants."""
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            SELECT q.lexeme, t.lexeme
+            SELECT DISTINCT q.lexeme, t.lexeme
             FROM unnest(coalesce(
                 %(wanted)s::text[],
                 tsvector_to_array(to_tsvector(%(language)s::regconfig, %(text)s))
             )) AS q(lexeme)
-            JOIN assistant_termstat t ON t.chunk_count > 0 AND t.lexeme <> q.lexeme AND (
-                -- Extensions: a byte-wise range the text_pattern_ops index serves.
-                (t.lexeme ~>=~ q.lexeme AND t.lexeme ~<~ (q.lexeme || chr(1114111))
+            JOIN workspaces_termstat t ON t.workspace_id = ANY(%(workspace_ids)s)
+              AND t.chunk_count > 0 AND t.lexeme <> q.lexeme AND (
+                -- Extensions: a byte-wise range (the column's collation is C) that the
+                -- primary key's index serves.
+                (t.lexeme >= q.lexeme AND t.lexeme < (q.lexeme || chr(1114111))
                  AND length(t.lexeme) <= length(q.lexeme) + %(difference)s)
                 OR t.lexeme = ANY(ARRAY(
                     SELECT left(q.lexeme, -n) FROM generate_series(1, %(difference)s) n
                     WHERE length(q.lexeme) - n >= %(shortest)s)))
             WHERE length(q.lexeme) >= %(min_length)s AND NOT EXISTS (
-                SELECT 1 FROM assistant_termstat k WHERE k.lexeme = q.lexeme AND k.chunk_count > 0
+                SELECT 1 FROM workspaces_termstat k
+                WHERE k.workspace_id = ANY(%(workspace_ids)s) AND k.lexeme = q.lexeme
+                  AND k.chunk_count > 0
             )
             ORDER BY q.lexeme, t.lexeme
             """,
@@ -132,6 +158,7 @@ def _variants(
                 "wanted": wanted,
                 "text": text,
                 "language": language,
+                "workspace_ids": list(workspace_ids),
                 "difference": VARIANT_LENGTH_DIFFERENCE,
                 "shortest": VARIANT_MIN_LENGTH - 1,
                 "min_length": VARIANT_MIN_LENGTH,

@@ -80,6 +80,9 @@ class AnswerProvider(Protocol):
         passages: Sequence[Passage],
         history: Sequence[Turn],
         language: str,
+        # The workspaces searched: a provider that weighs words by their statistics reads
+        # these workspaces' only, never one the reader may not read.
+        workspace_ids: Sequence[int],
         question_vector: Sequence[float] | None = None,
         original: str = "",
     ) -> Prepared: ...

@@ -270,6 +270,7 @@ def answer_plan(
     question: str,
     passages: Sequence[Passage],
     language: str,
+    workspace_ids: Sequence[int],
     question_vector: Sequence[float] | None = None,
     already_said: Sequence[str] = (),
     previous_question: str = "",
@@ -277,7 +278,8 @@ def answer_plan(
 ) -> Plan:
     """Choose what the answer says (sync: for a sentence cut by a chunk boundary, or a
     summary, it reads more of the document). What the conversation's earlier answers
-    already said comes after what they did not."""
+    already said comes after what they did not. `workspace_ids`: the workspaces searched,
+    whose term statistics weigh the question's words."""
     if not passages:
         return _refused(question, language)
     summary = SUMMARY.match(question)
@@ -298,6 +300,7 @@ def answer_plan(
             question=question,
             passages=passages,
             language=language,
+            workspace_ids=workspace_ids,
             question_vector=question_vector,
             already_said=already_said,
             previous_question=previous_question,
@@ -416,6 +419,7 @@ class ExtractiveProvider:
         passages: Sequence[Passage],
         history: Sequence[Turn],
         language: str,
+        workspace_ids: Sequence[int],
         question_vector: Sequence[float] | None = None,
         original: str = "",
     ) -> Prepared:
@@ -423,6 +427,7 @@ class ExtractiveProvider:
             question=question_focus(question),
             passages=passages,
             language=language,
+            workspace_ids=workspace_ids,
             question_vector=question_vector,
             already_said=[turn.answer for turn in history],
             previous_question=history[-1].question if history else "",

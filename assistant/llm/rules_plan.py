@@ -1,7 +1,8 @@
 """The hand-weighted scorer of the extractive provider (ASSISTANT_EXTRACTIVE_SCORER=rules,
 the default): a unit's score mixes its embedding similarity to the question (the retrieval
-model) with how much of the question's weight (IDF from the organization's term statistics)
-it and its context contain; the best-scoring passage's relevance decides whether to answer.
+model) with how much of the question's weight (IDF from the term statistics of the
+workspaces searched) it and its context contain; the best-scoring passage's relevance
+decides whether to answer.
 Its constants were set by hand on handbook set A. assistant/answer_model/ holds the learned
 scorer meant to replace it; see its MODEL_CARD.md for where that stands.
 """
@@ -61,10 +62,10 @@ PARALLEL_FLOOR = 0.5
 NAME = re.compile(r"\b(?:[A-Z][\w'’-]*|[A-Za-z]+\d+\w*)")
 
 
-def _idf(lexemes: set[str]) -> tuple[dict[str, float], set[str]]:
-    """IDF of each lexeme from the organization's term statistics, and the lexemes no
-    chunk of the organization has."""
-    chunks, counts = term_chunk_counts(lexemes=lexemes)
+def _idf(lexemes: set[str], workspace_ids: Sequence[int]) -> tuple[dict[str, float], set[str]]:
+    """IDF of each lexeme from the term statistics of the workspaces searched, and the
+    lexemes no chunk of theirs has."""
+    chunks, counts = term_chunk_counts(lexemes=lexemes, workspace_ids=workspace_ids)
     total = float(max(chunks, 1))
     # A lexeme no chunk has gets the highest weight; it cannot be matched anyway.
     idf = {
@@ -99,7 +100,7 @@ class Features:
     question_lexemes: set[str]
     idf: dict[str, float]
     language: str
-    # Question lexemes no chunk of the organization has, question-framing words aside.
+    # Question lexemes no chunk of the workspaces searched has, question-framing words aside.
     unknown: set[str]
     question: str
     # The organization's embedding model, looked up once for the whole plan.
@@ -117,6 +118,7 @@ def unit_features(
     language: str,
     question_vector: Sequence[float],
     embeddings: Embeddings,
+    workspace_ids: Sequence[int],
 ) -> Features | None:
     units = {
         p.number: passage_units(
@@ -134,7 +136,9 @@ def unit_features(
     lexeme_sets = text_lexemes(texts, language)
     question_lexemes = set(lexeme_sets[0])
     # A stem no chunk has, read as the stems of the word's other forms (as retrieval does).
-    for lexeme, variants in term_variants(lexemes=question_lexemes).items():
+    for lexeme, variants in term_variants(
+        lexemes=question_lexemes, workspace_ids=workspace_ids
+    ).items():
         question_lexemes = (question_lexemes - {lexeme}) | set(variants)
     count = len(passages)
     passage_lexemes = dict(
@@ -158,7 +162,7 @@ def unit_features(
             label = found
     keep = [index for index, unit in enumerate(every) if unit.answerable]
     candidates = [every[index] for index in keep]
-    idf, unknown = _idf(question_lexemes)
+    idf, unknown = _idf(question_lexemes, workspace_ids)
 
     def coverage(found: set[str]) -> float:
         total = sum(idf[x] for x in question_lexemes) or 1.0
@@ -300,13 +304,15 @@ def rules_plan(
     question: str,
     passages: Sequence[Passage],
     language: str,
+    workspace_ids: Sequence[int],
     question_vector: Sequence[float] | None = None,
     already_said: Sequence[str] = (),
     previous_question: str = "",
     elliptical: bool = False,
 ) -> tuple[Part, ...] | None:
-    """Choose what the answer says (sync: reads term statistics and, for a sentence cut by
-    a chunk boundary, the neighbouring chunk). What the conversation's earlier answers
+    """Choose what the answer says (sync: reads the term statistics of `workspace_ids`, the
+    workspaces searched, and, for a sentence cut by a chunk boundary, the neighbouring
+    chunk). What the conversation's earlier answers
     already said is not said again, unless it holds what the follow-up adds to the
     previous question; an elliptical follow-up prefers what is said like the previous
     answer ("the secondary carer receives..." after "the primary carer receives...")."""
@@ -319,6 +325,7 @@ def rules_plan(
         language=language,
         question_vector=question_vector,
         embeddings=embeddings,
+        workspace_ids=workspace_ids,
     )
     if features is None:
         return None

@@ -59,8 +59,9 @@ def prepared(owner: User, workspace: Workspace, question: str) -> Prepared:
     chunks = chunks_retrieve(user=owner, query=question, within=[workspace.pk], k=6)
     passages = [Passage(number, chunk) for number, chunk in enumerate(chunks, start=1)]
     return ExtractiveProvider().prepare(
-        question=question, passages=passages, history=(), language="english"
-    )
+        question=question, passages=passages, history=(), language="english",
+        workspace_ids=[workspace.pk],
+    )  # fmt: skip
 
 
 def plan(owner: User, workspace: Workspace, question: str) -> Plan:

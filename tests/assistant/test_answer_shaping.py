@@ -68,6 +68,7 @@ def answer(
         passages=passages,
         history=history,
         language="english",
+        workspace_ids=[workspace.pk],
         original=original or question,
     )
     assert isinstance(prepared.plan, Plan)

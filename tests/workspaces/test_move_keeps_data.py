@@ -75,7 +75,7 @@ def knowledge_base(citations):
         ],
         "term_stats": {t.lexeme: t.chunk_count for t in TermStat.objects.all()},
         "corpus_stats": [
-            {"id": s.pk, "chunk_count": s.chunk_count, "lexeme_total": s.lexeme_total}
+            {"chunk_count": s.chunk_count, "lexeme_total": s.lexeme_total}
             for s in CorpusStat.objects.all()
         ],
         "conversations": [
