@@ -1,3 +1,4 @@
+from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from django.contrib.auth.models import Group
 from django.db.models import QuerySet
@@ -60,3 +61,9 @@ def identity_provider_get() -> IdentityProvider | None:
 def member_email_taken(*, email: str) -> bool:
     """Whether any account here, removed ones included, has this address."""
     return User.objects.filter(email__iexact=email).exists()
+
+
+def email_address_unverified(*, user: User) -> EmailAddress | None:
+    """The person's address still waiting for verification, the primary one first: allauth
+    refuses two-factor setup while any of theirs is unverified."""
+    return EmailAddress.objects.filter(user_id=user.pk, verified=False).order_by("-primary").first()

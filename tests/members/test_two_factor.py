@@ -6,9 +6,12 @@ import re
 import time
 from typing import Any
 
+from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
 from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
+from bs4 import BeautifulSoup
+from django.core import mail
 from django.test import Client
 
 from accounts.models import Role, User
@@ -151,3 +154,33 @@ def test_only_owners_reach_the_security_settings(org_a: Organization):
 
     assert not Organization.objects.get(pk=org_a.pk).require_two_factor
     assert not AuditEvent.objects.exists()
+
+
+def test_an_unverified_member_resends_the_verification_mail_from_two_factor_setup(
+    org_a: Organization,
+):
+    person = make_member(email="unverified@example.com")
+    EmailAddress.objects.filter(user=person).update(verified=False)
+    client, _ = _password_sign_in(org_a, person)
+
+    page = client.get("/accounts/2fa/totp/activate/", follow=True).content.decode()
+
+    assert "until you have verified your email address" in page
+    form = BeautifulSoup(page, "html.parser").find("form", attrs={"data-testid": "resend"})
+    assert form is not None, page
+    assert form["method"] == "post"
+    fields = {
+        field["name"]: field.get("value", "")
+        for field in form.find_all(["input", "button"])
+        if field.get("name")
+    }
+    assert "csrfmiddlewaretoken" in fields
+    mail.outbox.clear()
+    sent = client.post(str(form["action"]), fields, follow=True).content.decode()
+
+    assert "Confirmation email sent to unverified@example.com" in sent
+    assert [message.to for message in mail.outbox] == [["unverified@example.com"]]
+    link = re.search(r"/accounts/confirm-email/\S+", str(mail.outbox[0].body))
+    assert link is not None
+    client.post(link.group(0))
+    assert EmailAddress.objects.get(user=person).verified
