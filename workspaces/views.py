@@ -11,7 +11,7 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 from accounts.http import MemberRequest, form_refusal
 from billing.caps import CapReached
@@ -239,6 +239,8 @@ def document_upload_view(request: MemberRequest, slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def document_text_view(request: MemberRequest, slug: str) -> HttpResponse:
+    """A pasted entry. Only an entry taken empties the form (the `entry-added` event): one
+    refused keeps what was typed, to send again once the reason is dealt with."""
     workspace = _workspace(request, slug)
     form = TextEntryForm(request.POST)
     refusals: list[str] = []
@@ -254,10 +256,13 @@ def document_text_view(request: MemberRequest, slug: str) -> HttpResponse:
             refusals.append(str(refusal))
         except CapReached as refusal:
             cap_reached = refusal.for_user(request.user)
-    return _documents_section(
+    response = _documents_section(
         request, workspace, template="workspaces/workspace.html#documents", refusals=refusals,
         cap_reached=cap_reached,
     )  # fmt: skip
+    if not refusals and cap_reached is None:
+        trigger_client_event(response, "entry-added")
+    return response
 
 
 @login_required

@@ -15,10 +15,12 @@ document.addEventListener("change", (event) => {
   const entry = document.getElementById("entry-form");
   if (entry) {
     const entryRefusal = document.getElementById("entry-refusal");
+    // Only an entry the server took empties the form: one refused (a cap, a duplicate)
+    // keeps the typed title and text, to send again.
     entry.addEventListener("htmx:afterRequest", (event) => {
       entryRefusal.hidden = event.detail.successful;
-      if (event.detail.successful) entry.reset();
     });
+    document.body.addEventListener("entry-added", () => entry.reset());
     entry.addEventListener("htmx:responseError", (event) => {
       entryRefusal.textContent = event.detail.xhr.status === 413
         ? "The entry is too long to send. Upload it as a file instead."
