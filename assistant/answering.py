@@ -208,13 +208,14 @@ def citations_renumber(text: str, numbers: Sequence[int]) -> tuple[str, list[int
 
 
 def _quote(text: str, passage: Passage) -> list[str]:
-    """For a model's answer: the passage sentences closest to the claims citing it."""
-    claims = [
+    """For a model's answer: the passage sentences closest to the answer's sentences that
+    cite it."""
+    citing = [
         sentence
         for sentence in re.split(r"(?<=[.!?])\s+", text)
         if f"[{passage.number}]" in sentence
     ]
-    words = {w.lower() for claim in claims for w in WORD.findall(claim)}
+    words = {w.lower() for sentence in citing for w in WORD.findall(sentence)}
     sentences = [
         s
         for s in passage_units(passage.chunk.text, passage=passage.number, language="english")
@@ -226,7 +227,7 @@ def _quote(text: str, passage: Passage) -> list[str]:
     return [scored[0].text] if scored else []
 
 
-def _refusal_given_back(message: Message) -> None:
+def _refused_question_returned(message: Message) -> None:
     if message.counted and not message.answered:
         # A refusal costs no question: the knowledge base had nothing to answer with.
         cap_question_return(organization=tenant_current(), asked_at=message.created_at)
@@ -249,69 +250,52 @@ def answer_finish(
     under `cache_key`. `status`: stopped for the part of an answer written before Stop."""
     by_number = {p.number: p for p in passages}
     final_text, cited = citations_renumber(text, list(by_number))
-    input_tokens, output_tokens = usage.input_tokens or 0, usage.output_tokens or 0
-    cost = model_cost_micros(
-        model=usage.model, input_tokens=input_tokens, output_tokens=output_tokens
-    )
-    with transaction.atomic():
-        message = Message.objects.select_for_update().get(pk=message_id)
-        message.text = final_text
-        message.status = status
-        message.answered = usage.answered
-        message.model = usage.model
-        message.input_tokens = usage.input_tokens
-        message.output_tokens = usage.output_tokens
-        message.cost_micros = cost
-        message.from_cache = False
-        message.latency_ms = latency_ms
-        message.first_token_ms = first_token_ms
-        _refusal_given_back(message)
-        message.save()
-        message.citations.all().delete()
-        citations = Citation.objects.bulk_create(
-            Citation(
-                message=message,
-                marker=marker,
-                chunk_id=by_number[number].chunk.chunk_id,
-                document_id=by_number[number].chunk.document_id,
-                workspace_id_at_answer=by_number[number].chunk.workspace_id,
-                document_title=by_number[number].chunk.document_title[:300],
-                page=by_number[number].chunk.page,
-                heading_path=by_number[number].chunk.heading_path[:1000],
-                passage_text=by_number[number].chunk.text,
-                quote="\n".join(usage.quotes.get(number) or _quote(text, by_number[number])),
-                score=by_number[number].chunk.score,
-            )
-            for marker, number in enumerate(cited, start=1)
+    citations = [
+        CachedCitation(
+            marker=marker,
+            chunk_id=by_number[number].chunk.chunk_id,
+            document_id=by_number[number].chunk.document_id,
+            workspace_id=by_number[number].chunk.workspace_id,
+            document_title=by_number[number].chunk.document_title[:300],
+            page=by_number[number].chunk.page,
+            heading_path=by_number[number].chunk.heading_path[:1000],
+            passage_text=by_number[number].chunk.text,
+            quote="\n".join(usage.quotes.get(number) or _quote(text, by_number[number])),
+            score=by_number[number].chunk.score,
         )
-        Conversation.objects.filter(pk=message.conversation_id).update(updated_at=timezone.now())
-        ledger_answer_record(
-            organization=tenant_current(), model=usage.model, input_tokens=input_tokens,
-            output_tokens=output_tokens, cost_micros=cost, cached=False,
+        for marker, number in enumerate(cited, start=1)
+    ]
+    with transaction.atomic():
+        message = _answer_store(
+            message_id=message_id,
+            answer=CachedAnswer(
+                text=final_text, answered=usage.answered, model=usage.model,
+                citations=citations, search_embedding=None,
+            ),
+            tokens=(usage.input_tokens, usage.output_tokens),
+            from_cache=False,
+            status=status,
+            latency_ms=latency_ms,
+            first_token_ms=first_token_ms,
         )  # fmt: skip
         if cache_key is not None:
-            cached = CachedAnswer(
-                text=final_text,
-                answered=usage.answered,
-                model=usage.model,
-                citations=[_cached_citation(citation) for citation in citations],
-                search_embedding=(
-                    [float(x) for x in message.search_embedding]
-                    if message.search_embedding is not None
-                    else None
-                ),
-            )
+            cached = _stored_answer(message, citations)
             transaction.on_commit(lambda: answer_cache_set(key=cache_key, answer=cached))
 
 
-def _cached_citation(citation: Citation) -> CachedCitation:
-    assert citation.chunk_id is not None and citation.document_id is not None
-    return CachedCitation(
-        marker=citation.marker, chunk_id=citation.chunk_id, document_id=citation.document_id,
-        workspace_id=citation.workspace_id_at_answer, document_title=citation.document_title,
-        page=citation.page, heading_path=citation.heading_path,
-        passage_text=citation.passage_text, quote=citation.quote, score=citation.score,
-    )  # fmt: skip
+def _stored_answer(message: Message, citations: list[CachedCitation]) -> CachedAnswer:
+    """What a repeat of the question is answered with: the stored answer and its citations."""
+    return CachedAnswer(
+        text=message.text,
+        answered=message.answered,
+        model=message.model,
+        citations=citations,
+        search_embedding=(
+            [float(x) for x in message.search_embedding]
+            if message.search_embedding is not None
+            else None
+        ),
+    )
 
 
 def answer_from_cache(
@@ -326,51 +310,77 @@ def answer_from_cache(
     """Store a cached answer as this message's own, with citations of its own (the same
     passages). No model ran for it: no tokens and no cost, but for condensing a follow-up
     into the standalone question the cache is keyed by, when a model did that."""
-    input_tokens = condense.input_tokens or 0 if condense else 0
-    output_tokens = condense.output_tokens or 0 if condense else 0
+    _answer_store(
+        message_id=message_id,
+        answer=hit,
+        tokens=(condense.input_tokens or 0, condense.output_tokens or 0) if condense else None,
+        token_model=condense.model if condense else "",
+        from_cache=True,
+        status=MessageStatus.DONE,
+        latency_ms=latency_ms,
+        first_token_ms=latency_ms,
+        search_query=query,
+        searched_workspace_ids=list(workspace_ids),
+        search_embedding=hit.search_embedding,
+    )
+
+
+def _answer_store(
+    *,
+    message_id: int,
+    answer: CachedAnswer,
+    tokens: tuple[int | None, int | None] | None,
+    from_cache: bool,
+    status: str,
+    latency_ms: int,
+    first_token_ms: int | None,
+    token_model: str | None = None,
+    **fields: Any,
+) -> Message:
+    """The one write of a finished answer, fresh or from the cache: the message's text,
+    status, model, tokens (None: no model ran) and their cost, `fields` (what was searched),
+    the question given back if nothing answered it, its citations, the conversation's
+    time and the ledger's row. `token_model` prices the tokens when another model than the
+    answer's spent them (a cached answer's follow-up condensing)."""
+    input_tokens, output_tokens = tokens or (None, None)
+    priced_model = answer.model if token_model is None else token_model
     cost = (
-        model_cost_micros(model=condense.model, input_tokens=input_tokens,
-                          output_tokens=output_tokens)
-        if condense else 0
-    )  # fmt: skip
+        model_cost_micros(
+            model=priced_model, input_tokens=input_tokens or 0, output_tokens=output_tokens or 0
+        )
+        if tokens is not None and priced_model
+        else 0
+    )
     with transaction.atomic():
         message = Message.objects.select_for_update().get(pk=message_id)
-        message.text = hit.text
-        message.status = MessageStatus.DONE
-        message.answered = hit.answered
-        message.model = hit.model
-        message.input_tokens = input_tokens if condense else None
-        message.output_tokens = output_tokens if condense else None
+        message.text = answer.text
+        message.status = status
+        message.answered = answer.answered
+        message.model = answer.model
+        message.input_tokens, message.output_tokens = input_tokens, output_tokens
         message.cost_micros = cost
-        message.from_cache = True
-        message.search_query = query
-        message.searched_workspace_ids = list(workspace_ids)
-        message.search_embedding = hit.search_embedding
-        message.latency_ms = message.first_token_ms = latency_ms
-        _refusal_given_back(message)
+        message.from_cache = from_cache
+        message.latency_ms, message.first_token_ms = latency_ms, first_token_ms
+        for name, value in fields.items():
+            setattr(message, name, value)
+        _refused_question_returned(message)
         message.save()
         message.citations.all().delete()
         Citation.objects.bulk_create(
             Citation(
-                message=message,
-                marker=c.marker,
-                chunk_id=c.chunk_id,
-                document_id=c.document_id,
-                workspace_id_at_answer=c.workspace_id,
-                document_title=c.document_title,
-                page=c.page,
-                heading_path=c.heading_path,
-                passage_text=c.passage_text,
-                quote=c.quote,
-                score=c.score,
+                message=message, marker=c.marker, chunk_id=c.chunk_id,
+                document_id=c.document_id, workspace_id_at_answer=c.workspace_id,
+                document_title=c.document_title, page=c.page, heading_path=c.heading_path,
+                passage_text=c.passage_text, quote=c.quote, score=c.score,
             )
-            for c in hit.citations
-        )
+            for c in answer.citations
+        )  # fmt: skip
         Conversation.objects.filter(pk=message.conversation_id).update(updated_at=timezone.now())
         ledger_answer_record(
-            organization=tenant_current(), model=hit.model, input_tokens=input_tokens,
-            output_tokens=output_tokens, cost_micros=cost, cached=True,
+            organization=tenant_current(), model=answer.model, input_tokens=input_tokens or 0,
+            output_tokens=output_tokens or 0, cost_micros=cost, cached=from_cache,
         )  # fmt: skip
+    return message
 
 
 def message_end(*, message_id: int, status: str, text: str = "", reason: str = "") -> None:
