@@ -9,7 +9,7 @@ from rest_framework import serializers
 
 from assistant.models import Citation, Conversation, Feedback, Message
 from workspaces.models import Document, DocumentKind, Workspace
-from workspaces.retrieval import MODES, RetrievalFilters
+from workspaces.retrieval import MODES, RetrievalFilters, updated_after_refusal
 from workspaces.tags import TagRefused, tags_normalise
 
 
@@ -35,6 +35,17 @@ def _filters(data: dict[str, Any], tags: str, kinds: str) -> RetrievalFilters:
 
 
 KIND_CHOICES = [kind.value for kind in DocumentKind]
+
+
+class UpdatedAfterField(serializers.DateField):
+    """A day the updated-after filter can take (workspaces.retrieval), or a 400 saying why."""
+
+    def to_internal_value(self, value: Any) -> Any:
+        day = super().to_internal_value(value)
+        refusal = updated_after_refusal(day)
+        if refusal:
+            raise serializers.ValidationError(refusal)
+        return day
 
 
 class WorkspaceSerializer(serializers.ModelSerializer):
@@ -94,7 +105,7 @@ class SearchQuerySerializer(serializers.Serializer):
         child=serializers.ChoiceField(choices=KIND_CHOICES), required=False, default=list,
         help_text="Only documents of these types (repeat the parameter)",
     )  # fmt: skip
-    updated_after = serializers.DateField(
+    updated_after = UpdatedAfterField(
         required=False, allow_null=True, default=None,
         help_text="Only documents updated after this day (YYYY-MM-DD)",
     )  # fmt: skip
@@ -135,7 +146,7 @@ class AskSerializer(serializers.Serializer):
         child=serializers.ChoiceField(choices=KIND_CHOICES), required=False, default=list,
         help_text="Answer only from documents of these types",
     )  # fmt: skip
-    updated_after = serializers.DateField(
+    updated_after = UpdatedAfterField(
         required=False, allow_null=True, default=None,
         help_text="Answer only from documents updated after this day (YYYY-MM-DD)",
     )  # fmt: skip

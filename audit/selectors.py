@@ -22,7 +22,8 @@ def audit_events(
         events = events.filter(action=action)
     if since is not None:
         events = events.filter(created_at__gte=_day_start(since))
-    if until is not None:
+    # The calendar's last day has no next day to stop before; ending on it means no end.
+    if until is not None and until < date.max:
         events = events.filter(created_at__lt=_day_start(until + timedelta(days=1)))
     return events
 

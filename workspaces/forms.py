@@ -4,7 +4,7 @@ from typing import Any
 from django import forms
 
 from workspaces.models import DocumentKind, Language, WorkspaceRole
-from workspaces.retrieval import MODES, RetrievalFilters
+from workspaces.retrieval import MODES, RetrievalFilters, updated_after_refusal
 from workspaces.tags import TAG_MAX_CHARS, TagRefused, tags_normalise
 
 
@@ -47,8 +47,9 @@ class RetrievalFiltersForm(forms.Form):
 
     def clean_updated_after(self) -> date | None:
         value: date | None = self.cleaned_data.get("updated_after")
-        if value is not None and value.year < 1900:
-            raise forms.ValidationError("Give a date after 1900.")
+        refusal = updated_after_refusal(value) if value is not None else ""
+        if refusal:
+            raise forms.ValidationError(refusal)
         return value
 
     def filters(self) -> RetrievalFilters:

@@ -60,6 +60,21 @@ class RetrievedChunk:
     lexical_score: float | None
 
 
+# The filter matches documents updated from the next day on, so the calendar's last day
+# (where adding one overflows) cannot be one; before 1900 is a typo, not a filter.
+UPDATED_AFTER_EARLIEST = date(1900, 1, 1)
+UPDATED_AFTER_LATEST = date.max - timedelta(days=1)
+
+
+def updated_after_refusal(day: date) -> str:
+    """Why `day` cannot be an updated-after filter, as a sentence; "" when it can."""
+    if day < UPDATED_AFTER_EARLIEST:
+        return "Give a date after 1900."
+    if day > UPDATED_AFTER_LATEST:
+        return f"Give a date before {date.max.isoformat()}."
+    return ""
+
+
 @dataclass(frozen=True)
 class RetrievalFilters:
     """What a search is narrowed to, beyond the readable workspaces: documents carrying any
