@@ -3,6 +3,8 @@
 From the per-answer ledger kept on each assistant message in the organization's own schema
 (tokens, model, cost, whether it came from the cache). An answer that searched several
 workspaces is shared among them equally, so the workspaces' figures add up to the total.
+Workspaces the reader may not read are not named: their shares make one "Other workspaces"
+row.
 """
 
 from dataclasses import dataclass
@@ -13,8 +15,10 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
+from accounts.models import User
 from assistant.models import Message, MessageRole, MessageStatus
 from billing.money import dollars
+from workspaces.access import workspace_ids_readable
 
 SPEND_DAYS = 30
 
@@ -88,35 +92,66 @@ def _row(label: str, values: dict[str, int], detail: str = "") -> SpendRow:
     )  # fmt: skip
 
 
-def _by_workspace(since: datetime) -> list[SpendRow]:
-    """Each answer's figures shared equally among the workspaces it searched."""
+# Where an answer's share goes when the reader of the page may not read the workspace: one
+# row for all of them, so that their names and their separate figures stay unseen.
+OTHER_WORKSPACES = "Other workspaces"
+OTHER_WORKSPACES_DETAIL = "ones you may not read"
+
+
+def _by_workspace(since: datetime, readable: list[int]) -> list[SpendRow]:
+    """Each answer's figures shared equally among the workspaces it searched: a row for each
+    workspace in `readable`, one for deleted workspaces and one for all the others."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            SELECT coalesce(w.name, 'A deleted workspace') AS name,
-                   count(*) AS answers,
-                   count(*) FILTER (WHERE m.from_cache) AS cached,
-                   round(sum(coalesce(m.input_tokens, 0)::numeric / s.n)) AS input,
-                   round(sum(coalesce(m.output_tokens, 0)::numeric / s.n)) AS output,
-                   round(sum(m.cost_micros::numeric / s.n)) AS cost
-            FROM {Message._meta.db_table} m
-            CROSS JOIN LATERAL (SELECT cardinality(m.searched_workspace_ids) AS n) s
-            CROSS JOIN LATERAL unnest(m.searched_workspace_ids) AS searched(id)
-            LEFT JOIN workspaces_workspace w ON w.id = searched.id
-            WHERE m.role = %s AND m.status = %s AND m.created_at >= %s
-            GROUP BY w.id, w.name
-            ORDER BY cost DESC, answers DESC, name
+            SELECT kind, max(name) AS name,
+                   count(DISTINCT id) AS answers,
+                   count(DISTINCT id) FILTER (WHERE from_cache) AS cached,
+                   round(sum(input_share)) AS input,
+                   round(sum(output_share)) AS output,
+                   round(sum(cost_share)) AS cost
+            FROM (
+              SELECT m.id, m.from_cache,
+                     coalesce(m.input_tokens, 0)::numeric / s.n AS input_share,
+                     coalesce(m.output_tokens, 0)::numeric / s.n AS output_share,
+                     m.cost_micros::numeric / s.n AS cost_share,
+                     CASE WHEN w.id IS NULL THEN 'deleted'
+                          WHEN w.id = ANY(%(readable)s) THEN 'readable'
+                          ELSE 'other' END AS kind,
+                     CASE WHEN w.id = ANY(%(readable)s) THEN w.id END AS shown_id,
+                     CASE WHEN w.id = ANY(%(readable)s) THEN w.name END AS name
+              FROM {Message._meta.db_table} m
+              CROSS JOIN LATERAL (SELECT cardinality(m.searched_workspace_ids) AS n) s
+              CROSS JOIN LATERAL unnest(m.searched_workspace_ids) AS searched(id)
+              LEFT JOIN workspaces_workspace w ON w.id = searched.id
+              WHERE m.role = %(role)s AND m.status = %(status)s AND m.created_at >= %(since)s
+            ) shares
+            GROUP BY kind, shown_id
+            ORDER BY kind = 'other', cost DESC, answers DESC, name
             """,  # noqa: S608  (the table name is ours; values are bound)
-            [MessageRole.ASSISTANT, MessageStatus.DONE, since],
+            {
+                "readable": readable,
+                "role": MessageRole.ASSISTANT,
+                "status": MessageStatus.DONE,
+                "since": since,
+            },
         )
-        return [
-            SpendRow(name, answers, cached, int(tokens_in), int(tokens_out), int(cost))
-            for name, answers, cached, tokens_in, tokens_out, cost in cursor.fetchall()
-        ]
+        rows = []
+        for kind, name, answers, cached, tokens_in, tokens_out, cost in cursor.fetchall():
+            label, detail = {
+                "readable": (name, ""),
+                "deleted": ("A deleted workspace", ""),
+                "other": (OTHER_WORKSPACES, OTHER_WORKSPACES_DETAIL),
+            }[kind]
+            rows.append(
+                SpendRow(label, answers, cached, int(tokens_in), int(tokens_out), int(cost), detail)
+            )
+        return rows
 
 
-def spend_summary(*, days: int = SPEND_DAYS) -> Spend:
-    """The last `days` days (today included) of the current organization's answers."""
+def spend_summary(*, user: User, days: int = SPEND_DAYS) -> Spend:
+    """The last `days` days (today included) of the current organization's answers, as
+    `user` may see them: the workspaces they may not read are one total, unnamed."""
     today = timezone.localdate()
     first = today - timedelta(days=days - 1)
     since = timezone.make_aware(datetime.combine(first, datetime.min.time()))
@@ -149,7 +184,7 @@ def spend_summary(*, days: int = SPEND_DAYS) -> Spend:
         since=since,
         total=total,
         people=people,
-        workspaces=_by_workspace(since),
+        workspaces=_by_workspace(since, sorted(workspace_ids_readable(user=user))),
         days=day_rows,
         failed=failed,
     )

@@ -345,4 +345,4 @@ def spend(request: MemberRequest) -> HttpResponse:
     anyone else, as the billing pages are)."""
     if not request.user.can_manage_billing:
         raise Http404
-    return render(request, "assistant/spend.html", {"spend": spend_summary()})
+    return render(request, "assistant/spend.html", {"spend": spend_summary(user=request.user)})
