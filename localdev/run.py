@@ -69,6 +69,7 @@ def main() -> int:
     children += [
         subprocess.Popen(
             [str(BIN / "uvicorn"), "saas.asgi:application",
+             "--http", "saas.http_protocol:HttpProtocol",
              "--host", "127.0.0.1", "--port", str(port)],
             cwd=ROOT,
         ),

@@ -54,6 +54,7 @@ def uvicorn_running(port: int, **environment: str) -> Iterator[None]:
     }
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "saas.asgi:application",
+         "--http", "saas.http_protocol:HttpProtocol",
          "--host", "127.0.0.1", "--port", str(port), "--timeout-graceful-shutdown", "5"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
