@@ -42,11 +42,13 @@ class MessageStatus(models.TextChoices):
 
 
 class GapStatus(models.TextChoices):
-    """What a reviewer made of an unanswered question on the knowledge-gap page."""
+    """What a reviewer made of an unanswered question on the knowledge-gap page, or
+    `answered`: documents indexed since answer it (assistant.gaps.gaps_recheck)."""
 
     OPEN = "open", "Open"
     RESOLVED = "resolved", "Resolved"
     DISMISSED = "dismissed", "Dismissed"
+    ANSWERED = "answered", "Answered by a later document"
 
 
 class Message(models.Model):

@@ -5,14 +5,10 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from django.conf import settings
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import Exists, Max, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from accounts.models import User
-from assistant.llm import Passage
-from assistant.llm.extractive import answer_plan
-from assistant.llm.followups import question_focus
 from assistant.models import (
     Citation,
     Conversation,
@@ -28,9 +24,7 @@ from workspaces.access import (
     workspace_ids_readable,
 )
 from workspaces.ingestion.chunking import HEADING_SEPARATOR
-from workspaces.models import Chunk, Document, DocumentStatus, Workspace
-from workspaces.retrieval import chunks_retrieve
-from workspaces.selectors import workspace_language
+from workspaces.models import Chunk, DocumentStatus, Workspace
 
 
 def conversation_list(*, user: User, query: str = "") -> QuerySet[Conversation]:
@@ -177,8 +171,7 @@ class Gap:
     count: int
     last_asked: datetime
     message_ids: list[int] = field(default_factory=list)
-    # The newest question's search, re-run on each view to see whether it is answered now.
-    embedding: list[float] = field(default_factory=list)
+    embedding: list[float] = field(default_factory=list)  # the newest question's search
     workspace_ids: list[int] = field(default_factory=list)
     # Workspaces searched for it where the reviewer may add an entry.
     writable: list[Workspace] = field(default_factory=list)
@@ -186,9 +179,9 @@ class Gap:
 
 def knowledge_gaps(*, user: User, threshold: float = 0.6, limit: int = 30) -> list[Gap] | None:
     """Open questions the knowledge base had nothing for, grouped by meaning (greedy
-    clustering on the retrieval model's embeddings), largest group first. A group whose
-    newest question the documents answer now (an entry was written, a file uploaded since)
-    is left out: the gap closed by itself."""
+    clustering on the retrieval model's embeddings), largest group first. A question that
+    documents indexed since answer is no longer open (assistant.gaps.gaps_recheck marked it
+    when they were indexed): the page reads what is recorded and searches nothing."""
     if not answers_reviewable_by(user=user):
         return None
     unanswered = (
@@ -212,53 +205,10 @@ def knowledge_gaps(*, user: User, threshold: float = 0.6, limit: int = 30) -> li
             gap = Gap([question], 1, asked_at, [message_id], vector.tolist(), list(searched))
             groups.append((vector, gap))
     ranked = sorted((gap for _, gap in groups), key=lambda g: (-g.count, -g.last_asked.timestamp()))
-    # Only a gap whose workspaces gained or changed a document since it was last asked can
-    # have been answered since: the others are not searched again (a search and an answer
-    # plan each, on every view of the page).
-    changed = dict(
-        Document.objects.filter(status=DocumentStatus.READY)
-        .values("workspace_id")
-        .annotate(latest=Max("updated_at"))
-        .values_list("workspace_id", "latest")
-    )
-    open_gaps = [
-        gap
-        for gap in ranked[: limit * 2]
-        if not (
-            any(changed.get(w) and changed[w] > gap.last_asked for w in gap.workspace_ids)
-            and _answered_now(user=user, gap=gap)
-        )
-    ]
     editable = {w.pk: w for w in Workspace.objects.filter(id__in=workspace_ids_editable(user=user))}
-    for gap in open_gaps:
+    for gap in ranked[:limit]:
         gap.writable = [editable[i] for i in gap.workspace_ids if i in editable]
-    return open_gaps[:limit]
-
-
-def _answered_now(*, user: User, gap: Gap) -> bool:
-    """Whether the gap's newest question, searched again as it was then (same query, same
-    workspaces), now finds passages the answerer would answer from: the same relevance
-    threshold an answer passes."""
-    query = gap.questions[0]
-    chunks = chunks_retrieve(
-        user=user,
-        query=question_focus(query),
-        within=gap.workspace_ids,
-        k=settings.ASSISTANT_PASSAGES,
-        query_vector=gap.embedding,
-    )
-    if not chunks:
-        return False
-    language = workspace_language(workspace_id=gap.workspace_ids[0])
-    passages = [Passage(number, chunk) for number, chunk in enumerate(chunks, start=1)]
-    plan = answer_plan(
-        question=question_focus(query),
-        passages=passages,
-        language=language,
-        workspace_ids=sorted(workspace_ids_readable(user=user, within=gap.workspace_ids)),
-        question_vector=gap.embedding,
-    )
-    return plan.answered
+    return ranked[:limit]
 
 
 def knowledge_readable_exists(*, user: User, within: Sequence[int] = ()) -> bool:

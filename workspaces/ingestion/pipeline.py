@@ -26,6 +26,7 @@ from workspaces.ingestion.chunking import ChunkDraft, sections_chunk
 from workspaces.ingestion.parsing import UnreadableDocument, document_parse
 from workspaces.models import Chunk, Document, DocumentKind, DocumentStatus
 from workspaces.reembedding import embedding_model_active, embedding_model_locked
+from workspaces.signals import documents_indexed
 from workspaces.term_stats import chunks_index_text, term_stats_add, term_stats_remove
 
 Progress = Callable[[int, int], None]
@@ -268,7 +269,12 @@ def _chunks_replace(
     Document.objects.filter(pk__in=locked).update(
         status=DocumentStatus.READY, error="", chunks_done=F("chunks_total"), previous_file=""
     )
-    index_version_bump(workspace_ids=[document.workspace_id for document in locked.values()])
+    indexed = sorted({document.workspace_id for document in locked.values()})
+    index_version_bump(workspace_ids=indexed)
+    if indexed:
+        transaction.on_commit(
+            lambda: documents_indexed.send(sender=Document, workspace_ids=indexed)
+        )
     ready = [drafts for document, drafts in prepared if document.pk in locked]
     ledger_ingestion_record(
         organization=tenant_current(),
