@@ -8,7 +8,6 @@ from collections.abc import Sequence
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
 from accounts.models import User
 from assistant.models import (
@@ -153,11 +152,12 @@ def message_regenerate(*, user: User, message: Message) -> Message:
     return message
 
 
-def question_edit(*, user: User, question: Message, text: str) -> Message:
-    """One's last question, edited and asked again: its text changes and its answer is
-    written again in place; the old answer, its sources and feedback go (the thread reads
-    as the question now stands). It counts as a question, as Regenerate does. Only the last
-    question of the conversation, once its answer has finished, may be edited."""
+def question_edit(*, user: User, question: Message, text: str) -> tuple[Message, Message]:
+    """One's last question, edited and asked again as a new turn below it, as chat products
+    keep history: the original question and its answer, sources and feedback stay. A title
+    still made from the edited question follows the edit (a title one chose is kept). It
+    counts as a question, as asking does. Only the last question of the conversation, once
+    its answer has finished, may be edited. Returns the new question and its pending answer."""
     conversation = question.conversation
     if conversation.user_id != user.pk or question.role != MessageRole.USER:
         raise Message.DoesNotExist
@@ -171,26 +171,13 @@ def question_edit(*, user: User, question: Message, text: str) -> Message:
     if not reply.is_finished:
         raise QuestionRefused("Wait for the answer to finish, or stop it, before editing.")
     scope_ids = list(conversation.scope.values_list("id", flat=True))
-    counted = knowledge_readable_exists(user=user, within=scope_ids)
-    if counted:
-        cap_question_consume(organization=tenant_current())
-    with transaction.atomic():
-        Message.objects.filter(pk=question.pk).update(text=text, updated_at=timezone.now())
-        Message.objects.filter(pk=reply.pk).update(
-            status=MessageStatus.PENDING,
-            text="",
-            failure_reason="",
-            search_query="",
-            answered=True,
-            counted=counted,
-            from_cache=False,
-            gap_status=GapStatus.OPEN,
-            provider=settings.ASSISTANT_PROVIDER,
-        )
-        Citation.objects.filter(message_id=reply.pk).delete()
-        Feedback.objects.filter(message_id=reply.pk).delete()
-    reply.refresh_from_db()
-    return reply
+    filters = RetrievalFilters.from_dict(reply.search_filters)
+    _, edited, pending = question_ask(
+        user=user, text=text, conversation=conversation, scope_ids=scope_ids, filters=filters
+    )
+    if conversation.title == _title_from(question.text):
+        Conversation.objects.filter(pk=conversation.pk).update(title=_title_from(text))
+    return edited, pending
 
 
 def conversation_rename(*, user: User, conversation: Conversation, title: str) -> Conversation:

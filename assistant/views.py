@@ -209,8 +209,8 @@ def message_stop_view(request: MemberRequest, message_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def question_edit_view(request: MemberRequest, message_id: int) -> HttpResponse:
-    """Edit one's last question and ask it again: the question's text changes and its answer
-    is written again in place (the old answer is replaced, not kept)."""
+    """Edit one's last question and ask it again: a new turn below the original, which is
+    kept with its answer; the title follows when it was made from the edited question."""
     question = question_get(user=request.user, message_id=message_id)
     if question is None:
         raise Http404
@@ -218,7 +218,9 @@ def question_edit_view(request: MemberRequest, message_id: int) -> HttpResponse:
     try:
         if not form.is_valid():
             raise QuestionRefused(form_refusal(form))
-        question_edit(user=request.user, question=question, text=form.cleaned_data["question"])
+        edited, reply = question_edit(
+            user=request.user, question=question, text=form.cleaned_data["question"]
+        )
     except (QuestionRefused, CapReached) as refusal:
         context: dict[str, object] = (
             {"cap_reached": refusal.for_user(request.user)}
@@ -227,9 +229,10 @@ def question_edit_view(request: MemberRequest, message_id: int) -> HttpResponse:
         )
         response = render(request, "assistant/ask.html#composer-error", context, status=400)
         return reswap(retarget(response, "#composer-error"), "outerHTML")
-    thread = conversation_messages(user=request.user, conversation=question.conversation)
-    context = {"thread": thread, "conversation": question.conversation}
-    return render(request, "assistant/ask.html#exchange", context)
+    conversation = _conversation(request, question.conversation_id)
+    # The new turn goes below the thread; the title comes along out of band.
+    context = {"thread": [edited, reply], "conversation": conversation, "title_oob": True}
+    return render(request, "assistant/ask.html#edited", context)
 
 
 @login_required

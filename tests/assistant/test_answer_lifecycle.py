@@ -10,8 +10,8 @@ import httpx
 import pytest
 from django_tenants.utils import tenant_context
 
-from assistant.conversations import question_ask
-from assistant.models import Citation, Message, MessageStatus
+from assistant.conversations import feedback_set, question_ask
+from assistant.models import Citation, Conversation, Feedback, Message, MessageStatus
 from audit.models import AuditAction, AuditEvent
 from tests.assistant.conftest import Handbook, ask
 from tests.conftest import signed_in
@@ -141,12 +141,14 @@ def test_another_persons_answer_cannot_be_stopped(handbook: Handbook, committed:
     assert _stored(handbook, reply.pk).status == MessageStatus.PENDING
 
 
-def test_editing_the_last_question_asks_it_again_and_replaces_the_answer(
+def test_editing_the_last_question_asks_it_again_below_and_keeps_the_original_turn(
     handbook: Handbook, committed: None
 ):
     answer, _ = ask(handbook.organization, handbook.owner, "How many vacation days are there?")
     with tenant_context(handbook.organization):
         question = answer.conversation.messages.get(role="user")
+        feedback_set(user=handbook.owner, message=answer, rating=1)
+        sources = Citation.objects.filter(message_id=answer.pk).count()
     client = signed_in(handbook.organization, handbook.owner)
 
     response = client.post(
@@ -156,15 +158,42 @@ def test_editing_the_last_question_asks_it_again_and_replaces_the_answer(
     )
 
     assert response.status_code == 200
-    page = response.content.decode()
-    assert "How long is parental leave?" in page and "How many vacation days" not in page
-    assert f'sse-connect="/ask/messages/{answer.pk}/stream/"' in page
     with tenant_context(handbook.organization):
-        assert Message.objects.get(pk=question.pk).text == "How long is parental leave?"
-        reset = Message.objects.get(pk=answer.pk)
-        assert reset.status == MessageStatus.PENDING and reset.text == ""
-        assert not Citation.objects.filter(message_id=answer.pk).exists()
-        assert answer.conversation.messages.count() == 2
+        thread = list(answer.conversation.messages.order_by("created_at", "id"))
+        assert [(m.role, m.text) for m in thread[:2]] == [
+            ("user", "How many vacation days are there?"),
+            ("assistant", answer.text),
+        ]
+        assert Citation.objects.filter(message_id=answer.pk).count() == sources > 0
+        assert Feedback.objects.filter(message_id=answer.pk).exists()
+        edited, reply = thread[2:]
+        assert edited.text == "How long is parental leave?"
+        assert reply.status == MessageStatus.PENDING
+        title = Conversation.objects.get(pk=answer.conversation_id).title
+    page = response.content.decode()
+    assert "How long is parental leave?" in page
+    assert f'sse-connect="/ask/messages/{reply.pk}/stream/"' in page
+    assert title == "How long is parental leave?"
+    assert "<h1>How long is parental leave?</h1>" in page  # the page's title, swapped too
+    conversation = client.get(f"/ask/c/{answer.conversation_id}/").content.decode()
+    assert "How many vacation days are there?" in conversation
+
+
+def test_editing_keeps_a_title_one_chose(handbook: Handbook, committed: None):
+    answer, _ = ask(handbook.organization, handbook.owner, "What is the gift limit?")
+    client = signed_in(handbook.organization, handbook.owner)
+    client.post(f"/ask/c/{answer.conversation_id}/rename/", {"title": "Gifts"})
+    with tenant_context(handbook.organization):
+        question = answer.conversation.messages.get(role="user")
+
+    client.post(
+        f"/ask/messages/{question.pk}/edit/",
+        {"question": "What is the gift limit for customers?"},
+        HTTP_HX_REQUEST="true",
+    )
+
+    with tenant_context(handbook.organization):
+        assert Conversation.objects.get(pk=answer.conversation_id).title == "Gifts"
 
 
 def test_only_the_last_question_can_be_edited_with_a_sentence_saying_so(
