@@ -78,7 +78,7 @@ def main() -> int:
              "--loglevel", "INFO", "--concurrency", "2"],
             cwd=ROOT,
         ),
-        # Large documents' lane (workspaces.ingestion.pipeline.document_lane): a worker of
+        # Large documents' lane (workspaces.ingestion.queues.document_lane): a worker of
         # its own, so that small documents never wait behind them.
         subprocess.Popen(
             [str(BIN / "celery"), "-A", "saas", "worker", "-n", "large@%h",

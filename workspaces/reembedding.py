@@ -32,6 +32,7 @@ from workspaces.embeddings import (
 )
 from workspaces.index_version import index_version_bump
 from workspaces.ingestion.chunking import embedding_text
+from workspaces.ingestion.queues import large_lane, task_send
 from workspaces.models import Chunk, ChunkEmbedding, EmbeddingIndex, Workspace
 
 
@@ -219,10 +220,7 @@ def _switch(target: str) -> None:
 
 
 def _reembedding_queue() -> None:
-    from workspaces.ingestion.pipeline import large_lane
-    from workspaces.tasks import chunks_reembed_task  # the task module imports this one
-
-    chunks_reembed_task.apply_async(queue=large_lane())
+    task_send("workspaces.tasks.chunks_reembed_task", queue=large_lane())
 
 
 def _ensure_manager(actor: User) -> None:

@@ -15,8 +15,8 @@ from workspaces.ingestion.pipeline import (
     document_fail,
     document_ingest,
     documents_stranded_sweep,
-    large_lane,
 )
+from workspaces.ingestion.queues import large_lane
 from workspaces.models import Document
 from workspaces.reembedding import reembedding_run
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from django.db import connection
 
-from assistant.llm import Passage
 from assistant.llm.passage_units import Unit, passage_units
+from assistant.llm.provider import Passage
 from workspaces.selectors import chunk_texts_beside
 
 REFERRING = re.compile(r"^(it|its|they|their|this|these|that|those|he|she|his|her)\b", re.I)

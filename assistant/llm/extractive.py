@@ -30,7 +30,6 @@ from django.conf import settings
 
 from assistant.answer_model.inputs import unit_input
 from assistant.answer_model.scorer import answer_probabilities, answer_scorer, refusal_threshold
-from assistant.llm import NOT_FOUND, Passage, Prepared, Turn, Usage, version_of
 from assistant.llm.answer_parts import (
     Part,
     antecedent,
@@ -41,6 +40,7 @@ from assistant.llm.answer_parts import (
 )
 from assistant.llm.followups import is_elliptical, question_focus, standalone_question
 from assistant.llm.passage_units import Unit, passage_units
+from assistant.llm.provider import NOT_FOUND, Passage, Prepared, Turn, Usage, version_of
 from assistant.llm.rules_plan import rules_plan
 from workspaces.selectors import document_section_openings
 

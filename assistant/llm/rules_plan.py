@@ -16,7 +16,6 @@ import numpy as np
 from django.conf import settings
 from langchain_core.embeddings import Embeddings
 
-from assistant.llm import Passage
 from assistant.llm.answer_parts import (
     Part,
     antecedent,
@@ -26,6 +25,7 @@ from assistant.llm.answer_parts import (
     text_lexemes,
 )
 from assistant.llm.passage_units import Unit, passage_units, unit_text
+from assistant.llm.provider import Passage
 from workspaces.reembedding import embeddings_active
 from workspaces.selectors import chunk_similarities
 from workspaces.term_stats import term_chunk_counts, term_variants

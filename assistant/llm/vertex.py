@@ -12,8 +12,8 @@ from django.conf import settings
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langchain_google_genai import ChatGoogleGenerativeAI
 
-from assistant.llm import Passage, Prepared, ProviderError, Turn, Usage, version_of
 from assistant.llm.passage_units import markdown_tables
+from assistant.llm.provider import Passage, Prepared, ProviderError, Turn, Usage, version_of
 from workspaces.google_cloud import vertex_model_options
 
 SYSTEM_PROMPT = """You answer questions for the people of an organization using only the \

@@ -27,7 +27,8 @@ from tests.live import (
     serious_violations,
     uvicorn_running,
 )
-from workspaces.ingestion.pipeline import documents_ingest, large_lane
+from workspaces.ingestion.pipeline import documents_ingest
+from workspaces.ingestion.queues import large_lane
 from workspaces.reembedding import reembedding_run
 from workspaces.services import document_create_from_text, workspace_create
 

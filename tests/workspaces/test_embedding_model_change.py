@@ -22,7 +22,8 @@ from tests.conftest import signed_in
 from tests.factories import OWNER_PASSWORD, make_member
 from workspaces.embeddings import embeddings_for
 from workspaces.ingestion.chunking import embedding_text
-from workspaces.ingestion.pipeline import documents_ingest, large_lane
+from workspaces.ingestion.pipeline import documents_ingest
+from workspaces.ingestion.queues import large_lane
 from workspaces.models import Chunk, ChunkEmbedding, EmbeddingIndex, Workspace
 from workspaces.reembedding import reembedding_run, reembedding_start
 from workspaces.retrieval import chunks_retrieve

@@ -202,7 +202,8 @@ def test_large_documents_have_a_lane_of_their_own_so_small_ones_never_wait(organ
     """A PDF of INGEST_LARGE_PAGES pages goes to the large lane; a note from the same
     upload is ingested by the main lane's worker while no worker has taken the PDF yet."""
     from tests.files import text_pdf
-    from workspaces.ingestion.pipeline import document_queue, large_lane
+    from workspaces.ingestion.pipeline import document_queue
+    from workspaces.ingestion.queues import large_lane
 
     settings.INGEST_LARGE_PAGES = 5
     organization, owner, workspace = organization

@@ -24,7 +24,8 @@ from workspaces.embeddings import embeddings_for
 from workspaces.index_version import index_version_bump
 from workspaces.ingestion.chunking import ChunkDraft, sections_chunk
 from workspaces.ingestion.parsing import UnreadableDocument, document_parse
-from workspaces.models import Chunk, Document, DocumentKind, DocumentStatus
+from workspaces.ingestion.queues import document_lane, task_send
+from workspaces.models import Chunk, Document, DocumentStatus
 from workspaces.reembedding import embedding_model_active, embedding_model_locked
 from workspaces.signals import documents_indexed
 from workspaces.term_stats import chunks_index_text, term_stats_add, term_stats_remove
@@ -51,40 +52,10 @@ def document_queue(*, document: Document) -> Document:
 
 def _ingest_task_send(document: Document) -> None:
     """Hand the document to its lane's worker once the caller's transaction commits."""
-    from workspaces.tasks import document_ingest_task  # the task module imports this one
-
     lane = document_lane(document=document)
-    transaction.on_commit(partial(document_ingest_task.apply_async, (document.pk,), queue=lane))
-
-
-def large_lane() -> str:
-    """The queue of large documents, served by a worker of its own (INGEST_LARGE_CONCURRENCY)."""
-    return f"{settings.CELERY_TASK_DEFAULT_QUEUE}.large"
-
-
-def document_lane(*, document: Document) -> str:
-    """Which queue ingests the document. Large ones (a PDF of INGEST_LARGE_PAGES pages or
-    more, any file of INGEST_LARGE_BYTES or more) go to a lane of their own, so that two
-    200-page manuals of one organization cannot hold every worker while another
-    organization's one-page note waits behind them: small documents keep the main lane."""
-    if document.size >= settings.INGEST_LARGE_BYTES:
-        return large_lane()
-    if document.kind == DocumentKind.PDF and _pdf_pages(document) >= settings.INGEST_LARGE_PAGES:
-        return large_lane()
-    return settings.CELERY_TASK_DEFAULT_QUEUE
-
-
-def _pdf_pages(document: Document) -> int:
-    """The PDF's page count from its page tree (no page is parsed); 0 when it cannot be
-    read, which the parser will report."""
-    from pypdf import PdfReader
-    from pypdf.errors import PyPdfError
-
-    try:
-        with document.file.open("rb") as stream:
-            return len(PdfReader(stream).pages)
-    except (PyPdfError, OSError, ValueError, KeyError, TypeError):
-        return 0
+    transaction.on_commit(
+        partial(task_send, "workspaces.tasks.document_ingest_task", document.pk, queue=lane)
+    )
 
 
 def document_delivery_count(*, document_id: int) -> int | None:
