@@ -1,12 +1,15 @@
 """Typed access to the schema django-tenants has put in force on the connection."""
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django_tenants.utils import get_public_schema_name, tenant_context
 
 T = TypeVar("T")
@@ -65,3 +68,33 @@ def on_pool_thread(tenant: Any, function: Callable[..., T], /, **kwargs: Any) ->
         if not connection.in_atomic_block:
             connection.close()
         raise
+
+
+def run_outside_server(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run `coroutine` (the answer path, say) to its end from synchronous code that is no
+    long-lived server: a management command, a Celery task, an integration's worker.
+
+    `in_tenant` runs each database step on a thread of the event loop's pool, and each thread
+    opens a connection of its own. A server keeps one loop and one pool, so those connections
+    are few and reused; `asyncio.run` per call makes a pool per call, whose threads end with
+    it, and a connection left in a thread that ended stays a PostgreSQL backend until the
+    garbage collector happens upon it (about two per answered question: "too many clients
+    already"). Here the pool's threads keep their connections while the coroutine runs, and
+    those connections are closed once the threads are done."""
+    opened: list[BaseDatabaseWrapper] = []
+
+    def thread_started() -> None:
+        # The thread's own connection objects, made now (they connect on first use) so that
+        # they can be closed after the thread has ended.
+        opened.extend(connections.all())
+
+    pool = ThreadPoolExecutor(thread_name_prefix="outside-server", initializer=thread_started)
+    try:
+        with asyncio.Runner() as runner:
+            runner.get_loop().set_default_executor(pool)
+            return runner.run(coroutine)
+    finally:
+        pool.shutdown(wait=True)  # the runner has shut it down already, unless it failed
+        for wrapper in opened:
+            wrapper.inc_thread_sharing()  # its thread has ended: closing it here is safe
+            wrapper.close()

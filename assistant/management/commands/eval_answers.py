@@ -1,4 +1,3 @@
-import asyncio
 import json
 import statistics
 import time
@@ -20,6 +19,7 @@ from assistant.evaluation.squad import (
     squad_load,
 )
 from assistant.models import Conversation, Message, MessageStatus
+from tenants.schemas import run_outside_server
 from workspaces.evaluation.organization import (
     cached_embeddings,
     evaluation_organization,
@@ -124,7 +124,7 @@ class Command(BaseCommand):
         conversation: Conversation | None = None
         for turn in item.turns:
             conversation, _, reply = question_ask(user=owner, text=turn, conversation=conversation)
-            asyncio.run(_drain(organization, reply.pk))
+            run_outside_server(_drain(organization, reply.pk))
         message = Message.objects.prefetch_related("citations").get(pk=reply.pk)
         return Outcome(
             item=item,
@@ -147,7 +147,7 @@ class Command(BaseCommand):
         for question in tqdm(dataset.questions, desc="questions", unit="q", disable=None):
             started = time.perf_counter()
             _, _, reply = question_ask(user=owner, text=question.question)
-            asyncio.run(_drain(organization, reply.pk))
+            run_outside_server(_drain(organization, reply.pk))
             latencies.append((time.perf_counter() - started) * 1000)
             message = Message.objects.prefetch_related("citations").get(pk=reply.pk)
             if not message.answered:
