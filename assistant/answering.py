@@ -41,6 +41,7 @@ from assistant.llm import provider_get as provider_get
 from assistant.llm.followups import question_focus
 from assistant.llm.passage_units import passage_units
 from assistant.models import Citation, Conversation, Message, MessageRole, MessageStatus
+from assistant.selectors import answers_withheld
 from billing.caps import cap_question_return
 from billing.ledger import ledger_answer_failed, ledger_answer_record, model_cost_micros
 from billing.redis_connection import redis_client
@@ -100,6 +101,7 @@ def message_claim(*, message_id: int) -> Claim | None:
             .order_by("created_at", "id")
         )
     question = next(m.text for m in reversed(earlier) if m.role == MessageRole.USER)
+    withheld = answers_withheld(user=conversation.user, message_ids=[m.pk for m in earlier])
     turns: list[Turn] = []
     pending_question: str | None = None
     for earlier_message in earlier[:-1]:  # the last one is this question
@@ -109,7 +111,8 @@ def message_claim(*, message_id: int) -> Claim | None:
             # The question as it was searched: a follow-up already made standalone, so the
             # next follow-up is read against it, not against its elliptical wording.
             asked = earlier_message.search_query or pending_question
-            turns.append(Turn(asked, MARKER.sub("", earlier_message.text).strip()))
+            said = "" if earlier_message.pk in withheld else earlier_message.text
+            turns.append(Turn(asked, MARKER.sub("", said).strip()))
             pending_question = None
     return Claim(
         message_id=message_id,

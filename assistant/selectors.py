@@ -6,7 +6,18 @@ from typing import Any
 
 import numpy as np
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import (
+    Case,
+    CharField,
+    Exists,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 
 from accounts.models import User
 from assistant.models import (
@@ -26,13 +37,60 @@ from workspaces.access import (
 from workspaces.ingestion.chunking import HEADING_SEPARATOR
 from workspaces.models import Chunk, DocumentStatus, Workspace
 
+# Shown instead of an earlier answer's text once its asker may no longer read a workspace
+# it quoted: the text would still tell them what that workspace holds.
+ANSWER_WITHHELD = (
+    "This answer quoted a workspace you no longer have access to, so its text is hidden. "
+    "Ask again to get an answer from the workspaces you can read now."
+)
+
+
+def _quoted_unreadable(*, user: User) -> Exists:
+    """Whether an answer cited a workspace `user` may not read now. A workspace deleted
+    since hides nothing: its content is gone."""
+    unreadable = Workspace.objects.exclude(id__in=workspace_ids_readable(user=user)).values("id")
+    return Exists(
+        Citation.objects.filter(message=OuterRef("pk"), workspace_id_at_answer__in=unreadable)
+    )
+
+
+def _withheld(*, user: User) -> Case:
+    """ANSWER_WITHHELD for an answer whose text `user` may not see again, else NULL."""
+    return Case(
+        When(_quoted_unreadable(user=user), then=Value(ANSWER_WITHHELD)),
+        default=None,
+        output_field=CharField(),
+    )
+
+
+def _texts_withheld(messages: QuerySet[Message]) -> list[Message]:
+    """The messages, those annotated `withheld` without their text, so that no page or
+    payload can show it."""
+    shown = list(messages)
+    for message in shown:
+        if message.withheld:  # type: ignore[attr-defined]
+            message.text = ""
+    return shown
+
+
+def answers_withheld(*, user: User, message_ids: Sequence[int]) -> set[int]:
+    """Those of the answers `message_ids` whose text `user` may no longer see: a follow-up
+    does not give it to the model either (as conversation history)."""
+    return set(
+        Message.objects.filter(pk__in=list(message_ids), role=MessageRole.ASSISTANT)
+        .filter(_quoted_unreadable(user=user))
+        .values_list("pk", flat=True)
+    )
+
 
 def conversation_list(*, user: User, query: str = "") -> QuerySet[Conversation]:
     """The user's conversations, newest first; with a query, those whose title or any
-    question or answer contains it."""
+    question or answer contains it (an answer whose text is withheld from them aside)."""
     conversations = Conversation.objects.filter(user=user)
     if query:
-        mentioning = Message.objects.filter(conversation_id=OuterRef("pk"), text__icontains=query)
+        mentioning = Message.objects.filter(
+            conversation_id=OuterRef("pk"), text__icontains=query
+        ).exclude(_quoted_unreadable(user=user))
         conversations = conversations.filter(Q(title__icontains=query) | Q(Exists(mentioning)))
     return conversations.order_by("-updated_at", "-id")
 
@@ -62,20 +120,25 @@ def conversation_filters_last(*, conversation: Conversation) -> dict[str, Any]:
 
 
 def conversation_messages(*, user: User, conversation: Conversation) -> list[Message]:
-    """The thread, each answer with the sources the user may still read."""
+    """The thread, each answer with the sources the user may still read; an answer that
+    quoted a workspace they may no longer read has its text withheld (`withheld` says why)."""
     citations = Prefetch("citations", queryset=citations_readable(user=user))
-    return list(
-        conversation.messages.prefetch_related(citations, "feedback").order_by("created_at", "id")
+    return _texts_withheld(
+        conversation.messages.annotate(withheld=_withheld(user=user))
+        .prefetch_related(citations, "feedback")
+        .order_by("created_at", "id")
     )
 
 
 def message_get(*, user: User, message_id: int) -> Message | None:
-    return (
+    """One of the user's answers, as conversation_messages gives it."""
+    found = _texts_withheld(
         Message.objects.filter(pk=message_id, conversation__user=user, role=MessageRole.ASSISTANT)
+        .annotate(withheld=_withheld(user=user))
         .select_related("conversation")
-        .prefetch_related(Prefetch("citations", queryset=citations_readable(user=user)))
-        .first()
+        .prefetch_related(Prefetch("citations", queryset=citations_readable(user=user)))[:1]
     )
+    return found[0] if found else None
 
 
 def question_get(*, user: User, message_id: int) -> Message | None:

@@ -26,8 +26,9 @@ member may read; unreadable workspaces, documents, files, citations and other me
 conversations are 404 and readable ones 200; feedback review and knowledge gaps show
 exactly the answers that searched something the viewer manages and whose conversation, up
 to them, searched and cited only what the viewer may read, and are 404 for those who
-manage nothing. An asker's own questions and answer texts are theirs to see again; the
-sources of them they may no longer read are not. Two explicit examples pin cases that
+manage nothing. An asker's own questions are theirs to see again, and so are their
+answers' texts unless they quoted a workspace the asker may no longer read
+(tests/assistant/test_withheld_answers.py); the sources they may no longer read are not. Two explicit examples pin cases that
 random scenarios reach rarely.
 """
 
