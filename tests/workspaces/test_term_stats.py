@@ -10,13 +10,15 @@ from django.test import Client
 
 from accounts.models import User
 from api.services import api_key_create
+from localdev.vertex_server import VertexLocalServer
 from tenants.models import Organization
 from tests.assistant.conftest import documents_ingested
 from tests.conftest import signed_in
 from tests.factories import make_member
 from tests.files import upload
 from workspaces.ingestion.pipeline import documents_ingest
-from workspaces.models import CorpusStat, Document, TermStat, WorkspaceRole
+from workspaces.models import CorpusStat, Document, EmbeddingIndex, TermStat, WorkspaceRole
+from workspaces.reembedding import reembedding_run, reembedding_start
 from workspaces.services import (
     document_delete,
     document_replace,
@@ -156,3 +158,23 @@ def test_counts_and_variants_read_only_the_workspaces_asked_for(org_a: Organizat
     assert term_variants(lexemes=["classifi"], workspace_ids=[secret.pk]) == {
         "classifi": ["classif"]
     }
+
+
+def test_statistics_stay_right_through_a_change_of_embedding_model(
+    vertex: VertexLocalServer, org_a: Organization, owner_a: User
+):
+    first = workspace_create(actor=owner_a, name="First")
+    second = workspace_create(actor=owner_a, name="Second")
+    documents_ingested(owner_a, first, SHARED)
+    before = _kept()
+    reembedding_start(actor=owner_a, model="vertex")
+    assert reembedding_run(seconds=0) is True  # one batch, then the run's time is up
+
+    # A document ingested meanwhile is counted once, in its own workspace.
+    documents_ingested(owner_a, second, dict(list(SECRET.items())[:1]))
+    assert reembedding_run(seconds=60) is False
+
+    assert EmbeddingIndex.objects.get().model == "vertex"
+    assert _kept() == _recounted()
+    assert {k: v for k, v in _kept()[0].items() if k[0] == first.pk} == before[0]
+    assert _kept()[1][first.pk] == before[1][first.pk]
