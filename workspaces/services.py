@@ -20,6 +20,7 @@ from tenants.schemas import tenant_current
 from workspaces.access import workspace_allows, workspaces_creatable_by
 from workspaces.index_version import index_version_bump
 from workspaces.ingestion.parsing import UnreadableDocument, document_format_ensure
+from workspaces.ingestion.parsing.damage import document_damage_ensure
 from workspaces.ingestion.pipeline import document_queue
 from workspaces.models import Document, DocumentStatus, Workspace, WorkspaceGrant, WorkspaceRole
 from workspaces.selectors import title_natural_key
@@ -143,6 +144,7 @@ def _ensure_readable_format(upload: File[bytes], name: str) -> None:
     upload.seek(0)
     try:
         document_format_ensure(data=data, filename=name)
+        document_damage_ensure(data=data, filename=name)
     except UnreadableDocument as reason:
         raise WorkspaceError(f"“{name}”: {reason}") from None
 

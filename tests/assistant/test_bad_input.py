@@ -27,7 +27,6 @@ def outcome(workspace: Workspace, owner: User, name: str, data: bytes) -> Docume
     ("name", "data", "reason"),
     [
         ("secret.pdf", blank_pdf(password="hunter2"), "password-protected"),
-        ("broken.pdf", b"%PDF-1.7\n1 0 obj << /Type /Catalog >>\n%%garbage", "damaged"),
         (
             "scan.pdf",
             blank_pdf(pages=2),

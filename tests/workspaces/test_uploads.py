@@ -2,15 +2,18 @@
 why, before anything is stored; a pasted entry refused keeps what was typed; a damaged
 file is called damaged, naming its format."""
 
+import io
 import re
+import zipfile
 
+import pytest
 from django_tenants.utils import tenant_context
 
 from accounts.models import User
 from tenants.models import Organization
 from tests.billing.conftest import plan_caps
 from tests.conftest import signed_in
-from tests.files import upload
+from tests.files import SAMPLES, pptx_file, upload, xlsx_file
 from workspaces.models import Document, Workspace
 
 
@@ -100,3 +103,84 @@ def test_same_file_twice_in_one_batch_is_added_once_and_the_copy_named(
     ]
     with tenant_context(org_a):
         assert list(Document.objects.values_list("original_name", flat=True)) == ["a.txt"]
+
+
+CUT_SHORT = "the end of the file is missing, as when a download or copy stops early"
+AGAIN = "Save or download it again and upload the new copy."
+
+
+def _half(data: bytes) -> bytes:
+    return data[: len(data) // 2]
+
+
+def _corrupted_member(data: bytes, member: str) -> bytes:
+    """The Office file with one of its parts garbled, its ZIP container intact."""
+    source, buffer = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            content = source.read(item)
+            target.writestr(
+                item, content[: len(content) // 3] if item.filename == member else content
+            )
+    return buffer.getvalue()
+
+
+DOCX = (SAMPLES / "engineering-oncall-incident-runbook.docx").read_bytes()
+XLSX = xlsx_file({"Rates": [["City", "Rate"], *[[f"City {n}", n * 10] for n in range(200)]]})
+PPTX = pptx_file([(f"Slide {n}", ["A point", "Another point"], "Notes") for n in range(8)])
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "reason"),
+    [
+        (
+            "benefits.pdf", _half((SAMPLES / "benefits-guide-2026.pdf").read_bytes()),
+            f"This PDF is damaged and could not be read: {CUT_SHORT}.",
+        ),
+        ("runbook.docx", _half(DOCX), f"This Word document is damaged and could not be read: {CUT_SHORT}."),
+        ("rates.xlsx", _half(XLSX), f"This Excel workbook is damaged and could not be read: {CUT_SHORT}."),
+        ("deck.pptx", _half(PPTX), f"This PowerPoint file is damaged and could not be read: {CUT_SHORT}."),
+        (
+            "runbook.docx", _corrupted_member(DOCX, "word/document.xml"),
+            "This Word document is damaged and could not be read: part of its content is corrupted.",
+        ),
+        (
+            "rates.xlsx", _corrupted_member(XLSX, "xl/workbook.xml"),
+            "This Excel workbook is damaged and could not be read: part of its content is corrupted.",
+        ),
+        (
+            "deck.pptx", _corrupted_member(PPTX, "ppt/presentation.xml"),
+            "This PowerPoint file is damaged and could not be read: part of its content is corrupted.",
+        ),
+        (
+            "scan.pdf", b"\x00\x13\xa7garbled" + (SAMPLES / "nr350-safety-manual.pdf").read_bytes()[12:],
+            "This PDF is damaged and could not be read: it does not begin as a .pdf file does.",
+        ),
+    ],
+)  # fmt: skip
+def test_damaged_file_is_refused_at_upload_saying_it_is_damaged(
+    org_a: Organization, owner_a: User, workspace: Workspace, name: str, data: bytes, reason: str
+):
+    response = signed_in(org_a, owner_a).post(
+        f"/w/{workspace.slug}/upload/", {"files": [upload(name, data)]}
+    )
+
+    assert _reasons(response.content.decode()) == [f"“{name}”: {reason} {AGAIN}"]
+    assert "binary file" not in response.content.decode()
+    with tenant_context(org_a):
+        assert not Document.objects.exists()
+
+
+def test_whole_files_of_each_damage_checked_format_are_still_taken(
+    org_a: Organization, owner_a: User, workspace: Workspace
+):
+    files = [
+        upload("benefits.pdf", (SAMPLES / "benefits-guide-2026.pdf").read_bytes()),
+        upload("runbook.docx", DOCX), upload("rates.xlsx", XLSX), upload("deck.pptx", PPTX),
+    ]  # fmt: skip
+
+    response = signed_in(org_a, owner_a).post(f"/w/{workspace.slug}/upload/", {"files": files})
+
+    assert 'data-testid="upload-refused"' not in response.content.decode()
+    with tenant_context(org_a):
+        assert Document.objects.count() == 4

@@ -58,6 +58,21 @@ OFFICE_NAMES = {
     DocumentKind.PPTX: "PowerPoint",
 }
 
+# A file of one of these formats that its library cannot open is called damaged, by name.
+DAMAGED_NAMES = {
+    DocumentKind.PDF: "PDF",
+    DocumentKind.DOCX: "Word document",
+    DocumentKind.XLSX: "Excel workbook",
+    DocumentKind.PPTX: "PowerPoint file",
+}
+
+
+def damaged_sentence(*, kind: str, why: str) -> str:
+    return (
+        f"This {DAMAGED_NAMES[kind]} is damaged and could not be read: {why}. "
+        "Save or download it again and upload the new copy."
+    )
+
 
 def document_format_ensure(*, data: bytes, filename: str) -> None:
     """Refuse, at upload, a file in a format we cannot read, naming the format. A file of a
@@ -125,6 +140,10 @@ def _unsupported(data: bytes, extension: str) -> str:
     if guess is not None:
         return f"{guess.extension.upper()} files ({guess.mime}) cannot be indexed. {SUPPORTED}"
     if b"\x00" in data[:8192]:
+        if extension in DAMAGED_NAMES:
+            return damaged_sentence(
+                kind=extension, why=f"it does not begin as a .{extension} file does"
+            )
         return f"This is a binary file, which cannot be indexed. {SUPPORTED}"
     return ""
 

@@ -21,15 +21,19 @@ from workspaces.models import DocumentKind
 CAPTION_MAX_CHARS = 120
 
 
+def archive_implausible(entries: list[zipfile.ZipInfo]) -> bool:
+    unpacked = sum(entry.file_size for entry in entries)
+    packed = sum(entry.compress_size for entry in entries) or 1
+    # A real office file unpacks to a few times its size; a zip bomb to thousands of times.
+    return unpacked > settings.DOCX_MAX_UNPACKED_BYTES or unpacked / packed > 200
+
+
 def _ensure_plausible_archive(data: bytes, name: str) -> None:
     try:
         entries = zipfile.ZipFile(io.BytesIO(data)).infolist()
     except zipfile.BadZipFile:
         raise UnreadableDocument(f"The file is not a valid {name} document.") from None
-    unpacked = sum(entry.file_size for entry in entries)
-    packed = sum(entry.compress_size for entry in entries) or 1
-    # A real office file unpacks to a few times its size; a zip bomb to thousands of times.
-    if unpacked > settings.DOCX_MAX_UNPACKED_BYTES or unpacked / packed > 200:
+    if archive_implausible(entries):
         raise UnreadableDocument(
             f"The {name} document unpacks to an implausible size (a zip bomb?) and was not opened."
         )
