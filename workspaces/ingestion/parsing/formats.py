@@ -59,7 +59,7 @@ OFFICE_NAMES = {
 }
 
 # A file of one of these formats that its library cannot open is called damaged, by name.
-DAMAGED_NAMES = {
+DAMAGED_NAMES: dict[str, str] = {
     DocumentKind.PDF: "PDF",
     DocumentKind.DOCX: "Word document",
     DocumentKind.XLSX: "Excel workbook",
