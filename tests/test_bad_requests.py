@@ -3,18 +3,21 @@ understands, never a 500, and nothing saved."""
 
 import json
 import time
+from typing import Any
 
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group
+from django.db import transaction
 from django.test import Client
 
 from accounts.models import User
 from assistant.models import Conversation, Feedback, Message, MessageRole
 from billing.models import StripeEvent
-from localdev.stripe_server import signature_header
+from localdev.stripe_server import StripeLocal, signature_header
 from tenants.models import Organization
 from tenants.schemas import schema_public_activate
+from tests.billing.conftest import account_with_customer, stripe_server  # noqa: F401
 from tests.conftest import signed_in
 from tests.factories import staff_with_authenticator, totp_code
 from workspaces.models import Workspace
@@ -188,3 +191,80 @@ def test_deleting_platform_staff_in_the_admin_is_refused_not_a_500(db: None):
 
     assert response.status_code == 403
     assert User.objects.filter(pk=leaver.pk).exists()
+
+
+# Every place of a Stripe event the endpoint reads, for the three shapes it handles.
+STRIPE_EVENT_PLACES = [
+    ("customer.subscription.updated", ("id",)),
+    ("customer.subscription.updated", ("type",)),
+    ("customer.subscription.updated", ("created",)),
+    ("customer.subscription.updated", ("data",)),
+    ("customer.subscription.updated", ("data", "object")),
+    ("customer.subscription.updated", ("data", "object", "id")),
+    ("customer.subscription.updated", ("data", "object", "customer")),
+    ("checkout.session.completed", ("data", "object", "id")),
+    ("checkout.session.completed", ("data", "object", "subscription")),
+    ("invoice.paid", ("data", "object", "subscription")),
+    ("invoice.paid", ("data", "object", "parent")),
+    ("invoice.paid", ("data", "object", "parent", "subscription_details")),
+    ("invoice.paid", ("data", "object", "parent", "subscription_details", "subscription")),
+]
+STRIPE_BAD_VALUES: list[object] = [
+    None, True, -1, 10**30, 1.5, "", "\x00", "sub_\x00", "cus_\x00", "sub_../x y", "x" * 300,
+    "9999-12-31", [], ["sub_1"], {}, {"id": "\x00"},
+]  # fmt: skip
+
+
+def _stripe_event(event_type: str, subscription_id: str) -> dict[str, Any]:
+    """A well-formed event of the type, about a subscription the Stripe server has."""
+    objects: dict[str, dict[str, Any]] = {
+        "customer.subscription.updated": {"id": subscription_id, "customer": "cus_alpha"},
+        "checkout.session.completed": {
+            "id": "cs_walk",
+            "customer": "cus_alpha",
+            "subscription": subscription_id,
+        },
+        "invoice.paid": {
+            "id": "in_walk",
+            "customer": "cus_alpha",
+            "parent": {"subscription_details": {"subscription": subscription_id}},
+        },
+    }
+    return {
+        "id": "evt_walk",
+        "type": event_type,
+        "created": int(time.time()),
+        "data": {"object": objects[event_type]},
+    }
+
+
+@pytest.mark.parametrize(("event_type", "place"), STRIPE_EVENT_PLACES)
+def test_a_signed_stripe_event_with_any_bad_value_anywhere_is_never_a_server_error(
+    org_a: Organization,
+    public_client: Client,
+    stripe_server: StripeLocal,  # noqa: F811  (the fixture imported above)
+    event_type: str,
+    place: tuple[str, ...],
+):
+    account_with_customer(org_a, "cus_alpha")
+    subscription = stripe_server.subscription_create(
+        customer="cus_alpha", price_id="price_team_monthly", metadata={}
+    )
+    statuses = []
+    for value in STRIPE_BAD_VALUES:
+        event = _stripe_event(event_type, subscription["id"])
+        node: Any = event
+        for key in place[:-1]:
+            node = node[key]
+        node[place[-1]] = value
+        body = json.dumps(event).encode()
+        signature = signature_header(payload=body, secret=settings.STRIPE_WEBHOOK_SECRET)
+        with transaction.atomic():
+            response = public_client.post(
+                "/billing/stripe/webhook/", body, content_type="application/json",
+                HTTP_STRIPE_SIGNATURE=signature,
+            )  # fmt: skip
+            transaction.set_rollback(True)  # each value meets an endpoint that has seen none
+        statuses.append((repr(value)[:30], response.status_code))
+
+    assert [(value, status) for value, status in statuses if status not in (200, 400)] == []
