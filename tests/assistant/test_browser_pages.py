@@ -300,12 +300,17 @@ def _skip_link_and_wide_chat(context: BrowserContext, site: Site) -> list[str]:
     page = context.new_page()
     page.set_viewport_size({"width": 1280, "height": 800})
     page.goto(site.organization + "/")
+    skip = page.get_by_role("link", name="Skip to content")
+    unfocused = skip.bounding_box() if skip.count() else None
+    if unfocused is not None and unfocused["y"] + unfocused["height"] > 0:
+        problems.append("'Skip to content' is in sight before anyone reaches it")
     page.keyboard.press("Tab")
     focused = page.evaluate("document.activeElement.textContent.trim()")
-    skip = page.get_by_role("link", name="Skip to content")
-    if focused != "Skip to content" or not skip.is_visible():
+    box = skip.bounding_box() if skip.count() else None
+    if focused != "Skip to content" or box is None or box["y"] < 0:
         problems.append(f"the first Tab reaches {focused!r}, not a visible 'Skip to content'")
     else:
+        page.screenshot(path=ARTIFACTS / SHOTS / "skip-link-1280.png")
         page.keyboard.press("Enter")
         if page.evaluate("document.activeElement.id") != "content":
             problems.append("'Skip to content' does not move the focus to the content")
