@@ -11,7 +11,7 @@ from asgiref.sync import async_to_sync
 from django.http import HttpResponseBase, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework.exceptions import NotFound, PermissionDenied, Throttled
+from rest_framework.exceptions import NotFound, PermissionDenied, Throttled, ValidationError
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
@@ -64,16 +64,44 @@ ERRORS = {(status, "application/problem+json"): PROBLEM for status in (400, 401,
 TOO_MANY = {(429, "application/problem+json"): PROBLEM}
 
 
+OFFSET_MAX = 10**9
+
+
 class Pages(LimitOffsetPagination):
-    """`?limit=&offset=`; a page says the total count and links to the next and previous."""
+    """`?limit=&offset=`; a page says the total count and links to the next and previous.
+    A value that is not a whole number in range is a 400 (DRF's own falls back to the
+    default, so `offset=null` was taken as 0 and the schema said otherwise)."""
 
     default_limit = 50
     max_limit = 500
 
+    def get_limit(self, request: Request) -> int:
+        return _whole_number(request, self.limit_query_param, 1, self.max_limit, self.default_limit)
+
+    def get_offset(self, request: Request) -> int:
+        return _whole_number(request, self.offset_query_param, 0, OFFSET_MAX, 0)
+
+
+def _whole_number(request: Request, name: str, least: int, most: int, default: int) -> int:
+    given = request.query_params.get(name)
+    if given is None:
+        return default
+    if not given.strip().isdecimal() or not least <= int(given) <= most:
+        raise ValidationError({name: [f"Give a whole number from {least} to {most}."]})
+    return int(given)
+
 
 PAGE_PARAMETERS = [
-    OpenApiParameter("limit", int, description="Items per page (default 50, at most 500)."),
-    OpenApiParameter("offset", int, description="Items to skip."),
+    OpenApiParameter(
+        "limit",
+        {"type": "integer", "minimum": 1, "maximum": Pages.max_limit},
+        description=f"Items per page (default {Pages.default_limit}, at most {Pages.max_limit}).",
+    ),
+    OpenApiParameter(
+        "offset",
+        {"type": "integer", "minimum": 0, "maximum": OFFSET_MAX},
+        description="Items to skip.",
+    ),
 ]
 
 

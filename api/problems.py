@@ -61,6 +61,32 @@ def _sentence(detail: Any) -> str:
     return str(detail)
 
 
+def _messages(detail: Any) -> list[str]:
+    """Every message under one field, as sentences: a list item's (or a nested field's)
+    messages say which item they are about."""
+    if isinstance(detail, dict):
+        return [
+            f"{_position(key)}: {message}"
+            for key, value in detail.items()
+            for message in _messages(value)
+        ]
+    if isinstance(detail, list):
+        return [message for item in detail for message in _messages(item)]
+    return [str(detail)]
+
+
+def _position(key: Any) -> str:
+    return f"item {int(key) + 1}" if isinstance(key, int) or str(key).isdigit() else str(key)
+
+
+def _field_errors(detail: Any) -> dict[str, list[str]]:
+    """Validation errors as the schema documents them: each field's messages, a list of
+    strings (a list field's items and a nested field's errors are folded into sentences)."""
+    if not isinstance(detail, dict):
+        return {"non_field_errors": _messages(detail)}
+    return {str(field): _messages(value) for field, value in detail.items()}
+
+
 def _translated(exc: Exception) -> Exception:
     if isinstance(exc, WorkspaceError | QuestionRefused):
         return Refused(str(exc))
@@ -91,8 +117,14 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         else _sentence(response.data),
     }
     if isinstance(exc, exceptions.ValidationError):
+        errors = _field_errors(exc.detail)
         body["title"] = "Your request has invalid fields"
-        body["errors"] = exc.detail
+        body["detail"] = " ".join(
+            message if field == "non_field_errors" else f"{field}: {message}"
+            for field, messages in errors.items()
+            for message in messages
+        )
+        body["errors"] = errors
     if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
         body["retry_after"] = int(response.headers["Retry-After"])
     problem = Response(body, status=status, content_type=PROBLEM_CONTENT_TYPE)

@@ -8,15 +8,44 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from assistant.models import Citation, Conversation, Feedback, Message
+from workspaces.ingestion.parsing.formats import readable_formats_listed
 from workspaces.models import Document, DocumentKind, Workspace
 from workspaces.retrieval import MODES, RetrievalFilters, updated_after_refusal
-from workspaces.tags import TagRefused, tags_normalise
+from workspaces.tags import TAG_MAX_CHARS, TAG_SHAPE, TAGS_MAX, TagRefused, tags_normalise
+
+
+class ClosedSerializer(serializers.Serializer):
+    """A request body of these fields only: a field the API does not know (`conversation_id`
+    for `conversation`) is a 400 naming it, not silently ignored (the schema says
+    `additionalProperties: false`, api.schema)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if hasattr(data, "keys"):
+            unknown = [name for name in data if name not in self.fields]
+            if unknown:
+                known = ", ".join(self.fields)
+                raise serializers.ValidationError(
+                    {name: [f"This field is not known here; the fields are {known}."]
+                     for name in unknown}
+                )  # fmt: skip
+        return super().to_internal_value(data)
 
 
 class TagsField(serializers.ListField):
-    """Tags, normalised (trimmed, case-folded); a bad one is a 400 with a sentence."""
+    """Tags as the schema states them (letters and digits of any script, inner spaces and
+    . - _ & +), stored case-folded; a bad one is a 400 with a sentence."""
 
-    child = serializers.CharField(max_length=200)
+    child = serializers.RegexField(
+        TAG_SHAPE,
+        max_length=TAG_MAX_CHARS,
+        error_messages={
+            "invalid": "A tag may hold only letters, digits, inner spaces and . - _ & +.",
+        },
+    )
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", TAGS_MAX)
+        super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> list[str]:
         values = super().to_internal_value(data)
@@ -77,16 +106,26 @@ class DocumentSerializer(serializers.ModelSerializer):
         )
 
 
-class DocumentUploadSerializer(serializers.Serializer):
-    file = serializers.FileField(
-        help_text="PDF, Word, Excel, CSV, PowerPoint, HTML, Markdown, text"
-    )
+FILES_TAKEN = (
+    f"Taken: {readable_formats_listed(conjunction='or')}, recognised by content (the name's "
+    f"extension only tells text formats apart), of at most {settings.MAX_UPLOAD_BYTES} bytes, "
+    "not empty and not damaged, and not the same content as a document already in the "
+    "workspace. Any other file is a 400 problem saying why; past the plan's document or "
+    "storage cap, a 403."
+)
+
+
+class DocumentUploadSerializer(ClosedSerializer):
+    file = serializers.FileField(help_text=f"The document. {FILES_TAKEN}")
     title = serializers.CharField(required=False, allow_blank=True, max_length=300)
-    tags = TagsField(required=False, default=list, help_text="Tags for the document")
+    tags = TagsField(
+        required=False, default=list,
+        help_text=f"Tags for the document (at most {TAGS_MAX}), stored case-folded",
+    )  # fmt: skip
 
 
-class DocumentReplaceSerializer(serializers.Serializer):
-    file = serializers.FileField(help_text="The new version of the document")
+class DocumentReplaceSerializer(ClosedSerializer):
+    file = serializers.FileField(help_text=f"The new version of the document. {FILES_TAKEN}")
 
 
 class SearchQuerySerializer(serializers.Serializer):
@@ -129,7 +168,7 @@ class SearchResultSerializer(serializers.Serializer):
     lexical_score = serializers.FloatField(allow_null=True, help_text="BM25")
 
 
-class AskSerializer(serializers.Serializer):
+class AskSerializer(ClosedSerializer):
     question = serializers.CharField(max_length=settings.ASSISTANT_MAX_QUESTION_CHARS)
     conversation = serializers.IntegerField(
         required=False, allow_null=True, min_value=1, max_value=10**17,
@@ -206,7 +245,7 @@ class AnswerSerializer(serializers.Serializer):
     message = MessageSerializer()
 
 
-class FeedbackInputSerializer(serializers.Serializer):
+class FeedbackInputSerializer(ClosedSerializer):
     rating = serializers.ChoiceField(choices=["up", "down"])
     comment = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 

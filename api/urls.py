@@ -40,5 +40,7 @@ urlpatterns = [
         endpoints.FeedbackView.as_view(),
         name="feedback",
     ),
-    re_path(r"^api/(?P<rest>.*)$", endpoints.NotFoundView.as_view(), name="not_found"),
+    # Any character, a newline (%0A) included, which `.` does not match: such a path was
+    # answered with the site's HTML 404 rather than a problem detail.
+    re_path(r"^api/(?P<rest>[\s\S]*)$", endpoints.NotFoundView.as_view(), name="not_found"),
 ]

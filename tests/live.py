@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,26 +53,32 @@ def uvicorn_running(port: int, **environment: str) -> Iterator[None]:
         ),
         **environment,
     }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "saas.asgi:application",
-         "--http", "saas.http_protocol:HttpProtocol",
-         "--host", "127.0.0.1", "--port", str(port), "--timeout-graceful-shutdown", "5"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    deadline = time.monotonic() + 30
-    while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
-        assert server.poll() is None, server.stderr.read().decode() if server.stderr else ""
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.1)
-    try:
-        yield
-    finally:
-        server.terminate()
+    # The server's log goes to a file, not a pipe: nobody reads a pipe while a test runs, and
+    # once a busy test (a fuzzer's thousand refused requests, each logged) filled it, every
+    # request waited on the log write and the server stood still.
+    with tempfile.TemporaryFile() as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "saas.asgi:application",
+             "--http", "saas.http_protocol:HttpProtocol",
+             "--host", "127.0.0.1", "--port", str(port), "--timeout-graceful-shutdown", "5"],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log,
+        )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
+            if server.poll() is not None:
+                log.seek(0)
+                raise AssertionError(log.read().decode())
+            assert time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.1)
         try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+            yield
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
 
 
 @contextlib.contextmanager
