@@ -20,8 +20,11 @@ class ApiKeyForm(forms.Form):
         error_messages={"required": "Choose at least one scope."},
     )
     workspaces = forms.ModelMultipleChoiceField(
-        queryset=Workspace.objects.none(), widget=forms.CheckboxSelectMultiple, required=False
-    )
+        queryset=Workspace.objects.none(), widget=forms.CheckboxSelectMultiple,
+        error_messages={
+            "required": "Choose at least one workspace: a key without one can read nothing."
+        },
+    )  # fmt: skip
     level = forms.ChoiceField(
         label="Role on those workspaces",
         choices=[(WorkspaceRole.VIEWER, "Viewer"), (WorkspaceRole.EDITOR, "Editor")],

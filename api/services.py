@@ -59,6 +59,17 @@ def api_key_create(
         raise ApiKeyError("The expiry date must be in the future.")
     if level not in (WorkspaceRole.VIEWER, WorkspaceRole.EDITOR):
         raise ApiKeyError("A key may be a viewer or an editor of workspaces.")
+    workspaces = list(
+        Workspace.objects.filter(
+            id__in=workspace_ids_manageable(user=actor, within=list(workspace_ids))
+        ).order_by("name")
+    )
+    if not workspaces:
+        # A key reaches only the workspaces granted to it (open ones included): with none it
+        # could authenticate and do nothing, which looks like a broken key to its user.
+        raise ApiKeyError(
+            "Choose at least one workspace you manage: a key without one can read nothing."
+        )
     prefix = secrets.token_hex(4)
     while ApiKey.objects.filter(prefix=prefix).exists():
         prefix = secrets.token_hex(4)
@@ -78,11 +89,6 @@ def api_key_create(
         service_account=account,
         created_by=actor,
         expires_at=expires_at,
-    )
-    workspaces = list(
-        Workspace.objects.filter(
-            id__in=workspace_ids_manageable(user=actor, within=list(workspace_ids))
-        ).order_by("name")
     )
     for workspace in workspaces:
         grant_set(actor=actor, workspace=workspace, role=level, grantee=account)

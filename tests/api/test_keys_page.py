@@ -3,11 +3,13 @@ kept only as a hash; its service account is no member, holds no seat and cannot 
 
 import re
 
+import pytest
 from django_tenants.utils import tenant_context
 
 from accounts.models import Role
 from api.key_format import secret_hash
 from api.models import ApiKey
+from api.services import ApiKeyError
 from audit.models import AuditAction, AuditEvent
 from members.selectors import member_list, seats_held
 from tests.api.conftest import ApiOrg, api_client, assert_problem, key_issue
@@ -66,11 +68,26 @@ def test_the_form_refuses_bad_input_with_sentences(db: None, api_org: ApiOrg):
     assert not KEY.search(page)
 
 
+def test_a_key_without_a_workspace_is_refused_with_a_sentence(db: None, api_org: ApiOrg):
+    browser = signed_in(api_org.organization, api_org.owner)
+    refused = browser.post("/members/api-keys/new/", {
+        "name": "Does nothing", "scopes": ["read"], "level": "viewer", "expires_on": "",
+    })  # fmt: skip
+    assert refused.status_code == 400
+    page = refused.content.decode()
+    assert "Choose at least one workspace: a key without one can read nothing." in page
+    assert not KEY.search(page)
+    with pytest.raises(ApiKeyError, match="a key without one can read nothing"):
+        key_issue(api_org, name="Does nothing")
+    with tenant_context(api_org.organization):
+        assert not ApiKey.objects.filter(name="Does nothing").exists()
+
+
 def test_members_and_strangers_do_not_see_the_keys_page(db: None, api_org: ApiOrg):
     with tenant_context(api_org.organization):
         member = make_member(role=Role.MEMBER)
         billing = make_member(role=Role.BILLING_ADMIN)
-    issued = key_issue(api_org)
+    issued = key_issue(api_org, workspaces=[api_org.handbook])
     for person in (member, billing):
         browser = signed_in(api_org.organization, person)
         assert browser.get("/members/api-keys/").status_code == 404
