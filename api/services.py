@@ -109,17 +109,41 @@ def api_key_revoke(*, actor: User, key: ApiKey) -> ApiKey:
     policy gives it nothing even if a grant is left behind."""
     _ensure_manager(actor)
     key = ApiKey.objects.select_for_update().select_related("service_account").get(pk=key.pk)
-    if key.revoked_at is not None:
-        return key
+    if key.revoked_at is None:
+        _revoke(actor=actor, key=key, details={"prefix": key.prefix})
+    return key
+
+
+@transaction.atomic
+def api_keys_revoke_made_by(*, actor: User, maker: User) -> int:
+    """Revoke the usable keys `maker` made, now that they were removed or no longer manage
+    the organization: a key acts on its maker's authority, so it does not outlive it (a key
+    that did would be access nobody present answers for). Returns how many were revoked."""
+    keys = (
+        ApiKey.objects.select_for_update()
+        .select_related("service_account")
+        .filter(created_by=maker, revoked_at=None)
+        .exclude(expires_at__lte=timezone.now())
+    )
+    revoked = 0
+    for key in keys:
+        _revoke(
+            actor=actor, key=key,
+            details={"prefix": key.prefix, "reason": f"its maker {maker.email} lost the right"},
+        )  # fmt: skip
+        revoked += 1
+    return revoked
+
+
+def _revoke(*, actor: User, key: ApiKey, details: dict[str, str]) -> None:
     key.revoked_at = timezone.now()
     key.save(update_fields=["revoked_at"])
     key.service_account.is_active = False
     key.service_account.save(update_fields=["is_active"])
     audit_record(
         actor=actor, action=AuditAction.API_KEY_REVOKED, target=key, target_label=key.name,
-        details={"prefix": key.prefix},
+        details=details,
     )  # fmt: skip
-    return key
 
 
 def api_key_touch(*, key: ApiKey) -> None:

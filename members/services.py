@@ -8,7 +8,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import requests
 from allauth.account.models import EmailAddress
@@ -31,6 +31,7 @@ from audit.services import audit_record
 from billing.caps import CapReached, cap_ensure
 from billing.services import billing_account_create
 from members.models import PROVISIONABLE_ROLES, IdentityProvider, Invitation, LoginHandoff
+from members.signals import member_authority_withdrawn
 from tenants.models import Organization
 from tenants.schemas import schema_name_current, tenant_current
 from tenants.services import directory_add, directory_remove, organization_create
@@ -111,6 +112,7 @@ def member_change_role(*, actor: User, member: User, role: str) -> User:
     _ensure_may_manage(actor=actor, role=role, member=member)
     if role != Role.OWNER:
         _ensure_not_last_owner(member)
+    could_manage = member.can_manage_members
     previous = member.role
     member.role = role
     member.save(update_fields=["role"])
@@ -118,13 +120,17 @@ def member_change_role(*, actor: User, member: User, role: str) -> User:
         actor=actor, action=AuditAction.MEMBER_ROLE_CHANGED, target=member,
         details={"from": previous, "to": role},
     )  # fmt: skip
+    if could_manage and not member.can_manage_members:
+        member_authority_withdrawn.send(sender=User, actor=actor, member=member)
     return member
 
 
 @transaction.atomic
-def member_remove(*, actor: User, member: User) -> None:
+def member_remove(*, actor: User, member: User) -> int:
     """Deactivate the member: their sessions stop working at once (inactive users cannot
-    authenticate) and what they authored keeps its author. A new invitation restores them."""
+    authenticate) and what they authored keeps its author. A new invitation restores them.
+    The API keys they made are revoked (a key acts on its maker's authority); returns how
+    many."""
     _ensure_may_manage(actor=actor, role=member.role, member=member)
     _ensure_not_last_owner(member)
     previous = member.role
@@ -135,6 +141,8 @@ def member_remove(*, actor: User, member: User) -> None:
     audit_record(
         actor=actor, action=AuditAction.MEMBER_REMOVED, target=member, details={"role": previous}
     )
+    withdrawn = member_authority_withdrawn.send(sender=User, actor=actor, member=member)
+    return sum(cast(int, revoked) for _, revoked in withdrawn)
 
 
 @transaction.atomic

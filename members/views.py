@@ -8,6 +8,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
@@ -202,8 +203,10 @@ def member_delete(request: MemberRequest, member_id: int) -> HttpResponse:
     if member is None:
         raise Http404
     try:
-        member_remove(actor=request.user, member=member)
-        messages.success(request, f"{member.email} was removed.")
+        revoked = member_remove(actor=request.user, member=member)
+        made = f"{revoked} API key{pluralize(revoked)} they made"
+        keys = f" {made} {pluralize(revoked, 'was,were')} revoked." if revoked else ""
+        messages.success(request, f"{member.email} was removed.{keys}")
     except MembershipError as refusal:
         messages.error(request, str(refusal))
     return _members_page(request, template="members/members.html#people")

@@ -6,10 +6,10 @@ import re
 import pytest
 from django_tenants.utils import tenant_context
 
-from accounts.models import Role
+from accounts.models import Role, User
 from api.key_format import secret_hash
 from api.models import ApiKey
-from api.services import ApiKeyError
+from api.services import ApiKeyError, api_key_create
 from audit.models import AuditAction, AuditEvent
 from members.selectors import member_list, seats_held
 from tests.api.conftest import ApiOrg, api_client, assert_problem, key_issue
@@ -114,3 +114,48 @@ def test_a_keys_service_account_is_no_member_holds_no_seat_and_cannot_sign_in(
         account.email
         not in signed_in(api_org.organization, api_org.owner).get("/members/").content.decode()
     )
+
+
+def test_removing_the_admin_who_made_a_key_revokes_it_and_says_so(db: None, api_org: ApiOrg):
+    with tenant_context(api_org.organization):
+        admin = make_member(role=Role.ADMIN)
+        kept = make_member(role=Role.ADMIN)
+    made = key_issue_by(api_org, admin, "Made by the leaver")
+    other = key_issue_by(api_org, kept, "Made by who stays")
+    api = api_client(api_org, None)
+    assert api.get("workspaces/", Authorization=f"Bearer {made}").status_code == 200
+
+    owner = signed_in(api_org.organization, api_org.owner)
+    removed = owner.post(f"/members/{admin.pk}/remove/", HTTP_HX_REQUEST="true")
+    assert f"{admin.email} was removed. 1 API key they made was revoked." in (
+        removed.content.decode()
+    )
+    assert_problem(api.get("workspaces/", Authorization=f"Bearer {made}"), 401)
+    assert api.get("workspaces/", Authorization=f"Bearer {other}").status_code == 200
+    row = owner.get("/members/api-keys/").content.decode().split("Made by the leaver")[1]
+    assert f"by {admin.email} (removed)" in row.split("</tr>")[0]
+    assert "Revoked" in row.split("</tr>")[0]
+    with tenant_context(api_org.organization):
+        event = AuditEvent.objects.get(
+            action=AuditAction.API_KEY_REVOKED, target_label="Made by the leaver"
+        )
+    assert event.actor_label == api_org.owner.email
+    assert admin.email in event.details["reason"]
+
+
+def test_a_key_stops_working_when_its_maker_is_no_longer_an_admin(db: None, api_org: ApiOrg):
+    with tenant_context(api_org.organization):
+        admin = make_member(role=Role.ADMIN)
+    made = key_issue_by(api_org, admin, "Made before the demotion")
+    api = api_client(api_org, None)
+    assert api.get("workspaces/", Authorization=f"Bearer {made}").status_code == 200
+    owner = signed_in(api_org.organization, api_org.owner)
+    owner.post(f"/members/{admin.pk}/role/", {"role": Role.MEMBER}, HTTP_HX_REQUEST="true")
+    assert_problem(api.get("workspaces/", Authorization=f"Bearer {made}"), 401)
+
+
+def key_issue_by(org: ApiOrg, maker: User, name: str) -> str:
+    with tenant_context(org.organization):
+        return api_key_create(
+            actor=maker, name=name, scopes=["read"], workspace_ids=[org.handbook.pk]
+        ).secret
