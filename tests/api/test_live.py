@@ -167,6 +167,38 @@ def test_keys_page_shows_a_new_key_once_and_revokes_it_in_a_browser(
     assert problems == []
 
 
+@pytest.mark.parametrize("width", [390, 1280])
+def test_the_copy_button_puts_the_new_key_on_the_clipboard(
+    db: None, live: Live, api_org: ApiOrg, width: int
+):
+    with chromium_browser() as browser:
+        context = browser.new_context(
+            viewport={"width": width, "height": 860},
+            permissions=["clipboard-read", "clipboard-write"],
+        )
+        page = context.new_page()
+        problems = _watch(page)
+        page.goto(f"{live.base}/accounts/login/")
+        page.locator("input[name=login]").fill(api_org.owner.email)
+        page.locator("input[name=password]").fill(OWNER_PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.goto(f"{live.base}/members/api-keys/")
+        page.get_by_label("Name").fill(f"Copied at {width}")
+        page.get_by_label("Handbook").check()
+        page.get_by_role("button", name="Create key").click()
+        value = page.get_by_label("Key", exact=True).input_value()
+        assert value.startswith("ka_")
+
+        copy = page.get_by_role("button", name="Copy", exact=True)
+        expect(copy).to_be_in_viewport()
+        copy.click()
+        expect(page.get_by_role("status")).to_have_text(re.compile("^Key copied"))
+        assert page.evaluate("navigator.clipboard.readText()") == value
+        assert overflow_px(page) == 0
+        _shot(page, "keys-copied", width)
+    assert problems == []
+
+
 def test_docs_page_renders_swagger_ui_from_our_static_files_under_the_csp(db: None, live: Live):
     with chromium_browser() as browser:
         page = browser.new_page(viewport={"width": 1280, "height": 860})
