@@ -40,8 +40,14 @@ class TagsField(serializers.ListField):
         max_length=TAG_MAX_CHARS,
         error_messages={
             "invalid": "A tag may hold only letters, digits, inner spaces and . - _ & +.",
+            "max_length": f"A tag is longer than {TAG_MAX_CHARS} characters.",
         },
     )
+
+    default_error_messages = {
+        **serializers.ListField.default_error_messages,
+        "max_length": f"Give at most {TAGS_MAX} tags.",
+    }
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("max_length", TAGS_MAX)
