@@ -83,6 +83,7 @@ from workspaces.services import (
     workspace_create,
     workspace_update,
 )
+from workspaces.templatetags.documents_list import row_state
 
 
 def _workspace(request: MemberRequest, slug: str) -> Workspace:
@@ -172,14 +173,17 @@ def _sort_headers(order: str) -> list[dict[str, str]]:
 def _documents_section(
     request: MemberRequest, workspace: Workspace, *, template: str, **extra: object
 ) -> HttpResponse:
-    search = DocumentSearchForm(request.GET)
+    # A post from the upload or entry form sends the list's order and search along with it
+    # (hx-include), so that the list it answers with stays the one the person was looking at.
+    shown = request.GET if request.method == "GET" or "sort" in request.GET else request.POST
+    search = DocumentSearchForm({"q": shown.get("q", "")})
     query, status = "", 200
     if search.is_valid():
         query = search.cleaned_data["q"].strip()
     elif request.method == "GET":
         status = 400
         extra = {**extra, "refusals": [form_refusal(search)]}
-    order = request.GET.get("sort", "title")
+    order = shown.get("sort", "title")
     if order.removeprefix("-") not in DOCUMENT_ORDERS:
         order = "title"
     documents = document_list_ordered(
@@ -338,7 +342,12 @@ def document_tags_view(request: MemberRequest, slug: str, document_id: int) -> H
 @require_GET
 def document_row(request: MemberRequest, slug: str, document_id: int) -> HttpResponse:
     """Polled by a row while its document is processing; the finished row stops polling."""
-    return _row(request, _document(request, slug, document_id))
+    document = _document(request, slug, document_id)
+    response = _row(request, document)
+    if request.GET.get("shown", row_state(document)) != row_state(document):
+        # Its title, type, status or date changed: the list's order may have too.
+        trigger_client_event(response, "documents-changed")
+    return response
 
 
 @login_required

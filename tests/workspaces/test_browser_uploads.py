@@ -7,20 +7,23 @@ here through the real services (one with a one-document plan) and dropped at the
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
+from celery.contrib.testing.worker import start_worker
 from django.test import override_settings
 from django_tenants.utils import tenant_context
 from playwright.sync_api import Page, expect
 
 from billing.models import BillingAccount, Plan
 from members.services import organization_signup
+from saas.celery import app
 from tenants.models import Organization
 from tenants.schemas import schema_public_activate
 from tests.factories import OWNER_PASSWORD
 from tests.files import upload
-from tests.live import chromium_page, free_port, overflow_px, uvicorn_running
+from tests.live import ARTIFACTS, chromium_page, free_port, overflow_px, uvicorn_running
 from workspaces.ingestion.pipeline import documents_ingest
 from workspaces.services import document_upload, workspace_create
 
@@ -30,16 +33,22 @@ WIDTHS = (1280, 390)
 @dataclass(frozen=True)
 class Site:
     full: str  # a workspace of an organization whose plan allows one document, which it has
-    roomy: str  # a workspace of an organization on the Free plan, empty
+    roomy: dict[str, str]  # empty workspaces of an organization with room, by name
+    media: Path  # where the server stores uploads, and the test's worker reads them
 
 
 @pytest.fixture(scope="module")
 def site(django_db_setup: None, django_db_blocker: Any, tmp_path_factory: Any) -> Iterator[Site]:
-    with django_db_blocker.unblock(), override_settings(MEDIA_ROOT=tmp_path_factory.mktemp("u")):
+    media = tmp_path_factory.mktemp("media")
+    with django_db_blocker.unblock(), override_settings(MEDIA_ROOT=media):
         free = Plan.objects.get(slug="free")
         one = Plan.objects.create(
             name="One", slug="one-document", questions_per_period=10, max_documents=1,
             max_storage_bytes=free.max_storage_bytes, max_members=5, max_workspaces=5,
+        )  # fmt: skip
+        many = Plan.objects.create(
+            name="Many", slug="many-documents", questions_per_period=10, max_documents=100,
+            max_storage_bytes=free.max_storage_bytes, max_members=5, max_workspaces=10,
         )  # fmt: skip
         full, owner = organization_signup(
             name="Full Co", slug="full-co", owner_email="owner@full.example",
@@ -57,21 +66,30 @@ def site(django_db_setup: None, django_db_blocker: Any, tmp_path_factory: Any) -
             name="Roomy Co", slug="roomy-co", owner_email="owner@roomy.example",
             owner_password=OWNER_PASSWORD,
         )  # fmt: skip
+        BillingAccount.objects.filter(organization=roomy).update(plan=many)
         with tenant_context(roomy):
-            inbox = workspace_create(actor=owner, name="Inbox", is_open=True)
+            empty = [
+                workspace_create(actor=owner, name=f"{purpose} {width}", is_open=True)
+                for purpose in ("Order", "Folder") for width in WIDTHS
+            ]  # fmt: skip
         schema_public_activate()
         port = free_port()
         try:
-            with uvicorn_running(port):
+            with uvicorn_running(port, MEDIA_ROOT=str(media)):
                 yield Site(
                     full=f"http://full-co.localhost:{port}/w/{notes.slug}/",
-                    roomy=f"http://roomy-co.localhost:{port}/w/{inbox.slug}/",
+                    roomy={
+                        workspace.name: f"http://roomy-co.localhost:{port}/w/{workspace.slug}/"
+                        for workspace in empty
+                    },
+                    media=media,
                 )
         finally:
             schema_public_activate()
             for organization in (full, roomy):
                 Organization.objects.get(pk=organization.pk).delete(force_drop=True)
             one.delete()
+            many.delete()
 
 
 @pytest.fixture
@@ -116,3 +134,47 @@ def test_pasted_entry_refused_by_the_cap_keeps_the_typed_title_and_text(
     expect(page.locator("table.documents td.title")).to_contain_text(title)
     expect(page.locator("#entry-title")).to_have_value("")
     expect(page.locator("#entry-text")).to_have_value("")
+
+
+def _titles(page: Page) -> list[str]:
+    return page.locator("table.documents tbody td.title > a").all_inner_texts()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_documents_list_keeps_the_order_its_header_says_while_uploads_are_processed(
+    db: None, site: Site, page: Page, width: int, tmp_path: Path, settings: Any
+):
+    settings.MEDIA_ROOT = site.media
+    # Each file's own title (its first heading) sorts elsewhere than its name.
+    headings = {"a": "Zebra crossing rules", "b": "Apple orchard visits", "c": "Mango delivery"}
+    paths = []
+    for stem, heading in headings.items():
+        path = tmp_path / f"{stem}.md"
+        path.write_text(f"# {heading}\n\nWhat the {heading.lower()} team agreed at {width}.\n")
+        paths.append(path)
+    page.set_viewport_size({"width": width, "height": 900})
+    _sign_in(page, site.roomy[f"Order {width}"])
+    page.locator("#id_files").set_input_files(paths)
+    # Listed, in order, by the names of their files while they wait for a worker.
+    expect(page.locator("table.documents tbody td.title > a")).to_have_text(["A", "B", "C"])
+    expect(page.locator("th.title")).to_have_attribute("aria-sort", "ascending")
+
+    with start_worker(
+        app, pool="solo", perform_ping_check=False, queues=[settings.CELERY_TASK_DEFAULT_QUEUE]
+    ):
+        expect(page.locator("table.documents td.status .badge.ready")).to_have_count(
+            3, timeout=60_000
+        )
+        # Each now has its own title, and the list its order, without a reload.
+        expect(page.locator("table.documents tbody td.title > a")).to_have_text(
+            sorted(headings.values())
+        )
+    expect(page.locator("th.title")).to_have_attribute("aria-sort", "ascending")
+    assert overflow_px(page) == 0
+    # Each row's actions cell is as tall as its row, so its background leaves no gap.
+    heights = page.locator("table.documents tbody tr").evaluate_all(
+        "rows => rows.map(row => [row.getBoundingClientRect().height,"
+        " row.querySelector('td.row-actions').getBoundingClientRect().height])"
+    )
+    assert [row for row, cell in heights if abs(row - cell) > 1] == []
+    page.screenshot(path=ARTIFACTS / f"documents-order-{width}.png", full_page=True)

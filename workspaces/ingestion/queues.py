@@ -21,6 +21,10 @@ def task_send(name: str, *args: Any, queue: str) -> None:
     """Queue the registered task `name` (e.g. "workspaces.tasks.document_ingest_task") on
     `queue`, with its own options: its time limits and the organization's schema travel in
     the message."""
+    if name not in current_app.tasks:
+        # Only a worker imports the task modules when it starts; a web process learns of
+        # them here, through the same autodiscovery (saas/celery.py), the first time.
+        current_app.loader.import_default_modules()
     current_app.tasks[name].apply_async(args, queue=queue)
 
 
