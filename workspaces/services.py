@@ -1,6 +1,7 @@
 """Writes to workspaces, grants and documents. Ingestion itself is workspaces.ingestion.pipeline."""
 
 import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import IO
@@ -24,7 +25,7 @@ from workspaces.ingestion.parsing.damage import document_damage_ensure
 from workspaces.ingestion.pipeline import document_queue
 from workspaces.models import Document, DocumentStatus, Workspace, WorkspaceGrant, WorkspaceRole
 from workspaces.selectors import title_natural_key
-from workspaces.tags import TagRefused, tags_normalise
+from workspaces.tags import TAG_MAX_CHARS, TAGS_MAX, TagRefused, tags_normalise
 from workspaces.term_stats import term_stats_remove
 
 
@@ -254,6 +255,7 @@ def documents_upload(
     workspace: Workspace,
     uploads: Sequence[File[bytes]],
     tags: list[str] | str = "",
+    paths: Sequence[str] = (),
 ) -> UploadOutcome:
     """Add the files of one upload that can be added, in the order given, and say of every
     other one why not, all decided before any file is stored.
@@ -262,7 +264,12 @@ def documents_upload(
     listed: a batch is usually many independent documents, and refusing all of it would
     make the person pick which ones to drop before anything is searchable; they still learn
     exactly which files to add after upgrading or deleting. The cap's lock is held by this
-    one transaction, so what the outcome lists is what was stored."""
+    one transaction, so what the outcome lists is what was stored.
+
+    `paths`, for the files of a folder (one for each upload, in order), are where each file
+    sat in it: each folder on its path becomes one of its tags ("Handbook/HR/leave.md" is
+    tagged "handbook" and "hr"), so a folder's documents can be found and filtered together.
+    Titles stay the documents' own."""
     _ensure_level(actor, workspace, WorkspaceRole.EDITOR)
     normalised = _tags(tags)
     outcome = UploadOutcome()
@@ -291,17 +298,34 @@ def documents_upload(
         earlier[sha256] = name
         adding_bytes += upload.size or 0
         accepted.append((upload, sha256))
+    folders = {id(upload): path for upload, path in zip(uploads, paths, strict=False)}
+    if len(paths) != len(uploads):
+        folders = {}
     for upload, sha256 in accepted:
         try:
             document = _document_store(
                 actor=actor, workspace=workspace, upload=upload, sha256=sha256, title="",
-                tags=normalised, queue_ingestion=True,
+                tags=_with_folder_tags(normalised, folders.get(id(upload), "")),
+                queue_ingestion=True,
             )  # fmt: skip
         except WorkspaceError as refusal:
             outcome.refused.append(FileRefused(name=upload.name or "", reason=str(refusal)))
             continue
         outcome.added.append(document)
     return outcome
+
+
+def _with_folder_tags(tags: list[str], path: str) -> list[str]:
+    """The typed tags, then a tag for each folder on the file's path that can be one (its
+    odd characters made spaces), up to the number of tags a document may carry."""
+    folders = []
+    for folder in path.split("/")[:-1]:
+        tag = " ".join(re.sub(r"[^\w .&+-]", " ", folder).replace("_", " ").split())
+        try:
+            folders.extend(tags_normalise([tag[:TAG_MAX_CHARS].strip(" .&+-")]))
+        except TagRefused:
+            continue
+    return list(dict.fromkeys([*tags, *folders]))[:TAGS_MAX]
 
 
 def _cap_refusal(name: str, reached: CapReached) -> str:

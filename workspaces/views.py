@@ -2,6 +2,7 @@
 Who may see or do what is the access policy's answer (workspaces.access); anything one may
 not read is a 404."""
 
+import json
 from collections.abc import Callable
 
 from django.conf import settings
@@ -228,7 +229,7 @@ def document_upload_view(request: MemberRequest, slug: str) -> HttpResponse:
         try:
             outcome = documents_upload(
                 actor=request.user, workspace=workspace, uploads=uploads,
-                tags=tags_form.cleaned_data["tags"],
+                tags=tags_form.cleaned_data["tags"], paths=_folder_paths(request),
             )  # fmt: skip
         except WorkspaceError as refusal:
             section = {"refusals": [str(refusal)]}
@@ -238,6 +239,18 @@ def document_upload_view(request: MemberRequest, slug: str) -> HttpResponse:
     return _documents_section(
         request, workspace, template="workspaces/workspace.html#documents", **section
     )
+
+
+def _folder_paths(request: MemberRequest) -> list[str]:
+    """The paths inside a folder of the uploaded files (static/js/upload.js sends them as a
+    JSON list); none for files picked one by one, or for anything that is not such a list."""
+    try:
+        paths = json.loads(request.POST.get("paths") or "[]")
+    except ValueError:
+        return []
+    if not isinstance(paths, list) or not all(isinstance(path, str) for path in paths):
+        return []
+    return [path[:1000] for path in paths]
 
 
 @login_required

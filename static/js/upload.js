@@ -10,7 +10,7 @@ document.addEventListener("change", (event) => {
 
 // A pasted entry that was taken empties the form for the next one (a refusal is said
 // instead); drag-and-drop onto the upload zone, a progress bar while the files go up, and
-// the server's refusal of an oversized upload.
+// the server's refusal of an oversized upload; a folder, picked or dropped, with its paths.
 (function () {
   const entry = document.getElementById("entry-form");
   if (entry) {
@@ -33,8 +33,42 @@ document.addEventListener("change", (event) => {
   const input = document.getElementById("id_files");
   const progress = document.getElementById("upload-progress");
   const refusal = document.getElementById("upload-refusal");
+  const folder = document.getElementById("id_folder");
+  const paths = document.getElementById("upload-paths");
   const send = () => { if (input.files.length) htmx.trigger(form, "submit"); };
-  input.addEventListener("change", send);
+  input.addEventListener("change", () => { paths.value = ""; send(); });
+  // A folder's files go up through the same input, with their paths inside the folder
+  // (in the same order) beside them: the server makes tags of the folders. Hidden files
+  // (.DS_Store, .git/...) are left behind.
+  const sendWithPaths = (found) => {
+    const kept = new DataTransfer();
+    const names = [];
+    found
+      .filter(({ path }) => !path.split("/").some((part) => part.startsWith(".")))
+      .sort((a, b) => a.path.localeCompare(b.path))
+      .forEach(({ file, path }) => { kept.items.add(file); names.push(path); });
+    input.files = kept.files;
+    paths.value = JSON.stringify(names);
+    send();
+  };
+  folder.addEventListener("change", () => {
+    sendWithPaths(Array.from(folder.files, (file) => ({ file, path: file.webkitRelativePath || file.name })));
+    folder.value = "";
+  });
+  // A dropped folder is walked through the File System API; readEntries answers in batches.
+  const walk = (entry, found) => new Promise((resolve) => {
+    if (entry.isFile) {
+      entry.file((file) => { found.push({ file, path: entry.fullPath.replace(/^\//, "") }); resolve(); }, () => resolve());
+      return;
+    }
+    const reader = entry.createReader();
+    const children = [];
+    const more = () => reader.readEntries((batch) => {
+      if (batch.length) { children.push(...batch); more(); return; }
+      Promise.all(children.map((child) => walk(child, found))).then(resolve);
+    }, () => resolve());
+    more();
+  });
   ["dragenter", "dragover"].forEach((name) => zone.addEventListener(name, (event) => {
     event.preventDefault();
     zone.classList.add("over");
@@ -42,8 +76,17 @@ document.addEventListener("change", (event) => {
   ["dragleave", "drop"].forEach((name) => zone.addEventListener(name, () => zone.classList.remove("over")));
   zone.addEventListener("drop", (event) => {
     event.preventDefault();
-    input.files = event.dataTransfer.files;
-    send();
+    // Entries must be taken before the handler returns: the drop's items are gone after.
+    const entries = Array.from(event.dataTransfer.items || [], (item) => item.webkitGetAsEntry && item.webkitGetAsEntry())
+      .filter(Boolean);
+    if (!entries.some((entry) => entry.isDirectory)) {
+      input.files = event.dataTransfer.files;
+      paths.value = "";
+      send();
+      return;
+    }
+    const found = [];
+    Promise.all(entries.map((entry) => walk(entry, found))).then(() => sendWithPaths(found));
   });
   form.addEventListener("htmx:beforeRequest", () => { refusal.hidden = true; });
   form.addEventListener("htmx:xhr:progress", (event) => {
@@ -56,5 +99,5 @@ document.addEventListener("change", (event) => {
     refusal.textContent = xhr.status === 413 ? xhr.responseText : "The upload failed. Please try again.";
     refusal.hidden = false;
   });
-  form.addEventListener("htmx:afterRequest", () => { progress.hidden = true; form.reset(); });
+  form.addEventListener("htmx:afterRequest", () => { progress.hidden = true; form.reset(); paths.value = ""; });
 })();

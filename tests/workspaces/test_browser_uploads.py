@@ -178,3 +178,33 @@ def test_documents_list_keeps_the_order_its_header_says_while_uploads_are_proces
     )
     assert [row for row, cell in heights if abs(row - cell) > 1] == []
     page.screenshot(path=ARTIFACTS / f"documents-order-{width}.png", full_page=True)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_a_picked_folder_is_uploaded_with_its_subfolders_as_tags(
+    db: None, site: Site, page: Page, width: int, tmp_path: Path
+):
+    root = tmp_path / "Staff Handbook"
+    for relative, text in {
+        "HR/leave.md": "Annual leave is 25 days.",
+        "IT & Security/vpn.txt": "Reset the VPN token in the portal.",
+        "welcome.md": "Welcome to the company.",
+        ".DS_Store": "\0\0finder",
+    }.items():
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        (root / relative).write_text(text)
+    page.set_viewport_size({"width": width, "height": 900})
+    _sign_in(page, site.roomy[f"Folder {width}"])
+    expect(page.get_by_text("Choose a folder")).to_be_visible()
+
+    page.locator("#id_folder").set_input_files(root)
+
+    rows = page.locator("table.documents tbody tr")
+    expect(rows.locator("td.title > a")).to_have_text(["Leave", "Vpn", "Welcome"])
+    chips = [row.locator(".tag-chip").all_inner_texts() for row in rows.all()]
+    assert chips == [
+        ["staff handbook", "hr"], ["staff handbook", "it & security"], ["staff handbook"]
+    ]  # fmt: skip
+    expect(page.locator("#documents [data-testid=upload-refused]")).to_have_count(0)
+    assert overflow_px(page) == 0
+    page.screenshot(path=ARTIFACTS / f"documents-folder-{width}.png", full_page=True)
