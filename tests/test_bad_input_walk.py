@@ -73,16 +73,21 @@ class Form:
     method: str
     fields: dict[str, str] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
+    unchecked: list[str] = field(default_factory=list)  # boxes sent only when ticked
 
 
 class FormParser(HTMLParser):
-    """The forms of a page (action, method, fields with their current values), and the
-    URLs that htmx attributes post to."""
+    """The forms of a page (action, method, fields with the values a person submitting it
+    unchanged would send), and the URLs that htmx attributes post to."""
+
+    # Inputs an empty value suits (their widgets cannot hold "x").
+    TYPED = ("date", "datetime-local", "month", "time", "number", "email", "url", "range")
 
     def __init__(self, page_url: str) -> None:
         super().__init__()
         self.page_url, self.forms = page_url, list[Form]()
         self.current: Form | None = None
+        self.select: str | None = None
         self.hx_posts: set[str] = set()
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -95,18 +100,34 @@ class FormParser(HTMLParser):
             self.current = Form(action=action or attributes.get("action") or self.page_url,
                                 method=method.lower())  # fmt: skip
             self.forms.append(self.current)
+        elif self.current is not None and tag == "option" and self.select:
+            # A select sends its selected option, else its first.
+            if self.select not in self.current.fields or "selected" in attributes:
+                self.current.fields[self.select] = attributes.get("value", "")
         elif self.current is not None and tag in ("input", "textarea", "select"):
             name = attributes.get("name")
             if not name:
                 return
-            if attributes.get("type") == "file":
+            kind = attributes.get("type", "text")
+            if kind == "file":
                 self.current.files.append(name)
-            else:
-                self.current.fields.setdefault(name, attributes.get("value", "x"))
+            elif tag == "select":
+                self.select = name
+            elif kind in ("checkbox", "radio"):
+                if "checked" in attributes or (kind == "radio" and name not in self.current.fields):
+                    self.current.fields[name] = attributes.get("value", "on")
+                elif name not in self.current.fields:
+                    self.current.unchecked.append(name)
+            elif kind in self.TYPED:
+                self.current.fields.setdefault(name, attributes.get("value", ""))
+            else:  # text as a person would type it, where the page leaves it empty
+                self.current.fields.setdefault(name, attributes.get("value") or "x")
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "form":
             self.current = None
+        elif tag == "select":
+            self.select = None
 
 
 def routes(urlconf: str) -> Iterator[tuple[str, list[str]]]:
@@ -175,7 +196,7 @@ class Walk:
         forms, hx_posts = self.page_forms(path)
         for form in forms:
             action = urlsplit(form.action).path or path
-            for name in [*form.fields, *form.files]:
+            for name in [*form.fields, *dict.fromkeys(form.unchecked), *form.files]:
                 for value in BAD_FIELD_VALUES:
                     data: dict[str, Any] = dict(form.fields)
                     for upload in form.files:
