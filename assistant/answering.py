@@ -177,6 +177,7 @@ def answer_prepare(
         k=max(settings.RERANK_CANDIDATES, wanted) if rerank_enabled() else wanted,
         query_vector=query_vector,
         filters=claim.filters,
+        distinct=True,
     )
     language = workspace_language(workspace_id=workspace_ids[0]) if workspace_ids else "english"
     chunks = passages_rerank(query=focus, chunks=chunks, language=language)[:wanted]

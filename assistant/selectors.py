@@ -318,6 +318,9 @@ def question_suggestions(*, user: User, limit: int = 4) -> list[str]:
         pools_left = [list(pool) for pool in pools.values()]
         while pools_left and len(chosen) < limit:
             for pool in pools_left:
+                # Two versions of one file ask the same questions: each is suggested once.
+                while pool and pool[0] in chosen:
+                    pool.pop(0)
                 if pool and len(chosen) < limit:
                     chosen.append(pool.pop(0))
             pools_left = [pool for pool in pools_left if pool]

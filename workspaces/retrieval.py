@@ -330,10 +330,12 @@ def chunks_retrieve(
     candidates: int | None = None,
     query_vector: list[float] | None = None,
     filters: RetrievalFilters | None = None,
+    distinct: bool = False,
 ) -> list[RetrievedChunk]:
     """The top `k` chunks for `query` that `user` may read, among the workspaces `within`
     (None: all of them); the access policy decides which. `filters` narrow it further, in
-    the same SQL. A caller that has embedded the query already passes `query_vector`."""
+    the same SQL. A caller that has embedded the query already passes `query_vector`.
+    `distinct`: each passage text once (answers), though several documents hold it."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}")
     query = query.strip()[: settings.RETRIEVAL_MAX_QUERY_CHARS]
@@ -349,7 +351,8 @@ def chunks_retrieve(
     params: dict[str, Any] = {
         "workspace_ids": workspace_ids,
         "candidates": candidates,
-        "k": k,
+        # Room for identical passages (two versions of one file, side by side) to be dropped.
+        "k": k * 2 if distinct else k,
         "rrf_k": float(settings.RETRIEVAL_RRF_K),
         "vector_weight": float(settings.RETRIEVAL_VECTOR_WEIGHT),
         "lexical_weight": float(settings.RETRIEVAL_LEXICAL_WEIGHT),
@@ -388,7 +391,22 @@ def chunks_retrieve(
         legs = [vector_leg or NO_VECTOR_LEG, lexical_leg or NO_LEXICAL_LEG]
         sql = "WITH " + ",\n".join(legs) + ",\n" + FUSED
         rows = _statement_rows(sql, params, ef_search if vector_leg else None)
-    return [RetrievedChunk(*row) for row in rows]
+    results = [RetrievedChunk(*row) for row in rows]
+    return _passages_distinct(results)[:k] if distinct else results
+
+
+def _passages_distinct(results: list[RetrievedChunk]) -> list[RetrievedChunk]:
+    """The results without a passage whose text (spacing and case aside) a better-ranked
+    one already has: an answer built from two copies of one passage cites it twice and
+    leaves out something else."""
+    seen: set[str] = set()
+    distinct = []
+    for result in results:
+        key = " ".join(result.text.split()).casefold()
+        if key not in seen:
+            seen.add(key)
+            distinct.append(result)
+    return distinct
 
 
 def legs_concurrent() -> bool:

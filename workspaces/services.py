@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile, File
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.template.defaultfilters import filesizeformat
 from django.utils.text import slugify
 
@@ -246,6 +247,9 @@ class UploadOutcome:
     added: list[Document] = field(default_factory=list)
     refused: list[FileRefused] = field(default_factory=list)
     cap: CapReached | None = None
+    # (added, existing): an added file that looks like a new version of a document already
+    # here, offered to replace it (document_supersede).
+    versions: list[tuple[Document, Document]] = field(default_factory=list)
 
 
 @transaction.atomic
@@ -298,6 +302,7 @@ def documents_upload(
         earlier[sha256] = name
         adding_bytes += upload.size or 0
         accepted.append((upload, sha256))
+    earlier_versions = {id(upload): _earlier_version(workspace, upload) for upload, _ in accepted}
     folders = {id(upload): path for upload, path in zip(uploads, paths, strict=False)}
     if len(paths) != len(uploads):
         folders = {}
@@ -312,7 +317,31 @@ def documents_upload(
             outcome.refused.append(FileRefused(name=upload.name or "", reason=str(refusal)))
             continue
         outcome.added.append(document)
+        previous = earlier_versions[id(upload)]
+        if previous is not None:
+            outcome.versions.append((document, previous))
     return outcome
+
+
+def _earlier_version(workspace: Workspace, upload: File[bytes]) -> Document | None:
+    """The document already here that this file looks like a new version of: one of the
+    same title or file name, case aside ("Handbook.pdf" after "handbook.pdf")."""
+    name = upload.name or "document"
+    same = Q(title__iexact=_title_from_name(name)) | Q(original_name__iexact=name[:255])
+    return Document.objects.filter(same, workspace=workspace).order_by("-updated_at").first()
+
+
+@transaction.atomic
+def document_supersede(*, actor: User, document: Document, by: Document) -> Document:
+    """Make the just-added document `by` the new version of `document` (the same file's
+    earlier upload), through the replace path: `document` keeps its title, tags, history
+    and links, and `by` is removed."""
+    if by.workspace_id != document.workspace_id or by.pk == document.pk:
+        raise WorkspaceError("Only a document of the same workspace can replace another.")
+    with by.file.open("rb") as stream:
+        content = ContentFile(stream.read(), name=by.original_name)
+    document_delete(actor=actor, document=by)
+    return document_replace(actor=actor, document=document, upload=content)
 
 
 def _with_folder_tags(tags: list[str], path: str) -> list[str]:

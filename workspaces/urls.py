@@ -32,6 +32,11 @@ urlpatterns = [
     path(f"{document}/retry/", views.document_retry_view, name="document_retry"),
     path(f"{document}/delete/", views.document_delete_view, name="document_delete"),
     path(f"{document}/replace/", views.document_replace_view, name="document_replace"),
+    path(
+        f"{document}/supersede/<id:previous_id>/",
+        views.document_supersede_view,
+        name="document_supersede",
+    ),
     path(f"{document}/rename/", views.document_rename_view, name="document_rename"),
     path(f"{document}/tags/", views.document_tags_view, name="document_tags"),
 ]

@@ -75,6 +75,7 @@ from workspaces.services import (
     document_rename,
     document_replace,
     document_retry,
+    document_supersede,
     document_tags_set,
     documents_delete,
     documents_tag,
@@ -467,6 +468,28 @@ def document_replace_view(request: MemberRequest, slug: str, document_id: int) -
     except CapReached as refusal:
         messages.error(request, refusal.message_for(request.user))
     return _back_to_document(document)
+
+
+@login_required
+@require_POST
+def document_supersede_view(
+    request: MemberRequest, slug: str, document_id: int, previous_id: int
+) -> HttpResponse:
+    """An upload's "Replace it as a new version": the file just added becomes the next
+    version of the earlier document, which keeps its title, tags and links."""
+    added = _document(request, slug, document_id)
+    previous = _document(request, slug, previous_id)
+    section: dict[str, object] = {}
+    try:
+        document_supersede(actor=request.user, document=previous, by=added)
+        section["superseded"] = previous
+    except WorkspaceError as refusal:
+        section["refusals"] = [str(refusal)]
+    except CapReached as refusal:
+        section["cap_reached"] = refusal.for_user(request.user)
+    return _documents_section(
+        request, previous.workspace, template="workspaces/workspace.html#documents", **section
+    )
 
 
 @login_required

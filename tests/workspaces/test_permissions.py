@@ -45,7 +45,7 @@ def test_viewer_reads_but_cannot_upload(org_a: Organization, owner_a: User, work
     response = client.post(f"/w/{workspace.slug}/upload/", {"files": [upload("x.md", MARKDOWN)]})
 
     assert page.status_code == 200
-    assert b"Drop files here" not in page.content
+    assert b"Drop files or a folder here" not in page.content
     assert b"You need the editor role" in response.content
     assert not Document.objects.exists()
 
@@ -112,7 +112,8 @@ def test_manager_grants_access_by_email_on_the_access_page(
 
     page = signed_in(org_a, colleague).get(f"/w/{workspace.slug}/")
     assert page.status_code == 200
-    assert b"Drop files here" in page.content  # an editor's upload zone, not a viewer's page
+    # An editor's upload zone, not a viewer's page.
+    assert b"Drop files or a folder here" in page.content
 
 
 def test_members_cannot_create_workspaces(org_a: Organization):

@@ -184,3 +184,79 @@ def test_whole_files_of_each_damage_checked_format_are_still_taken(
     assert 'data-testid="upload-refused"' not in response.content.decode()
     with tenant_context(org_a):
         assert Document.objects.count() == 4
+
+
+HANDBOOK = (
+    "# Staff handbook\n\n## Can I carry over annual leave?\n\n"
+    "Up to five days of annual leave carry over into the next year.\n\n"
+    "## How do I claim travel expenses?\n\nSubmit receipts in the expenses portal within "
+    "thirty days of the trip.\n"
+)
+
+
+def test_a_new_version_of_a_document_is_offered_to_replace_it_and_does(
+    org_a: Organization, owner_a: User, workspace: Workspace
+):
+    client = signed_in(org_a, owner_a)
+    client.post(
+        f"/w/{workspace.slug}/upload/", {"files": [upload("handbook.md", HANDBOOK.encode())]}
+    )
+    revised = HANDBOOK + "\n## Is there a dress code?\n\nSmart casual on weekdays.\n"
+
+    response = client.post(
+        f"/w/{workspace.slug}/upload/", {"files": [upload("Handbook.md", revised.encode())]}
+    )
+
+    body = response.content.decode()
+    assert "“Handbook.md” looks like a new version of “Handbook”, already here" in body
+    with tenant_context(org_a):
+        first, second = Document.objects.order_by("pk")
+    replace = f"/w/{workspace.slug}/documents/{second.pk}/supersede/{first.pk}/"
+    assert f'hx-post="{replace}?sort=title"' in body
+    assert ">Replace it as a new version</button>" in body
+
+    replaced = client.post(replace + "?sort=title", HTTP_HX_REQUEST="true")
+
+    assert "“Handbook” is now version 2" in replaced.content.decode()
+    with tenant_context(org_a):
+        (kept,) = Document.objects.all()
+        assert (kept.pk, kept.version, kept.original_name) == (first.pk, 2, "Handbook.md")
+        assert kept.file.read().decode() == revised
+
+
+def test_an_unrelated_file_is_not_called_a_new_version(
+    org_a: Organization, owner_a: User, workspace: Workspace
+):
+    client = signed_in(org_a, owner_a)
+    client.post(
+        f"/w/{workspace.slug}/upload/", {"files": [upload("handbook.md", HANDBOOK.encode())]}
+    )
+
+    response = client.post(
+        f"/w/{workspace.slug}/upload/", {"files": [upload("menu.md", b"# Canteen menu\n\nSoup.")]}
+    )
+
+    assert 'data-testid="new-version"' not in response.content.decode()
+
+
+def test_two_versions_side_by_side_give_answers_each_passage_and_suggestions_each_question_once(
+    org_a: Organization, owner_a: User, workspace: Workspace
+):
+    from assistant.selectors import question_suggestions
+    from workspaces.ingestion.pipeline import documents_ingest
+    from workspaces.retrieval import chunks_retrieve
+    from workspaces.services import document_upload
+
+    ids = [
+        document_upload(actor=owner_a, workspace=workspace, upload=upload(name, text.encode()),
+                        queue_ingestion=False).pk
+        for name, text in (("handbook.md", HANDBOOK), ("handbook-2026.md", HANDBOOK + "\nNew.\n"))
+    ]  # fmt: skip
+    documents_ingest(document_ids=ids)
+
+    found = chunks_retrieve(user=owner_a, query="carry over annual leave", k=5, distinct=True)
+    texts = [" ".join(result.text.split()) for result in found]
+    suggestions = question_suggestions(user=owner_a)
+
+    assert len(texts) == len(set(texts)) > 0
+    assert suggestions == ["Can I carry over annual leave?", "How do I claim travel expenses?"]
