@@ -70,7 +70,7 @@ def site(django_db_setup: None, django_db_blocker: Any, tmp_path_factory: Any) -
         with tenant_context(roomy):
             empty = [
                 workspace_create(actor=owner, name=f"{purpose} {width}", is_open=True)
-                for purpose in ("Order", "Folder") for width in WIDTHS
+                for purpose in ("Order", "Folder", "Drop") for width in WIDTHS
             ]  # fmt: skip
         schema_public_activate()
         port = free_port()
@@ -208,3 +208,22 @@ def test_a_picked_folder_is_uploaded_with_its_subfolders_as_tags(
     expect(page.locator("#documents [data-testid=upload-refused]")).to_have_count(0)
     assert overflow_px(page) == 0
     page.screenshot(path=ARTIFACTS / f"documents-folder-{width}.png", full_page=True)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_files_dropped_on_the_zone_are_uploaded(db: None, site: Site, page: Page, width: int):
+    page.set_viewport_size({"width": width, "height": 900})
+    _sign_in(page, site.roomy[f"Drop {width}"])
+    dropped = page.evaluate_handle(
+        """() => {
+          const transfer = new DataTransfer();
+          transfer.items.add(new File(["Parking is on level two."], "parking.txt"));
+          transfer.items.add(new File(["Lunch is at noon."], "lunch.txt"));
+          return transfer;
+        }"""
+    )
+
+    page.locator("#dropzone").dispatch_event("drop", {"dataTransfer": dropped})
+
+    expect(page.locator("table.documents tbody td.title > a")).to_have_text(["Lunch", "Parking"])
+    expect(page.locator("table.documents .tag-chip")).to_have_count(0)
