@@ -215,13 +215,26 @@ class FeedbackSerializer(serializers.ModelSerializer):
 class MessageSerializer(serializers.ModelSerializer):
     citations = CitationSerializer(many=True, read_only=True)
     feedback = serializers.SerializerMethodField()
+    withheld = serializers.SerializerMethodField()
 
     class Meta:
         model = Message
         fields = [
-            "id", "conversation_id", "role", "status", "text", "answered", "failure_reason",
-            "citations", "feedback", "search_filters", "created_at",
+            "id", "conversation_id", "role", "status", "text", "withheld", "answered",
+            "failure_reason", "citations", "feedback", "search_filters", "created_at",
         ]  # fmt: skip
+
+    @extend_schema_field(
+        serializers.CharField(
+            allow_null=True,
+            help_text="Why `text` is empty: the answer quoted a workspace these credentials "
+            "may no longer read. Null when the text is given.",
+        )
+    )
+    def get_withheld(self, message: Message) -> str | None:
+        # Set by the selectors that read answers for someone (assistant.selectors).
+        reason: str | None = getattr(message, "withheld", None)
+        return reason
 
     @extend_schema_field(FeedbackSerializer(allow_null=True))
     def get_feedback(self, message: Message) -> dict[str, Any] | None:

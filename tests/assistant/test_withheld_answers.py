@@ -5,8 +5,11 @@ message payloads say why instead, and searching one's conversations does not fin
 from typing import Any
 
 from asgiref.sync import async_to_sync
+from django.conf import settings
+from django.test import Client
 
 from accounts.models import User
+from api.services import api_key_create
 from assistant.answering import answer_finish, message_claim
 from assistant.conversations import question_ask
 from assistant.llm import Passage, Usage
@@ -84,3 +87,40 @@ def test_the_conversation_page_hides_an_answer_that_quoted_a_workspace_no_longer
     assert [(turn.question, turn.answer) for turn in claim.history] == [
         ("What price is the merger?", "")
     ]
+
+
+def test_the_api_hides_an_answer_that_quoted_a_workspace_no_longer_readable(
+    org_a: Organization, owner_a: User
+):
+    handbook = workspace_create(actor=owner_a, name="Handbook", is_open=True)
+    board = workspace_create(actor=owner_a, name="Board")
+    documents_ingested(owner_a, handbook, HANDBOOK)
+    documents_ingested(owner_a, board, BOARD)
+    issued = api_key_create(
+        actor=owner_a, name="Bot", scopes=["read", "ask"], workspace_ids=[handbook.pk, board.pk]
+    )
+    account = User.objects.get(pk=issued.key.service_account_id)
+    conversation = _answered(
+        account,
+        "What price is the merger?",
+        [handbook, board],
+        f"Leave [1]. Pays {SECRET_WORDS} [2].",
+    )
+    api = Client(
+        HTTP_HOST=f"{org_a.slug}.{settings.BASE_DOMAIN}",
+        headers={"Authorization": f"Bearer {issued.secret}"},
+    )
+
+    grant_remove(actor=owner_a, grant=WorkspaceGrant.objects.get(workspace=board, user=account))
+
+    detail: dict[str, Any] = api.get(f"/api/v1/conversations/{conversation}/").json()
+    messages: list[dict[str, Any]] = api.get(
+        f"/api/v1/conversations/{conversation}/messages/"
+    ).json()
+    for answer in (detail["messages"][1], messages[1]):
+        assert answer["role"] == "assistant"
+        assert answer["text"] == ""
+        assert answer["withheld"] == ANSWER_WITHHELD
+        assert [c["document_title"] for c in answer["citations"]] == ["Leave"]
+    assert messages[0]["text"] == "What price is the merger?"
+    assert messages[0]["withheld"] is None
