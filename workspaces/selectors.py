@@ -4,9 +4,11 @@ you", which views turn into a 404."""
 
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import Group
+from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
 from pgvector.django import CosineDistance
 
@@ -229,3 +231,36 @@ def document_section_openings(
         if len(openings) == limit:
             break
     return openings
+
+
+@dataclass(frozen=True)
+class EarlierVersion:
+    document: Document
+    shared: int  # of the later document's passages, how many it holds word for word
+    total: int
+
+
+def document_earlier_version(*, user: User, document: Document) -> EarlierVersion | None:
+    """The older document of the same workspace that holds most of this one's passages word
+    for word, which this one is then likely a new version of. "Most" is more than half:
+    a definition (a revision keeps most of what it revises), not a threshold tuned on data."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT other.document_id, count(DISTINCT mine.id)
+            FROM assistant_chunk mine
+            JOIN assistant_chunk other ON other.workspace_id = mine.workspace_id
+              AND other.document_id <> mine.document_id AND other.text = mine.text
+            WHERE mine.document_id = %s
+            GROUP BY other.document_id ORDER BY 2 DESC, 1 LIMIT 1
+            """,
+            [document.pk],
+        )
+        row = cursor.fetchone()
+    total = Chunk.objects.filter(document=document).count()
+    if row is None or row[1] * 2 <= total:
+        return None
+    other = document_get_readable(user=user, workspace=document.workspace, document_id=row[0])
+    if other is None or other.created_at >= document.created_at:
+        return None
+    return EarlierVersion(document=other, shared=row[1], total=total)

@@ -57,6 +57,7 @@ from workspaces.selectors import (
     DOCUMENT_ORDERS,
     chunk_list,
     chunk_total,
+    document_earlier_version,
     document_get_readable,
     document_list_ordered,
     grant_get,
@@ -372,6 +373,7 @@ def document_detail(request: MemberRequest, slug: str, document_id: int) -> Http
         "workspace": document.workspace,
         "document": document,
         "chunks": chunk_list(user=request.user, document=document),
+        "earlier_version": document_earlier_version(user=request.user, document=document),
         "replace_form": ReplaceForm(),
         "rename_form": RenameForm(initial={"title": document.title}),
         **_abilities(request, document.workspace),
@@ -475,21 +477,32 @@ def document_replace_view(request: MemberRequest, slug: str, document_id: int) -
 def document_supersede_view(
     request: MemberRequest, slug: str, document_id: int, previous_id: int
 ) -> HttpResponse:
-    """An upload's "Replace it as a new version": the file just added becomes the next
-    version of the earlier document, which keeps its title, tags and links."""
+    """ "Replace it as a new version", from an upload's result or the later document's page:
+    the later document becomes the next version of the earlier one, which keeps its title,
+    tags and links."""
     added = _document(request, slug, document_id)
     previous = _document(request, slug, previous_id)
-    section: dict[str, object] = {}
+    refusals: list[str] = []
+    cap_reached = None
     try:
         document_supersede(actor=request.user, document=previous, by=added)
-        section["superseded"] = previous
     except WorkspaceError as refusal:
-        section["refusals"] = [str(refusal)]
+        refusals.append(str(refusal))
     except CapReached as refusal:
-        section["cap_reached"] = refusal.for_user(request.user)
-    return _documents_section(
-        request, previous.workspace, template="workspaces/workspace.html#documents", **section
-    )
+        refusals.append(refusal.message_for(request.user))
+        cap_reached = refusal.for_user(request.user)
+    if request.htmx and request.htmx.target == "documents":
+        return _documents_section(
+            request, previous.workspace, template="workspaces/workspace.html#documents",
+            refusals=[] if cap_reached else refusals, cap_reached=cap_reached,
+            superseded=None if refusals else previous,
+        )  # fmt: skip
+    for sentence in refusals:
+        messages.error(request, sentence)
+    if refusals:
+        return _back_to_document(added)
+    messages.success(request, f"“{previous.title}” is now version {previous.version}.")
+    return _back_to_document(previous)
 
 
 @login_required

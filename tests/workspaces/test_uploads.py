@@ -215,7 +215,9 @@ def test_a_new_version_of_a_document_is_offered_to_replace_it_and_does(
     assert f'hx-post="{replace}?sort=title"' in body
     assert ">Replace it as a new version</button>" in body
 
-    replaced = client.post(replace + "?sort=title", HTTP_HX_REQUEST="true")
+    replaced = client.post(
+        replace + "?sort=title", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="documents"
+    )
 
     assert "“Handbook” is now version 2" in replaced.content.decode()
     with tenant_context(org_a):
@@ -260,3 +262,32 @@ def test_two_versions_side_by_side_give_answers_each_passage_and_suggestions_eac
 
     assert len(texts) == len(set(texts)) > 0
     assert suggestions == ["Can I carry over annual leave?", "How do I claim travel expenses?"]
+
+
+def test_a_document_holding_most_passages_of_an_older_one_offers_to_replace_it(
+    org_a: Organization, owner_a: User, workspace: Workspace
+):
+    from workspaces.ingestion.pipeline import documents_ingest
+    from workspaces.services import document_upload
+
+    revised = HANDBOOK.replace("# Staff handbook", "# Staff handbook, revised") + (
+        "\n## Is there a dress code?\n\nSmart casual on weekdays.\n"
+    )
+    older, newer = (
+        document_upload(actor=owner_a, workspace=workspace, upload=upload(name, text.encode()),
+                        queue_ingestion=False)
+        for name, text in (("handbook.md", HANDBOOK), ("policies-2026.md", revised))
+    )  # fmt: skip
+    documents_ingest(document_ids=[older.pk, newer.pk])
+    client = signed_in(org_a, owner_a)
+
+    newer_page = client.get(f"/w/{workspace.slug}/documents/{newer.pk}/").content.decode()
+    older_page = client.get(f"/w/{workspace.slug}/documents/{older.pk}/").content.decode()
+
+    assert "passages are word for word in “<a" in newer_page
+    assert f"/documents/{newer.pk}/supersede/{older.pk}/" in newer_page
+    assert 'data-testid="earlier-version"' not in older_page
+    client.post(f"/w/{workspace.slug}/documents/{newer.pk}/supersede/{older.pk}/")
+    with tenant_context(org_a):
+        (kept,) = Document.objects.all()
+    assert (kept.pk, kept.version, kept.original_name) == (older.pk, 2, "policies-2026.md")
