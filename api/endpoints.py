@@ -55,7 +55,7 @@ from billing.rate_limits import RateLimitedAction
 from tenants.schemas import IN_CALLERS_THREAD, in_tenant
 from workspaces.access import workspace_allows
 from workspaces.models import Document, Workspace, WorkspaceRole
-from workspaces.retrieval import chunks_retrieve
+from workspaces.search.retrieval import chunks_retrieve
 from workspaces.selectors import document_list, workspace_list_readable
 from workspaces.services import document_delete, document_replace, document_upload
 

@@ -22,7 +22,7 @@ class ClosedSerializerSchema(OpenApiSerializerExtension):  # type: ignore[no-unt
         return schema
 
 
-# The days the updated-after filter takes (workspaces.retrieval: from 1900-01-01 to
+# The days the updated-after filter takes (workspaces.search.retrieval: from 1900-01-01 to
 # 9999-12-30). OpenAPI 3.0 cannot bound a date, so a pattern states the same range.
 UPDATED_AFTER_PATTERN = (
     r"^(19\d\d|[2-8]\d\d\d|9[0-8]\d\d|99[0-8]\d|999[0-8])-\d\d-\d\d$"

@@ -10,7 +10,7 @@ from rest_framework import serializers
 from assistant.models import Citation, Conversation, Feedback, Message
 from workspaces.ingestion.parsing.formats import readable_formats_listed
 from workspaces.models import Document, DocumentKind, Workspace
-from workspaces.retrieval import MODES, RetrievalFilters, updated_after_refusal
+from workspaces.search.retrieval import MODES, RetrievalFilters, updated_after_refusal
 from workspaces.tags import TAG_MAX_CHARS, TAG_SHAPE, TAGS_MAX, TagRefused, tags_normalise
 
 
@@ -73,7 +73,8 @@ KIND_CHOICES = [kind.value for kind in DocumentKind]
 
 
 class UpdatedAfterField(serializers.DateField):
-    """A day the updated-after filter can take (workspaces.retrieval), or a 400 saying why."""
+    """A day the updated-after filter can take (workspaces.search.retrieval), or a 400
+    saying why."""
 
     def to_internal_value(self, value: Any) -> Any:
         day = super().to_internal_value(value)

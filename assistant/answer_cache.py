@@ -29,10 +29,9 @@ from django.conf import settings
 from assistant.llm import AnswerProvider
 from billing.redis_connection import redis_client
 from tenants.schemas import schema_name_current
-from workspaces.embeddings import embeddings_model_id
+from workspaces.embedding.model import embedding_model_in_force, embeddings_model_id
 from workspaces.index_version import index_versions
-from workspaces.reembedding import embedding_model_active
-from workspaces.retrieval import RetrievalFilters
+from workspaces.search.retrieval import RetrievalFilters
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +84,7 @@ def answer_cache_key(
         "model": provider.model,
         "prompt": provider.prompt_version,
         # Other vectors retrieve other passages.
-        "embeddings": embeddings_model_id(embedding_model_active()),
+        "embeddings": embeddings_model_id(embedding_model_in_force()),
     }
     digest = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
     return f"{settings.ANSWER_CACHE_PREFIX}:{digest}"

@@ -47,10 +47,10 @@ from billing.ledger import ledger_answer_failed, ledger_answer_record, model_cos
 from billing.redis_connection import redis_client
 from tenants.schemas import in_tenant, tenant_current
 from workspaces.access import workspace_ids_readable
+from workspaces.embedding.model import embeddings_in_force
 from workspaces.models import Chunk
-from workspaces.reembedding import embeddings_active
-from workspaces.rerank import rerank_enabled
-from workspaces.retrieval import RetrievalFilters, chunks_retrieve
+from workspaces.search.rerank import rerank_enabled
+from workspaces.search.retrieval import RetrievalFilters, chunks_retrieve
 from workspaces.selectors import workspace_language
 
 logger = logging.getLogger(__name__)
@@ -164,7 +164,7 @@ def answer_prepare(
     workspace_ids = list(workspace_ids)
     # What the question sets aside ("Besides holiday and sick leave, ...") is not searched.
     focus = question_focus(query)
-    query_vector = embeddings_active().embed_query(focus)
+    query_vector = embeddings_in_force().embed_query(focus)
     Message.objects.filter(pk=claim.message_id).update(
         search_query=query, searched_workspace_ids=workspace_ids, search_embedding=query_vector
     )

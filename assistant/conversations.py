@@ -23,7 +23,7 @@ from assistant.selectors import knowledge_readable_exists
 from billing.caps import cap_question_consume
 from tenants.schemas import tenant_current
 from workspaces.access import workspace_ids_readable
-from workspaces.retrieval import RetrievalFilters
+from workspaces.search.retrieval import RetrievalFilters
 
 
 class QuestionRefused(Exception):

@@ -16,7 +16,7 @@ from assistant.llm.followups import question_focus
 from assistant.models import GapStatus, Message
 from assistant.selectors import reviewable_unanswered
 from workspaces.access import workspace_ids_readable
-from workspaces.retrieval import chunks_retrieve
+from workspaces.search.retrieval import chunks_retrieve
 from workspaces.selectors import workspace_language
 
 logger = logging.getLogger(__name__)

@@ -4,7 +4,7 @@ from django.db import models
 from pgvector.django import VectorField
 
 from workspaces.models import Chunk, Document, Workspace
-from workspaces.retrieval import RetrievalFilters
+from workspaces.search.retrieval import RetrievalFilters
 
 
 class Conversation(models.Model):
@@ -66,7 +66,7 @@ class Message(models.Model):
     # The workspaces actually searched (the readable part of the scope at the time): who may
     # review the answer's feedback, and where a knowledge gap lies.
     searched_workspace_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
-    # The filters chosen with the question (workspaces.retrieval.RetrievalFilters.as_dict):
+    # The filters chosen with the question (workspaces.search.retrieval.RetrievalFilters.as_dict):
     # the answer searches only within them, and shows them.
     search_filters = models.JSONField(default=dict, blank=True)
     # The search query's embedding, kept so the knowledge-gap page groups unanswered

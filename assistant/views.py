@@ -53,7 +53,7 @@ from billing.caps import CapReached
 from billing.rate_limits import RateLimited, RateLimitedAction, rate_limit_consume
 from tenants.schemas import in_tenant
 from workspaces.access import workspaces_creatable_by
-from workspaces.retrieval import RetrievalFilters
+from workspaces.search.retrieval import RetrievalFilters
 from workspaces.selectors import chunk_neighbours, workspace_list_readable
 
 

@@ -74,8 +74,8 @@ def build(target_chunks: int) -> dict[str, dict[str, str]]:
     from billing.services import organization_unmetered
     from members.services import organization_signup
     from tenants.services import platform_ensure
-    from workspaces.embedding_cache import CachedEmbeddings
-    from workspaces.embeddings import embeddings_get, embeddings_model_id
+    from workspaces.embedding.cache import CachedEmbeddings
+    from workspaces.embedding.model import embeddings_default, embeddings_model_id
     from workspaces.ingestion.pipeline import documents_ingest
     from workspaces.models import Chunk
     from workspaces.services import WorkspaceError, document_upload, workspace_create
@@ -86,7 +86,7 @@ def build(target_chunks: int) -> dict[str, dict[str, str]]:
     # Keyed by the model that makes the vectors (its runtime and export included), as
     # eval_retrieval keys them: a torch evaluation must not read this runtime's vectors.
     embeddings = CachedEmbeddings(
-        embeddings_get(), ROOT / ".run" / "embedding-cache.sqlite3", embeddings_model_id()
+        embeddings_default(), ROOT / ".run" / "embedding-cache.sqlite3", embeddings_model_id()
     )
     sessions = {}
     for slug in ("demo", "big"):
@@ -177,8 +177,8 @@ def breakdown(slug: str, questions: list[str]) -> dict[str, float]:
     from assistant.llm import Passage, provider_get
     from assistant.llm.followups import question_focus
     from tenants.models import Organization
-    from workspaces.embeddings import embeddings_get
-    from workspaces.retrieval import chunks_retrieve
+    from workspaces.embedding.model import embeddings_default
+    from workspaces.search.retrieval import chunks_retrieve
     from workspaces.selectors import workspace_language
 
     async def first_piece(stream: Any) -> None:
@@ -194,7 +194,7 @@ def breakdown(slug: str, questions: list[str]) -> dict[str, float]:
         for question in questions:
             focus = question_focus(question)
             started = time.perf_counter()
-            vector = embeddings_get().embed_query(focus)
+            vector = embeddings_default().embed_query(focus)
             embedded = time.perf_counter()
             chunks = chunks_retrieve(
                 user=owner, query=focus, within=workspace_ids, k=6, query_vector=vector
@@ -221,8 +221,8 @@ def rerank_latencies(slug: str, questions: list[str], base_url: str) -> list[flo
 
     from accounts.models import User
     from tenants.models import Organization
-    from workspaces.rerank import chunks_rerank, rerank_client_forget
-    from workspaces.retrieval import chunks_retrieve
+    from workspaces.search.rerank import chunks_rerank, rerank_client_forget
+    from workspaces.search.retrieval import chunks_retrieve
 
     settings.RERANK_PROVIDER, settings.RERANK_BASE_URL = "vertex", base_url
     settings.VERTEX_ACCESS_TOKEN, settings.VERTEX_PROJECT = "bench", "bench"

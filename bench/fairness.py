@@ -101,7 +101,7 @@ def main() -> None:
     from members.services import organization_signup
     from saas.celery import app
     from tests.files import upload
-    from workspaces.ingestion.queues import large_lane
+    from workspaces.lanes import large_lane
     from workspaces.models import Document, DocumentStatus
     from workspaces.services import document_upload, workspace_create
 

@@ -48,7 +48,8 @@ def main() -> None:
     from billing.services import organization_unmetered
     from members.services import organization_signup
     from tenants.services import platform_ensure
-    from workspaces.embeddings import embeddings_get, embeddings_local
+    from workspaces.embedding.backends import embeddings_local
+    from workspaces.embedding.model import embeddings_default
     from workspaces.ingestion.chunking import ChunkDraft
     from workspaces.ingestion.pipeline import documents_ingest
     from workspaces.models import Chunk
@@ -69,7 +70,7 @@ def main() -> None:
     if args.limit:
         corpus = corpus[: args.limit]
 
-    embeddings = embeddings_get()
+    embeddings = embeddings_default()
     embeddings.embed_documents(["warm up the model"] * 8)
     with tenant_context(organization):
         workspace = workspace_create(actor=owner, name="Corpus")

@@ -77,7 +77,7 @@ def source_texts() -> list[str]:
 def source_vectors(texts: list[str]) -> np.ndarray:
     """The real embeddings of `texts`, computed once and kept under .run/."""
     cache = ROOT / ".run" / "bench-retrieval-sources.npz"
-    from workspaces.embeddings import embeddings_get, embeddings_model_id
+    from workspaces.embedding.model import embeddings_default, embeddings_model_id
 
     digest = hashlib.sha256("\n".join(texts).encode()).hexdigest()[:16]
     key = f"{embeddings_model_id()}:{len(texts)}:{digest}"
@@ -86,7 +86,7 @@ def source_vectors(texts: list[str]) -> np.ndarray:
         if str(kept["key"]) == key:
             return kept["vectors"]
     start = time.perf_counter()
-    vectors = np.asarray(embeddings_get().embed_documents(texts), dtype=np.float32)
+    vectors = np.asarray(embeddings_default().embed_documents(texts), dtype=np.float32)
     print(f"embedded {len(texts)} source texts in {time.perf_counter() - start:.0f} s")
     cache.parent.mkdir(exist_ok=True)
     np.savez(cache, key=np.array(key), vectors=vectors)
@@ -118,14 +118,14 @@ def retrieval_at(ref: str) -> ModuleType:
     """The retrieval module as it is at git `ref`, loaded as a module of its own. Before the
     knowledge base moved to workspaces/ it was assistant/retrieval.py; its imports of the
     modules that moved with it are pointed at their new places."""
-    for path in ("workspaces/retrieval.py", "assistant/retrieval.py"):
+    for path in ("workspaces/search/retrieval.py", "assistant/retrieval.py"):
         shown = subprocess.run(
             ["git", "show", f"{ref}:{path}"], cwd=ROOT, capture_output=True, text=True
         )
         if shown.returncode == 0:
             break
     shown.check_returncode()
-    source = shown.stdout.replace("from assistant.embeddings", "from workspaces.embeddings")
+    source = shown.stdout.replace("from assistant.embeddings", "from workspaces.embedding.model")
     baseline = Path(tempfile.mkdtemp()) / "retrieval_baseline.py"
     baseline.write_text(source)
     spec = importlib.util.spec_from_file_location("retrieval_baseline", baseline)
@@ -146,7 +146,7 @@ def as_reader(retrieve: Callable[..., Any], reader: Any, readable: list[int]) ->
 def corpus_build(chunks: int, workspaces: list[Any], rng: random.Random) -> None:
     from django.db import connection, transaction
 
-    from workspaces.term_stats import chunks_index_text, term_stats_add
+    from workspaces.ingestion.term_stats import chunks_index_text, term_stats_add
 
     np_rng = np.random.default_rng(7)
     texts = source_texts()
@@ -242,7 +242,7 @@ def main() -> None:
     from tenants.models import Organization
     from tenants.services import platform_ensure
     from workspaces import retrieval
-    from workspaces.embeddings import embeddings_get
+    from workspaces.embedding.model import embeddings_default
     from workspaces.models import Workspace, WorkspaceGrant
 
     rng = random.Random(7)
@@ -322,7 +322,7 @@ def main() -> None:
             f" prewarmed in {prewarmed:.0f} s"
         )
 
-        model = embeddings_get()
+        model = embeddings_default()
         embed_ms = []
         for query in queries[:100]:
             t0 = time.perf_counter()

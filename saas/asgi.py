@@ -9,7 +9,7 @@ django_application = get_asgi_application()
 from django.conf import settings  # noqa: E402
 
 from saas.request_limits import RequestBodyLimit  # noqa: E402
-from workspaces.embeddings import embeddings_preload  # noqa: E402  (needs the app registry)
+from workspaces.embedding.model import embeddings_preload  # noqa: E402  (needs the app registry)
 
 application = RequestBodyLimit(
     django_application,

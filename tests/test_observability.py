@@ -174,7 +174,7 @@ def test_production_settings_without_a_dsn_start_no_sentry():
 
 @app.task(name="tests.observability_probe")
 def _probe_task() -> None:
-    logging.getLogger("workspaces.tasks").info("Embedding one document")
+    logging.getLogger("workspaces.ingestion.tasks").info("Embedding one document")
 
 
 def test_a_celery_tasks_log_line_names_its_organization_and_task(

@@ -4,7 +4,7 @@ from typing import Any
 from django import forms
 
 from workspaces.models import DocumentKind, Language, WorkspaceRole
-from workspaces.retrieval import MODES, RetrievalFilters, updated_after_refusal
+from workspaces.search.retrieval import MODES, RetrievalFilters, updated_after_refusal
 from workspaces.tags import TAG_MAX_CHARS, TagRefused, tags_normalise
 
 

@@ -215,7 +215,7 @@ class Chunk(models.Model):
 
 class TermStat(models.Model):
     """How many chunks of a workspace contain a lexeme: BM25's document frequency, summed
-    at query time over the workspaces searched (workspaces.term_stats). Kept by ingestion
+    at query time over the workspaces searched (workspaces.search.term_stats). Kept by ingestion
     in the transaction that swaps a document's chunks."""
 
     pk = models.CompositePrimaryKey("workspace", "lexeme")
@@ -248,10 +248,10 @@ class CorpusStat(models.Model):
 
 class EmbeddingIndex(models.Model):
     """One row: which embedding model made this organization's chunk vectors, and the
-    re-embedding under way to another (workspaces.reembedding)."""
+    re-embedding under way to another (workspaces.embedding.change)."""
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
-    # A key of workspaces.embeddings.embedding_models_offered(): what queries are embedded
+    # A key of workspaces.embedding.model.embedding_models_offered(): what queries are embedded
     # with, because it is what every chunk's `embedding` holds.
     model = models.CharField(max_length=40)
     # Set while every chunk is embedded again with another model into ChunkEmbedding;

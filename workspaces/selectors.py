@@ -17,7 +17,7 @@ from workspaces.access import workspace_ids_manageable, workspace_ids_readable
 from workspaces.models import Chunk, Document, DocumentStatus, Workspace, WorkspaceGrant
 
 if TYPE_CHECKING:  # retrieval loads the embedding stack; the counters here load at start-up
-    from workspaces.retrieval import RetrievedChunk
+    from workspaces.search.retrieval import RetrievedChunk
 
 
 def workspace_list_readable(*, user: User) -> QuerySet[Workspace]:
@@ -197,7 +197,7 @@ def document_section_openings(
     """The first passage under each heading of a retrieved passage's document, in reading
     order: what a summary of the document reads. Retrieval already applied the access
     policy to the passage; these are in the same document and workspace."""
-    from workspaces.retrieval import RetrievedChunk
+    from workspaces.search.retrieval import RetrievedChunk
 
     rows = (
         Chunk.objects.filter(document_id=document_id, workspace_id=workspace_id)

@@ -24,10 +24,10 @@ from workspaces.index_version import index_version_bump
 from workspaces.ingestion.parsing import UnreadableDocument, document_format_ensure
 from workspaces.ingestion.parsing.damage import document_damage_ensure
 from workspaces.ingestion.pipeline import document_queue
+from workspaces.ingestion.term_stats import term_stats_remove
 from workspaces.models import Document, DocumentStatus, Workspace, WorkspaceGrant, WorkspaceRole
 from workspaces.selectors import title_natural_key
 from workspaces.tags import TAG_MAX_CHARS, TAGS_MAX, TagRefused, tags_normalise
-from workspaces.term_stats import term_stats_remove
 
 
 class WorkspaceError(Exception):

@@ -24,7 +24,17 @@ from workspaces.access import (
     workspace_level,
     workspaces_creatable_by,
 )
-from workspaces.embeddings import embedding_model_label, embedding_models_offered
+from workspaces.embedding.change import (
+    ReembeddingError,
+    reembedding_cancel,
+    reembedding_retry,
+    reembedding_start,
+)
+from workspaces.embedding.model import (
+    embedding_index,
+    embedding_model_label,
+    embedding_models_offered,
+)
 from workspaces.forms import (
     DocumentSearchForm,
     DocumentTagsForm,
@@ -45,14 +55,7 @@ from workspaces.models import (
     Workspace,
     WorkspaceRole,
 )
-from workspaces.reembedding import (
-    ReembeddingError,
-    embedding_index,
-    reembedding_cancel,
-    reembedding_retry,
-    reembedding_start,
-)
-from workspaces.retrieval import MODES, RetrievalFilters, chunks_retrieve, query_lexemes
+from workspaces.search.retrieval import MODES, RetrievalFilters, chunks_retrieve, query_lexemes
 from workspaces.selectors import (
     DOCUMENT_ORDERS,
     chunk_list,

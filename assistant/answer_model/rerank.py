@@ -1,6 +1,6 @@
 """The `local` rerank provider: the fused candidates ordered by the answer model, a passage
 scoring as its best unit (the probability that the unit answers the question). The other
-providers are workspaces.rerank's."""
+providers are workspaces.search.rerank's."""
 
 from collections.abc import Sequence
 
@@ -10,8 +10,8 @@ from django.conf import settings
 from assistant.answer_model.inputs import unit_input
 from assistant.answer_model.scorer import answer_scorer
 from assistant.llm.passage_units import passage_units
-from workspaces.rerank import chunks_rerank
-from workspaces.retrieval import RetrievedChunk
+from workspaces.search.rerank import chunks_rerank
+from workspaces.search.retrieval import RetrievedChunk
 
 
 def passages_rerank(

@@ -22,7 +22,7 @@ import numpy as np
 from django.conf import settings
 
 from assistant.answer_model.inputs import MAX_TOKENS
-from workspaces.embedding_export import bundled_model_dir
+from workspaces.embedding.export import bundled_model_dir
 
 ARTEFACT_DIR = Path(__file__).resolve().parent / "artefact"
 MODEL_FILE = ARTEFACT_DIR / "answer-model-int8.onnx"
@@ -137,7 +137,7 @@ def calibration() -> Calibration:
 def unit_cosines(question: str, texts: Sequence[str]) -> np.ndarray:
     """The local retrieval model's cosine between the question and each unit (the model the
     calibration was fitted with, whatever an organization retrieves with)."""
-    from workspaces.embeddings import LOCAL, embeddings_for
+    from workspaces.embedding.model import LOCAL, embeddings_for
 
     embeddings = embeddings_for(LOCAL)
     vectors = np.asarray(embeddings.embed_documents([question, *texts]))

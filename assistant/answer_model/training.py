@@ -24,7 +24,7 @@ from assistant.answer_model.scorer import (
     tokenizer_load,
     unit_cosines,
 )
-from workspaces.embedding_export import bert_int8_export, bundled_model_dir
+from workspaces.embedding.export import bert_int8_export, bundled_model_dir
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from workspaces.retrieval import RetrievedChunk
+from workspaces.search.retrieval import RetrievedChunk
 
 
 @dataclass(frozen=True)

@@ -26,9 +26,9 @@ from assistant.llm.answer_parts import (
 )
 from assistant.llm.passage_units import Unit, passage_units, unit_text
 from assistant.llm.provider import Passage
-from workspaces.reembedding import embeddings_active
+from workspaces.embedding.model import embeddings_in_force
+from workspaces.search.term_stats import term_chunk_counts, term_variants
 from workspaces.selectors import chunk_similarities
-from workspaces.term_stats import term_chunk_counts, term_variants
 
 # Words that frame a question (how far, how soon, is that valid) rather than name what it
 # is about, as the English text-search configuration stems them.
@@ -316,7 +316,7 @@ def rules_plan(
     already said is not said again, unless it holds what the follow-up adds to the
     previous question; an elliptical follow-up prefers what is said like the previous
     answer ("the secondary carer receives..." after "the primary carer receives...")."""
-    embeddings = embeddings_active()
+    embeddings = embeddings_in_force()
     if question_vector is None:
         question_vector = embeddings.embed_query(question)
     features = unit_features(

@@ -1,6 +1,7 @@
 """Gemini on Vertex AI through langchain-google-genai, streamed with `astream`.
 
-Credentials and endpoint: workspaces.google_cloud (the same for every Google client of ours).
+Credentials and endpoint: workspaces.embedding.google_cloud (the same for every Google
+client of ours).
 """
 
 import asyncio
@@ -14,7 +15,7 @@ from langchain_google_genai import ChatGoogleGenerativeAI
 
 from assistant.llm.passage_units import markdown_tables
 from assistant.llm.provider import Passage, Prepared, ProviderError, Turn, Usage, version_of
-from workspaces.google_cloud import vertex_model_options
+from workspaces.embedding.google_cloud import vertex_model_options
 
 SYSTEM_PROMPT = """You answer questions for the people of an organization using only the \
 numbered passages from its knowledge base given below.

@@ -4,15 +4,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('assistant', '0011_message_stopped'),
+        ("assistant", "0011_message_stopped"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='message',
-            name='gap_status',
-            field=models.CharField(choices=[('open', 'Open'), ('resolved', 'Resolved'), ('dismissed', 'Dismissed'), ('answered', 'Answered by a later document')], default='open', max_length=10),
+            model_name="message",
+            name="gap_status",
+            field=models.CharField(
+                choices=[
+                    ("open", "Open"),
+                    ("resolved", "Resolved"),
+                    ("dismissed", "Dismissed"),
+                    ("answered", "Answered by a later document"),
+                ],
+                default="open",
+                max_length=10,
+            ),
         ),
     ]

@@ -252,7 +252,7 @@ OCR_LOW_CONFIDENCE = env.float("OCR_LOW_CONFIDENCE", default=0.8)
 EMBEDDINGS_PROVIDER = env.str("EMBEDDINGS_PROVIDER", default="local")  # local | vertex
 EMBEDDING_DIMENSIONS = env.int("EMBEDDING_DIMENSIONS", default=384)
 EMBEDDING_BATCH_SIZE = env.int("EMBEDDING_BATCH_SIZE", default=64)
-# onnx: the bundled weights exported to an int8 ONNX model (workspaces.embedding_export),
+# onnx: the bundled weights exported to an int8 ONNX model (workspaces.embedding.export),
 # about twice torch's chunks/s (bench/ingest.py); torch: sentence-transformers.
 EMBEDDINGS_LOCAL_RUNTIME = env.str("EMBEDDINGS_LOCAL_RUNTIME", default="onnx")
 # Where the export is written (the image makes it at build: `manage.py embeddings_export`).
@@ -269,10 +269,10 @@ VERTEX_EMBEDDING_BATCH_SIZE = env.int("VERTEX_EMBEDDING_BATCH_SIZE", default=100
 VERTEX_EMBEDDING_ATTEMPTS = env.int("VERTEX_EMBEDDING_ATTEMPTS", default=5)
 VERTEX_EMBEDDING_BACKOFF_SECONDS = env.float("VERTEX_EMBEDDING_BACKOFF_SECONDS", default=1.0)
 
-# Retrieval (workspaces.retrieval)
+# Retrieval (workspaces.search.retrieval)
 RETRIEVAL_CANDIDATES = env.int("RETRIEVAL_CANDIDATES", default=100)  # per leg, before fusion
 # The HNSW candidate list when every chunk is readable; it grows up to fourfold (at most 1,000)
-# as the readable share shrinks (workspaces.retrieval).
+# as the readable share shrinks (workspaces.search.retrieval).
 RETRIEVAL_EF_SEARCH = env.int("RETRIEVAL_EF_SEARCH", default=300)
 # Up to this many readable chunks the vector leg is exact (every readable chunk's distance)
 # rather than a walk of the HNSW graph: as fast or faster there, and it cannot miss.
@@ -293,7 +293,7 @@ RETRIEVAL_MAX_QUERY_CHARS = env.int("RETRIEVAL_MAX_QUERY_CHARS", default=2000)
 RETRIEVAL_RELEVANCE_FLOOR = env.float("RETRIEVAL_RELEVANCE_FLOOR", default=0.25)
 # Lexical candidates come from the query's rarer words only (every word is still scored):
 # words in at most this share of the chunks, while the readable chunks they are expected to
-# match stay within the budget; at least the N rarest. See workspaces/retrieval.py. A word
+# match stay within the budget; at least the N rarest. See workspaces/search/retrieval.py. A word
 # in at most MATCH_FLOOR chunks is never common: in a small knowledge base "annual" (7 of
 # 101 chunks) is what finds the leave table.
 RETRIEVAL_LEXICAL_MATCH_SHARE = env.float("RETRIEVAL_LEXICAL_MATCH_SHARE", default=0.05)
@@ -346,7 +346,7 @@ VERTEX_MAX_RETRIES = env.int("VERTEX_MAX_RETRIES", default=1)
 # set to the local Vertex-format server (localdev/vertex_server.py) offline.
 VERTEX_BASE_URL = env.str("VERTEX_BASE_URL", default="")
 VERTEX_ACCESS_TOKEN = env.str("VERTEX_ACCESS_TOKEN", default="")
-# Reranking (workspaces/rerank.py): `vertex` re-orders the fused top RERANK_CANDIDATES
+# Reranking (workspaces/search/rerank.py): `vertex` re-orders the fused top RERANK_CANDIDATES
 # through the Vertex AI ranking API (Discovery Engine RankService); past
 # RERANK_TIMEOUT_SECONDS, or on an error, the fused order stands. RERANK_BASE_URL empty:
 # Google's endpoint with Application Default Credentials (or VERTEX_ACCESS_TOKEN when set).
@@ -426,11 +426,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# Ingestion that heals itself (workspaces/tasks.py): a document whose task started this many
-# times without finishing (its worker died each time) fails with a reason instead of looping;
-# a task past the soft limit fails its document with a reason, the hard limit kills it; the
-# sweeper requeues (or fails) documents left queued/parsing/embedding for longer than
-# INGEST_STRANDED_MINUTES, which must exceed the hard limit.
+# Ingestion that heals itself (workspaces/ingestion/tasks.py): a document whose task started
+# this many times without finishing (its worker died each time) fails with a reason instead
+# of looping; a task past the soft limit fails its document with a reason, the hard limit
+# kills it; the sweeper requeues (or fails) documents left queued/parsing/embedding for longer
+# than INGEST_STRANDED_MINUTES, which must exceed the hard limit.
 INGEST_MAX_DELIVERIES = env.int("INGEST_MAX_DELIVERIES", default=3)
 INGEST_SOFT_TIME_LIMIT_SECONDS = env.float("INGEST_SOFT_TIME_LIMIT_SECONDS", default=1800)
 INGEST_TIME_LIMIT_SECONDS = env.float("INGEST_TIME_LIMIT_SECONDS", default=1860)
@@ -443,10 +443,12 @@ INGEST_SWEEP_SECONDS = env.int("INGEST_SWEEP_SECONDS", default=300)
 INGEST_LARGE_PAGES = env.int("INGEST_LARGE_PAGES", default=40)
 INGEST_LARGE_BYTES = env.int("INGEST_LARGE_BYTES", default=8 * 1024 * 1024)
 INGEST_LARGE_CONCURRENCY = env.int("INGEST_LARGE_CONCURRENCY", default=1)
-# Changing an organization's embedding model (workspaces.reembedding) re-embeds its chunks on
+# Changing an organization's embedding model (workspaces.embedding.change) re-embeds its chunks on
 # the large lane, REEMBED_BATCH_SIZE at a time, in task runs of about REEMBED_RUN_SECONDS.
 REEMBED_BATCH_SIZE = env.int("REEMBED_BATCH_SIZE", default=128)
 REEMBED_RUN_SECONDS = env.float("REEMBED_RUN_SECONDS", default=60)
+# Task modules outside an app's `tasks.py`, which autodiscovery finds by itself.
+CELERY_IMPORTS = ["workspaces.ingestion.tasks"]
 CELERY_BEAT_SCHEDULE = {
     "audit-prune": {"task": "audit.tasks.audit_prune_task", "schedule": 24 * 3600},
     "ingestion-sweep": {

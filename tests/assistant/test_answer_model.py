@@ -17,7 +17,7 @@ from assistant.llm.extractive import DIFFER, ExtractiveProvider, Plan
 from assistant.llm.passage_units import Unit
 from tests.assistant.conftest import documents_ingested
 from workspaces.models import Workspace
-from workspaces.retrieval import chunks_retrieve
+from workspaces.search.retrieval import chunks_retrieve
 
 SAFETY = b"""# Warehouse safety manual
 

@@ -9,9 +9,9 @@ from assistant.llm import Passage, Turn
 from assistant.llm.extractive import ExtractiveProvider, Plan
 from assistant.llm.followups import question_focus
 from tests.assistant.conftest import documents_ingested
-from workspaces.embeddings import embeddings_get
+from workspaces.embedding.model import embeddings_default
 from workspaces.models import Workspace
-from workspaces.retrieval import chunks_retrieve
+from workspaces.search.retrieval import chunks_retrieve
 
 HANDBOOK = b"""# Staff handbook
 
@@ -57,7 +57,7 @@ def answer(
     """The answer's text as the provider plans it, from the passages retrieval gives for
     the question (what it sets aside left out, as when answering)."""
     focus = question_focus(question)
-    vector = embeddings_get().embed_query(focus)
+    vector = embeddings_default().embed_query(focus)
     chunks = chunks_retrieve(
         user=owner, query=focus, within=[workspace.pk], k=6, query_vector=vector
     )

@@ -11,8 +11,8 @@ from django_tenants.utils import tenant_context
 from assistant.models import MessageStatus
 from localdev.vertex_server import VertexLocalServer, rank_records
 from tests.assistant.conftest import Handbook, ask
-from workspaces.rerank import chunks_rerank, rerank_client_forget
-from workspaces.retrieval import RetrievedChunk, chunks_retrieve
+from workspaces.search.rerank import chunks_rerank, rerank_client_forget
+from workspaces.search.retrieval import RetrievedChunk, chunks_retrieve
 
 QUESTION = "Can I carry over unused vacation days to next year?"
 
@@ -65,7 +65,7 @@ def test_a_slow_ranking_model_leaves_the_fused_order_after_the_timeout(
     settings.RERANK_TIMEOUT_SECONDS = 0.2
 
     started = time.monotonic()
-    with caplog.at_level(logging.WARNING, logger="workspaces.rerank"):
+    with caplog.at_level(logging.WARNING, logger="workspaces.search.rerank"):
         reranked = chunks_rerank(query=QUESTION, chunks=fused)
 
     assert reranked == fused
@@ -79,7 +79,7 @@ def test_a_failing_ranking_model_leaves_the_fused_order_and_the_answer_still_com
     fused = _fused(handbook)
     ranker.fail_status = 500
 
-    with caplog.at_level(logging.WARNING, logger="workspaces.rerank"):
+    with caplog.at_level(logging.WARNING, logger="workspaces.search.rerank"):
         assert chunks_rerank(query=QUESTION, chunks=fused) == fused
         answer, partials = ask(handbook.organization, handbook.owner, QUESTION)
 

@@ -19,7 +19,7 @@ from tests.assistant.conftest import documents_ingested
 from tests.conftest import signed_in
 from tests.factories import make_member
 from workspaces.models import Workspace, WorkspaceGrant, WorkspaceRole
-from workspaces.retrieval import chunks_retrieve
+from workspaces.search.retrieval import chunks_retrieve
 from workspaces.services import grant_remove, grant_set, workspace_create
 
 BOARD = {"board.md": b"# Board\n\nThe Heron merger closes on 30 March at 41 euros a share.\n"}

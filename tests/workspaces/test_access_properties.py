@@ -60,10 +60,10 @@ from tenants.models import Organization
 from tests.conftest import signed_in
 from tests.factories import make_member
 from tests.files import upload
-from workspaces.embeddings import embeddings_get
+from workspaces.embedding.model import embeddings_default
 from workspaces.ingestion.pipeline import documents_ingest
 from workspaces.models import Chunk, Document, Workspace, WorkspaceRole
-from workspaces.retrieval import MODES, RetrievedChunk, chunks_retrieve
+from workspaces.search.retrieval import MODES, RetrievedChunk, chunks_retrieve
 from workspaces.selectors import (
     chunk_list,
     chunk_neighbours,
@@ -285,7 +285,7 @@ def world_build(organization: Organization, owner: User, scenario: Scenario) -> 
     documents_ingest(document_ids=[document.pk for document in documents])
     chunks = [list(Chunk.objects.filter(document=d).order_by("ordinal")) for d in documents]
     assert [len(c) for c in chunks] == [PARAGRAPHS] * len(documents)
-    query_vector = embeddings_get().embed_query(QUERY)
+    query_vector = embeddings_default().embed_query(QUERY)
     world = World(organization, workspaces, documents, chunks, users, [], query_vector)
     for tag, drawn in enumerate(scenario.answers):
         world.answers.append(drawn_answer_store(world, tag, drawn))
@@ -310,7 +310,7 @@ def drawn_answer_store(world: World, tag: int, drawn: DrawnAnswer) -> StoredAnsw
     Message.objects.filter(pk=reply.pk).update(
         search_query=query,
         searched_workspace_ids=sorted(world.workspaces[w].pk for w in drawn.searched),
-        search_embedding=embeddings_get().embed_query(query),
+        search_embedding=embeddings_default().embed_query(query),
     )
     passages = [
         Passage(number, retrieved(world, w, p))

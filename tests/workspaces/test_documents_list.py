@@ -14,7 +14,7 @@ from tests.billing.conftest import plan_caps
 from tests.conftest import signed_in
 from tests.files import upload
 from workspaces.models import Document, DocumentStatus, Workspace
-from workspaces.retrieval import RetrievedChunk
+from workspaces.search.retrieval import RetrievedChunk
 from workspaces.selectors import results_split_at_floor, title_natural_key
 from workspaces.services import document_upload
 

@@ -186,9 +186,9 @@ from accounts.models import User
 from assistant.models import Citation, Conversation, Message
 from billing.models import BillingAccount
 from tenants.models import Organization
-from workspaces.embeddings import embeddings_get
+from workspaces.embedding.model import embeddings_default
 from workspaces.models import Chunk, CorpusStat, Document, TermStat
-from workspaces.retrieval import chunks_retrieve
+from workspaces.search.retrieval import chunks_retrieve
 
 params = json.loads(sys.argv[1])
 __SNAPSHOT__
@@ -198,7 +198,7 @@ call_command("migrate_schemas", interactive=False, verbosity=0)
 organization = Organization.objects.get(schema_name=params["schema"])
 with tenant_context(organization):
     owner = User.objects.get(pk=params["owner_id"])
-    query_vector = embeddings_get().embed_query(params["question"])
+    query_vector = embeddings_default().embed_query(params["question"])
     citations = list(Citation.objects.select_related("chunk").order_by("pk"))
     result = {
         "code": workspaces.models.__file__,

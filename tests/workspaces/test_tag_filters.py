@@ -9,7 +9,7 @@ from django.utils import timezone
 from accounts.models import User
 from tests.assistant.conftest import documents_ingested
 from workspaces.models import Document, Workspace
-from workspaces.retrieval import RetrievalFilters, chunks_retrieve
+from workspaces.search.retrieval import RetrievalFilters, chunks_retrieve
 from workspaces.services import WorkspaceError, document_tags_set, documents_tag
 from workspaces.tags import TagRefused, tags_normalise
 

@@ -21,7 +21,7 @@ from tests.conftest import signed_in
 from tests.files import upload
 from workspaces.forms import RetrievalFiltersForm
 from workspaces.models import Document, Workspace
-from workspaces.retrieval import RetrievalFilters
+from workspaces.search.retrieval import RetrievalFilters
 from workspaces.services import document_tags_set, document_upload
 
 

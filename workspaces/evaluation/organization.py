@@ -16,8 +16,8 @@ from billing.services import organization_unmetered
 from members.services import organization_signup
 from tenants.models import Organization
 from tenants.schemas import schema_public_activate
-from workspaces.embedding_cache import CachedEmbeddings
-from workspaces.embeddings import embeddings_get, embeddings_model_id
+from workspaces.embedding.cache import CachedEmbeddings
+from workspaces.embedding.model import embeddings_default, embeddings_model_id
 from workspaces.ingestion.pipeline import documents_ingest
 from workspaces.models import Workspace
 from workspaces.services import document_upload
@@ -44,7 +44,7 @@ def evaluation_organization(*, name: str, keep: bool = False) -> Iterator[tuple[
 
 def cached_embeddings() -> CachedEmbeddings:
     return CachedEmbeddings(
-        embeddings_get(),
+        embeddings_default(),
         settings.BASE_DIR / ".run" / "embedding-cache.sqlite3",
         embeddings_model_id(),
     )

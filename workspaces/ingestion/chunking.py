@@ -28,7 +28,8 @@ from itertools import groupby
 from django.conf import settings
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-from workspaces.embeddings import tokenizer_get
+from workspaces.embedding.backends import tokenizer_get
+from workspaces.embedding.model import embedding_text
 from workspaces.ingestion.parsing import Section, SectionKind
 
 HEADING_SEPARATOR = " › "
@@ -54,11 +55,6 @@ class ChunkDraft:
     @property
     def embedding_text(self) -> str:
         return embedding_text(heading_path=self.heading_path, text=self.text)
-
-
-def embedding_text(*, heading_path: str, text: str) -> str:
-    """What the embedding model reads of a passage: the heading path gives it its context."""
-    return f"{heading_path}\n\n{text}" if heading_path else text
 
 
 def token_count(text: str) -> int:

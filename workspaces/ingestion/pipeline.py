@@ -20,15 +20,19 @@ from langchain_core.embeddings import Embeddings
 
 from billing.ledger import ledger_ingestion_failed, ledger_ingestion_record
 from tenants.schemas import tenant_current
-from workspaces.embeddings import embeddings_for
+from workspaces.embedding.model import (
+    embedding_model_in_force,
+    embedding_model_locked,
+    embeddings_for,
+)
 from workspaces.index_version import index_version_bump
 from workspaces.ingestion.chunking import ChunkDraft, sections_chunk
 from workspaces.ingestion.parsing import UnreadableDocument, document_parse
-from workspaces.ingestion.queues import document_lane, task_send
+from workspaces.ingestion.queues import document_lane
+from workspaces.ingestion.term_stats import chunks_index_text, term_stats_add, term_stats_remove
+from workspaces.lanes import task_send
 from workspaces.models import Chunk, Document, DocumentStatus
-from workspaces.reembedding import embedding_model_active, embedding_model_locked
 from workspaces.signals import documents_indexed
-from workspaces.term_stats import chunks_index_text, term_stats_add, term_stats_remove
 
 Progress = Callable[[int, int], None]
 
@@ -145,9 +149,9 @@ def documents_ingest(
     while True:
         # `embeddings` (an evaluation's cache of the model): the caller's word that it is
         # the organization's model.
-        key = embedding_model_active()
+        key = embedding_model_in_force()
         vectors = _drafts_embed(queue, embeddings or embeddings_for(key), on_progress)
-        # The model changed while these were embedded (workspaces.reembedding): again.
+        # The model changed while these were embedded (workspaces.embedding.change): again.
         if not prepared or _chunks_replace(prepared, vectors, model=key):
             break
         for document, _ in prepared:

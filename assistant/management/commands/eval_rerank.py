@@ -17,7 +17,7 @@ from workspaces.evaluation.metrics import Run, ndcg_at
 from workspaces.evaluation.organization import evaluation_organization, folder_upload
 from workspaces.management.commands.eval_retrieval import Command as RetrievalEvaluation
 from workspaces.models import Document
-from workspaces.retrieval import RetrievedChunk, chunks_retrieve
+from workspaces.search.retrieval import RetrievedChunk, chunks_retrieve
 from workspaces.services import workspace_create
 
 

@@ -28,7 +28,7 @@ from assistant.answer_model.training import (
     tokens_fit_share,
 )
 from assistant.evaluation.squad import TRAIN_ARTICLES, VALIDATION_ARTICLES
-from workspaces.embeddings import embeddings_get
+from workspaces.embedding.model import embeddings_default
 
 EVAL = Path(__file__).resolve().parents[3].parent / "shared" / "eval"
 # Part of the model's id: a change to the data, the inputs or the training gets a new one.
@@ -59,7 +59,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         started = time.perf_counter()
-        embeddings = embeddings_get()
+        embeddings = embeddings_default()
         seed = options["seed"]
         out: Path = options["out"]
         model_file = out / "answer-model-int8.onnx"

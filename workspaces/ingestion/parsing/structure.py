@@ -216,7 +216,7 @@ def _hyphen_is_soft(head: str, tail: str, context: str) -> bool:
 def _known_word(word: str) -> bool:
     """Whether `word` (or it without a plural or verb ending) is a whole word of the
     embedding model's vocabulary: thirty thousand common English words, already loaded."""
-    from workspaces.embeddings import tokenizer_get
+    from workspaces.embedding.backends import tokenizer_get
 
     vocabulary = tokenizer_get().get_vocab()
     endings = ("s", "es", "ed", "ing", "ment", "ments")

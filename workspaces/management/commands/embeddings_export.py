@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from workspaces.embedding_export import onnx_model_path
+from workspaces.embedding.export import onnx_model_path
 
 
 class Command(BaseCommand):

@@ -14,7 +14,7 @@ from workspaces.evaluation.metrics import Run, mrr_at, ndcg_at, recall_at
 from workspaces.evaluation.organization import cached_embeddings, evaluation_organization
 from workspaces.ingestion.pipeline import documents_ingest
 from workspaces.models import Document, Workspace
-from workspaces.retrieval import MODES, chunks_retrieve
+from workspaces.search.retrieval import MODES, chunks_retrieve
 from workspaces.services import WorkspaceError, document_upload, workspace_create
 
 GROUP = 64

@@ -1,6 +1,6 @@
 """How every Google Cloud client of ours reaches Vertex AI: the chat model
-(assistant.llm.vertex), the embedding model (workspaces.embeddings) and the ranking API
-(workspaces.rerank). Credentials are Application Default Credentials (Cloud Run's service
+(assistant.llm.vertex), the embedding model (workspaces.embedding.model) and the ranking API
+(workspaces.search.rerank). Credentials are Application Default Credentials (Cloud Run's service
 account) unless VERTEX_ACCESS_TOKEN is set, in which case that bearer token is sent as is
 (the local Vertex-format server, tests)."""
 

@@ -18,53 +18,25 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
-from langchain_core.embeddings import Embeddings
 from pgvector import Vector
 
 from accounts.models import User
 from audit.models import AuditAction
 from audit.services import audit_record
-from workspaces.embeddings import (
-    EmbeddingServiceError,
+from workspaces.embedding.backends import EmbeddingServiceError
+from workspaces.embedding.model import (
     embedding_model_label,
     embedding_models_offered,
+    embedding_text,
     embeddings_for,
 )
 from workspaces.index_version import index_version_bump
-from workspaces.ingestion.chunking import embedding_text
-from workspaces.ingestion.queues import large_lane, task_send
+from workspaces.lanes import large_lane, task_send
 from workspaces.models import Chunk, ChunkEmbedding, EmbeddingIndex, Workspace
 
 
 class ReembeddingError(Exception):
     """A change of model that cannot be made; the message is a sentence for the admin."""
-
-
-def embedding_index() -> EmbeddingIndex:
-    index, _ = EmbeddingIndex.objects.select_related("requested_by").get_or_create(
-        pk=1, defaults={"model": settings.EMBEDDINGS_PROVIDER}
-    )
-    return index
-
-
-def embedding_model_active() -> str:
-    """The key of the model this organization's chunk vectors come from."""
-    key = EmbeddingIndex.objects.filter(pk=1).values_list("model", flat=True).first()
-    return key or settings.EMBEDDINGS_PROVIDER
-
-
-def embeddings_active() -> Embeddings:
-    """The model questions are embedded with in this organization: its chunks' model."""
-    return embeddings_for(embedding_model_active())
-
-
-def embedding_model_locked() -> str | None:
-    """The model in force, read under a share lock held to the end of the caller's
-    transaction: a switch waits for that transaction, and the transaction for a switch."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT model FROM workspaces_embeddingindex WHERE id = 1 FOR SHARE")
-        row = cursor.fetchone()
-    return row[0] if row else None
 
 
 def reembedding_start(*, actor: User, model: str) -> EmbeddingIndex:

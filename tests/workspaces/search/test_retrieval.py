@@ -8,7 +8,7 @@ from accounts.models import User
 from tenants.models import Organization
 from tests.assistant.conftest import documents_ingested
 from workspaces.models import Chunk, CorpusStat, TermStat, Workspace
-from workspaces.retrieval import chunks_retrieve, query_parse
+from workspaces.search.retrieval import chunks_retrieve, query_parse
 from workspaces.services import document_delete
 
 DOCUMENTS = {
@@ -212,11 +212,11 @@ def test_graph_and_exact_search_rank_readable_chunks_by_cosine_distance(
     chunks, exact search under it) give the chunks nearest the query, nearest first."""
     import numpy as np
 
-    from workspaces.embeddings import embeddings_get
+    from workspaces.embedding.model import embeddings_default
 
     settings.RETRIEVAL_EXACT_MAX_CHUNKS = exact_max_chunks
     query = "How do I report a security incident?"
-    vector = np.asarray(embeddings_get().embed_query(query))
+    vector = np.asarray(embeddings_default().embed_query(query))
     chunks = list(Chunk.objects.filter(workspace=corpus))
     by_distance = sorted(
         chunks,

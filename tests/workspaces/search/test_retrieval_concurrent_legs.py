@@ -16,7 +16,7 @@ from tenants.models import Organization
 from tenants.schemas import schema_public_activate
 from tests.factories import OWNER_PASSWORD, make_member
 from workspaces.ingestion.pipeline import documents_ingest
-from workspaces.retrieval import RetrievedChunk, chunks_retrieve
+from workspaces.search.retrieval import RetrievedChunk, chunks_retrieve
 from workspaces.services import document_create_from_text, workspace_create
 
 OPEN = {

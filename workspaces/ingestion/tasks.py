@@ -7,7 +7,8 @@ from django.db import InterfaceError, OperationalError
 from django_tenants.utils import get_public_schema_name, tenant_context
 
 from tenants.models import Organization
-from workspaces.embeddings import EmbeddingServiceError
+from workspaces.embedding.backends import EmbeddingServiceError
+from workspaces.embedding.change import reembedding_run
 from workspaces.ingestion.pipeline import (
     DELIVERIES_EXHAUSTED,
     TIMED_OUT,
@@ -16,9 +17,8 @@ from workspaces.ingestion.pipeline import (
     document_ingest,
     documents_stranded_sweep,
 )
-from workspaces.ingestion.queues import large_lane
+from workspaces.lanes import large_lane
 from workspaces.models import Document
-from workspaces.reembedding import reembedding_run
 
 TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
 
@@ -26,7 +26,10 @@ TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
 MAX_RETRIES = 5
 
 
+# The tasks keep the names they had in workspaces/tasks.py: messages already queued under
+# those names are still found after a deploy.
 @shared_task(
+    name="workspaces.tasks.document_ingest_task",
     bind=True,
     acks_late=True,
     reject_on_worker_lost=True,
@@ -62,7 +65,7 @@ def document_ingest_task(self: Task, document_id: int) -> None:  # type: ignore[
         raise
 
 
-@shared_task
+@shared_task(name="workspaces.tasks.documents_sweep_task")
 def documents_sweep_task() -> dict[str, int]:
     """Celery beat runs this every INGEST_SWEEP_SECONDS in the public schema: documents of
     every organization stranded in queued/parsing/embedding are requeued or failed."""
@@ -81,7 +84,9 @@ def _fail(document_id: int, reason: str) -> None:
         document_fail(document=document, reason=reason)
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True)
+@shared_task(
+    name="workspaces.tasks.chunks_reembed_task", acks_late=True, reject_on_worker_lost=True
+)
 def chunks_reembed_task() -> None:
     """Embeds the organization's chunks with the model it is moving to for a while, then
     queues itself again (documents in the same lane get their turn) until it has switched."""

@@ -13,8 +13,8 @@ from typing import Any
 
 from django.conf import settings
 
-from workspaces.google_cloud import google_credentials
-from workspaces.retrieval import RetrievedChunk
+from workspaces.embedding.google_cloud import google_credentials
+from workspaces.search.retrieval import RetrievedChunk
 
 logger = logging.getLogger(__name__)
 # `local` is the answer model's (assistant/answer_model/rerank.py): the assistant orders

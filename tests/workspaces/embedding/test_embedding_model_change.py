@@ -20,13 +20,12 @@ from tenants.models import Organization
 from tenants.schemas import schema_public_activate
 from tests.conftest import signed_in
 from tests.factories import OWNER_PASSWORD, make_member
-from workspaces.embeddings import embeddings_for
-from workspaces.ingestion.chunking import embedding_text
+from workspaces.embedding.change import reembedding_run, reembedding_start
+from workspaces.embedding.model import embedding_text, embeddings_for
 from workspaces.ingestion.pipeline import documents_ingest
-from workspaces.ingestion.queues import large_lane
+from workspaces.lanes import large_lane
 from workspaces.models import Chunk, ChunkEmbedding, EmbeddingIndex, Workspace
-from workspaces.reembedding import reembedding_run, reembedding_start
-from workspaces.retrieval import chunks_retrieve
+from workspaces.search.retrieval import chunks_retrieve
 from workspaces.services import document_create_from_text
 
 ENTRIES = {

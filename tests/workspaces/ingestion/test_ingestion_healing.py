@@ -25,11 +25,11 @@ from tenants.schemas import schema_public_activate
 from tests.factories import OWNER_PASSWORD
 from tests.files import upload
 from workspaces.ingestion.pipeline import DELIVERIES_EXHAUSTED, TIMED_OUT
+from workspaces.ingestion.tasks import document_ingest_task, documents_sweep_task
 from workspaces.models import Document, DocumentStatus, Workspace
 from workspaces.services import document_upload, workspace_create
-from workspaces.tasks import document_ingest_task, documents_sweep_task
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
@@ -203,7 +203,7 @@ def test_large_documents_have_a_lane_of_their_own_so_small_ones_never_wait(organ
     upload is ingested by the main lane's worker while no worker has taken the PDF yet."""
     from tests.files import text_pdf
     from workspaces.ingestion.pipeline import document_queue
-    from workspaces.ingestion.queues import large_lane
+    from workspaces.lanes import large_lane
 
     settings.INGEST_LARGE_PAGES = 5
     organization, owner, workspace = organization

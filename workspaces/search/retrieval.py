@@ -4,7 +4,7 @@ Vector leg: nearest chunks by cosine distance through the HNSW index, restricted
 readable workspaces, with pgvector's iterative index scan so a selective filter still
 yields enough rows. Lexical leg: candidates matched through the GIN index with OR
 semantics over the query's lexemes (quoted phrases and minus terms kept), scored by BM25
-from the term statistics of the workspaces searched (workspaces.term_stats), never those of
+from the term statistics of the workspaces searched (workspaces.search.term_stats), never those of
 a workspace the reader may not read. The two ranked lists are
 fused with Reciprocal Rank Fusion. With both legs, outside a transaction, the vector leg
 runs on a connection of its own in a thread while the caller's connection runs the lexical
@@ -34,9 +34,9 @@ from pgvector import Vector
 from accounts.models import User
 from tenants.schemas import on_pool_thread, tenant_current
 from workspaces.access import workspace_ids_readable
+from workspaces.embedding.model import embeddings_in_force
 from workspaces.models import DocumentKind, Workspace
-from workspaces.reembedding import embeddings_active
-from workspaces.term_stats import text_term_variants
+from workspaces.search.term_stats import text_term_variants
 
 MODES = ("hybrid", "vector", "lexical")
 # A phrase in quotes, a minus term or phrase, or a word; OR between words is implied.
@@ -372,7 +372,7 @@ def chunks_retrieve(
     params["readable_chunks"] = float(readable_chunks)
     vector_leg = lexical_leg = None
     if mode in ("hybrid", "vector"):
-        vector = query_vector or embeddings_active().embed_query(query)
+        vector = query_vector or embeddings_in_force().embed_query(query)
         params["vector"] = Vector(vector).to_text()
         exact = readable_chunks <= settings.RETRIEVAL_EXACT_MAX_CHUNKS
         vector_leg = (EXACT_VECTOR_LEG if exact else VECTOR_LEG).format(chunk_filter=chunk_filter)

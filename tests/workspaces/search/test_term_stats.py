@@ -16,9 +16,10 @@ from tests.assistant.conftest import documents_ingested
 from tests.conftest import signed_in
 from tests.factories import make_member
 from tests.files import upload
+from workspaces.embedding.change import reembedding_run, reembedding_start
 from workspaces.ingestion.pipeline import documents_ingest
 from workspaces.models import CorpusStat, Document, EmbeddingIndex, TermStat, WorkspaceRole
-from workspaces.reembedding import reembedding_run, reembedding_start
+from workspaces.search.term_stats import term_chunk_counts, term_variants
 from workspaces.services import (
     document_delete,
     document_replace,
@@ -26,7 +27,6 @@ from workspaces.services import (
     grant_set,
     workspace_create,
 )
-from workspaces.term_stats import term_chunk_counts, term_variants
 
 SHARED = {
     "leave.md": b"# Leave\n\nEmployees get 25 vacation days a year. Unused vacation days carry"

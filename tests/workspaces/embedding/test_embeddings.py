@@ -3,7 +3,8 @@
 import numpy as np
 from django.conf import settings
 
-from workspaces.embeddings import embeddings_get, embeddings_local
+from workspaces.embedding.backends import embeddings_local
+from workspaces.embedding.model import embeddings_default
 
 TEXTS = [
     "Employees accrue 25 days of annual leave per year, plus public holidays.",
@@ -17,11 +18,11 @@ QUERIES = ["how much holiday do I get", "maximum payload of the NR-350", "who ap
 
 def test_the_default_runtime_is_the_onnx_export() -> None:
     assert settings.EMBEDDINGS_LOCAL_RUNTIME == "onnx"
-    assert type(embeddings_get()).__name__ == "OnnxMiniLMEmbeddings"
+    assert type(embeddings_default()).__name__ == "OnnxMiniLMEmbeddings"
 
 
 def test_onnx_vectors_agree_with_torch_and_rank_passages_the_same() -> None:
-    onnx, torch = embeddings_get(), embeddings_local(runtime="torch")
+    onnx, torch = embeddings_default(), embeddings_local(runtime="torch")
     onnx_docs = np.array(onnx.embed_documents(TEXTS))
     torch_docs = np.array(torch.embed_documents(TEXTS))
     assert onnx_docs.shape == (len(TEXTS), settings.EMBEDDING_DIMENSIONS)
@@ -35,7 +36,7 @@ def test_onnx_vectors_agree_with_torch_and_rank_passages_the_same() -> None:
 
 def test_a_documents_vectors_come_back_in_the_order_given() -> None:
     # Texts are batched by length; each vector must still land at its own text's place.
-    onnx = embeddings_get()
+    onnx = embeddings_default()
     together = np.array(onnx.embed_documents(TEXTS))
     alone = np.array([onnx.embed_query(text) for text in TEXTS])
     assert (together * alone).sum(axis=1).min() > 0.97

@@ -9,10 +9,10 @@ import pytest
 
 from accounts.models import User
 from localdev.vertex_server import VertexLocalServer, embedding_for
-from workspaces.embeddings import embeddings_get, embeddings_model_id
+from workspaces.embedding.model import embeddings_default, embeddings_model_id
+from workspaces.ingestion.tasks import document_ingest_task
 from workspaces.models import DocumentStatus, EmbeddingIndex, Workspace
 from workspaces.services import document_upload
-from workspaces.tasks import document_ingest_task
 
 TEXTS = [f"Passage {n} about topic number {n}." for n in range(5)]
 
@@ -43,7 +43,7 @@ def _predicts(server: VertexLocalServer) -> list[dict[str, Any]]:
 
 
 def test_vectors_come_back_in_order_a_batch_per_request(vertex: VertexLocalServer) -> None:
-    vectors = embeddings_get().embed_documents(TEXTS)
+    vectors = embeddings_default().embed_documents(TEXTS)
 
     assert np.allclose(vectors, [embedding_for(text, 384) for text in TEXTS])
     requests = _predicts(vertex)
@@ -61,7 +61,7 @@ def test_vectors_come_back_in_order_a_batch_per_request(vertex: VertexLocalServe
 def test_a_429_then_a_503_are_retried(vertex: VertexLocalServer) -> None:
     vertex.fail_next = [429, 503]
 
-    vector = embeddings_get().embed_query("annual leave")
+    vector = embeddings_default().embed_query("annual leave")
 
     assert np.allclose(vector, embedding_for("annual leave", 384))
     assert len(_predicts(vertex)) == 3
@@ -87,11 +87,11 @@ def test_a_persistent_error_fails_the_document_with_a_sentence(
 
 
 def test_a_refused_request_is_not_retried(vertex: VertexLocalServer) -> None:
-    from workspaces.embeddings import EmbeddingServiceError
+    from workspaces.embedding.backends import EmbeddingServiceError
 
     vertex.fail_status = 400
     with pytest.raises(EmbeddingServiceError, match=r"refused the request \(HTTP 400\)"):
-        embeddings_get().embed_query("anything")
+        embeddings_default().embed_query("anything")
     assert len(_predicts(vertex)) == 1
 
 
@@ -104,7 +104,7 @@ def _text(name: str, text: str) -> Any:
 def test_a_document_embedded_on_vertex_is_found_by_a_vector_search(
     on_vertex: VertexLocalServer, workspace: Workspace, owner_a: User
 ) -> None:
-    from workspaces.retrieval import chunks_retrieve
+    from workspaces.search.retrieval import chunks_retrieve
 
     for name, text in [
         ("leave.txt", "Employees accrue 25 days of annual leave a year."),

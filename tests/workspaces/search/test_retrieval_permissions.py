@@ -12,7 +12,7 @@ from tests.factories import make_member
 from tests.files import upload
 from workspaces.ingestion.pipeline import documents_ingest
 from workspaces.models import Workspace, WorkspaceGrant, WorkspaceRole
-from workspaces.retrieval import MODES, chunks_retrieve
+from workspaces.search.retrieval import MODES, chunks_retrieve
 from workspaces.services import document_upload
 
 WORDS = ["vacation", "laptop", "warranty", "robot", "expense", "badge", "password", "parking"]

@@ -22,7 +22,7 @@ from tests.files import (
 )
 from workspaces.ingestion.pipeline import document_ingest
 from workspaces.models import Chunk, Document, DocumentStatus, Workspace, WorkspaceRole
-from workspaces.retrieval import RetrievedChunk, chunks_retrieve
+from workspaces.search.retrieval import RetrievedChunk, chunks_retrieve
 from workspaces.services import WorkspaceError, document_rename, document_upload, grant_set
 
 HEADER = (8.0, False, [(60, "Acme Ltd | Travel Policy"), (480, "FIN-3 v2")])

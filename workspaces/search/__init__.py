@@ -1,0 +1,1 @@
+"""Search: hybrid retrieval, reranking and the term statistics BM25 reads."""
