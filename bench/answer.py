@@ -72,7 +72,7 @@ def build(target_chunks: int) -> dict[str, dict[str, str]]:
     from django_tenants.utils import tenant_context
 
     from billing.services import organization_unmetered
-    from members.services import organization_signup
+    from members.actions.signup import organization_signup
     from tenants.services import platform_ensure
     from workspaces.embedding.cache import CachedEmbeddings
     from workspaces.embedding.model import embeddings_default, embeddings_model_id

@@ -98,7 +98,7 @@ def main() -> None:
     from django_tenants.utils import tenant_context
 
     from billing.services import organization_unmetered
-    from members.services import organization_signup
+    from members.actions.signup import organization_signup
     from saas.celery import app
     from tests.files import upload
     from workspaces.lanes import large_lane

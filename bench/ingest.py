@@ -46,7 +46,7 @@ def main() -> None:
     from django_tenants.utils import tenant_context
 
     from billing.services import organization_unmetered
-    from members.services import organization_signup
+    from members.actions.signup import organization_signup
     from tenants.services import platform_ensure
     from workspaces.embedding.backends import embeddings_local
     from workspaces.embedding.model import embeddings_default

@@ -238,7 +238,7 @@ def main() -> None:
     from django_tenants.utils import tenant_context
 
     from accounts.models import Role, User
-    from members.services import organization_signup
+    from members.actions.signup import organization_signup
     from tenants.models import Organization
     from tenants.services import platform_ensure
     from workspaces import retrieval

@@ -14,9 +14,9 @@ from accounts.throttles import client_address
 from audit.models import AuditAction
 from audit.services import audit_record
 from billing.caps import CapReached
+from members.actions.single_sign_on import SSO_PROVIDER_ID, member_join_by_single_sign_on
 from members.models import IdentityProvider
 from members.selectors import identity_provider_get, member_email_taken
-from members.services import SSO_PROVIDER_ID, member_join_by_single_sign_on
 from tenants.schemas import schema_is_public, tenant_current
 
 OPENID_CONNECT = "openid_connect"

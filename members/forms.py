@@ -7,9 +7,9 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 
 from accounts.models import Role
+from members.actions.invitations import INVITATION_ADDRESSES_MAX, invitation_addresses_parse
 from members.models import PROVISIONABLE_ROLES, IdentityProvider
 from members.selectors import identity_provider_get
-from members.services import INVITATION_ADDRESSES_MAX, invitation_addresses_parse
 from tenants.services import organization_slug_validate
 
 

@@ -18,6 +18,30 @@ from accounts.http import HtmxHttpRequest, MemberRequest, form_refusal
 from accounts.models import Role, User
 from accounts.throttles import Throttle, client_address
 from billing.selectors import plan_list_public
+from members.actions.groups import group_create, group_delete, group_member_add, group_member_remove
+from members.actions.invitations import (
+    invitation_accept,
+    invitation_accept_url,
+    invitation_change_role,
+    invitation_from_token,
+    invitation_resend,
+    invitation_revoke,
+    invitations_send,
+)
+from members.actions.membership import MembershipError, member_change_role, member_remove
+from members.actions.signup import (
+    email_verification_send,
+    handoff_consume,
+    handoff_issue,
+    organization_signup,
+)
+from members.actions.single_sign_on import (
+    SSO_PROVIDER_ID,
+    email_domains_parse,
+    identity_provider_configure,
+    identity_provider_remove,
+)
+from members.actions.two_factor import organization_two_factor_require
 from members.forms import (
     AcceptInvitationForm,
     GroupForm,
@@ -39,31 +63,6 @@ from members.selectors import (
     member_get,
     member_list,
     members_without_two_factor,
-)
-from members.services import (
-    SSO_PROVIDER_ID,
-    MembershipError,
-    email_domains_parse,
-    email_verification_send,
-    group_create,
-    group_delete,
-    group_member_add,
-    group_member_remove,
-    handoff_consume,
-    handoff_issue,
-    identity_provider_configure,
-    identity_provider_remove,
-    invitation_accept,
-    invitation_accept_url,
-    invitation_change_role,
-    invitation_from_token,
-    invitation_resend,
-    invitation_revoke,
-    invitations_send,
-    member_change_role,
-    member_remove,
-    organization_signup,
-    organization_two_factor_require,
 )
 from tenants.schemas import tenant_current
 from tenants.services import organization_slug_validate, organization_url

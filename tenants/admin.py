@@ -19,7 +19,7 @@ class OrganizationAdmin(TenantAdminMixin, admin.ModelAdmin[Organization]):
     inlines = [DomainInline]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        # An organization is made by signup (members.services.organization_signup), which
+        # An organization is made by signup (members.actions.signup.organization_signup), which
         # also gives it a schema name, a billing account and an owner; a bare row cannot.
         return False
 

@@ -15,8 +15,8 @@ class Organization(TenantMixin):
         default=False, help_text="The schema new organizations are cloned from; never served."
     )
     created_at: "models.DateTimeField[object, object]" = models.DateTimeField(auto_now_add=True)
-    # Set by an owner (members.services.organization_two_factor_require): every member must
-    # sign in with an authenticator app too (members.two_factor).
+    # Set by an owner (members.actions.two_factor.organization_two_factor_require): every
+    # member must sign in with an authenticator app too (members.two_factor).
     require_two_factor: "models.BooleanField[bool, bool]" = models.BooleanField(default=False)
 
     auto_create_schema = True

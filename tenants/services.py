@@ -112,7 +112,7 @@ def platform_ensure() -> None:
 
 def organization_create(*, name: str, slug: str) -> Organization:
     """The organization (its schema cloned from the template) and its domain; the caller
-    adds the people and the billing account (members.services.organization_signup)."""
+    adds the people and the billing account (members.actions.signup.organization_signup)."""
     slug = organization_slug_validate(slug=slug)
     organization = Organization(
         name=name.strip(), slug=slug, schema_name=organization_schema_name(slug=slug)

@@ -15,7 +15,7 @@ from django_tenants.utils import tenant_context
 
 from accounts.models import User
 from billing.rate_limits import rate_limits_reset
-from members.services import organization_signup
+from members.actions.signup import organization_signup
 from tenants.models import Organization
 from tenants.schemas import schema_public_activate
 from tenants.services import platform_ensure

@@ -38,7 +38,7 @@ def make_member(**fields: Any) -> User:
 
 
 class InvitationFactory(factory.django.DjangoModelFactory):
-    """A pending invitation, recorded without its email (members.services.invitation_create
+    """A pending invitation, recorded without its email (members.actions.invitations.invitation_create
     queues that for a worker, which a test's committed data must not leave behind)."""
 
     class Meta:
@@ -59,7 +59,7 @@ def make_invitation(**fields: Any) -> Invitation:
 
 def make_identity_provider(**fields: Any) -> IdentityProvider:
     """A saved single sign-on provider without asking its issuer (the service does:
-    members.services.identity_provider_configure), for pages that only show it."""
+    members.actions.single_sign_on.identity_provider_configure), for pages that only show it."""
     values: dict[str, Any] = {
         "name": "Northwind ID",
         "issuer_url": "https://id.northwind.example",

@@ -32,7 +32,8 @@ from accounts.models import Role, User
 from api.services import api_key_create
 from assistant.models import Conversation, Message, MessageRole, MessageStatus
 from billing.models import BillingAccount, Plan
-from members.services import group_create, group_member_add, invitation_create
+from members.actions.groups import group_create, group_member_add
+from members.actions.invitations import invitation_create
 from tenants.models import Domain, Organization
 from tenants.schemas import schema_public_activate
 from tests.billing.conftest import stripe_server  # noqa: F401  (checkout and portal call it)

@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 
 from accounts.models import User
 from billing.models import BillingAccount
-from members.services import organization_signup
+from members.actions.signup import organization_signup
 from tenants.models import Organization
 from tenants.schemas import schema_public_activate
 from tests.factories import OWNER_PASSWORD, staff_with_authenticator, totp_code

@@ -17,7 +17,7 @@ from assistant.conversations import question_ask
 from assistant.llm.vertex import chat_models_forget
 from assistant.models import Conversation, Message
 from localdev.vertex_server import VertexLocalServer
-from members.services import organization_signup
+from members.actions.signup import organization_signup
 from tenants.models import Organization
 from tenants.schemas import schema_public_activate
 from tests.factories import OWNER_PASSWORD

@@ -12,7 +12,7 @@ from django_tenants.utils import tenant_context
 
 from billing.models import DailyQuestions
 from billing.selectors import billing_account_get, period_current, questions_used
-from members.services import organization_signup
+from members.actions.signup import organization_signup
 from tenants.models import Organization
 from tenants.schemas import schema_public_activate
 from tests.assistant.conftest import Handbook, ask

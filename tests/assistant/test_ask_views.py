@@ -132,7 +132,7 @@ def test_streams_of_two_organizations_at_once_each_use_their_own_schema(
 ):
     """Interleaved on one event loop, every database call after an await must still run in
     its own organization's schema: each answer is stored in, and cites, its own."""
-    from members.services import organization_signup
+    from members.actions.signup import organization_signup
     from tenants.models import Organization
     from tests.factories import OWNER_PASSWORD
     from tests.files import upload

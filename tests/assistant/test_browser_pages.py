@@ -26,7 +26,9 @@ from assistant.conversations import feedback_set
 from billing.models import BillingAccount, Plan, StripeEvent
 from billing.services import customer_ensure
 from localdev.stripe_server import StripeLocal
-from members.services import group_create, group_member_add, invitation_token, organization_signup
+from members.actions.groups import group_create, group_member_add
+from members.actions.invitations import invitation_token
+from members.actions.signup import organization_signup
 from tenants.models import Organization
 from tenants.schemas import schema_public_activate
 from tests.assistant.conftest import ask

@@ -7,18 +7,9 @@ from django.db import transaction
 from accounts.models import Role, User
 from audit.models import AuditAction, AuditEvent
 from audit.services import audit_record
-from members.services import (
-    MembershipError,
-    group_create,
-    group_delete,
-    group_member_add,
-    group_member_remove,
-    invitation_accept,
-    invitation_revoke,
-    invitation_token,
-    member_change_role,
-    member_remove,
-)
+from members.actions.groups import group_create, group_delete, group_member_add, group_member_remove
+from members.actions.invitations import invitation_accept, invitation_revoke, invitation_token
+from members.actions.membership import MembershipError, member_change_role, member_remove
 from tenants.models import Organization
 from tests.conftest import signed_in
 from tests.factories import make_invitation, make_member

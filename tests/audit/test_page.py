@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from audit.models import AuditAction, AuditEvent
-from members.services import group_create
+from members.actions.groups import group_create
 from tenants.models import Organization
 from tests.conftest import signed_in
 from tests.factories import make_member

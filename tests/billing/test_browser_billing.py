@@ -14,7 +14,7 @@ from playwright.sync_api import Page, expect
 
 from billing.models import BillingAccount, Plan, StripeEvent
 from localdev.stripe_server import StripeLocal
-from members.services import organization_signup
+from members.actions.signup import organization_signup
 from tenants.models import Organization
 from tenants.schemas import schema_public_activate
 from tests.factories import OWNER_PASSWORD

@@ -15,8 +15,8 @@ from accounts.models import Role
 from billing.caps import CapReached, cap_question_consume
 from billing.models import BillingAccount, Plan, QuestionUsage
 from billing.selectors import billing_account_get, period_current
+from members.actions.signup import organization_signup
 from members.models import Invitation
-from members.services import organization_signup
 from tenants.models import Organization
 from tenants.schemas import schema_public_activate
 from tests.billing.conftest import plan_caps

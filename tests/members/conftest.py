@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pytest
 from django_tenants.utils import tenant_context
 
-from members.services import organization_signup
+from members.actions.signup import organization_signup
 from tenants.models import Organization
 from tenants.schemas import schema_public_activate
 from tests.factories import OWNER_PASSWORD

@@ -10,7 +10,8 @@ from django.core import mail
 from django_tenants.utils import tenant_context
 
 from accounts.models import Role, User
-from members.services import invitation_create, organization_signup
+from members.actions.invitations import invitation_create
+from members.actions.signup import organization_signup
 from saas.celery import app
 from tenants.models import Organization
 from tenants.schemas import schema_public_activate

@@ -6,8 +6,8 @@ from django_tenants.utils import tenant_context
 
 from accounts.models import Role, User
 from audit.models import AuditAction, AuditEvent
+from members.actions.invitations import invitation_create, invitation_token
 from members.models import Invitation
-from members.services import invitation_create, invitation_token
 from tenants.models import DirectoryEntry, Organization
 from tenants.schemas import schema_public_activate
 from tests.conftest import client_for, signed_in

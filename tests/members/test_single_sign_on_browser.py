@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 
 from accounts.models import Role, User
 from audit.models import AuditAction, AuditEvent
-from members.services import identity_provider_configure
+from members.actions.single_sign_on import identity_provider_configure
 from tenants.models import Organization
 from tenants.schemas import schema_public_activate
 from tests.factories import MEMBER_PASSWORD, OWNER_PASSWORD, make_member

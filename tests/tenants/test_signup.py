@@ -9,7 +9,7 @@ from django_tenants.utils import schema_exists, tenant_context
 
 from accounts.models import Role, User
 from billing.models import Plan
-from members.services import handoff_issue
+from members.actions.signup import handoff_issue
 from tenants.models import DirectoryEntry, Organization
 from tenants.schemas import schema_public_activate
 from tests.conftest import client_for

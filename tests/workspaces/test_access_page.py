@@ -4,7 +4,7 @@ and the document actions (replace, retry, delete) of the document page."""
 from bs4 import BeautifulSoup
 
 from accounts.models import Role, User
-from members.services import group_create
+from members.actions.groups import group_create
 from tenants.models import Organization
 from tests.conftest import signed_in
 from tests.factories import make_member

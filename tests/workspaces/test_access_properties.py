@@ -55,7 +55,7 @@ from assistant.selectors import (
     feedback_for_review,
     knowledge_gaps,
 )
-from members.services import group_create, group_member_add
+from members.actions.groups import group_create, group_member_add
 from tenants.models import Organization
 from tests.conftest import signed_in
 from tests.factories import make_member

@@ -14,7 +14,7 @@ from django.test import override_settings
 from django_tenants.utils import tenant_context
 from playwright.sync_api import Dialog, Page, expect
 
-from members.services import organization_signup
+from members.actions.signup import organization_signup
 from tenants.models import Organization
 from tenants.schemas import schema_public_activate
 from tests.factories import OWNER_PASSWORD

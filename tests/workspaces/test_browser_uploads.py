@@ -17,7 +17,7 @@ from django_tenants.utils import tenant_context
 from playwright.sync_api import Page, expect
 
 from billing.models import BillingAccount, Plan
-from members.services import organization_signup
+from members.actions.signup import organization_signup
 from saas.celery import app
 from tenants.models import Organization
 from tenants.schemas import schema_public_activate

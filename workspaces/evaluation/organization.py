@@ -13,7 +13,7 @@ from django.core.files.base import ContentFile
 from django_tenants.utils import tenant_context
 
 from billing.services import organization_unmetered
-from members.services import organization_signup
+from members.actions.signup import organization_signup
 from tenants.models import Organization
 from tenants.schemas import schema_public_activate
 from workspaces.embedding.cache import CachedEmbeddings

@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand
 from django_tenants.utils import tenant_context
 
 from accounts.models import User
-from members.services import organization_signup
+from members.actions.signup import organization_signup
 from tenants.models import Organization
 from tenants.schemas import schema_public_activate
 from workspaces.services import document_upload, workspace_create

@@ -14,7 +14,7 @@ from django_tenants.utils import tenant_context
 from playwright.sync_api import Page, expect
 
 from localdev.vertex_server import VertexLocalServer
-from members.services import organization_signup
+from members.actions.signup import organization_signup
 from saas.celery import app as celery_app
 from tenants.models import Organization
 from tenants.schemas import schema_public_activate

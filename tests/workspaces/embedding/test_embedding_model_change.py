@@ -14,7 +14,7 @@ from django_tenants.utils import tenant_context
 from accounts.models import Role, User
 from audit.models import AuditAction, AuditEvent
 from localdev.vertex_server import VertexLocalServer, embedding_for
-from members.services import organization_signup
+from members.actions.signup import organization_signup
 from saas.celery import app
 from tenants.models import Organization
 from tenants.schemas import schema_public_activate

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from accounts.models import User
-from members.services import organization_signup
+from members.actions.signup import organization_signup
 from saas.celery import app
 from tenants.models import Organization
 from tenants.schemas import schema_public_activate

@@ -7,7 +7,7 @@ from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 from django_tenants.utils import tenant_context
 
-from members.services import organization_signup
+from members.actions.signup import organization_signup
 from saas.celery import app
 from tenants.models import Organization
 from tenants.schemas import schema_public_activate

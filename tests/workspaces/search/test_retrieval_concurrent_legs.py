@@ -11,7 +11,7 @@ from django.db import connection
 from django_tenants.utils import tenant_context
 
 from accounts.models import Role, User
-from members.services import organization_signup
+from members.actions.signup import organization_signup
 from tenants.models import Organization
 from tenants.schemas import schema_public_activate
 from tests.factories import OWNER_PASSWORD, make_member
