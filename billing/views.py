@@ -3,7 +3,6 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -11,7 +10,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.http import MemberRequest
+from accounts.http import MemberRequest, service_call_flashed
 from billing import stripe_gateway
 from billing.forms import CheckoutForm
 from billing.selectors import (
@@ -60,30 +59,30 @@ def billing_checkout(request: MemberRequest) -> HttpResponse:
     if plan is None:
         raise Http404
     activating = request.build_absolute_uri(reverse("billing:activating"))
-    try:
-        url = checkout_start(
+    url = service_call_flashed(
+        request,
+        lambda: checkout_start(
             organization=tenant_current(), plan=plan, email=request.user.email,
             success_url=activating + "?session_id={CHECKOUT_SESSION_ID}",
             cancel_url=request.build_absolute_uri(reverse("billing:overview")),
-        )  # fmt: skip
-    except BillingError as refusal:
-        messages.error(request, str(refusal))
-        return redirect("billing:overview")
-    return redirect(url)
+        ),
+        refused=BillingError,
+    )  # fmt: skip
+    return redirect(url or "billing:overview")
 
 
 @billing_role_required
 @require_POST
 def billing_portal(request: MemberRequest) -> HttpResponse:
-    try:
-        url = portal_open(
+    url = service_call_flashed(
+        request,
+        lambda: portal_open(
             organization=tenant_current(), email=request.user.email,
             return_url=request.build_absolute_uri(reverse("billing:overview")),
-        )  # fmt: skip
-    except BillingError as refusal:
-        messages.error(request, str(refusal))
-        return redirect("billing:overview")
-    return redirect(url)
+        ),
+        refused=BillingError,
+    )  # fmt: skip
+    return redirect(url or "billing:overview")
 
 
 @billing_role_required

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect
 from django_tenants.utils import tenant_context
 
-from accounts.http import HtmxHttpRequest, MemberRequest, form_refusal
+from accounts.http import HtmxHttpRequest, MemberRequest, Result, form_refusal, service_call_flashed
 from accounts.models import Role, User
 from accounts.throttles import Throttle, client_address
 from billing.selectors import plan_list_public
@@ -141,23 +141,22 @@ def _pending_invitation(invitation_id: int) -> Invitation:
 @require_POST
 def invitation_withdraw(request: MemberRequest, invitation_id: int) -> HttpResponse:
     invitation = _pending_invitation(invitation_id)
-    try:
-        invitation_revoke(actor=request.user, invitation=invitation)
-    except MembershipError as refusal:
-        messages.error(request, str(refusal))
-    return _members_page(request, template="members/members.html#people")
+    return _people_after(
+        request, lambda: invitation_revoke(actor=request.user, invitation=invitation)
+    )
 
 
 @organization_manager_required
 @require_POST
 def invitation_resend_view(request: MemberRequest, invitation_id: int) -> HttpResponse:
     invitation = _pending_invitation(invitation_id)
-    try:
-        invitation_resend(actor=request.user, invitation=invitation, site_root=_site_root(request))
-        messages.success(request, f"The invitation was sent again to {invitation.email}.")
-    except MembershipError as refusal:
-        messages.error(request, str(refusal))
-    return _members_page(request, template="members/members.html#people")
+    return _people_after(
+        request,
+        lambda: invitation_resend(
+            actor=request.user, invitation=invitation, site_root=_site_root(request)
+        ),
+        success=f"The invitation was sent again to {invitation.email}.",
+    )
 
 
 @organization_manager_required
@@ -168,16 +167,15 @@ def invitation_role(request: MemberRequest, invitation_id: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, "Choose one of the roles offered.")
         return _members_page(request, template="members/members.html#people", status=400)
-    try:
-        invitation_change_role(
+    return _people_after(
+        request,
+        lambda: invitation_change_role(
             actor=request.user, invitation=invitation, role=form.cleaned_data["role"]
-        )
-        messages.success(
-            request, f"{invitation.email} will join as {invitation.get_role_display().lower()}."
-        )
-    except MembershipError as refusal:
-        messages.error(request, str(refusal))
-    return _members_page(request, template="members/members.html#people")
+        ),
+        success=lambda changed: (
+            f"{changed.email} will join as {changed.get_role_display().lower()}."
+        ),
+    )
 
 
 @organization_manager_required
@@ -187,12 +185,13 @@ def member_role(request: MemberRequest, member_id: int) -> HttpResponse:
     form = RoleForm(request.POST)
     if member is None or not form.is_valid():
         raise Http404
-    try:
-        member_change_role(actor=request.user, member=member, role=form.cleaned_data["role"])
-        messages.success(request, f"{member.email} is now {member.get_role_display().lower()}.")
-    except MembershipError as refusal:
-        messages.error(request, str(refusal))
-    return _members_page(request, template="members/members.html#people")
+    return _people_after(
+        request,
+        lambda: member_change_role(
+            actor=request.user, member=member, role=form.cleaned_data["role"]
+        ),
+        success=lambda changed: f"{changed.email} is now {changed.get_role_display().lower()}.",
+    )
 
 
 @organization_manager_required
@@ -201,14 +200,15 @@ def member_delete(request: MemberRequest, member_id: int) -> HttpResponse:
     member = member_get(member_id=member_id)
     if member is None:
         raise Http404
-    try:
-        revoked = member_remove(actor=request.user, member=member)
+
+    def removed(revoked: int) -> str:
         made = f"{revoked} API key{pluralize(revoked)} they made"
         keys = f" {made} {pluralize(revoked, 'was,were')} revoked." if revoked else ""
-        messages.success(request, f"{member.email} was removed.{keys}")
-    except MembershipError as refusal:
-        messages.error(request, str(refusal))
-    return _members_page(request, template="members/members.html#people")
+        return f"{member.email} was removed.{keys}"
+
+    return _people_after(
+        request, lambda: member_remove(actor=request.user, member=member), success=removed
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -267,11 +267,20 @@ def groups(request: MemberRequest) -> HttpResponse:
 
 def _groups_after(request: MemberRequest, action: Callable[[], object]) -> HttpResponse:
     """Do a group change, flash a refusal, and go back to the groups page."""
-    try:
-        action()
-    except MembershipError as refusal:
-        messages.error(request, str(refusal))
+    service_call_flashed(request, action, refused=MembershipError)
     return redirect("members:groups")
+
+
+def _people_after(
+    request: MemberRequest,
+    action: Callable[[], Result],
+    *,
+    success: str | Callable[[Result], str] = "",
+) -> HttpResponse:
+    """Do a change on members or invitations, flash what happened or the refusal, and draw
+    the people section again."""
+    service_call_flashed(request, action, refused=MembershipError, success=success)
+    return _members_page(request, template="members/members.html#people")
 
 
 @organization_manager_required
