@@ -24,6 +24,7 @@ from api.models import Scope
 from api.permissions import KeyHasScope
 from api.selectors import document_get_readable_by_id, workspace_get_readable_by_slug
 from api.serializers import (
+    SEARCH_DEPRECATED,
     AnswerSerializer,
     AskSerializer,
     ConversationDetailSerializer,
@@ -241,13 +242,14 @@ class SearchView(ApiView):
         query = SearchQuerySerializer(
             data={
                 **request.query_params.dict(),
-                "workspace": request.query_params.getlist("workspace"),
-                "tag": request.query_params.getlist("tag"),
-                "kind": request.query_params.getlist("kind"),
+                **{
+                    name: request.query_params.getlist(name)
+                    for name in ("workspaces", "tags", "kinds", *SEARCH_DEPRECATED)
+                },
             }
         )
         query.is_valid(raise_exception=True)
-        within = _workspace_ids(request, query.validated_data["workspace"]) or None
+        within = _workspace_ids(request, query.validated_data["workspaces"]) or None
         results = chunks_retrieve(
             user=_user(request),
             query=query.validated_data["q"],

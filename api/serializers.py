@@ -4,7 +4,7 @@ returned (already filtered by the access policy); input serializers validate req
 from typing import Any
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from assistant.models import Citation, Conversation, Feedback, Message
@@ -135,19 +135,25 @@ class DocumentReplaceSerializer(ClosedSerializer):
     file = serializers.FileField(help_text=f"The new version of the document. {FILES_TAKEN}")
 
 
+# The filters are named as ask names them (workspaces, tags, kinds); the singular names of
+# API version 1's first release still work until version 2 and are marked deprecated.
+SEARCH_DEPRECATED = {"workspace": "workspaces", "tag": "tags", "kind": "kinds"}
+
+
+@extend_schema_serializer(deprecate_fields=list(SEARCH_DEPRECATED))
 class SearchQuerySerializer(serializers.Serializer):
     q = serializers.CharField(max_length=settings.RETRIEVAL_MAX_QUERY_CHARS)
-    workspace = serializers.ListField(
+    workspaces = serializers.ListField(
         child=serializers.SlugField(max_length=60), required=False, default=list,
         help_text="Workspace slugs to search (repeat the parameter); all readable ones if none",
     )  # fmt: skip
     k = serializers.IntegerField(min_value=1, max_value=50, default=10)
     mode = serializers.ChoiceField(choices=list(MODES), default="hybrid")
-    tag = TagsField(
+    tags = TagsField(
         required=False, default=list,
         help_text="Only documents carrying any of these tags (repeat the parameter)",
     )  # fmt: skip
-    kind = serializers.ListField(
+    kinds = serializers.ListField(
         child=serializers.ChoiceField(choices=KIND_CHOICES), required=False, default=list,
         help_text="Only documents of these types (repeat the parameter)",
     )  # fmt: skip
@@ -155,9 +161,26 @@ class SearchQuerySerializer(serializers.Serializer):
         required=False, allow_null=True, default=None,
         help_text="Only documents updated after this day (YYYY-MM-DD)",
     )  # fmt: skip
+    workspace = serializers.ListField(
+        child=serializers.SlugField(max_length=60), required=False, default=list,
+        help_text="Deprecated: use `workspaces` (the same, as ask names it)",
+    )  # fmt: skip
+    tag = TagsField(
+        required=False, default=list, help_text="Deprecated: use `tags` (the same, as ask names it)"
+    )
+    kind = serializers.ListField(
+        child=serializers.ChoiceField(choices=KIND_CHOICES), required=False, default=list,
+        help_text="Deprecated: use `kinds` (the same, as ask names it)",
+    )  # fmt: skip
+
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+        """A deprecated name's values join its new name's."""
+        for old, new in SEARCH_DEPRECATED.items():
+            data[new] = [*data.get(new, []), *data.pop(old, [])]
+        return data
 
     def filters(self) -> RetrievalFilters:
-        return _filters(self.validated_data, "tag", "kind")
+        return _filters(self.validated_data, "tags", "kinds")
 
 
 class SearchResultSerializer(serializers.Serializer):

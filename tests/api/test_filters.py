@@ -2,9 +2,11 @@
 filter is a 400 with a sentence."""
 
 import pytest
+import yaml
 from django_tenants.utils import tenant_context
 
 from tests.api.conftest import ApiOrg, api_client, assert_problem, key_issue
+from tests.conftest import client_for
 from tests.files import upload
 from workspaces.models import Document, Workspace
 
@@ -28,6 +30,30 @@ def test_search_keeps_to_the_chosen_document_type(db: None, api_org: ApiOrg):
 
     assert api.get("search/", {"q": query, "tag": "No Such Tag"}).json() == []
     assert api.get("search/", {"q": query, "updated_after": "2999-01-01"}).json() == []
+
+
+def test_search_names_its_filters_as_ask_does_and_still_takes_the_old_names(
+    db: None, api_org: ApiOrg
+):
+    api = api_client(api_org, key_issue(api_org, scopes=["read"], workspaces=readable_all(api_org)))
+    query = "vacation days hotel nightly limit"
+    with tenant_context(api_org.organization):
+        html_titles = set(Document.objects.filter(kind="html").values_list("title", flat=True))
+
+    new = api.get("search/", {"q": query, "k": 10, "kinds": "html"}).json()
+    old = api.get("search/", {"q": query, "k": 10, "kind": "html"}).json()
+    one_workspace = api.get(
+        "search/", {"q": query, "k": 10, "workspaces": api_org.finance.slug}
+    ).json()
+    schema = yaml.safe_load(client_for(api_org.organization).get("/api/v1/schema/").content)
+
+    assert new and {r["document_title"] for r in new} <= html_titles
+    assert [r["chunk_id"] for r in old] == [r["chunk_id"] for r in new]
+    assert {r["workspace_id"] for r in one_workspace} == {api_org.finance.pk}
+    assert api.get("search/", {"q": query, "tags": "No Such Tag"}).json() == []
+    parameters = {p["name"]: p for p in schema["paths"]["/api/v1/search/"]["get"]["parameters"]}
+    assert {"workspaces", "tags", "kinds"} <= set(parameters)
+    assert all(parameters[name]["schema"].get("deprecated") for name in ("workspace", "tag", "kind"))
 
 
 @pytest.mark.parametrize(
