@@ -246,7 +246,7 @@ def test_two_versions_side_by_side_give_answers_each_passage_and_suggestions_eac
 ):
     from assistant.selectors import question_suggestions
     from workspaces.ingestion.pipeline import documents_ingest
-    from workspaces.retrieval import chunks_retrieve
+    from workspaces.search.retrieval import chunks_retrieve
     from workspaces.services import document_upload
 
     ids = [
