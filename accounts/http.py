@@ -40,12 +40,22 @@ def service_call_flashed(
     """Run `action` (a service call). Its refusal (a `refused` exception, whose message is a
     sentence for the person) is flashed as an error and None returned; otherwise `success`
     (a sentence, or one made from the result) is flashed and the result returned."""
-    try:
-        result = action()
-    except refused as refusal:
-        messages.error(request, str(refusal))
+    result, refusal = service_call(action, refused=refused)
+    if refusal:
+        messages.error(request, refusal)
         return None
-    sentence = success(result) if callable(success) else success
-    if sentence:
+    sentence = success(result) if callable(success) and result is not None else success
+    if isinstance(sentence, str) and sentence:
         messages.success(request, sentence)
     return result
+
+
+def service_call(
+    action: Callable[[], Result], *, refused: type[Exception]
+) -> tuple[Result | None, str]:
+    """Run `action` (a service call): its result and "", or None and the sentence of its
+    refusal (a `refused` exception, whose message is written for the person)."""
+    try:
+        return action(), ""
+    except refused as refusal:
+        return None, str(refusal)

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
-from accounts.http import MemberRequest, form_refusal
+from accounts.http import MemberRequest, form_refusal, service_call, service_call_flashed
 from billing.caps import CapReached
 from members.permissions import organization_manager_required
 from members.selectors import group_list, invitation_pending_list, member_list
@@ -231,13 +231,15 @@ def document_upload_view(request: MemberRequest, slug: str) -> HttpResponse:
     if uploads and not tags_form.is_valid():
         section = {"refusals": [form_refusal(tags_form)]}
     elif uploads:
-        try:
-            outcome = documents_upload(
+        outcome, refusal = service_call(
+            lambda: documents_upload(
                 actor=request.user, workspace=workspace, uploads=uploads,
                 tags=tags_form.cleaned_data["tags"], paths=_folder_paths(request),
-            )  # fmt: skip
-        except WorkspaceError as refusal:
-            section = {"refusals": [str(refusal)]}
+            ),
+            refused=WorkspaceError,
+        )  # fmt: skip
+        if outcome is None:
+            section = {"refusals": [refusal]}
         else:
             cap = outcome.cap.for_user(request.user) if outcome.cap else None
             section = {"upload": outcome, "chosen": len(uploads), "cap_reached": cap}
@@ -293,11 +295,11 @@ def documents_delete_view(request: MemberRequest, slug: str) -> HttpResponse:
     """The documents list's "Delete selected": the ticked rows, after one confirmation."""
     workspace = _workspace(request, slug)
     ids = [int(value) for value in request.POST.getlist("documents") if value.isdigit()]
-    refusals, deleted = [], []
-    try:
-        deleted = documents_delete(actor=request.user, workspace=workspace, document_ids=ids)
-    except WorkspaceError as refusal:
-        refusals.append(str(refusal))
+    done, refusal = service_call(
+        lambda: documents_delete(actor=request.user, workspace=workspace, document_ids=ids),
+        refused=WorkspaceError,
+    )
+    refusals, deleted = [refusal] if refusal else [], done or []
     if not ids:
         refusals.append("Tick the documents to delete first.")
     return _documents_section(
@@ -320,13 +322,14 @@ def documents_tag_view(request: MemberRequest, slug: str) -> HttpResponse:
     elif not form.is_valid():
         refusals.append(form_refusal(form))
     else:
-        try:
-            tagged = documents_tag(
+        tagged, refusal = service_call(
+            lambda: documents_tag(
                 actor=request.user, workspace=workspace, document_ids=ids,
                 tags=form.cleaned_data["tags"],
-            )  # fmt: skip
-        except WorkspaceError as refusal:
-            refusals.append(str(refusal))
+            ),
+            refused=WorkspaceError,
+        )  # fmt: skip
+        refusals += [refusal] if refusal else []
     response = _documents_section(
         request, workspace, template="workspaces/workspace.html#documents", refusals=refusals,
         tagged=tagged,
@@ -342,13 +345,15 @@ def document_tags_view(request: MemberRequest, slug: str, document_id: int) -> H
     """The document page's tag editor (HTMX): the tags as typed replace the document's."""
     document = _document(request, slug, document_id)
     form = DocumentTagsForm(request.POST)
-    refusal = ""
-    try:
-        if not form.is_valid():
-            raise WorkspaceError(form_refusal(form))
-        document_tags_set(actor=request.user, document=document, tags=form.cleaned_data["tags"])
-    except WorkspaceError as error:
-        refusal = str(error)
+    if form.is_valid():
+        _, refusal = service_call(
+            lambda: document_tags_set(
+                actor=request.user, document=document, tags=form.cleaned_data["tags"]
+            ),
+            refused=WorkspaceError,
+        )
+    else:
+        refusal = form_refusal(form)
     context = {"workspace": document.workspace, "document": document, "tags_refusal": refusal}
     context |= _abilities(request, document.workspace)
     if refusal:
@@ -513,13 +518,17 @@ def document_supersede_view(
 def document_rename_view(request: MemberRequest, slug: str, document_id: int) -> HttpResponse:
     document = _document(request, slug, document_id)
     form = RenameForm(request.POST)
-    try:
-        if not form.is_valid():
-            raise WorkspaceError("Give the document a title of at most 300 characters.")
-        document_rename(actor=request.user, document=document, title=form.cleaned_data["title"])
-        messages.success(request, "Renamed.")
-    except WorkspaceError as refusal:
-        messages.error(request, str(refusal))
+    if not form.is_valid():
+        messages.error(request, "Give the document a title of at most 300 characters.")
+        return _back_to_document(document)
+    service_call_flashed(
+        request,
+        lambda: document_rename(
+            actor=request.user, document=document, title=form.cleaned_data["title"]
+        ),
+        refused=WorkspaceError,
+        success="Renamed.",
+    )
     return _back_to_document(document)
 
 
