@@ -53,7 +53,9 @@ def test_search_names_its_filters_as_ask_does_and_still_takes_the_old_names(
     assert api.get("search/", {"q": query, "tags": "No Such Tag"}).json() == []
     parameters = {p["name"]: p for p in schema["paths"]["/api/v1/search/"]["get"]["parameters"]}
     assert {"workspaces", "tags", "kinds"} <= set(parameters)
-    assert all(parameters[name]["schema"].get("deprecated") for name in ("workspace", "tag", "kind"))
+    assert all(
+        parameters[name]["schema"].get("deprecated") for name in ("workspace", "tag", "kind")
+    )
 
 
 @pytest.mark.parametrize(
