@@ -135,6 +135,20 @@ class DocumentReplaceSerializer(ClosedSerializer):
     file = serializers.FileField(help_text=f"The new version of the document. {FILES_TAKEN}")
 
 
+def _workspaces_field(help_text: str) -> serializers.ListField:
+    return serializers.ListField(
+        child=serializers.SlugField(max_length=60), required=False, default=list,
+        help_text=help_text,
+    )  # fmt: skip
+
+
+def _kinds_field(help_text: str) -> serializers.ListField:
+    return serializers.ListField(
+        child=serializers.ChoiceField(choices=KIND_CHOICES), required=False, default=list,
+        help_text=help_text,
+    )  # fmt: skip
+
+
 # The filters are named as ask names them (workspaces, tags, kinds); the singular names of
 # API version 1's first release still work until version 2 and are marked deprecated.
 SEARCH_DEPRECATED = {"workspace": "workspaces", "tag": "tags", "kind": "kinds"}
@@ -143,35 +157,25 @@ SEARCH_DEPRECATED = {"workspace": "workspaces", "tag": "tags", "kind": "kinds"}
 @extend_schema_serializer(deprecate_fields=list(SEARCH_DEPRECATED))
 class SearchQuerySerializer(serializers.Serializer):
     q = serializers.CharField(max_length=settings.RETRIEVAL_MAX_QUERY_CHARS)
-    workspaces = serializers.ListField(
-        child=serializers.SlugField(max_length=60), required=False, default=list,
-        help_text="Workspace slugs to search (repeat the parameter); all readable ones if none",
-    )  # fmt: skip
+    workspaces = _workspaces_field(
+        "Workspace slugs to search (repeat the parameter); all readable ones if none"
+    )
     k = serializers.IntegerField(min_value=1, max_value=50, default=10)
     mode = serializers.ChoiceField(choices=list(MODES), default="hybrid")
     tags = TagsField(
         required=False, default=list,
         help_text="Only documents carrying any of these tags (repeat the parameter)",
     )  # fmt: skip
-    kinds = serializers.ListField(
-        child=serializers.ChoiceField(choices=KIND_CHOICES), required=False, default=list,
-        help_text="Only documents of these types (repeat the parameter)",
-    )  # fmt: skip
+    kinds = _kinds_field("Only documents of these types (repeat the parameter)")
     updated_after = UpdatedAfterField(
         required=False, allow_null=True, default=None,
         help_text="Only documents updated after this day (YYYY-MM-DD)",
     )  # fmt: skip
-    workspace = serializers.ListField(
-        child=serializers.SlugField(max_length=60), required=False, default=list,
-        help_text="Deprecated: use `workspaces` (the same, as ask names it)",
-    )  # fmt: skip
+    workspace = _workspaces_field("Deprecated: use `workspaces` (the same, as ask names it)")
     tag = TagsField(
         required=False, default=list, help_text="Deprecated: use `tags` (the same, as ask names it)"
     )
-    kind = serializers.ListField(
-        child=serializers.ChoiceField(choices=KIND_CHOICES), required=False, default=list,
-        help_text="Deprecated: use `kinds` (the same, as ask names it)",
-    )  # fmt: skip
+    kind = _kinds_field("Deprecated: use `kinds` (the same, as ask names it)")
 
     def validate(self, data: dict[str, Any]) -> dict[str, Any]:
         """A deprecated name's values join its new name's."""
@@ -204,17 +208,11 @@ class AskSerializer(ClosedSerializer):
         required=False, allow_null=True, min_value=1, max_value=10**17,
         help_text="Continue this conversation (a follow-up); a new one if absent",
     )  # fmt: skip
-    workspaces = serializers.ListField(
-        child=serializers.SlugField(max_length=60), required=False, default=list,
-        help_text="Workspace slugs to answer from; every readable one if empty",
-    )  # fmt: skip
+    workspaces = _workspaces_field("Workspace slugs to answer from; every readable one if empty")
     tags = TagsField(
         required=False, default=list, help_text="Answer only from documents with any of these"
     )
-    kinds = serializers.ListField(
-        child=serializers.ChoiceField(choices=KIND_CHOICES), required=False, default=list,
-        help_text="Answer only from documents of these types",
-    )  # fmt: skip
+    kinds = _kinds_field("Answer only from documents of these types")
     updated_after = UpdatedAfterField(
         required=False, allow_null=True, default=None,
         help_text="Answer only from documents updated after this day (YYYY-MM-DD)",
