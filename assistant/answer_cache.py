@@ -57,6 +57,7 @@ class CachedAnswer:
     model: str
     citations: list[CachedCitation]
     search_embedding: list[float] | None
+    refusal: str = ""  # why an answer that found nothing found nothing
 
 
 def question_normalised(question: str) -> str:
@@ -105,6 +106,7 @@ def answer_cache_get(*, key: str) -> CachedAnswer | None:
         model=data["model"],
         citations=[CachedCitation(**citation) for citation in data["citations"]],
         search_embedding=data.get("search_embedding"),
+        refusal=data.get("refusal", ""),
     )
 
 
@@ -115,6 +117,7 @@ def answer_cache_set(*, key: str, answer: CachedAnswer) -> None:
         "model": answer.model,
         "citations": [citation.__dict__ for citation in answer.citations],
         "search_embedding": answer.search_embedding,
+        "refusal": answer.refusal,
     }
     try:
         redis_client().set(key, json.dumps(payload), ex=settings.ANSWER_CACHE_SECONDS)

@@ -40,7 +40,14 @@ from assistant.llm import NOT_FOUND, AnswerProvider, Passage, Prepared, Provider
 from assistant.llm import provider_get as provider_get
 from assistant.llm.followups import question_focus
 from assistant.llm.passage_units import passage_units
-from assistant.models import Citation, Conversation, Message, MessageRole, MessageStatus
+from assistant.models import (
+    Citation,
+    Conversation,
+    Message,
+    MessageRole,
+    MessageStatus,
+    RefusalReason,
+)
 from assistant.selectors import answers_withheld
 from billing.caps import cap_question_return
 from billing.ledger import ledger_answer_failed, ledger_answer_record, model_cost_micros
@@ -274,7 +281,7 @@ def answer_finish(
             message_id=message_id,
             answer=CachedAnswer(
                 text=final_text, answered=usage.answered, model=usage.model,
-                citations=citations, search_embedding=None,
+                citations=citations, search_embedding=None, refusal=usage.refusal,
             ),
             tokens=(usage.input_tokens, usage.output_tokens),
             from_cache=False,
@@ -299,6 +306,7 @@ def _stored_answer(message: Message, citations: list[CachedCitation]) -> CachedA
             if message.search_embedding is not None
             else None
         ),
+        refusal=message.refusal_reason,
     )
 
 
@@ -360,6 +368,7 @@ def _answer_store(
         message.text = answer.text
         message.status = status
         message.answered = answer.answered
+        message.refusal_reason = "" if answer.answered else answer.refusal
         message.model = answer.model
         message.input_tokens, message.output_tokens = input_tokens, output_tokens
         message.cost_micros = cost
@@ -554,7 +563,7 @@ async def answer_events(*, tenant: Any, message_id: int) -> AsyncIterator[tuple[
 
 async def _not_found(provider: str) -> AsyncIterator[str | Usage]:
     yield NOT_FOUND
-    yield Usage(model=provider, answered=False)
+    yield Usage(model=provider, answered=False, refusal=RefusalReason.NOTHING_RETRIEVED)
 
 
 def _stop_key(*, tenant: Any, message_id: int) -> str:

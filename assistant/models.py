@@ -51,6 +51,14 @@ class GapStatus(models.TextChoices):
     ANSWERED = "answered", "Answered by a later document"
 
 
+class RefusalReason(models.TextChoices):
+    """Why an answer found nothing, recorded when it was given (the knowledge-gaps page)."""
+
+    NOTHING_RETRIEVED = "nothing_retrieved", "No passage of the searched documents matched it"
+    NOT_ANSWERED = "not_answered", "The closest passages did not answer it"
+    OTHER_LANGUAGE = "other_language", "It was asked in another language than the workspace's"
+
+
 class Message(models.Model):
     conversation = models.ForeignKey(
         Conversation, on_delete=models.CASCADE, related_name="messages"
@@ -77,6 +85,8 @@ class Message(models.Model):
     # Whether this answer's question was counted against the plan's question cap: not when
     # there was nothing to search, and given back when the answer found nothing.
     counted = models.BooleanField(default=False)
+    # Why an answer that found nothing found nothing ("" for an answer).
+    refusal_reason = models.CharField(max_length=20, choices=RefusalReason.choices, blank=True)
     gap_status = models.CharField(max_length=10, choices=GapStatus.choices, default=GapStatus.OPEN)
     provider = models.CharField(max_length=20, blank=True)
     model = models.CharField(max_length=100, blank=True)

@@ -28,6 +28,7 @@ from assistant.models import (
     Message,
     MessageRole,
     MessageStatus,
+    RefusalReason,
 )
 from workspaces.access import (
     workspace_ids_editable,
@@ -238,6 +239,8 @@ class Gap:
     workspace_ids: list[int] = field(default_factory=list)
     # Workspaces searched for it where the reviewer may add an entry.
     writable: list[Workspace] = field(default_factory=list)
+    # Why its questions found nothing, as recorded when they were answered (labels).
+    reasons: list[str] = field(default_factory=list)
 
 
 def knowledge_gaps(*, user: User, threshold: float = 0.6, limit: int = 30) -> list[Gap] | None:
@@ -253,9 +256,11 @@ def knowledge_gaps(*, user: User, threshold: float = 0.6, limit: int = 30) -> li
         .order_by("-created_at")
     )
     groups: list[tuple[np.ndarray, Gap]] = []
-    for message_id, question, asked_at, embedding, searched in unanswered.values_list(
-        "id", "search_query", "created_at", "search_embedding", "searched_workspace_ids"
-    )[:500]:
+    rows = unanswered.values_list(
+        "id", "search_query", "created_at", "search_embedding", "searched_workspace_ids",
+        "refusal_reason",
+    )[:500]  # fmt: skip
+    for message_id, question, asked_at, embedding, searched, reason in rows:
         vector = np.asarray(embedding)
         best = max(groups, key=lambda g: float(g[0] @ vector), default=None)
         if best is not None and float(best[0] @ vector) >= threshold:
@@ -267,6 +272,9 @@ def knowledge_gaps(*, user: User, threshold: float = 0.6, limit: int = 30) -> li
         else:
             gap = Gap([question], 1, asked_at, [message_id], vector.tolist(), list(searched))
             groups.append((vector, gap))
+        label = RefusalReason(reason).label if reason else ""
+        if label and label not in gap.reasons:
+            gap.reasons.append(label)
     ranked = sorted((gap for _, gap in groups), key=lambda g: (-g.count, -g.last_asked.timestamp()))
     editable = {w.pk: w for w in Workspace.objects.filter(id__in=workspace_ids_editable(user=user))}
     for gap in ranked[:limit]:

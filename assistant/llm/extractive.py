@@ -42,6 +42,7 @@ from assistant.llm.followups import is_elliptical, question_focus, standalone_qu
 from assistant.llm.passage_units import Unit, passage_units
 from assistant.llm.provider import NOT_FOUND, Passage, Prepared, Turn, Usage, version_of
 from assistant.llm.rules_plan import rules_plan
+from assistant.models import RefusalReason
 from workspaces.selectors import document_section_openings
 
 # Raise when the way units are picked changes: answers cached before are not reused.
@@ -78,8 +79,9 @@ DIFFER = "The documents differ on this:"
 class Plan:
     answered: bool
     parts: tuple[Part, ...]
-    # Said instead of NOT_FOUND when the plan does not answer.
+    # Said instead of NOT_FOUND when the plan does not answer, and why it does not.
     refusal: str = NOT_FOUND
+    reason: str = RefusalReason.NOT_ANSWERED
     # Said before the parts (two documents that disagree).
     preface: str = ""
     # Passages a summary cites beyond the retrieved ones.
@@ -262,7 +264,7 @@ def _refused(question: str, language: str) -> Plan:
     sentence = OTHER_LANGUAGE.format(
         language=LANGUAGE_NAMES[LANGUAGE_CODES[language]], asked=LANGUAGE_NAMES[asked]
     )
-    return Plan(False, (), refusal=sentence)
+    return Plan(False, (), refusal=sentence, reason=RefusalReason.OTHER_LANGUAGE)
 
 
 def answer_plan(
@@ -441,7 +443,7 @@ class ExtractiveProvider:
         assert isinstance(plan, Plan)
         if not plan.answered:
             yield plan.refusal
-            yield Usage(model="extractive", answered=False)
+            yield Usage(model="extractive", answered=False, refusal=plan.reason)
             return
         quotes: dict[int, list[str]] = {}
         delay = settings.ASSISTANT_EXTRACTIVE_STREAM_DELAY_MS / 1000

@@ -30,8 +30,10 @@ class Usage:
     output_tokens: int | None = None
     # Sentences each cited passage was quoted for (passage number -> sentences).
     quotes: dict[int, list[str]] = field(default_factory=dict)
-    # False when the provider found nothing relevant and said so.
+    # False when the provider found nothing relevant and said so; `refusal` then says why
+    # (an assistant.models.RefusalReason value).
     answered: bool = True
+    refusal: str = ""
 
 
 @dataclass

@@ -15,6 +15,7 @@ from langchain_google_genai import ChatGoogleGenerativeAI
 
 from assistant.llm.passage_units import markdown_tables
 from assistant.llm.provider import Passage, Prepared, ProviderError, Turn, Usage, version_of
+from assistant.models import RefusalReason
 from workspaces.embedding.google_cloud import vertex_model_options
 
 SYSTEM_PROMPT = """You answer questions for the people of an organization using only the \
@@ -176,4 +177,5 @@ class VertexProvider:
         except Exception as error:
             raise ProviderError(failure_reason(error)) from error
         usage.answered = not (DECLINED.search(text) and "[" not in text)
+        usage.refusal = "" if usage.answered else RefusalReason.NOT_ANSWERED
         yield usage

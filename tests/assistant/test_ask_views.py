@@ -12,12 +12,20 @@ from django_tenants.utils import tenant_context
 
 from accounts.models import Role
 from assistant.conversations import question_ask
-from assistant.models import Citation, Conversation, GapStatus, Message, MessageStatus
+from assistant.models import (
+    Citation,
+    Conversation,
+    GapStatus,
+    Message,
+    MessageStatus,
+    RefusalReason,
+)
 from billing.selectors import billing_account_get, period_current, questions_used
-from tests.assistant.conftest import Handbook, ask
+from tests.assistant.conftest import Handbook, _drain, ask
 from tests.conftest import client_for, signed_in
 from tests.factories import make_member
 from workspaces.ingestion.pipeline import documents_ingest
+from workspaces.search.retrieval import RetrievalFilters
 from workspaces.services import document_delete, document_upload, workspace_create
 
 
@@ -441,6 +449,34 @@ def test_knowledge_gaps_group_similar_unanswered_questions(handbook: Handbook, c
     bread = next(g for g in groups if "sourdough bread recipe" in g)
     assert "How do I bake sourdough bread?" in bread
     assert "world cup" not in bread
+
+
+def test_knowledge_gaps_say_why_each_question_found_nothing(handbook: Handbook, committed: None):
+    """The reason is recorded with the answer: no passage matched at all (here a tag filter
+    no document carries), or the closest passages did not answer it."""
+    unanswered, _ = ask(
+        handbook.organization, handbook.owner, "Who won the football world cup in 1998?"
+    )
+    with tenant_context(handbook.organization):
+        _, _, filtered = question_ask(
+            user=handbook.owner, text="How do I descale the espresso machine?",
+            filters=RetrievalFilters(tags=("no-such-tag",)),
+        )  # fmt: skip
+    asyncio.run(_drain(handbook.organization, filtered.pk))
+    page = signed_in(handbook.organization, handbook.owner).get("/ask/gaps/").content.decode()
+
+    with tenant_context(handbook.organization):
+        reasons = dict(
+            Message.objects.filter(pk__in=[unanswered.pk, filtered.pk]).values_list(
+                "pk", "refusal_reason"
+            )
+        )
+    assert reasons == {
+        unanswered.pk: RefusalReason.NOT_ANSWERED,
+        filtered.pk: RefusalReason.NOTHING_RETRIEVED,
+    }
+    assert "The closest passages did not answer it" in page
+    assert "No passage of the searched documents matched it" in page
 
 
 def test_failed_answer_can_be_retried_and_keeps_the_question(handbook: Handbook, committed: None):
