@@ -40,12 +40,13 @@ def service_call_flashed(
     """Run `action` (a service call). Its refusal (a `refused` exception, whose message is a
     sentence for the person) is flashed as an error and None returned; otherwise `success`
     (a sentence, or one made from the result) is flashed and the result returned."""
-    result, refusal = service_call(action, refused=refused)
-    if refusal:
-        messages.error(request, refusal)
+    try:
+        result = action()
+    except refused as refusal:
+        messages.error(request, str(refusal))
         return None
-    sentence = success(result) if callable(success) and result is not None else success
-    if isinstance(sentence, str) and sentence:
+    sentence = success(result) if callable(success) else success
+    if sentence:
         messages.success(request, sentence)
     return result
 

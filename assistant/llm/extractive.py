@@ -100,7 +100,7 @@ class Scored:
 
 def condense_by_history(question: str, history: Sequence[Turn]) -> str:
     """Without a model, an elliptical follow-up is rewritten from the previous question's
-    frame ("and in Dublin?" after "How much leave do I get in Bristol?")."""
+    frame ("and in Vienna?" after "When does the museum open in Madrid?")."""
     return standalone_question(question, [turn.question for turn in history])
 
 

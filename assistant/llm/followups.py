@@ -1,8 +1,8 @@
 """Rewriting an elliptical follow-up into a standalone question without a model, by rules
 over the previous question's frame: the follow-up names a new value for one slot of the
-previous question ("and in Dublin?", "what about Lisbon?", "and for the other parent?",
-"and a SEV3?"), which replaces the value that slot had. What cannot be read as a slot (a
-condition: "and once I've done 10,000 miles?") is added to the previous question.
+previous question ("and in Vienna?", "what about Oslo?", "and for apprentices?",
+"and a grade B?"), which replaces the value that slot had. What cannot be read as a slot (a
+condition: "and once I've worked 40 hours?") is added to the previous question.
 """
 
 import re
@@ -75,7 +75,7 @@ def is_elliptical(question: str) -> bool:
 
 @dataclass(frozen=True)
 class Slot:
-    """A phrase of a question that names something: "in the Dublin office"."""
+    """A phrase of a question that names something: "in the Vienna studio"."""
 
     start: int  # the lead word (preposition or determiner), or the name
     name_start: int
@@ -95,7 +95,7 @@ def _slot_phrases(question: str) -> list[Slot]:
             index += 1
             continue
         start, lead = index, ""
-        # The determiner and preposition before it: "in the Dublin office".
+        # The determiner and preposition before it: "in the Vienna studio".
         while start > 0 and words[start - 1].lower() in DETERMINERS | PREPOSITIONS:
             start -= 1
             lead = words[start].lower() if not lead or lead in DETERMINERS else lead
@@ -145,7 +145,7 @@ def standalone_question(question: str, history: Sequence[str]) -> str:
     if not is_elliptical(question):
         return question
     value = OPENERS.sub("", question.strip(), count=1).strip().rstrip("?").strip()
-    value = WH.sub("", value).strip()  # "and how many in Lisbon?": the frame is the same
+    value = WH.sub("", value).strip()  # "and how many in Oslo?": the frame is the same
     if not value:
         return previous
     if value.split()[0].lower() in AUXILIARIES:
@@ -156,8 +156,8 @@ def standalone_question(question: str, history: Sequence[str]) -> str:
         return f"{previous.rstrip(' ?.')}, {value}?"
     lead = _lead_of(value)
     slots = _slot_phrases(previous)
-    # The slot whose lead word matches the value's ("in Bristol" for "in the Dublin
-    # office"); then a named slot of the same shape ("SEV1" for "a SEV3"); then any.
+    # The slot whose lead word matches the value's ("in Madrid" for "in the Vienna
+    # studio"); then a named slot of the same shape ("grade A" for "a grade B"); then any.
     same_lead = [s for s in slots if lead and s.lead == lead]
     if lead in DETERMINERS:
         same_lead = same_lead or [s for s in slots if s.lead in DETERMINERS]
@@ -172,8 +172,8 @@ def standalone_question(question: str, history: Sequence[str]) -> str:
         fitting = same_lead or shaped or slots
         if fitting:
             chosen = fitting[-1]
-            # "a SEV3" for "a SEV1 page" keeps "page"; "in the Dublin office" replaces
-            # "in Bristol" whole.
+            # "a grade B" for "a grade A audit" keeps "audit"; "in the Vienna studio"
+            # replaces "in Madrid" whole.
             end = chosen.name_end if lead in DETERMINERS else chosen.end
             return previous[: chosen.start] + value + previous[end:]
         if lead in PREPOSITIONS:
@@ -181,7 +181,7 @@ def standalone_question(question: str, history: Sequence[str]) -> str:
             if span is not None:
                 return previous[: span[0]] + value + previous[span[1] :]
         return f"{previous.rstrip(' ?.')}, {value}?"
-    # A bare name ("Kennet", "SEV3") replaces the name only: "the Kennet meeting room".
+    # A bare name ("Aurora", "B7") replaces the name only: "the Aurora music room".
     fitting = shaped or slots
     if not fitting:
         return f"{previous.rstrip(' ?.')}, {value}?"
@@ -190,7 +190,7 @@ def standalone_question(question: str, history: Sequence[str]) -> str:
 
 
 def _same_shape(slot: str, value_words: list[str]) -> bool:
-    """Both codes of letters and digits alike ("SEV1", "SEV3"), or both capitalised."""
+    """Both codes of letters and digits alike ("B7", "C12"), or both capitalised."""
     slot_words = [w for w in slot.split() if w.lower() not in PREPOSITIONS | DETERMINERS]
     if not slot_words:
         return False
@@ -215,7 +215,7 @@ def _topic(previous: str) -> str:
 
 
 def _resolve_reference(question: str, previous: str) -> str:
-    """ "How many public holidays do we get there?" after "I'm joining the Dublin office.":
+    """ "When does it open there?" after "I'm visiting the Vienna museum.":
     the place or thing the previous turn named stands in for the pronoun."""
     match = REFERRING.search(question)
     if match is None:

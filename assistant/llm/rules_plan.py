@@ -41,8 +41,8 @@ FRAME_LEXEMES = {
 # drawn from data by a command; they are what the answer model (assistant/answer_model/)
 # is meant to replace once it answers as well.
 # An unknown question word this close (cosine, single words) to a word of the answer is
-# taken as said in other words; below it, the answer is about something else (a treatment
-# the cover does not name, say).
+# taken as said in other words; below it, the answer is about something else (an
+# instrument the room's rules do not name, say).
 SYNONYM_SIMILARITY = 0.55
 UNKNOWN_SHARE = 0.3
 MIN_CHUNKS_FOR_ABSENCE = 20
@@ -245,9 +245,9 @@ def _weight(features: Features, lexemes: set[str]) -> float:
 
 def _list_block(anchor: Unit, features: Features) -> list[Unit]:
     """The list an item belongs to: the whole of it when the question is about what the
-    list is about ("what has to go into a postmortem?"), only the lead-in and the items
-    that match when the question is about one thing the list says ("how fast must OS
-    updates be installed?" of a list of laptop rules)."""
+    list is about ("what goes on the site inspection checklist?"), only the lead-in and the
+    items that match when the question is about one thing the list says ("how often are
+    fire exits checked?" of a list of building rules)."""
     block = [
         u
         for u in features.units[anchor.passage]
@@ -315,7 +315,7 @@ def rules_plan(
     chunk). What the conversation's earlier answers
     already said is not said again, unless it holds what the follow-up adds to the
     previous question; an elliptical follow-up prefers what is said like the previous
-    answer ("the secondary carer receives..." after "the primary carer receives...")."""
+    answer ("apprentices receive..." after "trainees receive...")."""
     embeddings = embeddings_in_force()
     if question_vector is None:
         question_vector = embeddings.embed_query(question)
@@ -422,9 +422,9 @@ def _follow_up_scores(
     previous_question: str,
     elliptical: bool,
 ) -> np.ndarray:
-    # What the previous answer led with (the primary carer's leave, one office's row) is
-    # not said again, nor what earlier answers said, unless it holds what the follow-up
-    # adds to the previous question ("more than 10,000 miles").
+    # What the previous answer led with (the trainees' rate, one site's row) is not said
+    # again, nor what earlier answers said, unless it holds what the follow-up adds to the
+    # previous question ("after more than 40 hours").
     previous_units = [
         u
         for u in passage_units(already_said[-1], passage=0, language=features.language)
@@ -478,9 +478,9 @@ def _about_something_else(anchor: Unit, features: Features, passages: Sequence[P
         for w in _words_of(features.question)
         if len(w) > 3 and _stem_in(w, features.unknown) and w.lower() not in asides
     ]
-    # A word nobody wrote matters when it carries much of the question (the treatment a
-    # question about insurance cover names), less so as an aside ("over
-    # chat" of a question about the service desk asking for a password).
+    # A word nobody wrote matters when it carries much of the question (the instrument a
+    # question about the music room names), less so as an aside ("over the intercom" of a
+    # question about the front desk asking for a visitor pass).
     weighed = features.question_lexemes - FRAME_LEXEMES
     unknown_weight = sum(
         features.idf[x] for x in weighed if any(_stem_in(w, {x}) for w in unknown_words)
@@ -516,7 +516,7 @@ def _about_something_else(anchor: Unit, features: Features, passages: Sequence[P
 
 
 def _stem_in(word: str, lexemes: set[str]) -> bool:
-    """Whether a word of the question is one of these lexemes (English stems: "donations"
-    is "donat", "holidays" is "holiday")."""
+    """Whether a word of the question is one of these lexemes (English stems: "inspections"
+    is "inspect", "studios" is "studio")."""
     lower = word.lower().replace("’", "'")
     return any(lower.startswith(lexeme) and len(lexeme) >= len(lower) - 4 for lexeme in lexemes)
