@@ -116,9 +116,14 @@ def bench_database_use(name: str, *, reuse: bool) -> bool:
 
 def retrieval_at(ref: str) -> ModuleType:
     """The retrieval module as it is at git `ref`, loaded as a module of its own. Before the
-    knowledge base moved to workspaces/ it was assistant/retrieval.py; its imports of the
-    modules that moved with it are pointed at their new places."""
-    for path in ("workspaces/search/retrieval.py", "assistant/retrieval.py"):
+    knowledge base moved to workspaces/ it was assistant/retrieval.py, and before the rooms
+    workspaces/retrieval.py; its imports of the modules that moved with it are pointed at
+    their new places."""
+    for path in (
+        "workspaces/search/retrieval.py",
+        "workspaces/retrieval.py",
+        "assistant/retrieval.py",
+    ):
         shown = subprocess.run(
             ["git", "show", f"{ref}:{path}"], cwd=ROOT, capture_output=True, text=True
         )
@@ -241,9 +246,9 @@ def main() -> None:
     from members.actions.signup import organization_signup
     from tenants.models import Organization
     from tenants.services import platform_ensure
-    from workspaces import retrieval
     from workspaces.embedding.model import embeddings_default
     from workspaces.models import Workspace, WorkspaceGrant
+    from workspaces.search import retrieval
 
     rng = random.Random(7)
     queries = [json.loads(line)["text"] for line in (SCIFACT / "queries.jsonl").open()]
