@@ -32,6 +32,9 @@ class AuditAction(models.TextChoices):
         "Embedding model change cancelled",
     )
     EMBEDDING_MODEL_SWITCHED = "embeddings.switched", "Embedding model switched"
+    SLACK_INSTALLED = "integration.slack_installed", "Slack app installed"
+    SLACK_UNINSTALLED = "integration.slack_uninstalled", "Slack app removed"
+    SLACK_WORKSPACES_CHANGED = "integration.slack_workspaces", "Slack app's workspaces changed"
 
 
 class AuditEvent(models.Model):

@@ -14,6 +14,7 @@ urlpatterns = [
     path("ask/", include("assistant.urls")),
     path("billing/", include("billing.urls")),
     path("audit/", include("audit.urls")),
+    path("", include("integrations.urls")),  # Members -> Integrations (Slack)
     path("", include("api.urls")),  # the API keys page, and the REST API under /api/v1/
 ]
 

@@ -520,3 +520,31 @@ SPECTACULAR_SETTINGS = {
 }
 # Counters of billing.rate_limits in Redis are namespaced by this (tests use their own).
 RATE_LIMIT_KEY_PREFIX = env.str("RATE_LIMIT_KEY_PREFIX", default="ratelimit")
+
+# --- Slack app (integrations/, issue 29) -----------------------------------------------------
+# One Slack app serves every organization: its events, slash command and buttons come to one
+# URL on the public site (/slack/events/), signed with SLACK_SIGNING_SECRET; the Slack team in
+# each request names the organization (integrations.directory, public schema). Install details
+# and the bot token, encrypted, live in the organization's schema (integrations.models).
+# `integrations` is a tenant app; its `directory` is shared (tests/test_tenancy.py).
+SHARED_APPS += ["integrations.directory"]
+TENANT_APPS += ["integrations"]
+INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
+SLACK_CLIENT_ID = env.str("SLACK_CLIENT_ID", default="")
+SLACK_CLIENT_SECRET = env.str("SLACK_CLIENT_SECRET", default="")
+SLACK_SIGNING_SECRET = env.str("SLACK_SIGNING_SECRET", default="")
+# Slack's Web API and its OAuth page; the local Slack-format server (localdev/slack_server.py)
+# offline and in the tests.
+SLACK_API_BASE_URL = env.str("SLACK_API_BASE_URL", default="https://slack.com/api/")
+SLACK_AUTHORIZE_URL = env.str("SLACK_AUTHORIZE_URL", default="https://slack.com/oauth/v2/authorize")
+# Fernet keys (urlsafe base64 of 32 bytes) for bot tokens at rest; the first encrypts, all
+# decrypt (rotation: put the new key first). Empty: one derived from DJANGO_SECRET_KEY.
+SLACK_TOKEN_KEYS = env.list("SLACK_TOKEN_KEYS", default=[])
+# An answer is edited in place as it grows, at most once per this many seconds (chat.update
+# is rate limited per channel: about one a second).
+SLACK_UPDATE_INTERVAL_SECONDS = env.float("SLACK_UPDATE_INTERVAL_SECONDS", default=1.0)
+# A Slack message answered once is remembered this long, so a retried delivery
+# (X-Slack-Retry-Num) never produces a second answer.
+SLACK_DEDUPE_SECONDS = env.int("SLACK_DEDUPE_SECONDS", default=24 * 3600)
+# Rate-limited Web API calls (429) are retried this many times after Retry-After.
+SLACK_RATE_LIMIT_RETRIES = env.int("SLACK_RATE_LIMIT_RETRIES", default=3)
