@@ -35,6 +35,14 @@ class AuditAction(models.TextChoices):
     SLACK_INSTALLED = "integration.slack_installed", "Slack app installed"
     SLACK_UNINSTALLED = "integration.slack_uninstalled", "Slack app removed"
     SLACK_WORKSPACES_CHANGED = "integration.slack_workspaces", "Slack app's workspaces changed"
+    RETENTION_CHANGED = "data.retention_changed", "Retention changed"
+    RETENTION_APPLIED = "data.retention_applied", "Old conversations deleted"
+    EXPORT_STARTED = "data.export_started", "Data export started"
+    EXPORT_DOWNLOADED = "data.export_downloaded", "Data export downloaded"
+    CONVERSATIONS_EXPORTED = "data.conversations_exported", "Own conversations exported"
+    DELETION_SCHEDULED = "data.deletion_scheduled", "Organization deletion scheduled"
+    DELETION_CANCELLED = "data.deletion_cancelled", "Organization deletion cancelled"
+    MEMBER_ERASED = "data.member_erased", "Member's personal data erased"
 
 
 class AuditEvent(models.Model):

@@ -10,6 +10,7 @@ urlpatterns = [
     path("favicon.ico", RedirectView.as_view(url=static("img/favicon.svg"), permanent=True)),
     path("", include("workspaces.urls")),
     path("", include("members.urls")),
+    path("", include("lifecycle.urls")),  # Members -> Data: retention, export, deletion
     path("accounts/", include("allauth.urls")),
     path("ask/", include("assistant.urls")),
     path("billing/", include("billing.urls")),

@@ -11,6 +11,7 @@ PAGES = [
     "/members/groups/",
     "/members/security/",
     "/members/single-sign-on/",
+    "/members/data/",
     "/members/api-keys/",
     "/audit/",
     "/workspaces/new/",

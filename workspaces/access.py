@@ -19,7 +19,7 @@ from collections.abc import Iterable
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from accounts.models import ORGANIZATION_MANAGERS, User
+from accounts.models import ORGANIZATION_MANAGERS, Role, User
 from workspaces.models import Workspace, WorkspaceGrant, WorkspaceRole
 
 LEVEL_RANK = {WorkspaceRole.VIEWER: 1, WorkspaceRole.EDITOR: 2, WorkspaceRole.MANAGER: 3}
@@ -94,3 +94,10 @@ def workspace_allows(*, user: User, workspace: Workspace, needed: WorkspaceRole)
 def workspaces_creatable_by(*, user: User) -> bool:
     """Creating a workspace is an organization-level act: owners and admins."""
     return user.is_active and user.role in ORGANIZATION_MANAGERS
+
+
+def organization_data_manageable(*, user: User) -> bool:
+    """Taking all of the organization's data out, setting how long conversations are kept,
+    erasing a former member and deleting the organization: owners only. An admin manages
+    every workspace but may neither carry everything away nor end the organization."""
+    return user.is_active and user.role == Role.OWNER

@@ -6,6 +6,7 @@ from urllib.parse import unquote
 
 import django_stubs_ext
 import environ
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 
 from saas.observability import init_sentry, logging_config
@@ -56,6 +57,7 @@ TENANT_APPS = [
     "members",
     "workspaces",
     "assistant",
+    "lifecycle",
 ]
 
 # --- Single sign-on (issue 14) ---------------------------------------------------------------
@@ -449,8 +451,15 @@ REEMBED_BATCH_SIZE = env.int("REEMBED_BATCH_SIZE", default=128)
 REEMBED_RUN_SECONDS = env.float("REEMBED_RUN_SECONDS", default=60)
 # Task modules outside an app's `tasks.py`, which autodiscovery finds by itself.
 CELERY_IMPORTS = ["workspaces.ingestion.tasks"]
+# Data lifecycle (lifecycle/): retention runs daily at this hour (UTC), and the data page
+# says when the next run is.
+RETENTION_RUN_HOUR = env.int("RETENTION_RUN_HOUR", default=3)
 CELERY_BEAT_SCHEDULE = {
     "audit-prune": {"task": "audit.tasks.audit_prune_task", "schedule": 24 * 3600},
+    "retention": {
+        "task": "lifecycle.tasks.retention_apply_task",
+        "schedule": crontab(hour=RETENTION_RUN_HOUR, minute=0),
+    },
     "ingestion-sweep": {
         "task": "workspaces.tasks.documents_sweep_task",
         "schedule": INGEST_SWEEP_SECONDS,
