@@ -1,16 +1,12 @@
 """What a key looks like, "ka_<prefix>_<random>", and how it is kept (hashed)."""
 
-import hashlib
+from members.tokens import prefix_of as _prefix_of
+from members.tokens import secret_hash
 
 KEY_PREFIX = "ka_"
 
-
-def secret_hash(secret: str) -> str:
-    """SHA-256, not a slow password hash: the secret holds 256 random bits, nothing to guess."""
-    return hashlib.sha256(secret.encode()).hexdigest()
+__all__ = ["KEY_PREFIX", "prefix_of", "secret_hash"]
 
 
 def prefix_of(secret: str) -> str | None:
-    if not secret.startswith(KEY_PREFIX) or len(secret) > 200:
-        return None
-    return secret[len(KEY_PREFIX) :].split("_", 1)[0] or None
+    return _prefix_of(secret, kind=KEY_PREFIX)

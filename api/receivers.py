@@ -6,5 +6,7 @@ from accounts.models import User
 from api.services import api_keys_revoke_made_by
 
 
-def keys_revoke_on_authority_withdrawn(*, actor: User, member: User, **_: Any) -> int:
-    return api_keys_revoke_made_by(actor=actor, maker=member)
+def keys_revoke_on_authority_withdrawn(
+    *, actor: User | None, member: User, actor_label: str = "", **_: Any
+) -> int:
+    return api_keys_revoke_made_by(actor=actor, actor_label=actor_label, maker=member)

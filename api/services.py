@@ -115,7 +115,7 @@ def api_key_revoke(*, actor: User, key: ApiKey) -> ApiKey:
 
 
 @transaction.atomic
-def api_keys_revoke_made_by(*, actor: User, maker: User) -> int:
+def api_keys_revoke_made_by(*, actor: User | None, maker: User, actor_label: str = "") -> int:
     """Revoke the usable keys `maker` made, now that they were removed or no longer manage
     the organization: a key acts on its maker's authority, so it does not outlive it (a key
     that did would be access nobody present answers for). Returns how many were revoked."""
@@ -128,21 +128,23 @@ def api_keys_revoke_made_by(*, actor: User, maker: User) -> int:
     revoked = 0
     for key in keys:
         _revoke(
-            actor=actor, key=key,
+            actor=actor, actor_label=actor_label, key=key,
             details={"prefix": key.prefix, "reason": f"its maker {maker.email} lost the right"},
         )  # fmt: skip
         revoked += 1
     return revoked
 
 
-def _revoke(*, actor: User, key: ApiKey, details: dict[str, str]) -> None:
+def _revoke(
+    *, actor: User | None, key: ApiKey, details: dict[str, str], actor_label: str = ""
+) -> None:
     key.revoked_at = timezone.now()
     key.save(update_fields=["revoked_at"])
     key.service_account.is_active = False
     key.service_account.save(update_fields=["is_active"])
     audit_record(
-        actor=actor, action=AuditAction.API_KEY_REVOKED, target=key, target_label=key.name,
-        details=details,
+        actor=actor, actor_label=actor_label, action=AuditAction.API_KEY_REVOKED, target=key,
+        target_label=key.name, details=details,
     )  # fmt: skip
 
 

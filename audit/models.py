@@ -8,8 +8,10 @@ class AuditAction(models.TextChoices):
     MEMBER_JOINED = "member.joined", "Member joined"
     MEMBER_ROLE_CHANGED = "member.role_changed", "Role changed"
     MEMBER_REMOVED = "member.removed", "Member removed"
+    MEMBER_UPDATED = "member.updated", "Member details changed"
     GROUP_CREATED = "group.created", "Group created"
     GROUP_DELETED = "group.deleted", "Group deleted"
+    GROUP_RENAMED = "group.renamed", "Group renamed"
     GROUP_MEMBER_ADDED = "group.member_added", "Added to group"
     GROUP_MEMBER_REMOVED = "group.member_removed", "Removed from group"
     WORKSPACE_CREATED = "workspace.created", "Workspace created"
@@ -26,6 +28,8 @@ class AuditAction(models.TextChoices):
     SECURITY_SETTING_CHANGED = "security.setting_changed", "Security setting changed"
     API_KEY_CREATED = "api_key.created", "API key created"
     API_KEY_REVOKED = "api_key.revoked", "API key revoked"
+    PROVISIONING_TOKEN_CREATED = "scim.token_created", "SCIM token created"
+    PROVISIONING_TOKEN_REVOKED = "scim.token_revoked", "SCIM token revoked"
     EMBEDDING_MODEL_CHANGE_STARTED = "embeddings.change_started", "Embedding model change started"
     EMBEDDING_MODEL_CHANGE_CANCELLED = (
         "embeddings.change_cancelled",

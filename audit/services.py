@@ -23,15 +23,17 @@ def audit_record(
     target: models.Model | None = None,
     target_label: str = "",
     details: dict[str, Any] | None = None,
+    actor_label: str = "",
 ) -> AuditEvent:
-    """One event in the schema in force. `actor` None is the system (Stripe, a task)."""
+    """One event in the schema in force. `actor` None is the system (Stripe, a task), or
+    what `actor_label` names (an identity provider's SCIM client)."""
     if not transaction.get_connection().in_atomic_block:
         # Outside a transaction the event could be written while the change is not (or the
         # reverse); the callers are atomic by design and this keeps them so.
         raise RuntimeError("audit_record must run inside the transaction of the change")
     return AuditEvent.objects.create(
         actor=actor,
-        actor_label=actor.email if actor is not None else "",
+        actor_label=actor.email if actor is not None else actor_label,
         action=action,
         target_type=(target._meta.model_name or "") if target is not None else "",
         target_id=str(target.pk) if target is not None else "",

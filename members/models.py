@@ -1,5 +1,7 @@
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.db import models
+from django.db.models.functions import Lower
 
 from accounts.models import Role
 
@@ -70,3 +72,62 @@ class IdentityProvider(models.Model):
     def allows_email(self, email: str) -> bool:
         domain = email.rpartition("@")[2].lower()
         return domain in self.allowed_domains
+
+
+class ProvisioningToken(models.Model):
+    """A bearer token the identity provider's SCIM client provisions people and groups with
+    (members.scim). The secret is shown once when made; only its SHA-256 and a prefix (to
+    find it and to show it) are kept."""
+
+    prefix = models.CharField(max_length=16, unique=True)
+    secret_hash = models.CharField(max_length=64)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"SCIM token {self.prefix}…"
+
+
+class ProvisionedMember(models.Model):
+    """A member as the identity provider's directory knows them over SCIM: the userName it
+    gave (not always an email address: Microsoft Entra sends a user principal name) and its
+    own id for them (externalId)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, primary_key=True, on_delete=models.CASCADE,
+        related_name="provisioning",
+    )  # fmt: skip
+    user_name = models.CharField(max_length=254)
+    external_id = models.CharField(max_length=255, blank=True)
+    # The parts of the name as the directory gave them (the member's full_name is what the
+    # product shows), so that a change to one part reads back as it was written.
+    given_name = models.CharField(max_length=150, blank=True)
+    family_name = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        constraints = [
+            # SCIM compares userName case-insensitively (RFC 7643 §4.1.1).
+            models.UniqueConstraint(Lower("user_name"), name="provisioned_user_name_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.user_name
+
+
+class ProvisionedGroup(models.Model):
+    """The identity provider's id (externalId) of a group it provisioned over SCIM."""
+
+    group = models.OneToOneField(
+        Group, primary_key=True, on_delete=models.CASCADE, related_name="provisioning"
+    )
+    external_id = models.CharField(max_length=255, blank=True)
+
+    def __str__(self) -> str:
+        return self.external_id

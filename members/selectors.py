@@ -1,11 +1,14 @@
+import hmac
+
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from django.contrib.auth.models import Group
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
-from members.models import IdentityProvider, Invitation
+from members.models import IdentityProvider, Invitation, ProvisioningToken
+from members.tokens import SCIM_TOKEN_PREFIX, prefix_of, secret_hash
 
 
 def _people() -> QuerySet[User]:
@@ -67,3 +70,39 @@ def email_address_unverified(*, user: User) -> EmailAddress | None:
     """The person's address still waiting for verification, the primary one first: allauth
     refuses two-factor setup while any of theirs is unverified."""
     return EmailAddress.objects.filter(user_id=user.pk, verified=False).order_by("-primary").first()
+
+
+def provisioning_token_list() -> QuerySet[ProvisioningToken]:
+    return ProvisioningToken.objects.select_related("created_by")
+
+
+def provisioning_token_get(*, token_id: int) -> ProvisioningToken | None:
+    return ProvisioningToken.objects.filter(pk=token_id).first()
+
+
+def provisioning_token_find(*, secret: str) -> ProvisioningToken | None:
+    """The usable SCIM token whose secret this is, or None. The prefix finds the row, the
+    hash (compared in constant time) proves the token."""
+    prefix = prefix_of(secret, kind=SCIM_TOKEN_PREFIX)
+    if prefix is None:
+        return None
+    token = ProvisioningToken.objects.filter(prefix=prefix, revoked_at=None).first()
+    if token is None or not hmac.compare_digest(token.secret_hash, secret_hash(secret)):
+        return None
+    return token
+
+
+def provisioned_people() -> QuerySet[User]:
+    """The people SCIM sees: every active member (so that a directory can find and link the
+    ones invited by hand) and the removed ones it still has a record of (deactivated by it)."""
+    return (
+        User.objects.filter(is_service_account=False)
+        .filter(Q(is_active=True) | Q(provisioning__isnull=False))
+        .select_related("provisioning")
+        .prefetch_related("groups")
+        .order_by("pk")
+    )
+
+
+def provisioned_groups() -> QuerySet[Group]:
+    return Group.objects.select_related("provisioning").prefetch_related("user_set").order_by("pk")

@@ -33,6 +33,17 @@ urlpatterns = [
         views.single_sign_on_remove,
         name="single_sign_on_remove",
     ),
+    path("members/single-sign-on/scim/", views.provisioning, name="provisioning"),
+    path(
+        "members/single-sign-on/scim/tokens/",
+        views.provisioning_token_new,
+        name="provisioning_token_new",
+    ),
+    path(
+        "members/single-sign-on/scim/tokens/<id:token_id>/revoke/",
+        views.provisioning_token_withdraw,
+        name="provisioning_token_revoke",
+    ),
     path("members/groups/", views.groups, name="groups"),
     path("members/groups/new/", views.group_create_view, name="group_create"),
     path("members/groups/<id:group_id>/delete/", views.group_delete_view, name="group_delete"),

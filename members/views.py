@@ -29,6 +29,7 @@ from members.actions.invitations import (
     invitations_send,
 )
 from members.actions.membership import MembershipError, member_change_role, member_remove
+from members.actions.provisioning import provisioning_token_create, provisioning_token_revoke
 from members.actions.signup import (
     email_verification_send,
     handoff_consume,
@@ -63,6 +64,8 @@ from members.selectors import (
     member_get,
     member_list,
     members_without_two_factor,
+    provisioning_token_get,
+    provisioning_token_list,
 )
 from tenants.schemas import tenant_current
 from tenants.services import organization_slug_validate, organization_url
@@ -444,3 +447,42 @@ def single_sign_on_remove(request: MemberRequest) -> HttpResponse:
     identity_provider_remove(actor=request.user)
     messages.success(request, "Single sign-on is off. Everyone signs in with a password again.")
     return redirect("members:single_sign_on")
+
+
+def _provisioning_page(request: MemberRequest, **extra: object) -> HttpResponse:
+    users = request.build_absolute_uri(reverse("scim:users"))
+    context = {
+        "tokens": provisioning_token_list(),
+        "base_url": users.removesuffix("Users"),
+        **extra,
+    }
+    return render(request, "members/provisioning.html", context)
+
+
+@login_required
+@require_GET
+def provisioning(request: MemberRequest) -> HttpResponse:
+    """Owners connect their identity provider's SCIM provisioning; to anyone else the page
+    does not exist."""
+    _owner_only(request)
+    return _provisioning_page(request)
+
+
+@login_required
+@require_POST
+def provisioning_token_new(request: MemberRequest) -> HttpResponse:
+    """The new token is in this response only: it is not stored and cannot be shown again."""
+    _owner_only(request)
+    return _provisioning_page(request, issued=provisioning_token_create(actor=request.user))
+
+
+@login_required
+@require_POST
+def provisioning_token_withdraw(request: MemberRequest, token_id: int) -> HttpResponse:
+    _owner_only(request)
+    token = provisioning_token_get(token_id=token_id)
+    if token is None:
+        raise Http404
+    provisioning_token_revoke(actor=request.user, token=token)
+    messages.success(request, f"The token {token.prefix}… is revoked: it stops working at once.")
+    return redirect("members:provisioning")

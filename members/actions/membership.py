@@ -4,6 +4,7 @@ protected), and the checks the other actions share."""
 from typing import cast
 
 from allauth.account.models import EmailAddress
+from allauth.usersessions.models import UserSession
 from django.db import transaction
 
 from accounts.models import Role, User
@@ -71,25 +72,44 @@ def member_change_role(*, actor: User, member: User, role: str) -> User:
         details={"from": previous, "to": role},
     )  # fmt: skip
     if could_manage and not member.can_manage_members:
-        member_authority_withdrawn.send(sender=User, actor=actor, member=member)
+        member_authority_withdrawn.send(sender=User, actor=actor, actor_label="", member=member)
     return member
 
 
 @transaction.atomic
 def member_remove(*, actor: User, member: User) -> int:
-    """Deactivate the member: their sessions stop working at once (inactive users cannot
-    authenticate) and what they authored keeps its author. A new invitation restores them.
-    The API keys they made are revoked (a key acts on its maker's authority); returns how
-    many."""
+    """Deactivate the member (member_deactivate) on an owner's or admin's word; returns how
+    many API keys they made were revoked."""
     members_manage_ensure(actor=actor, role=member.role, member=member)
+    return member_deactivate(actor=actor, member=member)
+
+
+@transaction.atomic
+def member_deactivate(
+    *,
+    actor: User | None,
+    member: User,
+    actor_label: str = "",
+    details: dict[str, str] | None = None,
+) -> int:
+    """Take the member's access away at once: their sessions are ended (and an inactive user
+    could not authenticate with one anyway), and the API keys they made are revoked (a key
+    acts on its maker's authority). What they authored keeps its author; a new invitation or
+    their identity provider restores them. `actor` None is the identity provider's SCIM
+    client, named by `actor_label`. Returns how many keys were revoked."""
     _ensure_not_last_owner(member)
     previous = member.role
     member.is_active = False
     member.role = Role.MEMBER
     member.save(update_fields=["is_active", "role"])
+    for session in UserSession.objects.filter(user_id=member.pk):
+        session.end()
     directory_remove(email=member.email, organization=organization_current())
     audit_record(
-        actor=actor, action=AuditAction.MEMBER_REMOVED, target=member, details={"role": previous}
+        actor=actor, actor_label=actor_label, action=AuditAction.MEMBER_REMOVED, target=member,
+        details={"role": previous, **(details or {})},
+    )  # fmt: skip
+    withdrawn = member_authority_withdrawn.send(
+        sender=User, actor=actor, actor_label=actor_label, member=member
     )
-    withdrawn = member_authority_withdrawn.send(sender=User, actor=actor, member=member)
     return sum(cast(int, revoked) for _, revoked in withdrawn)

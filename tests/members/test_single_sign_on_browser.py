@@ -3,6 +3,7 @@ its OpenID Connect identity provider (the local django-oauth-toolkit one, RS256-
 tokens, discovery, PKCE), driven through django-allauth's OpenID Connect provider in the
 product running under uvicorn."""
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -211,3 +212,23 @@ def _require_sso_and_sign_in_again(page: Page, site: Site) -> None:
     expect(page.get_by_text("Your organization signs in with Initech ID")).to_be_visible()
     _password_sign_in(page, site, "owner@initech.example", OWNER_PASSWORD)
     expect(page.locator(".nav-wide").get_by_role("link", name="Members")).to_be_visible()
+
+
+def test_scim_provisioning_page_makes_a_token_and_fits_a_phone_and_a_laptop(db: None, site: Site):
+    problems: list[str] = []
+    with chromium_page() as page:
+        page.goto(site.url + "/accounts/login/")
+        _password_sign_in(page, site, "owner@initech.example", OWNER_PASSWORD)
+        expect(page.locator(".nav-wide").get_by_role("link", name="Members")).to_be_visible()
+        for width in (390, 1280):
+            page.set_viewport_size({"width": width, "height": 860})
+            page.goto(site.url + "/members/single-sign-on/")
+            page.get_by_role("link", name="SCIM provisioning").click()
+            expect(page.get_by_test_id("scim-base-url")).to_have_text(site.url + "/scim/v2/")
+            page.get_by_role("button", name="Make a SCIM token").click()
+            expect(page.get_by_role("heading", name="Your new SCIM token")).to_be_visible()
+            expect(page.get_by_role("textbox", name="Token")).to_have_value(
+                re.compile(r"^scim_[0-9a-f]{8}_")
+            )
+            problems += _fits(page, "scim", width)
+    assert not problems, "\n".join(problems)
