@@ -52,7 +52,7 @@ def install_begin(*, request: HttpRequest, organization_slug: str, workspace_ids
     request.session[SESSION_KEY] = {"nonce": nonce, "workspaces": workspace_ids}
     state = signing.dumps({"org": organization_slug, "nonce": nonce}, salt=STATE_SALT)
     generator = AuthorizeUrlGenerator(
-        client_id=settings.SLACK_CLIENT_ID,
+        client_id=settings.SLACK_OAUTH_CLIENT_ID,
         scopes=list(BOT_SCOPES),
         redirect_uri=redirect_uri(public_site_root(request, organization_slug)),
         authorization_url=settings.SLACK_AUTHORIZE_URL,

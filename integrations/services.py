@@ -62,8 +62,8 @@ def slack_install_complete(
     _ensure_manager(actor)
     try:
         granted = slack_client().oauth_v2_access(
-            client_id=settings.SLACK_CLIENT_ID,
-            client_secret=settings.SLACK_CLIENT_SECRET,
+            client_id=settings.SLACK_OAUTH_CLIENT_ID,
+            client_secret=settings.SLACK_OAUTH_CLIENT_SECRET,
             code=code,
             redirect_uri=redirect_uri,
         )

@@ -55,7 +55,7 @@ def _page(request: MemberRequest, form: SlackWorkspacesForm, status: int = 200) 
         "installation": installation,
         "searched": installation_workspaces(installation=installation) if installation else [],
         "form": form,
-        "configured": bool(settings.SLACK_CLIENT_ID and settings.SLACK_SIGNING_SECRET),
+        "configured": bool(settings.SLACK_OAUTH_CLIENT_ID and settings.SLACK_SIGNING_SECRET),
         "refusal": form_refusal(form) if form.errors else "",
     }
     return render(request, "integrations/integrations.html", context, status=status)
@@ -174,6 +174,6 @@ def oauth_callback(request: HttpRequest) -> HttpResponse:
 @require_POST
 def slack_events(request: HttpRequest) -> HttpResponse:
     """Events, the /ask command and button presses, for every organization."""
-    if not (settings.SLACK_SIGNING_SECRET and settings.SLACK_CLIENT_ID):
+    if not (settings.SLACK_SIGNING_SECRET and settings.SLACK_OAUTH_CLIENT_ID):
         raise Http404
     return SlackRequestHandler(slack_app()).handle(request)

@@ -539,8 +539,10 @@ RATE_LIMIT_KEY_PREFIX = env.str("RATE_LIMIT_KEY_PREFIX", default="ratelimit")
 SHARED_APPS += ["integrations.directory"]
 TENANT_APPS += ["integrations"]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
-SLACK_CLIENT_ID = env.str("SLACK_CLIENT_ID", default="")
-SLACK_CLIENT_SECRET = env.str("SLACK_CLIENT_SECRET", default="")
+# Not Bolt's own SLACK_CLIENT_ID/SLACK_CLIENT_SECRET: with those in the environment, slack-bolt
+# sets up an OAuth flow of its own with file-based stores, which this product does not use.
+SLACK_OAUTH_CLIENT_ID = env.str("SLACK_OAUTH_CLIENT_ID", default="")
+SLACK_OAUTH_CLIENT_SECRET = env.str("SLACK_OAUTH_CLIENT_SECRET", default="")
 SLACK_SIGNING_SECRET = env.str("SLACK_SIGNING_SECRET", default="")
 # Slack's Web API and its OAuth page; the local Slack-format server (localdev/slack_server.py)
 # offline and in the tests.

@@ -12,8 +12,8 @@ os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBa
 os.environ.setdefault("STRIPE_API_KEY", "sk_test_local")
 os.environ.setdefault("STRIPE_WEBHOOK_SECRET", "whsec_test_secret")
 # Tests talk to localdev/slack_server.py (tests/integrations/conftest.py sets its URLs).
-os.environ.setdefault("SLACK_CLIENT_ID", "1111.2222")
-os.environ.setdefault("SLACK_CLIENT_SECRET", "slack-test-client-secret")
+os.environ.setdefault("SLACK_OAUTH_CLIENT_ID", "1111.2222")
+os.environ.setdefault("SLACK_OAUTH_CLIENT_SECRET", "slack-test-client-secret")
 os.environ.setdefault("SLACK_SIGNING_SECRET", "slack-test-signing-secret")
 
 # Single sign-on may use the local identity provider over http (localdev/oidc_provider).

@@ -121,8 +121,8 @@ def public_post(body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
 def slack(committed: None, celery_worker: None, settings: Any) -> Iterator[SlackLocal]:
     server = SlackLocal(
         signing_secret=settings.SLACK_SIGNING_SECRET,
-        client_id=settings.SLACK_CLIENT_ID,
-        client_secret=settings.SLACK_CLIENT_SECRET,
+        client_id=settings.SLACK_OAUTH_CLIENT_ID,
+        client_secret=settings.SLACK_OAUTH_CLIENT_SECRET,
         sender=public_post,
     ).start()
     settings.SLACK_API_BASE_URL = server.api_url
