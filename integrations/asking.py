@@ -155,18 +155,27 @@ def slack_question_answer(*, question: SlackQuestion) -> None:
             user=member,
             defaults={"conversation": conversation},
         )
-    run_outside_server(
-        _answer_relay(
-            tenant=tenant_current(),
-            client=client,
-            member=member,
-            message_id=reply.pk,
-            channel_id=question.channel_id,
-            ts=str(posted["ts"]),
-            asked="" if question.thread_ts else question.text,
-            site_root=installation.site_root,
+    try:
+        run_outside_server(
+            _answer_relay(
+                tenant=tenant_current(),
+                client=client,
+                member=member,
+                message_id=reply.pk,
+                channel_id=question.channel_id,
+                ts=str(posted["ts"]),
+                asked="" if question.thread_ts else question.text,
+                site_root=installation.site_root,
+            )
         )
-    )
+    except Exception:
+        # The answer is stored as failed (assistant.answering); "Thinking…" must not stay.
+        client.chat_update(
+            channel=question.channel_id,
+            ts=str(posted["ts"]),
+            text="Something went wrong while answering. Ask again.",
+        )
+        raise
 
 
 async def _answer_relay(

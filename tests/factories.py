@@ -1,4 +1,6 @@
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any, cast
 
@@ -88,3 +90,26 @@ def totp_code(secret: str, periods_ahead: int = 0) -> str:
     from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
 
     return format_hotp_value(hotp_value(secret, int(time.time()) // 30 + periods_ahead))
+
+
+@contextmanager
+def plan_switched(organization: Any, **caps: Any) -> Iterator[Any]:
+    """The organization on a hidden plan named by `caps["name"]` with these caps (the others
+    generous) for the block, then back on its own plan; the plan is deleted after."""
+    from billing.models import BillingAccount, Plan
+
+    account = BillingAccount.objects.get(organization=organization)
+    original = account.plan
+    fields: dict[str, Any] = {
+        "questions_per_period": 10_000, "max_documents": 1000, "max_storage_bytes": 10**10,
+        "max_members": 100, "max_workspaces": 100, "is_public": False, **caps,
+    }  # fmt: skip
+    plan = Plan.objects.create(slug=f"test-{secrets.token_hex(4)}", **fields)
+    account.plan = plan
+    account.save()
+    try:
+        yield plan
+    finally:
+        account.plan = original
+        account.save()
+        plan.delete()

@@ -147,3 +147,19 @@ def pptx_file(slides: list[tuple[str, list[str], str]]) -> bytes:
     buffer = io.BytesIO()
     presentation.save(buffer)
     return buffer.getvalue()
+
+
+def samples_ingested(*, owner: Any, files: dict[Any, list[str]]) -> None:
+    """Upload the named sample files into their workspaces as `owner` and ingest them in
+    this process (no worker), in the organization whose schema is in force."""
+    from workspaces.ingestion.pipeline import documents_ingest
+    from workspaces.services import document_upload
+
+    ids = [
+        document_upload(
+            actor=owner, workspace=workspace, upload=sample(name), queue_ingestion=False
+        ).pk
+        for workspace, names in files.items()
+        for name in names
+    ]
+    documents_ingest(document_ids=ids)

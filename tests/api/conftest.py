@@ -18,10 +18,9 @@ from members.actions.signup import organization_signup
 from tenants.models import Organization
 from tenants.schemas import schema_public_activate
 from tests.factories import OWNER_PASSWORD
-from tests.files import sample
-from workspaces.ingestion.pipeline import documents_ingest
+from tests.files import samples_ingested
 from workspaces.models import Workspace, WorkspaceRole
-from workspaces.services import document_upload, workspace_create
+from workspaces.services import workspace_create
 
 
 @dataclass(frozen=True)
@@ -53,14 +52,7 @@ def api_org(
                 finance: ["travel-and-expense-policy.html"],
                 everyone: ["code-of-conduct.md"],
             }
-            ids = [
-                document_upload(
-                    actor=owner, workspace=workspace, upload=sample(name), queue_ingestion=False
-                ).pk
-                for workspace, names in files.items()
-                for name in names
-            ]
-            documents_ingest(document_ids=ids)
+            samples_ingested(owner=owner, files=files)
         schema_public_activate()
         try:
             yield ApiOrg(organization, owner, handbook, finance, everyone)

@@ -14,12 +14,13 @@ from django_tenants.utils import tenant_context
 
 from accounts.models import User
 from assistant.models import Message
-from billing.models import BillingAccount, Plan, QuestionUsage, UsageDay
+from billing.models import Plan, QuestionUsage, UsageDay
 from billing.money import dollars
 from localdev.vertex_server import VertexLocalServer
 from tenants.schemas import schema_public_activate
 from tests.assistant.conftest import Handbook, ask
 from tests.conftest import signed_in
+from tests.factories import plan_switched
 from tests.files import upload
 from workspaces.ingestion.pipeline import documents_ingest
 from workspaces.services import document_delete, document_upload
@@ -58,24 +59,15 @@ def test_spend_page_shows_spend_by_person_workspace_and_day(
 def capped_plan(handbook: Handbook, committed: None) -> Iterator[Plan]:
     """The handbook's organization on a plan capping model spend just above what it has
     spent this period; put back on its own plan afterwards."""
-    account = BillingAccount.objects.get(organization=handbook.organization)
-    original = account.plan
     spent = sum(
         QuestionUsage.objects.filter(organization=handbook.organization).values_list(
             "model_cost_micros", flat=True
         )
     )
-    plan = Plan.objects.create(
-        name="Capped", slug="capped", questions_per_period=10_000, max_documents=1000,
-        max_storage_bytes=10**10, max_members=100, max_workspaces=100, is_public=False,
-        max_model_cost_cents=spent // 10_000 + 1,
-    )  # fmt: skip
-    account.plan = plan
-    account.save()
-    yield plan
-    account.plan = original
-    account.save()
-    plan.delete()
+    with plan_switched(
+        handbook.organization, name="Capped", max_model_cost_cents=spent // 10_000 + 1
+    ) as plan:
+        yield plan
 
 
 def test_monthly_model_cost_cap_refuses_the_next_question_with_a_reason(

@@ -25,10 +25,9 @@ from saas.celery import app
 from tenants.models import Organization
 from tenants.schemas import schema_public_activate
 from tests.factories import OWNER_PASSWORD, make_member
-from tests.files import sample
-from workspaces.ingestion.pipeline import documents_ingest
+from tests.files import samples_ingested
 from workspaces.models import Workspace, WorkspaceRole
-from workspaces.services import document_upload, grant_set, workspace_create
+from workspaces.services import grant_set, workspace_create
 
 EVENTS_PATH = "/slack/events/"
 
@@ -75,14 +74,7 @@ def slack_org(
                 finance: ["travel-and-expense-policy.html"],
                 everyone: ["code-of-conduct.md"],
             }
-            ids = [
-                document_upload(
-                    actor=owner, workspace=workspace, upload=sample(name), queue_ingestion=False
-                ).pk
-                for workspace, names in files.items()
-                for name in names
-            ]
-            documents_ingest(document_ids=ids)
+            samples_ingested(owner=owner, files=files)
         schema_public_activate()
         try:
             yield SlackOrg(organization, admin, reader, newcomer, handbook, finance, everyone)

@@ -10,11 +10,12 @@ import pytest
 from django_tenants.utils import tenant_context
 
 from assistant.models import Conversation, Feedback, Message, MessageRole
-from billing.models import BillingAccount, Plan
+from billing.models import Plan
 from integrations.slack_messages import FEEDBACK_DOWN, THINKING
 from localdev.slack_server import Posted, SlackLocal
 from tenants.schemas import schema_public_activate
-from tests.integrations.conftest import SlackOrg
+from tests.factories import plan_switched
+from tests.integrations.conftest import SlackOrg, manager_client
 
 CHANNEL = "C0GENERAL1"
 LEAVE = "How many days of annual leave do I get?"
@@ -137,18 +138,8 @@ def test_someone_who_is_not_a_member_is_told_privately_how_to_join(
 
 @pytest.fixture
 def no_questions_left(slack_org: SlackOrg, committed: None) -> Any:
-    account = BillingAccount.objects.get(organization=slack_org.organization)
-    original = account.plan
-    plan = Plan.objects.create(
-        name="Spent", slug="spent-slack", questions_per_period=0, max_documents=1000,
-        max_storage_bytes=10**10, max_members=100, max_workspaces=100, is_public=False,
-    )  # fmt: skip
-    account.plan = plan
-    account.save()
-    yield plan
-    account.plan = original
-    account.save()
-    plan.delete()
+    with plan_switched(slack_org.organization, name="Spent", questions_per_period=0) as plan:
+        yield plan
 
 
 def test_cap_reached_is_an_ephemeral_sentence_from_the_plan(
@@ -252,3 +243,25 @@ def test_thumbs_down_is_stored_as_feedback_for_the_asker_only(
     told = {notice["user"]: notice["text"] for notice in notices}
     assert told[other] == "Only the person who asked can rate this answer."
     assert told[reader].startswith("Thanks: your rating is recorded")
+    review = manager_client(slack_org).get("/ask/feedback/")
+    schema_public_activate()
+    assert LEAVE in review.content.decode()
+
+
+def test_a_question_the_knowledge_base_cannot_answer_is_a_knowledge_gap(
+    slack_org: SlackOrg, installed: SlackLocal, reader: str
+):
+    unanswerable = "Which moon of Neptune has retrograde orbit geysers?"
+    said = installed.say(
+        team_id=installed.team_id, channel="D0READER05", user=reader, text=unanswerable,
+        channel_type="im",
+    )  # fmt: skip
+
+    answer = answered(installed, "D0READER05", said.ts)
+    (stored,) = answers_of(slack_org, slack_org.reader.email)
+    gaps = manager_client(slack_org).get("/ask/gaps/")
+    schema_public_activate()
+
+    assert not stored.answered
+    assert not LINK.search(answer.blocks[0]["text"]["text"])
+    assert unanswerable in gaps.content.decode()

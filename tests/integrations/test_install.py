@@ -139,3 +139,17 @@ def test_uninstalling_in_slack_removes_the_install(slack_org: SlackOrg, installe
         event = AuditEvent.objects.filter(action=AuditAction.SLACK_UNINSTALLED).first()
     assert event is not None and event.actor is None
     assert event.details["reason"] == "Slack reported app_uninstalled"
+
+
+def test_a_revoked_bot_token_removes_the_install(slack_org: SlackOrg, installed: SlackLocal):
+    body = installed.event_body(
+        installed.team_id,
+        {"type": "tokens_revoked", "tokens": {"oauth": [], "bot": [installed.bot_user_id]}},
+    )
+
+    delivery = installed.event_send(body)
+
+    assert delivery.status == 200
+    assert not SlackTeam.objects.filter(organization=slack_org.organization).exists()
+    with tenant_context(slack_org.organization):
+        assert not SlackInstallation.objects.exists()
