@@ -2,6 +2,7 @@
 reach slack-bolt at the public events URL, which acknowledges and queues; a real Celery
 worker answers through the assistant and edits "Thinking…" in place through slack-sdk."""
 
+import itertools
 import re
 import time
 from typing import Any
@@ -68,6 +69,8 @@ def test_mention_is_acknowledged_at_once_and_answered_in_its_thread_with_sources
     assert all(delivery.seconds < 3 for _, delivery in said.sent)
     assert len(installed.messages_in(CHANNEL)) == 1  # mention and message: one answer
     assert answer.edits[0][1] != THINKING  # first words, then the finished answer
+    growing = [at for at, _ in answer.edits[:-1]]  # the finished answer is sent at once
+    assert all(later - earlier >= 0.19 for earlier, later in itertools.pairwise(growing))
     section = answer.blocks[0]["text"]["text"]
     links = LINK.findall(section)
     assert links and "days" in section
@@ -155,6 +158,26 @@ def test_cap_reached_is_an_ephemeral_sentence_from_the_plan(
         "Ask your admin to upgrade the plan."
     )
     assert installed.messages_in(CHANNEL) == []
+
+
+def test_the_per_person_rate_limit_is_an_ephemeral_sentence(
+    slack_org: SlackOrg, installed: SlackLocal, reader: str
+):
+    with plan_switched(slack_org.organization, name="Slow", asks_per_minute=1):
+        first = installed.say(
+            team_id=installed.team_id, channel="D0READER06", user=reader, text=LEAVE,
+            channel_type="im",
+        )  # fmt: skip
+        answered(installed, "D0READER06", first.ts)
+        installed.say(
+            team_id=installed.team_id, channel="D0READER06", user=reader,
+            text="Can I carry leave over?", channel_type="im",
+        )  # fmt: skip
+        (limited,) = installed.wait_for(lambda: installed.ephemeral)
+
+    assert limited["user"] == reader
+    assert limited["text"].startswith("You have sent 1 questions this minute")
+    assert len(installed.messages_in("D0READER06")) == 1
 
 
 def test_slacks_retries_of_a_delivery_never_produce_a_second_answer(
