@@ -15,6 +15,7 @@ from celery import Task
 from django.conf import settings
 from django_tenants.utils import tenant_context
 from slack_bolt import Ack, App, BoltContext
+from slack_bolt.adapter.django import SlackRequestHandler
 from slack_bolt.authorization import AuthorizeResult
 
 from billing.redis_connection import redis_client
@@ -189,5 +190,11 @@ def _app(signing_secret: str, api_base_url: str) -> App:
     return app
 
 
-def slack_app() -> App:
-    return _app(settings.SLACK_SIGNING_SECRET, settings.SLACK_API_BASE_URL)
+@functools.cache
+def _handler(signing_secret: str, api_base_url: str) -> SlackRequestHandler:
+    return SlackRequestHandler(_app(signing_secret, api_base_url))
+
+
+def slack_request_handler() -> SlackRequestHandler:
+    """Bolt's Django adapter around the App, made once per configuration."""
+    return _handler(settings.SLACK_SIGNING_SECRET, settings.SLACK_API_BASE_URL)

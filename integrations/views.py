@@ -9,7 +9,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
-from slack_bolt.adapter.django import SlackRequestHandler
 
 from accounts.http import MemberRequest, form_refusal, service_call_flashed
 from integrations.forms import SlackWorkspacesForm
@@ -30,7 +29,7 @@ from integrations.services import (
     slack_uninstall,
     slack_workspaces_set,
 )
-from integrations.slack_app import slack_app
+from integrations.slack_app import slack_request_handler
 from members.permissions import organization_manager_required
 from workspaces.access import workspace_ids_manageable
 from workspaces.models import Workspace
@@ -176,4 +175,4 @@ def slack_events(request: HttpRequest) -> HttpResponse:
     """Events, the /ask command and button presses, for every organization."""
     if not (settings.SLACK_SIGNING_SECRET and settings.SLACK_OAUTH_CLIENT_ID):
         raise Http404
-    return SlackRequestHandler(slack_app()).handle(request)
+    return slack_request_handler().handle(request)

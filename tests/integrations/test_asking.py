@@ -3,6 +3,7 @@ reach slack-bolt at the public events URL, which acknowledges and queues; a real
 worker answers through the assistant and edits "Thinking…" in place through slack-sdk."""
 
 import itertools
+import json
 import re
 import time
 from typing import Any
@@ -288,3 +289,55 @@ def test_a_question_the_knowledge_base_cannot_answer_is_a_knowledge_gap(
     assert not stored.answered
     assert not LINK.search(answer.blocks[0]["text"]["text"])
     assert unanswerable in gaps.content.decode()
+
+
+def test_slacks_url_verification_is_answered_with_its_challenge(installed: SlackLocal):
+    body = json.dumps(
+        {"token": "legacy", "challenge": "3eZbrw1aBm2rZgRNFdxV", "type": "url_verification"}
+    ).encode()
+
+    delivery = installed.deliver(body, content_type="application/json")
+
+    assert delivery.status == 200
+    assert json.loads(delivery.body) == {"challenge": "3eZbrw1aBm2rZgRNFdxV"}
+
+
+def test_the_bots_own_reply_in_a_thread_is_not_taken_for_a_question(
+    slack_org: SlackOrg, installed: SlackLocal, reader: str
+):
+    said = installed.say(
+        team_id=installed.team_id, channel=CHANNEL, user=reader,
+        text=f"<@{installed.bot_user_id}> {LEAVE}",
+    )  # fmt: skip
+    answer = answered(installed, CHANNEL, said.ts)
+    # Slack echoes the app's own message in the thread (message.channels) to the app.
+    echo = installed.event_body(
+        installed.team_id,
+        {"type": "message", "channel_type": "channel", "channel": CHANNEL,
+         "user": installed.bot_user_id, "bot_id": installed.bot_id, "text": answer.text,
+         "ts": installed.new_ts(), "thread_ts": said.ts},
+    )  # fmt: skip
+
+    delivery = installed.event_send(echo)
+    time.sleep(1.0)
+
+    assert delivery.status == 200
+    assert len(installed.messages_in(CHANNEL)) == 1
+    assert len(answers_of(slack_org, slack_org.reader.email)) == 1
+
+
+def test_events_of_a_slack_team_no_organization_installed_do_nothing(
+    slack_org: SlackOrg, installed: SlackLocal, reader: str
+):
+    said = installed.say(
+        team_id="T0STRANGER", channel="D0STRANGE1", user=reader, text=LEAVE,
+        channel_type="im",
+    )  # fmt: skip
+    time.sleep(1.0)
+
+    # Bolt answers 200 (Slack would otherwise retry), with its sentence about the missing
+    # install as the body.
+    assert [delivery.status for _, delivery in said.sent] == [200]
+    assert installed.messages_in("D0STRANGE1") == []
+    assert installed.ephemeral == []
+    assert answers_of(slack_org, slack_org.reader.email) == []
