@@ -3,8 +3,8 @@
 Starts (or reuses) embedded PostgreSQL and Redis unless DATABASE_URL / REDIS_URL name
 reachable ones, migrates and makes sure the demo organization exists (`manage.py
 demo_seed`), then runs the ASGI server, a Celery worker, Celery beat and, without a real
-Stripe key, the local Stripe-format server until Ctrl-C, when it stops what it started. The
-children inherit DATABASE_URL and REDIS_URL from this process.
+Stripe key or Slack app, the local Stripe- and Slack-format servers until Ctrl-C, when it
+stops what it started. The children inherit DATABASE_URL and REDIS_URL from this process.
 """
 
 import os
@@ -50,6 +50,30 @@ def stripe_server_start(manage: list[str], port: int) -> list[subprocess.Popen[b
     ]
 
 
+def slack_server_start(manage: list[str], port: int) -> list[subprocess.Popen[bytes]]:
+    """Without a real Slack app (SLACK_OAUTH_CLIENT_ID), run the local Slack-format server
+    and point the server and worker (our children) at it: Members -> Integrations then adds
+    the app through its approval page, and its page at / posts as a Slack user."""
+    if os.environ.get("SLACK_OAUTH_CLIENT_ID"):
+        return []
+    slack_port = free_port(12211)
+    os.environ.update(
+        SLACK_OAUTH_CLIENT_ID="local.development",
+        SLACK_OAUTH_CLIENT_SECRET="local-development-client-secret",  # noqa: S106
+        SLACK_SIGNING_SECRET="local-development-signing-secret",  # noqa: S106
+        SLACK_API_BASE_URL=f"http://127.0.0.1:{slack_port}/api/",
+        SLACK_AUTHORIZE_URL=f"http://127.0.0.1:{slack_port}/oauth/v2/authorize",
+    )
+    events = f"http://localhost:{port}/slack/events/"
+    print(f"  Slack:  local Slack-format server at http://127.0.0.1:{slack_port}/ (post as a user)")
+    return [
+        subprocess.Popen(
+            [*manage, "slack_local", "--port", str(slack_port), "--request-url", events],
+            cwd=ROOT,
+        )
+    ]
+
+
 def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saas.settings.dev")
     os.environ.setdefault("DJANGO_DEBUG", "1")
@@ -65,7 +89,7 @@ def main() -> int:
     subprocess.run([*manage, "demo_seed"], check=True, cwd=ROOT)
 
     port = free_port(int(os.environ.get("PORT", "8000")))
-    children = stripe_server_start(manage, port)
+    children = stripe_server_start(manage, port) + slack_server_start(manage, port)
     children += [
         subprocess.Popen(
             [str(BIN / "uvicorn"), "saas.asgi:application",

@@ -25,6 +25,7 @@ Deliveries go to `request_url` over HTTP, or to `sender(body, headers) -> (statu
 import base64
 import hashlib
 import hmac
+import html
 import itertools
 import json
 import secrets
@@ -310,6 +311,59 @@ class SlackLocal:
             self.tokens = {t: team for t, team in self.tokens.items() if team != team_id}
         return self.event_send(self.event_body(team_id, {"type": "app_uninstalled"}))
 
+    # -- a page to play a Slack user in development (`make dev`) ------------------------------
+
+    def user_for(self, email: str) -> str:
+        with self.lock:
+            for user_id, known in self.users.items():
+                if known.lower() == email.lower():
+                    return user_id
+        return self.user_add(email)
+
+    def page_say(self, form: dict[str, str]) -> None:
+        """The page's form: a message as the person with that email, in #general (with a
+        mention of the app), in a direct message, or in a thread of either."""
+        user = self.user_for(form.get("email", "").strip())
+        text, thread_ts = form.get("text", "").strip(), form.get("thread_ts") or None
+        if form.get("where") == "dm":
+            self.say(team_id=self.team_id, channel="D0DEVELOP1", user=user, text=text,
+                     thread_ts=thread_ts, channel_type="im")  # fmt: skip
+        elif form.get("where") == "command":
+            self.slash_command(team_id=self.team_id, channel="C0GENERAL1", user=user, text=text)
+        else:
+            mention = "" if thread_ts else f"<@{self.bot_user_id}> "
+            self.say(team_id=self.team_id, channel="C0GENERAL1", user=user,
+                     text=mention + text, thread_ts=thread_ts)  # fmt: skip
+
+    def page(self) -> str:
+        """What the app posted, newest first, with what only its asker saw."""
+        with self.lock:
+            posted = list(reversed(self.posted))
+            private = [*self.ephemeral, *self.responses][::-1]
+        items = "".join(
+            f"<li><b>{html.escape(m.channel)}</b> ts {html.escape(m.ts)}"
+            f"{' in thread ' + html.escape(m.thread_ts) if m.thread_ts else ''}"
+            f"<pre>{html.escape(_shown(m))}</pre></li>"
+            for m in posted
+        )
+        notes = "".join(f"<li><pre>{html.escape(str(n.get('text')))}</pre></li>" for n in private)
+        return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Local Slack</title></head><body>
+<h1>Local Slack ({html.escape(self.team_name)})</h1>
+<p>Post as a person of this Slack team. The app answers a member of the organization that
+installed it (Members → Integrations) whose address here is verified there.</p>
+<form method="post" action="/say">
+<label>Email <input name="email" type="email" required></label>
+<label>Where <select name="where"><option value="channel">#general (mentions the app)</option>
+<option value="dm">Direct message</option><option value="command">/ask in #general</option>
+</select></label>
+<label>In the thread (ts, optional) <input name="thread_ts"></label>
+<label>Message <input name="text" required size="60"></label>
+<button>Send</button></form>
+<h2>The app's messages</h2><ul>{items}</ul>
+<h2>Seen only by the asker</h2><ul>{notes}</ul></body></html>"""
+
     # -- the Web API ---------------------------------------------------------------------------
 
     def api(self, method: str, params: dict[str, Any], headers: Any) -> tuple[int, dict[str, Any]]:
@@ -420,6 +474,14 @@ class SlackLocal:
 
             def do_GET(self) -> None:
                 url = urlsplit(self.path)
+                if url.path == "/":
+                    body = local.page().encode()
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/html; charset=utf-8")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
                 if url.path != "/oauth/v2/authorize":
                     self._reply(404, {"ok": False, "error": "not_found"})
                     return
@@ -448,6 +510,13 @@ class SlackLocal:
                     params = json.loads(raw or "{}")
                 else:
                     params = dict(parse_qsl(raw, keep_blank_values=True))
+                if url.path == "/say":
+                    local.page_say(params)
+                    self.send_response(303)
+                    self.send_header("Location", "/")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 if url.path.startswith("/respond/"):
                     with local.lock:
                         local.responses.append({**params, "at": time.monotonic()})
@@ -463,6 +532,22 @@ class SlackLocal:
                 self._reply(status, payload)
 
         return Handler
+
+
+def _shown(message: Posted) -> str:
+    """A message as Slack would show it: its blocks' text, else its text."""
+    texts = [
+        str(block.get("text", {}).get("text", ""))
+        if block["type"] == "section"
+        else " ".join(_element_text(e) for e in block.get("elements", []))
+        for block in message.blocks
+    ]
+    return "\n".join(t for t in texts if t) or message.text
+
+
+def _element_text(element: dict[str, Any]) -> str:
+    text = element.get("text", "")
+    return str(text.get("text", "")) if isinstance(text, dict) else str(text)
 
 
 def _blocks(value: Any) -> list[dict[str, Any]]:
