@@ -14,8 +14,12 @@ from accounts.throttles import client_address
 from audit.models import AuditAction
 from audit.services import audit_record
 from billing.caps import CapReached
-from members.actions.single_sign_on import SSO_PROVIDER_ID, member_join_by_single_sign_on
-from members.models import IdentityProvider
+from members.actions.single_sign_on import (
+    SAML_PROVIDER,
+    SSO_PROVIDER_ID,
+    member_join_by_single_sign_on,
+)
+from members.models import IdentityProvider, SignOnProtocol
 from members.selectors import identity_provider_get, member_email_taken
 from tenants.schemas import schema_is_public, tenant_current
 
@@ -66,9 +70,57 @@ class AuditedUserSessionsAdapter(DefaultUserSessionsAdapter):
                 )  # fmt: skip
 
 
+# Where the usual identity providers put a person's address and name in an assertion: Okta's
+# and the local provider's attribute names, Entra's claim URIs, and the LDAP OIDs.
+SAML_ATTRIBUTES = {
+    "uid": ["urn:oasis:names:tc:SAML:attribute:subject-id"],
+    "email": [
+        "email", "mail", "urn:oid:0.9.2342.19200300.100.1.3",
+        "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress",
+    ],
+    "first_name": [
+        "firstName", "givenName", "urn:oid:2.5.4.42",
+        "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname",
+    ],
+    "last_name": [
+        "lastName", "surname", "sn", "urn:oid:2.5.4.4",
+        "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname",
+    ],
+}  # fmt: skip
+
+
+def _saml_settings(provider: IdentityProvider) -> dict[str, Any]:
+    return {
+        "idp": {
+            "entity_id": provider.saml_entity_id,
+            "sso_url": provider.saml_sso_url,
+            "x509cert": provider.saml_certificate,
+        },
+        "attribute_mapping": SAML_ATTRIBUTES,
+        "advanced": {
+            "strict": True,
+            # Every assertion signed by the certificate in the metadata: an unsigned one, or
+            # one signed by any other key, is refused (python3-saml checks it).
+            "want_assertion_signed": True,
+            "want_name_id": True,
+            "reject_deprecated_algorithm": True,
+            # Only answers to a sign-in started here: an answer the identity provider sends
+            # unasked, or one replayed (its request's state is used once), is refused.
+            "reject_idp_initiated_sso": True,
+        },
+    }
+
+
 def identity_provider_app(provider: IdentityProvider) -> SocialApp:
     """allauth's app for the organization's identity provider, built from its row on each
     request (never saved: one source of truth, and the secret stays in one table)."""
+    if provider.protocol == SignOnProtocol.SAML:
+        return SocialApp(
+            provider=SAML_PROVIDER,
+            client_id=SSO_PROVIDER_ID,
+            name=provider.name,
+            settings=_saml_settings(provider),
+        )
     return SocialApp(
         provider=OPENID_CONNECT,
         provider_id=SSO_PROVIDER_ID,
@@ -96,11 +148,14 @@ class OrganizationSocialAccountAdapter(DefaultSocialAccountAdapter):
         if schema_is_public():
             return []  # the platform's admin site has no single sign-on
         identity_provider = identity_provider_get()
-        if identity_provider is None or provider not in (None, OPENID_CONNECT, SSO_PROVIDER_ID):
+        if identity_provider is None:
             return []
-        if client_id is not None and client_id != identity_provider.client_id:
+        app = identity_provider_app(identity_provider)
+        if provider not in (None, app.provider, app.provider_id):
             return []
-        return [identity_provider_app(identity_provider)]
+        if client_id is not None and client_id != app.client_id:
+            return []
+        return [app]
 
     def is_open_for_signup(self, request: HttpRequest, sociallogin: SocialLogin) -> bool:
         # pre_social_login has refused anyone outside the allowed domains by now.
@@ -146,8 +201,30 @@ class OrganizationSocialAccountAdapter(DefaultSocialAccountAdapter):
         provider = identity_provider_get()
         if provider is not None:
             user.role = provider.default_role
-        user.full_name = (data.get("name") or "")[:150]
+        joined = " ".join(filter(None, (data.get("first_name"), data.get("last_name"))))
+        user.full_name = (data.get("name") or joined or "")[:150]
+        if sociallogin.account.provider == SAML_PROVIDER:
+            # A SAML assertion carries no "email verified"; the identity provider signed it
+            # (python3-saml checked the signature against its metadata), and so vouches for
+            # the address it asserts. This runs before allauth matches people by address.
+            for address in sociallogin.email_addresses:
+                address.verified = True
         return user
+
+    def on_authentication_error(
+        self,
+        request: HttpRequest,
+        provider: Any,
+        error: Any = None,
+        exception: Any = None,
+        extra_context: Any = None,
+    ) -> None:
+        """A SAML answer that was refused gets a page that says why, in words."""
+        super().on_authentication_error(request, provider, error, exception, extra_context)
+        if provider.id != SAML_PROVIDER:
+            return
+        reason = str((extra_context or {}).get("saml_last_error_reason") or "")
+        raise _refusal(request, saml_refusal_sentence(reason, provider_name=provider.name))
 
     def save_user(self, request: HttpRequest, sociallogin: SocialLogin, form: Any = None) -> Any:
         provider = identity_provider_get()
@@ -161,3 +238,33 @@ class OrganizationSocialAccountAdapter(DefaultSocialAccountAdapter):
             raise _refusal(
                 request, f"{refusal.summary} Ask your admin to upgrade the plan."
             ) from None
+
+
+def saml_refusal_sentence(reason: str, *, provider_name: str) -> str:
+    """python3-saml's reason for refusing an answer, as its reader needs it."""
+    organization = tenant_current().name
+    lowered = reason.lower()
+    if "signature" in lowered:
+        return (
+            f"{provider_name}'s answer was not signed with the certificate {organization} has "
+            f"on file, so it was refused. If {provider_name} has a new signing certificate, an "
+            "owner saves the single sign-on settings again to read its metadata."
+        )
+    if "expired" in lowered or "timestamp" in lowered or "subjectconfirmation" in lowered:
+        return (
+            f"{provider_name}'s answer has expired (an answer is valid for a few minutes) or is "
+            "dated in the future, so it was refused. Sign in again; if this keeps happening, "
+            f"a clock is wrong at {provider_name} or here."
+        )
+    if "audience" in lowered:
+        return (
+            f"{provider_name}'s answer was meant for another application, not {organization}, "
+            f"so it was refused. In {provider_name}, check this application's entity ID: it is "
+            "the SP metadata URL on the Single sign-on page."
+        )
+    if reason:
+        return f"Signing in with {provider_name} was refused: {reason}"
+    return (
+        f"Signing in with {provider_name} did not complete. Start again from {organization}'s "
+        "sign-in page."
+    )

@@ -143,6 +143,52 @@ class IdentityProviderForm(forms.Form):
         }
 
 
+class SamlIdentityProviderForm(forms.Form):
+    name = forms.CharField(
+        label="Name on the sign-in button", max_length=60,
+        help_text="People see “Sign in with” and this name, e.g. Okta or Acme ID.",
+    )  # fmt: skip
+    metadata_url = forms.URLField(
+        label="Identity provider metadata URL", max_length=500, required=False,
+        assume_scheme="https",
+        help_text="Read when you save. Or paste the metadata XML below instead.",
+    )  # fmt: skip
+    metadata_xml = forms.CharField(
+        label="Identity provider metadata XML", max_length=200_000, required=False,
+        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
+    )  # fmt: skip
+    allowed_domains = IdentityProviderForm.base_fields["allowed_domains"]
+    default_role = IdentityProviderForm.base_fields["default_role"]
+    require_sso = IdentityProviderForm.base_fields["require_sso"]
+
+    def clean_metadata_url(self) -> str:
+        url: str = self.cleaned_data["metadata_url"]
+        if url and not url.startswith("https://") and not settings.SSO_ALLOW_HTTP_ISSUERS:
+            raise ValidationError("The metadata URL must start with https://.")
+        return url
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        given = cleaned.get("metadata_url") or cleaned.get("metadata_xml", "").strip()
+        if not given and not self.errors:
+            raise ValidationError(
+                "Give the identity provider's metadata URL, or paste its metadata XML."
+            )
+        return cleaned
+
+    @staticmethod
+    def initial_from(provider: IdentityProvider | None) -> dict[str, Any]:
+        if provider is None:
+            return {}
+        return {
+            "name": provider.name,
+            "metadata_url": provider.saml_metadata_url,
+            "allowed_domains": ", ".join(provider.allowed_domains),
+            "default_role": provider.default_role,
+            "require_sso": provider.require_sso,
+        }
+
+
 def _password_sign_in_refused(user: Any, provider: IdentityProvider | None) -> bool:
     # Owners are the break-glass accounts: they keep their password when the identity
     # provider is down or misconfigured, and can turn the requirement off.

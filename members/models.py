@@ -46,19 +46,35 @@ class LoginHandoff(models.Model):
 PROVISIONABLE_ROLES = [choice for choice in Role.choices if choice[0] != Role.OWNER]
 
 
-class IdentityProvider(models.Model):
-    """The organization's OpenID Connect identity provider (single sign-on), one at most.
+class SignOnProtocol(models.TextChoices):
+    OPENID_CONNECT = "oidc", "OpenID Connect"
+    SAML = "saml", "SAML 2.0"
 
-    allauth's OpenID Connect provider signs people in through it; its app is built from this
-    row (members.adapter.OrganizationSocialAccountAdapter), never stored twice."""
+
+class IdentityProvider(models.Model):
+    """The organization's identity provider (single sign-on), one at most, over OpenID Connect
+    or SAML 2.0.
+
+    allauth's OpenID Connect or SAML provider signs people in through it; its app is built
+    from this row (members.adapter.OrganizationSocialAccountAdapter), never stored twice."""
 
     # One row per schema: the unique constant makes a second one an IntegrityError.
     singleton = models.BooleanField(default=True, unique=True, editable=False)
+    protocol = models.CharField(
+        max_length=4, choices=SignOnProtocol.choices, default=SignOnProtocol.OPENID_CONNECT
+    )
     name = models.CharField(max_length=60)
-    issuer_url = models.URLField(max_length=300)
-    client_id = models.CharField(max_length=255)
+    # OpenID Connect.
+    issuer_url = models.URLField(max_length=300, blank=True)
+    client_id = models.CharField(max_length=255, blank=True)
     # Never rendered back (members.forms.IdentityProviderForm); sent only to the token endpoint.
-    client_secret = models.CharField(max_length=500)
+    client_secret = models.CharField(max_length=500, blank=True)
+    # SAML 2.0, read from the identity provider's metadata (its URL, or the XML pasted).
+    saml_metadata_url = models.URLField(max_length=500, blank=True)
+    saml_entity_id = models.CharField(max_length=500, blank=True)
+    saml_sso_url = models.URLField(max_length=500, blank=True)
+    # The certificate its assertions must be signed with (base64 DER, as metadata gives it).
+    saml_certificate = models.TextField(blank=True)
     allowed_domains = models.JSONField(default=list)
     default_role = models.CharField(max_length=20, choices=PROVISIONABLE_ROLES, default=Role.MEMBER)
     # Password sign-in (and reset) off for everyone but owners, who keep it to get in when

@@ -33,6 +33,7 @@ urlpatterns = [
         views.single_sign_on_remove,
         name="single_sign_on_remove",
     ),
+    path("members/single-sign-on/saml/", views.single_sign_on_saml, name="single_sign_on_saml"),
     path("members/single-sign-on/scim/", views.provisioning, name="provisioning"),
     path(
         "members/single-sign-on/scim/tokens/",

@@ -40,6 +40,7 @@ from members.actions.single_sign_on import (
     SSO_PROVIDER_ID,
     email_domains_parse,
     identity_provider_configure,
+    identity_provider_configure_saml,
     identity_provider_remove,
 )
 from members.actions.two_factor import organization_two_factor_require
@@ -50,10 +51,11 @@ from members.forms import (
     IdentityProviderForm,
     InvitationForm,
     RoleForm,
+    SamlIdentityProviderForm,
     SecurityForm,
     SignupForm,
 )
-from members.models import Invitation
+from members.models import Invitation, SignOnProtocol
 from members.permissions import organization_manager_required
 from members.selectors import (
     group_get,
@@ -404,13 +406,22 @@ def _owner_only(request: MemberRequest) -> None:
 
 
 def _single_sign_on_page(
-    request: MemberRequest, form: IdentityProviderForm, *, refusal: str = "", status: int = 200
+    request: MemberRequest,
+    form: IdentityProviderForm | SamlIdentityProviderForm,
+    *,
+    refusal: str = "",
+    status: int = 200,
 ) -> HttpResponse:
     callback = reverse("openid_connect_callback", kwargs={"provider_id": SSO_PROVIDER_ID})
     context = {
         "form": form,
+        "saml": isinstance(form, SamlIdentityProviderForm),
         "provider": identity_provider_get(),
         "redirect_uri": request.build_absolute_uri(callback),
+        "saml_acs_url": request.build_absolute_uri(reverse("saml_acs", args=[SSO_PROVIDER_ID])),
+        "saml_entity_id": request.build_absolute_uri(
+            reverse("saml_metadata", args=[SSO_PROVIDER_ID])
+        ),
         "refusal": refusal,
     }
     return render(request, "members/single_sign_on.html", context, status=status)
@@ -419,11 +430,17 @@ def _single_sign_on_page(
 @login_required
 @require_http_methods(["GET", "POST"])
 def single_sign_on(request: MemberRequest) -> HttpResponse:
-    """Owners set up the organization's OpenID Connect sign-in; to anyone else the page does
-    not exist."""
+    """Owners set up the organization's single sign-on, OpenID Connect here and SAML with
+    ?protocol=saml (the protocol in use is shown first); to anyone else the page does not
+    exist."""
     _owner_only(request)
     if request.method == "GET":
-        initial = IdentityProviderForm.initial_from(identity_provider_get())
+        provider = identity_provider_get()
+        in_use = provider.protocol if provider else SignOnProtocol.OPENID_CONNECT
+        if request.GET.get("protocol", in_use) == SignOnProtocol.SAML:
+            initial = SamlIdentityProviderForm.initial_from(provider)
+            return _single_sign_on_page(request, SamlIdentityProviderForm(initial=initial))
+        initial = IdentityProviderForm.initial_from(provider)
         return _single_sign_on_page(request, IdentityProviderForm(initial=initial))
     form = IdentityProviderForm(request.POST)
     if not form.is_valid():
@@ -437,6 +454,25 @@ def single_sign_on(request: MemberRequest) -> HttpResponse:
     except MembershipError as refusal:
         return _single_sign_on_page(request, form, refusal=str(refusal), status=400)
     messages.success(request, "Single sign-on settings saved.")
+    return redirect("members:single_sign_on")
+
+
+@login_required
+@require_POST
+def single_sign_on_saml(request: MemberRequest) -> HttpResponse:
+    _owner_only(request)
+    form = SamlIdentityProviderForm(request.POST)
+    if not form.is_valid():
+        return _single_sign_on_page(request, form, refusal=form_refusal(form), status=400)
+    try:
+        identity_provider_configure_saml(
+            actor=request.user,
+            allowed_domains=email_domains_parse(text=form.cleaned_data["allowed_domains"]),
+            **{key: value for key, value in form.cleaned_data.items() if key != "allowed_domains"},
+        )
+    except MembershipError as refusal:
+        return _single_sign_on_page(request, form, refusal=str(refusal), status=400)
+    messages.success(request, "Single sign-on settings saved: members sign in over SAML.")
     return redirect("members:single_sign_on")
 
 

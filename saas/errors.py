@@ -23,6 +23,18 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     return error_page(reason=reason, status=status)
 
 
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's handler403. The one route to it a person meets is single sign-on's: an answer
+    from the identity provider that was already used (a replay) or that this browser did not
+    ask for (django-allauth keeps each sign-in's state once, in the session that started it)."""
+    return error_page(
+        reason="This request was refused. If you were signing in with your identity "
+        "provider, its answer was already used or was meant for another browser: start again "
+        "from the sign-in page.",
+        status=403,
+    )
+
+
 def error_page(*, reason: str, status: int) -> HttpResponse:
     """Rendered without the request: Django calls its error handlers in a worker thread in
     which the organization's schema and URL conf are not in force (under ASGI), so neither

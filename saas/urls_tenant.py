@@ -22,3 +22,4 @@ urlpatterns = [
 ]
 
 handler400 = "saas.errors.bad_request"
+handler403 = "saas.errors.permission_denied"

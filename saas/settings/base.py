@@ -65,7 +65,12 @@ TENANT_APPS = [
 # (Members -> Single sign-on; members.models.IdentityProvider). allauth's social accounts live in
 # every organization's schema; the adapter builds the provider's app from that organization's
 # row, so nothing about it is in settings.
-TENANT_APPS += ["allauth.socialaccount", "allauth.socialaccount.providers.openid_connect"]
+TENANT_APPS += [
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    # SAML 2.0 (python3-saml, xmlsec): signed assertions only (members.adapter).
+    "allauth.socialaccount.providers.saml",
+]
 SOCIALACCOUNT_ADAPTER = "members.adapter.OrganizationSocialAccountAdapter"
 SOCIALACCOUNT_PROVIDERS = {"openid_connect": {"OAUTH_PKCE_ENABLED": True}}
 # A person whose identity provider vouches for an address a member already has signs in to
@@ -78,7 +83,8 @@ ACCOUNT_FORMS = {
     "login": "members.forms.OrganizationLoginForm",
     "reset_password": "members.forms.OrganizationResetPasswordForm",
 }
-# Issuers must be https; dev and test settings allow http for the local identity provider.
+# Issuers (and SAML metadata and sign-in URLs) must be https; dev and test settings allow http
+# for the local identity providers.
 SSO_ALLOW_HTTP_ISSUERS = env.bool("SSO_ALLOW_HTTP_ISSUERS", default=False)
 SSO_DISCOVERY_TIMEOUT_SECONDS = env.float("SSO_DISCOVERY_TIMEOUT_SECONDS", default=5.0)
 # --- end of single sign-on -------------------------------------------------------------------

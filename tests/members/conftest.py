@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import pytest
 from django_tenants.utils import tenant_context
 
+from localdev.saml_idp import IdentityProvider as SamlIdentityProvider
+from localdev.saml_idp import saml_idp_running
 from members.actions.signup import organization_signup
 from tenants.models import Organization
 from tenants.schemas import schema_public_activate
@@ -80,3 +82,15 @@ def globex(db: None, sso_organizations: dict[str, Organization]) -> Iterator[Org
     with tenant_context(organization):
         yield organization
     schema_public_activate()
+
+
+SAML_PASSWORD = "saml-idp-password-for-tests"
+SAML_USERS = ["new.person@alpha.example", "existing@alpha.example", "outsider@elsewhere.example"]
+
+
+@pytest.fixture(scope="session")
+def saml_idp() -> Iterator[SamlIdentityProvider]:
+    """The local SAML identity provider (localdev.saml_idp) in a thread, with a signing key
+    made for this run."""
+    with saml_idp_running(free_port(), users=SAML_USERS, password=SAML_PASSWORD) as provider:
+        yield provider
