@@ -442,18 +442,30 @@ def single_sign_on(request: MemberRequest) -> HttpResponse:
             return _single_sign_on_page(request, SamlIdentityProviderForm(initial=initial))
         initial = IdentityProviderForm.initial_from(provider)
         return _single_sign_on_page(request, IdentityProviderForm(initial=initial))
-    form = IdentityProviderForm(request.POST)
+    return _single_sign_on_save(
+        request, IdentityProviderForm(request.POST), identity_provider_configure,
+        saved="Single sign-on settings saved.",
+    )  # fmt: skip
+
+
+def _single_sign_on_save(
+    request: MemberRequest,
+    form: IdentityProviderForm | SamlIdentityProviderForm,
+    configure: Callable[..., object],
+    *,
+    saved: str,
+) -> HttpResponse:
     if not form.is_valid():
         return _single_sign_on_page(request, form, refusal=form_refusal(form), status=400)
     try:
-        identity_provider_configure(
+        configure(
             actor=request.user,
             allowed_domains=email_domains_parse(text=form.cleaned_data["allowed_domains"]),
             **{key: value for key, value in form.cleaned_data.items() if key != "allowed_domains"},
         )
     except MembershipError as refusal:
         return _single_sign_on_page(request, form, refusal=str(refusal), status=400)
-    messages.success(request, "Single sign-on settings saved.")
+    messages.success(request, saved)
     return redirect("members:single_sign_on")
 
 
@@ -461,19 +473,10 @@ def single_sign_on(request: MemberRequest) -> HttpResponse:
 @require_POST
 def single_sign_on_saml(request: MemberRequest) -> HttpResponse:
     _owner_only(request)
-    form = SamlIdentityProviderForm(request.POST)
-    if not form.is_valid():
-        return _single_sign_on_page(request, form, refusal=form_refusal(form), status=400)
-    try:
-        identity_provider_configure_saml(
-            actor=request.user,
-            allowed_domains=email_domains_parse(text=form.cleaned_data["allowed_domains"]),
-            **{key: value for key, value in form.cleaned_data.items() if key != "allowed_domains"},
-        )
-    except MembershipError as refusal:
-        return _single_sign_on_page(request, form, refusal=str(refusal), status=400)
-    messages.success(request, "Single sign-on settings saved: members sign in over SAML.")
-    return redirect("members:single_sign_on")
+    return _single_sign_on_save(
+        request, SamlIdentityProviderForm(request.POST), identity_provider_configure_saml,
+        saved="Single sign-on settings saved: members sign in over SAML.",
+    )  # fmt: skip
 
 
 @login_required

@@ -183,6 +183,24 @@ def _parameters(request: HttpRequest, model: Any) -> Any:
     )
 
 
+def _resource_answer(
+    request: HttpRequest, resource: Any, *, model: Any, location: str, status: int = 200
+) -> HttpResponse:
+    parameters = _parameters(request, model)
+    return _answer(dump(resource, response_parameters=parameters), status, location)
+
+
+def _wanted_state(request: HttpRequest, model: Any, current: Callable[[], Any]) -> Any:
+    """The resource as a PUT or PATCH wants it: the PUT's body, or the PATCH's operations
+    applied to the `current` resource (scim2-models applies them, all or none)."""
+    if request.method == "PUT":
+        return model.model_validate(_body(request), scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST)
+    patch = PatchOp[model].model_validate(_body(request), scim_ctx=Context.RESOURCE_PATCH_REQUEST)
+    resource = current()
+    patch.patch(resource)
+    return resource
+
+
 def _user_location(request: HttpRequest, member_id: int) -> str:
     return request.build_absolute_uri(reverse("scim:user", args=[member_id]))
 
@@ -194,8 +212,7 @@ def _user(request: HttpRequest, member: User) -> ScimUser:
 def _user_answer(request: HttpRequest, member: User, status: int = 200) -> HttpResponse:
     location = _user_location(request, member.pk)
     resource = user_resource(member, location=location)
-    parameters = _parameters(request, ScimUser)
-    return _answer(dump(resource, response_parameters=parameters), status, location)
+    return _resource_answer(request, resource, model=ScimUser, location=location, status=status)
 
 
 def _person(member_id: int) -> User:
@@ -228,33 +245,26 @@ def user(request: ScimRequest, member_id: int) -> HttpResponse:
     if request.method == "DELETE":
         provisioned_member_delete(token=request.scim_token, member=member)
         return HttpResponse(status=204)
-    if request.method == "PUT":
-        resource = ScimUser.model_validate(
-            _body(request), scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST
-        )
-    elif request.method == "PATCH":
-        patch = PatchOp[ScimUser].model_validate(
-            _body(request), scim_ctx=Context.RESOURCE_PATCH_REQUEST
-        )
-        resource = _user(request, member)
-        patch.patch(resource)
-    else:
+    if request.method not in ("PUT", "PATCH"):
         return _method_refused(request)
+    resource = _wanted_state(request, ScimUser, lambda: _user(request, member))
     record = record_from(resource, active_when_absent=member.is_active)
     provisioned_member_update(token=request.scim_token, member=member, record=record)
     return _user_answer(request, _person(member_id))
 
 
+def _group_location(request: HttpRequest, group_id: int) -> str:
+    return request.build_absolute_uri(reverse("scim:group", args=[group_id]))
+
+
 def _group(request: HttpRequest, group: Group) -> ScimGroup:
-    location = request.build_absolute_uri(reverse("scim:group", args=[group.pk]))
-    return group_resource(group, location=location)
+    return group_resource(group, location=_group_location(request, group.pk))
 
 
 def _group_answer(request: HttpRequest, group: Group, status: int = 200) -> HttpResponse:
-    location = request.build_absolute_uri(reverse("scim:group", args=[group.pk]))
+    location = _group_location(request, group.pk)
     resource = group_resource(group, location=location)
-    parameters = _parameters(request, ScimGroup)
-    return _answer(dump(resource, response_parameters=parameters), status, location)
+    return _resource_answer(request, resource, model=ScimGroup, location=location, status=status)
 
 
 def _group_of(group_id: int) -> Group:
@@ -296,18 +306,9 @@ def group(request: ScimRequest, group_id: int) -> HttpResponse:
     if request.method == "DELETE":
         provisioned_group_delete(token=request.scim_token, group=group)
         return HttpResponse(status=204)
-    if request.method == "PUT":
-        resource = ScimGroup.model_validate(
-            _body(request), scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST
-        )
-    elif request.method == "PATCH":
-        patch = PatchOp[ScimGroup].model_validate(
-            _body(request), scim_ctx=Context.RESOURCE_PATCH_REQUEST
-        )
-        resource = _group(request, group)
-        patch.patch(resource)
-    else:
+    if request.method not in ("PUT", "PATCH"):
         return _method_refused(request)
+    resource = _wanted_state(request, ScimGroup, lambda: _group(request, group))
     provisioned_group_update(
         token=request.scim_token, group=group, name=_display_name(resource),
         external_id=resource.external_id or "", member_ids=group_member_ids(resource),

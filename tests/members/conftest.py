@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 from django_tenants.utils import tenant_context
+from playwright.sync_api import Page
 
 from localdev.saml_idp import IdentityProvider as SamlIdentityProvider
 from localdev.saml_idp import saml_idp_running
@@ -14,7 +15,13 @@ from members.actions.signup import organization_signup
 from tenants.models import Organization
 from tenants.schemas import schema_public_activate
 from tests.factories import OWNER_PASSWORD
-from tests.live import free_port, oidc_provider_running
+from tests.live import (
+    ARTIFACTS,
+    free_port,
+    oidc_provider_running,
+    overflow_px,
+    serious_violations,
+)
 
 # The organizations' slugs: one for the in-process tests (each rolled back), one for the
 # browser's (committed, as uvicorn runs in another process).
@@ -57,7 +64,7 @@ def idp(django_db_setup: None) -> Iterator[IdentityProviderSite]:
         yield IdentityProviderSite(issuer=issuer, live_port=live_port, **credentials)
 
 
-def _organization(slug: str) -> Organization:
+def organization_for_sso(slug: str) -> Organization:
     existing = Organization.objects.filter(slug=slug).first()
     if existing is not None:
         return existing
@@ -72,7 +79,7 @@ def _organization(slug: str) -> Organization:
 @pytest.fixture(scope="session")
 def sso_organizations(django_db_setup: None, django_db_blocker) -> dict[str, Organization]:
     with django_db_blocker.unblock():
-        return {slug: _organization(slug) for slug in SSO_SLUGS}
+        return {slug: organization_for_sso(slug) for slug in SSO_SLUGS}
 
 
 @pytest.fixture
@@ -82,6 +89,17 @@ def globex(db: None, sso_organizations: dict[str, Organization]) -> Iterator[Org
     with tenant_context(organization):
         yield organization
     schema_public_activate()
+
+
+def page_problems(page: Page, name: str, width: int) -> list[str]:
+    """A screenshot of the sign-in page or setting as it is now (artifacts/sso/), and what is
+    wrong with it: serious accessibility violations, sideways scrolling."""
+    (ARTIFACTS / "sso").mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "sso" / f"{name}-{width}.png", full_page=True)
+    problems = [f"{name} at {width}px: {v}" for v in serious_violations(page)]
+    if overflow_px(page) > 0:
+        problems.append(f"{name} at {width}px scrolls sideways by {overflow_px(page)}px")
+    return problems
 
 
 SAML_PASSWORD = "saml-idp-password-for-tests"

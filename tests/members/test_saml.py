@@ -98,6 +98,8 @@ def test_first_saml_sign_in_creates_the_member_with_the_default_role(org_a, saml
     landed = sign_in(client, saml_idp, "new.person@alpha.example")
 
     assert landed.status_code == 302 and landed["Location"] == "/"
+    sp_metadata = client.get("/accounts/saml/sso/metadata/").content.decode()
+    assert 'Location="http://alpha.localhost/accounts/saml/sso/acs/"' in sp_metadata
     person = User.objects.get(email="new.person@alpha.example")
     assert (person.role, person.full_name, person.has_usable_password()) == (
         Role.ADMIN, "New Person", False,

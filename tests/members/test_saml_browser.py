@@ -16,15 +16,8 @@ from members.actions.single_sign_on import identity_provider_configure_saml
 from tenants.models import Organization
 from tenants.schemas import schema_public_activate
 from tests.factories import OWNER_PASSWORD
-from tests.live import (
-    ARTIFACTS,
-    chromium_page,
-    free_port,
-    overflow_px,
-    serious_violations,
-    uvicorn_running,
-)
-from tests.members.conftest import SAML_PASSWORD, _organization
+from tests.live import chromium_page, free_port, uvicorn_running
+from tests.members.conftest import SAML_PASSWORD, organization_for_sso, page_problems
 
 
 @dataclass(frozen=True)
@@ -38,7 +31,7 @@ def site(
     django_db_setup: None, django_db_blocker, saml_idp: SamlIdentityProvider
 ) -> Iterator[Site]:
     with django_db_blocker.unblock():
-        organization = _organization("umbrella")
+        organization = organization_for_sso("umbrella")
         with tenant_context(organization):
             identity_provider_configure_saml(
                 actor=User.objects.get(email="owner@umbrella.example"), name="Umbrella ID",
@@ -49,15 +42,6 @@ def site(
     port = free_port()
     with uvicorn_running(port):
         yield Site(f"http://umbrella.localhost:{port}", organization)
-
-
-def _fits(page: Page, name: str, width: int) -> list[str]:
-    (ARTIFACTS / "sso").mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=ARTIFACTS / "sso" / f"{name}-{width}.png", full_page=True)
-    problems = [f"{name} at {width}px: {v}" for v in serious_violations(page)]
-    if overflow_px(page) > 0:
-        problems.append(f"{name} at {width}px scrolls sideways by {overflow_px(page)}px")
-    return problems
 
 
 def _sign_in_with_saml(page: Page, site: Site, email: str, response: str) -> None:
@@ -83,7 +67,7 @@ def test_saml_sign_in_creates_the_member_and_an_expired_answer_is_refused(
             _sign_in_with_saml(page, site, "existing@alpha.example", "expired")
             expect(page.get_by_role("heading", name="You could not be signed in")).to_be_visible()
             expect(page.get_by_role("alert")).to_contain_text("answer has expired")
-            problems += _fits(page, "saml-refused", width)
+            problems += page_problems(page, "saml-refused", width)
     assert not problems, "\n".join(problems)
     # After the browser has closed: Playwright's event loop makes the ORM refuse to run.
     with django_db_blocker.unblock(), tenant_context(site.organization):
@@ -111,5 +95,5 @@ def test_saml_settings_page_fits_a_phone_and_a_laptop(
             expect(page.get_by_label("Identity provider metadata URL")).to_have_value(
                 f"{saml_idp.base_url}/metadata"
             )
-            problems += _fits(page, "saml-settings", width)
+            problems += page_problems(page, "saml-settings", width)
     assert not problems, "\n".join(problems)

@@ -18,14 +18,8 @@ from members.actions.single_sign_on import identity_provider_configure
 from tenants.models import Organization
 from tenants.schemas import schema_public_activate
 from tests.factories import MEMBER_PASSWORD, OWNER_PASSWORD, make_member
-from tests.live import (
-    ARTIFACTS,
-    chromium_page,
-    overflow_px,
-    serious_violations,
-    uvicorn_running,
-)
-from tests.members.conftest import IdentityProviderSite
+from tests.live import chromium_page, uvicorn_running
+from tests.members.conftest import IdentityProviderSite, page_problems
 
 
 @dataclass(frozen=True)
@@ -157,15 +151,6 @@ def test_a_removed_member_is_not_let_back_in_by_single_sign_on(
     assert _in_schema(site, django_db_blocker, active) is False
 
 
-def _fits(page: Page, name: str, width: int) -> list[str]:
-    (ARTIFACTS / "sso").mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=ARTIFACTS / "sso" / f"{name}-{width}.png", full_page=True)
-    problems = [f"{name} at {width}px: {v}" for v in serious_violations(page)]
-    if overflow_px(page) > 0:
-        problems.append(f"{name} at {width}px scrolls sideways by {overflow_px(page)}px")
-    return problems
-
-
 def _password_sign_in(page: Page, site: Site, email: str, password: str) -> None:
     page.locator("input[name=login]").fill(email)
     page.locator("input[name=password]").fill(password)
@@ -179,7 +164,7 @@ def test_sign_in_and_settings_pages_fit_a_phone_and_a_laptop(db: None, site: Sit
             page.set_viewport_size({"width": width, "height": 860})
             page.goto(site.url + "/accounts/login/")
             expect(page.get_by_role("button", name="Sign in with Initech ID")).to_be_visible()
-            problems += _fits(page, "sign-in", width)
+            problems += page_problems(page, "sign-in", width)
         _password_sign_in(page, site, "owner@initech.example", OWNER_PASSWORD)
         expect(page.locator(".nav-wide").get_by_role("link", name="Members")).to_be_visible()
         for width in (390, 1280):
@@ -189,7 +174,7 @@ def test_sign_in_and_settings_pages_fit_a_phone_and_a_laptop(db: None, site: Sit
             expect(page.get_by_label("Client ID")).to_have_value(site.idp.client_id)
             expect(page.get_by_label("Client secret")).to_have_value("")
             assert site.idp.client_secret not in page.content()
-            problems += _fits(page, "settings", width)
+            problems += page_problems(page, "settings", width)
     assert not problems, "\n".join(problems)
 
 
@@ -230,5 +215,5 @@ def test_scim_provisioning_page_makes_a_token_and_fits_a_phone_and_a_laptop(db: 
             expect(page.get_by_role("textbox", name="Token")).to_have_value(
                 re.compile(r"^scim_[0-9a-f]{8}_")
             )
-            problems += _fits(page, "scim", width)
+            problems += page_problems(page, "scim", width)
     assert not problems, "\n".join(problems)
