@@ -97,6 +97,16 @@ class SecurityForm(forms.Form):
     require_two_factor = forms.BooleanField(required=False)
 
 
+def _who_may_sign_in(provider: IdentityProvider) -> dict[str, Any]:
+    """The settings both protocols' forms share, as their initial values."""
+    return {
+        "name": provider.name,
+        "allowed_domains": ", ".join(provider.allowed_domains),
+        "default_role": provider.default_role,
+        "require_sso": provider.require_sso,
+    }
+
+
 class IdentityProviderForm(forms.Form):
     name = forms.CharField(
         label="Name on the sign-in button", max_length=60,
@@ -134,12 +144,9 @@ class IdentityProviderForm(forms.Form):
         if provider is None:
             return {}
         return {
-            "name": provider.name,
+            **_who_may_sign_in(provider),
             "issuer_url": provider.issuer_url,
             "client_id": provider.client_id,
-            "allowed_domains": ", ".join(provider.allowed_domains),
-            "default_role": provider.default_role,
-            "require_sso": provider.require_sso,
         }
 
 
@@ -180,13 +187,7 @@ class SamlIdentityProviderForm(forms.Form):
     def initial_from(provider: IdentityProvider | None) -> dict[str, Any]:
         if provider is None:
             return {}
-        return {
-            "name": provider.name,
-            "metadata_url": provider.saml_metadata_url,
-            "allowed_domains": ", ".join(provider.allowed_domains),
-            "default_role": provider.default_role,
-            "require_sso": provider.require_sso,
-        }
+        return {**_who_may_sign_in(provider), "metadata_url": provider.saml_metadata_url}
 
 
 def _password_sign_in_refused(user: Any, provider: IdentityProvider | None) -> bool:
