@@ -12,13 +12,13 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from django.conf import settings
+from django.urls import reverse
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from accounts.models import User
 from assistant.answering import answer_events
 from assistant.conversations import QuestionRefused, feedback_set, question_ask
-from assistant.models import Message
 from assistant.selectors import message_get
 from billing.caps import CapReached
 from billing.rate_limits import RateLimited, RateLimitedAction, rate_limit_consume
@@ -64,7 +64,12 @@ def _client(installation: SlackInstallation) -> WebClient:
 def slack_member_find(*, client: WebClient, slack_user_id: str) -> tuple[User | None, str]:
     """The member a Slack user is, by the email address Slack has verified for them
     (users.info with users:read.email), and that address."""
-    profile = client.users_info(user=slack_user_id)["user"].get("profile") or {}
+    try:
+        profile = client.users_info(user=slack_user_id)["user"].get("profile") or {}
+    except SlackApiError as error:
+        if error.response.get("error") != "user_not_found":
+            raise
+        return None, ""
     email = str(profile.get("email") or "")
     return member_by_verified_email(email=email), email
 
@@ -141,12 +146,15 @@ def slack_question_answer(*, question: SlackQuestion) -> None:
     except SlackApiError as error:
         if error.response.get("error") not in ("not_in_channel", "channel_not_found"):
             raise
+        # /ask where the app is not a member. The question is asked already (and counted):
+        # it is answered when its conversation is opened in the browser.
+        page = installation.site_root + reverse("assistant:conversation", args=[conversation.pk])
         _ephemeral(
             client,
             question,
-            "Add me to this channel to ask here (or ask me in a direct message).",
+            "I am not in this channel, so I cannot answer here: add me to it, or ask me in a "
+            f"direct message. Your question is on your Ask page: {page}",
         )
-        Message.objects.filter(pk=reply.pk).delete()
         return
     if thread is None:
         SlackThread.objects.get_or_create(

@@ -104,6 +104,7 @@ class SlackLocal:
         self.responses: list[dict[str, Any]] = []  # to response URLs
         self.calls: list[tuple[float, str]] = []  # (time, Web API method)
         self.rate_limits: dict[str, list[int]] = {}
+        self.outside: set[str] = set()  # channels the app was not added to
         self.lock = threading.RLock()
         self._ts = itertools.count(1)
         self.server = ThreadingHTTPServer((host, port), self._handler_class())
@@ -429,6 +430,8 @@ installed it (Members → Integrations) whose address here is verified there.</p
     def _chat_postMessage(
         self, params: dict[str, Any], *, token: str, team_id: str
     ) -> dict[str, Any]:
+        if params.get("channel") in self.outside:
+            return {"ok": False, "error": "not_in_channel"}
         message = Posted(
             channel=str(params["channel"]),
             ts=self.new_ts(),

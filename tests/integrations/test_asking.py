@@ -341,3 +341,35 @@ def test_events_of_a_slack_team_no_organization_installed_do_nothing(
     assert installed.messages_in("D0STRANGE1") == []
     assert installed.ephemeral == []
     assert answers_of(slack_org, slack_org.reader.email) == []
+
+
+def test_ask_in_a_channel_without_the_app_says_so_privately_and_keeps_the_question(
+    slack_org: SlackOrg, installed: SlackLocal, reader: str
+):
+    installed.outside.add("C0ELSEWHER")
+
+    installed.slash_command(
+        team_id=installed.team_id, channel="C0ELSEWHER", user=reader, text=LEAVE
+    )
+
+    (notice,) = installed.wait_for(lambda: installed.responses)
+    assert notice["response_type"] == "ephemeral"
+    assert notice["text"].startswith("I am not in this channel")
+    with tenant_context(slack_org.organization):
+        conversation = Conversation.objects.get(user=slack_org.reader)
+    schema_public_activate()
+    assert f"http://globex.localhost/ask/c/{conversation.pk}/" in notice["text"]
+    assert installed.messages_in("C0ELSEWHER") == []
+
+
+def test_a_slack_user_slack_does_not_know_is_treated_as_no_member(
+    slack_org: SlackOrg, installed: SlackLocal
+):
+    installed.say(
+        team_id=installed.team_id, channel=CHANNEL, user="U0DELETED1",
+        text=f"<@{installed.bot_user_id}> {LEAVE}",
+    )  # fmt: skip
+
+    (notice,) = installed.wait_for(lambda: installed.ephemeral)
+    assert "your Slack account is not one" in notice["text"]
+    assert installed.messages_in(CHANNEL) == []
