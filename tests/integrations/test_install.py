@@ -5,10 +5,11 @@ it on the page or in Slack, and the audit log of each."""
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.test import Client
 from django_tenants.utils import tenant_context
 
-from accounts.models import Role
+from accounts.models import Role, User
 from audit.models import AuditAction, AuditEvent
 from integrations.directory.models import SlackTeam
 from integrations.models import SlackInstallation
@@ -153,3 +154,22 @@ def test_a_revoked_bot_token_removes_the_install(slack_org: SlackOrg, installed:
     assert not SlackTeam.objects.filter(organization=slack_org.organization).exists()
     with tenant_context(slack_org.organization):
         assert not SlackInstallation.objects.exists()
+
+
+def test_the_platform_admin_lists_which_organization_each_slack_team_serves(
+    slack_org: SlackOrg, installed: SlackLocal
+):
+    # Rolled back after: deleting platform staff would reach into tables only organizations'
+    # schemas hold.
+    with transaction.atomic():
+        staff = User.objects.create_superuser(email="ops@slack.example", password="ops-pass-42")
+        operator = Client(HTTP_HOST=settings.BASE_DOMAIN)
+        operator.force_login(staff)
+        listed = operator.get("/admin/integrations_directory/slackteam/")
+        adding = operator.get("/admin/integrations_directory/slackteam/add/")
+        transaction.set_rollback(True)
+
+    assert listed.status_code == 200
+    assert installed.team_id in listed.content.decode()
+    assert "Globex" in listed.content.decode()
+    assert adding.status_code == 403
