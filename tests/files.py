@@ -163,3 +163,23 @@ def samples_ingested(*, owner: Any, files: dict[Any, list[str]]) -> None:
         for name in names
     ]
     documents_ingest(document_ids=ids)
+
+
+def sample_workspaces(*, owner: Any) -> tuple[Any, Any, Any]:
+    """Three workspaces with sample documents ingested, as the API's and the Slack app's
+    tests use them: Handbook (restricted: time off, product FAQ), Finance (restricted: travel
+    and expenses) and Everyone (open: code of conduct)."""
+    from workspaces.services import workspace_create
+
+    handbook = workspace_create(actor=owner, name="Handbook")
+    finance = workspace_create(actor=owner, name="Finance")
+    everyone = workspace_create(actor=owner, name="Everyone", is_open=True)
+    samples_ingested(
+        owner=owner,
+        files={
+            handbook: ["employee-handbook-time-off.md", "product-faq-nr200-nr350.txt"],
+            finance: ["travel-and-expense-policy.html"],
+            everyone: ["code-of-conduct.md"],
+        },
+    )
+    return handbook, finance, everyone

@@ -18,9 +18,8 @@ from members.actions.signup import organization_signup
 from tenants.models import Organization
 from tenants.schemas import schema_public_activate
 from tests.factories import OWNER_PASSWORD
-from tests.files import samples_ingested
+from tests.files import sample_workspaces
 from workspaces.models import Workspace, WorkspaceRole
-from workspaces.services import workspace_create
 
 
 @dataclass(frozen=True)
@@ -44,15 +43,7 @@ def api_org(
             owner_password=OWNER_PASSWORD,
         )
         with tenant_context(organization):
-            handbook = workspace_create(actor=owner, name="Handbook")
-            finance = workspace_create(actor=owner, name="Finance")
-            everyone = workspace_create(actor=owner, name="Everyone", is_open=True)
-            files = {
-                handbook: ["employee-handbook-time-off.md", "product-faq-nr200-nr350.txt"],
-                finance: ["travel-and-expense-policy.html"],
-                everyone: ["code-of-conduct.md"],
-            }
-            samples_ingested(owner=owner, files=files)
+            handbook, finance, everyone = sample_workspaces(owner=owner)
         schema_public_activate()
         try:
             yield ApiOrg(organization, owner, handbook, finance, everyone)

@@ -25,9 +25,9 @@ from saas.celery import app
 from tenants.models import Organization
 from tenants.schemas import schema_public_activate
 from tests.factories import OWNER_PASSWORD, make_member
-from tests.files import samples_ingested
+from tests.files import sample_workspaces
 from workspaces.models import Workspace, WorkspaceRole
-from workspaces.services import grant_set, workspace_create
+from workspaces.services import grant_set
 
 EVENTS_PATH = "/slack/events/"
 
@@ -65,16 +65,8 @@ def slack_org(
             admin = make_member(email="admin@globex.example", role=Role.ADMIN)
             reader = make_member(email="reader@globex.example")
             newcomer = make_member(email="newcomer@globex.example")
-            handbook = workspace_create(actor=owner, name="Handbook")
-            finance = workspace_create(actor=owner, name="Finance")
-            everyone = workspace_create(actor=owner, name="Everyone", is_open=True)
+            handbook, finance, everyone = sample_workspaces(owner=owner)
             grant_set(actor=owner, workspace=handbook, grantee=reader, role=WorkspaceRole.VIEWER)
-            files = {
-                handbook: ["employee-handbook-time-off.md", "product-faq-nr200-nr350.txt"],
-                finance: ["travel-and-expense-policy.html"],
-                everyone: ["code-of-conduct.md"],
-            }
-            samples_ingested(owner=owner, files=files)
         schema_public_activate()
         try:
             yield SlackOrg(organization, admin, reader, newcomer, handbook, finance, everyone)
