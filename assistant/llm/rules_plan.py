@@ -40,42 +40,23 @@ FRAME_LEXEMES = {
 # The constants below were set by hand on handbook set A's questions (the tuning set), not
 # drawn from data by a command; they are what the answer model (assistant/answer_model/)
 # is meant to replace once it answers as well.
-# An unknown question word this close (cosine, single words) to a word of the answer is
-# taken as said in other words; below it, the answer is about something else (an
-# instrument the room's rules do not name, say).
-SYNONYM_SIMILARITY = 0.55
-UNKNOWN_SHARE = 0.3
-MIN_CHUNKS_FOR_ABSENCE = 20
-# A name the question gives that the answer's headings do not, against a name they give
-# instead this close to it (one office's name against another's, not against a topic).
-SIBLING_SIMILARITY = 0.45
-# The word after "over", "via" or "through" (and a determiner): a channel or means.
-MEANS = re.compile(
-    r"\b(?:over|via|through)\s+(?:(?:a|an|the|my|our|your|their)\s+)?([A-Za-z][\w'’-]*)", re.I
-)
 # How much a unit gains when the question names its section.
 SECTION_NAMED_WEIGHT = 0.25
 # A unit scoring this close to the best is said too, whatever it adds.
 CLOSE_RATIO = 0.9
 # Below this similarity to a sentence of the previous answer, a unit is not said like it.
 PARALLEL_FLOOR = 0.5
-NAME = re.compile(r"\b(?:[A-Z][\w'’-]*|[A-Za-z]+\d+\w*)")
 
 
-def _idf(lexemes: set[str], workspace_ids: Sequence[int]) -> tuple[dict[str, float], set[str]]:
-    """IDF of each lexeme from the term statistics of the workspaces searched, and the
-    lexemes no chunk of theirs has."""
+def _idf(lexemes: set[str], workspace_ids: Sequence[int]) -> dict[str, float]:
+    """IDF of each lexeme from the term statistics of the workspaces searched."""
     chunks, counts = term_chunk_counts(lexemes=lexemes, workspace_ids=workspace_ids)
     total = float(max(chunks, 1))
     # A lexeme no chunk has gets the highest weight; it cannot be matched anyway.
-    idf = {
+    return {
         lexeme: math.log(1 + (total - counts.get(lexeme, 0) + 0.5) / (counts.get(lexeme, 0) + 0.5))
         for lexeme in lexemes
     }
-    # That a small knowledge base never uses a word says little about what it covers.
-    if total < MIN_CHUNKS_FOR_ABSENCE:
-        return idf, set()
-    return idf, {lexeme for lexeme in lexemes if not counts.get(lexeme)}
 
 
 @dataclass(frozen=True)
@@ -100,8 +81,6 @@ class Features:
     question_lexemes: set[str]
     idf: dict[str, float]
     language: str
-    # Question lexemes no chunk of the workspaces searched has, question-framing words aside.
-    unknown: set[str]
     question: str
     # The organization's embedding model, looked up once for the whole plan.
     embeddings: Embeddings
@@ -162,7 +141,7 @@ def unit_features(
             label = found
     keep = [index for index, unit in enumerate(every) if unit.answerable]
     candidates = [every[index] for index in keep]
-    idf, unknown = _idf(question_lexemes, workspace_ids)
+    idf = _idf(question_lexemes, workspace_ids)
 
     def coverage(found: set[str]) -> float:
         total = sum(idf[x] for x in question_lexemes) or 1.0
@@ -200,7 +179,6 @@ def unit_features(
         question_lexemes=question_lexemes,
         idf=idf,
         language=language,
-        unknown=unknown - FRAME_LEXEMES,
         question=question,
         embeddings=embeddings,
     )
@@ -299,6 +277,25 @@ def _part(anchor: Unit, features: Features) -> tuple[list[Unit], str]:
     return [anchor], anchor.text
 
 
+def passage_relevance(features: Features) -> np.ndarray:
+    """How well each candidate's passage matches the question: the best decides whether
+    there is an answer at all."""
+    return np.asarray(0.6 * features.passage_similarity + 0.4 * features.passage_coverage)
+
+
+def unit_scores(features: Features) -> np.ndarray:
+    """How well each candidate unit answers: its own match decides which units say it. A
+    sentence often names its subject only in the sentence before or the heading: term
+    overlap counted with those weighs most."""
+    return np.asarray(
+        0.6 * features.similarity
+        + 0.1 * features.overlap
+        + 0.3 * features.context_overlap
+        + 0.25 * features.passage_similarity
+        + SECTION_NAMED_WEIGHT * features.section_named
+    )
+
+
 def rules_plan(
     *,
     question: str,
@@ -329,26 +326,13 @@ def rules_plan(
     )
     if features is None:
         return None
-    # How well the best passage matches decides whether there is an answer at all; the
-    # unit's own match decides which units say it.
-    relevance = 0.6 * features.passage_similarity + 0.4 * features.passage_coverage
-    if relevance.max() < settings.ASSISTANT_EXTRACTIVE_MIN_SCORE:
+    if passage_relevance(features).max() < settings.ASSISTANT_EXTRACTIVE_MIN_SCORE:
         return None
-    # A sentence often names its subject only in the sentence before or the heading: term
-    # overlap counted with those weighs most.
-    scores = (
-        0.6 * features.similarity
-        + 0.1 * features.overlap
-        + 0.3 * features.context_overlap
-        + 0.25 * features.passage_similarity
-        + SECTION_NAMED_WEIGHT * features.section_named
-    )
+    scores = unit_scores(features)
     said = " ".join(" ".join(already_said).split())
     if said:
         scores = _follow_up_scores(scores, features, already_said, previous_question, elliptical)
     best = int(np.argmax(scores))
-    if _about_something_else(features.candidates[best], features, passages):
-        return None
     chosen = [best]
     covered = _said_by(features.candidates[best], features)
     needed = settings.ASSISTANT_EXTRACTIVE_MIN_GAIN * _weight(features, features.question_lexemes)
@@ -455,68 +439,3 @@ def _follow_up_scores(
         )
         scores = scores + boost
     return scores
-
-
-def _words_of(text: str) -> list[str]:
-    return list(dict.fromkeys(re.findall(r"[A-Za-z][A-Za-z'’-]+", text)))
-
-
-def _about_something_else(anchor: Unit, features: Features, passages: Sequence[Passage]) -> bool:
-    """Whether the best answer is about something other than what was asked: the question
-    names a thing no document mentions and the answer does not say in other words, or it
-    names a place or item that the answer's headings replace by a sibling (one office asked
-    about, another office's page found)."""
-    passage = next(p for p in passages if p.number == anchor.passage)
-    said = f"{anchor.text} {anchor.context}"
-    labels = f"{passage.chunk.heading_path} {passage.chunk.document_title} {anchor.context}"
-    # Abbreviations and times ("OS", "3pm") are left out: too short to judge by.
-    # Nor the means something came by ("asked for my password over chat"): the question is
-    # about what was asked, whatever the channel.
-    asides = {m.lower() for m in MEANS.findall(features.question)}
-    unknown_words = [
-        w
-        for w in _words_of(features.question)
-        if len(w) > 3 and _stem_in(w, features.unknown) and w.lower() not in asides
-    ]
-    # A word nobody wrote matters when it carries much of the question (the instrument a
-    # question about the music room names), less so as an aside ("over the intercom" of a
-    # question about the front desk asking for a visitor pass).
-    weighed = features.question_lexemes - FRAME_LEXEMES
-    unknown_weight = sum(
-        features.idf[x] for x in weighed if any(_stem_in(w, {x}) for w in unknown_words)
-    )
-    if unknown_weight < UNKNOWN_SHARE * sum(features.idf[x] for x in weighed):
-        unknown_words = []
-    # A row or a list item is read with its caption or lead-in; a sentence with its whole
-    # passage, which often names its subject a sentence or two before.
-    scope = f"{said} {labels}" if anchor.kind != "sentence" else f"{labels} {passage.chunk.text}"
-    names = [
-        n
-        for n in NAME.findall(features.question)[1:]
-        if n not in ("I", "I'm", "I've") and n.lower() not in scope.lower()
-    ]
-    label_names = [n for n in NAME.findall(labels) if n.lower() not in features.question.lower()]
-    if not unknown_words and not (names and label_names):
-        return False
-    # Said in other words anywhere in the answer's passage ("frozen": "Freeze periods").
-    answer_words = _words_of(f"{said} {passage.chunk.heading_path} {passage.chunk.text}")
-    texts = unknown_words + names + answer_words + label_names
-    vectors = np.asarray(features.embeddings.embed_documents(texts))
-    unknown_v = vectors[: len(unknown_words)]
-    names_v = vectors[len(unknown_words) : len(unknown_words) + len(names)]
-    answer_v = vectors[len(unknown_words) + len(names) : len(texts) - len(label_names)]
-    label_v = vectors[len(texts) - len(label_names) :]
-    if len(unknown_v) and len(answer_v):
-        closest = (unknown_v @ answer_v.T).max(axis=1)
-        if closest.min() < SYNONYM_SIMILARITY:
-            return True
-    elif len(unknown_v):
-        return True
-    return bool(len(names_v) and len(label_v) and (names_v @ label_v.T).max() >= SIBLING_SIMILARITY)
-
-
-def _stem_in(word: str, lexemes: set[str]) -> bool:
-    """Whether a word of the question is one of these lexemes (English stems: "inspections"
-    is "inspect", "studios" is "studio")."""
-    lower = word.lower().replace("’", "'")
-    return any(lower.startswith(lexeme) and len(lexeme) >= len(lower) - 4 for lexeme in lexemes)

@@ -214,3 +214,27 @@ def test_an_answer_that_failed_counts_as_failed_not_as_an_answer():
     assert result["answer_recall"] == 0.5
     assert result["refusal_recall"] == 0.0
     assert result["answer_words_p50"] == 5
+
+
+def test_eval_answer_step_shows_where_each_step_keeps_or_loses_the_answer(
+    tmp_path, django_db_setup, django_db_blocker
+):
+    path = tmp_path / "tiny-squad.json"
+    path.write_text(json.dumps(SQUAD))
+    out = io.StringIO()
+
+    with django_db_blocker.unblock():
+        call_command("eval_answer_step", squad=path, stdout=out, stderr=io.StringIO())
+
+    result = json.loads(out.getvalue())
+    # Each question is asked as it is (SQuAD says each has its answer in its paragraph) and
+    # with its own paragraph set aside (then nothing holds an answer): 8 in all. Three find
+    # their paragraph and rank the answering sentence among the first three; the painter
+    # question's paragraph, about honey, does not hold its answer.
+    assert result["questions"] == 8
+    assert result["answerable"] == 4
+    assert result["gold_passage_retrieved"] == 0.75
+    assert result["gold_unit_top3"] == 0.75
+    assert result["gold_unit_first"] <= result["gold_unit_top3"]
+    assert result["refused_by_relevance"] <= 0.25
+    assert 0.5 < result["relevance_auc"] <= 1.0
