@@ -168,18 +168,20 @@ def document_upload(
     title: str = "",
     tags: list[str] | str = "",
     queue_ingestion: bool = True,
+    source_url: str = "",
 ) -> Document:
     """Store one uploaded file and queue its ingestion (unless the caller ingests it itself,
     as the evaluation commands do). Refuses (WorkspaceError) an oversized file before
     storing it, and content already in the workspace; past the plan's document or storage
-    cap, raises billing.caps.CapReached."""
+    cap, raises billing.caps.CapReached. `source_url`: where a synced file lives at its
+    source."""
     _ensure_level(actor, workspace, WorkspaceRole.EDITOR)
     normalised = _tags(tags)
     sha256 = _upload_check(workspace, upload)
     cap_ensure(organization=tenant_current(), meter="documents", adding_bytes=upload.size or 0)
     return _document_store(
         actor=actor, workspace=workspace, upload=upload, sha256=sha256, title=title,
-        tags=normalised, queue_ingestion=queue_ingestion,
+        tags=normalised, queue_ingestion=queue_ingestion, source_url=source_url,
     )  # fmt: skip
 
 
@@ -202,6 +204,7 @@ def _document_store(
     title: str,
     tags: list[str],
     queue_ingestion: bool,
+    source_url: str = "",
 ) -> Document:
     name = upload.name or "document"
     document = Document(
@@ -214,6 +217,7 @@ def _document_store(
         sha256=sha256,
         tags=tags,
         uploaded_by=actor,
+        source_url=source_url,
     )
     document.file.save(name, upload, save=False)
     try:
