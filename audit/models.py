@@ -47,6 +47,10 @@ class AuditAction(models.TextChoices):
     DELETION_SCHEDULED = "data.deletion_scheduled", "Organization deletion scheduled"
     DELETION_CANCELLED = "data.deletion_cancelled", "Organization deletion cancelled"
     MEMBER_ERASED = "data.member_erased", "Member's personal data erased"
+    SOURCE_ADDED = "source.added", "Source added"
+    SOURCE_CHANGED = "source.changed", "Source's settings changed"
+    SOURCE_SYNC_REQUESTED = "source.sync_requested", "Source sync requested"
+    SOURCE_REMOVED = "source.removed", "Source removed"
 
 
 class AuditEvent(models.Model):

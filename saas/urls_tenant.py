@@ -16,6 +16,7 @@ urlpatterns = [
     path("billing/", include("billing.urls")),
     path("audit/", include("audit.urls")),
     path("", include("integrations.urls")),  # Members -> Integrations (Slack)
+    path("", include("connectors.urls")),  # Workspace -> Sources
     # SCIM 2.0 provisioning for the organization's identity provider (members.scim).
     path("scim/v2/", include("members.scim.urls")),
     path("", include("api.urls")),  # the API keys page, and the REST API under /api/v1/

@@ -101,3 +101,10 @@ def organization_data_manageable(*, user: User) -> bool:
     erasing a former member and deleting the organization: owners only. An admin manages
     every workspace but may neither carry everything away nor end the organization."""
     return user.is_active and user.role == Role.OWNER
+
+
+def sources_manageable(*, user: User) -> bool:
+    """Connecting a source to a workspace (its credentials reach outside the organization,
+    and what it syncs is added in the name of whoever connected it), running, pausing and
+    removing one: owners and admins."""
+    return user.is_active and user.role in ORGANIZATION_MANAGERS

@@ -20,6 +20,7 @@ from members.permissions import organization_manager_required
 from members.selectors import group_list, invitation_pending_list, member_list
 from workspaces.access import (
     level_allows,
+    sources_manageable,
     workspace_allows,
     workspace_level,
     workspaces_creatable_by,
@@ -122,6 +123,7 @@ def _abilities(request: MemberRequest, workspace: Workspace) -> dict[str, object
         "role": level,
         "can_edit": level_allows(level, WorkspaceRole.EDITOR),
         "can_manage": level_allows(level, WorkspaceRole.MANAGER),
+        "can_manage_sources": sources_manageable(user=request.user),
     }
 
 

@@ -565,3 +565,34 @@ SLACK_UPDATE_INTERVAL_SECONDS = env.float("SLACK_UPDATE_INTERVAL_SECONDS", defau
 SLACK_DEDUPE_SECONDS = env.int("SLACK_DEDUPE_SECONDS", default=24 * 3600)
 # Rate-limited Web API calls (429) are retried this many times after Retry-After.
 SLACK_RATE_LIMIT_RETRIES = env.int("SLACK_RATE_LIMIT_RETRIES", default=3)
+
+# --- Connectors (issue 27): sources that sync into workspaces --------------------------------
+TENANT_APPS += ["connectors"]
+INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
+# Fernet keys (urlsafe base64 of 32 bytes) for sources' credentials at rest; the first
+# encrypts, all decrypt (rotation: put the new key first, then `manage.py
+# connector_secrets_rotate`). Empty: one derived from DJANGO_SECRET_KEY.
+CONNECTOR_SECRET_KEYS = env.list("CONNECTOR_SECRET_KEYS", default=[])
+# A source's address that resolves to a private, loopback, link-local or otherwise
+# non-public network is refused (on every redirect too), so that a source cannot be used to
+# read the organization's neighbours inside our network. Networks listed here (CIDR) are
+# allowed anyway: only the tests and local development list any (127.0.0.1/32).
+CONNECTOR_ALLOWED_PRIVATE_NETWORKS = env.list("CONNECTOR_ALLOWED_PRIVATE_NETWORKS", default=[])
+CONNECTOR_USER_AGENT = env.str(
+    "CONNECTOR_USER_AGENT", default="KnowledgeAssistantBot/1.0 (+https://localhost/bot)"
+)
+CONNECTOR_HTTP_TIMEOUT_SECONDS = env.float("CONNECTOR_HTTP_TIMEOUT_SECONDS", default=20.0)
+# A website source reads at most this many pages a sync; a site with more is synced in part
+# and, its listing being incomplete, nothing is pruned from it.
+CONNECTOR_WEBSITE_MAX_PAGES = env.int("CONNECTOR_WEBSITE_MAX_PAGES", default=1000)
+# A source that answers 429 is asked again after its Retry-After, at most this long; the
+# sync waits in the queue meanwhile, not in a worker.
+CONNECTOR_RETRY_AFTER_MAX_SECONDS = env.int("CONNECTOR_RETRY_AFTER_MAX_SECONDS", default=3600)
+# A running sync that has not recorded progress for this long lost its worker: beat queues
+# it again and it resumes from its checkpoint.
+CONNECTOR_STALLED_MINUTES = env.int("CONNECTOR_STALLED_MINUTES", default=15)
+CONNECTOR_SCHEDULE_SECONDS = env.int("CONNECTOR_SCHEDULE_SECONDS", default=60)
+CELERY_BEAT_SCHEDULE["connectors-due"] = {
+    "task": "connectors.tasks.connectors_due_task",
+    "schedule": CONNECTOR_SCHEDULE_SECONDS,
+}

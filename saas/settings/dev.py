@@ -11,6 +11,8 @@ os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.console.EmailB
 
 # Single sign-on may use the local identity provider over http (localdev/oidc_provider).
 os.environ.setdefault("SSO_ALLOW_HTTP_ISSUERS", "1")
+# Sources may be the local Drive-format server and local websites on this machine.
+os.environ.setdefault("CONNECTOR_ALLOWED_PRIVATE_NETWORKS", "127.0.0.1/32")
 
 from .base import *  # noqa: F403
 

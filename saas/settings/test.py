@@ -18,6 +18,8 @@ os.environ.setdefault("SLACK_SIGNING_SECRET", "slack-test-signing-secret")
 
 # Single sign-on may use the local identity provider over http (localdev/oidc_provider).
 os.environ.setdefault("SSO_ALLOW_HTTP_ISSUERS", "1")
+# Sources may be the local servers the tests start (connectors' address guard allows these).
+os.environ.setdefault("CONNECTOR_ALLOWED_PRIVATE_NETWORKS", "127.0.0.1/32")
 
 from .base import *  # noqa: F403
 

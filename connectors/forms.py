@@ -1,0 +1,52 @@
+from django import forms
+
+from connectors.models import Schedule
+
+SCHEDULE_REFUSAL = {"invalid_choice": "Choose how often to sync from the list."}
+
+
+class WebsiteSourceForm(forms.Form):
+    start_url = forms.URLField(
+        label="Start URL or sitemap.xml",
+        max_length=2000,
+        assume_scheme="https",
+        error_messages={
+            "required": "Give the address of the site's first page or of its sitemap.xml.",
+            "invalid": "Give a web address such as https://example.com/help/.",
+        },
+    )
+    # Not `prefix`: a form's own attribute of that name prefixes its fields' names.
+    path_prefix = forms.URLField(
+        label="Only pages under",
+        max_length=2000,
+        required=False,
+        assume_scheme="https",
+        help_text="Leave empty for the start URL's folder.",
+        error_messages={
+            "invalid": "Give the prefix as a web address, e.g. https://example.com/help/."
+        },
+    )
+    schedule = forms.TypedChoiceField(
+        label="Sync",
+        choices=Schedule.choices,
+        coerce=int,
+        initial=Schedule.DAILY,
+        required=False,
+        empty_value=int(Schedule.DAILY),  # type: ignore[arg-type]  # the stubs say str
+        error_messages=SCHEDULE_REFUSAL,
+    )
+    username = forms.CharField(label="User name (if the site asks)", max_length=200, required=False)
+    password = forms.CharField(
+        label="Password", max_length=200, required=False, widget=forms.PasswordInput
+    )
+
+
+class SourceSettingsForm(forms.Form):
+    schedule = forms.TypedChoiceField(
+        label="Sync", choices=Schedule.choices, coerce=int, error_messages=SCHEDULE_REFUSAL
+    )
+    paused = forms.BooleanField(label="Paused", required=False)
+
+
+class SourceRemoveForm(forms.Form):
+    documents_too = forms.BooleanField(label="Delete the documents it synced too", required=False)

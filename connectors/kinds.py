@@ -1,0 +1,22 @@
+"""The source a connector reads, built from its kind, selection and credentials."""
+
+from accounts.secrets_at_rest import SecretUnreadable
+from connectors.credentials import credentials_open
+from connectors.models import Connector, SourceKind
+from connectors.sources import Source, SourceUnavailable
+from connectors.sources.website import WebsiteSource
+
+
+def connector_source(connector: Connector) -> Source:
+    try:
+        credentials = credentials_open(connector)
+    except SecretUnreadable as refusal:
+        raise SourceUnavailable(str(refusal)) from None
+    if connector.kind == SourceKind.WEBSITE:
+        username, password = credentials.get("username", ""), credentials.get("password", "")
+        return WebsiteSource(
+            start_url=connector.selection["start_url"],
+            prefix=connector.selection.get("prefix", ""),
+            auth=(username, password) if username else None,
+        )
+    raise SourceUnavailable(f"Sources of the kind “{connector.kind}” are not synced any more.")

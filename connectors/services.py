@@ -1,0 +1,157 @@
+"""Writes to connectors: add, change, sync now, remove; each with its audit event."""
+
+from datetime import timedelta
+from functools import partial
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import User
+from audit.models import AuditAction
+from audit.services import audit_record
+from connectors.credentials import credentials_seal
+from connectors.models import Connector, Schedule, SourceKind, SyncState
+from connectors.sources import SourceUnavailable
+from connectors.sources.guarded_http import address_ensure_public
+from connectors.sources.website import scope_default
+from workspaces.access import sources_manageable
+from workspaces.lanes import large_lane, task_send
+from workspaces.models import Document, Workspace
+from workspaces.services import document_delete
+
+SYNC_TASK = "connectors.tasks.connector_sync_task"
+
+
+class ConnectorError(Exception):
+    """A refusal, worded for the person."""
+
+
+def _ensure_manager(actor: User) -> None:
+    if not sources_manageable(user=actor):
+        raise ConnectorError("Only owners and admins connect and manage sources.")
+
+
+@transaction.atomic
+def website_connector_add(
+    *,
+    actor: User,
+    workspace: Workspace,
+    start_url: str,
+    prefix: str = "",
+    schedule: Schedule = Schedule.DAILY,
+    username: str = "",
+    password: str = "",
+) -> Connector:
+    """A website source (a start URL whose pages are followed within `prefix`, or a
+    sitemap.xml), synced at once and then on `schedule`."""
+    _ensure_manager(actor)
+    start_url = start_url.strip()
+    try:
+        address_ensure_public(start_url)
+    except SourceUnavailable as refusal:
+        raise ConnectorError(str(refusal)) from None
+    prefix = prefix.strip() or scope_default(start_url)
+    if urlsplit(prefix).netloc != urlsplit(start_url).netloc:
+        raise ConnectorError("The path prefix must be on the same site as the start URL.")
+    credentials = {"username": username, "password": password} if username else {}
+    connector = Connector.objects.create(
+        workspace=workspace, kind=SourceKind.WEBSITE, name=urlsplit(start_url).netloc[:120],
+        selection={"start_url": start_url, "prefix": prefix},
+        credentials_encrypted=credentials_seal(credentials), schedule=schedule,
+        created_by=actor,
+    )  # fmt: skip
+    audit_record(
+        actor=actor, action=AuditAction.SOURCE_ADDED, target=connector,
+        target_label=connector.name,
+        details={"workspace": workspace.name, "kind": connector.kind, **connector.selection,
+                 "credentials": bool(credentials)},
+    )  # fmt: skip
+    _sync_queue(connector)
+    return connector
+
+
+def _sync_queue(connector: Connector) -> None:
+    """Queue the connector's sync once the caller's transaction commits. Syncs go to the
+    large lane: a long walk through a source must never hold the workers that ingest
+    uploads; the documents it adds are ingested on their own lanes."""
+    if connector.state not in (SyncState.RUNNING, SyncState.WAITING):
+        connector.state = SyncState.QUEUED
+    # Beat queues it again if nothing takes it (CONNECTOR_STALLED_MINUTES).
+    connector.heartbeat_at = timezone.now()
+    connector.save(update_fields=["state", "heartbeat_at"])
+    transaction.on_commit(partial(task_send, SYNC_TASK, connector.pk, queue=large_lane()))
+
+
+@transaction.atomic
+def connector_sync_request(*, actor: User, connector: Connector) -> Connector:
+    """Sync now ("Sync now"); a sync already running goes on (a second one would be
+    skipped by its lock)."""
+    _ensure_manager(actor)
+    if connector.paused:
+        raise ConnectorError("This source is paused; resume it to sync.")
+    if connector.state in (SyncState.RUNNING, SyncState.QUEUED):
+        raise ConnectorError("This source is syncing already.")
+    audit_record(
+        actor=actor, action=AuditAction.SOURCE_SYNC_REQUESTED, target=connector,
+        target_label=connector.name,
+    )  # fmt: skip
+    _sync_queue(connector)
+    return connector
+
+
+@transaction.atomic
+def connector_settings_set(
+    *, actor: User, connector: Connector, schedule: Schedule, paused: bool
+) -> Connector:
+    _ensure_manager(actor)
+    before = {"schedule": connector.schedule, "paused": connector.paused}
+    connector.schedule, connector.paused = schedule, paused
+    last = connector.last_synced_at or timezone.now()
+    connector.next_sync_at = last + timedelta(minutes=schedule) if schedule else None
+    connector.save(update_fields=["schedule", "paused", "next_sync_at"])
+    audit_record(
+        actor=actor, action=AuditAction.SOURCE_CHANGED, target=connector,
+        target_label=connector.name,
+        details={"before": before, "after": {"schedule": schedule, "paused": paused}},
+    )  # fmt: skip
+    return connector
+
+
+@transaction.atomic
+def connector_remove(*, actor: User, connector: Connector, documents_too: bool) -> int:
+    """Remove the source; with `documents_too`, the documents it synced as well (each
+    deleted as a person's delete is, audited). Returns how many documents were deleted."""
+    _ensure_manager(actor)
+    deleted = 0
+    if documents_too:
+        document_ids = connector.items.exclude(document=None).values_list("document", flat=True)
+        for document in Document.objects.filter(pk__in=list(document_ids)):
+            document_delete(actor=actor, document=document)
+            deleted += 1
+    audit_record(
+        actor=actor, action=AuditAction.SOURCE_REMOVED, target=connector,
+        target_label=connector.name,
+        details={"workspace": connector.workspace.name, "documents_deleted": deleted},
+    )  # fmt: skip
+    connector.delete()
+    return deleted
+
+
+def connectors_due_queue() -> int:
+    """Queue the syncs of the schema in force that are due: their schedule came round,
+    their Retry-After passed, or they stopped moving (their worker died, or their message
+    was lost: they resume from their checkpoint). Returns how many were queued."""
+    now = timezone.now()
+    stalled = now - timedelta(minutes=settings.CONNECTOR_STALLED_MINUTES)
+    scheduled = Q(state__in=[SyncState.IDLE, SyncState.FAILED], next_sync_at__lte=now)
+    resting = Q(state=SyncState.WAITING, retry_after_until__lte=now)
+    stuck = Q(state__in=[SyncState.RUNNING, SyncState.QUEUED], heartbeat_at__lt=stalled)
+    queued = 0
+    for connector in Connector.objects.filter(scheduled | resting | stuck, paused=False):
+        with transaction.atomic():
+            _sync_queue(connector)
+        queued += 1
+    return queued

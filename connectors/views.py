@@ -1,0 +1,167 @@
+"""Workspace -> Sources: add a website, see each source's syncs, sync now, pause, remove.
+Owners and admins only (workspaces.access.sources_manageable); to anyone else, as to a
+workspace one may not manage, these pages do not exist (404)."""
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.http import MemberRequest, form_refusal, service_call, service_call_flashed
+from connectors.forms import SourceRemoveForm, SourceSettingsForm, WebsiteSourceForm
+from connectors.models import Connector, SyncState
+from connectors.selectors import (
+    connector_document_count,
+    connector_failures,
+    connector_get,
+    connector_list,
+    connector_progress,
+)
+from connectors.services import (
+    ConnectorError,
+    connector_remove,
+    connector_settings_set,
+    connector_sync_request,
+    website_connector_add,
+)
+from workspaces.access import sources_manageable
+from workspaces.models import Workspace
+from workspaces.selectors import workspace_get_manageable
+
+
+def sources_manager_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Signed in, an owner or admin, and the workspace exists; otherwise a 404. The view
+    gets the workspace instead of its slug."""
+
+    @login_required
+    @wraps(view)
+    def wrapped(request: MemberRequest, slug: str, *args: Any, **kwargs: Any) -> HttpResponse:
+        workspace = workspace_get_manageable(user=request.user, slug=slug)
+        if workspace is None or not sources_manageable(user=request.user):
+            raise Http404
+        return view(request, workspace, *args, **kwargs)
+
+    return wrapped
+
+
+def _connector(workspace: Workspace, connector_id: int) -> Connector:
+    connector = connector_get(workspace=workspace, connector_id=connector_id)
+    if connector is None:
+        raise Http404
+    return connector
+
+
+def _card(connector: Connector) -> dict[str, object]:
+    running = connector.state in (SyncState.QUEUED, SyncState.RUNNING, SyncState.WAITING)
+    return {
+        "connector": connector,
+        "running": running,
+        "progress": connector_progress(connector=connector) if running else None,
+        "failures": connector_failures(connector=connector),
+        "documents": connector_document_count(connector=connector),
+        "settings_form": SourceSettingsForm(
+            initial={"schedule": connector.schedule, "paused": connector.paused}
+        ),
+    }
+
+
+def _page(
+    request: MemberRequest, workspace: Workspace, *, form: WebsiteSourceForm | None = None,
+    refusal: str = "",
+) -> HttpResponse:  # fmt: skip
+    context = {
+        "workspace": workspace,
+        "cards": [_card(connector) for connector in connector_list(workspace=workspace)],
+        "website_form": form or WebsiteSourceForm(),
+        "refusal": refusal,
+    }
+    return render(request, "connectors/sources.html", context, status=400 if refusal else 200)
+
+
+@sources_manager_required
+@require_GET
+def sources_page(request: MemberRequest, workspace: Workspace) -> HttpResponse:
+    return _page(request, workspace)
+
+
+@sources_manager_required
+@require_GET
+def source_card(request: MemberRequest, workspace: Workspace, connector_id: int) -> HttpResponse:
+    """The card alone: polled while a sync runs, for its progress bar."""
+    card = _card(_connector(workspace, connector_id))
+    return render(request, "connectors/sources.html#source-card", {"workspace": workspace, **card})
+
+
+@sources_manager_required
+@require_POST
+def website_add(request: MemberRequest, workspace: Workspace) -> HttpResponse:
+    form = WebsiteSourceForm(request.POST)
+    if not form.is_valid():
+        return _page(request, workspace, form=form, refusal=form_refusal(form))
+    fields = form.cleaned_data
+    connector, refusal = service_call(
+        lambda: website_connector_add(
+            actor=request.user, workspace=workspace, start_url=fields["start_url"],
+            prefix=fields["path_prefix"], schedule=fields["schedule"],
+            username=fields["username"], password=fields["password"],
+        ),
+        refused=ConnectorError,
+    )  # fmt: skip
+    if connector is None:
+        return _page(request, workspace, form=form, refusal=refusal)
+    messages.success(request, f"Added {connector.name}; its first sync has started.")
+    return redirect("connectors:list", slug=workspace.slug)
+
+
+@sources_manager_required
+@require_POST
+def source_sync(request: MemberRequest, workspace: Workspace, connector_id: int) -> HttpResponse:
+    connector = _connector(workspace, connector_id)
+    service_call_flashed(
+        request, lambda: connector_sync_request(actor=request.user, connector=connector),
+        refused=ConnectorError, success=f"A sync of {connector.name} has started.",
+    )  # fmt: skip
+    return redirect("connectors:list", slug=workspace.slug)
+
+
+@sources_manager_required
+@require_POST
+def source_settings(
+    request: MemberRequest, workspace: Workspace, connector_id: int
+) -> HttpResponse:
+    connector = _connector(workspace, connector_id)
+    form = SourceSettingsForm(request.POST)
+    if not form.is_valid():
+        return _page(request, workspace, refusal=form_refusal(form))
+    settings = form.cleaned_data
+    service_call_flashed(
+        request,
+        lambda: connector_settings_set(actor=request.user, connector=connector, **settings),
+        refused=ConnectorError, success="Saved.",
+    )  # fmt: skip
+    return redirect("connectors:list", slug=workspace.slug)
+
+
+@sources_manager_required
+@require_POST
+def source_remove(request: MemberRequest, workspace: Workspace, connector_id: int) -> HttpResponse:
+    connector = _connector(workspace, connector_id)
+    form = SourceRemoveForm(request.POST)
+    form.is_valid()  # one optional checkbox: anything else is "no"
+    documents_too = bool(form.cleaned_data.get("documents_too"))
+    kept = "; its documents stay."
+    service_call_flashed(
+        request,
+        lambda: connector_remove(
+            actor=request.user, connector=connector, documents_too=documents_too
+        ),
+        refused=ConnectorError,
+        success=lambda deleted: f"Removed {connector.name}"
+        + (f" and the {deleted} documents it synced." if documents_too else kept),
+    )  # fmt: skip
+    return redirect("connectors:list", slug=workspace.slug)
