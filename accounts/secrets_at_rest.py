@@ -6,7 +6,7 @@ the purpose (development), so two purposes never share a key."""
 
 import base64
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
@@ -30,18 +30,17 @@ def secret_encrypt(plain: str, *, keys: Sequence[str], purpose: str) -> str:
 
 
 def secret_decrypt(encrypted: str, *, keys: Sequence[str], purpose: str) -> str:
-    try:
-        return _vault(keys, purpose).decrypt(encrypted.encode()).decode()
-    except InvalidToken:
-        raise SecretUnreadable(
-            "The stored secret cannot be read with the configured keys; enter it again."
-        ) from None
+    return _opened(_vault(keys, purpose).decrypt, encrypted).decode()
 
 
 def secret_reencrypt(encrypted: str, *, keys: Sequence[str], purpose: str) -> str:
     """The same secret under the first key (after a rotation)."""
+    return _opened(_vault(keys, purpose).rotate, encrypted).decode()
+
+
+def _opened(operation: Callable[[bytes], bytes], encrypted: str) -> bytes:
     try:
-        return _vault(keys, purpose).rotate(encrypted.encode()).decode()
+        return operation(encrypted.encode())
     except InvalidToken:
         raise SecretUnreadable(
             "The stored secret cannot be read with the configured keys; enter it again."

@@ -4,7 +4,7 @@ synced; a source's credentials are encrypted at rest and survive a key rotation.
 from cryptography.fernet import Fernet
 
 from accounts.models import User
-from connectors.credentials import credentials_open, credentials_rotate
+from connectors.credentials import credentials_open
 from connectors.models import Connector, SyncState
 from connectors.services import website_connector_add
 from connectors.sync import connector_sync_run
@@ -44,24 +44,6 @@ def test_a_site_behind_a_password_is_synced_with_credentials_kept_encrypted(
     assert "correct horse" not in connector.credentials_encrypted
     assert "reader" not in connector.credentials_encrypted
     assert credentials_open(connector)["password"] == "correct horse battery staple"
-
-
-def test_rotating_the_key_re_encrypts_the_credentials(
-    owner_a: User, workspace: Workspace, site: WebsiteLocal, settings
-):
-    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
-    settings.CONNECTOR_SECRET_KEYS = [old]
-    connector = website_connector_add(
-        actor=owner_a, workspace=workspace, start_url=site.url("/help/"), username="reader",
-        password="s3cret",
-    )  # fmt: skip
-    settings.CONNECTOR_SECRET_KEYS = [new, old]
-
-    assert credentials_rotate() == 1
-
-    settings.CONNECTOR_SECRET_KEYS = [new]
-    connector.refresh_from_db()
-    assert credentials_open(connector) == {"username": "reader", "password": "s3cret"}
 
 
 def test_credentials_under_a_key_no_longer_configured_stop_the_sync_with_the_reason(
