@@ -50,3 +50,33 @@ class SourceSettingsForm(forms.Form):
 
 class SourceRemoveForm(forms.Form):
     documents_too = forms.BooleanField(label="Delete the documents it synced too", required=False)
+
+
+class DriveSourceForm(forms.Form):
+    key_file = forms.CharField(
+        label="Service account key (JSON)",
+        max_length=20_000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages={"required": "Paste the service account's key file (JSON)."},
+    )
+    folder_id = forms.CharField(
+        label="Folder ID",
+        max_length=200,
+        required=False,
+        help_text="The part after /folders/ in the folder's address; empty: every file the "
+        "account may read.",
+    )
+    subject = forms.EmailField(
+        label="Act as (domain-wide delegation)",
+        required=False,
+        error_messages={"invalid": "Give the address of the Google Workspace user to act as."},
+    )
+    schedule = forms.TypedChoiceField(
+        label="Sync",
+        choices=Schedule.choices,
+        coerce=int,
+        initial=Schedule.DAILY,
+        required=False,
+        empty_value=int(Schedule.DAILY),  # type: ignore[arg-type]  # the stubs say str
+        error_messages=SCHEDULE_REFUSAL,
+    )

@@ -4,6 +4,7 @@ from accounts.secrets_at_rest import SecretUnreadable
 from connectors.credentials import credentials_open
 from connectors.models import Connector, SourceKind
 from connectors.sources import Source, SourceUnavailable
+from connectors.sources.google_drive import GoogleDriveSource
 from connectors.sources.website import WebsiteSource
 
 
@@ -19,4 +20,9 @@ def connector_source(connector: Connector) -> Source:
             prefix=connector.selection.get("prefix", ""),
             auth=(username, password) if username else None,
         )
+    if connector.kind == SourceKind.GOOGLE_DRIVE:
+        return GoogleDriveSource(
+            key_file=credentials["key_file"], folder_id=connector.selection.get("folder_id", ""),
+            subject=connector.selection.get("subject", ""), cursor=connector.cursor,
+        )  # fmt: skip
     raise SourceUnavailable(f"Sources of the kind “{connector.kind}” are not synced any more.")

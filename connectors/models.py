@@ -8,6 +8,7 @@ from workspaces.models import Document, Workspace
 
 class SourceKind(models.TextChoices):
     WEBSITE = "website", "Website"
+    GOOGLE_DRIVE = "google_drive", "Google Drive"
 
 
 class Schedule(models.IntegerChoices):
@@ -51,6 +52,9 @@ class Connector(models.Model):
     # point (a delta token, a listing's progress). Items seen by sync N carry N.
     generation = models.PositiveIntegerField(default=0)
     checkpoint = models.JSONField(default=dict, blank=True)
+    # Where the next sync's delta starts, for a source that lists what changed (a Drive
+    # changes page token); empty: the next sync lists everything.
+    cursor = models.CharField(max_length=500, blank=True)
     listing_complete = models.BooleanField(default=False)
     sync_started_at = models.DateTimeField(null=True, blank=True)
     # Moved on with every item a running sync finishes: a sync that stops moving lost its

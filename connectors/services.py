@@ -15,6 +15,7 @@ from audit.services import audit_record
 from connectors.credentials import credentials_seal
 from connectors.models import Connector, Schedule, SourceKind, SyncState
 from connectors.sources import SourceUnavailable
+from connectors.sources.google_drive import service_account_refusal
 from connectors.sources.guarded_http import address_ensure_public
 from connectors.sources.website import scope_default
 from workspaces.access import sources_manageable
@@ -68,6 +69,39 @@ def website_connector_add(
         target_label=connector.name,
         details={"workspace": workspace.name, "kind": connector.kind, **connector.selection,
                  "credentials": bool(credentials)},
+    )  # fmt: skip
+    _sync_queue(connector)
+    return connector
+
+
+@transaction.atomic
+def drive_connector_add(
+    *,
+    actor: User,
+    workspace: Workspace,
+    key_file: str,
+    folder_id: str = "",
+    subject: str = "",
+    schedule: Schedule = Schedule.DAILY,
+) -> Connector:
+    """A Google Drive source read as a service account (acting as `subject` when given,
+    through domain-wide delegation): the files of `folder_id`, or all it may read."""
+    _ensure_manager(actor)
+    refusal = service_account_refusal(key_file)
+    if refusal:
+        raise ConnectorError(refusal)
+    folder_id = folder_id.strip()
+    connector = Connector.objects.create(
+        workspace=workspace, kind=SourceKind.GOOGLE_DRIVE,
+        name=f"Google Drive{f' folder {folder_id}' if folder_id else ''}"[:120],
+        selection={"folder_id": folder_id, "subject": subject.strip()},
+        credentials_encrypted=credentials_seal({"key_file": key_file}), schedule=schedule,
+        created_by=actor,
+    )  # fmt: skip
+    audit_record(
+        actor=actor, action=AuditAction.SOURCE_ADDED, target=connector,
+        target_label=connector.name,
+        details={"workspace": workspace.name, "kind": connector.kind, **connector.selection},
     )  # fmt: skip
     _sync_queue(connector)
     return connector

@@ -93,7 +93,7 @@ def _sync(connector: Connector, *, lock_extend: Callable[[], object]) -> SyncOut
     try:
         source = connector_source(connector)
         if not connector.checkpoint.get("listed"):
-            _listing_take(connector, source)
+            _listing_take(connector, source, actor)
         while (item := _next_item(connector)) is not None:
             _item_sync(connector, source, item, actor)
             Connector.objects.filter(pk=connector.pk).update(heartbeat_at=timezone.now())
@@ -130,20 +130,38 @@ def _generation_resume(connector: Connector) -> None:
     connector.save(update_fields=["state", "heartbeat_at", "retry_after_until"])
 
 
-def _listing_take(connector: Connector, source: Source) -> None:
+def _listing_take(connector: Connector, source: Source, actor: User) -> None:
     listing = source.listing()
     with transaction.atomic():
-        complete = _items_see(connector, listing.items) and listing.complete
+        if listing.delta:
+            _delta_apply(connector, listing.items, listing.removed, actor)
+        complete = _items_see(connector, listing.items, source.max_items) and listing.complete
         connector.listing_complete = complete
-        connector.checkpoint = {**connector.checkpoint, "listed": True}
+        connector.checkpoint = {**connector.checkpoint, "listed": True, "cursor": listing.cursor}
         connector.save(update_fields=["listing_complete", "checkpoint"])
 
 
-def _items_see(connector: Connector, refs: list[ItemRef]) -> bool:
-    """Mark the items seen by this sync (new ones created); False when the page cap left
-    some out, so the listing cannot be complete."""
+def _delta_apply(
+    connector: Connector, changed: list[ItemRef], removed: list[str], actor: User
+) -> None:
+    """What a delta does not name is as the last sync left it: seen and done by this one.
+    What it names as removed is deleted now; what it names as changed is fetched."""
+    for item in ConnectorItem.objects.filter(connector=connector, source_id__in=removed):
+        _item_remove(connector, item, actor)
+    changed_ids = [ref.source_id for ref in changed]
+    ConnectorItem.objects.filter(connector=connector).exclude(source_id__in=changed_ids).update(
+        seen_generation=connector.generation, done_generation=connector.generation
+    )
+    ConnectorItem.objects.filter(connector=connector, source_id__in=changed_ids).update(
+        seen_generation=connector.generation
+    )
+
+
+def _items_see(connector: Connector, refs: list[ItemRef], limit: int | None) -> bool:
+    """Mark the items seen by this sync (new ones created); False when the source's cap
+    on items a sync reads (`limit`) left some out, so the listing cannot be complete."""
     seen = ConnectorItem.objects.filter(connector=connector, seen_generation=connector.generation)
-    room = settings.CONNECTOR_WEBSITE_MAX_PAGES - seen.count()
+    room = len(refs) if limit is None else limit - seen.count()
     fresh = [ref for ref in refs if not seen.filter(source_id=ref.source_id).exists()]
     for ref in fresh[: max(room, 0)]:
         ConnectorItem.objects.update_or_create(
@@ -221,8 +239,12 @@ def _item_store(connector: Connector, item: ConnectorItem, fetched: Fetched, act
 
 
 def _item_links_follow(connector: Connector, source_ids: list[str]) -> None:
+    """A website's links, as items this sync must see too (a link's id is its URL)."""
     refs = [ItemRef(source_id, source_id) for source_id in source_ids]
-    if not _items_see(connector, refs) and connector.listing_complete:
+    if (
+        not _items_see(connector, refs, settings.CONNECTOR_WEBSITE_MAX_PAGES)
+        and connector.listing_complete
+    ):
         connector.listing_complete = False
         connector.save(update_fields=["listing_complete"])
 
@@ -259,6 +281,7 @@ def _prune(connector: Connector, actor: User) -> None:
 def _finish(connector: Connector) -> SyncOutcome:
     connector.refresh_from_db()
     now = timezone.now()
+    connector.cursor = connector.checkpoint.get("cursor", "")
     connector.state, connector.checkpoint = SyncState.IDLE, {}
     connector.last_synced_at = now
     connector.next_sync_at = (

@@ -13,7 +13,12 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.http import MemberRequest, form_refusal, service_call, service_call_flashed
-from connectors.forms import SourceRemoveForm, SourceSettingsForm, WebsiteSourceForm
+from connectors.forms import (
+    DriveSourceForm,
+    SourceRemoveForm,
+    SourceSettingsForm,
+    WebsiteSourceForm,
+)
 from connectors.models import Connector, SyncState
 from connectors.selectors import (
     connector_document_count,
@@ -27,6 +32,7 @@ from connectors.services import (
     connector_remove,
     connector_settings_set,
     connector_sync_request,
+    drive_connector_add,
     website_connector_add,
 )
 from workspaces.access import sources_manageable
@@ -72,12 +78,13 @@ def _card(connector: Connector) -> dict[str, object]:
 
 def _page(
     request: MemberRequest, workspace: Workspace, *, form: WebsiteSourceForm | None = None,
-    refusal: str = "",
+    drive_form: DriveSourceForm | None = None, refusal: str = "",
 ) -> HttpResponse:  # fmt: skip
     context = {
         "workspace": workspace,
         "cards": [_card(connector) for connector in connector_list(workspace=workspace)],
         "website_form": form or WebsiteSourceForm(),
+        "drive_form": drive_form or DriveSourceForm(),
         "refusal": refusal,
     }
     return render(request, "connectors/sources.html", context, status=400 if refusal else 200)
@@ -114,6 +121,23 @@ def website_add(request: MemberRequest, workspace: Workspace) -> HttpResponse:
     )  # fmt: skip
     if connector is None:
         return _page(request, workspace, form=form, refusal=refusal)
+    messages.success(request, f"Added {connector.name}; its first sync has started.")
+    return redirect("connectors:list", slug=workspace.slug)
+
+
+@sources_manager_required
+@require_POST
+def drive_add(request: MemberRequest, workspace: Workspace) -> HttpResponse:
+    form = DriveSourceForm(request.POST)
+    if not form.is_valid():
+        return _page(request, workspace, drive_form=form, refusal=form_refusal(form))
+    fields = form.cleaned_data
+    connector, refusal = service_call(
+        lambda: drive_connector_add(actor=request.user, workspace=workspace, **fields),
+        refused=ConnectorError,
+    )
+    if connector is None:
+        return _page(request, workspace, drive_form=form, refusal=refusal)
     messages.success(request, f"Added {connector.name}; its first sync has started.")
     return redirect("connectors:list", slug=workspace.slug)
 

@@ -34,10 +34,18 @@ class ItemRef:
 class Listing:
     """The items of the source now. `complete`: every current item is in it (or will be,
     through the links of the items in it), so an item not seen by the end of the sync is
-    gone at the source and may be pruned."""
+    gone at the source and may be pruned.
+
+    A delta listing (`delta`) holds only what changed since the connector's cursor: the
+    items in it are fetched, those in `removed` deleted, and every other item is as the
+    last sync left it. `cursor` is where the next sync's delta starts (kept once this sync
+    finishes, so a sync that stops reads the same changes again)."""
 
     items: list[ItemRef]
     complete: bool
+    delta: bool = False
+    removed: list[str] = field(default_factory=list)
+    cursor: str = ""
 
 
 @dataclass(frozen=True)
@@ -69,6 +77,9 @@ class Source(Protocol):
     # Whether items lead to further items (a site's links): the listing is then learnt
     # while fetching, and an item that could not be read leaves it incomplete.
     follows_links: bool
+    # How many items one sync reads at most (None: no limit); past it the listing is
+    # incomplete and nothing is pruned.
+    max_items: int | None
 
     def listing(self) -> Listing: ...
 

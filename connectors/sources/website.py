@@ -55,6 +55,7 @@ class WebsiteSource:
         self.prefix = prefix or scope_default(start_url)
         self.is_sitemap = urlsplit(self.start_url).path.endswith(".xml")
         self.follows_links = not self.is_sitemap
+        self.max_items: int | None = settings.CONNECTOR_WEBSITE_MAX_PAGES
         self.session = requests.Session()
         if auth:
             self.session.auth = auth

@@ -592,6 +592,14 @@ CONNECTOR_RETRY_AFTER_MAX_SECONDS = env.int("CONNECTOR_RETRY_AFTER_MAX_SECONDS",
 # it again and it resumes from its checkpoint.
 CONNECTOR_STALLED_MINUTES = env.int("CONNECTOR_STALLED_MINUTES", default=15)
 CONNECTOR_SCHEDULE_SECONDS = env.int("CONNECTOR_SCHEDULE_SECONDS", default=60)
+# Google Drive's API and OAuth token endpoint; the local Drive-format server's
+# (localdev/drive_server.py) in tests and offline development. Never taken from a pasted key.
+GOOGLE_DRIVE_API_URL = env.str(
+    "GOOGLE_DRIVE_API_URL", default="https://www.googleapis.com/drive/v3/"
+)
+GOOGLE_DRIVE_TOKEN_URI = env.str(
+    "GOOGLE_DRIVE_TOKEN_URI", default="https://oauth2.googleapis.com/token"
+)
 CELERY_BEAT_SCHEDULE["connectors-due"] = {
     "task": "connectors.tasks.connectors_due_task",
     "schedule": CONNECTOR_SCHEDULE_SECONDS,

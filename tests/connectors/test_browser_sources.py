@@ -97,7 +97,8 @@ def test_owner_connects_a_website_and_asks_about_a_synced_page(browser: Any, liv
     page.get_by_role("button", name="Sources").click()
     expect(page.get_by_test_id("no-sources")).to_be_visible()
     page.locator("#id_start_url").fill(live.site.url("/help/"))
-    page.get_by_role("button", name="Add and sync").click()
+    website_form = page.get_by_role("region", name="Add a website")
+    website_form.get_by_role("button", name="Add and sync").click()
 
     card = page.get_by_test_id("source-card")
     expect(card).to_be_visible()

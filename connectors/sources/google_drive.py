@@ -1,0 +1,199 @@
+"""Google Drive through google-api-python-client, as a service account (with domain-wide
+delegation when a user to act as is given): the files of a folder (or every file the account
+sees). The first sync lists them (files.list) after taking a changes start page token;
+each later sync reads only the changes since it (changes.list). A file whose Drive version
+is the one synced last is not downloaded again. Google Docs, Sheets and Slides are exported
+to DOCX, XLSX and PPTX; other files are downloaded as they are.
+
+The API's and the token endpoint's addresses come from the settings, never from the key
+file a customer pastes (its token_uri could point anywhere)."""
+
+import json
+from typing import Any
+
+import google_auth_httplib2
+import httplib2
+from django.conf import settings
+from google.auth.exceptions import GoogleAuthError
+from google.oauth2 import service_account
+from googleapiclient.discovery import build
+from googleapiclient.errors import HttpError
+
+from connectors.sources import (
+    Fetched,
+    Gone,
+    ItemRef,
+    ItemUnreadable,
+    Listing,
+    RateLimited,
+    SourceUnavailable,
+    Unchanged,
+)
+from connectors.sources.guarded_http import retry_after_seconds
+
+SCOPES = ["https://www.googleapis.com/auth/drive.readonly"]
+EXPORTS = {
+    "application/vnd.google-apps.document": (
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document", ".docx"),
+    "application/vnd.google-apps.spreadsheet": (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", ".xlsx"),
+    "application/vnd.google-apps.presentation": (
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation", ".pptx"),
+}  # fmt: skip
+FILE_FIELDS = "id,name,mimeType,trashed,parents,webViewLink,version,md5Checksum,modifiedTime"
+CHANGE_FIELDS = f"changes(fileId, removed, file({FILE_FIELDS}))"
+PAGE_SIZE = 1000
+
+
+def service_account_refusal(text: str) -> str:
+    """Why a pasted key file cannot be used, or "" when it looks like a service account's."""
+    try:
+        info = json.loads(text)
+    except ValueError:
+        return "The key file is not JSON: paste the whole file Google gave you."
+    if not isinstance(info, dict) or info.get("type") != "service_account":
+        return "That is not a service account's key file (its “type” must be service_account)."
+    missing = [key for key in ("client_email", "private_key") if not info.get(key)]
+    if missing:
+        return f"The key file has no {missing[0]}."
+    return ""
+
+
+class GoogleDriveSource:
+    follows_links = False
+    max_items: int | None = None
+
+    def __init__(self, *, key_file: str, folder_id: str, subject: str, cursor: str) -> None:
+        self.folder_id, self.cursor = folder_id, cursor
+        info = {**json.loads(key_file), "token_uri": settings.GOOGLE_DRIVE_TOKEN_URI}
+        try:
+            credentials = service_account.Credentials.from_service_account_info(  # type: ignore[no-untyped-call]
+                info, scopes=SCOPES, subject=subject or None
+            )
+        except (ValueError, GoogleAuthError):
+            raise SourceUnavailable("The service account's key file cannot be used.") from None
+        http = google_auth_httplib2.AuthorizedHttp(
+            credentials, http=httplib2.Http(timeout=settings.CONNECTOR_HTTP_TIMEOUT_SECONDS)
+        )
+        self.drive = build(
+            "drive", "v3", http=http, static_discovery=True, cache_discovery=False,
+            client_options={"api_endpoint": settings.GOOGLE_DRIVE_API_URL},
+        )  # fmt: skip
+
+    def _call(self, request: Any) -> Any:
+        try:
+            return request.execute(num_retries=0)
+        except HttpError as error:
+            if error.resp.status == 429 or (
+                error.resp.status == 403 and "rateLimitExceeded" in str(error.content)
+            ):
+                raise RateLimited(retry_after_seconds(error.resp.get("retry-after"))) from None
+            raise
+        except GoogleAuthError:
+            raise SourceUnavailable(
+                "Google refused the service account's key; check it is current and that the "
+                "account may read the folder."
+            ) from None
+        except (httplib2.HttpLib2Error, OSError) as error:
+            raise SourceUnavailable(
+                f"Google Drive could not be reached ({type(error).__name__})."
+            ) from None
+
+    def _in_scope(self, file: dict[str, Any]) -> bool:
+        return (
+            not file.get("trashed")
+            and file.get("mimeType") != "application/vnd.google-apps.folder"
+            and (not self.folder_id or self.folder_id in file.get("parents", []))
+        )
+
+    def listing(self) -> Listing:
+        try:
+            if self.cursor:
+                return self._changes()
+            return self._everything()
+        except HttpError as error:
+            raise SourceUnavailable(
+                f"Google Drive answered {error.resp.status}: {error.reason}"
+            ) from None
+
+    def _everything(self) -> Listing:
+        # Taken before listing, so that what changes while the listing runs is in the next
+        # sync's delta.
+        start = self._call(self.drive.changes().getStartPageToken())["startPageToken"]
+        query = "trashed = false"
+        if self.folder_id:
+            query = f"'{self.folder_id}' in parents and {query}"
+        items: list[ItemRef] = []
+        token = None
+        while True:
+            page = self._call(self.drive.files().list(
+                q=query, pageSize=PAGE_SIZE, pageToken=token,
+                fields=f"nextPageToken, files({FILE_FIELDS})",
+            ))  # fmt: skip
+            items += [_ref(file) for file in page.get("files", []) if self._in_scope(file)]
+            token = page.get("nextPageToken")
+            if not token:
+                return Listing(items=items, complete=True, cursor=start)
+
+    def _changes(self) -> Listing:
+        changed: dict[str, ItemRef] = {}
+        removed: list[str] = []
+        token = self.cursor
+        while True:
+            page = self._call(self.drive.changes().list(
+                pageToken=token, pageSize=PAGE_SIZE,
+                fields=f"nextPageToken, newStartPageToken, {CHANGE_FIELDS}",
+            ))  # fmt: skip
+            for change in page.get("changes", []):
+                file = change.get("file")
+                if change.get("removed") or file is None or not self._in_scope(file):
+                    removed.append(change["fileId"])
+                    changed.pop(change["fileId"], None)
+                else:
+                    changed[file["id"]] = _ref(file)
+                    if change["fileId"] in removed:
+                        removed.remove(change["fileId"])
+            if page.get("newStartPageToken"):
+                return Listing(
+                    items=list(changed.values()), complete=True, delta=True, removed=removed,
+                    cursor=page["newStartPageToken"],
+                )  # fmt: skip
+            token = page["nextPageToken"]
+
+    def fetch(self, item: ItemRef, *, etag: str, last_modified: str) -> Fetched | Unchanged | Gone:
+        try:
+            file = self._call(self.drive.files().get(fileId=item.source_id, fields=FILE_FIELDS))
+            if not self._in_scope(file):
+                return Gone("It was moved out of the folder or to the trash.")
+            version = f"{file.get('version', '')}:{file.get('md5Checksum', '')}"
+            if etag and etag == version:
+                return Unchanged()
+            name, mime_type = file["name"], file["mimeType"]
+            if mime_type in EXPORTS:
+                export_type, extension = EXPORTS[mime_type]
+                data = self._call(
+                    self.drive.files().export(fileId=file["id"], mimeType=export_type)
+                )
+                name = name if name.lower().endswith(extension) else name + extension
+            elif mime_type.startswith("application/vnd.google-apps."):
+                return Gone(f"Google {mime_type.rsplit('.', 1)[-1]} files cannot be exported.")
+            else:
+                data = self._call(self.drive.files().get_media(fileId=file["id"]))
+        except HttpError as error:
+            if error.resp.status == 404:
+                return Gone("It is no longer in Google Drive (or no longer shared with us).")
+            raise ItemUnreadable(
+                f"Google Drive answered {error.resp.status}: {error.reason}"
+            ) from None
+        title = name.rsplit(".", 1)[0] if "." in name else name
+        return Fetched(
+            data=data,
+            filename=name,
+            title=title,
+            url=file.get("webViewLink", ""),
+            etag=version,
+        )
+
+
+def _ref(file: dict[str, Any]) -> ItemRef:
+    return ItemRef(source_id=file["id"], url=file.get("webViewLink", ""))
