@@ -5,6 +5,19 @@ from connectors.models import Schedule
 SCHEDULE_REFUSAL = {"invalid_choice": "Choose how often to sync from the list."}
 
 
+def schedule_field() -> forms.TypedChoiceField:
+    """How often a new source syncs; daily unless chosen."""
+    return forms.TypedChoiceField(
+        label="Sync",
+        choices=Schedule.choices,
+        coerce=int,
+        initial=Schedule.DAILY,
+        required=False,
+        empty_value=int(Schedule.DAILY),  # type: ignore[arg-type]  # the stubs say str
+        error_messages=SCHEDULE_REFUSAL,
+    )
+
+
 class WebsiteSourceForm(forms.Form):
     start_url = forms.URLField(
         label="Start URL or sitemap.xml",
@@ -26,15 +39,7 @@ class WebsiteSourceForm(forms.Form):
             "invalid": "Give the prefix as a web address, e.g. https://example.com/help/."
         },
     )
-    schedule = forms.TypedChoiceField(
-        label="Sync",
-        choices=Schedule.choices,
-        coerce=int,
-        initial=Schedule.DAILY,
-        required=False,
-        empty_value=int(Schedule.DAILY),  # type: ignore[arg-type]  # the stubs say str
-        error_messages=SCHEDULE_REFUSAL,
-    )
+    schedule = schedule_field()
     username = forms.CharField(label="User name (if the site asks)", max_length=200, required=False)
     password = forms.CharField(
         label="Password", max_length=200, required=False, widget=forms.PasswordInput
@@ -71,12 +76,4 @@ class DriveSourceForm(forms.Form):
         required=False,
         error_messages={"invalid": "Give the address of the Google Workspace user to act as."},
     )
-    schedule = forms.TypedChoiceField(
-        label="Sync",
-        choices=Schedule.choices,
-        coerce=int,
-        initial=Schedule.DAILY,
-        required=False,
-        empty_value=int(Schedule.DAILY),  # type: ignore[arg-type]  # the stubs say str
-        error_messages=SCHEDULE_REFUSAL,
-    )
+    schedule = schedule_field()

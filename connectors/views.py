@@ -111,18 +111,13 @@ def website_add(request: MemberRequest, workspace: Workspace) -> HttpResponse:
     if not form.is_valid():
         return _page(request, workspace, form=form, refusal=form_refusal(form))
     fields = form.cleaned_data
-    connector, refusal = service_call(
-        lambda: website_connector_add(
+    return _added(
+        request, workspace, lambda: website_connector_add(
             actor=request.user, workspace=workspace, start_url=fields["start_url"],
             prefix=fields["path_prefix"], schedule=fields["schedule"],
             username=fields["username"], password=fields["password"],
-        ),
-        refused=ConnectorError,
+        ), form=form,
     )  # fmt: skip
-    if connector is None:
-        return _page(request, workspace, form=form, refusal=refusal)
-    messages.success(request, f"Added {connector.name}; its first sync has started.")
-    return redirect("connectors:list", slug=workspace.slug)
 
 
 @sources_manager_required
@@ -132,12 +127,22 @@ def drive_add(request: MemberRequest, workspace: Workspace) -> HttpResponse:
     if not form.is_valid():
         return _page(request, workspace, drive_form=form, refusal=form_refusal(form))
     fields = form.cleaned_data
-    connector, refusal = service_call(
+    return _added(
+        request, workspace,
         lambda: drive_connector_add(actor=request.user, workspace=workspace, **fields),
-        refused=ConnectorError,
-    )
+        drive_form=form,
+    )  # fmt: skip
+
+
+def _added(
+    request: MemberRequest, workspace: Workspace, add: Callable[[], Connector],
+    **forms: Any,
+) -> HttpResponse:  # fmt: skip
+    """Add a source (the service call `add`): back to the list, or the page again with the
+    filled form and the refusal."""
+    connector, refusal = service_call(add, refused=ConnectorError)
     if connector is None:
-        return _page(request, workspace, drive_form=form, refusal=refusal)
+        return _page(request, workspace, refusal=refusal, **forms)
     messages.success(request, f"Added {connector.name}; its first sync has started.")
     return redirect("connectors:list", slug=workspace.slug)
 
