@@ -100,6 +100,11 @@ TENANT_LIMIT_SET_CALLS = True
 # New organizations are copied from this schema (tenants.schema_clone) instead of running
 # every migration per signup; it is an Organization row, so migrate_schemas keeps it current.
 ORGANIZATION_TEMPLATE_SCHEMA = "tenant_template"
+# migrate_schemas migrates only the schemas that are behind, each in one transaction, this
+# many at a time in forked processes (tenants.schema_migrations); `--executor=standard` is
+# django-tenants' own, every schema one after another.
+GET_EXECUTOR_FUNCTION = "tenants.schema_migrations.executor_get"
+MIGRATE_SCHEMAS_PROCESSES = env.int("MIGRATE_SCHEMAS_PROCESSES", default=2)
 PUBLIC_SCHEMA_URLCONF = "saas.urls_public"
 ROOT_URLCONF = "saas.urls_tenant"
 SHOW_PUBLIC_IF_NO_TENANT_FOUND = False
