@@ -59,6 +59,8 @@ def migrations_expected() -> set[tuple[str, str]]:
 def schema_names_behind(*, schema_names: list[str], using: str) -> list[str]:
     """The schemas among `schema_names` (in their order) that lack a migration on disk, read
     in one statement per SCHEMAS_PER_QUERY schemas whatever their number."""
+    if not schema_names:
+        return []
     expected = sorted(migrations_expected())
     apps = [app for app, _ in expected]
     names = [name for _, name in expected]
@@ -106,7 +108,8 @@ def schema_migrate(
         with transaction.atomic(using=using):
             run_migrations(args, options, BehindSchemasExecutor.codename, schema_name)
     except Exception:
-        connections[using].close()
+        if not connections[using].in_atomic_block:  # a caller's transaction is its own
+            connections[using].close()
         return SchemaOutcome(schema_name, time.monotonic() - started, traceback.format_exc())
     return SchemaOutcome(schema_name, time.monotonic() - started)
 

@@ -103,6 +103,7 @@ def test_the_migrate_job_runs_platform_setup():
 
     assert job["kind"] == "Job"
     assert container["command"] == ["python", "manage.py", "platform_setup"]
+    assert "MIGRATE_SCHEMAS_PROCESSES" in env_names(container)
 
 
 def test_the_web_service_has_its_own_account_and_is_reached_through_the_load_balancer():

@@ -29,7 +29,8 @@ locals {
   }
   web_env         = merge(local.common_env, local.vertex_env, local.email_env, { FORWARDED_ALLOW_IPS = "169.254.0.0/16" })
   worker_env      = merge(local.common_env, local.vertex_env, local.email_env)
-  migrate_env     = { BASE_DOMAIN = var.base_domain, LOG_FORMAT = "json" }
+  # Four schemas behind are migrated at a time, each in a forked process (docs/operations/deploy.md).
+  migrate_env     = { BASE_DOMAIN = var.base_domain, LOG_FORMAT = "json", MIGRATE_SCHEMAS_PROCESSES = "4" }
   web_secrets     = { for env, name in local.secret_env : env => name if contains(local.secrets_read.web, name) }
   worker_secrets  = { for env, name in local.secret_env : env => name if contains(local.secrets_read.worker, name) }
   migrate_secrets = { for env, name in local.secret_env : env => name if contains(local.secrets_read.migrate, name) }
@@ -193,7 +194,7 @@ resource "google_cloud_run_v2_job" "migrate" {
         image   = var.image
         command = ["python", "manage.py", "platform_setup"]
         resources {
-          limits = { cpu = "1", memory = "2Gi" }
+          limits = { cpu = "2", memory = "4Gi" }
         }
         dynamic "env" {
           for_each = local.migrate_env

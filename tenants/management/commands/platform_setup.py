@@ -10,5 +10,8 @@ class Command(BaseCommand):
     help = "Migrate every schema, create the public site and the template schema."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        call_command("migrate_schemas", interactive=False, verbosity=0)
+        # Progress (schemas behind, each one's outcome) goes to the job's log at verbosity 1.
+        call_command(
+            "migrate_schemas", interactive=False, verbosity=options["verbosity"], stdout=self.stdout
+        )
         platform_ensure()
