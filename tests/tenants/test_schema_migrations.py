@@ -100,27 +100,40 @@ def shape(schema: str) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
         return columns, cursor.fetchall()
 
 
-def content_type_reads() -> dict[str, int]:
-    """Per schema, after every other connection to the test database has ended: a backend
-    hands its statistics over when it exits, so what it did is all counted then."""
+def database_now() -> Any:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT now()")
+        return cursor.fetchone()[0]
+
+
+def content_type_reads(*, since: Any) -> dict[str, int]:
+    """Per schema, once every backend that connected since `since`, and this test's own,
+    has ended: a backend hands its statistics over when it exits."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (own,) = cursor.fetchone()
     connections.close_all()
-    others_gone()
+    backends_gone(since=since, pid=own)
     with connection.cursor() as cursor:
         cursor.execute(CONTENT_TYPE_READS)
         return dict(cursor.fetchall())
 
 
-def others_gone() -> None:
+def backends_gone(*, since: Any, pid: int = 0) -> None:
+    """Wait until the backends that connected to the test database since `since` (and
+    `pid`) have ended; those of other tests, left idle, are not waited for."""
     deadline = time.monotonic() + 60
     with connection.cursor() as cursor:
-        while True:
+        while time.monotonic() < deadline:
             cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid() AND (backend_start >= %s OR pid = %s)",
+                [since, pid],
             )
-            if cursor.fetchone() == (0,) or time.monotonic() > deadline:
+            if cursor.fetchone() == (0,):
                 return
             time.sleep(0.2)
+    raise AssertionError("the migration's connections did not end within a minute")
 
 
 def all_schemas() -> list[str]:
@@ -137,11 +150,12 @@ def test_only_the_schemas_behind_are_migrated_and_the_others_are_not_read(
         put_behind(schema)
     current = [schema for schema in all_schemas() if schema not in behind]
     history_before = {schema: shape(schema)[1] for schema in current}
-    reads_before = content_type_reads()
+    reads_before = content_type_reads(since=database_now())
+    started = database_now()
 
     call_command("migrate_schemas", interactive=False, verbosity=1)
 
-    reads_after = content_type_reads()
+    reads_after = content_type_reads(since=started)
     assert sorted(schema_names_behind(schema_names=all_schemas(), using="default")) == []
     assert {schema: reads_after[schema] for schema in current} == {
         schema: reads_before[schema] for schema in current
@@ -198,6 +212,7 @@ def test_an_interrupted_run_rolls_back_the_schema_in_progress_and_a_rerun_finish
         put_behind(schema)
     held = schemas["mig-three"]
     held_before = shape(held)
+    started = database_now()
     connections.close_all()
     # Another session holds a lock that mig-three's first migration waits for, so that the
     # run is stopped while that schema's migration is under way.
@@ -248,7 +263,7 @@ def test_an_interrupted_run_rolls_back_the_schema_in_progress_and_a_rerun_finish
         command.kill()
         blocker.rollback()
         blocker.close()
-    others_gone()
+    backends_gone(since=started)
 
     assert command.returncode != 0
     assert "Interrupted (SIGTERM) after migrating 2 of 3 schemas behind" in errors
