@@ -7,14 +7,14 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from django_tenants.utils import get_public_schema_name, schema_context
+from django_tenants.utils import schema_context
 
 from accounts.models import User
 from assistant.models import Conversation, Feedback
 from audit.models import AuditAction
 from audit.services import audit_record
 from lifecycle.models import RetentionPolicy
-from tenants.models import Organization
+from tenants.selectors import organization_list_served
 
 # A number of days that still means something (about 100 years); more is "forever".
 RETENTION_DAYS_MAX = 36500
@@ -88,10 +88,7 @@ def retention_apply_all(*, now: datetime | None = None) -> RetentionOutcome:
     """retention_apply in every organization's schema (the template's and the public's
     aside)."""
     conversations = feedback = 0
-    organizations = Organization.objects.exclude(schema_name=get_public_schema_name()).filter(
-        is_template=False
-    )
-    for organization in organizations:
+    for organization in organization_list_served():
         with schema_context(organization.schema_name):
             outcome = retention_apply(now=now)
         conversations += outcome.conversations

@@ -463,8 +463,10 @@ REEMBED_RUN_SECONDS = env.float("REEMBED_RUN_SECONDS", default=60)
 # Task modules outside an app's `tasks.py`, which autodiscovery finds by itself.
 CELERY_IMPORTS = ["workspaces.ingestion.tasks"]
 # Data lifecycle (lifecycle/): retention runs daily at this hour (UTC), and the data page
-# says when the next run is.
+# says when the next run is; an export's download link lasts this long, and the archive is
+# deleted after its one download or by the daily run once the link has expired.
 RETENTION_RUN_HOUR = env.int("RETENTION_RUN_HOUR", default=3)
+DATA_EXPORT_LINK_MAX_AGE_SECONDS = env.int("DATA_EXPORT_LINK_MAX_AGE_SECONDS", default=24 * 3600)
 CELERY_BEAT_SCHEDULE = {
     "audit-prune": {"task": "audit.tasks.audit_prune_task", "schedule": 24 * 3600},
     "retention": {

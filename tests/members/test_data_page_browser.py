@@ -1,15 +1,17 @@
 """An owner in a real browser on Members -> Data: sets retention and reads when the next run
-is. At a phone's and a laptop's width, with screenshots in artifacts/data/, nothing
+is; exports all data (written by a real Celery worker) and downloads the archive once. A
+member downloads their own conversations from My data. At a phone's and a laptop's width, with screenshots in artifacts/data/, nothing
 scrolling sideways and no serious axe-core violation."""
 
 from collections.abc import Iterator
 
 import pytest
+from celery.contrib.testing.worker import start_worker
 from django_tenants.utils import tenant_context
 from playwright.sync_api import Page, expect
 
 from billing.models import BillingAccount
-from lifecycle.models import RetentionPolicy
+from lifecycle.models import DataExport, ExportStatus, RetentionPolicy
 from members.actions.signup import organization_signup
 from saas.celery import app as celery_app
 from tenants.models import Organization
@@ -28,16 +30,24 @@ WIDTHS = (390, 1280)
 
 
 @pytest.fixture(scope="module")
-def live(django_db_setup, django_db_blocker) -> Iterator[dict]:
+def live(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[dict]:
     port = free_port()
+    # The server and this process's worker share one private storage.
+    media = tmp_path_factory.mktemp("data-media")
     with django_db_blocker.unblock():
         organization, _owner = organization_signup(
-            name="Data Co", slug="data-co", owner_email="owner@data.example",
+            name="Data Co",
+            slug="data-co",
+            owner_email="owner@data.example",
             owner_password=OWNER_PASSWORD,
-        )  # fmt: skip
+        )
         schema_public_activate()
-    with uvicorn_running(port):
-        yield {"url": f"http://data-co.localhost:{port}", "organization": organization}
+    with uvicorn_running(port, MEDIA_ROOT=str(media)):
+        yield {
+            "url": f"http://data-co.localhost:{port}",
+            "organization": organization,
+            "media": media,
+        }
     celery_app.control.purge()
     with django_db_blocker.unblock():
         schema_public_activate()
@@ -86,3 +96,45 @@ def test_owner_sets_retention_and_sees_the_next_run(db: None, live: dict, width:
         _checked(page, "retention-refused", width)
     with tenant_context(live["organization"]):
         assert RetentionPolicy.objects.get().conversation_days == width
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_owner_exports_all_data_and_downloads_it_once(db: None, live: dict, width: int, settings):
+    settings.MEDIA_ROOT = live["media"]
+    with chromium_browser() as browser:
+        page = _signed_in_page(browser, live, width)
+        page.goto(live["url"] + "/members/data/")
+        with start_worker(
+            celery_app,
+            pool="solo",
+            perform_ping_check=False,
+            queues=[settings.CELERY_TASK_DEFAULT_QUEUE],
+        ):
+            page.get_by_role("button", name="Export all data").click()
+            expect(page.get_by_text("The export has started.")).to_be_visible()
+            # The list polls while the archive is written, then offers the link.
+            link = page.get_by_role("link", name="Download")
+            expect(link).to_be_visible(timeout=30_000)
+        _checked(page, "export-ready", width)
+        with page.expect_download() as download_info:
+            link.click()
+        download = download_info.value
+        assert download.suggested_filename.startswith("data-co-export-")
+        assert download.failure() is None
+        page.goto(live["url"] + "/members/data/")
+        expect(page.get_by_role("link", name="Download")).to_have_count(0)
+        expect(page.get_by_text("Downloaded").first).to_be_visible()
+        _checked(page, "export-downloaded", width)
+    with tenant_context(live["organization"]):
+        assert DataExport.objects.filter(status=ExportStatus.DOWNLOADED).count() >= 1
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_person_downloads_their_conversations_from_my_data(db: None, live: dict, width: int):
+    with chromium_browser() as browser:
+        page = _signed_in_page(browser, live, width)
+        page.goto(live["url"] + "/my-data/")
+        _checked(page, "my-data", width)
+        with page.expect_download() as download_info:
+            page.get_by_role("button", name="Download my conversations").click()
+        assert download_info.value.suggested_filename == "my-conversations.zip"
