@@ -88,7 +88,8 @@ def answer_cache_key(
         "embeddings": embeddings_model_id(embedding_model_in_force()),
     }
     digest = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
-    return f"{settings.ANSWER_CACHE_PREFIX}:{digest}"
+    # The schema in the key's name too: deleting an organization finds its keys by it.
+    return f"{settings.ANSWER_CACHE_PREFIX}:{schema_name_current()}:{digest}"
 
 
 def answer_cache_get(*, key: str) -> CachedAnswer | None:

@@ -6,6 +6,7 @@ from django.urls import URLPattern, path
 from billing.models import BillingAccount, Plan, StripeEvent, UsageDay
 from billing.money import dollars
 from billing.selectors import organizations_activity
+from tenants.models import Organization
 
 
 @admin.register(Plan)
@@ -47,7 +48,7 @@ class UsageDayAdmin(admin.ModelAdmin[UsageDay]):
     themselves; read only. Its "Activity by organization" page sums the last days."""
 
     list_display = [
-        "day", "organization", "answers", "answers_cached", "answers_failed", "tokens",
+        "day", "organization_label", "answers", "answers_cached", "answers_failed", "tokens",
         "cost", "documents_ingested", "ingestions_failed", "chunks_embedded",
     ]  # fmt: skip
     list_filter = ["day"]
@@ -63,6 +64,15 @@ class UsageDayAdmin(admin.ModelAdmin[UsageDay]):
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+    @admin.display(description="Organization")
+    def organization_label(self, obj: UsageDay) -> str:
+        # A deleted organization's rows stay (lifecycle.deletion), its row does not: named by
+        # a field, the list would join it away.
+        try:
+            return str(obj.organization)
+        except Organization.DoesNotExist:
+            return f"Deleted organization {obj.organization_id}"
 
     @admin.display(description="Tokens in / out")
     def tokens(self, obj: UsageDay) -> str:

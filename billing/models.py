@@ -127,7 +127,11 @@ class StripeEvent(models.Model):
 class QuestionUsage(models.Model):
     """Questions asked in one billing period; counted by a single conditional upsert."""
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    # A ledger row invoices are reconciled against: it outlives a deleted organization
+    # (lifecycle.deletion), so no database constraint, and nothing is done to it then.
+    organization = models.ForeignKey(
+        Organization, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
     period_start = models.DateTimeField()
     questions = models.PositiveIntegerField(default=0)
     # Model spend of the period in millionths of a US dollar (the plan's cost cap).
@@ -174,7 +178,11 @@ class UsageDay(models.Model):
     activity here without querying any organization's schema. Questions asked are in
     DailyQuestions (counted when asked, against the cap)."""
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    # A ledger row invoices are reconciled against: it outlives a deleted organization
+    # (lifecycle.deletion), so no database constraint, and nothing is done to it then.
+    organization = models.ForeignKey(
+        Organization, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
     day = models.DateField()
     answers = models.PositiveIntegerField(db_default=0, help_text="Answers finished.")
     answers_cached = models.PositiveIntegerField(

@@ -9,7 +9,7 @@ from django.utils import timezone
 from audit.models import AuditAction
 from audit.services import audit_record_in
 from billing import stripe_gateway
-from billing.models import BillingAccount, Plan, StripeEvent, SubscriptionStatus
+from billing.models import BillingAccount, DailyQuestions, Plan, StripeEvent, SubscriptionStatus
 from billing.selectors import billing_account_get, plan_free
 from billing.stripe_gateway import SubscriptionSnapshot, WebhookEvent
 from tenants.models import Organization
@@ -200,3 +200,23 @@ def organization_unmetered(*, organization: Organization) -> None:
     account = billing_account_get(organization=organization)
     account.plan = plan
     account.save(update_fields=["plan"])
+
+
+def billing_subscription_end(*, organization_id: int) -> str:
+    """Cancel a deleted organization's Stripe subscription, if it has one; its Stripe
+    customer id ("" for none), under which its invoices stay filed at Stripe."""
+    account = BillingAccount.objects.filter(organization_id=organization_id).first()
+    if account is None:
+        return ""
+    if account.stripe_subscription_id and account.status != SubscriptionStatus.CANCELED:
+        stripe_gateway.subscription_cancel(subscription_id=account.stripe_subscription_id)
+        account.status = SubscriptionStatus.CANCELED
+        account.save(update_fields=["status"])
+    return account.stripe_customer_id or ""
+
+
+def billing_organization_forget(*, organization_id: int) -> None:
+    """Remove a deleted organization's billing state. The ledger rows invoices are
+    reconciled against (UsageDay, QuestionUsage) stay, under the organization's id."""
+    DailyQuestions.objects.filter(organization_id=organization_id).delete()
+    BillingAccount.objects.filter(organization_id=organization_id).delete()

@@ -149,6 +149,19 @@ def subscription_retrieve(*, subscription_id: str) -> SubscriptionSnapshot:
     return subscription_snapshot(subscription.to_dict())
 
 
+def subscription_cancel(*, subscription_id: str) -> None:
+    """Cancel the subscription now (an organization being deleted). Idempotent: one that is
+    canceled already is left as it is, so a retried deletion step does not fail on it."""
+    if subscription_retrieve(subscription_id=subscription_id).status == "canceled":
+        return
+    try:
+        client().v1.subscriptions.cancel(
+            subscription_id, options={"idempotency_key": f"cancel-{subscription_id}"}
+        )
+    except stripe.StripeError as error:
+        raise GatewayError(str(error)) from error
+
+
 def subscription_snapshot(data: dict[str, Any]) -> SubscriptionSnapshot:
     """The fields we keep from a subscription object (an API response or an event's)."""
     items = (data.get("items") or {}).get("data") or [{}]

@@ -23,3 +23,12 @@ def _days_field(label: str) -> forms.IntegerField:
 class RetentionForm(forms.Form):
     conversation_days = _days_field("Keep conversations for")
     feedback_days = _days_field("Keep answer feedback for")
+
+
+class DeletionForm(forms.Form):
+    confirmation = forms.CharField(
+        label="Type the organization's address to confirm", max_length=60, strip=True
+    )
+    code = forms.CharField(
+        label="Code from your authenticator app", max_length=10, required=False, strip=True
+    )

@@ -1,6 +1,7 @@
 from celery import shared_task
 from django_tenants.utils import schema_context
 
+from lifecycle.deletion import organization_deletion_run, organization_deletions_due
 from lifecycle.export import data_export_write, data_exports_expire
 from lifecycle.retention import retention_apply_all
 from tenants.selectors import organization_list_served
@@ -22,3 +23,21 @@ def retention_apply_task() -> None:
 @shared_task(ignore_result=True, acks_late=True, autoretry_for=(OSError,), max_retries=3)
 def data_export_task(export_id: int) -> None:
     data_export_write(export_id=export_id)
+
+
+@shared_task(ignore_result=True)
+def organization_deletions_task() -> None:
+    """Celery beat, every ORGANIZATION_DELETION_SWEEP_SECONDS: each deletion whose grace
+    period is over, or whose earlier run failed, gets a run of its own."""
+    for deletion_id in organization_deletions_due():
+        organization_deletion_task.delay(deletion_id)
+
+
+# From the public schema. A failed step is retried with backoff from where it stopped; past
+# the retries the next sweep tries again, and the admin shows the error meanwhile.
+@shared_task(
+    ignore_result=True, acks_late=True, autoretry_for=(Exception,), retry_backoff=True,
+    max_retries=5,
+)  # fmt: skip
+def organization_deletion_task(deletion_id: int) -> None:
+    organization_deletion_run(deletion_id=deletion_id)

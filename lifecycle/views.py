@@ -3,6 +3,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -12,6 +13,14 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.http import MemberRequest, form_refusal
+from accounts.models import User
+from lifecycle.deletion import (
+    DeletionRefused,
+    deletion_pending,
+    organization_deletion_cancel,
+    organization_deletion_schedule,
+)
+from lifecycle.erasure import ErasureRefused, member_erase, members_erasable
 from lifecycle.export import (
     ExportRefused,
     conversations_export_own,
@@ -20,9 +29,10 @@ from lifecycle.export import (
     data_export_link_token,
     data_export_start,
 )
-from lifecycle.forms import RetentionForm
+from lifecycle.forms import DeletionForm, RetentionForm
 from lifecycle.retention import retention_next_run, retention_policy_get, retention_policy_set
 from lifecycle.selectors import data_export_list
+from members.selectors import member_get
 from workspaces.access import organization_data_manageable
 
 
@@ -46,6 +56,7 @@ def _data_page(
     request: MemberRequest,
     *,
     retention_form: RetentionForm | None = None,
+    deletion_form: DeletionForm | None = None,
     status: int = 200,
     template: str = "lifecycle/data.html",
 ) -> HttpResponse:
@@ -71,6 +82,13 @@ def _data_page(
             }
         ),
         "next_run": retention_next_run(),
+        "deletion": deletion_pending(),
+        "deletion_form": deletion_form or DeletionForm(),
+        "has_authenticator": Authenticator.objects.filter(
+            user=request.user, type=Authenticator.Type.TOTP
+        ).exists(),
+        "grace_days": settings.ORGANIZATION_DELETION_GRACE_DAYS,
+        "erasable": members_erasable(),
     }
     return render(request, template, context, status=status)
 
@@ -139,3 +157,56 @@ def my_conversations_export(request: MemberRequest) -> HttpResponseBase:
     conversations_export_own(actor=request.user, out=archive)
     archive.seek(0)
     return FileResponse(archive, as_attachment=True, filename="my-conversations.zip")
+
+
+@data_owner_required
+@require_POST
+def deletion_schedule(request: MemberRequest) -> HttpResponse:
+    form = DeletionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, form_refusal(form))
+        return _data_page(request, deletion_form=form, status=400)
+    try:
+        deletion = organization_deletion_schedule(actor=request.user, **form.cleaned_data)
+    except DeletionRefused as refusal:
+        messages.error(request, str(refusal))
+        return _data_page(request, deletion_form=form, status=400)
+    messages.success(
+        request,
+        f"The organization will be deleted on {deletion.due_at:%-d %b %Y}. Until then it is "
+        "read-only, and you can cancel the deletion here.",
+    )
+    return redirect("lifecycle:data")
+
+
+@data_owner_required
+@require_POST
+def deletion_cancel(request: MemberRequest) -> HttpResponse:
+    try:
+        organization_deletion_cancel(actor=request.user)
+    except DeletionRefused as refusal:
+        messages.error(request, str(refusal))
+        return _data_page(request, status=409)
+    messages.success(request, "The deletion is cancelled. The organization is writable again.")
+    return redirect("lifecycle:data")
+
+
+@data_owner_required
+@require_POST
+def member_erase_view(request: MemberRequest, member_id: int) -> HttpResponse:
+    member = members_erasable().filter(pk=member_id).first() or member_active_get(member_id)
+    try:
+        opaque = member_erase(actor=request.user, member=member)
+    except ErasureRefused as refusal:
+        messages.error(request, str(refusal))
+        return _data_page(request, status=400)
+    messages.success(request, f"Their personal data is erased. The audit log now says {opaque}.")
+    return redirect("lifecycle:data")
+
+
+def member_active_get(member_id: int) -> User:
+    """A current member asked to be erased gets the refusal's sentence; no one is a 404."""
+    member = member_get(member_id=member_id)
+    if member is None:
+        raise Http404
+    return member

@@ -1,8 +1,10 @@
-from django.contrib import admin
+from celery import current_app
+from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django_tenants.admin import TenantAdminMixin
 
-from tenants.models import DirectoryEntry, Domain, Organization
+from tenants.models import DirectoryEntry, Domain, Organization, OrganizationDeletion
 
 
 class DomainInline(admin.TabularInline[Domain, Organization]):
@@ -39,3 +41,32 @@ class DomainAdmin(admin.ModelAdmin[Domain]):
 class DirectoryEntryAdmin(admin.ModelAdmin[DirectoryEntry]):
     list_display = ["email", "organization"]
     search_fields = ["email", "organization__name"]
+
+
+@admin.register(OrganizationDeletion)
+class OrganizationDeletionAdmin(admin.ModelAdmin[OrganizationDeletion]):
+    """Organizations being deleted and the tombstones of those deleted: which steps are done,
+    how many runs it took, the last error. A failed deletion can be run again from here."""
+
+    list_display = [
+        "organization_id", "requested_by", "requested_at", "due_at", "completed_at",
+        "steps_done", "attempts", "last_error",
+    ]  # fmt: skip
+    list_filter = ["completed_at"]
+    search_fields = ["organization_id", "requested_by"]
+    readonly_fields = [field.name for field in OrganizationDeletion._meta.fields]
+    actions = ["run_again"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    @admin.action(description="Run the deletion again (from the step that failed)")
+    def run_again(self, request: HttpRequest, queryset: "QuerySet[OrganizationDeletion]") -> None:
+        pending = queryset.filter(completed_at=None, started_at__isnull=False)
+        # By name: the task is in lifecycle, above this app.
+        for deletion in pending:
+            current_app.send_task("lifecycle.tasks.organization_deletion_task", args=[deletion.pk])
+        messages.success(request, f"{pending.count()} deletion(s) queued to run again.")

@@ -18,6 +18,11 @@ class Organization(TenantMixin):
     # Set by an owner (members.actions.two_factor.organization_two_factor_require): every
     # member must sign in with an authenticator app too (members.two_factor).
     require_two_factor: "models.BooleanField[bool, bool]" = models.BooleanField(default=False)
+    # Set while the organization waits out its deletion's grace period (an owner asked:
+    # lifecycle.deletion); it is read-only until then, or until the deletion is cancelled.
+    deletion_due_at: "models.DateTimeField[object, object]" = models.DateTimeField(
+        null=True, blank=True
+    )
 
     auto_create_schema = True
     auto_drop_schema = True
@@ -64,3 +69,31 @@ class DirectoryEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} in {self.organization}"
+
+
+class OrganizationDeletion(models.Model):
+    """An owner's request to delete an organization: the job that does it step by step
+    (lifecycle.deletion), and once done its tombstone: the organization's id, the dates and
+    who asked, and the Stripe customer its invoices are filed under. Not a foreign key: it
+    outlives the organization's row. The platform operator watches it in the admin."""
+
+    organization_id = models.BigIntegerField(unique=True)
+    # What the steps work on; cleared once the deletion is complete.
+    schema_name = models.CharField(max_length=63, blank=True)
+    requested_by = models.EmailField()
+    requested_at = models.DateTimeField(auto_now_add=True)
+    due_at = models.DateTimeField(db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    # The names of the steps done (lifecycle.deletion.STEPS): a run resumes after them.
+    steps_done = models.JSONField(default=list, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    stripe_customer_id = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+
+    def __str__(self) -> str:
+        state = "deleted" if self.completed_at else "scheduled"
+        return f"Organization {self.organization_id} ({state})"

@@ -125,6 +125,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.sessions.session_idle_timeout",
     "members.two_factor.two_factor_required",
+    "lifecycle.middleware.read_only_while_deletion_due",
     "allauth.account.middleware.AccountMiddleware",
     "audit.context.audit_address",
 ]
@@ -467,8 +468,16 @@ CELERY_IMPORTS = ["workspaces.ingestion.tasks"]
 # deleted after its one download or by the daily run once the link has expired.
 RETENTION_RUN_HOUR = env.int("RETENTION_RUN_HOUR", default=3)
 DATA_EXPORT_LINK_MAX_AGE_SECONDS = env.int("DATA_EXPORT_LINK_MAX_AGE_SECONDS", default=24 * 3600)
+# An organization an owner asks to delete is read-only for the grace period, then deleted by
+# the sweep beat runs this often.
+ORGANIZATION_DELETION_GRACE_DAYS = env.int("ORGANIZATION_DELETION_GRACE_DAYS", default=14)
+ORGANIZATION_DELETION_SWEEP_SECONDS = env.int("ORGANIZATION_DELETION_SWEEP_SECONDS", default=3600)
 CELERY_BEAT_SCHEDULE = {
     "audit-prune": {"task": "audit.tasks.audit_prune_task", "schedule": 24 * 3600},
+    "organization-deletions": {
+        "task": "lifecycle.tasks.organization_deletions_task",
+        "schedule": ORGANIZATION_DELETION_SWEEP_SECONDS,
+    },
     "retention": {
         "task": "lifecycle.tasks.retention_apply_task",
         "schedule": crontab(hour=RETENTION_RUN_HOUR, minute=0),

@@ -1,7 +1,9 @@
 """An owner in a real browser on Members -> Data: sets retention and reads when the next run
-is; exports all data (written by a real Celery worker) and downloads the archive once. A
-member downloads their own conversations from My data. At a phone's and a laptop's width, with screenshots in artifacts/data/, nothing
-scrolling sideways and no serious axe-core violation."""
+is; exports all data (written by a real Celery worker) and downloads the archive once;
+erases a former member's data; schedules the organization's deletion (the banner says it is
+read-only) and cancels it. A member downloads their own conversations from My data. At a
+phone's and a laptop's width, with screenshots in artifacts/data/, nothing scrolling
+sideways and no serious axe-core violation."""
 
 from collections.abc import Iterator
 
@@ -10,13 +12,15 @@ from celery.contrib.testing.worker import start_worker
 from django_tenants.utils import tenant_context
 from playwright.sync_api import Page, expect
 
+from accounts.models import User
 from billing.models import BillingAccount
 from lifecycle.models import DataExport, ExportStatus, RetentionPolicy
+from members.actions.membership import member_remove
 from members.actions.signup import organization_signup
 from saas.celery import app as celery_app
 from tenants.models import Organization
 from tenants.schemas import schema_public_activate
-from tests.factories import OWNER_PASSWORD
+from tests.factories import OWNER_PASSWORD, make_member
 from tests.live import (
     ARTIFACTS,
     chromium_browser,
@@ -35,12 +39,16 @@ def live(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[dict]
     # The server and this process's worker share one private storage.
     media = tmp_path_factory.mktemp("data-media")
     with django_db_blocker.unblock():
-        organization, _owner = organization_signup(
+        organization, owner = organization_signup(
             name="Data Co",
             slug="data-co",
             owner_email="owner@data.example",
             owner_password=OWNER_PASSWORD,
         )
+        with tenant_context(organization):
+            for width in WIDTHS:
+                former = make_member(email=f"former{width}@data.example")
+                member_remove(actor=User.objects.get(pk=owner.pk), member=former)
         schema_public_activate()
     with uvicorn_running(port, MEDIA_ROOT=str(media)):
         yield {
@@ -138,3 +146,32 @@ def test_person_downloads_their_conversations_from_my_data(db: None, live: dict,
         with page.expect_download() as download_info:
             page.get_by_role("button", name="Download my conversations").click()
         assert download_info.value.suggested_filename == "my-conversations.zip"
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_owner_erases_a_former_member_then_schedules_and_cancels_the_deletion(
+    db: None, live: dict, width: int
+):
+    with chromium_browser() as browser:
+        page = _signed_in_page(browser, live, width)
+        page.goto(live["url"] + "/members/data/")
+        page.get_by_text(f"former{width}@data.example", exact=True).click()
+        page.get_by_role("button", name=f"Erase former{width}@data.example's data").click()
+        expect(page.get_by_text("Their personal data is erased.")).to_be_visible()
+        expect(page.get_by_text(f"former{width}@data.example", exact=True)).to_have_count(0)
+        _checked(page, "erased", width)
+
+        page.get_by_label("Type the organization's address").fill("data-co")
+        page.get_by_role("button", name="Delete this organization").click()
+        expect(page.get_by_test_id("deletion-scheduled")).to_contain_text(
+            "The organization will be deleted on"
+        )
+        expect(page.locator("#deletion-banner")).to_contain_text("is read-only until then")
+        _checked(page, "deletion-scheduled", width)
+        page.goto(live["url"] + "/members/")
+        expect(page.locator("#deletion-banner")).to_be_visible()
+        page.goto(live["url"] + "/members/data/")
+        page.get_by_role("button", name="Cancel the deletion").click()
+        expect(page.get_by_text("The deletion is cancelled.")).to_be_visible()
+        expect(page.locator("#deletion-banner")).to_have_count(0)
+        _checked(page, "deletion-cancelled", width)
