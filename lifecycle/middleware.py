@@ -32,7 +32,7 @@ def _refusal(request: HttpRequest) -> HttpResponse | None:
         f"This organization is scheduled for deletion on {due:%-d %b %Y} and is read-only "
         "until then. An owner can cancel the deletion on Members → Data."
     )
-    body = render_to_string("lifecycle/read_only.html", {"reason": sentence})
+    body = render_to_string("error.html", {"reason": sentence})
     return HttpResponse(body, status=409)
 
 

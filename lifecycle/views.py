@@ -12,7 +12,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.http import MemberRequest, form_refusal
+from accounts.http import MemberRequest, Result, form_refusal, service_call
 from accounts.models import User
 from lifecycle.deletion import (
     DeletionRefused,
@@ -118,18 +118,35 @@ def exports(request: MemberRequest) -> HttpResponse:
     return _data_page(request, template="lifecycle/data.html#exports")
 
 
+def _acted(
+    request: MemberRequest,
+    action: Callable[[], Result],
+    *,
+    refused: type[Exception],
+    success: Callable[[Result], str],
+    status: int,
+    deletion_form: DeletionForm | None = None,
+) -> HttpResponse:
+    """Run a service call: its success flashed and back to the page, or the page again with
+    its refusal's sentence and `status`."""
+    result, refusal = service_call(action, refused=refused)
+    if refusal:
+        messages.error(request, refusal)
+        return _data_page(request, deletion_form=deletion_form, status=status)
+    messages.success(request, success(result))  # type: ignore[arg-type]
+    return redirect("lifecycle:data")
+
+
 @data_owner_required
 @require_POST
 def export_start(request: MemberRequest) -> HttpResponse:
-    try:
-        data_export_start(actor=request.user)
-    except ExportRefused as refusal:
-        messages.error(request, str(refusal))
-        return _data_page(request, status=409)
-    messages.success(
-        request, "The export has started. Its download link appears below when it is ready."
+    return _acted(
+        request,
+        lambda: data_export_start(actor=request.user),
+        refused=ExportRefused,
+        success=lambda _: "The export has started. Its download link appears below when ready.",
+        status=409,
     )
-    return redirect("lifecycle:data")
 
 
 @data_owner_required
@@ -166,42 +183,42 @@ def deletion_schedule(request: MemberRequest) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, form_refusal(form))
         return _data_page(request, deletion_form=form, status=400)
-    try:
-        deletion = organization_deletion_schedule(actor=request.user, **form.cleaned_data)
-    except DeletionRefused as refusal:
-        messages.error(request, str(refusal))
-        return _data_page(request, deletion_form=form, status=400)
-    messages.success(
+    return _acted(
         request,
-        f"The organization will be deleted on {deletion.due_at:%-d %b %Y}. Until then it is "
-        "read-only, and you can cancel the deletion here.",
+        lambda: organization_deletion_schedule(actor=request.user, **form.cleaned_data),
+        refused=DeletionRefused,
+        success=lambda deletion: (
+            f"The organization will be deleted on {deletion.due_at:%-d %b %Y}. Until then it "
+            "is read-only, and you can cancel the deletion here."
+        ),
+        status=400,
+        deletion_form=form,
     )
-    return redirect("lifecycle:data")
 
 
 @data_owner_required
 @require_POST
 def deletion_cancel(request: MemberRequest) -> HttpResponse:
-    try:
-        organization_deletion_cancel(actor=request.user)
-    except DeletionRefused as refusal:
-        messages.error(request, str(refusal))
-        return _data_page(request, status=409)
-    messages.success(request, "The deletion is cancelled. The organization is writable again.")
-    return redirect("lifecycle:data")
+    return _acted(
+        request,
+        lambda: organization_deletion_cancel(actor=request.user),
+        refused=DeletionRefused,
+        success=lambda _: "The deletion is cancelled. The organization is writable again.",
+        status=409,
+    )
 
 
 @data_owner_required
 @require_POST
 def member_erase_view(request: MemberRequest, member_id: int) -> HttpResponse:
     member = members_erasable().filter(pk=member_id).first() or member_active_get(member_id)
-    try:
-        opaque = member_erase(actor=request.user, member=member)
-    except ErasureRefused as refusal:
-        messages.error(request, str(refusal))
-        return _data_page(request, status=400)
-    messages.success(request, f"Their personal data is erased. The audit log now says {opaque}.")
-    return redirect("lifecycle:data")
+    return _acted(
+        request,
+        lambda: member_erase(actor=request.user, member=member),
+        refused=ErasureRefused,
+        success=lambda opaque: f"Their personal data is erased. The audit log now says {opaque}.",
+        status=400,
+    )
 
 
 def member_active_get(member_id: int) -> User:
