@@ -88,7 +88,10 @@ def test_stop_keeps_what_was_written_marked_stopped_and_ends_the_generation(
 ):
     with tenant_context(handbook.organization):
         conversation, _, reply = question_ask(
-            user=handbook.owner, text="What does the sabbatical policy say about eligibility?"
+            user=handbook.owner,
+            # An answer of several pieces (the sabbatical's length and notice), time to stop it.
+            text="How long is the paid sabbatical after 5 years of continuous service, and how "
+            "far ahead must it be agreed?",
         )
     token = _csrf_token(live, conversation.pk)
 
