@@ -32,11 +32,16 @@ def json_lines() -> Iterator[io.StringIO]:
     handler.addFilter(RequestContextFilter())
     handler.setFormatter(CloudLoggingFormatter())
     root = logging.getLogger()
+    # A Celery worker started in this process by an earlier test (celery.contrib.testing)
+    # leaves the root logger at its own level; requests log at INFO, as in production.
+    level = root.level
+    root.setLevel(logging.INFO)
     root.addHandler(handler)
     try:
         yield stream
     finally:
         root.removeHandler(handler)
+        root.setLevel(level)
 
 
 def _records(stream: io.StringIO) -> list[dict[str, Any]]:

@@ -57,7 +57,7 @@ def slack_org(
     ):
         organization, owner = organization_signup(
             name="Globex",
-            slug="globex",
+            slug="slackco",
             owner_email="owner@globex.example",
             owner_password=OWNER_PASSWORD,
         )

@@ -82,7 +82,7 @@ def test_slack_answers_never_cite_what_the_member_cannot_read(
     shown = answer.blocks[0]["text"]["text"] + str(answer.blocks[1:])
     allowed = readable & {workspaces[name].pk for name in shared}
     for url, citation_id, _ in LINK.findall(shown):
-        passage = browser.get(url.split("globex.localhost", 1)[1])
+        passage = browser.get(url.split("slackco.localhost", 1)[1])
         schema_public_activate()
         assert passage.status_code == 200, url
         with tenant_context(slack_org.organization):

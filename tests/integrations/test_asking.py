@@ -21,7 +21,7 @@ from tests.integrations.conftest import SlackOrg, manager_client
 
 CHANNEL = "C0GENERAL1"
 LEAVE = "How many days of annual leave do I get?"
-LINK = re.compile(r"<(http://globex\.[^|>]+/ask/sources/(\d+)/)\|\[(\d+)\]>")
+LINK = re.compile(r"<(http://slackco\.[^|>]+/ask/sources/(\d+)/)\|\[(\d+)\]>")
 
 
 def answered(slack: SlackLocal, channel: str, thread_ts: str | None = None) -> Posted:
@@ -135,7 +135,7 @@ def test_someone_who_is_not_a_member_is_told_privately_how_to_join(
 
     (notice,) = installed.wait_for(lambda: installed.ephemeral)
     assert notice["user"] == stranger
-    assert "not one" in notice["text"] and "invite you at http://globex." in notice["text"]
+    assert "not one" in notice["text"] and "invite you at http://slackco." in notice["text"]
     assert installed.messages_in(CHANNEL) == []
     assert answers_of(slack_org, "stranger@elsewhere.example") == []
 
@@ -358,7 +358,7 @@ def test_ask_in_a_channel_without_the_app_says_so_privately_and_keeps_the_questi
     with tenant_context(slack_org.organization):
         conversation = Conversation.objects.get(user=slack_org.reader)
     schema_public_activate()
-    assert f"http://globex.localhost/ask/c/{conversation.pk}/" in notice["text"]
+    assert f"http://slackco.localhost/ask/c/{conversation.pk}/" in notice["text"]
     assert installed.messages_in("C0ELSEWHER") == []
 
 

@@ -89,7 +89,7 @@ def test_second_organization_claiming_the_same_slack_team_is_refused(
     slack_org: SlackOrg, installed: SlackLocal, django_db_blocker: Any
 ):
     other, owner = organization_signup(
-        name="Initech", slug="initech", owner_email="boss@initech.example",
+        name="Initech", slug="slackrival", owner_email="boss@initech.example",
         owner_password=OWNER_PASSWORD,
     )  # fmt: skip
     try:
