@@ -75,9 +75,10 @@ def slack_org(
             Organization.objects.get(pk=organization.pk).delete(force_drop=True)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def celery_worker(slack_org: SlackOrg) -> Iterator[None]:
-    """A real worker on the tests' queue, in this process (the solo pool, one task at a time)."""
+    """A real worker on the tests' queue, in this process (the solo pool, one task at a time),
+    stopped after these tests: left running, it would take other tests' tasks from the queue."""
     with start_worker(
         app, pool="solo", perform_ping_check=False, queues=[settings.CELERY_TASK_DEFAULT_QUEUE]
     ):
