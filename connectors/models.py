@@ -40,6 +40,11 @@ class Connector(models.Model):
     # CONNECTOR_SECRET_KEYS); never shown or logged. Empty: the source needs none.
     credentials_encrypted = models.TextField(blank=True)
     schedule = models.PositiveIntegerField(choices=Schedule.choices, default=Schedule.DAILY)
+    # Whether its documents carry the source's readers (connectors.sources.Readers): then
+    # only the people the source lets read an item read its document here, within the
+    # workspace's grants. On by default: a file restricted at the source stays restricted.
+    # A source without permissions (a website) has nothing to mirror.
+    mirror_permissions = models.BooleanField(default=True)
     paused = models.BooleanField(default=False)
     state = models.CharField(max_length=10, choices=SyncState.choices, default=SyncState.IDLE)
     # Whoever added the source: documents are added in their name, so their role on the
@@ -56,6 +61,10 @@ class Connector(models.Model):
     # changes page token); empty: the next sync lists everything.
     cursor = models.CharField(max_length=500, blank=True)
     listing_complete = models.BooleanField(default=False)
+    # The permission-only sync (connectors.permissions): where the source's next read of
+    # changed permissions starts (empty: read every item's), and when it last finished.
+    readers_cursor = models.CharField(max_length=500, blank=True)
+    readers_synced_at = models.DateTimeField(null=True, blank=True)
     sync_started_at = models.DateTimeField(null=True, blank=True)
     # Moved on with every item a running sync finishes: a sync that stops moving lost its
     # worker (CONNECTOR_STALLED_MINUTES).

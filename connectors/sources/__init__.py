@@ -4,10 +4,17 @@ A source lists its items (every current one, or what changed since a checkpoint)
 fetches one item's bytes and metadata. It raises `RateLimited` when the service asks it to
 slow down (the sync waits out Retry-After in the queue, not in a worker), `SourceUnavailable`
 when nothing can be synced now (the sync stops and says why), and `ItemUnreadable` when only
-one item cannot be read (that item fails with the reason; the rest go on)."""
+one item cannot be read (that item fails with the reason; the rest go on).
 
+A source that has permissions says who may read each item (`Readers`, on `Fetched` and
+`Unchanged`); a connector that mirrors them stores them on the item's document, and the
+access policy reads the document only for those readers (workspaces/access.py). A source
+that also implements `PermissionSource` is asked for readers alone by the permission-only
+sync, which fetches no content, and for the members of its groups."""
+
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 class RateLimited(Exception):
@@ -49,6 +56,21 @@ class Listing:
 
 
 @dataclass(frozen=True)
+class Readers:
+    """Who may read an item at its source; anyone who matches one of these may (and only
+    they, beside the workspace's own grant). `public`: anyone at all (a page on the open
+    web, a file shared with anyone who has the link): no restriction. `emails`: people, by
+    address. `groups`: the source's groups, by their id at the source (a Google group's
+    address), whose members `PermissionSource.group_members` gives. `domains`: anyone whose
+    address is in one of these domains ("anyone at example.com")."""
+
+    public: bool = False
+    emails: frozenset[str] = frozenset()
+    groups: frozenset[str] = frozenset()
+    domains: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
 class Fetched:
     """One item's content, as a file the knowledge base reads, and its metadata."""
 
@@ -59,11 +81,17 @@ class Fetched:
     etag: str = ""
     last_modified: str = ""
     links: list[ItemRef] = field(default_factory=list)
+    # Who may read it at the source; None: the source has no permissions (a website's
+    # public pages): the document is governed by the workspace's grants alone.
+    readers: Readers | None = None
 
 
 @dataclass(frozen=True)
 class Unchanged:
-    """The source says the item has not changed since the validators we sent."""
+    """The source says the item has not changed since the validators we sent (`readers`:
+    as on Fetched, when the source read them on the way; None: as they were)."""
+
+    readers: Readers | None = None
 
 
 @dataclass(frozen=True)
@@ -86,3 +114,30 @@ class Source(Protocol):
     def fetch(
         self, item: ItemRef, *, etag: str, last_modified: str
     ) -> Fetched | Unchanged | Gone: ...
+
+
+@dataclass(frozen=True)
+class ReadersListing:
+    """A permission-only read: the current readers of items, by source id. With a cursor,
+    only the items whose permissions changed since it (the others are as they were);
+    without one, every item asked about that is still there. `cursor`: where the next
+    permission-only read starts."""
+
+    readers: dict[str, Readers]
+    cursor: str = ""
+
+
+@runtime_checkable
+class PermissionSource(Protocol):
+    """A source whose permissions a connector may mirror."""
+
+    def readers(self, items: Sequence[ItemRef], *, cursor: str) -> ReadersListing:
+        """The readers of `items` (those the connector holds documents for), without
+        fetching any content; with `cursor` (from the last ReadersListing), only those
+        whose permissions changed since."""
+        ...
+
+    def group_members(self, group: str) -> list[str] | None:
+        """The email addresses of a group's members at the source (nested groups
+        flattened); None when the source will not say (the group then lets nobody in)."""
+        ...
