@@ -77,3 +77,38 @@ class DriveSourceForm(forms.Form):
         error_messages={"invalid": "Give the address of the Google Workspace user to act as."},
     )
     schedule = schedule_field()
+
+
+class ConfluenceSourceForm(forms.Form):
+    site_url = forms.URLField(
+        label="Site address",
+        max_length=500,
+        assume_scheme="https",
+        error_messages={
+            "required": "Give your Confluence site's address, such as https://acme.atlassian.net.",
+            "invalid": "Give your Confluence site's address, such as https://acme.atlassian.net.",
+        },
+    )
+    email = forms.EmailField(
+        label="Atlassian account email",
+        error_messages={
+            "required": "Give the email of the Atlassian account the API token belongs to.",
+            "invalid": "Give the email of the Atlassian account the API token belongs to.",
+        },
+    )
+    api_token = forms.CharField(
+        label="API token",
+        max_length=1000,
+        widget=forms.PasswordInput,
+        error_messages={"required": "Paste the API token made for that Atlassian account."},
+    )
+    spaces = forms.CharField(
+        label="Spaces",
+        max_length=2000,
+        help_text="Space keys, separated by commas (HR, ENG).",
+        error_messages={"required": "Name at least one space by its key, such as HR."},
+    )
+    schedule = schedule_field()
+
+    def clean_spaces(self) -> list[str]:
+        return [key.strip() for key in self.cleaned_data["spaces"].split(",") if key.strip()]

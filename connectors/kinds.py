@@ -4,6 +4,7 @@ from accounts.secrets_at_rest import SecretUnreadable
 from connectors.credentials import credentials_open
 from connectors.models import Connector, SourceKind
 from connectors.sources import Source, SourceUnavailable
+from connectors.sources.confluence import ConfluenceSource
 from connectors.sources.google_drive import GoogleDriveSource
 from connectors.sources.website import WebsiteSource
 
@@ -24,5 +25,11 @@ def connector_source(connector: Connector) -> Source:
         return GoogleDriveSource(
             key_file=credentials["key_file"], folder_id=connector.selection.get("folder_id", ""),
             subject=connector.selection.get("subject", ""), cursor=connector.cursor,
+        )  # fmt: skip
+    if connector.kind == SourceKind.CONFLUENCE:
+        return ConfluenceSource(
+            site_url=connector.selection["site_url"], spaces=connector.selection["spaces"],
+            email=credentials["email"], api_token=credentials["api_token"],
+            cursor=connector.cursor,
         )  # fmt: skip
     raise SourceUnavailable(f"Sources of the kind “{connector.kind}” are not synced any more.")

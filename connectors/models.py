@@ -9,6 +9,8 @@ from workspaces.models import Document, Workspace
 class SourceKind(models.TextChoices):
     WEBSITE = "website", "Website"
     GOOGLE_DRIVE = "google_drive", "Google Drive"
+    CONFLUENCE = "confluence", "Confluence"
+    NOTION = "notion", "Notion"
 
 
 class Schedule(models.IntegerChoices):

@@ -15,6 +15,7 @@ from audit.services import audit_record
 from connectors.credentials import credentials_seal
 from connectors.models import Connector, Schedule, SourceKind, SyncState
 from connectors.sources import SourceUnavailable
+from connectors.sources.confluence import space_keys_refusal
 from connectors.sources.google_drive import service_account_refusal
 from connectors.sources.guarded_http import address_ensure_public
 from connectors.sources.website import scope_default
@@ -97,6 +98,51 @@ def drive_connector_add(
         selection={"folder_id": folder_id, "subject": subject.strip()},
         credentials_encrypted=credentials_seal({"key_file": key_file}), schedule=schedule,
         created_by=actor,
+    )  # fmt: skip
+    audit_record(
+        actor=actor, action=AuditAction.SOURCE_ADDED, target=connector,
+        target_label=connector.name,
+        details={"workspace": workspace.name, "kind": connector.kind, **connector.selection},
+    )  # fmt: skip
+    _sync_queue(connector)
+    return connector
+
+
+@transaction.atomic
+def confluence_connector_add(
+    *,
+    actor: User,
+    workspace: Workspace,
+    site_url: str,
+    email: str,
+    api_token: str,
+    spaces: list[str],
+    schedule: Schedule = Schedule.DAILY,
+) -> Connector:
+    """A Confluence Cloud site read with an Atlassian account's email and API token: the
+    pages of `spaces` (their keys) and their attachments."""
+    _ensure_manager(actor)
+    site_url = site_url.strip().rstrip("/")
+    if site_url.endswith("/wiki"):
+        site_url = site_url.removesuffix("/wiki")
+    try:
+        address_ensure_public(site_url)
+    except SourceUnavailable as refusal:
+        raise ConnectorError(str(refusal)) from None
+    spaces = list(dict.fromkeys(key.strip() for key in spaces if key.strip()))
+    spaces_refusal = space_keys_refusal(spaces)
+    if spaces_refusal:
+        raise ConnectorError(spaces_refusal)
+    if not api_token.strip():
+        raise ConnectorError("Paste the API token made for that email's Atlassian account.")
+    connector = Connector.objects.create(
+        workspace=workspace, kind=SourceKind.CONFLUENCE,
+        name=f"Confluence {urlsplit(site_url).netloc} ({', '.join(spaces)})"[:120],
+        selection={"site_url": site_url, "spaces": spaces},
+        credentials_encrypted=credentials_seal(
+            {"email": email.strip(), "api_token": api_token.strip()}
+        ),
+        schedule=schedule, created_by=actor,
     )  # fmt: skip
     audit_record(
         actor=actor, action=AuditAction.SOURCE_ADDED, target=connector,

@@ -35,6 +35,7 @@ from connectors.sources import (
     Gone,
     ItemRef,
     ItemUnreadable,
+    Listing,
     RateLimited,
     Source,
     SourceUnavailable,
@@ -133,12 +134,29 @@ def _generation_resume(connector: Connector) -> None:
 def _listing_take(connector: Connector, source: Source, actor: User) -> None:
     listing = source.listing()
     with transaction.atomic():
+        items = listing.items
         if listing.delta:
-            _delta_apply(connector, listing.items, listing.removed, actor)
-        complete = _items_see(connector, listing.items, source.max_items) and listing.complete
+            items, removed = _delta_widen(connector, listing)
+            _delta_apply(connector, items, removed, actor)
+        complete = _items_see(connector, items, source.max_items) and listing.complete
         connector.listing_complete = complete
         connector.checkpoint = {**connector.checkpoint, "listed": True, "cursor": listing.cursor}
         connector.save(update_fields=["listing_complete", "checkpoint"])
+
+
+def _delta_widen(connector: Connector, listing: Listing) -> tuple[list[ItemRef], list[str]]:
+    """A delta with every present item named: what the connector has and is not present
+    was removed at the source; what is present and the connector lacks is new to it."""
+    if listing.present is None:
+        return listing.items, listing.removed
+    present = {ref.source_id: ref for ref in listing.present}
+    known = set(
+        ConnectorItem.objects.filter(connector=connector).values_list("source_id", flat=True)
+    )
+    changed = {ref.source_id: ref for ref in listing.items if ref.source_id in present}
+    changed.update({sid: ref for sid, ref in present.items() if sid not in known})
+    removed = set(listing.removed) | (known - present.keys())
+    return list(changed.values()), sorted(removed)
 
 
 def _delta_apply(

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.http import MemberRequest, form_refusal, service_call, service_call_flashed
 from connectors.forms import (
+    ConfluenceSourceForm,
     DriveSourceForm,
     SourceRemoveForm,
     SourceSettingsForm,
@@ -29,6 +30,7 @@ from connectors.selectors import (
 )
 from connectors.services import (
     ConnectorError,
+    confluence_connector_add,
     connector_remove,
     connector_settings_set,
     connector_sync_request,
@@ -78,13 +80,15 @@ def _card(connector: Connector) -> dict[str, object]:
 
 def _page(
     request: MemberRequest, workspace: Workspace, *, form: WebsiteSourceForm | None = None,
-    drive_form: DriveSourceForm | None = None, refusal: str = "",
+    drive_form: DriveSourceForm | None = None,
+    confluence_form: ConfluenceSourceForm | None = None, refusal: str = "",
 ) -> HttpResponse:  # fmt: skip
     context = {
         "workspace": workspace,
         "cards": [_card(connector) for connector in connector_list(workspace=workspace)],
         "website_form": form or WebsiteSourceForm(),
         "drive_form": drive_form or DriveSourceForm(),
+        "confluence_form": confluence_form or ConfluenceSourceForm(),
         "refusal": refusal,
     }
     return render(request, "connectors/sources.html", context, status=400 if refusal else 200)
@@ -131,6 +135,20 @@ def drive_add(request: MemberRequest, workspace: Workspace) -> HttpResponse:
         request, workspace,
         lambda: drive_connector_add(actor=request.user, workspace=workspace, **fields),
         drive_form=form,
+    )  # fmt: skip
+
+
+@sources_manager_required
+@require_POST
+def confluence_add(request: MemberRequest, workspace: Workspace) -> HttpResponse:
+    form = ConfluenceSourceForm(request.POST)
+    if not form.is_valid():
+        return _page(request, workspace, confluence_form=form, refusal=form_refusal(form))
+    fields = form.cleaned_data
+    return _added(
+        request, workspace,
+        lambda: confluence_connector_add(actor=request.user, workspace=workspace, **fields),
+        confluence_form=form,
     )  # fmt: skip
 
 

@@ -46,13 +46,19 @@ class Listing:
     A delta listing (`delta`) holds only what changed since the connector's cursor: the
     items in it are fetched, those in `removed` deleted, and every other item is as the
     last sync left it. `cursor` is where the next sync's delta starts (kept once this sync
-    finishes, so a sync that stops reads the same changes again)."""
+    finishes, so a sync that stops reads the same changes again).
+
+    A delta listing may also name every item the source has now (`present`), for a source
+    whose changes leave out deletions (a search by modified time): an item the connector
+    has that is not present is deleted, and one present that it does not have yet (say, a
+    page moved into the selection with an old modified time) is fetched."""
 
     items: list[ItemRef]
     complete: bool
     delta: bool = False
     removed: list[str] = field(default_factory=list)
     cursor: str = ""
+    present: list[ItemRef] | None = None
 
 
 @dataclass(frozen=True)

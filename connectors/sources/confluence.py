@@ -1,0 +1,205 @@
+"""Confluence Cloud through atlassian-python-api, with an Atlassian account's email and API
+token: the pages of the chosen spaces and the files attached to them, each a document.
+
+Every sync lists what the spaces hold now with one CQL search (ids only), so that what was
+deleted, moved out of the spaces or restricted away from the account is pruned. The first
+sync fetches everything; a later one fetches only what CQL finds modified since the last
+sync began (`lastmodified`) and what is present but new to the connector. CQL reads its
+dates in the account's own time zone, which the API does not tell: the search starts
+CQL_MARGIN earlier than the last sync (more than any UTC offset), and an item whose version
+is the one synced last is not downloaded again.
+
+A page's body is its storage format (XHTML with Confluence's ac:/ri: elements), turned into
+plain HTML here; an attachment is downloaded as it is. The REST API is version 1's
+(`/wiki/rest/api/...`), which Confluence Cloud serves beside version 2 and which has CQL."""
+
+import html
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import requests
+from atlassian.confluence import ConfluenceCloud
+from bs4 import BeautifulSoup, Tag
+from django.conf import settings
+
+from connectors.sources import (
+    Fetched,
+    Gone,
+    ItemRef,
+    ItemUnreadable,
+    Listing,
+    RateLimited,
+    SourceUnavailable,
+    Unchanged,
+)
+from connectors.sources.guarded_http import address_ensure_public, retry_after_seconds
+
+PAGE_SIZE = 200
+# Wider than any UTC offset (-12 h .. +14 h): see the module's docstring.
+CQL_MARGIN = timedelta(hours=14, minutes=1)
+SPACE_KEY = re.compile(r"^[A-Za-z0-9~][A-Za-z0-9_~-]{0,254}$")
+CDATA = re.compile(r"<!\[CDATA\[(.*?)\]\]>", re.S)
+# Storage-format elements whose content is not text a reader sees.
+DROPPED = {"ac:parameter", "ac:image", "ri:attachment", "ri:user", "ri:url", "ri:space"}
+
+
+def space_keys_refusal(keys: list[str]) -> str:
+    """Why a list of space keys cannot be used, or ""."""
+    if not keys:
+        return "Name at least one space, by its key (the part after /spaces/ in its address)."
+    odd = [key for key in keys if not SPACE_KEY.match(key)]
+    if odd:
+        return f"“{odd[0]}” is not a space key: keys are letters and digits, such as HR or ENG."
+    return ""
+
+
+class ConfluenceSource:
+    follows_links = False
+    max_items: int | None = None
+
+    def __init__(
+        self, *, site_url: str, email: str, api_token: str, spaces: list[str], cursor: str
+    ) -> None:
+        self.site = site_url.rstrip("/")
+        self.spaces, self.cursor = spaces, cursor
+        # The site is an address a customer typed: only a public one is read (as a website
+        # source's), checked again at every sync since its name may resolve elsewhere now.
+        address_ensure_public(self.site)
+        self.confluence = ConfluenceCloud(  # type: ignore[no-untyped-call]
+            url=f"{self.site}/wiki/rest/api", username=email, password=api_token, cloud=True,
+            timeout=settings.CONNECTOR_HTTP_TIMEOUT_SECONDS,
+            # A 429 is the sync's to wait out in the queue, never a sleep in the worker.
+            retry_with_header=False, backoff_and_retry=False,
+        )  # fmt: skip
+
+    def _call(self, call: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return call(*args, **kwargs)
+        except requests.HTTPError as error:
+            response = error.response
+            status = response.status_code if response is not None else 0
+            if response is not None and status == 429:
+                raise RateLimited(
+                    retry_after_seconds(response.headers.get("Retry-After"))
+                ) from None
+            if status in (401, 403):
+                raise SourceUnavailable(
+                    "Confluence refused the email and API token: check the token is current "
+                    "and belongs to that email's Atlassian account."
+                ) from None
+            raise
+        except requests.RequestException as error:
+            raise SourceUnavailable(
+                f"Confluence at {self.site} could not be reached ({type(error).__name__})."
+            ) from None
+
+    # --- listing ---------------------------------------------------------------------------
+    def _scope(self) -> str:
+        keys = ", ".join(f'"{key}"' for key in self.spaces)
+        return f"space in ({keys}) and type in (page, attachment)"
+
+    def _search(self, cql: str) -> list[ItemRef]:
+        refs: list[ItemRef] = []
+        params: dict[str, Any] = {"limit": PAGE_SIZE}
+        while True:
+            page = self._call(self.confluence.cql, cql, **params)
+            refs += [ItemRef(source_id=str(c["id"]), url=self._url(c)) for c in page["results"]]
+            following = (page.get("_links") or {}).get("next")
+            if not following or not page["results"]:
+                return refs
+            # The next page is the same search from a cursor the link carries.
+            params = {k: v for k, v in parse_qsl(urlsplit(following).query) if k != "cql"}
+
+    def listing(self) -> Listing:
+        started = datetime.now(UTC)
+        try:
+            present = self._search(self._scope())
+            if not self.cursor:
+                return Listing(items=present, complete=True, cursor=started.isoformat())
+            since = datetime.fromisoformat(self.cursor) - CQL_MARGIN
+            changed = self._search(f'{self._scope()} and lastmodified >= "{since:%Y-%m-%d %H:%M}"')
+        except requests.HTTPError as error:
+            raise SourceUnavailable(_http_refusal(error)) from None
+        return Listing(
+            items=changed, complete=True, delta=True, present=present,
+            cursor=started.isoformat(),
+        )  # fmt: skip
+
+    # --- one item ----------------------------------------------------------------------------
+    def fetch(self, item: ItemRef, *, etag: str, last_modified: str) -> Fetched | Unchanged | Gone:
+        try:
+            content = self._call(
+                self.confluence.get_content, item.source_id,
+                params={"expand": "body.storage,version,space,container"},
+            )  # fmt: skip
+            if content.get("status", "current") != "current":
+                return Gone("It was moved to the trash in Confluence.")
+            if (content.get("space") or {}).get("key") not in self.spaces:
+                return Gone("It was moved to a space this source does not sync.")
+            version = str((content.get("version") or {}).get("number", ""))
+            if etag and etag == version:
+                return Unchanged()
+            if content["type"] == "attachment":
+                data, filename = self._download(content), content["title"]
+            else:
+                storage = ((content.get("body") or {}).get("storage") or {}).get("value", "")
+                data = storage_html(content["title"], storage).encode()
+                filename = f"{_safe_name(content['title'])}.html"
+        except requests.HTTPError as error:
+            if error.response is not None and error.response.status_code == 404:
+                return Gone("It is no longer in Confluence (or no longer readable by the account).")
+            raise ItemUnreadable(_http_refusal(error)) from None
+        title = content["title"]
+        if content["type"] == "attachment" and "." in title:
+            title = title.rsplit(".", 1)[0]
+        return Fetched(
+            data=data, filename=filename, title=title, url=self._url(content), etag=version,
+        )  # fmt: skip
+
+    def _download(self, attachment: dict[str, Any]) -> bytes:
+        link = (attachment.get("_links") or {}).get("download", "")
+        if not link:
+            raise ItemUnreadable("Confluence gave no download link for this attachment.")
+        response = self._call(
+            self.confluence.get, f"{self.site}/wiki{link}", absolute=True, not_json_response=True
+        )
+        return bytes(response)
+
+    def _url(self, content: dict[str, Any]) -> str:
+        webui = (content.get("_links") or {}).get("webui", "")
+        return f"{self.site}/wiki{webui}" if webui else ""
+
+
+def storage_html(title: str, storage: str) -> str:
+    """A page's storage-format body as an HTML document the knowledge base reads: macros'
+    bodies kept as their text (code as <pre>), links as their words, images and
+    parameters left out."""
+    storage = CDATA.sub(lambda matched: html.escape(matched[1]), storage)
+    soup = BeautifulSoup(storage, "html.parser")
+    for element in soup.find_all(lambda tag: ":" in tag.name):
+        if not isinstance(element, Tag) or element.decomposed:
+            continue
+        if element.name in DROPPED:
+            element.decompose()
+        elif element.name == "ac:plain-text-body":
+            element.name = "pre"
+        elif element.name == "ri:page":
+            element.replace_with(str(element.get("ri:content-title", "")))
+        else:
+            element.unwrap()
+    heading = html.escape(title)
+    return (
+        f'<!doctype html><html><head><meta charset="utf-8"><title>{heading}</title></head>'
+        f"<body><main><h1>{heading}</h1>{soup}</main></body></html>"
+    )
+
+
+def _safe_name(title: str) -> str:
+    return re.sub(r"[\\/:*?\"<>|]+", " ", title).strip()[:150] or "page"
+
+
+def _http_refusal(error: requests.HTTPError) -> str:
+    status = error.response.status_code if error.response is not None else "an error"
+    return f"Confluence answered {status}: {str(error)[:300]}"
