@@ -26,7 +26,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from billing.models import DailyQuestions, QuestionUsage
+from billing.models import DailyQuestions, QuestionUsage, sync_interval_words
 from billing.money import MICROS_PER_CENT, dollars
 from billing.selectors import (
     Period,
@@ -48,10 +48,11 @@ METER_NOUNS = {
     "storage": "storage",
     "members": "members",
     "workspaces": "workspaces",
+    "sources": "connected sources",
     "model_cost": "model spend this billing period",
 }
 # The advisory lock's second key; the first is the organization's id.
-METER_LOCK_KEYS = {"documents": 1, "storage": 1, "members": 2, "workspaces": 3}
+METER_LOCK_KEYS = {"documents": 1, "storage": 1, "members": 2, "workspaces": 3, "sources": 4}
 
 
 class CapReached(Exception):
@@ -126,10 +127,31 @@ def cap_ensure(
             "storage": plan.max_storage_bytes,
             "members": plan.max_members,
             "workspaces": plan.max_workspaces,
+            "sources": plan.max_sources,
         }[name]
         used = tenant_usage(organization=organization, meter=name)
         if used + amount > limit:
             raise CapReached(meter=name, used=used, limit=limit, plan_name=plan.name)
+
+
+def sync_interval_least(*, organization: Organization) -> int:
+    """The shortest schedule, in minutes, the organization's plan lets a source sync on
+    (0: any). A source set faster before a downgrade is synced no faster than this."""
+    plan = plan_effective(account=billing_account_get(organization=organization))
+    return plan.min_sync_interval_minutes
+
+
+def sync_interval_refusal(*, organization: Organization, minutes: int) -> str:
+    """Why a source may not sync every `minutes` minutes on the organization's plan, as a
+    sentence; "" when it may. 0 (only when asked) is always allowed."""
+    plan = plan_effective(account=billing_account_get(organization=organization))
+    least = plan.min_sync_interval_minutes
+    if minutes == 0 or minutes >= least:
+        return ""
+    return (
+        f"Your organization's {plan.name} plan keeps sources {sync_interval_words(least)}: "
+        "choose a less frequent schedule (or “Only when I ask”), or upgrade the plan."
+    )
 
 
 def cap_question_consume(*, organization: Organization) -> None:

@@ -37,6 +37,14 @@ class Plan(models.Model):
     ingests_per_minute = models.PositiveIntegerField(
         default=30, help_text="Uploads and replacements one API key or person may send per minute."
     )
+    # Sources that sync into the organization's workspaces (connectors/), and how often a
+    # source's schedule may run them at most; "Sync now" is never held to the interval.
+    max_sources = models.PositiveIntegerField(
+        default=20, help_text="Sources (Drive, websites, ...) the organization may connect."
+    )
+    min_sync_interval_minutes = models.PositiveIntegerField(
+        default=60, help_text="The shortest schedule a source may sync on, in minutes."
+    )
     is_public = models.BooleanField(default=True, help_text="Offered on the billing page.")
     position = models.PositiveSmallIntegerField(default=0)
 
@@ -63,7 +71,21 @@ class Plan(models.Model):
             f"{self.questions_per_period:,} questions per month",
             f"{self.max_documents:,} documents, {filesizeformat(self.max_storage_bytes)}",
             f"{self.max_members:,} members, {self.max_workspaces:,} workspaces",
+            f"{self.max_sources:,} sources, {sync_interval_words(self.min_sync_interval_minutes)}",
         ]
+
+
+def sync_interval_words(minutes: int) -> str:
+    """ "synced at most hourly": a plan's shortest sync schedule, in words."""
+    if minutes <= 0:
+        return "synced as often as wanted"
+    if minutes % 1440 == 0:
+        days = minutes // 1440
+        return "synced at most daily" if days == 1 else f"synced at most every {days} days"
+    if minutes % 60 == 0:
+        hours = minutes // 60
+        return "synced at most hourly" if hours == 1 else f"synced at most every {hours} hours"
+    return f"synced at most every {minutes} minutes"
 
 
 class SubscriptionStatus(models.TextChoices):

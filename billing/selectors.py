@@ -167,6 +167,7 @@ def meter_readings(*, organization: Organization, plan: Plan, period: Period) ->
         MeterReading("storage", "Storage", held("storage"), plan.max_storage_bytes, True),
         MeterReading("members", "Members", held("members"), plan.max_members),
         MeterReading("workspaces", "Workspaces", held("workspaces"), plan.max_workspaces),
+        MeterReading("sources", "Synced sources", held("sources"), plan.max_sources),
     ]  # fmt: skip
     if plan.max_model_cost_cents is not None:
         readings.insert(1, MeterReading(

@@ -195,6 +195,8 @@ def organization_unmetered(*, organization: Organization) -> None:
             "max_storage_bytes": 2**62,
             "max_members": UNLIMITED,
             "max_workspaces": UNLIMITED,
+            "max_sources": UNLIMITED,
+            "min_sync_interval_minutes": 0,
         },
     )
     account = billing_account_get(organization=organization)

@@ -21,6 +21,11 @@ class SyncProgress:
         return int(100 * self.done / self.seen) if self.seen else 0
 
 
+def connector_count() -> int:
+    """The organization's sources, for its plan's cap (registered with billing.usage)."""
+    return Connector.objects.count()
+
+
 def connector_list(*, workspace: Workspace) -> list[Connector]:
     return list(Connector.objects.filter(workspace=workspace))
 

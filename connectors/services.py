@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 from functools import partial
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -12,6 +13,7 @@ from django.utils import timezone
 from accounts.models import User
 from audit.models import AuditAction
 from audit.services import audit_record
+from billing.caps import cap_ensure, sync_interval_least, sync_interval_refusal
 from connectors.credentials import credentials_seal
 from connectors.models import Connector, Schedule, SourceKind, SyncState
 from connectors.sources import SourceUnavailable
@@ -19,6 +21,7 @@ from connectors.sources.confluence import space_keys_refusal
 from connectors.sources.google_drive import service_account_refusal
 from connectors.sources.guarded_http import address_ensure_public
 from connectors.sources.website import scope_default
+from tenants.schemas import tenant_current
 from workspaces.access import sources_manageable
 from workspaces.lanes import large_lane, task_send
 from workspaces.models import Document, Workspace
@@ -59,20 +62,11 @@ def website_connector_add(
     if urlsplit(prefix).netloc != urlsplit(start_url).netloc:
         raise ConnectorError("The path prefix must be on the same site as the start URL.")
     credentials = {"username": username, "password": password} if username else {}
-    connector = Connector.objects.create(
-        workspace=workspace, kind=SourceKind.WEBSITE, name=urlsplit(start_url).netloc[:120],
-        selection={"start_url": start_url, "prefix": prefix},
-        credentials_encrypted=credentials_seal(credentials), schedule=schedule,
-        created_by=actor,
+    return connector_create(
+        actor=actor, workspace=workspace, kind=SourceKind.WEBSITE,
+        name=urlsplit(start_url).netloc, selection={"start_url": start_url, "prefix": prefix},
+        credentials=credentials, schedule=schedule,
     )  # fmt: skip
-    audit_record(
-        actor=actor, action=AuditAction.SOURCE_ADDED, target=connector,
-        target_label=connector.name,
-        details={"workspace": workspace.name, "kind": connector.kind, **connector.selection,
-                 "credentials": bool(credentials)},
-    )  # fmt: skip
-    _sync_queue(connector)
-    return connector
 
 
 @transaction.atomic
@@ -92,20 +86,51 @@ def drive_connector_add(
     if refusal:
         raise ConnectorError(refusal)
     folder_id = folder_id.strip()
-    connector = Connector.objects.create(
-        workspace=workspace, kind=SourceKind.GOOGLE_DRIVE,
-        name=f"Google Drive{f' folder {folder_id}' if folder_id else ''}"[:120],
+    return connector_create(
+        actor=actor, workspace=workspace, kind=SourceKind.GOOGLE_DRIVE,
+        name=f"Google Drive{f' folder {folder_id}' if folder_id else ''}",
         selection={"folder_id": folder_id, "subject": subject.strip()},
-        credentials_encrypted=credentials_seal({"key_file": key_file}), schedule=schedule,
+        credentials={"key_file": key_file}, schedule=schedule,
+    )  # fmt: skip
+
+
+def connector_create(
+    *,
+    actor: User,
+    workspace: Workspace,
+    kind: SourceKind,
+    name: str,
+    selection: dict[str, Any],
+    credentials: dict[str, str],
+    schedule: int,
+) -> Connector:
+    """What adding any kind of source ends in, once its kind's function has checked the
+    selection and credentials: the plan's limits (its number of sources, raising
+    billing.caps.CapReached, and its shortest schedule), the row with the credentials
+    sealed, the audit event, and the first sync queued. Call it inside the adding
+    transaction (the cap's lock is held until it commits)."""
+    _ensure_manager(actor)
+    _ensure_schedule_allowed(schedule)
+    cap_ensure(organization=tenant_current(), meter="sources")
+    connector = Connector.objects.create(
+        workspace=workspace, kind=kind, name=name[:120], selection=selection,
+        credentials_encrypted=credentials_seal(credentials), schedule=schedule,
         created_by=actor,
     )  # fmt: skip
     audit_record(
         actor=actor, action=AuditAction.SOURCE_ADDED, target=connector,
         target_label=connector.name,
-        details={"workspace": workspace.name, "kind": connector.kind, **connector.selection},
+        details={"workspace": workspace.name, "kind": connector.kind, **selection,
+                 "credentials": bool(credentials)},
     )  # fmt: skip
     _sync_queue(connector)
     return connector
+
+
+def _ensure_schedule_allowed(schedule: int) -> None:
+    refusal = sync_interval_refusal(organization=tenant_current(), minutes=schedule)
+    if refusal:
+        raise ConnectorError(refusal)
 
 
 @transaction.atomic
@@ -135,22 +160,13 @@ def confluence_connector_add(
         raise ConnectorError(spaces_refusal)
     if not api_token.strip():
         raise ConnectorError("Paste the API token made for that email's Atlassian account.")
-    connector = Connector.objects.create(
-        workspace=workspace, kind=SourceKind.CONFLUENCE,
-        name=f"Confluence {urlsplit(site_url).netloc} ({', '.join(spaces)})"[:120],
+    return connector_create(
+        actor=actor, workspace=workspace, kind=SourceKind.CONFLUENCE,
+        name=f"Confluence {urlsplit(site_url).netloc} ({', '.join(spaces)})",
         selection={"site_url": site_url, "spaces": spaces},
-        credentials_encrypted=credentials_seal(
-            {"email": email.strip(), "api_token": api_token.strip()}
-        ),
-        schedule=schedule, created_by=actor,
+        credentials={"email": email.strip(), "api_token": api_token.strip()},
+        schedule=schedule,
     )  # fmt: skip
-    audit_record(
-        actor=actor, action=AuditAction.SOURCE_ADDED, target=connector,
-        target_label=connector.name,
-        details={"workspace": workspace.name, "kind": connector.kind, **connector.selection},
-    )  # fmt: skip
-    _sync_queue(connector)
-    return connector
 
 
 def _sync_queue(connector: Connector) -> None:
@@ -187,10 +203,13 @@ def connector_settings_set(
     *, actor: User, connector: Connector, schedule: Schedule, paused: bool
 ) -> Connector:
     _ensure_manager(actor)
+    if schedule != connector.schedule:
+        # A schedule kept from a richer plan may stay; a new one keeps to the plan.
+        _ensure_schedule_allowed(schedule)
     before = {"schedule": connector.schedule, "paused": connector.paused}
     connector.schedule, connector.paused = schedule, paused
     last = connector.last_synced_at or timezone.now()
-    connector.next_sync_at = last + timedelta(minutes=schedule) if schedule else None
+    connector.next_sync_at = last + timedelta(minutes=sync_interval(schedule)) if schedule else None
     connector.save(update_fields=["schedule", "paused", "next_sync_at"])
     audit_record(
         actor=actor, action=AuditAction.SOURCE_CHANGED, target=connector,
@@ -218,6 +237,12 @@ def connector_remove(*, actor: User, connector: Connector, documents_too: bool) 
     )  # fmt: skip
     connector.delete()
     return deleted
+
+
+def sync_interval(schedule: int) -> int:
+    """Minutes until a source on `schedule` syncs again: its schedule, or the plan's
+    shortest when that is longer (a schedule chosen on a richer plan, after a downgrade)."""
+    return max(schedule, sync_interval_least(organization=tenant_current()))
 
 
 def connectors_due_queue() -> int:

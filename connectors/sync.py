@@ -16,7 +16,7 @@ import contextlib
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -30,6 +30,7 @@ from billing.caps import CapReached
 from billing.redis_connection import redis_client
 from connectors.kinds import connector_source
 from connectors.models import Connector, ConnectorItem, ItemState, SyncState
+from connectors.services import sync_interval
 from connectors.sources import (
     Fetched,
     Gone,
@@ -302,11 +303,15 @@ def _finish(connector: Connector) -> SyncOutcome:
     connector.cursor = connector.checkpoint.get("cursor", "")
     connector.state, connector.checkpoint = SyncState.IDLE, {}
     connector.last_synced_at = now
-    connector.next_sync_at = (
-        now + timedelta(minutes=connector.schedule) if connector.schedule else None
-    )
+    connector.next_sync_at = _next_sync_at(connector, now)
     connector.save()
     return SyncOutcome(state=SyncState.IDLE)
+
+
+def _next_sync_at(connector: Connector, now: datetime) -> datetime | None:
+    if not connector.schedule:
+        return None
+    return now + timedelta(minutes=sync_interval(connector.schedule))
 
 
 def _stop(connector: Connector, reason: str) -> SyncOutcome:
@@ -315,9 +320,7 @@ def _stop(connector: Connector, reason: str) -> SyncOutcome:
     connector.refresh_from_db()
     connector.state, connector.error, connector.checkpoint = SyncState.FAILED, reason, {}
     now = timezone.now()
-    connector.next_sync_at = (
-        now + timedelta(minutes=connector.schedule) if connector.schedule else None
-    )
+    connector.next_sync_at = _next_sync_at(connector, now)
     connector.save()
     return SyncOutcome(state=SyncState.FAILED)
 

@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.http import MemberRequest, form_refusal, service_call, service_call_flashed
+from billing.caps import CapReached
 from connectors.forms import (
     ConfluenceSourceForm,
     DriveSourceForm,
@@ -158,7 +159,10 @@ def _added(
 ) -> HttpResponse:  # fmt: skip
     """Add a source (the service call `add`): back to the list, or the page again with the
     filled form and the refusal."""
-    connector, refusal = service_call(add, refused=ConnectorError)
+    try:
+        connector, refusal = service_call(add, refused=ConnectorError)
+    except CapReached as reached:
+        connector, refusal = None, reached.message_for(request.user)
     if connector is None:
         return _page(request, workspace, refusal=refusal, **forms)
     messages.success(request, f"Added {connector.name}; its first sync has started.")

@@ -22,12 +22,12 @@ def test_owner_adds_a_website_and_sees_it_listed(
 
     response = client.post(
         f"/w/{workspace.slug}/sources/website/",
-        {"start_url": site.url("/help/"), "schedule": Schedule.HOURLY},
+        {"start_url": site.url("/help/"), "schedule": Schedule.WEEKLY},
     )
 
     assert response.status_code == 302
     connector = Connector.objects.get()
-    assert (connector.schedule, connector.state) == (Schedule.HOURLY, SyncState.QUEUED)
+    assert (connector.schedule, connector.state) == (Schedule.WEEKLY, SyncState.QUEUED)
     assert AuditEvent.objects.filter(action=AuditAction.SOURCE_ADDED).count() == 1
     page = client.get(f"/w/{workspace.slug}/sources/").content.decode()
     assert "127.0.0.1" in page and "Queued" in page
