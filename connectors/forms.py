@@ -112,3 +112,13 @@ class ConfluenceSourceForm(forms.Form):
 
     def clean_spaces(self) -> list[str]:
         return [key.strip() for key in self.cleaned_data["spaces"].split(",") if key.strip()]
+
+
+class NotionSourceForm(forms.Form):
+    token = forms.CharField(
+        label="Integration secret",
+        max_length=500,
+        widget=forms.PasswordInput,
+        error_messages={"required": "Paste the integration's secret (it starts with ntn_)."},
+    )
+    schedule = schedule_field()

@@ -6,6 +6,7 @@ from connectors.models import Connector, SourceKind
 from connectors.sources import Source, SourceUnavailable
 from connectors.sources.confluence import ConfluenceSource
 from connectors.sources.google_drive import GoogleDriveSource
+from connectors.sources.notion import NotionSource
 from connectors.sources.website import WebsiteSource
 
 
@@ -32,4 +33,6 @@ def connector_source(connector: Connector) -> Source:
             email=credentials["email"], api_token=credentials["api_token"],
             cursor=connector.cursor,
         )  # fmt: skip
+    if connector.kind == SourceKind.NOTION:
+        return NotionSource(token=credentials["token"], cursor=connector.cursor)
     raise SourceUnavailable(f"Sources of the kind “{connector.kind}” are not synced any more.")

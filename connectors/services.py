@@ -169,6 +169,22 @@ def confluence_connector_add(
     )  # fmt: skip
 
 
+@transaction.atomic
+def notion_connector_add(
+    *, actor: User, workspace: Workspace, token: str, schedule: Schedule = Schedule.DAILY
+) -> Connector:
+    """A Notion workspace read with an internal integration's token: every page shared
+    with the integration, database rows included."""
+    _ensure_manager(actor)
+    token = token.strip()
+    if not token:
+        raise ConnectorError("Paste the integration's secret (its Internal Integration Token).")
+    return connector_create(
+        actor=actor, workspace=workspace, kind=SourceKind.NOTION, name="Notion", selection={},
+        credentials={"token": token}, schedule=schedule,
+    )  # fmt: skip
+
+
 def _sync_queue(connector: Connector) -> None:
     """Queue the connector's sync once the caller's transaction commits. Syncs go to the
     large lane: a long walk through a source must never hold the workers that ingest

@@ -17,6 +17,7 @@ from billing.caps import CapReached
 from connectors.forms import (
     ConfluenceSourceForm,
     DriveSourceForm,
+    NotionSourceForm,
     SourceRemoveForm,
     SourceSettingsForm,
     WebsiteSourceForm,
@@ -36,6 +37,7 @@ from connectors.services import (
     connector_settings_set,
     connector_sync_request,
     drive_connector_add,
+    notion_connector_add,
     website_connector_add,
 )
 from workspaces.access import sources_manageable
@@ -82,7 +84,8 @@ def _card(connector: Connector) -> dict[str, object]:
 def _page(
     request: MemberRequest, workspace: Workspace, *, form: WebsiteSourceForm | None = None,
     drive_form: DriveSourceForm | None = None,
-    confluence_form: ConfluenceSourceForm | None = None, refusal: str = "",
+    confluence_form: ConfluenceSourceForm | None = None,
+    notion_form: NotionSourceForm | None = None, refusal: str = "",
 ) -> HttpResponse:  # fmt: skip
     context = {
         "workspace": workspace,
@@ -90,6 +93,7 @@ def _page(
         "website_form": form or WebsiteSourceForm(),
         "drive_form": drive_form or DriveSourceForm(),
         "confluence_form": confluence_form or ConfluenceSourceForm(),
+        "notion_form": notion_form or NotionSourceForm(),
         "refusal": refusal,
     }
     return render(request, "connectors/sources.html", context, status=400 if refusal else 200)
@@ -150,6 +154,20 @@ def confluence_add(request: MemberRequest, workspace: Workspace) -> HttpResponse
         request, workspace,
         lambda: confluence_connector_add(actor=request.user, workspace=workspace, **fields),
         confluence_form=form,
+    )  # fmt: skip
+
+
+@sources_manager_required
+@require_POST
+def notion_add(request: MemberRequest, workspace: Workspace) -> HttpResponse:
+    form = NotionSourceForm(request.POST)
+    if not form.is_valid():
+        return _page(request, workspace, notion_form=form, refusal=form_refusal(form))
+    fields = form.cleaned_data
+    return _added(
+        request, workspace,
+        lambda: notion_connector_add(actor=request.user, workspace=workspace, **fields),
+        notion_form=form,
     )  # fmt: skip
 
 

@@ -616,6 +616,9 @@ GOOGLE_DRIVE_API_URL = env.str(
 GOOGLE_DRIVE_TOKEN_URI = env.str(
     "GOOGLE_DRIVE_TOKEN_URI", default="https://oauth2.googleapis.com/token"
 )
+# Notion's API; the local Notion-format server's (localdev/notion_server.py) in tests and
+# offline development.
+NOTION_API_URL = env.str("NOTION_API_URL", default="https://api.notion.com")
 CELERY_BEAT_SCHEDULE["connectors-due"] = {
     "task": "connectors.tasks.connectors_due_task",
     "schedule": CONNECTOR_SCHEDULE_SECONDS,
