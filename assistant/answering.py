@@ -100,11 +100,16 @@ def message_claim(*, message_id: int) -> Claim | None:
         ).update(status=MessageStatus.STREAMING, updated_at=timezone.now())
         if not taken:
             return None
-        message = Message.objects.select_related("conversation__user").get(pk=message_id)
+        message = (
+            Message.objects.select_related("conversation__user")
+            .defer("search_embedding")
+            .get(pk=message_id)
+        )
         conversation = message.conversation
         earlier = list(
             conversation.messages.filter(created_at__lte=message.created_at)
             .exclude(pk=message.pk)
+            .only("pk", "role", "text", "status", "search_query", "created_at")
             .order_by("created_at", "id")
         )
     question = next(m.text for m in reversed(earlier) if m.role == MessageRole.USER)

@@ -142,6 +142,13 @@ def message_get(*, user: User, message_id: int) -> Message | None:
     return found[0] if found else None
 
 
+def message_readable(*, user: User, message_id: int) -> bool:
+    """Whether message_get would find the answer (without reading it)."""
+    return Message.objects.filter(
+        pk=message_id, conversation__user=user, role=MessageRole.ASSISTANT
+    ).exists()
+
+
 def question_get(*, user: User, message_id: int) -> Message | None:
     """One of the user's own questions."""
     return (

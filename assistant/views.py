@@ -44,6 +44,7 @@ from assistant.selectors import (
     knowledge_gaps,
     knowledge_readable_exists,
     message_get,
+    message_readable,
     question_get,
     question_suggestions,
     upload_destination,
@@ -171,7 +172,7 @@ async def message_stream(request: MemberRequest, message_id: int) -> StreamingHt
     the finished message (answer, sources, feedback), after which the page closes it."""
     user: User = await request.auser()  # type: ignore[assignment]
     tenant = request.tenant  # type: ignore[attr-defined]
-    if await in_tenant(tenant, message_get, user=user, message_id=message_id) is None:
+    if not await in_tenant(tenant, message_readable, user=user, message_id=message_id):
         raise Http404
 
     def finished(*, message_id: int) -> str:
