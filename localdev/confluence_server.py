@@ -10,6 +10,9 @@ and offline development as it reads an Atlassian site.
 - GET /wiki/rest/api/content/{id} with `expand` (body.storage, version, space, container),
   404 in Confluence's error shape for what is missing or trashed.
 - GET /wiki/download/attachments/{page id}/{file name}: an attachment's bytes.
+- Read restrictions (`expand=restrictions.read.restrictions.user,...group`), a page's
+  `ancestors`, and GET /wiki/rest/api/group/{id}/membersByGroupId (people by email, unless
+  their profile hides it).
 - `rate_limit(path_suffix, retry_after)` answers the next matching request with 429 and
   Retry-After. Every request is recorded in `hits` (method, path, query).
 """
@@ -19,6 +22,7 @@ import itertools
 import json
 import re
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -43,6 +47,10 @@ class Content:
     version: int = 1
     modified: datetime = field(default_factory=lambda: datetime.now(UTC))
     status: str = "current"
+    parent_id: str = ""  # a page's parent page
+    # Its read restriction: people (by email) and groups (by name); empty: none.
+    read_users: list[str] = field(default_factory=list)
+    read_groups: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -50,6 +58,9 @@ class ConfluenceLocal:
     spaces: dict[str, str] = field(default_factory=dict)  # key -> name
     contents: dict[str, Content] = field(default_factory=dict)
     accounts: dict[str, str] = field(default_factory=dict)  # email -> API token
+    groups: dict[str, list[str]] = field(default_factory=dict)  # name -> members' emails
+    # People whose profile hides their email (Confluence then leaves it out).
+    hidden_emails: set[str] = field(default_factory=set)
     # The accounts' time zone, as CQL reads dates in it.
     time_zone_hours: int = 0
     rate_limited: dict[str, int] = field(default_factory=dict)
@@ -66,8 +77,11 @@ class ConfluenceLocal:
         self.spaces[key] = name
         return key
 
-    def page(self, space: str, title: str, body: str) -> Content:
-        page = Content(id=str(next(self._ids)), type="page", space=space, title=title, body=body)
+    def page(self, space: str, title: str, body: str, parent: str = "") -> Content:
+        page = Content(
+            id=str(next(self._ids)), type="page", space=space, title=title, body=body,
+            parent_id=parent,
+        )  # fmt: skip
         self.contents[page.id] = page
         return page
 
@@ -79,6 +93,16 @@ class ConfluenceLocal:
         )  # fmt: skip
         self.contents[attachment.id] = attachment
         return attachment
+
+    def restrict(self, content_id: str, users: list[str], groups: list[str] | None = None) -> None:
+        """Set a page's read restriction (empty lists lift it), as Confluence's page
+        restrictions dialog does; it changes no version."""
+        page = self.contents[content_id]
+        page.read_users, page.read_groups = list(users), list(groups or [])
+
+    def group(self, name: str, members: list[str]) -> str:
+        self.groups[name] = list(members)
+        return _group_id(name)
 
     def edit(self, content_id: str, body: str | None = None, data: bytes | None = None) -> None:
         content = self.contents[content_id]
@@ -171,6 +195,9 @@ class ConfluenceLocal:
         def one(name: str) -> str:
             return (query.get(name) or [""])[0]
 
+        matched = re.fullmatch(r"/wiki/rest/api/group/([^/]+)/membersByGroupId", path)
+        if matched:
+            return self._members(matched[1], int(one("start") or 0), int(one("limit") or 200))
         if path == "/wiki/rest/api/content/search":
             return self._search(one("cql"), int(one("limit") or 25), one("cursor"))
         matched = re.fullmatch(r"/wiki/rest/api/content/([^/]+)", path)
@@ -210,6 +237,50 @@ class ConfluenceLocal:
             )
         return _json(200, body)
 
+    def _members(self, group_id: str, start: int, limit: int) -> Reply:
+        names = [name for name in self.groups if _group_id(name) == group_id]
+        if not names:
+            return _json(404, {"statusCode": 404, "message": f"No group found with id {group_id}"})
+        members = self.groups[names[0]]
+        page = members[start : start + limit]
+        body: dict[str, Any] = {
+            "results": [self._user(email) for email in page],
+            "start": start, "limit": limit, "size": len(page), "_links": {},
+        }  # fmt: skip
+        if start + limit < len(members):
+            body["_links"]["next"] = (
+                f"/rest/api/group/{group_id}/membersByGroupId?start={start + limit}&limit={limit}"
+            )
+        return _json(200, body)
+
+    def _user(self, email: str) -> dict[str, Any]:
+        user = {"type": "known", "accountId": _group_id(email), "publicName": email.split("@")[0]}
+        if email not in self.hidden_emails:
+            user["email"] = email
+        return user
+
+    def _restrictions(self, content: Content) -> dict[str, Any]:
+        def results(items: list[dict[str, Any]]) -> dict[str, Any]:
+            return {"results": items, "start": 0, "limit": 200, "size": len(items)}
+
+        groups = [{"type": "group", "name": name, "id": _group_id(name)}
+                  for name in content.read_groups]  # fmt: skip
+        return {
+            "read": {
+                "operation": "read",
+                "restrictions": {"user": results([self._user(e) for e in content.read_users]),
+                                 "group": results(groups)},
+            }
+        }  # fmt: skip
+
+    def _ancestors(self, content: Content) -> list[dict[str, Any]]:
+        chain: list[dict[str, Any]] = []
+        parent = self.contents.get(content.parent_id)
+        while parent is not None:
+            chain.insert(0, {"id": parent.id, "type": "page", "title": parent.title})
+            parent = self.contents.get(parent.parent_id)
+        return chain
+
     def _content(self, content: Content, expand: list[str]) -> dict[str, Any]:
         data: dict[str, Any] = {
             "id": content.id, "type": content.type, "status": content.status,
@@ -229,6 +300,10 @@ class ConfluenceLocal:
             data["version"] = {"number": content.version, "when": _iso(content.modified)}
         if "space" in expand:
             data["space"] = {"key": content.space, "name": self.spaces.get(content.space, "")}
+        if any(e.startswith("restrictions.read") for e in expand):
+            data["restrictions"] = self._restrictions(content)
+        if "ancestors" in expand:
+            data["ancestors"] = self._ancestors(content)
         if "container" in expand and content.page_id:
             data["container"] = {"id": content.page_id, "type": "page",
                                  "title": self.contents[content.page_id].title}  # fmt: skip
@@ -260,6 +335,10 @@ def _field_in(name: str, values: set[str], content: Content) -> bool:
 
 def _modified_since(since: datetime, content: Content) -> bool:
     return content.modified >= since
+
+
+def _group_id(name: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, name))
 
 
 def _webui(content: Content) -> str:

@@ -15,6 +15,7 @@ plain HTML here; an attachment is downloaded as it is. The REST API is version 1
 
 import html
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -31,6 +32,8 @@ from connectors.sources import (
     ItemUnreadable,
     Listing,
     RateLimited,
+    Readers,
+    ReadersListing,
     SourceUnavailable,
     Unchanged,
 )
@@ -43,6 +46,11 @@ SPACE_KEY = re.compile(r"^[A-Za-z0-9~][A-Za-z0-9_~-]{0,254}$")
 CDATA = re.compile(r"<!\[CDATA\[(.*?)\]\]>", re.S)
 # Storage-format elements whose content is not text a reader sees.
 DROPPED = {"ac:parameter", "ac:image", "ri:attachment", "ri:user", "ri:url", "ri:space"}
+RESTRICTIONS = (
+    "ancestors,container,restrictions.read.restrictions.user,restrictions.read.restrictions.group"
+)
+# No restriction beyond the workspace's own grant.
+UNRESTRICTED = Readers(public=True)
 
 
 def space_keys_refusal(keys: list[str]) -> str:
@@ -64,6 +72,8 @@ class ConfluenceSource:
     ) -> None:
         self.site = site_url.rstrip("/")
         self.spaces, self.cursor = spaces, cursor
+        # Pages' read restrictions by id, read once a sync (ancestors are shared).
+        self._restricted_pages: dict[str, dict[str, Any]] = {}
         # The site is an address a customer typed: only a public one is read (as a website
         # source's), checked again at every sync since its name may resolve elsewhere now.
         address_ensure_public(self.site)
@@ -132,15 +142,16 @@ class ConfluenceSource:
         try:
             content = self._call(
                 self.confluence.get_content, item.source_id,
-                params={"expand": "body.storage,version,space,container"},
+                params={"expand": f"body.storage,version,space,{RESTRICTIONS}"},
             )  # fmt: skip
             if content.get("status", "current") != "current":
                 return Gone("It was moved to the trash in Confluence.")
             if (content.get("space") or {}).get("key") not in self.spaces:
                 return Gone("It was moved to a space this source does not sync.")
             version = str((content.get("version") or {}).get("number", ""))
+            readers = self._readers(content)
             if etag and etag == version:
-                return Unchanged()
+                return Unchanged(readers=readers)
             if content["type"] == "attachment":
                 data, filename = self._download(content), content["title"]
             else:
@@ -156,7 +167,74 @@ class ConfluenceSource:
             title = title.rsplit(".", 1)[0]
         return Fetched(
             data=data, filename=filename, title=title, url=self._url(content), etag=version,
+            readers=readers,
         )  # fmt: skip
+
+    # --- permissions -------------------------------------------------------------------------
+    def _restricted(self, content_id: str) -> dict[str, Any]:
+        if content_id not in self._restricted_pages:
+            self._restricted_pages[content_id] = self._call(
+                self.confluence.get_content, content_id, params={"expand": RESTRICTIONS}
+            )
+        return self._restricted_pages[content_id]
+
+    def _readers(self, content: dict[str, Any]) -> Readers:
+        """Who may read a page (an attachment: its page) in Confluence: everyone allowed by
+        the page's own read restriction and by each restricted ancestor's. The Readers
+        model unites; so where several levels restrict, only the people and groups that
+        every level names are kept (fewer than Confluence may allow, never more). People
+        whose email Confluence does not show (their profile's visibility) are left out.
+        Unrestricted pages are governed by the workspace's grant alone: space permissions
+        are not mirrored."""
+        page = content
+        if content.get("type") == "attachment":
+            page = self._restricted(str((content.get("container") or {}).get("id", "")))
+        levels = [_read_restriction(page)] + [
+            _read_restriction(self._restricted(str(ancestor["id"])))
+            for ancestor in page.get("ancestors") or []
+        ]
+        restricting = [level for level in levels if level is not None]
+        if not restricting:
+            return UNRESTRICTED
+        return Readers(
+            emails=frozenset.intersection(*(emails for emails, _ in restricting)),
+            groups=frozenset.intersection(*(groups for _, groups in restricting)),
+        )
+
+    def readers(self, items: Sequence[ItemRef], *, cursor: str) -> ReadersListing:
+        """Every item's readers (Confluence has no feed of restriction changes): one
+        request per item and per restricted ancestor, no content."""
+        found: dict[str, Readers] = {}
+        for item in items:
+            try:
+                content = self._restricted(item.source_id)
+            except requests.HTTPError as error:
+                if error.response is not None and error.response.status_code == 404:
+                    continue  # gone: the next content sync removes it
+                raise SourceUnavailable(_http_refusal(error)) from None
+            found[item.source_id] = self._readers(content)
+        return ReadersListing(readers=found)
+
+    def group_members(self, group: str) -> list[str] | None:
+        """The emails of a Confluence group's members (by the group's id); None when
+        Confluence does not know the group."""
+        emails: list[str] = []
+        start = 0
+        while True:
+            try:
+                page = self._call(
+                    self.confluence.get, f"group/{group}/membersByGroupId",
+                    params={"start": start, "limit": PAGE_SIZE},
+                )  # fmt: skip
+            except requests.HTTPError as error:
+                if error.response is not None and error.response.status_code == 404:
+                    return None
+                raise SourceUnavailable(_http_refusal(error)) from None
+            results = page.get("results", [])
+            emails += [user["email"].lower() for user in results if user.get("email")]
+            if not results or not (page.get("_links") or {}).get("next"):
+                return emails
+            start += len(results)
 
     def _download(self, attachment: dict[str, Any]) -> bytes:
         link = (attachment.get("_links") or {}).get("download", "")
@@ -170,6 +248,21 @@ class ConfluenceSource:
     def _url(self, content: dict[str, Any]) -> str:
         webui = (content.get("_links") or {}).get("webui", "")
         return f"{self.site}/wiki{webui}" if webui else ""
+
+
+def _read_restriction(
+    content: dict[str, Any],
+) -> tuple[frozenset[str], frozenset[str]] | None:
+    """The (emails, group ids) a content's own read restriction names; None: none."""
+    read = ((content.get("restrictions") or {}).get("read") or {}).get("restrictions") or {}
+    users = (read.get("user") or {}).get("results", [])
+    groups = (read.get("group") or {}).get("results", [])
+    if not users and not groups:
+        return None
+    return (
+        frozenset(user["email"].lower() for user in users if user.get("email")),
+        frozenset(str(group.get("id") or group.get("name")) for group in groups),
+    )
 
 
 def storage_html(title: str, storage: str) -> str:

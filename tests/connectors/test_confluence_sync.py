@@ -10,6 +10,8 @@ import pytest
 from accounts.models import User
 from connectors.models import Connector, SyncState
 from connectors.services import ConnectorError, confluence_connector_add, connector_sync_request
+from connectors.sources import Fetched, ItemRef, Readers
+from connectors.sources.confluence import ConfluenceSource
 from connectors.sync import connector_sync_run
 from localdev.confluence_server import ConfluenceLocal, Content
 from tests.conftest import signed_in
@@ -201,3 +203,40 @@ def test_a_private_site_address_is_refused(owner_a: User, workspace: Workspace, 
             actor=owner_a, workspace=workspace, site_url="http://10.0.0.5",
             email="a@example.com", api_token="t", spaces=["HR"],
         )  # fmt: skip
+
+
+def test_page_restrictions_become_the_documents_readers(
+    owner_a: User, workspace: Workspace, confluence: ConfluenceLocal, wiki: dict[str, Content]
+):
+    """What the source reports: a page's read restriction (people by email, groups by id,
+    their members), a child page under it restricted by both levels, the page's attachment
+    by its page, and an unrestricted page restricted by nothing beyond the workspace."""
+    hr = confluence.group("hr-team", ["hana@example.com", "hidden@example.com"])
+    confluence.hidden_emails.add("hidden@example.com")
+    confluence.restrict(wiki["leave"].id, ["ann@example.com", "bob@example.com"], ["hr-team"])
+    child = confluence.page("HR", "Leave for managers", "<p>Managers approve.</p>",
+                            parent=wiki["leave"].id)  # fmt: skip
+    confluence.restrict(child.id, ["bob@example.com", "carl@example.com"], ["hr-team"])
+    source = ConfluenceSource(
+        site_url=confluence.url(), email="sync@example.com", api_token="ATATT-good-token",
+        spaces=["HR"], cursor="",
+    )  # fmt: skip
+    refs = {key: ItemRef(content.id, "") for key, content in wiki.items()}
+
+    leave = source.fetch(refs["leave"], etag="", last_modified="")
+    attachment = source.fetch(refs["onboarding"], etag="", last_modified="")
+    listing = source.readers([*refs.values(), ItemRef(child.id, "")], cursor="")
+
+    assert isinstance(leave, Fetched) and isinstance(attachment, Fetched)
+    assert (
+        leave.readers
+        == attachment.readers
+        == Readers(emails=frozenset({"ann@example.com", "bob@example.com"}), groups=frozenset({hr}))
+    )
+    # Both levels must allow: only who both name.
+    assert listing.readers[child.id] == Readers(
+        emails=frozenset({"bob@example.com"}), groups=frozenset({hr})
+    )
+    assert listing.readers[wiki["travel"].id] == Readers(public=True)
+    assert source.group_members(hr) == ["hana@example.com"]
+    assert source.group_members("no-such-group") is None
