@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from accounts.models import User
 from api.key_format import prefix_of, secret_hash
 from api.models import ApiKey
-from workspaces.access import workspace_ids_readable
+from workspaces.access import documents_readable, workspace_ids_readable
 from workspaces.models import Document, Workspace
 
 
@@ -44,7 +44,8 @@ def workspace_get_readable_by_slug(*, user: User, slug: str) -> Workspace | None
 
 def document_get_readable_by_id(*, user: User, document_id: int) -> Document | None:
     return (
-        Document.objects.filter(pk=document_id, workspace_id__in=workspace_ids_readable(user=user))
+        documents_readable(user=user)
+        .filter(pk=document_id)
         .select_related("workspace", "uploaded_by")
         .first()
     )

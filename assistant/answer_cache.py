@@ -71,9 +71,11 @@ def answer_cache_key(
     question: str,
     workspace_ids: Sequence[int],
     filters: RetrievalFilters | None = None,
+    withheld_document_ids: Sequence[int] = (),
 ) -> str | None:
-    """The key for this question over these (readable) workspaces now; None when the cache
-    is off or there is nothing to search."""
+    """The key for this question over these (readable) workspaces now, less the documents
+    of them the asker may not read (`withheld_document_ids`, workspaces.access); None when
+    the cache is off or there is nothing to search."""
     if settings.ANSWER_CACHE_SECONDS <= 0 or not workspace_ids:
         return None
     parts = {
@@ -81,6 +83,7 @@ def answer_cache_key(
         "question": question_normalised(question),
         "workspaces": index_versions(workspace_ids=workspace_ids),
         "filters": (filters or RetrievalFilters()).as_dict(),
+        "withheld": sorted(withheld_document_ids),
         "provider": provider.name,
         "model": provider.model,
         "prompt": provider.prompt_version,

@@ -53,7 +53,11 @@ from billing.caps import cap_question_return
 from billing.ledger import ledger_answer_failed, ledger_answer_record, model_cost_micros
 from billing.redis_connection import redis_client
 from tenants.schemas import in_tenant, tenant_current
-from workspaces.access import workspace_ids_readable
+from workspaces.access import (
+    document_ids_readable,
+    document_ids_withheld,
+    workspace_ids_readable,
+)
 from workspaces.embedding.model import embeddings_in_force
 from workspaces.models import Chunk
 from workspaces.search.rerank import rerank_enabled
@@ -150,13 +154,18 @@ def answer_cache_lookup(*, claim: Claim, query: str, provider: AnswerProvider) -
     """The readable workspaces for this question, and the cached answer to the same
     standalone question over them, if there is one whose sources are all still there."""
     workspace_ids = searchable_workspace_ids(user=claim.user, scope_ids=claim.scope_ids)
+    # Two people who read the same workspaces may be kept from different documents of them
+    # by their sources' readers: they share an answer only when they are kept from the same.
+    withheld = sorted(document_ids_withheld(user=claim.user, workspace_ids=workspace_ids))
     key = answer_cache_key(
-        provider=provider, question=query, workspace_ids=workspace_ids, filters=claim.filters
-    )
+        provider=provider, question=query, workspace_ids=workspace_ids, filters=claim.filters,
+        withheld_document_ids=withheld,
+    )  # fmt: skip
     hit = answer_cache_get(key=key) if key and claim.cache_allowed else None
     if hit is not None:
         cited = {citation.chunk_id for citation in hit.citations}
-        present = Chunk.objects.filter(pk__in=cited, workspace_id__in=workspace_ids).count()
+        readable = document_ids_readable(user=claim.user, within=workspace_ids)
+        present = Chunk.objects.filter(pk__in=cited, document_id__in=readable).count()
         if present != len(cited):
             hit = None
     return CacheLookup(key=key, workspace_ids=workspace_ids, hit=hit)

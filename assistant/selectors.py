@@ -31,6 +31,8 @@ from assistant.models import (
     RefusalReason,
 )
 from workspaces.access import (
+    document_ids_readable,
+    document_ids_withheld,
     workspace_ids_editable,
     workspace_ids_manageable,
     workspace_ids_readable,
@@ -46,13 +48,19 @@ ANSWER_WITHHELD = (
 )
 
 
-def _quoted_unreadable(*, user: User) -> Exists:
-    """Whether an answer cited a workspace `user` may not read now. A workspace deleted
-    since hides nothing: its content is gone."""
+def _cited_unreadable(*, user: User) -> Q:
+    """Citations of a workspace `user` may not read now, or of a document whose source's
+    readers keep it from them. A workspace or document deleted since hides nothing: its
+    content is gone (the citation shows "source removed")."""
     unreadable = Workspace.objects.exclude(id__in=workspace_ids_readable(user=user)).values("id")
-    return Exists(
-        Citation.objects.filter(message=OuterRef("pk"), workspace_id_at_answer__in=unreadable)
+    return Q(workspace_id_at_answer__in=unreadable) | Q(
+        document_id__in=document_ids_withheld(user=user)
     )
+
+
+def _quoted_unreadable(*, user: User) -> Exists:
+    """Whether an answer cited something `user` may not read now."""
+    return Exists(Citation.objects.filter(_cited_unreadable(user=user), message=OuterRef("pk")))
 
 
 def _withheld(*, user: User) -> Case:
@@ -102,10 +110,9 @@ def conversation_get(*, user: User, conversation_id: int) -> Conversation | None
 
 
 def citations_readable(*, user: User) -> QuerySet[Citation]:
-    """Citations whose workspace the user may read now, or that was deleted since (those
-    show as "source removed")."""
-    unreadable = Workspace.objects.exclude(id__in=workspace_ids_readable(user=user))
-    return Citation.objects.exclude(workspace_id_at_answer__in=unreadable.values("id"))
+    """Citations whose workspace and document the user may read now, or that were deleted
+    since (those show as "source removed")."""
+    return Citation.objects.exclude(_cited_unreadable(user=user))
 
 
 def conversation_filters_last(*, conversation: Conversation) -> dict[str, Any]:
@@ -159,13 +166,15 @@ def question_get(*, user: User, message_id: int) -> Message | None:
 
 
 def citation_get_readable(*, user: User, citation_id: int) -> Citation | None:
-    """A citation of the user's own answer, from a workspace they may still read."""
+    """A citation of the user's own answer, from a workspace and document they may still
+    read."""
     return (
         Citation.objects.filter(
             pk=citation_id,
             message__conversation__user=user,
             workspace_id_at_answer__in=workspace_ids_readable(user=user),
         )
+        .exclude(document_id__in=document_ids_withheld(user=user))
         .select_related("chunk", "document__workspace", "message")
         .first()
     )
@@ -188,9 +197,7 @@ def _reviewable_messages(*, user: User) -> QuerySet[Message]:
     since hides nothing: its content is gone.)"""
     managed = workspace_ids_manageable(user=user)
     unreadable = Workspace.objects.exclude(id__in=workspace_ids_readable(user=user)).values("id")
-    cited_unreadable = Citation.objects.filter(
-        message=OuterRef("pk"), workspace_id_at_answer__in=unreadable
-    )
+    cited_unreadable = Citation.objects.filter(_cited_unreadable(user=user), message=OuterRef("pk"))
     drew_on_unreadable = Q(searched_workspace_ids__overlap=ArraySubquery(unreadable)) | Q(
         Exists(cited_unreadable)
     )
@@ -292,9 +299,9 @@ def knowledge_gaps(*, user: User, threshold: float = 0.6, limit: int = 30) -> li
 def knowledge_readable_exists(*, user: User, within: Sequence[int] = ()) -> bool:
     """Whether a workspace `user` may read (of `within`; none given: any) holds a passage
     to answer from."""
-    readable = workspace_ids_readable(user=user, within=list(within) or None)
+    readable = document_ids_readable(user=user, within=list(within) or None)
     return Chunk.objects.filter(
-        workspace_id__in=readable, document__status=DocumentStatus.READY
+        document_id__in=readable, document__status=DocumentStatus.READY
     ).exists()
 
 
@@ -307,7 +314,7 @@ def question_suggestions(*, user: User, limit: int = 4) -> list[str]:
     turn, newest documents first, so the examples show the breadth of what is there."""
     rows = (
         Chunk.objects.filter(
-            workspace_id__in=workspace_ids_readable(user=user),
+            document_id__in=document_ids_readable(user=user),
             document__status=DocumentStatus.READY,
         )
         .exclude(heading_path="")

@@ -77,6 +77,19 @@ class DriveSourceForm(forms.Form):
         error_messages={"invalid": "Give the address of the Google Workspace user to act as."},
     )
     schedule = schedule_field()
+    # A choice rather than a checkbox: a form posted without it keeps the safe default.
+    mirror_permissions = forms.TypedChoiceField(
+        label="Who reads its files here",
+        choices=[
+            ("1", "Only those each file is shared with in Drive"),
+            ("0", "Everyone who may read this workspace"),
+        ],
+        coerce=lambda value: value == "1",
+        initial="1",
+        required=False,
+        empty_value=True,  # type: ignore[arg-type]  # the stubs say str
+        error_messages={"invalid_choice": "Choose who reads the files from the list."},
+    )
 
 
 class ConfluenceSourceForm(forms.Form):

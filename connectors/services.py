@@ -28,6 +28,7 @@ from workspaces.models import Document, Workspace
 from workspaces.services import document_delete
 
 SYNC_TASK = "connectors.tasks.connector_sync_task"
+READERS_SYNC_TASK = "connectors.tasks.connector_readers_sync_task"
 
 
 class ConnectorError(Exception):
@@ -78,9 +79,11 @@ def drive_connector_add(
     folder_id: str = "",
     subject: str = "",
     schedule: Schedule = Schedule.DAILY,
+    mirror_permissions: bool = True,
 ) -> Connector:
     """A Google Drive source read as a service account (acting as `subject` when given,
-    through domain-wide delegation): the files of `folder_id`, or all it may read."""
+    through domain-wide delegation): the files of `folder_id`, or all it may read. With
+    `mirror_permissions`, each file is read here only by those it is shared with there."""
     _ensure_manager(actor)
     refusal = service_account_refusal(key_file)
     if refusal:
@@ -91,6 +94,7 @@ def drive_connector_add(
         name=f"Google Drive{f' folder {folder_id}' if folder_id else ''}",
         selection={"folder_id": folder_id, "subject": subject.strip()},
         credentials={"key_file": key_file}, schedule=schedule,
+        mirror_permissions=mirror_permissions,
     )  # fmt: skip
 
 
@@ -103,6 +107,7 @@ def connector_create(
     selection: dict[str, Any],
     credentials: dict[str, str],
     schedule: int,
+    mirror_permissions: bool = True,
 ) -> Connector:
     """What adding any kind of source ends in, once its kind's function has checked the
     selection and credentials: the plan's limits (its number of sources, raising
@@ -115,13 +120,13 @@ def connector_create(
     connector = Connector.objects.create(
         workspace=workspace, kind=kind, name=name[:120], selection=selection,
         credentials_encrypted=credentials_seal(credentials), schedule=schedule,
-        created_by=actor,
+        mirror_permissions=mirror_permissions, created_by=actor,
     )  # fmt: skip
     audit_record(
         actor=actor, action=AuditAction.SOURCE_ADDED, target=connector,
         target_label=connector.name,
         details={"workspace": workspace.name, "kind": connector.kind, **selection,
-                 "credentials": bool(credentials)},
+                 "credentials": bool(credentials), "mirror_permissions": mirror_permissions},
     )  # fmt: skip
     _sync_queue(connector)
     return connector
@@ -274,5 +279,27 @@ def connectors_due_queue() -> int:
     for connector in Connector.objects.filter(scheduled | resting | stuck, paused=False):
         with transaction.atomic():
             _sync_queue(connector)
+        queued += 1
+    return queued
+
+
+def connectors_readers_due_queue() -> int:
+    """Queue the permission-only syncs of the schema in force that are due: every
+    CONNECTOR_PERMISSIONS_SYNC_MINUTES for each connector that mirrors its source's
+    permissions and has synced once, whatever its content schedule (a manual one too).
+    Returns how many were queued."""
+    due = timezone.now() - timedelta(minutes=settings.CONNECTOR_PERMISSIONS_SYNC_MINUTES)
+    connectors = Connector.objects.filter(
+        Q(readers_synced_at__isnull=True) | Q(readers_synced_at__lte=due),
+        paused=False, mirror_permissions=True, last_synced_at__isnull=False,
+    ).exclude(kind=SourceKind.WEBSITE)  # fmt: skip
+    queued = 0
+    for connector_id in connectors.values_list("pk", flat=True):
+        transaction.on_commit(
+            partial(
+                task_send, READERS_SYNC_TASK, connector_id,
+                queue=settings.CELERY_TASK_DEFAULT_QUEUE,
+            )
+        )  # fmt: skip
         queued += 1
     return queued

@@ -14,6 +14,7 @@ again, and an item half done has written nothing."""
 
 import contextlib
 import hashlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,6 +31,7 @@ from billing.caps import CapReached
 from billing.redis_connection import redis_client
 from connectors.kinds import connector_source
 from connectors.models import Connector, ConnectorItem, ItemState, SyncState
+from connectors.permissions import groups_sync, readers_apply
 from connectors.services import sync_interval
 from connectors.sources import (
     Fetched,
@@ -45,6 +47,8 @@ from connectors.sources import (
 from tenants.schemas import tenant_current
 from workspaces.models import Document
 from workspaces.services import WorkspaceError, document_delete, document_replace, document_upload
+
+logger = logging.getLogger(__name__)
 
 # Without a Retry-After, a 429 is asked again after this many seconds, doubled each time.
 BACKOFF_FIRST_SECONDS = 30
@@ -112,6 +116,12 @@ def _sync(connector: Connector, *, lock_extend: Callable[[], object]) -> SyncOut
         )
     if connector.listing_complete:
         _prune(connector, actor)
+    try:
+        groups_sync(connector, source)
+    except (RateLimited, SourceUnavailable) as reason:
+        # The documents are synced; the groups keep the members last read, and the
+        # permission-only sync reads them again within minutes.
+        logger.warning("groups of connector %s not read: %s", connector.pk, reason)
     return _finish(connector)
 
 
@@ -221,6 +231,8 @@ def _item_sync(connector: Connector, source: Source, item: ConnectorItem, actor:
     with transaction.atomic():
         if isinstance(result, Unchanged):
             _item_links_follow(connector, item.links)
+            if result.readers is not None and document is not None:
+                readers_apply(connector, document, result.readers)
             _item_done(connector, item, counter="unchanged")
         elif isinstance(result, Gone):
             _item_remove(connector, item, actor)
@@ -253,6 +265,9 @@ def _item_store(connector: Connector, item: ConnectorItem, fetched: Fetched, act
     except WorkspaceError as refusal:
         _item_fail(connector, item, str(refusal))
         return
+    # In the transaction that adds the document: it is never readable without its readers.
+    assert item.document is not None  # stored above, or there before
+    readers_apply(connector, item.document, fetched.readers)
     item.content_hash, item.state, item.error = content_hash, ItemState.SYNCED, ""
     _item_done(connector, item, counter=counter)
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
@@ -95,6 +96,7 @@ def _page(
         "confluence_form": confluence_form or ConfluenceSourceForm(),
         "notion_form": notion_form or NotionSourceForm(),
         "refusal": refusal,
+        "permissions_sync_minutes": settings.CONNECTOR_PERMISSIONS_SYNC_MINUTES,
     }
     return render(request, "connectors/sources.html", context, status=400 if refusal else 200)
 

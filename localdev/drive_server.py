@@ -10,6 +10,13 @@ tests and offline development as it reads Google's.
   files.get (metadata; `alt=media` for the bytes), files.export (`mimeType`),
   changes.getStartPageToken and changes.list (pageToken, pageSize; nextPageToken, then
   newStartPageToken).
+- Permissions: each file's `permissions` (type user, group, domain or anyone, with a role)
+  in its metadata, except a file on a shared drive, whose permissions only
+  permissions.list (/drive/v3/files/<id>/permissions) gives, as Google does; `share` and
+  `unshare` change them (a change in the changes feed, the version unchanged).
+- The Admin SDK's Directory API: /admin/directory/v1/groups/<key>/members
+  (includeDerivedMembership flattens nested groups; members of type USER or GROUP); 403
+  when `directory_refused` (a delegation without the directory's scope).
 - `rate_limit(path_suffix, retry_after)` answers the next matching request with 429, as
   Google does under quota. Every request is recorded in `hits` (method, path, query).
 """
@@ -24,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -48,6 +55,16 @@ class DriveFile:
     trashed: bool = False
     modified: str = ""
     version: int = 1
+    # Drive permissions: {"type": "user"|"group"|"domain"|"anyone", "role": ...,
+    # "emailAddress" or "domain"}.
+    permissions: list[dict[str, Any]] = field(default_factory=list)
+    on_shared_drive: bool = False
+
+    def permission_rows(self) -> list[dict[str, Any]]:
+        return [
+            {"kind": "drive#permission", "id": f"p{index}", **permission}
+            for index, permission in enumerate(self.permissions)
+        ]
 
     def metadata(self, port: int) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -56,6 +73,8 @@ class DriveFile:
             "version": str(self.version),
             "webViewLink": f"http://127.0.0.1:{port}/file/d/{self.id}/view",
         }  # fmt: skip
+        if not self.on_shared_drive:
+            data["permissions"] = self.permission_rows()
         if not self.mime_type.startswith("application/vnd.google-apps."):
             data["md5Checksum"] = hashlib.md5(self.content).hexdigest()  # noqa: S324 - Drive's own
             data["size"] = str(len(self.content))
@@ -70,6 +89,9 @@ class DriveLocal:
     accounts: dict[str, Any] = field(default_factory=dict)  # client email -> public key
     tokens: set[str] = field(default_factory=set)
     rate_limited: dict[str, int] = field(default_factory=dict)
+    # Google groups by address: their members' addresses (a member may be a group).
+    groups: dict[str, list[str]] = field(default_factory=dict)
+    directory_refused: bool = False
     hits: list[tuple[str, str, str]] = field(default_factory=list)
     port: int = 0
     _ids: Any = field(default_factory=lambda: itertools.count(1))
@@ -96,10 +118,15 @@ class DriveLocal:
     def add(
         self, name: str, content: bytes = b"", *, mime_type: str = "text/plain",
         parents: tuple[str, ...] = (), exports: dict[str, bytes] | None = None,
+        owner: str = "files@example.com", on_shared_drive: bool = False,
     ) -> DriveFile:  # fmt: skip
+        """A file owned by `owner` (every Drive file has an owner's permission), shared with
+        nobody else until `share`."""
         file = DriveFile(
             id=f"f{next(self._ids):05d}", name=name, mime_type=mime_type, parents=list(parents),
             content=content, exports=exports or {}, modified=_now(),
+            permissions=[{"type": "user", "role": "owner", "emailAddress": owner}],
+            on_shared_drive=on_shared_drive,
         )  # fmt: skip
         self.files[file.id] = file
         self.changes.append((file.id, False))
@@ -118,6 +145,33 @@ class DriveLocal:
     def delete(self, file_id: str) -> None:
         del self.files[file_id]
         self.changes.append((file_id, True))
+
+    def share(self, file_id: str, kind: str, address: str = "", role: str = "reader") -> None:
+        """Share a file: with a user or group (`address`), a domain (`address` is the
+        domain) or anyone."""
+        permission: dict[str, Any] = {"type": kind, "role": role}
+        if kind in ("user", "group"):
+            permission["emailAddress"] = address
+        elif kind == "domain":
+            permission["domain"] = address
+        self.files[file_id].permissions.append(permission)
+        self.changes.append((file_id, False))
+
+    def unshare(self, file_id: str, address: str) -> None:
+        """Take a user, group or domain (or "anyone") off the file's permissions."""
+        file = self.files[file_id]
+        named = address.lower()  # addresses are not case-sensitive at Google
+        file.permissions = [
+            p
+            for p in file.permissions
+            if named
+            not in (
+                (p.get("emailAddress") or "").lower(),
+                (p.get("domain") or "").lower(),
+                p["type"],
+            )
+        ]
+        self.changes.append((file_id, False))
 
     def downloads(self) -> int:
         return sum(
@@ -213,6 +267,14 @@ class DriveLocal:
         def one(name: str) -> str:
             return (query.get(name) or [""])[0]
 
+        members = re.fullmatch(r"/admin/directory/v1/groups/([^/]+)/members", path)
+        if members:
+            return self._members(unquote(members[1]), one("includeDerivedMembership") == "true")
+        permissions = re.fullmatch(r"/drive/v3/files/([^/]+)/permissions", path)
+        if permissions and permissions[1] in self.files:
+            rows = self.files[permissions[1]].permission_rows()
+            return _json(200, {"kind": "drive#permissionList", "permissions": rows})
+
         if path == "/drive/v3/files":
             return self._list(one("q"), int(one("pageSize") or 100), int(one("pageToken") or 0))
         if path == "/drive/v3/changes/startPageToken":
@@ -240,6 +302,29 @@ class DriveLocal:
                 )
             return 200, file.content, file.mime_type, {}
         return _json(200, file.metadata(self.port))
+
+    def _members(self, key: str, derived: bool) -> tuple[int, bytes, str, dict[str, str]]:
+        if self.directory_refused:
+            return _error(403, "Not Authorized to access this resource/api", "forbidden")
+        if key not in self.groups:
+            return _error(404, "Resource Not Found: groupKey", "notFound")
+        rows: list[dict[str, Any]] = []
+        seen: set[str] = set()
+
+        def add(group: str) -> None:
+            for address in self.groups[group]:
+                is_group = address in self.groups
+                if is_group and derived and address not in seen:
+                    seen.add(address)
+                    add(address)
+                rows.append({
+                    "kind": "admin#directory#member", "email": address, "role": "MEMBER",
+                    "type": "GROUP" if is_group else "USER", "status": "ACTIVE",
+                })  # fmt: skip
+
+        add(key)
+        unique = list({row["email"]: row for row in rows}.values())
+        return _json(200, {"kind": "admin#directory#members", "members": unique})
 
     def _list(self, q: str, size: int, start: int) -> tuple[int, bytes, str, dict[str, str]]:
         chosen = [f for f in self.files.values()]

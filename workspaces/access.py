@@ -13,14 +13,26 @@ The rules, in one place:
 - an API key's service account (`User.is_service_account`) is not a member: it holds only
   the grants given to it, open workspaces included;
 - levels are ordered: viewer < editor < manager, and a level includes those below it.
+
+Documents: a document is read where its workspace is read AND, when it carries its source's
+readers (`Document.readers_restricted`, set by a connector that mirrors the source's
+permissions), those readers let the person in: their address is one of the reader emails,
+their address's domain one of the reader domains, or they are a member of one of the reader
+groups (`SourceGroup`, members as the source last said). This holds for everyone, owners and
+admins included: the source's word on a file is not overruled by a role here. An API key's
+service account has no address at any source: it reads only documents without readers. A
+document without readers (an upload, a public page) is governed by the workspace alone.
+Every read of documents and passages goes through `documents_readable` /
+`document_ids_readable` (ORM) or, for the retrieval SQL, `document_ids_withheld`.
 """
 
 from collections.abc import Iterable
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from accounts.models import ORGANIZATION_MANAGERS, Role, User
-from workspaces.models import Workspace, WorkspaceGrant, WorkspaceRole
+from workspaces.models import Document, SourceGroup, Workspace, WorkspaceGrant, WorkspaceRole
 
 LEVEL_RANK = {WorkspaceRole.VIEWER: 1, WorkspaceRole.EDITOR: 2, WorkspaceRole.MANAGER: 3}
 
@@ -70,6 +82,52 @@ def workspace_ids_manageable(
     """The workspaces whose settings and grants `user` may change, and whose answers'
     feedback and knowledge gaps they review."""
     return _workspace_ids_at_level(user=user, needed=WorkspaceRole.MANAGER, within=within)
+
+
+def readers_allow(*, user: User, prefix: str = "") -> Q:
+    """The readers half of the policy, on documents (`prefix`: the path to a document from
+    the model queried, e.g. "document__"): documents without readers, and those whose
+    readers name `user`."""
+    allowed = Q(**{f"{prefix}readers_restricted": False})
+    email = user.email.strip().lower()
+    if user.is_service_account or "@" not in email:
+        return allowed
+    domain = email.rpartition("@")[2]
+    groups = SourceGroup.objects.filter(members__contains=[email]).values("key")
+    return (
+        allowed
+        | Q(**{f"{prefix}reader_emails__contains": [email]})
+        | Q(**{f"{prefix}reader_domains__contains": [domain]})
+        | Q(**{f"{prefix}reader_groups__overlap": ArraySubquery(groups)})
+    )
+
+
+def documents_readable(*, user: User, within: Iterable[int] | None = None) -> QuerySet[Document]:
+    """The documents `user` may read (in the workspaces `within`, if given): the workspace
+    grant and the document's readers, in one query."""
+    return Document.objects.filter(
+        readers_allow(user=user), workspace_id__in=workspace_ids_readable(user=user, within=within)
+    )
+
+
+def document_ids_readable(
+    *, user: User, within: Iterable[int] | None = None
+) -> QuerySet[Document, int]:
+    """documents_readable's ids, as a subquery (`document_id__in=...`)."""
+    return documents_readable(user=user, within=within).values_list("id", flat=True)
+
+
+def document_ids_withheld(
+    *, user: User, workspace_ids: Iterable[int] | None = None
+) -> QuerySet[Document, int]:
+    """The documents of the workspaces `workspace_ids` (None: all) that `user` may not read
+    for their readers alone: what a read of those workspaces' passages leaves out (the
+    retrieval SQL, citations of answers). Few or none in most organizations; found through
+    the partial index on restricted documents."""
+    restricted = Document.objects.filter(readers_restricted=True)
+    if workspace_ids is not None:
+        restricted = restricted.filter(workspace_id__in=list(workspace_ids))
+    return restricted.exclude(readers_allow(user=user)).values_list("id", flat=True)
 
 
 def workspace_level(*, user: User, workspace: Workspace) -> WorkspaceRole | None:

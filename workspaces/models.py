@@ -142,6 +142,16 @@ class Document(models.Model):
     # Where a synced document lives at its source (connectors/): the documents list and
     # citations link to it. Empty for an upload.
     source_url = models.URLField(max_length=2000, blank=True)
+    # The source's readers, for a document synced from a source whose permissions are
+    # mirrored (workspaces.readers): when `readers_restricted`, only a person whose address
+    # is in `reader_emails`, whose domain is in `reader_domains` or who is a member of a
+    # group in `reader_groups` (SourceGroup keys) reads it, and only within the workspace's
+    # grants (workspaces.access). Not restricted (an upload, a public page): the workspace's
+    # grants alone decide. Addresses and domains are kept in lower case.
+    readers_restricted = models.BooleanField(default=False)
+    reader_emails = ArrayField(models.CharField(max_length=254), default=list, blank=True)
+    reader_groups = ArrayField(models.CharField(max_length=300), default=list, blank=True)
+    reader_domains = ArrayField(models.CharField(max_length=253), default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -153,6 +163,13 @@ class Document(models.Model):
         indexes = [
             models.Index(fields=["workspace", "status"]),
             GinIndex(name="document_tags_gin", fields=["tags"]),
+            # The access policy looks for the restricted documents of the workspaces read:
+            # few or none in most organizations.
+            models.Index(
+                fields=["workspace"],
+                condition=Q(readers_restricted=True),
+                name="document_restricted",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -175,6 +192,22 @@ class Document(models.Model):
         if not self.chunks_total:
             return 0
         return int(100 * self.chunks_done / self.chunks_total)
+
+
+class SourceGroup(models.Model):
+    """A group at a source (a Google group), with its members as the source last said,
+    for the documents whose readers name it. `key`: the source's kind and its id there
+    ("google_drive:team@example.com"); members: lower-case addresses."""
+
+    key = models.CharField(max_length=300, unique=True)
+    members = ArrayField(models.CharField(max_length=254), default=list, blank=True)
+    synced_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [GinIndex(name="source_group_members_gin", fields=["members"])]
+
+    def __str__(self) -> str:
+        return self.key
 
 
 class Chunk(models.Model):

@@ -13,7 +13,13 @@ from django.db.models import Count, Q, QuerySet, Sum
 from pgvector.django import CosineDistance
 
 from accounts.models import User
-from workspaces.access import workspace_ids_manageable, workspace_ids_readable
+from workspaces.access import (
+    document_ids_readable,
+    documents_readable,
+    readers_allow,
+    workspace_ids_manageable,
+    workspace_ids_readable,
+)
 from workspaces.models import Chunk, Document, DocumentStatus, Workspace, WorkspaceGrant
 
 if TYPE_CHECKING:  # retrieval loads the embedding stack; the counters here load at start-up
@@ -23,11 +29,13 @@ if TYPE_CHECKING:  # retrieval loads the embedding stack; the counters here load
 def workspace_list_readable(*, user: User) -> QuerySet[Workspace]:
     failed = DocumentStatus.FAILED
     others = [status for status in DocumentStatus.values if status != failed]
+    # Counted over the documents the reader may read: a count must not tell of the others.
+    readable = readers_allow(user=user, prefix="documents__")
     return (
         Workspace.objects.filter(id__in=workspace_ids_readable(user=user))
         .annotate(
-            document_count=Count("documents", filter=Q(documents__status__in=others)),
-            failed_count=Count("documents", filter=Q(documents__status=failed)),
+            document_count=Count("documents", filter=Q(documents__status__in=others) & readable),
+            failed_count=Count("documents", filter=Q(documents__status=failed) & readable),
         )
         .order_by("name")
     )
@@ -47,9 +55,9 @@ def workspace_language(*, workspace_id: int) -> str:
 
 
 def document_list(*, user: User, workspace: Workspace, query: str = "") -> QuerySet[Document]:
-    documents = Document.objects.filter(
-        workspace=workspace, workspace_id__in=workspace_ids_readable(user=user)
-    ).select_related("uploaded_by")
+    documents = (
+        documents_readable(user=user).filter(workspace=workspace).select_related("uploaded_by")
+    )
     if query:
         documents = documents.filter(Q(title__icontains=query) | Q(original_name__icontains=query))
     return documents
@@ -94,9 +102,8 @@ def document_list_ordered(
 
 def document_get_readable(*, user: User, workspace: Workspace, document_id: int) -> Document | None:
     return (
-        Document.objects.filter(
-            pk=document_id, workspace=workspace, workspace_id__in=workspace_ids_readable(user=user)
-        )
+        documents_readable(user=user)
+        .filter(pk=document_id, workspace=workspace)
         .select_related("workspace", "uploaded_by")
         .first()
     )
@@ -105,7 +112,7 @@ def document_get_readable(*, user: User, workspace: Workspace, document_id: int)
 def chunk_list(*, user: User, document: Document) -> QuerySet[Chunk]:
     """A document's passages in order, as the document page shows them."""
     return (
-        Chunk.objects.filter(document=document, workspace_id__in=workspace_ids_readable(user=user))
+        Chunk.objects.filter(document=document, document_id__in=document_ids_readable(user=user))
         .defer("embedding", "search")
         .order_by("ordinal")
     )
@@ -118,7 +125,7 @@ def chunk_neighbours(*, user: User, chunk: Chunk) -> tuple[Chunk | None, Chunk |
         for c in Chunk.objects.filter(
             document_id=chunk.document_id,
             ordinal__in=[chunk.ordinal - 1, chunk.ordinal + 1],
-            workspace_id__in=workspace_ids_readable(user=user),
+            document_id__in=document_ids_readable(user=user),
         ).defer("embedding", "search")
     }
     return around.get(chunk.ordinal - 1), around.get(chunk.ordinal + 1)

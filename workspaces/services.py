@@ -19,7 +19,7 @@ from audit.models import AuditAction
 from audit.services import audit_record
 from billing.caps import CapReached, cap_ensure
 from tenants.schemas import tenant_current
-from workspaces.access import workspace_allows, workspaces_creatable_by
+from workspaces.access import readers_allow, workspace_allows, workspaces_creatable_by
 from workspaces.index_version import index_version_bump
 from workspaces.ingestion.parsing import UnreadableDocument, document_format_ensure
 from workspaces.ingestion.parsing.damage import document_damage_ensure
@@ -418,8 +418,10 @@ def documents_tag(
         raise WorkspaceError("Type the tags to add, separated by commas.")
     changed = 0
     with transaction.atomic():
+        # Only those the actor may read: a document its source's readers keep from them is
+        # not theirs to tag (workspaces.access).
         documents = Document.objects.select_for_update().filter(
-            workspace=workspace, pk__in=document_ids
+            readers_allow(user=actor), workspace=workspace, pk__in=document_ids
         )
         for document in documents:
             combined = _tags([*document.tags, *adding])
@@ -512,7 +514,9 @@ def documents_delete(*, actor: User, workspace: Workspace, document_ids: list[in
     _ensure_level(actor, workspace, WorkspaceRole.EDITOR)
     with transaction.atomic():
         documents = list(
-            Document.objects.select_for_update().filter(workspace=workspace, pk__in=document_ids)
+            Document.objects.select_for_update().filter(
+                readers_allow(user=actor), workspace=workspace, pk__in=document_ids
+            )
         )
         files = [document.file for document in documents]
         for document in documents:

@@ -5,10 +5,18 @@ each later sync reads only the changes since it (changes.list). A file whose Dri
 is the one synced last is not downloaded again. Google Docs, Sheets and Slides are exported
 to DOCX, XLSX and PPTX; other files are downloaded as they are.
 
+Permissions: each file's readers are its Drive permissions (any role reads): a user's
+address, a group's address (its members read through the Admin SDK's Directory API,
+members.list with derived membership, as the same service account with its own scope), a
+domain, or anyone (public). They come with the file's metadata; where Drive leaves them out
+(a file on a shared drive), from permissions.list. The permission-only sync reads them with
+files.get (every item) or, from its cursor on, only for the files of the changes since.
+
 The API's and the token endpoint's addresses come from the settings, never from the key
 file a customer pastes (its token_uri could point anywhere)."""
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import google_auth_httplib2
@@ -26,12 +34,17 @@ from connectors.sources import (
     ItemUnreadable,
     Listing,
     RateLimited,
+    Readers,
+    ReadersListing,
     SourceUnavailable,
     Unchanged,
 )
 from connectors.sources.guarded_http import retry_after_seconds
 
 SCOPES = ["https://www.googleapis.com/auth/drive.readonly"]
+# Asked for apart from Drive's: a delegation that grants only Drive still syncs files, and
+# then the groups of their readers let nobody in.
+GROUP_MEMBERS_SCOPES = ["https://www.googleapis.com/auth/admin.directory.group.member.readonly"]
 EXPORTS = {
     "application/vnd.google-apps.document": (
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document", ".docx"),
@@ -40,7 +53,11 @@ EXPORTS = {
     "application/vnd.google-apps.presentation": (
         "application/vnd.openxmlformats-officedocument.presentationml.presentation", ".pptx"),
 }  # fmt: skip
-FILE_FIELDS = "id,name,mimeType,trashed,parents,webViewLink,version,md5Checksum,modifiedTime"
+PERMISSION_FIELDS = "permissions(type,role,emailAddress,domain,deleted)"
+FILE_FIELDS = (
+    "id,name,mimeType,trashed,parents,webViewLink,version,md5Checksum,modifiedTime,"
+    + PERMISSION_FIELDS
+)
 CHANGE_FIELDS = f"changes(fileId, removed, file({FILE_FIELDS}))"
 PAGE_SIZE = 1000
 
@@ -78,6 +95,14 @@ class GoogleDriveSource:
         self.drive = build(
             "drive", "v3", http=http, static_discovery=True, cache_discovery=False,
             client_options={"api_endpoint": settings.GOOGLE_DRIVE_API_URL},
+        )  # fmt: skip
+        directory_http = google_auth_httplib2.AuthorizedHttp(
+            credentials.with_scopes(GROUP_MEMBERS_SCOPES),
+            http=httplib2.Http(timeout=settings.CONNECTOR_HTTP_TIMEOUT_SECONDS),
+        )
+        self.directory = build(
+            "admin", "directory_v1", http=directory_http, static_discovery=True,
+            cache_discovery=False, client_options={"api_endpoint": settings.GOOGLE_ADMIN_API_URL},
         )  # fmt: skip
 
     def _call(self, request: Any) -> Any:
@@ -167,7 +192,7 @@ class GoogleDriveSource:
                 return Gone("It was moved out of the folder or to the trash.")
             version = f"{file.get('version', '')}:{file.get('md5Checksum', '')}"
             if etag and etag == version:
-                return Unchanged()
+                return Unchanged(readers=self._file_readers(file))
             name, mime_type = file["name"], file["mimeType"]
             if mime_type in EXPORTS:
                 export_type, extension = EXPORTS[mime_type]
@@ -192,7 +217,110 @@ class GoogleDriveSource:
             title=title,
             url=file.get("webViewLink", ""),
             etag=version,
+            readers=self._file_readers(file),
         )
+
+    def _file_readers(self, file: dict[str, Any]) -> Readers:
+        if "permissions" in file:
+            return drive_readers(file["permissions"])
+        permissions: list[dict[str, Any]] = []
+        token = None
+        while True:
+            page = self._call(self.drive.permissions().list(
+                fileId=file["id"], pageToken=token, supportsAllDrives=True,
+                fields=f"nextPageToken, {PERMISSION_FIELDS}",
+            ))  # fmt: skip
+            permissions += page.get("permissions", [])
+            token = page.get("nextPageToken")
+            if not token:
+                return drive_readers(permissions)
+
+    def readers(self, items: Sequence[ItemRef], *, cursor: str) -> ReadersListing:
+        wanted = {item.source_id for item in items}
+        try:
+            if cursor:
+                return self._readers_changed(wanted, cursor)
+            start = self._call(self.drive.changes().getStartPageToken())["startPageToken"]
+            found: dict[str, Readers] = {}
+            for source_id in sorted(wanted):
+                try:
+                    file = self._call(self.drive.files().get(
+                        fileId=source_id, fields=f"id,trashed,{PERMISSION_FIELDS}",
+                        supportsAllDrives=True,
+                    ))  # fmt: skip
+                except HttpError as error:
+                    if error.resp.status == 404:
+                        continue  # gone, or no longer shared with us: the content sync prunes it
+                    raise
+                found[source_id] = self._file_readers(file)
+            return ReadersListing(readers=found, cursor=start)
+        except HttpError as error:
+            raise SourceUnavailable(
+                f"Google Drive answered {error.resp.status}: {error.reason}"
+            ) from None
+
+    def _readers_changed(self, wanted: set[str], cursor: str) -> ReadersListing:
+        found: dict[str, Readers] = {}
+        token = cursor
+        while True:
+            page = self._call(self.drive.changes().list(
+                pageToken=token, pageSize=PAGE_SIZE,
+                fields=f"nextPageToken, newStartPageToken, {CHANGE_FIELDS}",
+            ))  # fmt: skip
+            for change in page.get("changes", []):
+                file = change.get("file")
+                if change["fileId"] in wanted and file is not None and not change.get("removed"):
+                    found[change["fileId"]] = self._file_readers(file)
+            if page.get("newStartPageToken"):
+                return ReadersListing(readers=found, cursor=page["newStartPageToken"])
+            token = page["nextPageToken"]
+
+    def group_members(self, group: str) -> list[str] | None:
+        members: list[str] = []
+        token = None
+        try:
+            while True:
+                page = self._call(self.directory.members().list(
+                    groupKey=group, includeDerivedMembership=True, pageToken=token,
+                ))  # fmt: skip
+                members += [
+                    member["email"]
+                    for member in page.get("members", [])
+                    if member.get("type") == "USER" and member.get("email")
+                ]
+                token = page.get("nextPageToken")
+                if not token:
+                    return members
+        except HttpError as error:
+            if error.resp.status in (403, 404):
+                return None  # not a group we may read (or no longer one)
+            raise SourceUnavailable(
+                f"Google's directory answered {error.resp.status}: {error.reason}"
+            ) from None
+        except SourceUnavailable:
+            # The delegation does not grant the directory's scope: the token is refused.
+            return None
+
+
+def drive_readers(permissions: list[dict[str, Any]]) -> Readers:
+    """A file's readers from its Drive permissions: every role reads (reader, commenter,
+    writer, owner, ...); a deleted account's permission lets nobody in."""
+    emails: set[str] = set()
+    groups: set[str] = set()
+    domains: set[str] = set()
+    for permission in permissions:
+        kind, address = permission.get("type"), permission.get("emailAddress", "")
+        if permission.get("deleted"):
+            continue
+        if kind == "anyone":
+            return Readers(public=True)
+        if kind == "user" and address:
+            emails.add(address.lower())
+        elif kind == "group" and address:
+            groups.add(address.lower())
+        elif kind == "domain" and permission.get("domain"):
+            domains.add(permission["domain"].lower())
+    return Readers(emails=frozenset(emails), groups=frozenset(groups), domains=frozenset(domains))
 
 
 def _ref(file: dict[str, Any]) -> ItemRef:

@@ -608,6 +608,10 @@ CONNECTOR_RETRY_AFTER_MAX_SECONDS = env.int("CONNECTOR_RETRY_AFTER_MAX_SECONDS",
 # it again and it resumes from its checkpoint.
 CONNECTOR_STALLED_MINUTES = env.int("CONNECTOR_STALLED_MINUTES", default=15)
 CONNECTOR_SCHEDULE_SECONDS = env.int("CONNECTOR_SCHEDULE_SECONDS", default=60)
+# A connector that mirrors its source's permissions reads them again (and nothing else) this
+# often, whatever its content schedule: how long a reader removed at the source may still
+# read the document here.
+CONNECTOR_PERMISSIONS_SYNC_MINUTES = env.int("CONNECTOR_PERMISSIONS_SYNC_MINUTES", default=10)
 # Google Drive's API and OAuth token endpoint; the local Drive-format server's
 # (localdev/drive_server.py) in tests and offline development. Never taken from a pasted key.
 GOOGLE_DRIVE_API_URL = env.str(
@@ -619,6 +623,8 @@ GOOGLE_DRIVE_TOKEN_URI = env.str(
 # Notion's API; the local Notion-format server's (localdev/notion_server.py) in tests and
 # offline development.
 NOTION_API_URL = env.str("NOTION_API_URL", default="https://api.notion.com")
+# Google's Admin SDK (Directory API), whose group members a Drive source's group readers are.
+GOOGLE_ADMIN_API_URL = env.str("GOOGLE_ADMIN_API_URL", default="https://admin.googleapis.com/")
 CELERY_BEAT_SCHEDULE["connectors-due"] = {
     "task": "connectors.tasks.connectors_due_task",
     "schedule": CONNECTOR_SCHEDULE_SECONDS,

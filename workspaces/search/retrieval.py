@@ -33,7 +33,7 @@ from pgvector import Vector
 
 from accounts.models import User
 from tenants.schemas import on_pool_thread, tenant_current
-from workspaces.access import workspace_ids_readable
+from workspaces.access import document_ids_withheld, workspace_ids_readable
 from workspaces.embedding.model import embeddings_in_force
 from workspaces.models import DocumentKind, Workspace
 from workspaces.search.term_stats import text_term_variants
@@ -132,12 +132,20 @@ def _document_conditions(filters: RetrievalFilters, params: dict[str, Any]) -> s
     return "".join(f" AND {condition}" for condition in conditions)
 
 
-def _chunk_filter(document_conditions: str) -> str:
-    """The condition on a chunk `c` that keeps it to the filtered documents. ARRAY(...) makes
-    the documents an InitPlan evaluated once, not a semi-join that would stop the HNSW index
-    from giving the order."""
-    if not document_conditions:
-        return ""
+WITHHELD_DOCUMENTS = " AND d.id <> ALL(%(withheld_documents)s::bigint[])"
+
+
+def _chunk_filter(filter_conditions: str, withheld: list[int], params: dict[str, Any]) -> str:
+    """The condition on a chunk `c` that keeps it to the filtered documents, less those
+    `withheld` from the reader. ARRAY(...) makes the documents an InitPlan evaluated once,
+    not a semi-join that would stop the HNSW index from giving the order. Without filters
+    the withheld documents' ids are left out directly: few, where the readable ones may be
+    many."""
+    if withheld:
+        params["withheld_documents"] = withheld
+    if not filter_conditions:
+        return " AND c.document_id <> ALL(%(withheld_documents)s::bigint[])" if withheld else ""
+    document_conditions = filter_conditions + (WITHHELD_DOCUMENTS if withheld else "")
     # Fixed SQL pieces only; every value is a bound parameter.
     documents = (
         "SELECT d.id FROM workspaces_document d WHERE d.workspace_id = ANY(%(workspace_ids)s)"
@@ -347,6 +355,9 @@ def chunks_retrieve(
     if not language_of:
         return []
     workspace_ids = sorted(language_of)
+    # Documents of these workspaces whose source's readers keep them from `user`: both legs
+    # leave their chunks out, in the same SQL (workspaces.access).
+    withheld = list(document_ids_withheld(user=user, workspace_ids=workspace_ids))
     candidates = candidates or max(settings.RETRIEVAL_CANDIDATES, k)
     params: dict[str, Any] = {
         "workspace_ids": workspace_ids,
@@ -364,8 +375,9 @@ def chunks_retrieve(
         "match_budget": float(settings.RETRIEVAL_LEXICAL_MATCH_BUDGET),
         "match_min_terms": settings.RETRIEVAL_LEXICAL_MATCH_MIN_TERMS,
     }
-    document_conditions = _document_conditions(filters or RetrievalFilters(), params)
-    chunk_filter = _chunk_filter(document_conditions)
+    filter_conditions = _document_conditions(filters or RetrievalFilters(), params)
+    chunk_filter = _chunk_filter(filter_conditions, withheld, params)
+    document_conditions = filter_conditions + (WITHHELD_DOCUMENTS if withheld else "")
     # How many chunks the readable documents hold: exact search or the graph, how wide the
     # graph search is, and how many candidates the lexical leg can afford.
     readable_chunks, all_chunks = chunks_counted(params, document_conditions)
