@@ -135,3 +135,44 @@ class NotionSourceForm(forms.Form):
         error_messages={"required": "Paste the integration's secret (it starts with ntn_)."},
     )
     schedule = schedule_field()
+
+
+class MicrosoftSourceForm(forms.Form):
+    tenant_id = forms.CharField(
+        label="Directory (tenant) ID",
+        max_length=100,
+        error_messages={"required": "Give the directory (tenant) ID of the app registration."},
+    )
+    client_id = forms.CharField(
+        label="Application (client) ID",
+        max_length=100,
+        error_messages={"required": "Give the application (client) ID of the app registration."},
+    )
+    client_secret = forms.CharField(
+        label="Client secret (its value)",
+        max_length=500,
+        widget=forms.PasswordInput,
+        error_messages={"required": "Give the value of one of the app's client secrets."},
+    )
+    site_url = forms.URLField(
+        label="SharePoint site",
+        max_length=2000,
+        required=False,
+        assume_scheme="https",
+        help_text="e.g. https://example.sharepoint.com/sites/handbook: its document library.",
+        error_messages={
+            "invalid": "Give the site's address, e.g. https://example.sharepoint.com/sites/hr."
+        },
+    )
+    user = forms.EmailField(
+        label="Or a user's OneDrive",
+        required=False,
+        error_messages={"invalid": "Give the email address of the user whose OneDrive to sync."},
+    )
+    folder = forms.CharField(
+        label="Folder",
+        max_length=500,
+        required=False,
+        help_text="A path in the library or OneDrive, e.g. Policies/HR; empty: all of it.",
+    )
+    schedule = schedule_field()

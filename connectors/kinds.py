@@ -6,6 +6,7 @@ from connectors.models import Connector, SourceKind
 from connectors.sources import Source, SourceUnavailable
 from connectors.sources.confluence import ConfluenceSource
 from connectors.sources.google_drive import GoogleDriveSource
+from connectors.sources.microsoft import MicrosoftDriveSource
 from connectors.sources.notion import NotionSource
 from connectors.sources.website import WebsiteSource
 
@@ -35,4 +36,12 @@ def connector_source(connector: Connector) -> Source:
         )  # fmt: skip
     if connector.kind == SourceKind.NOTION:
         return NotionSource(token=credentials["token"], cursor=connector.cursor)
+    if connector.kind == SourceKind.MICROSOFT:
+        return MicrosoftDriveSource(
+            tenant_id=credentials["tenant_id"], client_id=credentials["client_id"],
+            client_secret=credentials["client_secret"],
+            site_url=connector.selection.get("site_url", ""),
+            user=connector.selection.get("user", ""),
+            folder=connector.selection.get("folder", ""), cursor=connector.cursor,
+        )  # fmt: skip
     raise SourceUnavailable(f"Sources of the kind “{connector.kind}” are not synced any more.")

@@ -11,6 +11,7 @@ class SourceKind(models.TextChoices):
     GOOGLE_DRIVE = "google_drive", "Google Drive"
     CONFLUENCE = "confluence", "Confluence"
     NOTION = "notion", "Notion"
+    MICROSOFT = "microsoft", "SharePoint / OneDrive"
 
 
 class Schedule(models.IntegerChoices):

@@ -20,6 +20,7 @@ from connectors.sources import SourceUnavailable
 from connectors.sources.confluence import space_keys_refusal
 from connectors.sources.google_drive import service_account_refusal
 from connectors.sources.guarded_http import address_ensure_public
+from connectors.sources.microsoft import selection_refusal
 from connectors.sources.website import scope_default
 from tenants.schemas import tenant_current
 from workspaces.access import sources_manageable
@@ -187,6 +188,39 @@ def notion_connector_add(
     return connector_create(
         actor=actor, workspace=workspace, kind=SourceKind.NOTION, name="Notion", selection={},
         credentials={"token": token}, schedule=schedule,
+    )  # fmt: skip
+
+
+@transaction.atomic
+def microsoft_connector_add(
+    *,
+    actor: User,
+    workspace: Workspace,
+    tenant_id: str,
+    client_id: str,
+    client_secret: str,
+    site_url: str = "",
+    user: str = "",
+    folder: str = "",
+    schedule: Schedule = Schedule.DAILY,
+) -> Connector:
+    """A SharePoint site's document library (`site_url`) or a user's OneDrive (`user`), or
+    one folder of it, read through Microsoft Graph as an app registration (client
+    credentials; an admin granted it Files.Read.All or Sites.Read.All)."""
+    _ensure_manager(actor)
+    site_url, user, folder = site_url.strip(), user.strip().lower(), folder.strip().strip("/")
+    refusal = selection_refusal(site_url=site_url, user=user)
+    if refusal:
+        raise ConnectorError(refusal)
+    where = urlsplit(site_url).path.rstrip("/").rsplit("/", 1)[-1] if site_url else user
+    name = f"{'SharePoint' if site_url else 'OneDrive'} {where or urlsplit(site_url).netloc}"
+    return connector_create(
+        actor=actor, workspace=workspace, kind=SourceKind.MICROSOFT,
+        name=f"{name} · {folder}" if folder else name,
+        selection={"site_url": site_url, "user": user, "folder": folder},
+        credentials={"tenant_id": tenant_id.strip(), "client_id": client_id.strip(),
+                     "client_secret": client_secret},
+        schedule=schedule,
     )  # fmt: skip
 
 

@@ -11,6 +11,7 @@ urlpatterns = [
     path("w/<slug:slug>/sources/google-drive/", views.drive_add, name="drive_add"),
     path("w/<slug:slug>/sources/confluence/", views.confluence_add, name="confluence_add"),
     path("w/<slug:slug>/sources/notion/", views.notion_add, name="notion_add"),
+    path("w/<slug:slug>/sources/microsoft/", views.microsoft_add, name="microsoft_add"),
     path(f"{source}/", views.source_card, name="card"),
     path(f"{source}/sync/", views.source_sync, name="sync"),
     path(f"{source}/settings/", views.source_settings, name="settings"),

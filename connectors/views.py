@@ -1,6 +1,7 @@
-"""Workspace -> Sources: add a website, see each source's syncs, sync now, pause, remove.
-Owners and admins only (workspaces.access.sources_manageable); to anyone else, as to a
-workspace one may not manage, these pages do not exist (404)."""
+"""Workspace -> Sources: add a website, a Drive folder or a SharePoint / OneDrive library,
+see each source's syncs, sync now, pause, remove. Owners and admins only
+(workspaces.access.sources_manageable); to anyone else, as to a workspace one may not
+manage, these pages do not exist (404)."""
 
 from collections.abc import Callable
 from functools import wraps
@@ -18,6 +19,7 @@ from billing.caps import CapReached
 from connectors.forms import (
     ConfluenceSourceForm,
     DriveSourceForm,
+    MicrosoftSourceForm,
     NotionSourceForm,
     SourceRemoveForm,
     SourceSettingsForm,
@@ -38,6 +40,7 @@ from connectors.services import (
     connector_settings_set,
     connector_sync_request,
     drive_connector_add,
+    microsoft_connector_add,
     notion_connector_add,
     website_connector_add,
 )
@@ -86,7 +89,8 @@ def _page(
     request: MemberRequest, workspace: Workspace, *, form: WebsiteSourceForm | None = None,
     drive_form: DriveSourceForm | None = None,
     confluence_form: ConfluenceSourceForm | None = None,
-    notion_form: NotionSourceForm | None = None, refusal: str = "",
+    notion_form: NotionSourceForm | None = None,
+    microsoft_form: MicrosoftSourceForm | None = None, refusal: str = "",
 ) -> HttpResponse:  # fmt: skip
     context = {
         "workspace": workspace,
@@ -95,6 +99,7 @@ def _page(
         "drive_form": drive_form or DriveSourceForm(),
         "confluence_form": confluence_form or ConfluenceSourceForm(),
         "notion_form": notion_form or NotionSourceForm(),
+        "microsoft_form": microsoft_form or MicrosoftSourceForm(),
         "refusal": refusal,
         "permissions_sync_minutes": settings.CONNECTOR_PERMISSIONS_SYNC_MINUTES,
     }
@@ -170,6 +175,20 @@ def notion_add(request: MemberRequest, workspace: Workspace) -> HttpResponse:
         request, workspace,
         lambda: notion_connector_add(actor=request.user, workspace=workspace, **fields),
         notion_form=form,
+    )  # fmt: skip
+
+
+@sources_manager_required
+@require_POST
+def microsoft_add(request: MemberRequest, workspace: Workspace) -> HttpResponse:
+    form = MicrosoftSourceForm(request.POST)
+    if not form.is_valid():
+        return _page(request, workspace, microsoft_form=form, refusal=form_refusal(form))
+    fields = form.cleaned_data
+    return _added(
+        request, workspace,
+        lambda: microsoft_connector_add(actor=request.user, workspace=workspace, **fields),
+        microsoft_form=form,
     )  # fmt: skip
 
 

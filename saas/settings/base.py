@@ -625,6 +625,13 @@ GOOGLE_DRIVE_TOKEN_URI = env.str(
 NOTION_API_URL = env.str("NOTION_API_URL", default="https://api.notion.com")
 # Google's Admin SDK (Directory API), whose group members a Drive source's group readers are.
 GOOGLE_ADMIN_API_URL = env.str("GOOGLE_ADMIN_API_URL", default="https://admin.googleapis.com/")
+# SharePoint / OneDrive sources: the Microsoft identity platform (an authority is this
+# address and the tenant id) and Microsoft Graph; the local Graph-format server's
+# (localdev/graph_server.py) in tests and offline development, with MICROSOFT_CA_BUNDLE the
+# file its certificate is trusted through (empty: the system's certificate authorities).
+MICROSOFT_LOGIN_URL = env.str("MICROSOFT_LOGIN_URL", default="https://login.microsoftonline.com")
+MICROSOFT_GRAPH_URL = env.str("MICROSOFT_GRAPH_URL", default="https://graph.microsoft.com/v1.0")
+MICROSOFT_CA_BUNDLE = env.str("MICROSOFT_CA_BUNDLE", default="")
 CELERY_BEAT_SCHEDULE["connectors-due"] = {
     "task": "connectors.tasks.connectors_due_task",
     "schedule": CONNECTOR_SCHEDULE_SECONDS,

@@ -1,0 +1,361 @@
+"""SharePoint document libraries and OneDrive through Microsoft Graph: msal for the app's
+token (client credentials: a tenant, an app registration's client id and secret, the
+application permission Files.Read.All or Sites.Read.All granted by an admin), the Graph SDK
+(msgraph-sdk) for the drive.
+
+The first sync reads the whole drive through a delta query (`/drives/{id}/root/delta`,
+following @odata.nextLink) and keeps the @odata.deltaLink's token; each later sync asks
+delta for what changed since it. Delta is only offered on a drive's root in SharePoint
+and OneDrive for Business, so a folder selection is applied here: an item is in it when
+its parent is the folder or a folder inside it (learnt from the folders delta returns, and
+for a parent it did not return, from the parent's own path). Items with the `deleted`
+facet, or moved out of the folder, are removals. A file whose cTag (its content's version)
+is the one synced last is not downloaded again.
+
+The SDK is asynchronous; a sync runs in a Celery worker's thread, so each call runs its
+own event loop and its own HTTP client (`asyncio.run`). Its retry middleware is left out:
+a 429's Retry-After is waited out in the queue (RateLimited), never in a worker.
+
+The identity platform's and Graph's addresses come from the settings (MICROSOFT_LOGIN_URL,
+MICROSOFT_GRAPH_URL), never from what a customer types."""
+
+import asyncio
+import ssl
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+from urllib.parse import parse_qs, quote, urlsplit
+
+import httpx
+import msal
+import requests
+from django.conf import settings
+from kiota_abstractions.api_error import APIError
+from kiota_abstractions.authentication import (
+    AccessTokenProvider,
+    AllowedHostsValidator,
+    BaseBearerTokenAuthenticationProvider,
+)
+from kiota_http.middleware import ParametersNameDecodingHandler, RedirectHandler
+from msgraph import GraphRequestAdapter, GraphServiceClient
+from msgraph_core import GraphClientFactory
+
+from connectors.sources import (
+    Fetched,
+    Gone,
+    ItemRef,
+    ItemUnreadable,
+    Listing,
+    RateLimited,
+    SourceUnavailable,
+    Unchanged,
+)
+from connectors.sources.guarded_http import retry_after_seconds
+
+GRAPH_SCOPES = ["https://graph.microsoft.com/.default"]
+T = TypeVar("T")
+
+
+def selection_refusal(*, site_url: str, user: str) -> str:
+    """Why a selection cannot be synced, or "" when it names one drive."""
+    if bool(site_url) == bool(user):
+        return "Give either a SharePoint site's address or a OneDrive user's email address."
+    if site_url:
+        parts = urlsplit(site_url)
+        if parts.scheme != "https" or not parts.hostname:
+            return "Give the site's address as https://example.sharepoint.com/sites/name."
+    return ""
+
+
+class _Session(requests.Session):
+    """A session whose own `verify` holds for every request: requests lets REQUESTS_CA_BUNDLE
+    from the environment override a session's (psf/requests#3829), not a request's."""
+
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("verify", self.verify)
+        return super().request(*args, **kwargs)
+
+
+class _MsalTokens(AccessTokenProvider):
+    """The app's token for Graph, from msal's cache while it is fresh."""
+
+    def __init__(self, app: msal.ConfidentialClientApplication, graph_host: str) -> None:
+        self.app, self.graph_host = app, graph_host
+
+    def token(self) -> str:
+        result = self.app.acquire_token_for_client(scopes=GRAPH_SCOPES)
+        if "access_token" not in result:
+            description = str(result.get("error_description", "")).split("\r\n")[0]
+            raise SourceUnavailable(
+                "Microsoft refused the app's credentials: "
+                f"{description or result.get('error', 'no reason given')}"
+            )
+        return str(result["access_token"])
+
+    async def get_authorization_token(
+        self, uri: str, additional_authentication_context: dict[str, Any] | None = None
+    ) -> str:
+        return self.token()
+
+    def get_allowed_hosts_validator(self) -> AllowedHostsValidator:
+        return AllowedHostsValidator([self.graph_host])
+
+
+class MicrosoftDriveSource:
+    follows_links = False
+    max_items: int | None = None
+
+    def __init__(
+        self, *, tenant_id: str, client_id: str, client_secret: str, site_url: str, user: str,
+        folder: str, cursor: str,
+    ) -> None:  # fmt: skip
+        self.site_url, self.user, self.cursor = site_url, user, cursor
+        self.folder = folder.strip("/")
+        self.graph_url = settings.MICROSOFT_GRAPH_URL.rstrip("/")
+        ca_bundle = settings.MICROSOFT_CA_BUNDLE or True
+        session = _Session()
+        session.verify = ca_bundle
+        try:
+            app = msal.ConfidentialClientApplication(
+                client_id, client_credential=client_secret,
+                authority=f"{settings.MICROSOFT_LOGIN_URL.rstrip('/')}/{quote(tenant_id)}",
+                # Our authority is Microsoft's (or, offline, the local server): nothing to
+                # ask Microsoft's instance discovery about.
+                instance_discovery=False, http_client=session,
+                timeout=settings.CONNECTOR_HTTP_TIMEOUT_SECONDS,
+            )  # fmt: skip
+        except ValueError as refusal:
+            reason = "the tenant is not known" if "invalid_tenant" in str(refusal) else refusal
+            raise SourceUnavailable(
+                f"Microsoft did not accept the tenant ID “{tenant_id}” ({reason})."
+            ) from None
+        except requests.RequestException as error:
+            raise SourceUnavailable(
+                f"Microsoft's sign-in could not be reached ({type(error).__name__})."
+            ) from None
+        self.tokens = _MsalTokens(app, urlsplit(self.graph_url).hostname or "")
+        self.verify: ssl.SSLContext | bool = (
+            ssl.create_default_context(cafile=ca_bundle) if isinstance(ca_bundle, str) else True
+        )
+        self.drive_id = ""
+        self.folder_id = ""
+
+    # --- calling Graph -----------------------------------------------------------------------
+    def _run(self, call: Callable[[GraphServiceClient], Awaitable[T]]) -> T:
+        self.tokens.token()  # a refusal of the credentials says so before any Graph call
+        return asyncio.run(self._with_client(call))
+
+    async def _with_client(self, call: Callable[[GraphServiceClient], Awaitable[T]]) -> T:
+        client = httpx.AsyncClient(
+            base_url=self.graph_url, verify=self.verify,
+            timeout=settings.CONNECTOR_HTTP_TIMEOUT_SECONDS,
+        )  # fmt: skip
+        # Graph's middleware without its retry handler (see the module's docstring).
+        http = GraphClientFactory.create_with_custom_middleware(
+            middleware=[RedirectHandler(), ParametersNameDecodingHandler()], client=client
+        )
+        adapter = GraphRequestAdapter(BaseBearerTokenAuthenticationProvider(self.tokens), http)
+        adapter.base_url = self.graph_url
+        try:
+            return await call(GraphServiceClient(request_adapter=adapter))
+        except APIError as error:
+            if error.response_status_code == 429:
+                headers = {k.lower(): v for k, v in (error.response_headers or {}).items()}
+                retry_after = headers.get("retry-after")
+                raise RateLimited(retry_after_seconds(_first(retry_after))) from None
+            raise
+        except httpx.HTTPError as error:
+            raise SourceUnavailable(
+                f"Microsoft Graph could not be reached ({type(error).__name__})."
+            ) from None
+        finally:
+            await http.aclose()
+
+    def _drive(self) -> None:
+        """The drive (and folder) the selection names, once per sync."""
+        if self.drive_id:
+            return
+
+        async def find(graph: GraphServiceClient) -> tuple[str, str]:
+            if self.user:
+                drive = await _found(graph.users.by_user_id(self.user).drive.get(), self.user)
+            else:
+                parts = urlsplit(self.site_url)
+                path = parts.path.rstrip("/") or "/"
+                site = await _found(graph.sites.by_site_id("x").with_url(
+                    f"{self.graph_url}/sites/{parts.hostname}:{quote(path)}"
+                ).get(), self.site_url)  # fmt: skip
+                drive = await graph.sites.by_site_id(site.id).drive.get()
+            if not self.folder:
+                return drive.id, ""
+            folder = await _found(graph.drives.by_drive_id(drive.id).items.by_drive_item_id(
+                "root"
+            ).with_url(f"{self.graph_url}/drives/{drive.id}/root:/{quote(self.folder)}").get(),
+                f"the folder “{self.folder}”")  # fmt: skip
+            if folder.folder is None:
+                raise SourceUnavailable(f"“{self.folder}” is a file, not a folder.")
+            return drive.id, folder.id
+
+        try:
+            self.drive_id, self.folder_id = self._run(find)
+        except APIError as error:
+            raise SourceUnavailable(f"Microsoft Graph answered: {error}") from None
+
+    # --- listing -----------------------------------------------------------------------------
+    def listing(self) -> Listing:
+        self._drive()
+        try:
+            if self.cursor:
+                try:
+                    return self._delta(self.cursor)
+                except APIError as error:
+                    if error.response_status_code != 410:
+                        raise
+                    # The token is too old: read everything again; what is gone is pruned.
+            return self._delta("")
+        except APIError as error:
+            raise SourceUnavailable(f"Microsoft Graph answered: {error}") from None
+
+    def _delta(self, token: str) -> Listing:
+        start = f"{self.graph_url}/drives/{quote(self.drive_id)}/root/delta"
+        if token:
+            start += f"?token={quote(token)}"
+
+        async def pages(graph: GraphServiceClient) -> list[Any]:
+            delta = graph.drives.by_drive_id(self.drive_id).items.by_drive_item_id("root").delta
+            found: list[Any] = []
+            url = start
+            while True:
+                page = await delta.with_url(url).get()
+                found += page.value or []
+                if page.odata_next_link:
+                    url = page.odata_next_link
+                    continue
+                found.append(page.odata_delta_link or "")
+                return found
+
+        *items, delta_link = self._run(pages)
+        cursor = _first(parse_qs(urlsplit(delta_link).query).get("token"))
+        if len(cursor) > 500:  # Connector.cursor's size: the next sync then reads all again
+            cursor = ""
+        in_scope = self._scope(items)
+        files = [item for item in items if item.file is not None and item.deleted is None]
+        changed = [_ref(item) for item in files if in_scope(item)]
+        if not token:
+            return Listing(items=changed, complete=True, cursor=cursor)
+        removed = [
+            item.id for item in items if item.deleted is not None or not in_scope(item)
+        ]  # fmt: skip
+        return Listing(items=changed, complete=True, delta=True, removed=removed, cursor=cursor)
+
+    def _scope(self, items: list[Any]) -> Callable[[Any], bool]:
+        """Whether an item is inside the selected folder (always, without one)."""
+        if not self.folder_id:
+            return lambda item: True
+        inside = {self.folder_id}
+        outside: set[str] = set()
+        parent_of = {
+            item.id: item.parent_reference.id if item.parent_reference else ""
+            for item in items
+            if item.folder is not None and item.deleted is None
+        }
+
+        def folder_inside(folder_id: str) -> bool:
+            chain = []
+            while folder_id and folder_id not in inside and folder_id not in outside:
+                chain.append(folder_id)
+                if folder_id in parent_of:
+                    folder_id = parent_of[folder_id]
+                    continue
+                folder_id = "" if self._path_outside(folder_id) else self.folder_id
+            verdict = folder_id in inside
+            (inside if verdict else outside).update(chain)
+            return verdict
+
+        return lambda item: (
+            bool(item.parent_reference) and folder_inside(item.parent_reference.id or "")
+        )
+
+    def _path_outside(self, folder_id: str) -> bool:
+        """A folder delta did not return (nothing in it changed): asked for its path."""
+
+        async def get(graph: GraphServiceClient) -> Any:
+            items = graph.drives.by_drive_id(self.drive_id).items
+            return await items.by_drive_item_id(folder_id).get()
+
+        try:
+            folder = self._run(get)
+        except APIError as error:
+            if error.response_status_code == 404:
+                return True
+            raise
+        path = (folder.parent_reference.path or "") if folder.parent_reference else ""
+        own = path.split("root:", 1)[-1].strip("/") + "/" + (folder.name or "")
+        return not (own.strip("/") + "/").startswith(self.folder + "/")
+
+    # --- fetching ----------------------------------------------------------------------------
+    def fetch(self, item: ItemRef, *, etag: str, last_modified: str) -> Fetched | Unchanged | Gone:
+        self._drive()
+
+        async def metadata(graph: GraphServiceClient) -> Any:
+            return (
+                await graph.drives.by_drive_id(self.drive_id)
+                .items.by_drive_item_id(item.source_id)
+                .get()
+            )
+
+        async def content(graph: GraphServiceClient) -> bytes | None:
+            return (
+                await graph.drives.by_drive_id(self.drive_id)
+                .items.by_drive_item_id(item.source_id)
+                .content.get()
+            )
+
+        try:
+            found = self._run(metadata)
+            if found.deleted is not None or found.file is None:
+                return Gone("It was deleted in SharePoint or OneDrive.")
+            if self.folder and not self._path_inside(found):
+                return Gone("It was moved out of the folder.")
+            if etag and etag == found.c_tag:
+                return Unchanged()
+            data = self._run(content) or b""
+        except APIError as error:
+            if error.response_status_code == 404:
+                return Gone("It is no longer in SharePoint or OneDrive (or no longer readable).")
+            raise ItemUnreadable(f"Microsoft Graph answered: {error}") from None
+        name = found.name or item.source_id
+        return Fetched(
+            data=data,
+            filename=name,
+            title=name.rsplit(".", 1)[0] if "." in name else name,
+            url=found.web_url or item.url,
+            etag=found.c_tag or "",
+        )
+
+    def _path_inside(self, item: Any) -> bool:
+        path = (item.parent_reference.path or "") if item.parent_reference else ""
+        folder = path.split("root:", 1)[-1].strip("/")
+        return (folder + "/").startswith(self.folder + "/")
+
+
+async def _found(request: Awaitable[T], what: str) -> T:
+    """The answer, or a sentence naming what Graph does not find."""
+    try:
+        return await request
+    except APIError as error:
+        if error.response_status_code in (400, 404):
+            raise SourceUnavailable(
+                f"Microsoft Graph does not find {what}; check the address and that the app "
+                "may read it."
+            ) from None
+        raise
+
+
+def _ref(item: Any) -> ItemRef:
+    return ItemRef(source_id=item.id, url=item.web_url or "")
+
+
+def _first(values: Any) -> str:
+    if isinstance(values, list):
+        return str(values[0]) if values else ""
+    return str(values or "")

@@ -1,0 +1,478 @@
+"""A local server that speaks the parts of the Microsoft identity platform and Microsoft
+Graph that the SharePoint / OneDrive source uses, so msal and the Graph SDK (msgraph-sdk)
+read it in the tests and offline development as they read Microsoft's.
+
+It serves HTTPS only (msal accepts no other authority), with a certificate of its own made
+at start (`ca_file`: the file a client trusts it through, MICROSOFT_CA_BUNDLE).
+
+Identity platform (an authority is this server's address followed by a tenant id):
+- GET /{tenant}/v2.0/.well-known/openid-configuration: the tenant's OpenID configuration
+  (400 `invalid_tenant` for a tenant it does not know, as login.microsoftonline.com says).
+- POST /{tenant}/oauth2/v2.0/token: the client credentials grant; a wrong client id or
+  secret is 400/401 with Microsoft's AADSTS sentences.
+
+Graph, under /v1.0/ (an access token required, else 401 InvalidAuthenticationToken):
+- GET sites/{hostname}:/{path} (a site by its address), sites/{id}/drive (its document
+  library), users/{id or email}/drive (a OneDrive), drives/{id}/root:/{path} (an item by
+  its path), drives/{id}/items/{id} (an item), drives/{id}/items/{id}/content (a 302 to a
+  pre-authenticated download address, as Graph answers).
+- GET drives/{id}/root/delta (and items/root/delta): every current item, or with `token`
+  what changed since it (deleted items with the `deleted` facet), `page_size` items a page
+  with @odata.nextLink, the last page with @odata.deltaLink. A token older than
+  `expire_tokens()` is 410 resyncRequired.
+- `rate_limit(path_suffix, retry_after)` answers the next matching Graph request with 429
+  and Retry-After. Every request is recorded in `hits` (method, path, query).
+"""
+
+import datetime as dt
+import ipaddress
+import itertools
+import json
+import secrets
+import ssl
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, TypedDict
+from urllib.parse import parse_qs, quote, unquote, urlsplit
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+GRAPH_SCOPE = "https://graph.microsoft.com/.default"
+Reply = tuple[int, bytes, str, dict[str, str]]
+
+
+class AppRegistration(TypedDict):
+    tenant_id: str
+    client_id: str
+    client_secret: str
+
+
+@dataclass
+class GraphItem:
+    id: str
+    name: str
+    parent_id: str
+    content: bytes = b""
+    mime_type: str = "application/octet-stream"
+    is_folder: bool = False
+    version: int = 1
+    deleted: bool = False
+    modified: str = ""
+
+
+@dataclass
+class GraphDrive:
+    id: str
+    web_url: str
+    drive_type: str
+    items: dict[str, GraphItem] = field(default_factory=dict)
+    # Item ids in the order they changed; a delta token is an index into it.
+    changes: list[str] = field(default_factory=list)
+    oldest_token: int = 0
+
+    def path_of(self, item: GraphItem) -> str:
+        """The item's folder as Graph's parentReference.path says it."""
+        names: list[str] = []
+        parent = self.items.get(item.parent_id)
+        while parent is not None and parent.parent_id:
+            names.insert(0, parent.name)
+            parent = self.items.get(parent.parent_id)
+        return f"/drives/{self.id}/root:" + "".join(f"/{name}" for name in names)
+
+    def full_path(self, item: GraphItem) -> str:
+        return (self.path_of(item).split("root:", 1)[1] + "/" + item.name).lstrip("/")
+
+
+@dataclass
+class GraphLocal:
+    # tenant id -> client id -> client secret
+    apps: dict[str, dict[str, str]] = field(default_factory=dict)
+    drives: dict[str, GraphDrive] = field(default_factory=dict)
+    sites: dict[str, dict[str, str]] = field(default_factory=dict)  # "host:/path" -> site
+    users: dict[str, str] = field(default_factory=dict)  # email or id -> drive id
+    tokens: set[str] = field(default_factory=set)
+    rate_limited: dict[str, int] = field(default_factory=dict)
+    hits: list[tuple[str, str, str]] = field(default_factory=list)
+    page_size: int = 200
+    port: int = 0
+    ca_file: str = ""
+    _ids: Any = field(default_factory=lambda: itertools.count(1))
+    _server: ThreadingHTTPServer | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # --- the directory -----------------------------------------------------------------------
+    def app(self, tenant_id: str = "", client_id: str = "") -> AppRegistration:
+        """An app registration with a client secret, as the Entra admin centre issues one."""
+        tenant_id = tenant_id or _guid()
+        client_id = client_id or _guid()
+        secret = secrets.token_urlsafe(30)
+        self.apps.setdefault(tenant_id, {})[client_id] = secret
+        return AppRegistration(tenant_id=tenant_id, client_id=client_id, client_secret=secret)
+
+    def site(self, hostname: str, path: str, name: str) -> GraphDrive:
+        """A SharePoint site (https://hostname/path) and its document library."""
+        site_id = f"{hostname},{_guid()},{_guid()}"
+        drive = self._drive(f"https://{hostname}{path}/Shared%20Documents", "documentLibrary")
+        self.sites[f"{hostname}:{path}"] = {"id": site_id, "name": name, "drive": drive.id}
+        self.sites[site_id] = self.sites[f"{hostname}:{path}"]
+        return drive
+
+    def onedrive(self, email: str) -> GraphDrive:
+        """A user's OneDrive for Business."""
+        drive = self._drive(f"https://example-my.sharepoint.com/personal/{email}", "business")
+        self.users[email.lower()] = drive.id
+        return drive
+
+    def _drive(self, web_url: str, drive_type: str) -> GraphDrive:
+        drive = GraphDrive(id="b!" + secrets.token_urlsafe(48), web_url=web_url,
+                           drive_type=drive_type)  # fmt: skip
+        root = GraphItem(id="01ROOT" + secrets.token_hex(8).upper(), name="root", parent_id="",
+                         is_folder=True, modified=_now())  # fmt: skip
+        drive.items[root.id] = root
+        drive.changes.append(root.id)
+        self.drives[drive.id] = drive
+        return drive
+
+    # --- a drive's content -------------------------------------------------------------------
+    @staticmethod
+    def root(drive: GraphDrive) -> GraphItem:
+        return next(item for item in drive.items.values() if not item.parent_id)
+
+    def add(
+        self, drive: GraphDrive, name: str, content: bytes = b"", *,
+        parent: GraphItem | None = None, mime_type: str = "text/plain",
+    ) -> GraphItem:  # fmt: skip
+        item = GraphItem(
+            id=f"01{next(self._ids):06d}" + secrets.token_hex(5).upper(), name=name,
+            parent_id=(parent or self.root(drive)).id, content=content, mime_type=mime_type,
+            modified=_now(),
+        )  # fmt: skip
+        with self._lock:
+            drive.items[item.id] = item
+            drive.changes.append(item.id)
+        return item
+
+    def folder(self, drive: GraphDrive, name: str, parent: GraphItem | None = None) -> GraphItem:
+        item = self.add(drive, name, parent=parent)
+        item.is_folder = True
+        return item
+
+    def edit(self, drive: GraphDrive, item_id: str, content: bytes) -> None:
+        item = drive.items[item_id]
+        with self._lock:
+            item.content, item.version, item.modified = content, item.version + 1, _now()
+            drive.changes.append(item_id)
+
+    def delete(self, drive: GraphDrive, item_id: str) -> None:
+        with self._lock:
+            drive.items[item_id].deleted = True
+            drive.changes.append(item_id)
+
+    def expire_tokens(self, drive: GraphDrive) -> None:
+        """Delta tokens issued so far are too old: Graph asks for a resync (410)."""
+        drive.oldest_token = len(drive.changes)
+
+    def downloads(self) -> int:
+        return sum(1 for method, path, query in self.hits if path.startswith("/download/"))
+
+    def rate_limit(self, path_suffix: str, retry_after: int) -> None:
+        self.rate_limited[path_suffix] = retry_after
+
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    def login_url(self) -> str:
+        """The identity platform's address, as MICROSOFT_LOGIN_URL names it."""
+        return self.url()
+
+    def graph_url(self) -> str:
+        """Graph's base, as MICROSOFT_GRAPH_URL names it."""
+        return self.url() + "/v1.0"
+
+    # --- serving -----------------------------------------------------------------------------
+    def start(self, port: int = 0) -> "GraphLocal":
+        graph = self
+        self._certificate()
+
+        class Handler(BaseHTTPRequestHandler):
+            def _reply(self, status: int, body: bytes, kind: str, headers: dict[str, str]) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self) -> None:
+                parts = urlsplit(self.path)
+                graph.hits.append(("GET", parts.path, parts.query))
+                auth = self.headers.get("Authorization", "")
+                self._reply(*graph._get(parts.path, parse_qs(parts.query), auth))
+
+            def do_POST(self) -> None:
+                parts = urlsplit(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                form = parse_qs(self.rfile.read(length).decode())
+                graph.hits.append(("POST", parts.path, ""))
+                self._reply(*graph._token(parts.path, form))
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(self._cert_file, self._key_file)
+        self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+        self.port = self._server.server_address[1]
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def _certificate(self) -> None:
+        key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Local Graph-format server")])
+        now = dt.datetime.now(dt.UTC)
+        certificate = (
+            x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=30))
+            .add_extension(x509.SubjectAlternativeName([
+                x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))
+            ]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256())
+        )  # fmt: skip
+        folder = Path(tempfile.mkdtemp(prefix="graph-local-"))
+        self._cert_file, self._key_file = str(folder / "cert.pem"), str(folder / "key.pem")
+        Path(self._cert_file).write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+        Path(self._key_file).write_bytes(key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ))  # fmt: skip
+        self.ca_file = self._cert_file
+
+    # --- the identity platform ---------------------------------------------------------------
+    def _openid_configuration(self, tenant: str) -> Reply:
+        if tenant not in self.apps:
+            return _json(400, {
+                "error": "invalid_tenant",
+                "error_description": f"AADSTS90002: Tenant '{tenant}' not found. Check to "
+                "make sure you have the correct tenant ID and are signing into the correct "
+                "cloud.",
+            })  # fmt: skip
+        base = f"{self.url()}/{tenant}"
+        return _json(200, {
+            "issuer": f"{self.url()}/{tenant}/v2.0",
+            "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
+            "token_endpoint": f"{base}/oauth2/v2.0/token",
+            "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt"],
+            "response_types_supported": ["code", "id_token", "code id_token", "token id_token"],
+            "scopes_supported": ["openid", "profile", "email", "offline_access"],
+            "tenant_region_scope": "EU",
+        })  # fmt: skip
+
+    def _token(self, path: str, form: dict[str, list[str]]) -> Reply:
+        tenant = path.strip("/").split("/")[0]
+
+        def one(name: str) -> str:
+            return (form.get(name) or [""])[0]
+
+        if one("grant_type") != "client_credentials":
+            return _json(400, {"error": "unsupported_grant_type",
+                               "error_description": "AADSTS70003: The app requested an "
+                               "unsupported grant type."})  # fmt: skip
+        clients = self.apps.get(tenant, {})
+        if one("client_id") not in clients:
+            return _json(400, {"error": "unauthorized_client",
+                               "error_description": f"AADSTS700016: Application with "
+                               f"identifier '{one('client_id')}' was not found in the "
+                               f"directory '{tenant}'."})  # fmt: skip
+        if clients[one("client_id")] != one("client_secret"):
+            return _json(401, {"error": "invalid_client",
+                               "error_description": "AADSTS7000215: Invalid client secret "
+                               "provided. Ensure the secret being sent in the request is the "
+                               "client secret value, not the client secret ID."})  # fmt: skip
+        if one("scope") != GRAPH_SCOPE:
+            return _json(400, {"error": "invalid_scope",
+                               "error_description": "AADSTS1002012: The provided value for "
+                               "scope is not valid."})  # fmt: skip
+        token = "eyJ0eXAiOiJKV1QiLCJub25jZSI6" + secrets.token_urlsafe(32)
+        self.tokens.add(token)
+        return _json(200, {"token_type": "Bearer", "expires_in": 3599,
+                           "ext_expires_in": 3599, "access_token": token})  # fmt: skip
+
+    # --- Graph -------------------------------------------------------------------------------
+    def _get(self, path: str, query: dict[str, list[str]], authorization: str) -> Reply:
+        if path.endswith("/.well-known/openid-configuration"):
+            return self._openid_configuration(path.strip("/").split("/")[0])
+        if path.startswith("/download/"):
+            return self._download(path, query)
+        if not path.startswith("/v1.0/"):
+            return _error(404, "itemNotFound", "The resource could not be found.")
+        if authorization.removeprefix("Bearer ") not in self.tokens:
+            return _error(401, "InvalidAuthenticationToken", "Access token is empty.")
+        for suffix, retry_after in list(self.rate_limited.items()):
+            if path.endswith(suffix):
+                del self.rate_limited[suffix]
+                status, body, kind, _ = _error(
+                    429, "TooManyRequests", "Too many requests, retry after some time."
+                )
+                return status, body, kind, {"Retry-After": str(retry_after)}
+        route = unquote(path.removeprefix("/v1.0/"))
+
+        def one(name: str) -> str:
+            return (query.get(name) or [""])[0]
+
+        if route.startswith("sites/"):
+            return self._site(route.removeprefix("sites/"))
+        if route.startswith("users/") and route.endswith("/drive"):
+            drive_id = self.users.get(route.split("/")[1].lower())
+            if drive_id is None:
+                return _error(404, "itemNotFound", "The resource could not be found.")
+            return _json(200, self._drive_json(self.drives[drive_id]))
+        parts = route.split("/")
+        if len(parts) < 3 or parts[0] != "drives" or parts[1] not in self.drives:
+            return _error(404, "itemNotFound", "The resource could not be found.")
+        drive, rest = self.drives[parts[1]], "/".join(parts[2:])
+        if rest in ("root/delta", "items/root/delta"):
+            return self._delta(drive, one("token"), one("$skiptoken"))
+        if rest.startswith("root:"):
+            wanted = rest.removeprefix("root:").strip("/").removesuffix(":").strip("/")
+            for item in drive.items.values():
+                if not item.deleted and item.parent_id and drive.full_path(item) == wanted:
+                    return _json(200, self._item_json(drive, item, with_path=True))
+            return _error(404, "itemNotFound", "The resource could not be found.")
+        item_id = parts[3] if len(parts) > 3 and parts[2] == "items" else ""
+        if item_id == "root":
+            item_id = self.root(drive).id
+        found = drive.items.get(item_id)
+        if found is None or found.deleted:
+            return _error(404, "itemNotFound", "The resource could not be found.")
+        item = found
+        if parts[4:] == ["content"]:
+            if item.is_folder:
+                return _error(400, "invalidRequest", "Folders have no content.")
+            location = (
+                f"{self.url()}/download/{quote(drive.id)}/{item.id}"
+                f"?tempauth={secrets.token_urlsafe(16)}"
+            )
+            return 302, b"", "text/plain", {"Location": location}
+        if parts[4:]:
+            return _error(400, "BadRequest", f"Resource not found for the segment '{parts[4]}'.")
+        return _json(200, self._item_json(drive, item, with_path=True))
+
+    def _site(self, ref: str) -> Reply:
+        if ref.endswith("/drive"):
+            site = self.sites.get(ref.removesuffix("/drive").removesuffix(":"))
+            if site is None:
+                return _error(404, "itemNotFound", "Requested site could not be found")
+            return _json(200, self._drive_json(self.drives[site["drive"]]))
+        site = self.sites.get(ref.removesuffix(":"))
+        if site is None:
+            return _error(404, "itemNotFound", "Requested site could not be found")
+        hostname = site["id"].split(",")[0]
+        path = next(key for key, value in self.sites.items() if value is site and ":" in key)
+        return _json(200, {"id": site["id"], "displayName": site["name"], "name": site["name"],
+                           "webUrl": f"https://{hostname}{path.split(':', 1)[1]}"})  # fmt: skip
+
+    def _drive_json(self, drive: GraphDrive) -> dict[str, Any]:
+        return {"id": drive.id, "driveType": drive.drive_type, "name": "Documents",
+                "webUrl": drive.web_url}  # fmt: skip
+
+    def _item_json(self, drive: GraphDrive, item: GraphItem, *, with_path: bool) -> dict[str, Any]:
+        reference: dict[str, Any] = {"driveId": drive.id, "driveType": drive.drive_type}
+        if item.parent_id:
+            reference["id"] = item.parent_id
+            # Graph leaves the path out of delta's answers: items are tracked by id there.
+            if with_path:
+                reference["path"] = drive.path_of(item)
+        data: dict[str, Any] = {
+            "id": item.id, "name": item.name, "parentReference": reference,
+            "eTag": f'"{{{item.id}}},{item.version}"', "cTag": f'"c:{{{item.id}}},{item.version}"',
+            "lastModifiedDateTime": item.modified, "createdDateTime": item.modified,
+            "size": len(item.content),
+        }  # fmt: skip
+        if item.deleted:
+            return {"id": item.id, "parentReference": reference, "deleted": {"state": "deleted"},
+                    **({"folder": {}} if item.is_folder else {"file": {}})}  # fmt: skip
+        web = (
+            drive.web_url + "/" + quote(drive.full_path(item)) if item.parent_id else drive.web_url
+        )
+        data["webUrl"] = web
+        if not item.parent_id:
+            data["root"] = {}
+        if item.is_folder:
+            count = sum(1 for i in drive.items.values() if i.parent_id == item.id and not i.deleted)
+            data["folder"] = {"childCount": count}
+        else:
+            data["file"] = {"mimeType": item.mime_type, "hashes": {}}
+        return data
+
+    def _delta(self, drive: GraphDrive, token: str, skip: str) -> Reply:
+        with self._lock:
+            if skip:
+                since, offset = (int(part) for part in skip.split("."))
+            else:
+                since, offset = (int(token) if token else -1), 0
+            if since != -1 and since < drive.oldest_token:
+                return _error(410, "resyncRequired", "Resync required. Replace any local "
+                              "items with the server's version (including deletes) if you're "
+                              "sure that the service was up to date with your local changes "
+                              "when you last sync'd. Upload any local changes that the server "
+                              "doesn't know about.")  # fmt: skip
+            if since == -1:
+                changed = [item for item in drive.items.values() if not item.deleted]
+            else:
+                ids = list(dict.fromkeys(reversed(drive.changes[since:])))[::-1]
+                changed = [drive.items[item_id] for item_id in ids]
+            page = changed[offset : offset + self.page_size]
+            base = f"{self.graph_url()}/drives/{quote(drive.id)}/root/delta"
+            body: dict[str, Any] = {
+                "@odata.context": f"{self.graph_url()}/$metadata#Collection(driveItem)",
+                "value": [self._item_json(drive, item, with_path=False) for item in page],
+            }
+            if offset + self.page_size < len(changed):
+                body["@odata.nextLink"] = f"{base}?$skiptoken={since}.{offset + self.page_size}"
+            else:
+                body["@odata.deltaLink"] = f"{base}?token={len(drive.changes)}"
+            return _json(200, body)
+
+    def _download(self, path: str, query: dict[str, list[str]]) -> Reply:
+        _, _, drive_id, item_id = path.split("/", 3)
+        drive = self.drives.get(unquote(drive_id))
+        item = drive.items.get(item_id) if drive else None
+        if item is None or item.deleted or not query.get("tempauth"):
+            return _error(404, "itemNotFound", "The resource could not be found.")
+        return 200, item.content, item.mime_type, {}
+
+
+def _guid() -> str:
+    hex_digits = secrets.token_hex(16)
+    return "-".join(
+        (hex_digits[:8], hex_digits[8:12], hex_digits[12:16], hex_digits[16:20], hex_digits[20:])
+    )
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _json(status: int, body: dict[str, Any]) -> Reply:
+    return status, json.dumps(body).encode(), "application/json; charset=utf-8", {}
+
+
+def _error(status: int, code: str, message: str) -> Reply:
+    return _json(status, {"error": {"code": code, "message": message, "innerError": {
+        "date": _now(), "request-id": _guid(), "client-request-id": _guid()}}})  # fmt: skip
