@@ -127,7 +127,10 @@ class Citation(models.Model):
     """A numbered source of an answer. The quote and the document's title are copied so the
     citation still reads after the document is deleted (then shown as "source removed")."""
 
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="citations")
+    # one_citation_per_marker leads with the message: no index of its own.
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="citations", db_index=False
+    )
     marker = models.PositiveSmallIntegerField()
     chunk = models.ForeignKey(Chunk, null=True, on_delete=models.SET_NULL, related_name="+")
     document = models.ForeignKey(Document, null=True, on_delete=models.SET_NULL, related_name="+")
@@ -154,7 +157,10 @@ class Citation(models.Model):
 
 
 class Feedback(models.Model):
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="feedback")
+    # one_feedback_per_user leads with the message: no index of its own.
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="feedback", db_index=False
+    )
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     rating = models.SmallIntegerField(choices=[(1, "Helpful"), (-1, "Not helpful")])
     comment = models.TextField(blank=True, max_length=2000)

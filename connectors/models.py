@@ -53,7 +53,11 @@ class Connector(models.Model):
     # Whoever added the source: documents are added in their name, so their role on the
     # workspace is what a sync may do.
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     created_at = models.DateTimeField(auto_now_add=True)
     # The sync in progress (or the last one): its number, and the source's own resumption
@@ -99,7 +103,10 @@ class ItemState(models.TextChoices):
 class ConnectorItem(models.Model):
     """One item of the source (a page, a file) as the last sync left it."""
 
-    connector = models.ForeignKey(Connector, on_delete=models.CASCADE, related_name="items")
+    # one_item_per_id leads with the connector: no index of its own.
+    connector = models.ForeignKey(
+        Connector, on_delete=models.CASCADE, related_name="items", db_index=False
+    )
     source_id = models.CharField(max_length=2000)
     url = models.URLField(max_length=2000, blank=True)
     # The document it became; null until one is stored (a page that never parsed, say).

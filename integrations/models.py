@@ -23,7 +23,11 @@ class SlackInstallation(models.Model):
     # Where links in answers point (the organization's scheme and host, from the install).
     site_root = models.CharField(max_length=300)
     installed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     installed_at = models.DateTimeField(auto_now_add=True)
 

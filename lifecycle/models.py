@@ -35,7 +35,11 @@ class DataExport(models.Model):
     expires; then the file is deleted."""
 
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     status = models.CharField(max_length=12, choices=ExportStatus.choices, default="queued")
     # The archive's name in the default storage; "" until written and once deleted.

@@ -39,7 +39,11 @@ class Workspace(models.Model):
         default=False, help_text="Every member of the organization may read it."
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     created_at = models.DateTimeField(auto_now_add=True)
     # Moves on whenever a document of the workspace is added, replaced, renamed, indexed,
@@ -56,7 +60,10 @@ class Workspace(models.Model):
 class WorkspaceGrant(models.Model):
     """A role on a workspace, for one user or for every member of a group."""
 
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="grants")
+    # one_grant_per_user and one_grant_per_group lead with the workspace: no index of its own.
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="grants", db_index=False
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
@@ -108,7 +115,10 @@ def document_upload_path(document: "Document", filename: str) -> str:
 
 
 class Document(models.Model):
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="documents")
+    # one_copy_per_workspace and the (workspace, status) index lead with it: no index of its own.
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="documents", db_index=False
+    )
     title = models.CharField(max_length=300)
     # Set by a person (given at upload or renamed): ingestion then keeps it instead of the
     # title the file carries in its metadata.
@@ -213,9 +223,14 @@ class SourceGroup(models.Model):
 class Chunk(models.Model):
     """A passage of a document: what retrieval finds and answers cite."""
 
-    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="chunks")
+    # one_chunk_per_ordinal leads with the document, chunk_workspace is the workspace's index.
+    document = models.ForeignKey(
+        Document, on_delete=models.CASCADE, related_name="chunks", db_index=False
+    )
     # Denormalised from the document so retrieval filters by workspace without a join.
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     ordinal = models.PositiveIntegerField()
     text = models.TextField()
     page = models.PositiveIntegerField(null=True, blank=True)
@@ -298,7 +313,12 @@ class EmbeddingIndex(models.Model):
     # Why the re-embedding stopped, for the admin who can retry it.
     error = models.TextField(blank=True)
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     started_at = models.DateTimeField(null=True, blank=True)
     switched_at = models.DateTimeField(null=True, blank=True)
