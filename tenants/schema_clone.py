@@ -6,7 +6,8 @@ reads information_schema views; in bench/signup.py its time grew from 0.30 s to 
 over fifty copies as the catalog bloated. Here every catalog query is restricted to the
 template's namespace, and the copy is plain DDL: tables with LIKE, then constraints and
 indexes under their original names (so later migrations that name them still apply),
-then the rows the template holds (migration history, content types, permissions).
+then the rows the template holds (migration history, content types, permissions), and the
+template's own sequences (tenants.schema_ids: one for every table's ids) where it left them.
 """
 
 from django.db import connection
@@ -37,6 +38,26 @@ FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
 WHERE c.relnamespace = %(schema)s::regnamespace
   AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
 """
+# Sequences of the template that no identity column owns (LIKE ... INCLUDING IDENTITY makes
+# those afresh), and the columns whose default draws from one: LIKE copies the default as it
+# is, still naming the template's sequence.
+SEQUENCES = """
+SELECT s.relname, q.seqtypid::regtype::text
+FROM pg_class s JOIN pg_sequence q ON q.seqrelid = s.oid
+WHERE s.relnamespace = %(schema)s::regnamespace AND s.relkind = 'S'
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                  AND d.objid = s.oid AND d.deptype = 'i')
+"""
+DEFAULTS_FROM_SEQUENCES = """
+SELECT c.relname, a.attname, s.relname
+FROM pg_attrdef d
+JOIN pg_class c ON c.oid = d.adrelid
+JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+JOIN pg_depend p ON p.classid = 'pg_attrdef'::regclass AND p.objid = d.oid
+     AND p.refclassid = 'pg_class'::regclass
+JOIN pg_class s ON s.oid = p.refobjid AND s.relkind = 'S'
+WHERE c.relnamespace = %(schema)s::regnamespace
+"""
 COPYABLE_COLUMNS = """
 SELECT a.attname, a.attidentity <> '' FROM pg_attribute a
 WHERE a.attrelid = %(table)s AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
@@ -53,12 +74,35 @@ def schema_clone(*, source: str, target: str) -> None:
         if unsupported:
             raise NotImplementedError(f"schema_clone cannot copy {unsupported}; extend it first")
         cursor.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(target)))
+        cursor.execute(SEQUENCES, params)
+        sequences = cursor.fetchall()
+        for name, data_type in sequences:
+            cursor.execute(
+                sql.SQL("CREATE SEQUENCE {} AS {}").format(
+                    sql.Identifier(target, name), sql.SQL(data_type)
+                )
+            )
+            cursor.execute(
+                sql.SQL("SELECT setval(%s::regclass, last_value, is_called) FROM {}").format(
+                    sql.Identifier(source, name)
+                ),
+                [f'"{target}"."{name}"'],
+            )
         cursor.execute(TEMPLATE_TABLES, params)
         tables = cursor.fetchall()
         for _, table in tables:
             cursor.execute(
                 sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING ALL EXCLUDING INDEXES)").format(
                     sql.Identifier(target, table), sql.Identifier(source, table)
+                )
+            )
+        cursor.execute(DEFAULTS_FROM_SEQUENCES, params)
+        for table, column, sequence in cursor.fetchall():
+            cursor.execute(
+                sql.SQL("ALTER TABLE {} ALTER COLUMN {} SET DEFAULT nextval({}::regclass)").format(
+                    sql.Identifier(target, table),
+                    sql.Identifier(column),
+                    sql.Literal(f'"{target}"."{sequence}"'),
                 )
             )
         for oid, table in tables:
