@@ -79,9 +79,11 @@ class Migration(migrations.Migration):
         migrations.RunSQL(
             sql=[
                 "DROP INDEX IF EXISTS workspaces_workspace_slug_c37054a2_like",
+                "DROP INDEX IF EXISTS workspaces_sourcegroup_key_ebfd1a0d_like",
             ],
             reverse_sql=[
                 "CREATE INDEX workspaces_workspace_slug_c37054a2_like ON workspaces_workspace USING btree (slug varchar_pattern_ops)",
+                "CREATE INDEX workspaces_sourcegroup_key_ebfd1a0d_like ON workspaces_sourcegroup USING btree (key varchar_pattern_ops)",
             ],
         ),
         # A lexeme is at most 2,046 bytes (longer words are not indexed): a row always fits in a page. With every column PLAIN the table needs no TOAST table: copies of the
