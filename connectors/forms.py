@@ -176,3 +176,16 @@ class MicrosoftSourceForm(forms.Form):
         help_text="A path in the library or OneDrive, e.g. Policies/HR; empty: all of it.",
     )
     schedule = schedule_field()
+    # A choice rather than a checkbox: a form posted without it keeps the safe default.
+    mirror_permissions = forms.TypedChoiceField(
+        label="Who reads its files here",
+        choices=[
+            ("1", "Only those each file is shared with in SharePoint or OneDrive"),
+            ("0", "Everyone who may read this workspace"),
+        ],
+        coerce=lambda value: value == "1",
+        initial="1",
+        required=False,
+        empty_value=True,  # type: ignore[arg-type]  # the stubs say str
+        error_messages={"invalid_choice": "Choose who reads the files from the list."},
+    )

@@ -203,10 +203,12 @@ def microsoft_connector_add(
     user: str = "",
     folder: str = "",
     schedule: Schedule = Schedule.DAILY,
+    mirror_permissions: bool = True,
 ) -> Connector:
     """A SharePoint site's document library (`site_url`) or a user's OneDrive (`user`), or
     one folder of it, read through Microsoft Graph as an app registration (client
-    credentials; an admin granted it Files.Read.All or Sites.Read.All)."""
+    credentials; an admin granted it Files.Read.All or Sites.Read.All). With
+    `mirror_permissions`, each file is read here only by those it is shared with there."""
     _ensure_manager(actor)
     site_url, user, folder = site_url.strip(), user.strip().lower(), folder.strip().strip("/")
     refusal = selection_refusal(site_url=site_url, user=user)
@@ -220,7 +222,7 @@ def microsoft_connector_add(
         selection={"site_url": site_url, "user": user, "folder": folder},
         credentials={"tenant_id": tenant_id.strip(), "client_id": client_id.strip(),
                      "client_secret": client_secret},
-        schedule=schedule,
+        schedule=schedule, mirror_permissions=mirror_permissions,
     )  # fmt: skip
 
 

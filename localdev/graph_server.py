@@ -17,9 +17,14 @@ Graph, under /v1.0/ (an access token required, else 401 InvalidAuthenticationTok
   its path), drives/{id}/items/{id} (an item), drives/{id}/items/{id}/content (a 302 to a
   pre-authenticated download address, as Graph answers).
 - GET drives/{id}/root/delta (and items/root/delta): every current item, or with `token`
-  what changed since it (deleted items with the `deleted` facet), `page_size` items a page
-  with @odata.nextLink, the last page with @odata.deltaLink. A token older than
-  `expire_tokens()` is 410 resyncRequired.
+  what changed since it (deleted items with the `deleted` facet; a sharing change counts,
+  as with `Prefer: deltashowsharingchanges`), `page_size` items a page with
+  @odata.nextLink, the last page with @odata.deltaLink; `token=latest` gives only a
+  deltaLink for now. A token older than `expire_tokens()` is 410 resyncRequired.
+- GET drives/{id}/items/{id}/permissions (an item's own, or else its drive's: `share()`
+  grants a user, an Entra group, a SharePoint site group, or a sharing link scoped to
+  anyone, the organization or named users), groups/{id}/transitiveMembers (users, `groups`)
+  and organization (the tenant's verified domains, `domains`).
 - `rate_limit(path_suffix, retry_after)` answers the next matching Graph request with 429
   and Retry-After. Every request is recorded in `hits` (method, path, query).
 """
@@ -44,6 +49,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
+LATEST = "latest"  # the delta token that asks for a deltaLink only
 Reply = tuple[int, bytes, str, dict[str, str]]
 
 
@@ -64,6 +70,8 @@ class GraphItem:
     version: int = 1
     deleted: bool = False
     modified: str = ""
+    # Its own permissions (Graph's permission resources); None: its drive's, inherited.
+    permissions: list[dict[str, Any]] | None = None
 
 
 @dataclass
@@ -75,6 +83,8 @@ class GraphDrive:
     # Item ids in the order they changed; a delta token is an index into it.
     changes: list[str] = field(default_factory=list)
     oldest_token: int = 0
+    # What every item without permissions of its own inherits (the site's).
+    permissions: list[dict[str, Any]] = field(default_factory=list)
 
     def path_of(self, item: GraphItem) -> str:
         """The item's folder as Graph's parentReference.path says it."""
@@ -96,6 +106,9 @@ class GraphLocal:
     drives: dict[str, GraphDrive] = field(default_factory=dict)
     sites: dict[str, dict[str, str]] = field(default_factory=dict)  # "host:/path" -> site
     users: dict[str, str] = field(default_factory=dict)  # email or id -> drive id
+    # Entra group id -> its members' addresses; the tenant's verified domains.
+    groups: dict[str, list[str]] = field(default_factory=dict)
+    domains: list[str] = field(default_factory=lambda: ["example.com"])
     tokens: set[str] = field(default_factory=set)
     rate_limited: dict[str, int] = field(default_factory=dict)
     hits: list[tuple[str, str, str]] = field(default_factory=list)
@@ -172,6 +185,47 @@ class GraphLocal:
     def delete(self, drive: GraphDrive, item_id: str) -> None:
         with self._lock:
             drive.items[item_id].deleted = True
+            drive.changes.append(item_id)
+
+    def share(self, drive: GraphDrive, item_id: str, kind: str, who: str = "", *,
+              role: str = "read") -> None:  # fmt: skip
+        """Grant `who` (an email for "user", a group id for "group", a name for
+        "site_group", emails for the "users" link) or a link ("anyone", "organization") on
+        the item, breaking its inheritance as SharePoint does. A sharing change."""
+        item = drive.items[item_id]
+        if item.permissions is None:
+            item.permissions = [dict(grant) for grant in drive.permissions]
+        grant: dict[str, Any] = {"id": secrets.token_urlsafe(12), "roles": [role]}
+        if kind == "user":
+            grant["grantedToV2"] = {"user": {"id": _guid(), "displayName": who.split("@")[0],
+                                             "email": who}}  # fmt: skip
+        elif kind == "group":
+            grant["grantedToV2"] = {"group": {"id": who, "displayName": f"Group {who[:8]}"}}
+        elif kind == "site_group":
+            site_group = {"id": str(len(item.permissions) + 3), "displayName": who,
+                          "loginName": who}  # fmt: skip
+            grant["grantedToV2"] = {"siteGroup": site_group}
+        elif kind in ("anyone", "organization", "users"):
+            scope = "anonymous" if kind == "anyone" else kind
+            link = f"{self.url()}/:w:/s/{secrets.token_urlsafe(8)}"
+            grant["link"] = {"scope": scope, "type": "view", "webUrl": link}
+            if kind == "users":
+                grant["grantedToIdentitiesV2"] = [
+                    {"user": {"id": _guid(), "email": email}} for email in who.split(",")
+                ]
+        else:
+            raise ValueError(kind)
+        with self._lock:
+            item.permissions.append(grant)
+            drive.changes.append(item_id)
+
+    def unshare(self, drive: GraphDrive, item_id: str, who: str) -> None:
+        """Remove the grants naming `who` (an email or a group id) from the item."""
+        item = drive.items[item_id]
+        if item.permissions is None:
+            item.permissions = [dict(grant) for grant in drive.permissions]
+        with self._lock:
+            item.permissions = [grant for grant in item.permissions if who not in json.dumps(grant)]
             drive.changes.append(item_id)
 
     def expire_tokens(self, drive: GraphDrive) -> None:
@@ -335,6 +389,19 @@ class GraphLocal:
         def one(name: str) -> str:
             return (query.get(name) or [""])[0]
 
+        if route == "organization":
+            return _json(200, {"value": [{"id": _guid(), "displayName": "Example Corp",
+                                          "verifiedDomains": [{"name": name, "isDefault": i == 0}
+                                          for i, name in enumerate(self.domains)]}]})  # fmt: skip
+        if route.startswith("groups/") and route.endswith("/transitiveMembers"):
+            members = self.groups.get(route.split("/")[1])
+            if members is None:
+                return _error(404, "Request_ResourceNotFound",
+                              f"Resource '{route.split('/')[1]}' does not exist.")  # fmt: skip
+            return _json(200, {"value": [
+                {"@odata.type": "#microsoft.graph.user", "id": _guid(), "mail": email,
+                 "userPrincipalName": email} for email in members
+            ]})  # fmt: skip
         if route.startswith("sites/"):
             return self._site(route.removeprefix("sites/"))
         if route.startswith("users/") and route.endswith("/drive"):
@@ -369,6 +436,9 @@ class GraphLocal:
                 f"?tempauth={secrets.token_urlsafe(16)}"
             )
             return 302, b"", "text/plain", {"Location": location}
+        if parts[4:] == ["permissions"]:
+            grants = item.permissions if item.permissions is not None else drive.permissions
+            return _json(200, {"value": grants})
         if parts[4:]:
             return _error(400, "BadRequest", f"Resource not found for the segment '{parts[4]}'.")
         return _json(200, self._item_json(drive, item, with_path=True))
@@ -422,6 +492,10 @@ class GraphLocal:
 
     def _delta(self, drive: GraphDrive, token: str, skip: str) -> Reply:
         with self._lock:
+            if token == LATEST:
+                link = f"{self.graph_url()}/drives/{quote(drive.id)}/root/delta"
+                link += f"?token={len(drive.changes)}"
+                return _json(200, {"value": [], "@odata.deltaLink": link})
             if skip:
                 since, offset = (int(part) for part in skip.split("."))
             else:

@@ -12,6 +12,15 @@ for a parent it did not return, from the parent's own path). Items with the `del
 facet, or moved out of the folder, are removals. A file whose cTag (its content's version)
 is the one synced last is not downloaded again.
 
+Readers: an item's permissions (`/permissions`) as `Readers`: people by email (a user, a
+site user, the named users of a sharing link), Entra groups by id (members from
+`/groups/{id}/transitiveMembers`), an organization-wide link as the tenant's verified
+domains (`/organization`), an anyone link as public. SharePoint site groups ("HR Members")
+are named too, but Graph cannot list their members, so they let nobody in (fewer readers
+than SharePoint allows, never more). The permission-only sync reads the permissions of the
+items whose sharing changed since its cursor (a delta with `Prefer:
+deltashowsharingchanges`), or every item's once.
+
 The SDK is asynchronous; a sync runs in a Celery worker's thread, so each call runs its
 own event loop and its own HTTP client (`asyncio.run`). Its retry middleware is left out:
 a 429's Retry-After is waited out in the queue (RateLimited), never in a worker.
@@ -21,7 +30,7 @@ MICROSOFT_GRAPH_URL), never from what a customer types."""
 
 import asyncio
 import ssl
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, quote, urlsplit
 
@@ -35,6 +44,7 @@ from kiota_abstractions.authentication import (
     AllowedHostsValidator,
     BaseBearerTokenAuthenticationProvider,
 )
+from kiota_abstractions.base_request_configuration import RequestConfiguration
 from kiota_http.middleware import ParametersNameDecodingHandler, RedirectHandler
 from msgraph import GraphRequestAdapter, GraphServiceClient
 from msgraph_core import GraphClientFactory
@@ -46,12 +56,17 @@ from connectors.sources import (
     ItemUnreadable,
     Listing,
     RateLimited,
+    Readers,
+    ReadersListing,
     SourceUnavailable,
     Unchanged,
 )
 from connectors.sources.guarded_http import retry_after_seconds
 
 GRAPH_SCOPES = ["https://graph.microsoft.com/.default"]
+# Delta also returns the items whose sharing changed (their permissions are read again).
+DELTA_PREFER = "deltashowsharingchanges"
+ENTRA_GROUP, SITE_GROUP = "entra:", "site:"
 T = TypeVar("T")
 
 
@@ -138,6 +153,7 @@ class MicrosoftDriveSource:
         )
         self.drive_id = ""
         self.folder_id = ""
+        self._domains: frozenset[str] | None = None
 
     # --- calling Graph -----------------------------------------------------------------------
     def _run(self, call: Callable[[GraphServiceClient], Awaitable[T]]) -> T:
@@ -225,7 +241,7 @@ class MicrosoftDriveSource:
             found: list[Any] = []
             url = start
             while True:
-                page = await delta.with_url(url).get()
+                page = await delta.with_url(url).get(request_configuration=_prefer())
                 found += page.value or []
                 if page.odata_next_link:
                     url = page.odata_next_link
@@ -296,12 +312,15 @@ class MicrosoftDriveSource:
     def fetch(self, item: ItemRef, *, etag: str, last_modified: str) -> Fetched | Unchanged | Gone:
         self._drive()
 
-        async def metadata(graph: GraphServiceClient) -> Any:
-            return (
+        async def metadata(graph: GraphServiceClient) -> tuple[Any, Readers | None]:
+            found = (
                 await graph.drives.by_drive_id(self.drive_id)
                 .items.by_drive_item_id(item.source_id)
                 .get()
             )
+            if found is None or found.deleted is not None or found.file is None:
+                return found, None
+            return found, await self._item_readers(graph, item.source_id)
 
         async def content(graph: GraphServiceClient) -> bytes | None:
             return (
@@ -311,13 +330,13 @@ class MicrosoftDriveSource:
             )
 
         try:
-            found = self._run(metadata)
-            if found.deleted is not None or found.file is None:
+            found, readers = self._run(metadata)
+            if found is None or found.deleted is not None or found.file is None:
                 return Gone("It was deleted in SharePoint or OneDrive.")
             if self.folder and not self._path_inside(found):
                 return Gone("It was moved out of the folder.")
             if etag and etag == found.c_tag:
-                return Unchanged()
+                return Unchanged(readers=readers)
             data = self._run(content) or b""
         except APIError as error:
             if error.response_status_code == 404:
@@ -330,7 +349,112 @@ class MicrosoftDriveSource:
             title=name.rsplit(".", 1)[0] if "." in name else name,
             url=found.web_url or item.url,
             etag=found.c_tag or "",
+            readers=readers,
         )
+
+    # --- permissions -------------------------------------------------------------------------
+    async def _item_readers(self, graph: GraphServiceClient, item_id: str) -> Readers:
+        page = (
+            await graph.drives.by_drive_id(self.drive_id)
+            .items.by_drive_item_id(item_id)
+            .permissions.get()
+        )
+        grants = list(page.value or []) if page else []
+        if any(grant.link and grant.link.scope == "organization" for grant in grants):
+            domains = await self._organization_domains(graph)
+        else:
+            domains = frozenset()
+        return _readers(grants, domains)
+
+    async def _organization_domains(self, graph: GraphServiceClient) -> frozenset[str]:
+        """The tenant's verified domains, for links to anyone in the organization; none when
+        the app may not read them (Organization.Read.All): such a link then adds nobody."""
+        if self._domains is None:
+            try:
+                page = await graph.organization.get()
+            except APIError:
+                page = None
+            self._domains = frozenset(
+                domain.name.lower()
+                for organization in (page.value if page and page.value else [])
+                for domain in organization.verified_domains or []
+                if domain.name
+            )
+        return self._domains
+
+    def readers(self, items: Sequence[ItemRef], *, cursor: str) -> ReadersListing:
+        """The readers of `items`: of those whose sharing changed since `cursor`, or of all."""
+        self._drive()
+        wanted = {item.source_id for item in items}
+        base = f"{self.graph_url}/drives/{quote(self.drive_id)}/root/delta"
+
+        async def changes(graph: GraphServiceClient) -> tuple[set[str] | None, str]:
+            delta = graph.drives.by_drive_id(self.drive_id).items.by_drive_item_id("root").delta
+            changed: set[str] = set()
+            url = f"{base}?token={quote(cursor or 'latest')}"
+            while True:
+                try:
+                    page = await delta.with_url(url).get(request_configuration=_prefer())
+                except APIError as error:
+                    if error.response_status_code != 410:
+                        raise
+                    return await changes_from_latest(graph)
+                changed |= {item.id for item in page.value or []}
+                if page.odata_next_link:
+                    url = page.odata_next_link
+                    continue
+                token = _first(parse_qs(urlsplit(page.odata_delta_link or "").query).get("token"))
+                return (changed if cursor else None), token
+
+        async def changes_from_latest(graph: GraphServiceClient) -> tuple[set[str] | None, str]:
+            delta = graph.drives.by_drive_id(self.drive_id).items.by_drive_item_id("root").delta
+            page = await delta.with_url(f"{base}?token=latest").get()
+            link = page.odata_delta_link if page else ""
+            return None, _first(parse_qs(urlsplit(link or "").query).get("token"))
+
+        async def read(graph: GraphServiceClient) -> ReadersListing:
+            changed, token = await changes(graph)
+            found: dict[str, Readers] = {}
+            for item_id in sorted(wanted if changed is None else wanted & changed):
+                try:
+                    found[item_id] = await self._item_readers(graph, item_id)
+                except APIError as error:
+                    if error.response_status_code != 404:
+                        raise
+            return ReadersListing(readers=found, cursor=token if len(token) <= 500 else "")
+
+        try:
+            return self._run(read)
+        except APIError as error:
+            raise SourceUnavailable(f"Microsoft Graph answered: {error}") from None
+
+    def group_members(self, group: str) -> list[str] | None:
+        """An Entra group's members (nested groups' too), by address; None for a SharePoint
+        site group (Graph cannot list them) or a group Graph will not describe."""
+        if not group.startswith(ENTRA_GROUP):
+            return None
+        group_id = group.removeprefix(ENTRA_GROUP)
+
+        async def members(graph: GraphServiceClient) -> list[str]:
+            request = graph.groups.by_group_id(group_id).transitive_members
+            page = await request.get()
+            found: list[str] = []
+            while page is not None:
+                for member in page.value or []:
+                    address = getattr(member, "mail", None) or getattr(
+                        member, "user_principal_name", None
+                    )
+                    if address:
+                        found.append(str(address).lower())
+                if not page.odata_next_link:
+                    break
+                page = await request.with_url(page.odata_next_link).get()
+            return found
+
+        try:
+            return self._run(members)
+        except APIError:
+            return None
 
     def _path_inside(self, item: Any) -> bool:
         path = (item.parent_reference.path or "") if item.parent_reference else ""
@@ -349,6 +473,43 @@ async def _found(request: Awaitable[T], what: str) -> T:
                 "may read it."
             ) from None
         raise
+
+
+def _prefer() -> RequestConfiguration[Any]:
+    config: RequestConfiguration[Any] = RequestConfiguration()
+    config.headers.add("Prefer", DELTA_PREFER)
+    return config
+
+
+def _readers(grants: list[Any], organization_domains: frozenset[str]) -> Readers:
+    """Graph's permissions on an item as its readers (every role reads)."""
+    emails: set[str] = set()
+    groups: set[str] = set()
+    domains: set[str] = set()
+    for grant in grants:
+        if grant.link is not None and grant.link.scope == "anonymous":
+            return Readers(public=True)
+        if grant.link is not None and grant.link.scope == "organization":
+            domains |= organization_domains
+        for identities in [grant.granted_to_v2, *(grant.granted_to_identities_v2 or [])]:
+            if identities is None:
+                continue
+            for person in (identities.user, identities.site_user):
+                address = _email(person)
+                if address:
+                    emails.add(address)
+            if identities.group is not None and identities.group.id:
+                groups.add(ENTRA_GROUP + identities.group.id.lower())
+            if identities.site_group is not None and identities.site_group.id:
+                groups.add(SITE_GROUP + identities.site_group.id.lower())
+    return Readers(emails=frozenset(emails), groups=frozenset(groups), domains=frozenset(domains))
+
+
+def _email(identity: Any) -> str:
+    if identity is None:
+        return ""
+    address = getattr(identity, "email", None) or (identity.additional_data or {}).get("email")
+    return str(address or "").strip().lower()
 
 
 def _ref(item: Any) -> ItemRef:
