@@ -20,6 +20,7 @@ from tenants.models import Organization
 from tenants.schemas import schema_public_activate
 from tenants.services import platform_ensure
 from tests.factories import OWNER_PASSWORD
+from tests.schema_guard import CROSSINGS, guard_install
 from workspaces.models import Workspace
 
 
@@ -90,6 +91,21 @@ def client_a(org_a: Organization) -> Client:
 @pytest.fixture
 def public_client(db: None) -> Client:
     return Client(HTTP_HOST=settings.BASE_DOMAIN)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def schema_guard() -> Iterator[None]:
+    """Statements that would not survive the move to Citus fail (tests/schema_guard.py)."""
+    uninstall = guard_install()
+    yield
+    uninstall()
+
+
+@pytest.fixture(autouse=True)
+def no_schema_crossings() -> Iterator[None]:
+    CROSSINGS.clear()
+    yield
+    assert not CROSSINGS, "\n".join(CROSSINGS)
 
 
 @pytest.fixture(autouse=True)
