@@ -10,25 +10,43 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AlterField(
-            model_name="citation",
-            name="message",
-            field=models.ForeignKey(
-                db_index=False,
-                on_delete=django.db.models.deletion.CASCADE,
-                related_name="citations",
-                to="assistant.message",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="feedback",
-            name="message",
-            field=models.ForeignKey(
-                db_index=False,
-                on_delete=django.db.models.deletion.CASCADE,
-                related_name="feedback",
-                to="assistant.message",
-            ),
+        # The foreign keys' own indexes only: AlterField would also drop and re-add each
+        # foreign key constraint, checking every row of the table again.
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.AlterField(
+                    model_name="citation",
+                    name="message",
+                    field=models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="citations",
+                        to="assistant.message",
+                    ),
+                ),
+                migrations.AlterField(
+                    model_name="feedback",
+                    name="message",
+                    field=models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="feedback",
+                        to="assistant.message",
+                    ),
+                ),
+            ],
+            database_operations=[
+                migrations.RunSQL(
+                    sql=[
+                        "DROP INDEX IF EXISTS assistant_citation_message_id_31f4587f",
+                        "DROP INDEX IF EXISTS assistant_feedback_message_id_41aa930a",
+                    ],
+                    reverse_sql=[
+                        "CREATE INDEX assistant_citation_message_id_31f4587f ON assistant_citation USING btree (message_id)",
+                        "CREATE INDEX assistant_feedback_message_id_41aa930a ON assistant_feedback USING btree (message_id)",
+                    ],
+                ),
+            ],
         ),
         # The many-to-many table's unique (conversation_id, workspace_id) serves lookups by conversation.
         migrations.RunSQL(

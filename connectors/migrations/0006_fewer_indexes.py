@@ -12,25 +12,43 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AlterField(
-            model_name="connector",
-            name="created_by",
-            field=models.ForeignKey(
-                db_index=False,
-                null=True,
-                on_delete=django.db.models.deletion.SET_NULL,
-                related_name="+",
-                to=settings.AUTH_USER_MODEL,
-            ),
-        ),
-        migrations.AlterField(
-            model_name="connectoritem",
-            name="connector",
-            field=models.ForeignKey(
-                db_index=False,
-                on_delete=django.db.models.deletion.CASCADE,
-                related_name="items",
-                to="connectors.connector",
-            ),
+        # The foreign keys' own indexes only: AlterField would also drop and re-add each
+        # foreign key constraint, checking every row of the table again.
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.AlterField(
+                    model_name="connector",
+                    name="created_by",
+                    field=models.ForeignKey(
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                migrations.AlterField(
+                    model_name="connectoritem",
+                    name="connector",
+                    field=models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="items",
+                        to="connectors.connector",
+                    ),
+                ),
+            ],
+            database_operations=[
+                migrations.RunSQL(
+                    sql=[
+                        "DROP INDEX IF EXISTS connectors_connector_created_by_id_62e33d43",
+                        "DROP INDEX IF EXISTS connectors_connectoritem_connector_id_8346a100",
+                    ],
+                    reverse_sql=[
+                        "CREATE INDEX connectors_connector_created_by_id_62e33d43 ON connectors_connector USING btree (created_by_id)",
+                        "CREATE INDEX connectors_connectoritem_connector_id_8346a100 ON connectors_connectoritem USING btree (connector_id)",
+                    ],
+                ),
+            ],
         ),
     ]

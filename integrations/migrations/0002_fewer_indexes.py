@@ -12,16 +12,32 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AlterField(
-            model_name="slackinstallation",
-            name="installed_by",
-            field=models.ForeignKey(
-                db_index=False,
-                null=True,
-                on_delete=django.db.models.deletion.SET_NULL,
-                related_name="+",
-                to=settings.AUTH_USER_MODEL,
-            ),
+        # The foreign keys' own indexes only: AlterField would also drop and re-add each
+        # foreign key constraint, checking every row of the table again.
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.AlterField(
+                    model_name="slackinstallation",
+                    name="installed_by",
+                    field=models.ForeignKey(
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+            ],
+            database_operations=[
+                migrations.RunSQL(
+                    sql=[
+                        "DROP INDEX IF EXISTS integrations_slackinstallation_installed_by_id_2ce75550",
+                    ],
+                    reverse_sql=[
+                        "CREATE INDEX integrations_slackinstallation_installed_by_id_2ce75550 ON integrations_slackinstallation USING btree (installed_by_id)",
+                    ],
+                ),
+            ],
         ),
         # varchar_pattern_ops copies of unique or indexed columns' indexes, which only LIKE 'x%' would use; nothing here queries these columns with LIKE (icontains is UPPER(...) LIKE, which no btree serves).
         migrations.RunSQL(

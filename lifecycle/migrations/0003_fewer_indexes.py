@@ -12,15 +12,31 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AlterField(
-            model_name="dataexport",
-            name="requested_by",
-            field=models.ForeignKey(
-                db_index=False,
-                null=True,
-                on_delete=django.db.models.deletion.SET_NULL,
-                related_name="+",
-                to=settings.AUTH_USER_MODEL,
-            ),
+        # The foreign keys' own indexes only: AlterField would also drop and re-add each
+        # foreign key constraint, checking every row of the table again.
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.AlterField(
+                    model_name="dataexport",
+                    name="requested_by",
+                    field=models.ForeignKey(
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+            ],
+            database_operations=[
+                migrations.RunSQL(
+                    sql=[
+                        "DROP INDEX IF EXISTS lifecycle_dataexport_requested_by_id_80c3e371",
+                    ],
+                    reverse_sql=[
+                        "CREATE INDEX lifecycle_dataexport_requested_by_id_80c3e371 ON lifecycle_dataexport USING btree (requested_by_id)",
+                    ],
+                ),
+            ],
         ),
     ]

@@ -15,37 +15,57 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AlterField(
-            model_name="invitation",
-            name="invited_by",
-            field=models.ForeignKey(
-                db_index=False,
-                null=True,
-                on_delete=django.db.models.deletion.SET_NULL,
-                related_name="+",
-                to=settings.AUTH_USER_MODEL,
-            ),
-        ),
-        migrations.AlterField(
-            model_name="loginhandoff",
-            name="user",
-            field=models.ForeignKey(
-                db_index=False,
-                on_delete=django.db.models.deletion.CASCADE,
-                related_name="+",
-                to=settings.AUTH_USER_MODEL,
-            ),
-        ),
-        migrations.AlterField(
-            model_name="provisioningtoken",
-            name="created_by",
-            field=models.ForeignKey(
-                db_index=False,
-                null=True,
-                on_delete=django.db.models.deletion.SET_NULL,
-                related_name="+",
-                to=settings.AUTH_USER_MODEL,
-            ),
+        # The foreign keys' own indexes only: AlterField would also drop and re-add each
+        # foreign key constraint, checking every row of the table again.
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.AlterField(
+                    model_name="invitation",
+                    name="invited_by",
+                    field=models.ForeignKey(
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                migrations.AlterField(
+                    model_name="loginhandoff",
+                    name="user",
+                    field=models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                migrations.AlterField(
+                    model_name="provisioningtoken",
+                    name="created_by",
+                    field=models.ForeignKey(
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+            ],
+            database_operations=[
+                migrations.RunSQL(
+                    sql=[
+                        "DROP INDEX IF EXISTS members_invitation_invited_by_id_a777c25b",
+                        "DROP INDEX IF EXISTS members_loginhandoff_user_id_6744e7e4",
+                        "DROP INDEX IF EXISTS members_provisioningtoken_created_by_id_ca3ca6b1",
+                    ],
+                    reverse_sql=[
+                        "CREATE INDEX members_invitation_invited_by_id_a777c25b ON members_invitation USING btree (invited_by_id)",
+                        "CREATE INDEX members_loginhandoff_user_id_6744e7e4 ON members_loginhandoff USING btree (user_id)",
+                        "CREATE INDEX members_provisioningtoken_created_by_id_ca3ca6b1 ON members_provisioningtoken USING btree (created_by_id)",
+                    ],
+                ),
+            ],
         ),
         # varchar_pattern_ops copies of unique or indexed columns' indexes, which only LIKE 'x%' would use; nothing here queries these columns with LIKE (icontains is UPPER(...) LIKE, which no btree serves).
         migrations.RunSQL(

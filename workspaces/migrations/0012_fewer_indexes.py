@@ -12,68 +12,94 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AlterField(
-            model_name="chunk",
-            name="document",
-            field=models.ForeignKey(
-                db_index=False,
-                on_delete=django.db.models.deletion.CASCADE,
-                related_name="chunks",
-                to="workspaces.document",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="chunk",
-            name="workspace",
-            field=models.ForeignKey(
-                db_index=False,
-                on_delete=django.db.models.deletion.CASCADE,
-                related_name="+",
-                to="workspaces.workspace",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="document",
-            name="workspace",
-            field=models.ForeignKey(
-                db_index=False,
-                on_delete=django.db.models.deletion.CASCADE,
-                related_name="documents",
-                to="workspaces.workspace",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="embeddingindex",
-            name="requested_by",
-            field=models.ForeignKey(
-                blank=True,
-                db_index=False,
-                null=True,
-                on_delete=django.db.models.deletion.SET_NULL,
-                related_name="+",
-                to=settings.AUTH_USER_MODEL,
-            ),
-        ),
-        migrations.AlterField(
-            model_name="workspace",
-            name="created_by",
-            field=models.ForeignKey(
-                db_index=False,
-                null=True,
-                on_delete=django.db.models.deletion.SET_NULL,
-                related_name="+",
-                to=settings.AUTH_USER_MODEL,
-            ),
-        ),
-        migrations.AlterField(
-            model_name="workspacegrant",
-            name="workspace",
-            field=models.ForeignKey(
-                db_index=False,
-                on_delete=django.db.models.deletion.CASCADE,
-                related_name="grants",
-                to="workspaces.workspace",
-            ),
+        # The foreign keys' own indexes only: AlterField would also drop and re-add each
+        # foreign key constraint, checking every row of the table again.
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.AlterField(
+                    model_name="chunk",
+                    name="document",
+                    field=models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="chunks",
+                        to="workspaces.document",
+                    ),
+                ),
+                migrations.AlterField(
+                    model_name="chunk",
+                    name="workspace",
+                    field=models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="workspaces.workspace",
+                    ),
+                ),
+                migrations.AlterField(
+                    model_name="document",
+                    name="workspace",
+                    field=models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="documents",
+                        to="workspaces.workspace",
+                    ),
+                ),
+                migrations.AlterField(
+                    model_name="embeddingindex",
+                    name="requested_by",
+                    field=models.ForeignKey(
+                        blank=True,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                migrations.AlterField(
+                    model_name="workspace",
+                    name="created_by",
+                    field=models.ForeignKey(
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                migrations.AlterField(
+                    model_name="workspacegrant",
+                    name="workspace",
+                    field=models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="grants",
+                        to="workspaces.workspace",
+                    ),
+                ),
+            ],
+            database_operations=[
+                migrations.RunSQL(
+                    sql=[
+                        "DROP INDEX IF EXISTS assistant_chunk_document_id_5b7ae2ce",
+                        "DROP INDEX IF EXISTS assistant_chunk_workspace_id_8308a7f8",
+                        "DROP INDEX IF EXISTS workspaces_document_workspace_id_6582af79",
+                        "DROP INDEX IF EXISTS workspaces_embeddingindex_requested_by_id_531ba41b",
+                        "DROP INDEX IF EXISTS workspaces_workspace_created_by_id_3159a5c6",
+                        "DROP INDEX IF EXISTS workspaces_workspacegrant_workspace_id_7f09d1db",
+                    ],
+                    reverse_sql=[
+                        "CREATE INDEX assistant_chunk_document_id_5b7ae2ce ON assistant_chunk USING btree (document_id)",
+                        "CREATE INDEX assistant_chunk_workspace_id_8308a7f8 ON assistant_chunk USING btree (workspace_id)",
+                        "CREATE INDEX workspaces_document_workspace_id_6582af79 ON workspaces_document USING btree (workspace_id)",
+                        "CREATE INDEX workspaces_embeddingindex_requested_by_id_531ba41b ON workspaces_embeddingindex USING btree (requested_by_id)",
+                        "CREATE INDEX workspaces_workspace_created_by_id_3159a5c6 ON workspaces_workspace USING btree (created_by_id)",
+                        "CREATE INDEX workspaces_workspacegrant_workspace_id_7f09d1db ON workspaces_workspacegrant USING btree (workspace_id)",
+                    ],
+                ),
+            ],
         ),
         # varchar_pattern_ops copies of unique or indexed columns' indexes, which only LIKE 'x%' would use; nothing here queries these columns with LIKE (icontains is UPPER(...) LIKE, which no btree serves).
         migrations.RunSQL(
