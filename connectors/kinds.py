@@ -10,6 +10,10 @@ from connectors.sources.microsoft import MicrosoftDriveSource
 from connectors.sources.notion import NotionSource
 from connectors.sources.website import WebsiteSource
 
+# The kinds whose sources say who may read each item (connectors.sources.PermissionSource):
+# only their connectors' documents carry readers and have a permission-only sync.
+PERMISSION_KINDS = frozenset({SourceKind.GOOGLE_DRIVE, SourceKind.CONFLUENCE})
+
 
 def connector_source(connector: Connector) -> Source:
     try:

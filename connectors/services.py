@@ -15,6 +15,7 @@ from audit.models import AuditAction
 from audit.services import audit_record
 from billing.caps import cap_ensure, sync_interval_least, sync_interval_refusal
 from connectors.credentials import credentials_seal
+from connectors.kinds import PERMISSION_KINDS
 from connectors.models import Connector, Schedule, SourceKind, SyncState
 from connectors.sources import SourceUnavailable
 from connectors.sources.confluence import space_keys_refusal
@@ -328,7 +329,8 @@ def connectors_readers_due_queue() -> int:
     connectors = Connector.objects.filter(
         Q(readers_synced_at__isnull=True) | Q(readers_synced_at__lte=due),
         paused=False, mirror_permissions=True, last_synced_at__isnull=False,
-    ).exclude(kind=SourceKind.WEBSITE)  # fmt: skip
+        kind__in=PERMISSION_KINDS,
+    )  # fmt: skip
     queued = 0
     for connector_id in connectors.values_list("pk", flat=True):
         transaction.on_commit(

@@ -25,6 +25,7 @@ from connectors.forms import (
     SourceSettingsForm,
     WebsiteSourceForm,
 )
+from connectors.kinds import PERMISSION_KINDS
 from connectors.models import Connector, SyncState
 from connectors.selectors import (
     connector_document_count,
@@ -79,6 +80,7 @@ def _card(connector: Connector) -> dict[str, object]:
         "progress": connector_progress(connector=connector) if running else None,
         "failures": connector_failures(connector=connector),
         "documents": connector_document_count(connector=connector),
+        "has_permissions": connector.kind in PERMISSION_KINDS,
         "settings_form": SourceSettingsForm(
             initial={"schedule": connector.schedule, "paused": connector.paused}
         ),

@@ -6,8 +6,10 @@ from connectors.models import Connector, ConnectorItem, ItemState, SyncState
 from connectors.sync import connector_sync_run
 from localdev.website_server import WebsiteLocal
 from tests.connectors.conftest import LEAVE
-from workspaces.models import Document, Workspace
-from workspaces.services import document_upload
+from tests.factories import make_member
+from workspaces.models import Document, Workspace, WorkspaceRole
+from workspaces.selectors import document_list
+from workspaces.services import document_upload, grant_set
 
 
 def _sync(connector: Connector) -> Connector:
@@ -40,6 +42,22 @@ def test_first_sync_adds_the_pages_within_the_prefix_that_robots_allow(
     assert "25 days of paid leave" in text
     assert "Privacy · Contact" not in text  # the footer is left out
     assert connector.next_sync_at is not None and connector.last_synced_at is not None
+
+
+def test_a_websites_pages_are_public_read_by_whoever_reads_the_workspace(
+    website: Connector, workspace: Workspace, owner_a: User
+):
+    """A website has no permissions to mirror: its documents carry no readers, whatever the
+    connector's setting, and the workspace's grants alone decide."""
+    assert website.mirror_permissions
+    _sync(website)
+
+    synced = Document.objects.filter(workspace=workspace)
+    assert synced.count() == 4
+    assert not synced.filter(readers_restricted=True).exists()
+    viewer = make_member()
+    grant_set(actor=owner_a, workspace=workspace, role=WorkspaceRole.VIEWER, grantee=viewer)
+    assert document_list(user=viewer, workspace=workspace).count() == 4
 
 
 def test_second_sync_fetches_unchanged_pages_as_304_and_adds_nothing(

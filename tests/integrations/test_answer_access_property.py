@@ -1,6 +1,8 @@
-"""Property: for any member's grants and any choice of workspaces shared with Slack, an answer
-in Slack cites only passages that member may read in the browser: every source link opens
-for them, and comes from a workspace both shared with the app and readable by them."""
+"""Property: for any member's grants, any choice of workspaces shared with Slack and any
+source readers on the workspaces' documents, an answer in Slack cites only passages that
+member may read in the browser: every source link opens for them, and comes from a workspace
+both shared with the app and readable by them, and from a document whose readers let them
+in."""
 
 from typing import Any
 
@@ -17,7 +19,8 @@ from tenants.schemas import schema_public_activate
 from tests.integrations.conftest import SlackOrg
 from tests.integrations.test_asking import LINK, answered
 from workspaces.access import workspace_ids_readable
-from workspaces.models import WorkspaceGrant, WorkspaceRole
+from workspaces.models import Document, WorkspaceGrant, WorkspaceRole
+from workspaces.readers import UNRESTRICTED, DocumentReaders, document_readers_set
 from workspaces.services import grant_remove, grant_set
 
 QUESTIONS = [
@@ -37,10 +40,29 @@ QUESTIONS = [
     grants=st.fixed_dictionaries({"handbook": st.booleans(), "finance": st.booleans()}),
     shared=st.sets(st.sampled_from(["handbook", "finance", "everyone"]), min_size=1),
     question=st.sampled_from(QUESTIONS),
+    # Each workspace's documents: no readers, the member among them, or only someone else
+    # (as a source whose permissions are mirrored would leave them).
+    readers=st.fixed_dictionaries(
+        {name: st.sampled_from(["none", "member", "others"]) for name in ("handbook", "finance")}
+    ),
 )
 def test_slack_answers_never_cite_what_the_member_cannot_read(
     slack_org: SlackOrg, installed: SlackLocal, grants: dict[str, bool], shared: set[str],
-    question: str,
+    question: str, readers: dict[str, str],
+) -> None:  # fmt: skip
+    try:
+        _ask_and_check(slack_org, installed, grants, shared, question, readers)
+    finally:
+        # The organization's documents are committed and shared with the other Slack tests.
+        with tenant_context(slack_org.organization):
+            for document in Document.objects.filter(readers_restricted=True):
+                document_readers_set(document=document, readers=UNRESTRICTED)
+        schema_public_activate()
+
+
+def _ask_and_check(
+    slack_org: SlackOrg, installed: SlackLocal, grants: dict[str, bool], shared: set[str],
+    question: str, readers: dict[str, str],
 ) -> None:  # fmt: skip
     member = slack_org.newcomer
     workspaces = {
@@ -61,6 +83,18 @@ def test_slack_answers_never_cite_what_the_member_cannot_read(
             workspace_ids=[workspaces[name].pk for name in shared],
         )  # fmt: skip
         readable = set(workspace_ids_readable(user=member))
+        withheld_from: set[int] = set()
+        for name, who in readers.items():
+            if who == "none":
+                continue
+            email = member.email if who == "member" else "someone@elsewhere.example"
+            for document in Document.objects.filter(workspace=workspaces[name]):
+                document_readers_set(
+                    document=document,
+                    readers=DocumentReaders(restricted=True, emails=frozenset({email})),
+                )
+            if who == "others":
+                withheld_from.add(workspaces[name].pk)
         browser = Client(HTTP_HOST=slack_org.host)
         browser.force_login(member)
     schema_public_activate()
@@ -86,7 +120,8 @@ def test_slack_answers_never_cite_what_the_member_cannot_read(
         schema_public_activate()
         assert passage.status_code == 200, url
         with tenant_context(slack_org.organization):
-            assert Citation.objects.get(pk=citation_id).workspace_id_at_answer in allowed
+            cited = Citation.objects.get(pk=citation_id)
+            assert cited.workspace_id_at_answer in allowed - withheld_from
         schema_public_activate()
 
 

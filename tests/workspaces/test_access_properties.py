@@ -1,6 +1,6 @@
-"""Property: whatever the organization's workspaces, roles, groups, grants, documents and
-answers, nobody receives content of a workspace they may not read, on any read path, and
-what they may read is there.
+"""Property: whatever the organization's workspaces, roles, groups, grants, documents, the
+documents' source readers and answers, nobody receives content of a workspace or document
+they may not read, on any read path, and what they may read is there.
 
 Each example builds a scenario inside a transaction that is rolled back at its end (the
 test client's requests run on the same connection, so they see it):
@@ -8,6 +8,10 @@ test client's requests run on the same connection, so they see it):
   titled "Notes zebraN" whose three passages (one chunk each, tagged "paraNxP") say zebraN
   throughout, uploaded and ingested through the real services;
 - members with organization roles, groups and grants, through the real services;
+- each document with or without its source's readers (workspaces.readers, as a connector
+  that mirrors a source's permissions sets them): members by address, source groups (whose
+  members are drawn like the groups'), the members' domain. A document whose readers leave
+  a member out is not theirs to read, whatever their role, though its workspace is;
 - drawn answers, some of them follow-ups in the asker's conversation: the question through
   `question_ask`, the stream's claim and condensing (`message_claim`, `condense_by_history`),
   the searched workspaces and query embedding stored as `answer_prepare` stores them, the
@@ -21,11 +25,13 @@ test client's requests run on the same connection, so they see it):
 
 The expectation is computed here from the drawn scenario, not by asking the access policy,
 and each member's pages (through the test client on the organization's host) and the
-selectors are compared with it: zebraN, okapiN and paraNxP appear only for workspaces the
-member may read; unreadable workspaces, documents, files, citations and other members'
-conversations are 404 and readable ones 200; feedback review and knowledge gaps show
+selectors are compared with it: zebraN and okapiN appear only for workspaces the member may
+read, paraNxP (a document's passages) only for documents they may read; unreadable
+workspaces, documents, files, citations and other members' conversations are 404 and
+readable ones 200; feedback review and knowledge gaps show
 exactly the answers that searched something the viewer manages and whose conversation, up
-to them, searched and cited only what the viewer may read, and are 404 for those who
+to them, searched and cited only what the viewer may read (workspaces searched, documents
+cited), and are 404 for those who
 manage nothing. An asker's own questions are theirs to see again, and so are their
 answers' texts unless they quoted a workspace the asker may no longer read
 (tests/assistant/test_withheld_answers.py); the sources they may no longer read are not. Two explicit examples pin cases that
@@ -63,6 +69,7 @@ from tests.files import upload
 from workspaces.embedding.model import embeddings_default
 from workspaces.ingestion.pipeline import documents_ingest
 from workspaces.models import Chunk, Document, Workspace, WorkspaceRole
+from workspaces.readers import DocumentReaders, document_readers_set, source_group_members_set
 from workspaces.search.retrieval import MODES, RetrievedChunk, chunks_retrieve
 from workspaces.selectors import (
     chunk_list,
@@ -115,12 +122,24 @@ class DrawnAnswer:
 
 
 @dataclass(frozen=True)
+class DrawnReaders:
+    """A document's source readers: members by index, source groups by index (their
+    members as the scenario's groups of that index), and the members' domain."""
+
+    users: frozenset[int]
+    groups: frozenset[int]
+    domain: bool
+
+
+@dataclass(frozen=True)
 class Scenario:
     is_open: list[bool]
     roles: list[Role]
     groups: list[frozenset[int]]
     grants: list[tuple[int, tuple[str, int], WorkspaceRole]]
     answers: list[DrawnAnswer]
+    # Per workspace's document; None (or missing): no readers, the workspace alone decides.
+    readers: list[DrawnReaders | None] = field(default_factory=list)
 
 
 @st.composite
@@ -174,16 +193,43 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         )
     )
     answers = draw(st.lists(drawn_answers(len(is_open), len(roles)), min_size=1, max_size=3))
-    return Scenario(is_open, roles, groups, grants, answers)
+    readers = [
+        draw(
+            st.none()
+            | st.builds(
+                DrawnReaders,
+                users=st.frozensets(st.integers(0, len(roles) - 1)),
+                groups=st.frozensets(st.integers(0, max(len(groups) - 1, 0)))
+                if groups
+                else st.just(frozenset()),
+                # Rarely: the domain lets every member in, which leaves nothing to tell apart.
+                domain=st.sampled_from([False, False, False, True]),
+            )
+        )
+        for _ in is_open
+    ]
+    return Scenario(is_open, roles, groups, grants, answers, readers)
 
 
 @dataclass
 class Expected:
-    """What the access rules, applied by hand to the drawn scenario, let each member do."""
+    """What the access rules, applied by hand to the drawn scenario, let each member do.
+    `documents`: the workspaces whose document they may read."""
 
     readable: list[set[int]]
     editable: list[set[int]]
     managed: list[set[int]]
+    documents: list[set[int]]
+
+
+def reader_allows(scenario: Scenario, w: int, u: int) -> bool:
+    readers = scenario.readers[w] if w < len(scenario.readers) else None
+    return (
+        readers is None
+        or u in readers.users
+        or any(u in scenario.groups[j] for j in readers.groups)
+        or readers.domain
+    )
 
 
 def expected_access(scenario: Scenario) -> Expected:
@@ -209,7 +255,11 @@ def expected_access(scenario: Scenario) -> Expected:
             readable.append(open_ones | granted(u, AT_LEAST[WorkspaceRole.VIEWER]))
             editable.append(granted(u, AT_LEAST[WorkspaceRole.EDITOR]))
             managed.append(granted(u, AT_LEAST[WorkspaceRole.MANAGER]))
-    return Expected(readable, editable, managed)
+    documents = [
+        {w for w in readable[u] if reader_allows(scenario, w, u)}
+        for u in range(len(scenario.roles))
+    ]
+    return Expected(readable, editable, managed, documents)
 
 
 @dataclass
@@ -283,6 +333,17 @@ def world_build(organization: Organization, owner: User, scenario: Scenario) -> 
         for w, workspace in enumerate(workspaces)
     ]
     documents_ingest(document_ids=[document.pk for document in documents])
+    for j, members in enumerate(scenario.groups):
+        source_group_members_set(key=f"test:G{j}", members=[users[u].email for u in members])
+    for w, named in enumerate(scenario.readers):
+        if named is not None:
+            readers = DocumentReaders(
+                restricted=True,
+                emails=frozenset(users[u].email for u in named.users),
+                groups=frozenset(f"test:G{j}" for j in named.groups),
+                domains=frozenset({"example.com"} if named.domain else set()),
+            )
+            document_readers_set(document=documents[w], readers=readers)
     chunks = [list(Chunk.objects.filter(document=d).order_by("ordinal")) for d in documents]
     assert [len(c) for c in chunks] == [PARAGRAPHS] * len(documents)
     query_vector = embeddings_default().embed_query(QUERY)
@@ -366,7 +427,9 @@ async def _stream(organization: Organization, message_id: int) -> None:
         pass
 
 
-def real_answer_store(world: World, tag: int, u: int, readable: set[int]) -> StoredAnswer:
+def real_answer_store(
+    world: World, tag: int, u: int, readable: set[int], documents: set[int]
+) -> StoredAnswer:
     """A question answered by the whole answering path, as the stream view runs it. Driven
     through async_to_sync from this thread, so the path's database work runs on this
     thread's connection and sees the example's uncommitted rows."""
@@ -381,8 +444,8 @@ def real_answer_store(world: World, tag: int, u: int, readable: set[int]) -> Sto
     searched = {world.index(workspace_id) for workspace_id in reply.searched_workspace_ids}
     # The answering path searches what the member may read within the scope, all of it.
     assert searched == readable
-    assert {w for _, w, _ in citations} <= readable
-    assert found("zebra", reply.text) <= readable
+    assert {w for _, w, _ in citations} <= documents
+    assert found("zebra", reply.text) <= documents
     return StoredAnswer(
         tag=tag,
         asker=u,
@@ -395,17 +458,19 @@ def real_answer_store(world: World, tag: int, u: int, readable: set[int]) -> Sto
     )
 
 
-def reviewable(world: World, answer: StoredAnswer, readable: set[int], managed: set[int]) -> bool:
+def reviewable(
+    world: World, answer: StoredAnswer, readable: set[int], managed: set[int], documents: set[int]
+) -> bool:
     """The answer searched a workspace the viewer manages, and neither it nor an earlier
     answer of its conversation (whose question and answer feed a follow-up's search and
-    reply) searched or cited a workspace the viewer may not read."""
+    reply) searched a workspace or cited a document the viewer may not read."""
     exchanges = [
         a
         for a in world.answers
         if a.conversation_id == answer.conversation_id and a.message_id <= answer.message_id
     ]
     return bool(answer.searched & managed) and all(
-        a.searched <= readable and a.cited <= readable for a in exchanges
+        a.searched <= readable and a.cited <= documents for a in exchanges
     )
 
 
@@ -439,34 +504,41 @@ def check_workspace_pages(
     editable: set[int],
     managed: set[int],
     mode: str,
+    documents: set[int],
 ) -> None:
     slug, document = world.workspaces[w].slug, world.documents[w]
     document_url = f"/w/{slug}/documents/{document.pk}/"
     may_read = w in readable
     expected = 200 if may_read else 404
+    # Its document's readers may keep it from a reader of the workspace.
+    may_read_document = w in documents
+    expected_document = 200 if may_read_document else 404
 
     code, html = status(client, f"/w/{slug}/")
     assert code == expected
     if may_read:
-        assert document_url in html and w in found("zebra", html)
+        assert w in found("zebra", html)
+    assert (document_url in html) == may_read_document
     assert found("zebra", html) <= readable
 
     code, html = status(client, f"/w/{slug}/", {"q": "zebra"}, htmx=True)
     assert code == expected
-    assert found("zebra", html) <= readable and (document_url in html) == may_read
+    assert found("zebra", html) <= readable and (document_url in html) == may_read_document
 
     code, html = status(client, document_url)
-    assert code == expected
-    assert paragraphs_found(html) == ({(w, p) for p in range(PARAGRAPHS)} if may_read else set())
-    assert found("zebra", html) <= readable
+    assert code == expected_document
+    assert paragraphs_found(html) == (
+        {(w, p) for p in range(PARAGRAPHS)} if may_read_document else set()
+    )
+    assert found("zebra", html) <= documents
 
     code, html = status(client, f"{document_url}row/")
-    assert code == expected
-    assert found("zebra", html) <= readable
+    assert code == expected_document
+    assert found("zebra", html) <= documents
 
     code, body = status(client, f"{document_url}download/")
-    assert code == expected
-    assert (f"para{w}x0" in body) == may_read
+    assert code == expected_document
+    assert (f"para{w}x0" in body) == may_read_document
 
     # The document under another workspace's address is not found, readable or not.
     other = world.workspaces[(w + 1) % len(world.workspaces)]
@@ -478,18 +550,18 @@ def check_workspace_pages(
     assert code == (200 if w in editable else 404)
     assert found("zebra", html) <= readable
     if w in editable:
-        assert {pw for pw, _ in paragraphs_found(html)} == {w}
+        assert {pw for pw, _ in paragraphs_found(html)} == ({w} & documents)
 
     assert status(client, f"/w/{slug}/access/")[0] == (200 if w in managed else 404)
 
 
 def check_answer_pages(
-    world: World, client: Client, u: int, readable: set[int], managed: set[int]
+    world: World, client: Client, u: int, readable: set[int], managed: set[int], documents: set[int]
 ) -> None:
     for answer in world.answers:
         for citation_id, w, ordinal in answer.citations:
             code, html = status(client, f"/ask/sources/{citation_id}/")
-            own_and_readable = answer.asker == u and w in readable
+            own_and_readable = answer.asker == u and w in documents
             assert code == (200 if own_and_readable else 404)
             assert found("zebra", html) <= readable
             if own_and_readable:  # the passage with its neighbours, nothing further
@@ -502,7 +574,7 @@ def check_answer_pages(
         assert code == (200 if answer.asker == u else 404)
         assert found("zebra", html) <= readable
         for citation_id, w, _ in answer.citations:
-            assert (f"/ask/sources/{citation_id}/" in html) == (code == 200 and w in readable)
+            assert (f"/ask/sources/{citation_id}/" in html) == (code == 200 and w in documents)
 
     for conversation_id in {a.conversation_id for a in world.answers}:
         mine = [a for a in world.answers if a.conversation_id == conversation_id]
@@ -510,17 +582,17 @@ def check_answer_pages(
         assert code == (200 if mine[0].asker == u else 404)
         # Questions and answers are the asker's own; sources are what must not show.
         assert found("zebra", html) <= readable
-        assert paragraphs_found(html) <= {(w, p) for w in readable for p in range(PARAGRAPHS)}
+        assert paragraphs_found(html) <= {(w, p) for w in documents for p in range(PARAGRAPHS)}
         if code == 200:
             for answer in mine:
                 for citation_id, w, _ in answer.citations:
-                    assert (f"/ask/sources/{citation_id}/" in html) == (w in readable)
+                    assert (f"/ask/sources/{citation_id}/" in html) == (w in documents)
 
-    shown = [a for a in world.answers if reviewable(world, a, readable, managed)]
+    shown = [a for a in world.answers if reviewable(world, a, readable, managed, documents)]
     code, html = status(client, "/ask/feedback/")
     assert code == (200 if managed else 404)
     assert found("zebra", html) | found("okapi", html) <= readable
-    assert paragraphs_found(html) <= {(w, p) for w in readable for p in range(PARAGRAPHS)}
+    assert paragraphs_found(html) <= {(w, p) for w in documents for p in range(PARAGRAPHS)}
     if managed:
         assert found("tapir", html) == {a.tag for a in shown if a.has_feedback}
 
@@ -531,13 +603,19 @@ def check_answer_pages(
     assert found("tapir", html) <= gap_tags  # a group lists five of its questions at most
 
 
-def check_selectors(world: World, u: int, readable: set[int], managed: set[int]) -> None:
+def check_selectors(
+    world: World, u: int, readable: set[int], managed: set[int], documents: set[int]
+) -> None:
     user = world.users[u]
     ids = {world.workspaces[w].pk for w in readable}
     assert {ws.pk for ws in workspace_list_readable(user=user)} == ids
+    counted = {ws.pk: ws.document_count for ws in workspace_list_readable(user=user)}
+    assert counted == {world.workspaces[w].pk: int(w in documents) for w in readable}
     for w, workspace in enumerate(world.workspaces):
-        may_read = w in readable
-        assert (workspace_get_readable(user=user, slug=workspace.slug) is not None) == may_read
+        assert (workspace_get_readable(user=user, slug=workspace.slug) is not None) == (
+            w in readable
+        )
+        may_read = w in documents
         document = world.documents[w]
         assert document_list(user=user, workspace=workspace).exists() == may_read
         assert (
@@ -559,12 +637,14 @@ def check_selectors(world: World, u: int, readable: set[int], managed: set[int])
                 mode=mode,
                 query_vector=world.query_vector,
             )
-            assert {chunk.workspace_id for chunk in chunks} == ids
+            assert {chunk.workspace_id for chunk in chunks} == {
+                world.workspaces[w].pk for w in documents
+            }
 
     for answer in world.answers:
         for citation_id, w, _ in answer.citations:
             citation = citation_get_readable(user=user, citation_id=citation_id)
-            assert (citation is not None) == (answer.asker == u and w in readable)
+            assert (citation is not None) == (answer.asker == u and w in documents)
     for conversation_id in {a.conversation_id for a in world.answers if a.asker == u}:
         conversation = Conversation.objects.get(pk=conversation_id)
         sources = {
@@ -577,10 +657,10 @@ def check_selectors(world: World, u: int, readable: set[int], managed: set[int])
             for a in world.answers
             if a.conversation_id == conversation_id
             for citation_id, w, _ in a.citations
-            if w in readable
+            if w in documents
         }
 
-    shown = [a for a in world.answers if reviewable(world, a, readable, managed)]
+    shown = [a for a in world.answers if reviewable(world, a, readable, managed, documents)]
     assert answers_reviewable_by(user=user) == bool(managed)
     rows = feedback_for_review(user=user)
     gaps = knowledge_gaps(user=user)
@@ -624,6 +704,24 @@ def check_selectors(world: World, u: int, readable: set[int], managed: set[int])
         ],
     )
 )
+@example(
+    # Documents their source keeps from readers of their open workspaces: the first from
+    # everyone (the admin too), the second from all but the source group's member, whose
+    # earlier answer cited both.
+    scenario=Scenario(
+        is_open=[True, True],
+        roles=[Role.MEMBER, Role.ADMIN],
+        groups=[frozenset({0})],
+        grants=[],
+        answers=[
+            DrawnAnswer(0, frozenset({0, 1}), ((0, 1), (1, 0)), True, follow_up=False, rating=-1)
+        ],
+        readers=[
+            DrawnReaders(users=frozenset(), groups=frozenset(), domain=False),
+            DrawnReaders(users=frozenset(), groups=frozenset({0}), domain=False),
+        ],
+    )
+)
 def test_nobody_receives_content_of_a_workspace_they_cannot_read(
     org_a: Organization, owner_a: User, scenario: Scenario
 ):
@@ -633,11 +731,14 @@ def test_nobody_receives_content_of_a_workspace_they_cannot_read(
         first_real_tag = len(world.answers)
         for u in range(len(world.users)):
             world.answers.append(
-                real_answer_store(world, first_real_tag + u, u, expected.readable[u])
+                real_answer_store(
+                    world, first_real_tag + u, u, expected.readable[u], expected.documents[u]
+                )
             )
 
         for u, user in enumerate(world.users):
             readable, managed = expected.readable[u], expected.managed[u]
+            documents = expected.documents[u]
             client = signed_in(org_a, user)
             code, html = status(client, "/")
             assert code == 200 and found("zebra", html) == readable
@@ -649,8 +750,8 @@ def test_nobody_receives_content_of_a_workspace_they_cannot_read(
                 # turns; the selector checks below run every mode.
                 mode = MODES[(u + w) % len(MODES)]
                 check_workspace_pages(
-                    world, client, w, readable, expected.editable[u], managed, mode
+                    world, client, w, readable, expected.editable[u], managed, mode, documents
                 )
-            check_answer_pages(world, client, u, readable, managed)
-            check_selectors(world, u, readable, managed)
+            check_answer_pages(world, client, u, readable, managed, documents)
+            check_selectors(world, u, readable, managed, documents)
         transaction.set_rollback(True)

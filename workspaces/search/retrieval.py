@@ -5,7 +5,9 @@ readable workspaces, with pgvector's iterative index scan so a selective filter 
 yields enough rows. Lexical leg: candidates matched through the GIN index with OR
 semantics over the query's lexemes (quoted phrases and minus terms kept), scored by BM25
 from the term statistics of the workspaces searched (workspaces.search.term_stats), never those of
-a workspace the reader may not read. The two ranked lists are
+a workspace the reader may not read, less the passages of documents withheld from the
+reader by their source's readers (workspaces.access), which neither leg returns. The two
+ranked lists are
 fused with Reciprocal Rank Fusion. With both legs, outside a transaction, the vector leg
 runs on a connection of its own in a thread while the caller's connection runs the lexical
 leg, and a third statement fuses the two lists (RETRIEVAL_CONCURRENT_LEGS); otherwise one
@@ -141,8 +143,6 @@ def _chunk_filter(filter_conditions: str, withheld: list[int], params: dict[str,
     not a semi-join that would stop the HNSW index from giving the order. Without filters
     the withheld documents' ids are left out directly: few, where the readable ones may be
     many."""
-    if withheld:
-        params["withheld_documents"] = withheld
     if not filter_conditions:
         return " AND c.document_id <> ALL(%(withheld_documents)s::bigint[])" if withheld else ""
     document_conditions = filter_conditions + (WITHHELD_DOCUMENTS if withheld else "")
@@ -236,13 +236,26 @@ NO_VECTOR_LEG = (
 # match among the searched ones (document frequencies summed, times the share of the
 # searched chunks the filters keep) stay within RETRIEVAL_LEXICAL_MATCH_BUDGET; at least the
 # RETRIEVAL_LEXICAL_MATCH_MIN_TERMS rarest. The budget keeps the cost of a query flat as the
-# corpus grows. tf comes from the chunk's tsvector reduced to the query's lexemes (ts_delete
-# of everything else), not from unnest() of the whole tsvector.
+# corpus grows. The statistics are those of the passages the reader may read: the passages of
+# documents withheld from them (their source's readers) are counted out of the workspaces'
+# (withheld_chunks: none in most organizations). tf comes from the chunk's tsvector reduced
+# to the query's lexemes (ts_delete of everything else), not from unnest() of the whole
+# tsvector.
 LEXICAL_LEG = """
+withheld_chunks AS (
+  SELECT c.search, c.lexeme_count FROM assistant_chunk c
+  WHERE c.document_id = ANY(%(withheld_documents)s::bigint[])
+),
+withheld_totals AS (
+  SELECT count(*) AS chunks, coalesce(sum(lexeme_count), 0) AS lexemes FROM withheld_chunks
+),
 stats AS (
-  SELECT greatest(sum(chunk_count), 1)::float8 AS n,
-         greatest(coalesce(sum(lexeme_total), 0)::float8 / greatest(sum(chunk_count), 1), 1)
-           AS avgdl
+  SELECT greatest(sum(chunk_count) - (SELECT chunks FROM withheld_totals), 1)::float8 AS n,
+         greatest(
+           (coalesce(sum(lexeme_total), 0) - (SELECT lexemes FROM withheld_totals))::float8
+             / greatest(sum(chunk_count) - (SELECT chunks FROM withheld_totals), 1),
+           1
+         ) AS avgdl
   FROM workspaces_corpusstat WHERE workspace_id = ANY(%(workspace_ids)s)
 ),
 readable AS (SELECT least(%(readable_chunks)s / s.n, 1) AS share FROM stats s),
@@ -260,8 +273,14 @@ query_terms AS (
            sum(t.chunk_count) OVER rarest AS matched,
            row_number() OVER rarest AS rarity
     FROM (
-      SELECT lexeme, sum(chunk_count) AS chunk_count FROM workspaces_termstat
-      WHERE workspace_id = ANY(%(workspace_ids)s) AND lexeme = ANY({lexemes})
+      SELECT lexeme, sum(chunk_count) AS chunk_count FROM (
+        SELECT lexeme, chunk_count FROM workspaces_termstat
+        WHERE workspace_id = ANY(%(workspace_ids)s) AND lexeme = ANY({lexemes})
+        UNION ALL
+        SELECT u.lexeme, -count(*) FROM withheld_chunks w,
+               unnest(tsvector_to_array(w.search)) u(lexeme)
+        WHERE u.lexeme = ANY({lexemes}) GROUP BY u.lexeme
+      ) counted
       GROUP BY lexeme HAVING sum(chunk_count) > 0
     ) t CROSS JOIN stats s CROSS JOIN readable r
     WINDOW rarest AS (ORDER BY t.lexeme <> ALL({word_lexemes}), t.chunk_count, t.lexeme)
@@ -361,6 +380,7 @@ def chunks_retrieve(
     candidates = candidates or max(settings.RETRIEVAL_CANDIDATES, k)
     params: dict[str, Any] = {
         "workspace_ids": workspace_ids,
+        "withheld_documents": withheld,
         "candidates": candidates,
         # Room for identical passages (two versions of one file, side by side) to be dropped.
         "k": k * 2 if distinct else k,

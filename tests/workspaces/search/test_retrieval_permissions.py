@@ -1,5 +1,6 @@
-"""Property: whatever the workspaces, grants, groups and documents, a user never receives
-a chunk from a workspace they may not read, in any retrieval mode."""
+"""Property: whatever the workspaces, grants, groups, documents and the documents' source
+readers, a user never receives a chunk from a workspace or a document they may not read, in
+any retrieval mode, and the vector leg finds every one they may."""
 
 from django.contrib.auth.models import Group
 from django.db import transaction
@@ -11,7 +12,8 @@ from tenants.models import Organization
 from tests.factories import make_member
 from tests.files import upload
 from workspaces.ingestion.pipeline import documents_ingest
-from workspaces.models import Workspace, WorkspaceGrant, WorkspaceRole
+from workspaces.models import Document, Workspace, WorkspaceGrant, WorkspaceRole
+from workspaces.readers import DocumentReaders, document_readers_set, source_group_members_set
 from workspaces.search.retrieval import MODES, chunks_retrieve
 from workspaces.services import document_upload
 
@@ -45,6 +47,22 @@ def scenarios(draw: st.DrawFn) -> dict:
         " ".join(draw(st.lists(st.sampled_from(WORDS), min_size=2, max_size=6))) for _ in workspaces
     ]
     query = " ".join(draw(st.lists(st.sampled_from(WORDS), min_size=1, max_size=3)))
+    # Per document: None (no readers: the workspace decides), or the source's readers: users
+    # by address, source groups (members drawn apart from the groups of grants), a domain.
+    source_groups = draw(st.lists(st.sets(st.integers(0, len(users) - 1)), max_size=2))
+    readers = [
+        draw(
+            st.none()
+            | st.tuples(
+                st.sets(st.integers(0, len(users) - 1)),
+                st.sets(st.integers(0, len(source_groups) - 1))
+                if source_groups
+                else st.just(set()),
+                st.sampled_from(["", "", "example.com", "elsewhere.example"]),
+            )
+        )
+        for _ in workspaces
+    ]
     return {
         "workspaces": workspaces,
         "users": users,
@@ -52,7 +70,22 @@ def scenarios(draw: st.DrawFn) -> dict:
         "grants": grants,
         "texts": texts,
         "query": query,
+        "source_groups": source_groups,
+        "readers": readers,
     }
+
+
+def reader_allows(scenario: dict, w: int, u: int) -> bool:
+    """The document's source readers, applied by hand (every user is personN@example.com)."""
+    drawn = scenario["readers"][w]
+    if drawn is None:
+        return True
+    emails, source_groups, domain = drawn
+    return (
+        u in emails
+        or any(u in scenario["source_groups"][j] for j in source_groups)
+        or domain == "example.com"
+    )
 
 
 @settings(
@@ -83,6 +116,20 @@ def test_a_user_never_receives_a_chunk_from_a_workspace_they_cannot_read(
             for i, (workspace, text) in enumerate(zip(workspaces, scenario["texts"], strict=True))
         ]
         documents_ingest(document_ids=ids)
+        for j, members in enumerate(scenario["source_groups"]):
+            source_group_members_set(key=f"test:S{j}", members=[users[i].email for i in members])
+        for document_id, drawn in zip(ids, scenario["readers"], strict=True):
+            if drawn is not None:
+                emails, source_groups, domain = drawn
+                document_readers_set(
+                    document=Document.objects.get(pk=document_id),
+                    readers=DocumentReaders(
+                        restricted=True,
+                        emails=frozenset(users[i].email for i in emails),
+                        groups=frozenset(f"test:S{j}" for j in source_groups),
+                        domains=frozenset({domain} if domain else set()),
+                    ),
+                )
 
         for u, user in enumerate(users):
             may_read = {
@@ -98,6 +145,7 @@ def test_a_user_never_receives_a_chunk_from_a_workspace_they_cannot_read(
                     )
                     for gw, (kind, index), _ in scenario["grants"]
                 )
+                if reader_allows(scenario, w, u)
             }
             for mode in MODES:
                 chunks = chunks_retrieve(user=user, query=scenario["query"], k=50, mode=mode)

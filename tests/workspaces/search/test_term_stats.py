@@ -19,6 +19,8 @@ from tests.files import upload
 from workspaces.embedding.change import reembedding_run, reembedding_start
 from workspaces.ingestion.pipeline import documents_ingest
 from workspaces.models import CorpusStat, Document, EmbeddingIndex, TermStat, WorkspaceRole
+from workspaces.readers import DocumentReaders, document_readers_set
+from workspaces.search.retrieval import chunks_retrieve
 from workspaces.search.term_stats import term_chunk_counts, term_variants
 from workspaces.services import (
     document_delete,
@@ -77,6 +79,44 @@ def test_a_document_in_a_restricted_workspace_changes_no_score_an_outsider_sees(
     assert before[0]["lexical"] and all(r["lexical_score"] for r in before[0]["lexical"])
     assert len(before[1]) == 3
     assert after == before
+
+
+def test_a_document_its_source_withholds_changes_no_score_a_reader_of_the_workspace_sees(
+    org_a: Organization, owner_a: User
+):
+    """The documents' source readers (workspaces.readers) keep them from the editor: their
+    passages are in the same workspace's statistics and are counted out at query time."""
+    shared = workspace_create(actor=owner_a, name="Shared")
+    editor = make_member()
+    grant_set(actor=owner_a, workspace=shared, role=WorkspaceRole.EDITOR, grantee=editor)
+    documents_ingested(owner_a, shared, SHARED)
+
+    def observed() -> list[list[tuple[int, float, int | None, float | None]]]:
+        return [
+            [
+                (r.chunk_id, r.score, r.lexical_rank, r.lexical_score)
+                for r in chunks_retrieve(user=editor, query=QUERY, k=20, mode=mode)
+            ]
+            for mode in ("hybrid", "lexical")
+        ]
+
+    before = observed()
+    documents_ingested(owner_a, shared, SECRET)
+    secret = list(Document.objects.filter(original_name__startswith="merger-"))
+    for document in secret:
+        document_readers_set(
+            document=document,
+            readers=DocumentReaders(restricted=True, emails=frozenset({"cfo@example.com"})),
+        )
+    after = observed()
+
+    assert before[1] and all(lexical_score for _, _, _, lexical_score in before[1])
+    assert after == before
+    # The owner is no reader either; a reader of the documents finds them.
+    cfo = make_member(email="cfo@example.com")
+    grant_set(actor=owner_a, workspace=shared, role=WorkspaceRole.VIEWER, grantee=cfo)
+    found = {r.document_id for r in chunks_retrieve(user=cfo, query=QUERY, k=20, mode="lexical")}
+    assert {document.pk for document in secret} <= found
 
 
 def _recounted() -> tuple[dict[tuple[int, str], int], dict[int, tuple[int, int]]]:
