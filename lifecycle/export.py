@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from assistant.models import Citation, Conversation, Feedback, Message
+from assistant.selectors import answers_withheld, citations_readable
 from audit.models import AuditAction, AuditEvent
 from audit.services import audit_record
 from lifecycle.models import DataExport, ExportStatus
@@ -219,16 +220,29 @@ def _original_write(archive: zipfile.ZipFile, document: Document) -> str | None:
 
 
 def _conversations(
-    conversations: QuerySet[Conversation], emails: dict[int, str]
+    conversations: QuerySet[Conversation], emails: dict[int, str], reader: User | None = None
 ) -> Iterator[dict[str, Any]]:
     """Each conversation with its messages and their citations, in pages of 200
-    conversations (three queries a page)."""
+    conversations (three queries a page). For a `reader` (a person's own export), only the
+    citations they may still read, and without the text of an answer that quoted what
+    they may no longer read, as the conversation page shows them."""
     ids = list(conversations.order_by("pk").values_list("pk", flat=True))
     for start in range(0, len(ids), 200):
         page = ids[start : start + 200]
         messages: dict[int, list[dict[str, Any]]] = {}
         citations: dict[int, list[dict[str, Any]]] = {}
-        cited = Citation.objects.filter(message__conversation_id__in=page).select_related("chunk")
+        readable = Citation.objects.all() if reader is None else citations_readable(user=reader)
+        cited = readable.filter(message__conversation_id__in=page).select_related("chunk")
+        withheld = (
+            set()
+            if reader is None
+            else answers_withheld(
+                user=reader,
+                message_ids=list(
+                    Message.objects.filter(conversation_id__in=page).values_list("pk", flat=True)
+                ),
+            )
+        )
         for citation in cited.order_by("message_id", "marker"):
             citations.setdefault(citation.message_id, []).append(
                 {
@@ -248,7 +262,7 @@ def _conversations(
                 {
                     "id": message.pk,
                     "role": message.role,
-                    "text": message.text,
+                    "text": "" if message.pk in withheld else message.text,
                     "status": message.status,
                     "answered": message.answered,
                     "created_at": _time(message.created_at),
@@ -473,7 +487,7 @@ def conversations_export_own(*, actor: User, out: IO[bytes]) -> dict[str, int]:
                 "conversations.jsonl": _lines(
                     archive,
                     "conversations.jsonl",
-                    _conversations(Conversation.objects.filter(user=actor), emails),
+                    _conversations(Conversation.objects.filter(user=actor), emails, reader=actor),
                 ),
                 "feedback.jsonl": _lines(
                     archive,

@@ -5,7 +5,9 @@ access policy then reads a synced document only for its readers, on every read p
 reader removed at the source loses the document with the next permission-only sync, which
 downloads nothing."""
 
+import io
 import json
+import zipfile
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -175,6 +177,10 @@ def test_a_reader_removed_at_the_source_loses_the_document_after_the_permission_
     assert f"/ask/sources/{citation.pk}/" not in conversation and "25 days" not in conversation
     listing = client.get(f"/w/{open_workspace.slug}/").content.decode()
     assert page not in listing
+    exported = client.post("/my-data/conversations/")
+    with zipfile.ZipFile(io.BytesIO(b"".join(exported.streaming_content))) as archive:
+        conversations = archive.read("conversations.jsonl").decode()
+    assert "25 days" not in conversations and "Unused days" not in conversations
     after = _ask(org_a, ann, QUESTION)
     assert "leave" not in _cited_titles(after) and "25 days" not in after.text
     # Bob reads it still, through the team group, until the group loses him.
