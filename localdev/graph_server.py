@@ -95,6 +95,15 @@ class GraphDrive:
             parent = self.items.get(parent.parent_id)
         return f"/drives/{self.id}/root:" + "".join(f"/{name}" for name in names)
 
+    def alive(self, item: GraphItem) -> bool:
+        """Not deleted, nor inside a deleted folder (a folder's deletion takes its content
+        to the recycle bin; delta names the folder alone)."""
+        while item is not None:
+            if item.deleted:
+                return False
+            item = self.items.get(item.parent_id)  # type: ignore[assignment]
+        return True
+
     def full_path(self, item: GraphItem) -> str:
         return (self.path_of(item).split("root:", 1)[1] + "/" + item.name).lstrip("/")
 
@@ -425,7 +434,7 @@ class GraphLocal:
         if item_id == "root":
             item_id = self.root(drive).id
         found = drive.items.get(item_id)
-        if found is None or found.deleted:
+        if found is None or not drive.alive(found):
             return _error(404, "itemNotFound", "The resource could not be found.")
         item = found
         if parts[4:] == ["content"]:
@@ -507,7 +516,7 @@ class GraphLocal:
                               "when you last sync'd. Upload any local changes that the server "
                               "doesn't know about.")  # fmt: skip
             if since == -1:
-                changed = [item for item in drive.items.values() if not item.deleted]
+                changed = [item for item in drive.items.values() if drive.alive(item)]
             else:
                 ids = list(dict.fromkeys(reversed(drive.changes[since:])))[::-1]
                 changed = [drive.items[item_id] for item_id in ids]

@@ -9,8 +9,9 @@ delta for what changed since it. Delta is only offered on a drive's root in Shar
 and OneDrive for Business, so a folder selection is applied here: an item is in it when
 its parent is the folder or a folder inside it (learnt from the folders delta returns, and
 for a parent it did not return, from the parent's own path). Items with the `deleted`
-facet, or moved out of the folder, are removals. A file whose cTag (its content's version)
-is the one synced last is not downloaded again.
+facet, or moved out of the folder, are removals; a deleted folder (delta names it alone,
+not its files) makes the sync read the whole drive again, and prune. A file whose cTag
+(its content's version) is the one synced last is not downloaded again.
 
 Readers: an item's permissions (`/permissions`) as `Readers`: people by email (a user, a
 site user, the named users of a sharing link), Entra groups by id (members from
@@ -250,6 +251,10 @@ class MicrosoftDriveSource:
                 return found
 
         *items, delta_link = self._run(pages)
+        if token and any(item.deleted is not None and item.folder is not None for item in items):
+            # Delta names a deleted folder alone, not the files it took with it: read the
+            # whole drive again, and what is gone is pruned.
+            return self._delta("")
         cursor = _first(parse_qs(urlsplit(delta_link).query).get("token"))
         if len(cursor) > 500:  # Connector.cursor's size: the next sync then reads all again
             cursor = ""

@@ -288,3 +288,18 @@ def test_owner_adds_a_sharepoint_library_from_the_page(
     page = client.get(f"/w/{workspace.slug}/sources/").content.decode()
     assert "SharePoint / OneDrive" in page
     assert "https://example.sharepoint.com/sites/hr · folder Policies" in page
+
+
+def test_a_deleted_folder_takes_its_files_with_it(
+    source: Connector, graph: GraphLocal, workspace: Workspace, library: GraphDrive
+):
+    _sync(source)
+    downloads = graph.downloads()
+    graph.delete(library, _find(library, "Travel"))  # delta names the folder alone
+
+    connector = _sync(source)
+
+    assert connector.state == SyncState.IDLE, connector.error
+    assert connector.removed == 1
+    assert _titles(workspace) == {"leave", "Onboarding"}
+    assert graph.downloads() == downloads  # the others were read again, not downloaded
