@@ -317,45 +317,33 @@ class MicrosoftDriveSource:
     def fetch(self, item: ItemRef, *, etag: str, last_modified: str) -> Fetched | Unchanged | Gone:
         self._drive()
 
-        async def metadata(graph: GraphServiceClient) -> tuple[Any, Readers | None]:
-            found = (
-                await graph.drives.by_drive_id(self.drive_id)
-                .items.by_drive_item_id(item.source_id)
-                .get()
-            )
-            if found is None or found.deleted is not None or found.file is None:
-                return found, None
-            return found, await self._item_readers(graph, item.source_id)
-
-        async def content(graph: GraphServiceClient) -> bytes | None:
-            return (
-                await graph.drives.by_drive_id(self.drive_id)
-                .items.by_drive_item_id(item.source_id)
-                .content.get()
-            )
-
-        try:
-            found, readers = self._run(metadata)
+        async def read(graph: GraphServiceClient) -> Fetched | Unchanged | Gone:
+            # One client (one connection) for the item's metadata, readers and bytes.
+            request = graph.drives.by_drive_id(self.drive_id).items.by_drive_item_id(item.source_id)
+            found = await request.get()
             if found is None or found.deleted is not None or found.file is None:
                 return Gone("It was deleted in SharePoint or OneDrive.")
             if self.folder and not self._path_inside(found):
                 return Gone("It was moved out of the folder.")
+            readers = await self._item_readers(graph, item.source_id)
             if etag and etag == found.c_tag:
                 return Unchanged(readers=readers)
-            data = self._run(content) or b""
+            name = found.name or item.source_id
+            return Fetched(
+                data=await request.content.get() or b"",
+                filename=name,
+                title=name.rsplit(".", 1)[0] if "." in name else name,
+                url=found.web_url or item.url,
+                etag=found.c_tag or "",
+                readers=readers,
+            )
+
+        try:
+            return self._run(read)
         except APIError as error:
             if error.response_status_code == 404:
                 return Gone("It is no longer in SharePoint or OneDrive (or no longer readable).")
             raise ItemUnreadable(f"Microsoft Graph answered: {error}") from None
-        name = found.name or item.source_id
-        return Fetched(
-            data=data,
-            filename=name,
-            title=name.rsplit(".", 1)[0] if "." in name else name,
-            url=found.web_url or item.url,
-            etag=found.c_tag or "",
-            readers=readers,
-        )
 
     # --- permissions -------------------------------------------------------------------------
     async def _item_readers(self, graph: GraphServiceClient, item_id: str) -> Readers:
