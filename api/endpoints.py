@@ -22,11 +22,18 @@ from rest_framework.views import APIView
 from accounts.models import User
 from api.models import Scope
 from api.permissions import KeyHasScope
-from api.selectors import document_get_readable_by_id, workspace_get_readable_by_slug
+from api.selectors import (
+    connector_get_readable_by_id,
+    document_get_readable_by_id,
+    workspace_get_readable_by_slug,
+)
 from api.serializers import (
     SEARCH_DEPRECATED,
+    SOURCE_INPUT,
+    SOURCE_INPUTS,
     AnswerSerializer,
     AskSerializer,
+    ConnectorSerializer,
     ConversationDetailSerializer,
     ConversationPageSerializer,
     ConversationSerializer,
@@ -40,6 +47,7 @@ from api.serializers import (
     ProblemSerializer,
     SearchQuerySerializer,
     SearchResultSerializer,
+    SourceRemoveQuerySerializer,
     WorkspaceSerializer,
 )
 from api.throttles import PlanRateThrottle
@@ -53,8 +61,18 @@ from assistant.selectors import (
     message_get,
 )
 from billing.rate_limits import RateLimitedAction
+from connectors.models import Connector, SourceKind
+from connectors.selectors import connector_list
+from connectors.services import (
+    confluence_connector_add,
+    connector_remove,
+    connector_sync_request,
+    drive_connector_add,
+    notion_connector_add,
+    website_connector_add,
+)
 from tenants.schemas import IN_CALLERS_THREAD, in_tenant
-from workspaces.access import workspace_allows
+from workspaces.access import sources_manageable, workspace_allows
 from workspaces.models import Document, Workspace, WorkspaceRole
 from workspaces.search.retrieval import chunks_retrieve
 from workspaces.selectors import document_list, workspace_list_readable
@@ -424,6 +442,123 @@ class FeedbackView(ApiView):
             comment=given.validated_data.get("comment"),
         )
         return Response(FeedbackSerializer(feedback).data)
+
+
+def _ensure_sources_manager(request: Request, workspace: Workspace) -> None:
+    if not sources_manageable(user=_user(request), workspace=workspace):
+        raise PermissionDenied(
+            f"These credentials may read “{workspace.name}” but not manage its sources: owners "
+            "and admins do, and API keys with the “sources” scope that may edit the workspace."
+        )
+
+
+def _connector(request: Request, connector_id: int) -> Connector:
+    connector = connector_get_readable_by_id(user=_user(request), connector_id=connector_id)
+    if connector is None:
+        raise NotFound(f"No source {connector_id} that these credentials may read.")
+    _ensure_sources_manager(request, connector.workspace)
+    return connector
+
+
+def _source_add(actor: User, workspace: Workspace, fields: dict[str, Any]) -> Connector:
+    kind = fields.pop("kind")
+    if kind == SourceKind.WEBSITE:
+        return website_connector_add(
+            actor=actor, workspace=workspace, start_url=fields["start_url"],
+            prefix=fields["path_prefix"], schedule=fields["schedule"],
+            username=fields["username"], password=fields["password"],
+        )  # fmt: skip
+    if kind == SourceKind.GOOGLE_DRIVE:
+        return drive_connector_add(actor=actor, workspace=workspace, **fields)
+    if kind == SourceKind.NOTION:
+        return notion_connector_add(actor=actor, workspace=workspace, **fields)
+    return confluence_connector_add(actor=actor, workspace=workspace, **fields)
+
+
+class ConnectorListView(ApiView):
+    scopes = {"GET": Scope.SOURCES, "POST": Scope.SOURCES}
+    rate_limited = {"POST": RateLimitedAction.INGEST}
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        operation_id="v1_workspaces_sources_list",
+        responses={200: ConnectorSerializer(many=True), **ERRORS},
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        """A workspace's sources: what each syncs, its schedule, state and last sync's counts
+        (never its credentials)."""
+        workspace = _workspace(request, slug)
+        _ensure_sources_manager(request, workspace)
+        return Response(ConnectorSerializer(connector_list(workspace=workspace), many=True).data)
+
+    @extend_schema(
+        operation_id="v1_workspaces_sources_create",
+        request=SOURCE_INPUT,
+        responses={201: ConnectorSerializer, **TOO_MANY, **ERRORS},
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        """Connect a source to the workspace (the body's `kind` says which); its first sync
+        starts at once. Past the plan's number of sources, a 403; a schedule shorter than
+        the plan allows, or an address or key that cannot be used, a 400 saying why."""
+        workspace = _workspace(request, slug)
+        _ensure_sources_manager(request, workspace)
+        kind = request.data.get("kind") if isinstance(request.data, dict) else None
+        body = SOURCE_INPUTS.get(kind) if isinstance(kind, str) else None
+        if body is None:
+            raise ValidationError(
+                {"kind": [f"Give the kind of source: one of {', '.join(SOURCE_INPUTS)}."]}
+            )
+        given = body(data=request.data)
+        given.is_valid(raise_exception=True)
+        connector = _source_add(_user(request), workspace, dict(given.validated_data))
+        return Response(ConnectorSerializer(connector).data, status=201)
+
+
+class ConnectorDetailView(ApiView):
+    scopes = {"GET": Scope.SOURCES, "DELETE": Scope.SOURCES}
+
+    @extend_schema(
+        operation_id="v1_sources_retrieve", responses={200: ConnectorSerializer, **ERRORS}
+    )
+    def get(self, request: Request, connector_id: int) -> Response:
+        """One source: its state (idle, queued, running, waiting, failed), last sync's counts
+        and why it stopped, if it did."""
+        return Response(ConnectorSerializer(_connector(request, connector_id)).data)
+
+    @extend_schema(
+        operation_id="v1_sources_destroy",
+        parameters=[SourceRemoveQuerySerializer],
+        responses={204: None, **ERRORS},
+    )
+    def delete(self, request: Request, connector_id: int) -> Response:
+        """Remove the source; its documents stay unless `delete_documents=true`."""
+        connector = _connector(request, connector_id)
+        query = SourceRemoveQuerySerializer(data=request.query_params.dict())
+        query.is_valid(raise_exception=True)
+        connector_remove(
+            actor=_user(request), connector=connector,
+            documents_too=query.validated_data["delete_documents"],
+        )  # fmt: skip
+        return Response(status=204)
+
+
+class ConnectorSyncView(ApiView):
+    scopes = {"POST": Scope.SOURCES}
+    rate_limited = {"POST": RateLimitedAction.INGEST}
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        operation_id="v1_sources_sync",
+        request=None,
+        responses={202: ConnectorSerializer, **TOO_MANY, **ERRORS},
+    )
+    def post(self, request: Request, connector_id: int) -> Response:
+        """Sync now: the sync is queued (poll the source for its state). A paused source, or
+        one syncing already, is a 400 saying so."""
+        connector = connector_sync_request(
+            actor=_user(request), connector=_connector(request, connector_id)
+        )
+        return Response(ConnectorSerializer(connector).data, status=202)
 
 
 class NotFoundView(ApiView):

@@ -10,6 +10,9 @@ class Scope(models.TextChoices):
     READ = "read", "Read: workspaces, documents, search"
     ASK = "ask", "Ask: questions, conversations, feedback"
     INGEST = "ingest", "Ingest: upload, replace and delete documents"
+    # With it, a key that may edit a workspace connects, syncs and removes its sources
+    # (workspaces.access.sources_manageable); their credentials go in and never come out.
+    SOURCES = "sources", "Sources: connect, sync and remove a workspace's sources"
 
 
 class ApiKey(models.Model):

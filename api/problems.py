@@ -16,6 +16,7 @@ from rest_framework.views import exception_handler
 
 from assistant.conversations import QuestionRefused
 from billing.caps import CapReached
+from connectors.services import ConnectorError
 from workspaces.services import WorkspaceError
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -88,7 +89,7 @@ def _field_errors(detail: Any) -> dict[str, list[str]]:
 
 
 def _translated(exc: Exception) -> Exception:
-    if isinstance(exc, WorkspaceError | QuestionRefused):
+    if isinstance(exc, WorkspaceError | QuestionRefused | ConnectorError):
         return Refused(str(exc))
     if isinstance(exc, CapReached):
         return CapRefused(f"{exc.summary} Ask an owner or billing admin to upgrade the plan.")

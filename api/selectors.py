@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 from accounts.models import User
 from api.key_format import prefix_of, secret_hash
 from api.models import ApiKey
+from connectors.models import Connector
 from workspaces.access import documents_readable, workspace_ids_readable
 from workspaces.models import Document, Workspace
 
@@ -47,5 +48,17 @@ def document_get_readable_by_id(*, user: User, document_id: int) -> Document | N
         documents_readable(user=user)
         .filter(pk=document_id)
         .select_related("workspace", "uploaded_by")
+        .first()
+    )
+
+
+def connector_get_readable_by_id(*, user: User, connector_id: int) -> Connector | None:
+    """A source of a workspace `user` may read (whether they may manage it is asked after,
+    so that a reader meets a 403 and anyone else a 404)."""
+    return (
+        Connector.objects.filter(
+            pk=connector_id, workspace_id__in=workspace_ids_readable(user=user)
+        )
+        .select_related("workspace")
         .first()
     )

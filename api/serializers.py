@@ -4,10 +4,16 @@ returned (already filtered by the access policy); input serializers validate req
 from typing import Any
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
+from drf_spectacular.utils import (
+    PolymorphicProxySerializer,
+    extend_schema_field,
+    extend_schema_serializer,
+)
 from rest_framework import serializers
 
 from assistant.models import Citation, Conversation, Feedback, Message
+from connectors.models import Connector, Schedule, SourceKind
+from connectors.selectors import connector_document_count
 from workspaces.ingestion.parsing.formats import readable_formats_listed
 from workspaces.models import Document, DocumentKind, Workspace
 from workspaces.search.retrieval import MODES, RetrievalFilters, updated_after_refusal
@@ -318,3 +324,143 @@ class DocumentPageSerializer(_Page):
 
 class ConversationPageSerializer(_Page):
     results = ConversationSerializer(many=True)
+
+
+# --- Sources (connectors) ------------------------------------------------------------------
+
+
+class ConnectorSerializer(serializers.ModelSerializer):
+    """A source as the API shows it: never its credentials, only whether it has some."""
+
+    workspace = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    selection = serializers.SerializerMethodField()
+    has_credentials = serializers.SerializerMethodField()
+    documents = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Connector
+        fields = [
+            "id", "workspace", "kind", "name", "selection", "schedule", "paused", "state",
+            "has_credentials", "documents", "created_at", "sync_started_at", "last_synced_at",
+            "next_sync_at", "added", "updated", "unchanged", "removed", "failed", "error",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "additionalProperties": True,
+            "description": "What the source syncs, in its own terms (a website's start URL "
+            "and prefix, a Drive folder, Confluence spaces); never a secret.",
+        }
+    )
+    def get_selection(self, connector: Connector) -> dict[str, Any]:
+        return dict(connector.selection)
+
+    def get_has_credentials(self, connector: Connector) -> bool:
+        """Whether credentials are stored (they are never returned)."""
+        return bool(connector.credentials_encrypted)
+
+    def get_documents(self, connector: Connector) -> int:
+        """Documents in the workspace that came from this source."""
+        return connector_document_count(connector=connector)
+
+
+def _kind_field(kind: SourceKind) -> serializers.ChoiceField:
+    """The create body's discriminator: one value per kind."""
+    return serializers.ChoiceField(choices=[kind.value], help_text=f"“{kind.value}”: {kind.label}")
+
+
+def _schedule_field() -> serializers.ChoiceField:
+    return serializers.ChoiceField(
+        choices=Schedule.choices, default=Schedule.DAILY,
+        help_text="Minutes between two syncs: 0 (only when asked), 60, 1440 (the default) or "
+        "10080. A schedule shorter than the plan allows is a 400 saying so.",
+    )  # fmt: skip
+
+
+def _secret_field(
+    help_text: str, *, max_length: int, required: bool = True
+) -> serializers.CharField:
+    return serializers.CharField(
+        max_length=max_length, required=required, allow_blank=not required,
+        default="" if not required else serializers.empty, write_only=True,
+        style={"input_type": "password"},
+        help_text=f"{help_text} Stored encrypted; never returned.",
+    )  # fmt: skip
+
+
+class WebsiteSourceInput(ClosedSerializer):
+    kind = _kind_field(SourceKind.WEBSITE)
+    start_url = serializers.URLField(
+        max_length=2000, help_text="The site's first page, or its sitemap.xml (public address)"
+    )
+    path_prefix = serializers.URLField(
+        max_length=2000, required=False, allow_blank=True, default="",
+        help_text="Only pages under this address (default: the start URL's folder)",
+    )  # fmt: skip
+    schedule = _schedule_field()
+    username = _secret_field("HTTP Basic user name, if the site asks.", max_length=200,
+                             required=False)  # fmt: skip
+    password = _secret_field("HTTP Basic password.", max_length=200, required=False)
+
+
+class GoogleDriveSourceInput(ClosedSerializer):
+    kind = _kind_field(SourceKind.GOOGLE_DRIVE)
+    key_file = _secret_field("The service account's key file: its JSON, as a string.",
+                             max_length=20_000)  # fmt: skip
+    folder_id = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, default="",
+        help_text="The folder to sync (the part after /folders/ in its address); empty: every "
+        "file the account may read",
+    )  # fmt: skip
+    subject = serializers.EmailField(
+        required=False, allow_blank=True, default="",
+        help_text="A Google Workspace user to act as (domain-wide delegation)",
+    )  # fmt: skip
+    mirror_permissions = serializers.BooleanField(
+        default=True,
+        help_text="Each file is read here only by those it is shared with in Drive (default)",
+    )
+    schedule = _schedule_field()
+
+
+class ConfluenceSourceInput(ClosedSerializer):
+    kind = _kind_field(SourceKind.CONFLUENCE)
+    site_url = serializers.URLField(
+        max_length=500, help_text="The Confluence Cloud site, such as https://acme.atlassian.net"
+    )
+    email = serializers.EmailField(help_text="The Atlassian account the API token belongs to")
+    api_token = _secret_field("The account's API token.", max_length=1000)
+    spaces = serializers.ListField(
+        child=serializers.CharField(max_length=255), min_length=1, max_length=100,
+        help_text="Keys of the spaces to sync (HR, ENG)",
+    )  # fmt: skip
+    schedule = _schedule_field()
+
+
+class NotionSourceInput(ClosedSerializer):
+    kind = _kind_field(SourceKind.NOTION)
+    token = _secret_field("The internal integration's secret.", max_length=500)
+    schedule = _schedule_field()
+
+
+# The kinds the API adds, each with its body; a kind without one is added on the page.
+SOURCE_INPUTS: dict[str, type[ClosedSerializer]] = {
+    SourceKind.WEBSITE: WebsiteSourceInput,
+    SourceKind.GOOGLE_DRIVE: GoogleDriveSourceInput,
+    SourceKind.CONFLUENCE: ConfluenceSourceInput,
+    SourceKind.NOTION: NotionSourceInput,
+}
+
+SOURCE_INPUT = PolymorphicProxySerializer(
+    component_name="SourceInput",
+    serializers={str(kind): serializer for kind, serializer in SOURCE_INPUTS.items()},
+    resource_type_field_name="kind",
+)
+
+
+class SourceRemoveQuerySerializer(serializers.Serializer):
+    delete_documents = serializers.BooleanField(
+        default=False, help_text="Delete the documents the source synced too (default: keep them)"
+    )

@@ -22,6 +22,19 @@ urlpatterns = [
         endpoints.DocumentDetailView.as_view(),
         name="document",
     ),
+    path(
+        "api/v1/workspaces/<slug:slug>/sources/",
+        endpoints.ConnectorListView.as_view(),
+        name="sources",
+    ),
+    path(
+        "api/v1/sources/<id:connector_id>/", endpoints.ConnectorDetailView.as_view(), name="source"
+    ),
+    path(
+        "api/v1/sources/<id:connector_id>/sync/",
+        endpoints.ConnectorSyncView.as_view(),
+        name="source_sync",
+    ),
     path("api/v1/search/", endpoints.SearchView.as_view(), name="search"),
     path("api/v1/ask/", endpoints.AskView.as_view(), name="ask"),
     path("api/v1/conversations/", endpoints.ConversationListView.as_view(), name="conversations"),

@@ -37,8 +37,8 @@ class ConnectorError(Exception):
     """A refusal, worded for the person."""
 
 
-def _ensure_manager(actor: User) -> None:
-    if not sources_manageable(user=actor):
+def _ensure_manager(actor: User, workspace: Workspace | None = None) -> None:
+    if not sources_manageable(user=actor, workspace=workspace):
         raise ConnectorError("Only owners and admins connect and manage sources.")
 
 
@@ -55,7 +55,7 @@ def website_connector_add(
 ) -> Connector:
     """A website source (a start URL whose pages are followed within `prefix`, or a
     sitemap.xml), synced at once and then on `schedule`."""
-    _ensure_manager(actor)
+    _ensure_manager(actor, workspace)
     start_url = start_url.strip()
     try:
         address_ensure_public(start_url)
@@ -86,7 +86,7 @@ def drive_connector_add(
     """A Google Drive source read as a service account (acting as `subject` when given,
     through domain-wide delegation): the files of `folder_id`, or all it may read. With
     `mirror_permissions`, each file is read here only by those it is shared with there."""
-    _ensure_manager(actor)
+    _ensure_manager(actor, workspace)
     refusal = service_account_refusal(key_file)
     if refusal:
         raise ConnectorError(refusal)
@@ -116,7 +116,7 @@ def connector_create(
     billing.caps.CapReached, and its shortest schedule), the row with the credentials
     sealed, the audit event, and the first sync queued. Call it inside the adding
     transaction (the cap's lock is held until it commits)."""
-    _ensure_manager(actor)
+    _ensure_manager(actor, workspace)
     _ensure_schedule_allowed(schedule)
     cap_ensure(organization=tenant_current(), meter="sources")
     connector = Connector.objects.create(
@@ -153,7 +153,7 @@ def confluence_connector_add(
 ) -> Connector:
     """A Confluence Cloud site read with an Atlassian account's email and API token: the
     pages of `spaces` (their keys) and their attachments."""
-    _ensure_manager(actor)
+    _ensure_manager(actor, workspace)
     site_url = site_url.strip().rstrip("/")
     if site_url.endswith("/wiki"):
         site_url = site_url.removesuffix("/wiki")
@@ -182,7 +182,7 @@ def notion_connector_add(
 ) -> Connector:
     """A Notion workspace read with an internal integration's token: every page shared
     with the integration, database rows included."""
-    _ensure_manager(actor)
+    _ensure_manager(actor, workspace)
     token = token.strip()
     if not token:
         raise ConnectorError("Paste the integration's secret (its Internal Integration Token).")
@@ -243,7 +243,7 @@ def _sync_queue(connector: Connector) -> None:
 def connector_sync_request(*, actor: User, connector: Connector) -> Connector:
     """Sync now ("Sync now"); a sync already running goes on (a second one would be
     skipped by its lock)."""
-    _ensure_manager(actor)
+    _ensure_manager(actor, connector.workspace)
     if connector.paused:
         raise ConnectorError("This source is paused; resume it to sync.")
     if connector.state in (SyncState.RUNNING, SyncState.QUEUED):
@@ -260,7 +260,7 @@ def connector_sync_request(*, actor: User, connector: Connector) -> Connector:
 def connector_settings_set(
     *, actor: User, connector: Connector, schedule: Schedule, paused: bool
 ) -> Connector:
-    _ensure_manager(actor)
+    _ensure_manager(actor, connector.workspace)
     if schedule != connector.schedule:
         # A schedule kept from a richer plan may stay; a new one keeps to the plan.
         _ensure_schedule_allowed(schedule)
@@ -281,7 +281,7 @@ def connector_settings_set(
 def connector_remove(*, actor: User, connector: Connector, documents_too: bool) -> int:
     """Remove the source; with `documents_too`, the documents it synced as well (each
     deleted as a person's delete is, audited). Returns how many documents were deleted."""
-    _ensure_manager(actor)
+    _ensure_manager(actor, connector.workspace)
     deleted = 0
     if documents_too:
         document_ids = connector.items.exclude(document=None).values_list("document", flat=True)

@@ -32,6 +32,7 @@ from accounts.models import Role, User
 from api.services import api_key_create
 from assistant.models import Conversation, Message, MessageRole, MessageStatus
 from billing.models import BillingAccount, Plan
+from connectors.models import Connector, SourceKind
 from members.actions.groups import group_create, group_member_add
 from members.actions.invitations import invitation_create
 from tenants.models import Domain, Organization
@@ -268,6 +269,11 @@ def organization_world(org_a: Organization, owner_a: User) -> dict[str, str]:
         conversation=conversation, role=MessageRole.ASSISTANT, text="Worn.",
         status=MessageStatus.DONE,
     )  # fmt: skip
+    source = Connector.objects.create(
+        workspace=workspace, kind=SourceKind.WEBSITE, name="Walk site",
+        selection={"start_url": "https://example.com/", "prefix": "https://example.com/"},
+        created_by=owner_a,
+    )  # fmt: skip
     return {
         "slug": workspace.slug,
         "grant_id": str(grant.pk),
@@ -277,6 +283,7 @@ def organization_world(org_a: Organization, owner_a: User) -> dict[str, str]:
         "invitation_id": str(invitation.pk),
         "conversation_id": str(conversation.pk),
         "message_id": str(answer.pk),
+        "connector_id": str(source.pk),
         "token": "not-a-token",
     }
 
@@ -384,7 +391,7 @@ def test_no_api_operation_answers_bad_values_from_a_key_with_a_server_error(
     # Limits high enough that every request reaches the code behind the throttle.
     Plan.objects.update(asks_per_minute=10**6, ingests_per_minute=10**6)
     issued = api_key_create(
-        actor=owner_a, name="Walk", scopes=["read", "ask", "ingest"],
+        actor=owner_a, name="Walk", scopes=["read", "ask", "ingest", "sources"],
         level=WorkspaceRole.EDITOR, workspace_ids=list(Workspace.objects.values_list("pk",
                                                                                       flat=True)),
     )  # fmt: skip

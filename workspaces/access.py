@@ -161,8 +161,18 @@ def organization_data_manageable(*, user: User) -> bool:
     return user.is_active and user.role == Role.OWNER
 
 
-def sources_manageable(*, user: User) -> bool:
+def sources_manageable(*, user: User, workspace: Workspace | None = None) -> bool:
     """Connecting a source to a workspace (its credentials reach outside the organization,
     and what it syncs is added in the name of whoever connected it), running, pausing and
-    removing one: owners and admins."""
-    return user.is_active and user.role in ORGANIZATION_MANAGERS
+    removing one: owners and admins. An API key's service account, on a workspace it may
+    edit: only an owner or admin makes a key, the API lets one in here only with its
+    "sources" scope, and the key is revoked when its maker loses the right."""
+    if not user.is_active:
+        return False
+    if user.role in ORGANIZATION_MANAGERS:
+        return True
+    return (
+        user.is_service_account
+        and workspace is not None
+        and workspace_allows(user=user, workspace=workspace, needed=WorkspaceRole.EDITOR)
+    )

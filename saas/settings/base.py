@@ -548,6 +548,12 @@ SPECTACULAR_SETTINGS = {
     # button, a nested interactive control that screen readers cannot reach (axe).
     "SWAGGER_UI_SETTINGS": {"deepLinking": False, "persistAuthorization": False},
     "COMPONENT_SPLIT_REQUEST": True,
+    # Named enums where a field name (kind, state) means different things in two places.
+    "ENUM_NAME_OVERRIDES": {
+        "SourceKindEnum": "connectors.models.SourceKind",
+        "SourceStateEnum": "connectors.models.SyncState",
+        "SourceScheduleEnum": "connectors.models.Schedule",
+    },
 }
 # Counters of billing.rate_limits in Redis are namespaced by this (tests use their own).
 RATE_LIMIT_KEY_PREFIX = env.str("RATE_LIMIT_KEY_PREFIX", default="ratelimit")

@@ -2,6 +2,7 @@
 docs page is served from our own static files."""
 
 import pytest
+import yaml
 from django.core.management import call_command
 
 from tests.api.conftest import ApiOrg
@@ -14,9 +15,21 @@ def test_schema_validates_without_warnings(tmp_path):
     schema = output.read_text()
     for path in ("/api/v1/ask/", "/api/v1/search/", "/api/v1/workspaces/{slug}/documents/",
                  "/api/v1/documents/{document_id}/", "/api/v1/messages/{message_id}/feedback/",
-                 "/api/v1/conversations/{conversation_id}/messages/"):  # fmt: skip
+                 "/api/v1/conversations/{conversation_id}/messages/",
+                 "/api/v1/workspaces/{slug}/sources/", "/api/v1/sources/{connector_id}/",
+                 "/api/v1/sources/{connector_id}/sync/"):  # fmt: skip
         assert f"{path}:" in schema
     assert "scheme: bearer" in schema
+    # Credentials are accepted and never described as returned.
+    components = yaml.safe_load(schema)["components"]["schemas"]
+    assert {"password", "key_file", "api_token", "token"} <= {
+        name for kind in ("Website", "GoogleDrive", "Confluence", "Notion")
+        for name in components[f"{kind}SourceInputRequest"]["properties"]
+    }  # fmt: skip
+    assert "has_credentials" in components["Connector"]["properties"]
+    assert not {"password", "key_file", "api_token", "token", "credentials_encrypted"} & set(
+        components["Connector"]["properties"]
+    )
 
 
 @pytest.mark.parametrize("path", ["/api/v1/schema/", "/api/v1/docs/", "/api/v1/docs/?script="])
