@@ -93,6 +93,11 @@ class DriveLocal:
     groups: dict[str, list[str]] = field(default_factory=dict)
     directory_refused: bool = False
     hits: list[tuple[str, str, str]] = field(default_factory=list)
+    # `hold_download(n)`: the n-th download waits for `release_downloads()`, and `holding`
+    # says it arrived: a test kills the worker that is waiting on it.
+    hold_at: int = 0
+    holding: threading.Event = field(default_factory=threading.Event)
+    released: threading.Event = field(default_factory=threading.Event)
     port: int = 0
     _ids: Any = field(default_factory=lambda: itertools.count(1))
     _server: ThreadingHTTPServer | None = None
@@ -179,6 +184,14 @@ class DriveLocal:
             for method, path, query in self.hits
             if "alt=media" in query or path.endswith("/export")
         )
+
+    def hold_download(self, number: int) -> None:
+        self.hold_at, self.released = number, threading.Event()
+        self.holding.clear()
+
+    def release_downloads(self) -> None:
+        self.hold_at = 0
+        self.released.set()
 
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/"
@@ -287,6 +300,13 @@ class DriveLocal:
         if not matched or matched[1] not in self.files:
             return _error(404, f"File not found: {matched[1] if matched else path}.", "notFound")
         file = self.files[matched[1]]
+        if (
+            (matched[2] or one("alt") == "media")
+            and self.hold_at
+            and self.downloads() == self.hold_at
+        ):
+            self.holding.set()
+            self.released.wait(timeout=300)
         if matched[2]:
             wanted = one("mimeType")
             if wanted not in file.exports:

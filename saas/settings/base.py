@@ -612,7 +612,7 @@ CONNECTOR_WEBSITE_MAX_PAGES = env.int("CONNECTOR_WEBSITE_MAX_PAGES", default=100
 CONNECTOR_RETRY_AFTER_MAX_SECONDS = env.int("CONNECTOR_RETRY_AFTER_MAX_SECONDS", default=3600)
 # A running sync that has not recorded progress for this long lost its worker: beat queues
 # it again and it resumes from its checkpoint.
-CONNECTOR_STALLED_MINUTES = env.int("CONNECTOR_STALLED_MINUTES", default=15)
+CONNECTOR_STALLED_MINUTES = env.float("CONNECTOR_STALLED_MINUTES", default=15.0)
 CONNECTOR_SCHEDULE_SECONDS = env.int("CONNECTOR_SCHEDULE_SECONDS", default=60)
 # A connector that mirrors its source's permissions reads them again (and nothing else) this
 # often, whatever its content schedule: how long a reader removed at the source may still
