@@ -68,6 +68,7 @@ from connectors.services import (
     connector_remove,
     connector_sync_request,
     drive_connector_add,
+    microsoft_connector_add,
     notion_connector_add,
     website_connector_add,
 )
@@ -472,6 +473,8 @@ def _source_add(actor: User, workspace: Workspace, fields: dict[str, Any]) -> Co
         return drive_connector_add(actor=actor, workspace=workspace, **fields)
     if kind == SourceKind.NOTION:
         return notion_connector_add(actor=actor, workspace=workspace, **fields)
+    if kind == SourceKind.MICROSOFT:
+        return microsoft_connector_add(actor=actor, workspace=workspace, **fields)
     return confluence_connector_add(actor=actor, workspace=workspace, **fields)
 
 

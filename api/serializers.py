@@ -445,12 +445,36 @@ class NotionSourceInput(ClosedSerializer):
     schedule = _schedule_field()
 
 
+class MicrosoftSourceInput(ClosedSerializer):
+    kind = _kind_field(SourceKind.MICROSOFT)
+    tenant_id = serializers.CharField(max_length=100, help_text="The Microsoft Entra tenant's id")
+    client_id = serializers.CharField(max_length=100, help_text="The app registration's id")
+    client_secret = _secret_field("The app registration's client secret.", max_length=1000)
+    site_url = serializers.URLField(
+        max_length=500, required=False, allow_blank=True, default="",
+        help_text="A SharePoint site whose document library to sync (or give `user`)",
+    )  # fmt: skip
+    user = serializers.EmailField(
+        required=False, allow_blank=True, default="",
+        help_text="A user whose OneDrive to sync (or give `site_url`)",
+    )  # fmt: skip
+    folder = serializers.CharField(
+        max_length=500, required=False, allow_blank=True, default="",
+        help_text="Only this folder of the library or drive (a path)",
+    )  # fmt: skip
+    mirror_permissions = serializers.BooleanField(
+        default=True, help_text="Each file is read here only by those it is shared with there"
+    )
+    schedule = _schedule_field()
+
+
 # The kinds the API adds, each with its body; a kind without one is added on the page.
 SOURCE_INPUTS: dict[str, type[ClosedSerializer]] = {
     SourceKind.WEBSITE: WebsiteSourceInput,
     SourceKind.GOOGLE_DRIVE: GoogleDriveSourceInput,
     SourceKind.CONFLUENCE: ConfluenceSourceInput,
     SourceKind.NOTION: NotionSourceInput,
+    SourceKind.MICROSOFT: MicrosoftSourceInput,
 }
 
 SOURCE_INPUT = PolymorphicProxySerializer(

@@ -210,7 +210,7 @@ def microsoft_connector_add(
     one folder of it, read through Microsoft Graph as an app registration (client
     credentials; an admin granted it Files.Read.All or Sites.Read.All). With
     `mirror_permissions`, each file is read here only by those it is shared with there."""
-    _ensure_manager(actor)
+    _ensure_manager(actor, workspace)
     site_url, user, folder = site_url.strip(), user.strip().lower(), folder.strip().strip("/")
     refusal = selection_refusal(site_url=site_url, user=user)
     if refusal:

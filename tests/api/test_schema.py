@@ -22,12 +22,12 @@ def test_schema_validates_without_warnings(tmp_path):
     assert "scheme: bearer" in schema
     # Credentials are accepted and never described as returned.
     components = yaml.safe_load(schema)["components"]["schemas"]
-    assert {"password", "key_file", "api_token", "token"} <= {
-        name for kind in ("Website", "GoogleDrive", "Confluence", "Notion")
+    assert {"password", "key_file", "api_token", "token", "client_secret"} <= {
+        name for kind in ("Website", "GoogleDrive", "Confluence", "Notion", "Microsoft")
         for name in components[f"{kind}SourceInputRequest"]["properties"]
     }  # fmt: skip
     assert "has_credentials" in components["Connector"]["properties"]
-    assert not {"password", "key_file", "api_token", "token", "credentials_encrypted"} & set(
+    assert not {"password", "key_file", "api_token", "token", "client_secret"} & set(
         components["Connector"]["properties"]
     )
 
