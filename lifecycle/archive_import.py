@@ -23,7 +23,7 @@ from lifecycle.export import FORMAT_VERSION
 from workspaces.embedding.model import embedding_model_in_force
 from workspaces.index_version import index_version_bump
 from workspaces.ingestion.term_stats import chunks_index_text, term_stats_add
-from workspaces.models import Chunk, Document, Workspace, WorkspaceGrant
+from workspaces.models import Chunk, Document, SourceGroup, Workspace, WorkspaceGrant
 
 
 class ArchiveRefused(Exception):
@@ -92,6 +92,16 @@ def _groups(archive: zipfile.ZipFile, users: dict[str, User]) -> dict[str, Group
     return groups
 
 
+def _source_groups(archive: zipfile.ZipFile) -> None:
+    """The sources' groups whose members documents' readers name (archives from before
+    source permissions have none)."""
+    if "source_groups.jsonl" in archive.namelist():
+        SourceGroup.objects.bulk_create(
+            SourceGroup(key=row["key"], members=row["members"])
+            for row in _rows(archive, "source_groups.jsonl")
+        )
+
+
 def _workspaces(archive: zipfile.ZipFile, users: dict[str, User]) -> dict[int, Workspace]:
     workspaces: dict[int, Workspace] = {}
     for row in _rows(archive, "workspaces.jsonl"):
@@ -145,6 +155,12 @@ def _documents(
             error=row["error"],
             version=row["version"],
             uploaded_by=users.get(row["uploaded_by"] or ""),
+            # Archives from before source permissions have neither.
+            source_url=row.get("source_url") or "",
+            readers_restricted=row.get("readers") is not None,
+            reader_emails=(row.get("readers") or {}).get("emails", []),
+            reader_groups=(row.get("readers") or {}).get("groups", []),
+            reader_domains=(row.get("readers") or {}).get("domains", []),
         )
         if row["file"]:
             # Saves the row too (upload_to needs its workspace and digest, both set).
@@ -278,6 +294,7 @@ def archive_import(*, path: str) -> dict[str, int]:
         _manifest_check(archive)
         users = _users(archive)
         groups = _groups(archive, users)
+        _source_groups(archive)
         workspaces = _workspaces(archive, users)
         grants = _grants(archive, workspaces, users, groups)
         documents, chunks = _documents(archive, workspaces, users)

@@ -33,7 +33,7 @@ from audit.services import audit_record
 from lifecycle.models import DataExport, ExportStatus
 from tenants.schemas import schema_name_current, tenant_current
 from workspaces.embedding.model import embedding_model_in_force
-from workspaces.models import Chunk, Document, Workspace, WorkspaceGrant
+from workspaces.models import Chunk, Document, SourceGroup, Workspace, WorkspaceGrant
 
 FORMAT_VERSION = 1
 LINK_SALT = "lifecycle.export.download"
@@ -54,7 +54,11 @@ Times are ISO 8601 in UTC. Ids are this organization's own; references between f
 - documents.jsonl: id, workspace_id, title, title_is_custom, original_name, kind, size,
   sha256, pages, tags, status, error, version, uploaded_by (email), created_at, updated_at,
   file (path of the original in this archive, or null if it was not stored), text (path of
-  the extracted text).
+  the extracted text), source_url (where a synced document lives at its source, or ""),
+  readers (null: read by whoever reads its workspace; else its source's readers, who alone
+  read it: {emails, groups (source_groups.jsonl keys), domains}).
+- source_groups.jsonl: key (the source's kind and the group's id there), members (emails),
+  for documents' readers.
 - files/<document id>/<original name>: the original file as uploaded.
 - text/<document id>.txt: the extracted text, the document's passages in order, separated
   by blank lines.
@@ -160,7 +164,20 @@ def _document_row(document: Document, emails: dict[int, str], file: str | None) 
         "updated_at": _time(document.updated_at),
         "file": file,
         "text": f"text/{document.pk}.txt",
+        "source_url": document.source_url,
+        "readers": {
+            "emails": document.reader_emails,
+            "groups": document.reader_groups,
+            "domains": document.reader_domains,
+        }
+        if document.readers_restricted
+        else None,
     }
+
+
+def _source_groups() -> Iterator[dict[str, Any]]:
+    for group in SourceGroup.objects.order_by("key"):
+        yield {"key": group.key, "members": group.members}
 
 
 def _documents_write(archive: zipfile.ZipFile, emails: dict[int, str]) -> dict[str, int]:
@@ -332,6 +349,7 @@ def archive_write(out: IO[bytes]) -> dict[str, int]:
             counts = _documents_write(archive, emails)
             counts["members.jsonl"] = _lines(archive, "members.jsonl", _members())
             counts["groups.jsonl"] = _lines(archive, "groups.jsonl", _groups())
+            counts["source_groups.jsonl"] = _lines(archive, "source_groups.jsonl", _source_groups())
             counts["workspaces.jsonl"] = _lines(archive, "workspaces.jsonl", _workspaces())
             counts["grants.jsonl"] = _lines(archive, "grants.jsonl", _grants(emails))
             counts["conversations.jsonl"] = _lines(

@@ -31,7 +31,8 @@ from tenants.schemas import schema_public_activate
 from tests.conftest import signed_in
 from tests.factories import OWNER_PASSWORD, make_member
 from tests.members.lifecycle_content import content_make, conversation_answered
-from workspaces.models import Chunk, Document, WorkspaceGrant
+from workspaces.models import Chunk, Document, SourceGroup, WorkspaceGrant
+from workspaces.readers import DocumentReaders, document_readers_set, source_group_members_set
 
 
 def _archive(response) -> zipfile.ZipFile:
@@ -142,6 +143,17 @@ def _content_summary() -> dict[str, object]:
         "groups": sorted(Group.objects.values_list("name", flat=True)),
         "grants": WorkspaceGrant.objects.count(),
         "files": sorted(bytes(d.file.read()) for d in Document.objects.all()),
+        "readers": sorted(
+            Document.objects.values_list(
+                "title",
+                "source_url",
+                "readers_restricted",
+                "reader_emails",
+                "reader_groups",
+                "reader_domains",
+            )
+        ),
+        "source_groups": sorted(SourceGroup.objects.values_list("key", "members")),
     }
 
 
@@ -152,6 +164,19 @@ def test_archive_imported_into_a_fresh_organization_gives_back_documents_chunks_
     conversation_answered(
         user=owner_a, question="Where do receipts go?", document=content.documents[1], rating=-1
     )
+    # A synced document with its source's readers: they travel with it, or the import would
+    # open it to the whole workspace.
+    source_group_members_set(key="google_drive:team@example.com", members=["reader@example.com"])
+    Document.objects.filter(pk=content.documents[0].pk).update(
+        source_url="https://drive.example/d/1"
+    )
+    document_readers_set(
+        document=content.documents[0],
+        readers=DocumentReaders(
+            restricted=True, emails=frozenset({"owner@alpha.example"}),
+            groups=frozenset({"google_drive:team@example.com"}), domains=frozenset({"alpha.example"}),
+        ),
+    )  # fmt: skip
     path = tmp_path / "alpha.zip"
     with path.open("wb") as out:
         archive_write(out)
