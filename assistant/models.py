@@ -141,6 +141,14 @@ class Citation(models.Model):
     passage_text = models.TextField()
     quote = models.TextField(blank=True)  # the cited sentences, or the passage's opening
     score = models.FloatField()
+    # The cited document's readers (workspaces.Document's four fields), copied as the
+    # document is deleted (assistant.citations_readers): the copies of its title and passage
+    # above outlive it, and the access policy (readers_allow) keeps deciding who reads them.
+    # Left as they are (not restricted) while the document lives: its own readers decide.
+    readers_restricted = models.BooleanField(default=False)
+    reader_emails = ArrayField(models.CharField(max_length=254), default=list, blank=True)
+    reader_groups = ArrayField(models.CharField(max_length=300), default=list, blank=True)
+    reader_domains = ArrayField(models.CharField(max_length=253), default=list, blank=True)
 
     class Meta:
         ordering = ["message_id", "marker"]

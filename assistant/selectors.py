@@ -33,6 +33,7 @@ from assistant.models import (
 from workspaces.access import (
     document_ids_readable,
     document_ids_withheld,
+    readers_allow,
     workspace_ids_editable,
     workspace_ids_manageable,
     workspace_ids_readable,
@@ -50,11 +51,15 @@ ANSWER_WITHHELD = (
 
 def _cited_unreadable(*, user: User) -> Q:
     """Citations of a workspace `user` may not read now, or of a document whose source's
-    readers keep it from them. A workspace or document deleted since hides nothing: its
-    content is gone (the citation shows "source removed")."""
+    readers keep it from them. A workspace or document deleted since hides nothing of its
+    own (the citation shows "source removed"), but the citation's copies of its title and
+    passage stay with the document's readers as they were when it was deleted (copied onto
+    the citation then: assistant.citation_readers)."""
     unreadable = Workspace.objects.exclude(id__in=workspace_ids_readable(user=user)).values("id")
-    return Q(workspace_id_at_answer__in=unreadable) | Q(
-        document_id__in=document_ids_withheld(user=user)
+    return (
+        Q(workspace_id_at_answer__in=unreadable)
+        | Q(document_id__in=document_ids_withheld(user=user))
+        | (Q(document_id__isnull=True, readers_restricted=True) & ~readers_allow(user=user))
     )
 
 
@@ -174,7 +179,7 @@ def citation_get_readable(*, user: User, citation_id: int) -> Citation | None:
             message__conversation__user=user,
             workspace_id_at_answer__in=workspace_ids_readable(user=user),
         )
-        .exclude(document_id__in=document_ids_withheld(user=user))
+        .exclude(_cited_unreadable(user=user))
         .select_related("chunk", "document__workspace", "message")
         .first()
     )
