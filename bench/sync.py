@@ -213,8 +213,9 @@ def main() -> None:
 
         with tenant_context(organization):
             uploaded = workspace_create(actor=owner, name="Uploaded")
-        files = [(drive.files[file_id].name, drive.files[file_id].content)
-                 for file_id in ids if file_id in drive.files]  # fmt: skip
+        # The folder as it is now: as many files as the first sync read.
+        files = [(file.name, file.content) for file in list(drive.files.values())
+                 if folder.id in file.parents]  # fmt: skip
         start = time.perf_counter()
         with tenant_context(organization):
             for name, content in files:
