@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile, File
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.template.defaultfilters import filesizeformat
 from django.utils.text import slugify
 
@@ -151,12 +151,21 @@ def _ensure_readable_format(upload: File[bytes], name: str) -> None:
         raise WorkspaceError(f"“{name}”: {reason}") from None
 
 
-def _ensure_new_content(workspace: Workspace, sha256: str, name: str) -> None:
-    existing = Document.objects.filter(workspace=workspace, sha256=sha256).first()
-    if existing is not None:
-        raise WorkspaceError(
-            f"“{name}” has the same content as “{existing.title}”, already in this workspace."
-        )
+def _ensure_new_content(actor: User, workspace: Workspace, sha256: str, name: str) -> None:
+    """Refuse content already in the workspace, naming the document holding it only to
+    someone its readers let read it (a title is content too)."""
+    existing = (
+        Document.objects.filter(workspace=workspace, sha256=sha256)
+        .annotate(readable=ExpressionWrapper(readers_allow(user=actor), BooleanField()))
+        .values_list("title", "readable")
+        .first()
+    )
+    if existing is None:
+        return
+    title, readable = existing
+    if not readable:
+        raise WorkspaceError(f"“{name}” has the same content as a document already here.")
+    raise WorkspaceError(f"“{name}” has the same content as “{title}”, already in this workspace.")
 
 
 @transaction.atomic
@@ -177,7 +186,7 @@ def document_upload(
     source."""
     _ensure_level(actor, workspace, WorkspaceRole.EDITOR)
     normalised = _tags(tags)
-    sha256 = _upload_check(workspace, upload)
+    sha256 = _upload_check(actor, workspace, upload)
     cap_ensure(organization=tenant_current(), meter="documents", adding_bytes=upload.size or 0)
     return _document_store(
         actor=actor, workspace=workspace, upload=upload, sha256=sha256, title=title,
@@ -185,13 +194,13 @@ def document_upload(
     )  # fmt: skip
 
 
-def _upload_check(workspace: Workspace, upload: File[bytes]) -> str:
+def _upload_check(actor: User, workspace: Workspace, upload: File[bytes]) -> str:
     """The file's sha256, once it is known to be small enough, readable and new here."""
     name = upload.name or "document"
     _ensure_size(name, upload.size or 0)
     _ensure_readable_format(upload, name)
     sha256 = _sha256(upload)
-    _ensure_new_content(workspace, sha256, name)
+    _ensure_new_content(actor, workspace, sha256, name)
     return sha256
 
 
@@ -287,7 +296,7 @@ def documents_upload(
     for upload in uploads:
         name = upload.name or "document"
         try:
-            sha256 = _upload_check(workspace, upload)
+            sha256 = _upload_check(actor, workspace, upload)
             if sha256 in earlier:
                 raise WorkspaceError(
                     f"“{name}” has the same content as “{earlier[sha256]}”, earlier in this upload."
@@ -306,7 +315,9 @@ def documents_upload(
         earlier[sha256] = name
         adding_bytes += upload.size or 0
         accepted.append((upload, sha256))
-    earlier_versions = {id(upload): _earlier_version(workspace, upload) for upload, _ in accepted}
+    earlier_versions = {
+        id(upload): _earlier_version(actor, workspace, upload) for upload, _ in accepted
+    }
     folders = {id(upload): path for upload, path in zip(uploads, paths, strict=False)}
     if len(paths) != len(uploads):
         folders = {}
@@ -327,12 +338,17 @@ def documents_upload(
     return outcome
 
 
-def _earlier_version(workspace: Workspace, upload: File[bytes]) -> Document | None:
+def _earlier_version(actor: User, workspace: Workspace, upload: File[bytes]) -> Document | None:
     """The document already here that this file looks like a new version of: one of the
-    same title or file name, case aside ("Handbook.pdf" after "handbook.pdf")."""
+    same title or file name, case aside ("Handbook.pdf" after "handbook.pdf"), among those
+    the uploader may read (one kept from them by its readers is neither named nor offered)."""
     name = upload.name or "document"
     same = Q(title__iexact=_title_from_name(name)) | Q(original_name__iexact=name[:255])
-    return Document.objects.filter(same, workspace=workspace).order_by("-updated_at").first()
+    return (
+        Document.objects.filter(same, readers_allow(user=actor), workspace=workspace)
+        .order_by("-updated_at")
+        .first()
+    )
 
 
 @transaction.atomic
@@ -449,7 +465,7 @@ def document_replace(*, actor: User, document: Document, upload: File[bytes]) ->
     sha256 = _sha256(upload)
     if sha256 == document.sha256:
         raise WorkspaceError("That file is identical to the current version.")
-    _ensure_new_content(document.workspace, sha256, name)
+    _ensure_new_content(actor, document.workspace, sha256, name)
     document.sha256, document.size, document.original_name = sha256, upload.size or 0, name[:255]
     document.kind = _kind_from_name(name)
     document.version += 1
