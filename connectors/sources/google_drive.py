@@ -252,7 +252,7 @@ class GoogleDriveSource:
                     if error.resp.status == 404:
                         continue  # gone, or no longer shared with us: the content sync prunes it
                     raise
-                found[source_id] = self._file_readers(file)
+                found[source_id] = Readers() if file.get("trashed") else self._file_readers(file)
             return ReadersListing(readers=found, cursor=start)
         except HttpError as error:
             raise SourceUnavailable(
@@ -269,7 +269,13 @@ class GoogleDriveSource:
             ))  # fmt: skip
             for change in page.get("changes", []):
                 file = change.get("file")
-                if change["fileId"] in wanted and file is not None and not change.get("removed"):
+                if change["fileId"] not in wanted:
+                    continue
+                if change.get("removed") or file is None or not self._in_scope(file):
+                    # Deleted, trashed, moved out or no longer shared with us: nobody reads
+                    # it here until the next content sync removes it.
+                    found[change["fileId"]] = Readers()
+                else:
                     found[change["fileId"]] = self._file_readers(file)
             if page.get("newStartPageToken"):
                 return ReadersListing(readers=found, cursor=page["newStartPageToken"])

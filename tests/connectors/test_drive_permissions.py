@@ -190,6 +190,23 @@ def test_a_reader_removed_at_the_source_loses_the_document_after_the_permission_
     assert _titles(people["bob"], open_workspace) == {"travel", "faq"}
 
 
+def test_a_file_gone_from_drive_is_read_by_nobody_from_the_next_permission_sync(
+    owner_a: User, open_workspace: Workspace, drive: DriveLocal, files: dict[str, str],
+    people: dict[str, User],
+):  # fmt: skip
+    """Before the content sync removes its document, the permission-only sync (which reads
+    the changes feed from its last run on) already lets nobody read it."""
+    connector = _connect(owner_a, open_workspace, drive, files["folder"])
+    connector_readers_sync(connector_id=connector.pk)  # the first run: every item, a cursor
+    drive.delete(files["faq"])
+
+    assert connector_readers_sync(connector_id=connector.pk) == 1
+
+    assert Document.objects.filter(title="faq").exists()  # until the content sync prunes it
+    assert _titles(people["cy"], open_workspace) == set()
+    assert "faq" not in _titles(people["ann"], open_workspace)
+
+
 def test_an_api_key_reads_only_documents_without_readers(
     org_a: Organization, owner_a: User, open_workspace: Workspace, drive: DriveLocal,
     files: dict[str, str],
