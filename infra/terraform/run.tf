@@ -27,8 +27,11 @@ locals {
     STRIPE_WEBHOOK_SECRET = "stripe-webhook-secret"
     SENTRY_DSN            = "sentry-dsn"
   }
-  web_env         = merge(local.common_env, local.vertex_env, local.email_env, { FORWARDED_ALLOW_IPS = "169.254.0.0/16" })
-  worker_env      = merge(local.common_env, local.vertex_env, local.email_env)
+  # The web and the workers reach Cloud SQL through the PgBouncer sidecar of their instance
+  # (transaction pooling; docs/architecture.md, "Connections"); the migrate job connects directly.
+  pooled_env      = { DATABASE_PGBOUNCER = "127.0.0.1:6432" }
+  web_env         = merge(local.common_env, local.vertex_env, local.email_env, local.pooled_env, { FORWARDED_ALLOW_IPS = "169.254.0.0/16" })
+  worker_env      = merge(local.common_env, local.vertex_env, local.email_env, local.pooled_env)
   # Four schemas behind are migrated at a time, each in a forked process (docs/operations/deploy.md).
   migrate_env     = { BASE_DOMAIN = var.base_domain, LOG_FORMAT = "json", MIGRATE_SCHEMAS_PROCESSES = "4" }
   web_secrets     = { for env, name in local.secret_env : env => name if contains(local.secrets_read.web, name) }
@@ -60,8 +63,36 @@ resource "google_cloud_run_v2_service" "web" {
       }
     }
 
+    # PgBouncer (infra/pgbouncer/run.sh, settings in infra/pgbouncer/pooling.ini): the app's
+    # connections are pooled per transaction onto at most default_pool_size server
+    # connections, each closed after server_lifetime so its backend's memory stays bounded.
     containers {
-      image = var.image
+      name    = "pgbouncer"
+      image   = var.image
+      command = ["/app/infra/pgbouncer/run.sh"]
+      resources {
+        limits = { cpu = "0.5", memory = "256Mi" }
+      }
+      startup_probe {
+        tcp_socket {
+          port = 6432
+        }
+      }
+      env {
+        name = "DATABASE_URL"
+        value_source {
+          secret_key_ref {
+            secret  = local.secret_ids["database-url"]
+            version = "latest"
+          }
+        }
+      }
+    }
+
+    containers {
+      name       = "app"
+      image      = var.image
+      depends_on = ["pgbouncer"]
       ports {
         container_port = 8080
       }
@@ -136,9 +167,37 @@ resource "google_cloud_run_v2_worker_pool" "worker" {
       }
     }
 
+    # PgBouncer (infra/pgbouncer/run.sh, settings in infra/pgbouncer/pooling.ini): the app's
+    # connections are pooled per transaction onto at most default_pool_size server
+    # connections, each closed after server_lifetime so its backend's memory stays bounded.
     containers {
+      name    = "pgbouncer"
       image   = var.image
-      command = each.value.command
+      command = ["/app/infra/pgbouncer/run.sh"]
+      resources {
+        limits = { cpu = "0.5", memory = "256Mi" }
+      }
+      startup_probe {
+        tcp_socket {
+          port = 6432
+        }
+      }
+      env {
+        name = "DATABASE_URL"
+        value_source {
+          secret_key_ref {
+            secret  = local.secret_ids["database-url"]
+            version = "latest"
+          }
+        }
+      }
+    }
+
+    containers {
+      name       = "app"
+      image      = var.image
+      command    = each.value.command
+      depends_on = ["pgbouncer"]
       resources {
         limits = { cpu = "2", memory = "4Gi" }
       }

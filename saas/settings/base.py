@@ -93,10 +93,6 @@ INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_
 
 TENANT_MODEL = "tenants.Organization"
 TENANT_DOMAIN_MODEL = "tenants.Domain"
-# django-tenants otherwise sends `SET search_path` before every statement, a round trip
-# each; limited, once after each change of tenant on a connection (and again after a
-# rollback, which undoes it).
-TENANT_LIMIT_SET_CALLS = True
 # New organizations are copied from this schema (tenants.schema_clone) instead of running
 # every migration per signup; it is an Organization row, so migrate_schemas keeps it current.
 ORGANIZATION_TEMPLATE_SCHEMA = "tenant_template"
@@ -178,8 +174,18 @@ ASGI_APPLICATION = "saas.asgi.application"
 _database = env.db("DATABASE_URL")
 # A unix-socket host arrives percent-encoded in the URL (postgres://user@%2Fpath/db).
 _database["HOST"] = unquote(str(_database.get("HOST", "")))
-_database["ENGINE"] = "django_tenants.postgresql_backend"
+# django-tenants' backend with the schema set in each transaction rather than on the session,
+# so that a pooler in transaction mode cannot hand one organization's schema to another's
+# statements (tenants/postgresql_backend/base.py; docs/architecture.md, "Connections").
+_database["ENGINE"] = "tenants.postgresql_backend"
 _database["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
+# host:port of a PgBouncer in front of DATABASE_URL's server (production: a sidecar of each
+# instance, infra/pgbouncer/), which pools connections per transaction; the user, password and
+# database stay DATABASE_URL's. Over the loopback: no TLS to it (it has its own to the server).
+DATABASE_PGBOUNCER = env.str("DATABASE_PGBOUNCER", default="")
+if DATABASE_PGBOUNCER:
+    _database["HOST"], _database["PORT"] = DATABASE_PGBOUNCER.rsplit(":", 1)
+    _database.setdefault("OPTIONS", {})["sslmode"] = "disable"
 DATABASES = {"default": _database}
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

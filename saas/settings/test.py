@@ -32,8 +32,12 @@ STORAGES["staticfiles"] = {  # noqa: F405
 # Tests get a queue of their own, so a development worker on the same Redis never takes
 # (and runs against the development database) a task queued by a test. The checkout's path
 # is in the name because two checkouts testing at once share the machine's Redis, and each
-# has its own embedded database.
-CELERY_TASK_DEFAULT_QUEUE = "tests-" + hashlib.sha256(str(BASE_DIR).encode()).hexdigest()[:12]  # noqa: F405
+# has its own embedded database. A test that runs a worker process of its own names a queue
+# of its own in the environment (tests/tenants/test_pooled_connections.py).
+CELERY_TASK_DEFAULT_QUEUE = env.str(  # noqa: F405
+    "CELERY_TASK_DEFAULT_QUEUE",
+    default="tests-" + hashlib.sha256(str(BASE_DIR).encode()).hexdigest()[:12],  # noqa: F405
+)
 WHITENOISE_USE_FINDERS = True
 # Loading torch in the background slows a freshly started test server's first pages for
 # seconds on a busy machine; the tests that ask questions wait for the model instead.
@@ -49,5 +53,8 @@ ANSWER_CACHE_PREFIX = f"tests-{os.getpid()}-{os.urandom(4).hex()}"
 RATE_LIMIT_KEY_PREFIX = "ratelimit-" + CELERY_TASK_DEFAULT_QUEUE
 # Each test runs in one transaction that only the test thread's connection sees: async views'
 # database work stays on that thread (tests/assistant/test_concurrent_streams.py turns the
-# production pool back on).
-ASYNC_DATABASE_IN_CALLERS_THREAD = True
+# production pool back on, and so does a server process serving committed data in
+# tests/tenants/test_pooled_connections.py).
+ASYNC_DATABASE_IN_CALLERS_THREAD = env.bool(  # noqa: F405
+    "ASYNC_DATABASE_IN_CALLERS_THREAD", default=True
+)
