@@ -3,16 +3,25 @@
 from accounts.secrets_at_rest import SecretUnreadable
 from connectors.credentials import credentials_open
 from connectors.models import Connector, SourceKind
-from connectors.sources import Source, SourceUnavailable
+from connectors.sources import PermissionSource, Source, SourceUnavailable
 from connectors.sources.confluence import ConfluenceSource
 from connectors.sources.google_drive import GoogleDriveSource
 from connectors.sources.microsoft import MicrosoftDriveSource
 from connectors.sources.notion import NotionSource
 from connectors.sources.website import WebsiteSource
 
+SOURCE_CLASSES: dict[SourceKind, type] = {
+    SourceKind.WEBSITE: WebsiteSource,
+    SourceKind.GOOGLE_DRIVE: GoogleDriveSource,
+    SourceKind.CONFLUENCE: ConfluenceSource,
+    SourceKind.NOTION: NotionSource,
+    SourceKind.MICROSOFT: MicrosoftDriveSource,
+}
 # The kinds whose sources say who may read each item (connectors.sources.PermissionSource):
-# only their connectors' documents carry readers and have a permission-only sync.
-PERMISSION_KINDS = frozenset({SourceKind.GOOGLE_DRIVE, SourceKind.CONFLUENCE})
+# only their connectors have a permission-only sync, and their page says so.
+PERMISSION_KINDS = frozenset(
+    kind for kind, source in SOURCE_CLASSES.items() if issubclass(source, PermissionSource)
+)
 
 
 def connector_source(connector: Connector) -> Source:

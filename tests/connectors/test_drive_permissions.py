@@ -21,7 +21,8 @@ from api.services import api_key_create
 from assistant.answering import answer_events
 from assistant.conversations import question_ask
 from assistant.models import Citation, Message
-from connectors.models import Connector, SyncState
+from connectors.kinds import PERMISSION_KINDS
+from connectors.models import Connector, SourceKind, SyncState
 from connectors.permissions import connector_readers_sync
 from connectors.services import (
     connector_sync_request,
@@ -292,3 +293,9 @@ def test_beat_queues_permission_syncs_more_often_than_content_syncs(
     assert connectors_readers_due_queue() == 1
     Connector.objects.filter(pk=connector.pk).update(paused=True)
     assert connectors_readers_due_queue() == 0
+
+
+def test_the_kinds_whose_sources_have_permissions():
+    assert PERMISSION_KINDS == {
+        SourceKind.GOOGLE_DRIVE, SourceKind.CONFLUENCE, SourceKind.MICROSOFT,
+    }  # fmt: skip
