@@ -278,10 +278,10 @@ SELECT quote_ident(c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.r
 WHERE n.nspname = %s AND c.relkind IN ('r', 'p') ORDER BY 1
 """
 MEMORY_SQL = """
-SELECT pg_backend_pid(), sum(total_bytes),
-       sum(total_bytes) FILTER (WHERE name IN ('CacheMemoryContext', 'index info')
-                                 OR parent = 'CacheMemoryContext')
-FROM pg_backend_memory_contexts
+WITH context AS (SELECT * FROM pg_backend_memory_contexts),
+     cache AS (SELECT path[level] AS id, level FROM context WHERE name = 'CacheMemoryContext')
+SELECT pg_backend_pid(), (SELECT sum(total_bytes) FROM context),
+       (SELECT sum(context.total_bytes) FROM context, cache WHERE context.path[cache.level] = cache.id)
 """
 
 
@@ -301,7 +301,8 @@ def _memory() -> dict[str, Any]:
     with connection.cursor() as cursor:
         cursor.execute(MEMORY_SQL)
         pid, total, cache = cursor.fetchone()
-    return {"contexts_mb": round(total / 2**20, 2), "catalog_cache_mb": round(cache / 2**20, 2),
+    return {"contexts_mb": round(float(total) / 2**20, 2),
+            "catalog_cache_mb": round(float(cache) / 2**20, 2),
             "rss_anon_mb": _rss_anon_mb(pid)}  # fmt: skip
 
 
@@ -323,7 +324,9 @@ def part_memory(args: argparse.Namespace) -> dict[str, Any]:
 
     from tenants.models import Organization
 
-    organizations = list(Organization.objects.filter(slug__startswith="poolbench-").order_by("pk"))
+    organizations = list(
+        Organization.objects.filter(slug__startswith="poolbench-").order_by("pk")[: args.orgs]
+    )
     with connection.cursor() as cursor:
         cursor.execute(TABLES_SQL, [organizations[0].schema_name])
         tables = [row[0] for row in cursor.fetchall()]
