@@ -84,6 +84,8 @@ class Claim:
     # False for an answer written again (Regenerate, Retry, a stream taken over): the
     # person asked for a new answer, not the cached one.
     cache_allowed: bool = True
+    # Posted where others read it (Conversation.in_channel): documents without readers only.
+    shared: bool = False
 
 
 def searchable_workspace_ids(*, user: User, scope_ids: Sequence[int]) -> list[int]:
@@ -140,6 +142,7 @@ def message_claim(*, message_id: int) -> Claim | None:
         filters=RetrievalFilters.from_dict(message.search_filters),
         # Searched before: this message was answered (or began to be) once already.
         cache_allowed=not message.search_query,
+        shared=conversation.in_channel,
     )
 
 
@@ -156,7 +159,9 @@ def answer_cache_lookup(*, claim: Claim, query: str, provider: AnswerProvider) -
     workspace_ids = searchable_workspace_ids(user=claim.user, scope_ids=claim.scope_ids)
     # Two people who read the same workspaces may be kept from different documents of them
     # by their sources' readers: they share an answer only when they are kept from the same.
-    withheld = sorted(document_ids_withheld(user=claim.user, workspace_ids=workspace_ids))
+    withheld = sorted(
+        document_ids_withheld(user=claim.user, workspace_ids=workspace_ids, shared=claim.shared)
+    )
     key = answer_cache_key(
         provider=provider, question=query, workspace_ids=workspace_ids, filters=claim.filters,
         withheld_document_ids=withheld,
@@ -164,7 +169,7 @@ def answer_cache_lookup(*, claim: Claim, query: str, provider: AnswerProvider) -
     hit = answer_cache_get(key=key) if key and claim.cache_allowed else None
     if hit is not None:
         cited = {citation.chunk_id for citation in hit.citations}
-        readable = document_ids_readable(user=claim.user, within=workspace_ids)
+        readable = document_ids_readable(user=claim.user, within=workspace_ids, shared=claim.shared)
         present = Chunk.objects.filter(pk__in=cited, document_id__in=readable).count()
         if present != len(cited):
             hit = None
@@ -199,6 +204,7 @@ def answer_prepare(
         query_vector=query_vector,
         filters=claim.filters,
         distinct=True,
+        shared=claim.shared,
     )
     language = workspace_language(workspace_id=workspace_ids[0]) if workspace_ids else "english"
     chunks = passages_rerank(query=focus, chunks=chunks, language=language)[:wanted]

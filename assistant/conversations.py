@@ -55,12 +55,14 @@ def question_ask(
     conversation: Conversation | None = None,
     scope_ids: Sequence[int] = (),
     filters: RetrievalFilters | None = None,
+    in_channel: bool = False,
 ) -> tuple[Conversation, Message, Message]:
     """The user's message and the assistant's pending reply; a new conversation when none
-    is given. The scope keeps only workspaces the user may read. The question is counted
-    against the plan's cap first (raising CapReached at the cap), outside the transaction
-    below, so the counter's row lock is held for one statement only; an answer that finds
-    nothing gives it back (assistant.answering.answer_finish)."""
+    is given (`in_channel`: one answered where others read it, Conversation.in_channel). The
+    scope keeps only workspaces the user may read. The question is counted against the
+    plan's cap first (raising CapReached at the cap), outside the transaction below, so the
+    counter's row lock is held for one statement only; an answer that finds nothing gives it
+    back (assistant.answering.answer_finish)."""
     text = question_text_checked(text)
     if conversation is not None and conversation.user_id != user.pk:
         raise Conversation.DoesNotExist
@@ -72,7 +74,7 @@ def question_ask(
     with transaction.atomic():
         return _question_store(
             user=user, text=text, conversation=conversation, scope_ids=scope_ids,
-            counted=counted, filters=filters or RetrievalFilters(),
+            counted=counted, filters=filters or RetrievalFilters(), in_channel=in_channel,
         )  # fmt: skip
 
 
@@ -84,9 +86,12 @@ def _question_store(
     scope_ids: Sequence[int],
     counted: bool,
     filters: RetrievalFilters,
+    in_channel: bool,
 ) -> tuple[Conversation, Message, Message]:
     if conversation is None:
-        conversation = Conversation.objects.create(user=user, title=_title_from(text))
+        conversation = Conversation.objects.create(
+            user=user, title=_title_from(text), in_channel=in_channel
+        )
     conversation.scope.set(list(workspace_ids_readable(user=user, within=scope_ids)))
     question = Message.objects.create(conversation=conversation, role=MessageRole.USER, text=text)
     reply = Message.objects.create(

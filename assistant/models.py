@@ -17,6 +17,9 @@ class Conversation(models.Model):
     # The workspaces the user chose to search; empty means every workspace they may read
     # (checked again at each question: a grant removed since then no longer counts).
     scope = models.ManyToManyField(Workspace, blank=True, related_name="+")
+    # Answered where others read the answers too (a Slack channel's thread): answered only
+    # from documents without readers of their own (workspaces.access.readers_allow, shared).
+    in_channel = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -52,8 +52,11 @@ class SlackQuestion:
     # The thread to answer in; "" for a slash command, whose answer starts its own thread.
     thread_ts: str = ""
     response_url: str = ""  # a slash command's: for ephemeral replies
+    # A direct message to the app, which only the asker reads. Anywhere else (a channel, a
+    # group conversation, a slash command) others read the answer too.
+    direct: bool = False
 
-    def as_dict(self) -> dict[str, str]:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -132,6 +135,8 @@ def slack_question_answer(*, question: SlackQuestion) -> None:
             text=question.text,
             conversation=thread.conversation if thread else None,
             scope_ids=scope,
+            # Read by the whole channel: only what needs no reader's permission.
+            in_channel=not question.direct,
         )
     except CapReached as refusal:
         _ephemeral(client, question, refusal.message_for(member))

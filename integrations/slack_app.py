@@ -63,12 +63,22 @@ def _team(context: BoltContext) -> SlackTeam | None:
 
 
 def _question_queue(
-    context: BoltContext, *, channel: str, user: str, text: str, thread_ts: str, key: str
+    context: BoltContext,
+    *,
+    channel: str,
+    user: str,
+    text: str,
+    thread_ts: str,
+    key: str,
+    direct: bool = False,
 ) -> None:
     team = _team(context)
     if team is None or not text or not _first_delivery(team.team_id, channel, key):
         return
-    question = {"channel_id": channel, "slack_user_id": user, "text": text, "thread_ts": thread_ts}
+    question = {
+        "channel_id": channel, "slack_user_id": user, "text": text, "thread_ts": thread_ts,
+        "direct": direct,
+    }  # fmt: skip
     _queue(team, slack_question_task, question)
 
 
@@ -109,6 +119,7 @@ def on_message(event: dict[str, Any], context: BoltContext) -> None:
         text=_without_mention(text, context.bot_user_id),
         thread_ts=thread_ts or event["ts"],
         key=event["ts"],
+        direct=event.get("channel_type") == "im",
     )
 
 

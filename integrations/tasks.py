@@ -14,7 +14,7 @@ from integrations.asking import (
 
 
 @shared_task(acks_late=False)
-def slack_question_task(question: dict[str, str]) -> None:
+def slack_question_task(question: dict[str, Any]) -> None:
     # Not acks_late: a worker dying mid-answer must not answer a second time (the question
     # was counted and "Thinking…" posted); the asker asks again.
     slack_question_answer(question=SlackQuestion(**question))

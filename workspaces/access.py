@@ -84,13 +84,15 @@ def workspace_ids_manageable(
     return _workspace_ids_at_level(user=user, needed=WorkspaceRole.MANAGER, within=within)
 
 
-def readers_allow(*, user: User, prefix: str = "") -> Q:
+def readers_allow(*, user: User, prefix: str = "", shared: bool = False) -> Q:
     """The readers half of the policy, on documents (`prefix`: the path to a document from
     the model queried, e.g. "document__"): documents without readers, and those whose
-    readers name `user`."""
+    readers name `user`. `shared`: what is read is shown to an audience beyond `user` (an
+    answer posted in a Slack channel), nobody in particular: documents without readers
+    only."""
     allowed = Q(**{f"{prefix}readers_restricted": False})
     email = user.email.strip().lower()
-    if user.is_service_account or "@" not in email:
+    if shared or user.is_service_account or "@" not in email:
         return allowed
     domain = email.rpartition("@")[2]
     groups = SourceGroup.objects.filter(members__contains=[email]).values("key")
@@ -102,23 +104,26 @@ def readers_allow(*, user: User, prefix: str = "") -> Q:
     )
 
 
-def documents_readable(*, user: User, within: Iterable[int] | None = None) -> QuerySet[Document]:
+def documents_readable(
+    *, user: User, within: Iterable[int] | None = None, shared: bool = False
+) -> QuerySet[Document]:
     """The documents `user` may read (in the workspaces `within`, if given): the workspace
-    grant and the document's readers, in one query."""
+    grant and the document's readers, in one query (`shared`: see readers_allow)."""
     return Document.objects.filter(
-        readers_allow(user=user), workspace_id__in=workspace_ids_readable(user=user, within=within)
+        readers_allow(user=user, shared=shared),
+        workspace_id__in=workspace_ids_readable(user=user, within=within),
     )
 
 
 def document_ids_readable(
-    *, user: User, within: Iterable[int] | None = None
+    *, user: User, within: Iterable[int] | None = None, shared: bool = False
 ) -> QuerySet[Document, int]:
     """documents_readable's ids, as a subquery (`document_id__in=...`)."""
-    return documents_readable(user=user, within=within).values_list("id", flat=True)
+    return documents_readable(user=user, within=within, shared=shared).values_list("id", flat=True)
 
 
 def document_ids_withheld(
-    *, user: User, workspace_ids: Iterable[int] | None = None
+    *, user: User, workspace_ids: Iterable[int] | None = None, shared: bool = False
 ) -> QuerySet[Document, int]:
     """The documents of the workspaces `workspace_ids` (None: all) that `user` may not read
     for their readers alone: what a read of those workspaces' passages leaves out (the
@@ -127,7 +132,7 @@ def document_ids_withheld(
     restricted = Document.objects.filter(readers_restricted=True)
     if workspace_ids is not None:
         restricted = restricted.filter(workspace_id__in=list(workspace_ids))
-    return restricted.exclude(readers_allow(user=user)).values_list("id", flat=True)
+    return restricted.exclude(readers_allow(user=user, shared=shared)).values_list("id", flat=True)
 
 
 def workspace_level(*, user: User, workspace: Workspace) -> WorkspaceRole | None:

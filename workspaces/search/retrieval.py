@@ -358,11 +358,14 @@ def chunks_retrieve(
     query_vector: list[float] | None = None,
     filters: RetrievalFilters | None = None,
     distinct: bool = False,
+    shared: bool = False,
 ) -> list[RetrievedChunk]:
     """The top `k` chunks for `query` that `user` may read, among the workspaces `within`
     (None: all of them); the access policy decides which. `filters` narrow it further, in
     the same SQL. A caller that has embedded the query already passes `query_vector`.
-    `distinct`: each passage text once (answers), though several documents hold it."""
+    `distinct`: each passage text once (answers), though several documents hold it.
+    `shared`: for an audience beyond `user` (a Slack channel): documents without readers
+    only (workspaces.access.readers_allow)."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}")
     query = query.strip()[: settings.RETRIEVAL_MAX_QUERY_CHARS]
@@ -376,7 +379,7 @@ def chunks_retrieve(
     workspace_ids = sorted(language_of)
     # Documents of these workspaces whose source's readers keep them from `user`: both legs
     # leave their chunks out, in the same SQL (workspaces.access).
-    withheld = list(document_ids_withheld(user=user, workspace_ids=workspace_ids))
+    withheld = list(document_ids_withheld(user=user, workspace_ids=workspace_ids, shared=shared))
     candidates = candidates or max(settings.RETRIEVAL_CANDIDATES, k)
     params: dict[str, Any] = {
         "workspace_ids": workspace_ids,
