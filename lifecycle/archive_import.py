@@ -256,6 +256,12 @@ def _conversations(
                         passage_text=cited["passage_text"],
                         quote=cited["quote"],
                         score=cited["score"],
+                        # A deleted restricted document's readers (archives from before
+                        # have none): its copies stay with them.
+                        readers_restricted=cited.get("readers") is not None,
+                        reader_emails=(cited.get("readers") or {}).get("emails", []),
+                        reader_groups=(cited.get("readers") or {}).get("groups", []),
+                        reader_domains=(cited.get("readers") or {}).get("domains", []),
                     )
                 )
         Citation.objects.bulk_create(citations)

@@ -67,7 +67,8 @@ Times are ISO 8601 in UTC. Ids are this organization's own; references between f
 - conversations.jsonl: id, user (email), title, created_at, updated_at, messages: a list of
   {id, role (user, assistant), text, status, created_at, citations: a list of {marker,
   document_id (null once the document was deleted), ordinal (of the cited passage, or
-  null), document_title, page, heading_path, quote, passage_text, score}}.
+  null), document_title, page, heading_path, quote, passage_text, score, readers (null, or
+  the deleted document's readers, who alone read the citation: as documents' readers)}}.
 - feedback.jsonl: message_id, user (email), rating (1 helpful, -1 not), comment,
   created_at, updated_at.
 - audit.jsonl: created_at, actor (email as recorded, "" for the system), action,
@@ -272,6 +273,13 @@ def _conversations(
                     "quote": citation.quote,
                     "passage_text": citation.passage_text,
                     "score": citation.score,
+                    "readers": {
+                        "emails": citation.reader_emails,
+                        "groups": citation.reader_groups,
+                        "domains": citation.reader_domains,
+                    }
+                    if citation.readers_restricted
+                    else None,
                 }
             )
         for message in Message.objects.filter(conversation_id__in=page).order_by("pk"):

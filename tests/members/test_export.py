@@ -208,6 +208,38 @@ def test_archive_imported_into_a_fresh_organization_gives_back_documents_chunks_
     assert "Imported into fresh-import" in out.getvalue()
 
 
+def test_an_imported_answer_citing_a_deleted_restricted_document_stays_with_its_readers(
+    org_a, owner_a, tmp_path
+):
+    content = content_make(owner_a)
+    secret = content.documents[1]
+    conversation_answered(user=owner_a, question="Where do receipts go?", document=secret)
+    document_readers_set(
+        document=secret,
+        readers=DocumentReaders(restricted=True, emails=frozenset({"finance@alpha.example"})),
+    )
+    secret.delete()  # as a sync does when the file leaves the synced folder
+    path = tmp_path / "alpha.zip"
+    with path.open("wb") as out:
+        archive_write(out)
+    schema_public_activate()
+    fresh, _ = organization_signup(
+        name="Fresh", slug="fresh-permfix", owner_email="owner@fresh-permfix.example",
+        owner_password=OWNER_PASSWORD,
+    )  # fmt: skip
+    schema_public_activate()
+
+    call_command("organization_import", str(path), tenant="fresh-permfix", stdout=io.StringIO())
+
+    with tenant_context(fresh):
+        cited = Citation.objects.get(message__conversation__title="Where do receipts go?")
+        assert cited.document_id is None
+        assert (cited.readers_restricted, cited.reader_emails) == (
+            True,
+            ["finance@alpha.example"],
+        )
+
+
 def test_import_refuses_an_organization_with_content_with_a_sentence(org_a, owner_a, tmp_path):
     content_make(owner_a)
     path = tmp_path / "alpha.zip"
