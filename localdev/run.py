@@ -74,6 +74,30 @@ def slack_server_start(manage: list[str], port: int) -> list[subprocess.Popen[by
     ]
 
 
+def drive_server_start(manage: list[str]) -> list[subprocess.Popen[bytes]]:
+    """Without a real Google Drive (GOOGLE_DRIVE_API_URL), run the local Drive-format server
+    with a folder of the sample documents, and point the server and worker at it: Workspace
+    -> Sources -> Add a Google Drive folder then syncs from it with the key it writes."""
+    if os.environ.get("GOOGLE_DRIVE_API_URL"):
+        return []
+    drive_port = free_port(12311)
+    key = services.RUN_DIR / "drive-service-account.json"
+    os.environ.update(
+        GOOGLE_DRIVE_API_URL=f"http://127.0.0.1:{drive_port}/drive/v3/",
+        GOOGLE_DRIVE_TOKEN_URI=f"http://127.0.0.1:{drive_port}/token",
+    )
+    print(
+        f"  Drive:  local Drive-format server on port {drive_port}; on Workspace -> Sources paste"
+        f" {key.relative_to(ROOT)} as the key, and the folder ID it prints below"
+    )
+    return [
+        subprocess.Popen(
+            [*manage, "drive_local", "--port", str(drive_port), "--key-out", str(key)],
+            cwd=ROOT,
+        )
+    ]
+
+
 def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saas.settings.dev")
     os.environ.setdefault("DJANGO_DEBUG", "1")
@@ -90,6 +114,7 @@ def main() -> int:
 
     port = free_port(int(os.environ.get("PORT", "8000")))
     children = stripe_server_start(manage, port) + slack_server_start(manage, port)
+    children += drive_server_start(manage)
     children += [
         subprocess.Popen(
             [str(BIN / "uvicorn"), "saas.asgi:application",

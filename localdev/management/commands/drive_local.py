@@ -1,0 +1,54 @@
+import json
+import mimetypes
+import time
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandParser
+
+from localdev.drive_server import DriveLocal
+
+SAMPLES = Path(settings.BASE_DIR) / "samples"
+
+
+class Command(BaseCommand):
+    help = (
+        "Run the local Google Drive-format server (localdev/drive_server.py) until "
+        "interrupted, with a folder of the sample documents shared with the demo "
+        "organization's domain, and write a service account key it accepts: Workspace -> "
+        "Sources -> Add a Google Drive folder then syncs from it (GOOGLE_DRIVE_API_URL and "
+        "GOOGLE_DRIVE_TOKEN_URI must point here)."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--port", type=int, default=12311)
+        parser.add_argument("--key-out", required=True, help="Where to write the key (JSON).")
+        parser.add_argument(
+            "--domain", default="demo.example", help="The domain the files are shared with."
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        drive = DriveLocal()
+        key = drive.service_account()
+        folder = drive.folder("Company handbook")
+        for path in sorted(SAMPLES.iterdir()):
+            if path.name == "README.md":
+                continue
+            mime_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            file = drive.add(
+                path.name, path.read_bytes(), mime_type=mime_type, parents=(folder.id,)
+            )
+            drive.share(file.id, "domain", options["domain"])
+        Path(options["key_out"]).write_text(json.dumps(key, indent=2))
+        drive.start(port=options["port"])
+        self.stdout.write(
+            f"Local Drive-format server on {drive.url()}: folder ID {folder.id}, "
+            f"service account key {options['key_out']}",
+            ending="\n",
+        )
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            drive.stop()
