@@ -7,6 +7,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -88,20 +89,18 @@ def _card(connector: Connector) -> dict[str, object]:
 
 
 def _page(
-    request: MemberRequest, workspace: Workspace, *, form: WebsiteSourceForm | None = None,
-    drive_form: DriveSourceForm | None = None,
-    confluence_form: ConfluenceSourceForm | None = None,
-    notion_form: NotionSourceForm | None = None,
-    microsoft_form: MicrosoftSourceForm | None = None, refusal: str = "",
-) -> HttpResponse:  # fmt: skip
+    request: MemberRequest, workspace: Workspace, *, refusal: str = "", **filled: forms.Form
+) -> HttpResponse:
+    """The page; `filled`: a form sent back with its errors (website_form, drive_form, ...),
+    the others empty."""
     context = {
         "workspace": workspace,
         "cards": [_card(connector) for connector in connector_list(workspace=workspace)],
-        "website_form": form or WebsiteSourceForm(),
-        "drive_form": drive_form or DriveSourceForm(),
-        "confluence_form": confluence_form or ConfluenceSourceForm(),
-        "notion_form": notion_form or NotionSourceForm(),
-        "microsoft_form": microsoft_form or MicrosoftSourceForm(),
+        "website_form": filled.get("website_form") or WebsiteSourceForm(),
+        "drive_form": filled.get("drive_form") or DriveSourceForm(),
+        "confluence_form": filled.get("confluence_form") or ConfluenceSourceForm(),
+        "notion_form": filled.get("notion_form") or NotionSourceForm(),
+        "microsoft_form": filled.get("microsoft_form") or MicrosoftSourceForm(),
         "refusal": refusal,
         "permissions_sync_minutes": settings.CONNECTOR_PERMISSIONS_SYNC_MINUTES,
     }
@@ -127,76 +126,68 @@ def source_card(request: MemberRequest, workspace: Workspace, connector_id: int)
 def website_add(request: MemberRequest, workspace: Workspace) -> HttpResponse:
     form = WebsiteSourceForm(request.POST)
     if not form.is_valid():
-        return _page(request, workspace, form=form, refusal=form_refusal(form))
+        return _page(request, workspace, website_form=form, refusal=form_refusal(form))
     fields = form.cleaned_data
     return _added(
         request, workspace, lambda: website_connector_add(
             actor=request.user, workspace=workspace, start_url=fields["start_url"],
             prefix=fields["path_prefix"], schedule=fields["schedule"],
             username=fields["username"], password=fields["password"],
-        ), form=form,
+        ), website_form=form,
     )  # fmt: skip
 
 
 @sources_manager_required
 @require_POST
 def drive_add(request: MemberRequest, workspace: Workspace) -> HttpResponse:
-    form = DriveSourceForm(request.POST)
-    if not form.is_valid():
-        return _page(request, workspace, drive_form=form, refusal=form_refusal(form))
-    fields = form.cleaned_data
-    return _added(
-        request, workspace,
-        lambda: drive_connector_add(actor=request.user, workspace=workspace, **fields),
-        drive_form=form,
-    )  # fmt: skip
+    return _source_add(request, workspace, DriveSourceForm, "drive_form", drive_connector_add)
 
 
 @sources_manager_required
 @require_POST
 def confluence_add(request: MemberRequest, workspace: Workspace) -> HttpResponse:
-    form = ConfluenceSourceForm(request.POST)
-    if not form.is_valid():
-        return _page(request, workspace, confluence_form=form, refusal=form_refusal(form))
-    fields = form.cleaned_data
-    return _added(
-        request, workspace,
-        lambda: confluence_connector_add(actor=request.user, workspace=workspace, **fields),
-        confluence_form=form,
-    )  # fmt: skip
+    return _source_add(
+        request, workspace, ConfluenceSourceForm, "confluence_form", confluence_connector_add
+    )
 
 
 @sources_manager_required
 @require_POST
 def notion_add(request: MemberRequest, workspace: Workspace) -> HttpResponse:
-    form = NotionSourceForm(request.POST)
-    if not form.is_valid():
-        return _page(request, workspace, notion_form=form, refusal=form_refusal(form))
-    fields = form.cleaned_data
-    return _added(
-        request, workspace,
-        lambda: notion_connector_add(actor=request.user, workspace=workspace, **fields),
-        notion_form=form,
-    )  # fmt: skip
+    return _source_add(request, workspace, NotionSourceForm, "notion_form", notion_connector_add)
 
 
 @sources_manager_required
 @require_POST
 def microsoft_add(request: MemberRequest, workspace: Workspace) -> HttpResponse:
-    form = MicrosoftSourceForm(request.POST)
+    return _source_add(
+        request, workspace, MicrosoftSourceForm, "microsoft_form", microsoft_connector_add
+    )
+
+
+def _source_add(
+    request: MemberRequest,
+    workspace: Workspace,
+    form_class: type[forms.Form],
+    form_name: str,
+    add: Callable[..., Connector],
+) -> HttpResponse:
+    """A source whose form's fields are its add service's arguments."""
+    form = form_class(request.POST)
     if not form.is_valid():
-        return _page(request, workspace, microsoft_form=form, refusal=form_refusal(form))
+        return _page(request, workspace, refusal=form_refusal(form), **{form_name: form})
     fields = form.cleaned_data
     return _added(
-        request, workspace,
-        lambda: microsoft_connector_add(actor=request.user, workspace=workspace, **fields),
-        microsoft_form=form,
-    )  # fmt: skip
+        request,
+        workspace,
+        lambda: add(actor=request.user, workspace=workspace, **fields),
+        **{form_name: form},
+    )
 
 
 def _added(
     request: MemberRequest, workspace: Workspace, add: Callable[[], Connector],
-    **forms: Any,
+    **filled: forms.Form,
 ) -> HttpResponse:  # fmt: skip
     """Add a source (the service call `add`): back to the list, or the page again with the
     filled form and the refusal."""
@@ -205,7 +196,7 @@ def _added(
     except CapReached as reached:
         connector, refusal = None, reached.message_for(request.user)
     if connector is None:
-        return _page(request, workspace, refusal=refusal, **forms)
+        return _page(request, workspace, refusal=refusal, **filled)
     messages.success(request, f"Added {connector.name}; its first sync has started.")
     return redirect("connectors:list", slug=workspace.slug)
 
