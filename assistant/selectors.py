@@ -143,10 +143,17 @@ def conversation_messages(*, user: User, conversation: Conversation) -> list[Mes
     )
 
 
+def _answer_of(*, user: User, message_id: int) -> QuerySet[Message]:
+    """The answer `message_id` if it is one of the user's (their conversations' only)."""
+    return Message.objects.filter(
+        pk=message_id, conversation__user=user, role=MessageRole.ASSISTANT
+    )
+
+
 def message_get(*, user: User, message_id: int) -> Message | None:
     """One of the user's answers, as conversation_messages gives it."""
     found = _texts_withheld(
-        Message.objects.filter(pk=message_id, conversation__user=user, role=MessageRole.ASSISTANT)
+        _answer_of(user=user, message_id=message_id)
         .annotate(withheld=_withheld(user=user))
         .select_related("conversation")
         .prefetch_related(Prefetch("citations", queryset=citations_readable(user=user)))[:1]
@@ -156,9 +163,7 @@ def message_get(*, user: User, message_id: int) -> Message | None:
 
 def message_readable(*, user: User, message_id: int) -> bool:
     """Whether message_get would find the answer (without reading it)."""
-    return Message.objects.filter(
-        pk=message_id, conversation__user=user, role=MessageRole.ASSISTANT
-    ).exists()
+    return _answer_of(user=user, message_id=message_id).exists()
 
 
 def question_get(*, user: User, message_id: int) -> Message | None:
