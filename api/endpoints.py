@@ -48,6 +48,7 @@ from api.serializers import (
     SearchQuerySerializer,
     SearchResultSerializer,
     SourceRemoveQuerySerializer,
+    SourceUpdateInput,
     WorkspaceSerializer,
 )
 from api.throttles import PlanRateThrottle
@@ -66,6 +67,7 @@ from connectors.selectors import connector_list
 from connectors.services import (
     confluence_connector_add,
     connector_remove,
+    connector_settings_set,
     connector_sync_request,
     drive_connector_add,
     microsoft_connector_add,
@@ -518,7 +520,8 @@ class ConnectorListView(ApiView):
 
 
 class ConnectorDetailView(ApiView):
-    scopes = {"GET": Scope.SOURCES, "DELETE": Scope.SOURCES}
+    scopes = {"GET": Scope.SOURCES, "PATCH": Scope.SOURCES, "DELETE": Scope.SOURCES}
+    parser_classes = [JSONParser]
 
     @extend_schema(
         operation_id="v1_sources_retrieve", responses={200: ConnectorSerializer, **ERRORS}
@@ -527,6 +530,29 @@ class ConnectorDetailView(ApiView):
         """One source: its state (idle, queued, running, waiting, failed), last sync's counts
         and why it stopped, if it did."""
         return Response(ConnectorSerializer(_connector(request, connector_id)).data)
+
+    @extend_schema(
+        operation_id="v1_sources_partial_update",
+        request=SourceUpdateInput,
+        responses={200: ConnectorSerializer, **ERRORS},
+    )
+    def patch(self, request: Request, connector_id: int) -> Response:
+        """Change a source's schedule, pause it or resume it, or turn the mirroring of its
+        source's permissions on or off (audited). On: its documents are read by nobody until
+        the permission sync, queued at once, reads who may. Off: by every reader of the
+        workspace; only owners and admins signed in as themselves may, not API keys (a
+        400 saying so)."""
+        connector = _connector(request, connector_id)
+        given = SourceUpdateInput(data=request.data)
+        given.is_valid(raise_exception=True)
+        fields = given.validated_data
+        connector = connector_settings_set(
+            actor=_user(request), connector=connector,
+            schedule=fields.get("schedule", connector.schedule),
+            paused=fields.get("paused", connector.paused),
+            mirror_permissions=fields.get("mirror_permissions"),
+        )  # fmt: skip
+        return Response(ConnectorSerializer(connector).data)
 
     @extend_schema(
         operation_id="v1_sources_destroy",

@@ -13,7 +13,7 @@ from rest_framework import serializers
 
 from assistant.models import Citation, Conversation, Feedback, Message
 from connectors.models import Connector, Schedule, SourceKind
-from connectors.selectors import connector_document_count
+from connectors.selectors import connector_document_count, connector_pending_count
 from workspaces.ingestion.parsing.formats import readable_formats_listed
 from workspaces.models import Document, DocumentKind, Workspace
 from workspaces.search.retrieval import MODES, RetrievalFilters, updated_after_refusal
@@ -336,13 +336,19 @@ class ConnectorSerializer(serializers.ModelSerializer):
     selection = serializers.SerializerMethodField()
     has_credentials = serializers.SerializerMethodField()
     documents = serializers.SerializerMethodField()
+    permissions_pending = serializers.SerializerMethodField()
+    permissions_synced_at = serializers.DateTimeField(
+        source="readers_synced_at", read_only=True, allow_null=True,
+        help_text="When the permission-only sync last read the source's permissions",
+    )  # fmt: skip
 
     class Meta:
         model = Connector
         fields = [
             "id", "workspace", "kind", "name", "selection", "schedule", "paused", "state",
-            "has_credentials", "documents", "created_at", "sync_started_at", "last_synced_at",
-            "next_sync_at", "added", "updated", "unchanged", "removed", "failed", "error",
+            "mirror_permissions", "has_credentials", "documents", "permissions_pending",
+            "created_at", "sync_started_at", "last_synced_at", "next_sync_at",
+            "permissions_synced_at", "added", "updated", "unchanged", "removed", "failed", "error",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -364,6 +370,11 @@ class ConnectorSerializer(serializers.ModelSerializer):
     def get_documents(self, connector: Connector) -> int:
         """Documents in the workspace that came from this source."""
         return connector_document_count(connector=connector)
+
+    def get_permissions_pending(self, connector: Connector) -> int:
+        """Documents from this source that nobody reads until the source says who may (its
+        permissions are mirrored and not read yet: the next permission sync reads them)."""
+        return connector_pending_count(connector=connector)
 
 
 def _kind_field(kind: SourceKind) -> serializers.ChoiceField:
@@ -482,6 +493,22 @@ SOURCE_INPUT = PolymorphicProxySerializer(
     serializers={str(kind): serializer for kind, serializer in SOURCE_INPUTS.items()},
     resource_type_field_name="kind",
 )
+
+
+class SourceUpdateInput(ClosedSerializer):
+    """A source's settings; a field left out stays as it is."""
+
+    schedule = serializers.ChoiceField(
+        choices=Schedule.choices, required=False,
+        help_text="Minutes between two syncs: 0 (only when asked), 60, 1440 or 10080",
+    )  # fmt: skip
+    paused = serializers.BooleanField(required=False, help_text="No sync while paused")
+    mirror_permissions = serializers.BooleanField(
+        required=False,
+        help_text="true: each item is read here only by those it is shared with at the source; "
+        "its documents are read by nobody until the permission sync, queued at once, reads "
+        "them. false: by every reader of the workspace (owners and admins only, not API keys)",
+    )
 
 
 class SourceRemoveQuerySerializer(serializers.Serializer):

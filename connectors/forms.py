@@ -46,11 +46,26 @@ class WebsiteSourceForm(forms.Form):
     )
 
 
+MIRRORING_CHOICES = [
+    ("1", "Only those each item is shared with at the source"),
+    ("0", "Everyone who may read this workspace"),
+]
+
+
 class SourceSettingsForm(forms.Form):
     schedule = forms.TypedChoiceField(
         label="Sync", choices=Schedule.choices, coerce=int, error_messages=SCHEDULE_REFUSAL
     )
     paused = forms.BooleanField(label="Paused", required=False)
+    # Sent only for a source with permissions; absent: as it is.
+    mirror_permissions = forms.TypedChoiceField(
+        label="Who reads its items here",
+        choices=MIRRORING_CHOICES,
+        coerce=lambda value: value == "1",
+        required=False,
+        empty_value=None,
+        error_messages={"invalid_choice": "Choose who reads the items from the list."},
+    )
 
 
 class SourceRemoveForm(forms.Form):

@@ -126,6 +126,10 @@ class ConnectorItem(models.Model):
     done_generation = models.PositiveIntegerField(default=0)
     state = models.CharField(max_length=10, choices=ItemState.choices, default=ItemState.SYNCED)
     error = models.TextField(blank=True)
+    # The connector mirrors permissions and the source has not said who reads the item yet
+    # (it was synced before its connector mirrored them): its document is read by nobody
+    # until the permission-only sync fills its readers (connectors.permissions).
+    readers_pending = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

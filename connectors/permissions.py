@@ -14,11 +14,12 @@ import contextlib
 import logging
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 from redis.exceptions import LockError
 
 from billing.redis_connection import redis_client
-from connectors.kinds import connector_source
+from connectors.kinds import PERMISSION_KINDS, connector_source
 from connectors.models import Connector, ConnectorItem
 from connectors.sources import (
     ItemRef,
@@ -29,8 +30,8 @@ from connectors.sources import (
     SourceUnavailable,
 )
 from tenants.schemas import tenant_current
-from workspaces.models import Document
 from workspaces.readers import (
+    NOBODY,
     UNRESTRICTED,
     DocumentReaders,
     document_readers_set,
@@ -46,9 +47,34 @@ def group_key(connector: Connector, group: str) -> str:
     return f"{connector.kind}:{group.strip().lower()}"
 
 
+def mirroring_now(connector: Connector) -> bool:
+    """Lock the connector's row for the caller's transaction and read whether it mirrors
+    its source's permissions now. Every transaction that writes a connector's documents
+    takes it first, as turning mirroring on or off does (connectors.services), so that a
+    sync never applies readers under a setting changed meanwhile, and no two of them wait
+    on each other in opposite orders."""
+    mirroring = (
+        Connector.objects.select_for_update()
+        .filter(pk=connector.pk)
+        .values_list("mirror_permissions", flat=True)
+        .first()
+    )
+    connector.mirror_permissions = bool(mirroring)
+    return connector.mirror_permissions
+
+
+def readers_pending(connector: Connector, readers: Readers | None) -> bool:
+    """Whether a document synced with `readers` waits for them: the connector mirrors a
+    source that has permissions, and the source did not say (None)."""
+    return connector.mirror_permissions and readers is None and connector.kind in PERMISSION_KINDS
+
+
 def document_readers(connector: Connector, readers: Readers | None) -> DocumentReaders:
     """What a document synced with `readers` carries: nothing when the connector does not
-    mirror permissions, the source has none (None) or the item is public."""
+    mirror permissions, the source has none or the item is public; nobody while a source
+    with permissions has not said (fail closed: the permission-only sync fills them)."""
+    if readers_pending(connector, readers):
+        return NOBODY
     if not connector.mirror_permissions or readers is None or readers.public:
         return UNRESTRICTED
     return DocumentReaders(
@@ -59,9 +85,20 @@ def document_readers(connector: Connector, readers: Readers | None) -> DocumentR
     )
 
 
-def readers_apply(connector: Connector, document: Document, readers: Readers | None) -> bool:
-    """Give a synced document its source's readers; returns whether they changed."""
-    return document_readers_set(document=document, readers=document_readers(connector, readers))
+@transaction.atomic
+def readers_apply(connector: Connector, item: ConnectorItem, readers: Readers | None) -> bool:
+    """Give a synced item's document its source's readers (under the connector's setting as
+    it is now); returns whether they changed."""
+    mirroring_now(connector)
+    pending = readers_pending(connector, readers)
+    if item.readers_pending != pending:
+        item.readers_pending = pending
+        ConnectorItem.objects.filter(pk=item.pk).update(readers_pending=pending)
+    if item.document is None:
+        return False
+    return document_readers_set(
+        document=item.document, readers=document_readers(connector, readers)
+    )
 
 
 def groups_sync(connector: Connector, source: Source | PermissionSource) -> int:
@@ -120,8 +157,9 @@ def _readers_sync(connector: Connector) -> int:
 
 
 def _readers_read(connector: Connector, source: PermissionSource) -> tuple[int, str]:
-    """Apply the readers the source gives (those changed since the cursor, or all) and its
-    groups' members; returns how many documents changed, and the next cursor."""
+    """Apply the readers the source gives (those changed since the cursor, or all; and all
+    of those still pending, whatever the cursor) and its groups' members; returns how many
+    documents changed, and the next cursor."""
     items = list(
         ConnectorItem.objects.filter(connector=connector)
         .exclude(document=None)
@@ -130,11 +168,16 @@ def _readers_read(connector: Connector, source: PermissionSource) -> tuple[int, 
     listing = source.readers(
         [ItemRef(item.source_id, item.url) for item in items], cursor=connector.readers_cursor
     )
+    found = dict(listing.readers)
+    pending = [ItemRef(item.source_id, item.url) for item in items if item.readers_pending]
+    if pending and connector.readers_cursor:
+        # Read after the changes: what it says is the newer word on those items.
+        found.update(source.readers(pending, cursor="").readers)
     changed = 0
     by_id = {item.source_id: item for item in items}
-    for source_id, readers in listing.readers.items():
+    for source_id, readers in found.items():
         item = by_id.get(source_id)
-        if item is not None and item.document is not None:
-            changed += readers_apply(connector, item.document, readers)
+        if item is not None:
+            changed += readers_apply(connector, item, readers)
     groups_sync(connector, source)
     return changed, listing.cursor

@@ -54,3 +54,14 @@ def connector_failures(*, connector: Connector) -> list[ConnectorItem]:
 
 def connector_document_count(*, connector: Connector) -> int:
     return ConnectorItem.objects.filter(connector=connector).exclude(document=None).count()
+
+
+def connector_pending_count(*, connector: Connector) -> int:
+    """Documents that nobody reads until the source says who may (ConnectorItem.
+    readers_pending): shown to the source's managers, as a count (their titles are no more
+    theirs to see than anyone's)."""
+    return (
+        ConnectorItem.objects.filter(connector=connector, readers_pending=True)
+        .exclude(document=None)
+        .count()
+    )

@@ -16,7 +16,8 @@ from audit.services import audit_record
 from billing.caps import cap_ensure, sync_interval_least, sync_interval_refusal
 from connectors.credentials import credentials_seal
 from connectors.kinds import PERMISSION_KINDS
-from connectors.models import Connector, Schedule, SourceKind, SyncState
+from connectors.models import Connector, ConnectorItem, Schedule, SourceKind, SyncState
+from connectors.permissions import mirroring_now
 from connectors.sources import SourceUnavailable
 from connectors.sources.confluence import space_keys_refusal
 from connectors.sources.google_drive import service_account_refusal
@@ -24,9 +25,10 @@ from connectors.sources.guarded_http import address_ensure_public
 from connectors.sources.microsoft import selection_refusal
 from connectors.sources.website import scope_default
 from tenants.schemas import tenant_current
-from workspaces.access import sources_manageable
+from workspaces.access import source_mirroring_liftable, sources_manageable
 from workspaces.lanes import large_lane, task_send
 from workspaces.models import Document, Workspace
+from workspaces.readers import NOBODY, UNRESTRICTED, documents_readers_reset
 from workspaces.services import document_delete
 
 SYNC_TASK = "connectors.tasks.connector_sync_task"
@@ -258,23 +260,70 @@ def connector_sync_request(*, actor: User, connector: Connector) -> Connector:
 
 @transaction.atomic
 def connector_settings_set(
-    *, actor: User, connector: Connector, schedule: Schedule, paused: bool
+    *,
+    actor: User,
+    connector: Connector,
+    schedule: Schedule,
+    paused: bool,
+    mirror_permissions: bool | None = None,
 ) -> Connector:
+    """A source's schedule, pause and (for a source with permissions; None: as it is)
+    whether its documents carry the source's readers (see mirroring_set)."""
     _ensure_manager(actor, connector.workspace)
+    mirroring_now(connector)  # the row is locked: a sync's item waits, or is done
+    connector.refresh_from_db()
     if schedule != connector.schedule:
         # A schedule kept from a richer plan may stay; a new one keeps to the plan.
         _ensure_schedule_allowed(schedule)
-    before = {"schedule": connector.schedule, "paused": connector.paused}
+    mirroring = connector.mirror_permissions if mirror_permissions is None else mirror_permissions
+    if not mirroring and connector.mirror_permissions and not source_mirroring_liftable(user=actor):
+        raise ConnectorError(
+            "Only owners and admins, signed in as themselves, stop mirroring a source's "
+            "permissions: everyone who reads the workspace would then read its documents."
+        )
+    if mirroring and not connector.mirror_permissions and connector.kind not in PERMISSION_KINDS:
+        raise ConnectorError(
+            f"{connector.get_kind_display()} sources do not say who may read each item: "
+            "there are no permissions to mirror."
+        )
+    before = {"schedule": connector.schedule, "paused": connector.paused,
+              "mirror_permissions": connector.mirror_permissions}  # fmt: skip
     connector.schedule, connector.paused = schedule, paused
     last = connector.last_synced_at or timezone.now()
     connector.next_sync_at = last + timedelta(minutes=sync_interval(schedule)) if schedule else None
     connector.save(update_fields=["schedule", "paused", "next_sync_at"])
+    if mirroring != connector.mirror_permissions:
+        _mirroring_set(connector, mirroring)
     audit_record(
         actor=actor, action=AuditAction.SOURCE_CHANGED, target=connector,
         target_label=connector.name,
-        details={"before": before, "after": {"schedule": schedule, "paused": paused}},
+        details={"before": before, "after": {"schedule": schedule, "paused": paused,
+                                             "mirror_permissions": mirroring}},
     )  # fmt: skip
     return connector
+
+
+def _mirroring_set(connector: Connector, mirroring: bool) -> None:
+    """Turn mirroring on: every document of the source is read by nobody (fail closed) and
+    marked pending until the permission-only sync, queued now and reading every item
+    afresh, fills its readers. Off: every document is read by the workspace's grants alone
+    again. The connector's row is locked (by the caller), so no sync writes its documents
+    meanwhile."""
+    items = ConnectorItem.objects.filter(connector=connector).exclude(document=None)
+    document_ids = list(items.values_list("document_id", flat=True))
+    connector.mirror_permissions = mirroring
+    connector.readers_cursor, connector.readers_synced_at = "", None
+    connector.save(update_fields=["mirror_permissions", "readers_cursor", "readers_synced_at"])
+    items.update(readers_pending=mirroring)
+    readers = NOBODY if mirroring else UNRESTRICTED
+    documents_readers_reset(document_ids=document_ids, readers=readers)
+    if mirroring and not connector.paused:
+        transaction.on_commit(
+            partial(
+                task_send, READERS_SYNC_TASK, connector.pk,
+                queue=settings.CELERY_TASK_DEFAULT_QUEUE,
+            )
+        )  # fmt: skip
 
 
 @transaction.atomic
@@ -282,6 +331,7 @@ def connector_remove(*, actor: User, connector: Connector, documents_too: bool) 
     """Remove the source; with `documents_too`, the documents it synced as well (each
     deleted as a person's delete is, audited). Returns how many documents were deleted."""
     _ensure_manager(actor, connector.workspace)
+    mirroring_now(connector)  # the row first, as a sync's writes take it (no deadlock)
     deleted = 0
     if documents_too:
         document_ids = connector.items.exclude(document=None).values_list("document", flat=True)

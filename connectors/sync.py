@@ -31,7 +31,7 @@ from billing.caps import CapReached
 from billing.redis_connection import redis_client
 from connectors.kinds import connector_source
 from connectors.models import Connector, ConnectorItem, ItemState, SyncState
-from connectors.permissions import groups_sync, readers_apply
+from connectors.permissions import groups_sync, mirroring_now, readers_apply
 from connectors.services import sync_interval
 from connectors.sources import (
     Fetched,
@@ -49,6 +49,13 @@ from workspaces.models import Document
 from workspaces.services import WorkspaceError, document_delete, document_replace, document_upload
 
 logger = logging.getLogger(__name__)
+
+# What a sync writes of its own row. The rest (schedule, pause, mirroring) are settings that
+# people change while it runs: never written back from the sync's copy.
+PROGRESS_FIELDS = [
+    "checkpoint", "listing_complete", "error", "added", "updated", "unchanged", "removed",
+    "failed",
+]  # fmt: skip
 
 # Without a Retry-After, a 429 is asked again after this many seconds, doubled each time.
 BACKOFF_FIRST_SECONDS = 30
@@ -132,7 +139,7 @@ def _generation_start(connector: Connector) -> None:
     connector.added = connector.updated = connector.unchanged = 0
     connector.removed = connector.failed = 0
     connector.sync_started_at = now
-    connector.save()
+    connector.save(update_fields=[*PROGRESS_FIELDS, "generation", "sync_started_at"])
 
 
 def _generation_resume(connector: Connector) -> None:
@@ -145,6 +152,7 @@ def _generation_resume(connector: Connector) -> None:
 def _listing_take(connector: Connector, source: Source, actor: User) -> None:
     listing = source.listing()
     with transaction.atomic():
+        mirroring_now(connector)  # a delta's removals delete documents
         items = listing.items
         if listing.delta:
             items, removed = _delta_widen(connector, listing)
@@ -229,10 +237,12 @@ def _item_sync(connector: Connector, source: Source, item: ConnectorItem, actor:
             _item_fail(connector, item, str(reason))
         return
     with transaction.atomic():
+        mirroring_now(connector)
+        item.refresh_from_db(fields=["readers_pending"])  # mirroring may have turned since
         if isinstance(result, Unchanged):
             _item_links_follow(connector, item.links)
-            if result.readers is not None and document is not None:
-                readers_apply(connector, document, result.readers)
+            if result.readers is not None:
+                readers_apply(connector, item, result.readers)
             _item_done(connector, item, counter="unchanged")
         elif isinstance(result, Gone):
             _item_remove(connector, item, actor)
@@ -267,7 +277,7 @@ def _item_store(connector: Connector, item: ConnectorItem, fetched: Fetched, act
         return
     # In the transaction that adds the document: it is never readable without its readers.
     assert item.document is not None  # stored above, or there before
-    readers_apply(connector, item.document, fetched.readers)
+    readers_apply(connector, item, fetched.readers)
     item.content_hash, item.state, item.error = content_hash, ItemState.SYNCED, ""
     _item_done(connector, item, counter=counter)
 
@@ -309,6 +319,7 @@ def _prune(connector: Connector, actor: User) -> None:
     ).select_related("document")
     for item in gone:
         with transaction.atomic():
+            mirroring_now(connector)
             _item_remove(connector, item, actor)
 
 
@@ -319,7 +330,9 @@ def _finish(connector: Connector) -> SyncOutcome:
     connector.state, connector.checkpoint = SyncState.IDLE, {}
     connector.last_synced_at = now
     connector.next_sync_at = _next_sync_at(connector, now)
-    connector.save()
+    connector.save(
+        update_fields=["cursor", "state", "checkpoint", "last_synced_at", "next_sync_at"]
+    )
     return SyncOutcome(state=SyncState.IDLE)
 
 
@@ -336,7 +349,7 @@ def _stop(connector: Connector, reason: str) -> SyncOutcome:
     connector.state, connector.error, connector.checkpoint = SyncState.FAILED, reason, {}
     now = timezone.now()
     connector.next_sync_at = _next_sync_at(connector, now)
-    connector.save()
+    connector.save(update_fields=["state", "error", "checkpoint", "next_sync_at"])
     return SyncOutcome(state=SyncState.FAILED)
 
 
@@ -350,5 +363,5 @@ def _wait(connector: Connector, retry_after: float | None) -> SyncOutcome:
     connector.state = SyncState.WAITING
     connector.checkpoint = {**connector.checkpoint, "rate_limited": attempts}
     connector.retry_after_until = timezone.now() + timedelta(seconds=seconds)
-    connector.save()
+    connector.save(update_fields=["state", "checkpoint", "retry_after_until"])
     return SyncOutcome(state=SyncState.WAITING, retry_after=seconds)

@@ -33,6 +33,7 @@ from connectors.selectors import (
     connector_failures,
     connector_get,
     connector_list,
+    connector_pending_count,
     connector_progress,
 )
 from connectors.services import (
@@ -82,6 +83,8 @@ def _card(connector: Connector) -> dict[str, object]:
         "failures": connector_failures(connector=connector),
         "documents": connector_document_count(connector=connector),
         "has_permissions": connector.kind in PERMISSION_KINDS,
+        "pending": connector_pending_count(connector=connector),
+        "permissions_sync_minutes": settings.CONNECTOR_PERMISSIONS_SYNC_MINUTES,
         "settings_form": SourceSettingsForm(
             initial={"schedule": connector.schedule, "paused": connector.paused}
         ),

@@ -181,3 +181,10 @@ def sources_manageable(*, user: User, workspace: Workspace | None = None) -> boo
         and workspace is not None
         and workspace_allows(user=user, workspace=workspace, needed=WorkspaceRole.EDITOR)
     )
+
+
+def source_mirroring_liftable(*, user: User) -> bool:
+    """Turning a source's permission mirroring off (every reader of the workspace then reads
+    what the source restricts to some): owners and admins, never an API key's service
+    account, which reads no restricted document and must not lift the restriction to."""
+    return user.is_active and user.role in ORGANIZATION_MANAGERS and not user.is_service_account

@@ -27,6 +27,8 @@ class DocumentReaders:
 
 
 UNRESTRICTED = DocumentReaders(restricted=False)
+# Restricted to nobody: a document whose source has not said yet who reads it (fail closed).
+NOBODY = DocumentReaders(restricted=True)
 
 
 def _lowered(values: Iterable[str]) -> list[str]:
@@ -55,6 +57,33 @@ def document_readers_set(*, document: Document, readers: DocumentReaders) -> boo
     document.reader_groups, document.reader_domains = groups, domains
     index_version_bump(workspace_ids=[document.workspace_id])
     return True
+
+
+@transaction.atomic
+def documents_readers_reset(*, document_ids: Iterable[int], readers: DocumentReaders) -> int:
+    """Give many documents the same readers at once (a source whose permissions are
+    mirrored from now on: nobody until they are read; no longer mirrored: no readers).
+    Returns how many changed."""
+    ids = sorted(set(document_ids))
+    emails, domains = _lowered(readers.emails), _lowered(readers.domains)
+    groups = sorted({group for group in readers.groups if group})
+    if not readers.restricted:
+        emails, groups, domains = [], [], []
+    changing = (
+        Document.objects.filter(pk__in=ids)
+        .exclude(
+            readers_restricted=readers.restricted, reader_emails=emails, reader_groups=groups,
+            reader_domains=domains,
+        )
+        .order_by("pk")
+    )  # fmt: skip
+    workspace_ids = set(changing.values_list("workspace_id", flat=True))
+    changed = Document.objects.filter(pk__in=changing.values("pk")).update(
+        readers_restricted=readers.restricted, reader_emails=emails, reader_groups=groups,
+        reader_domains=domains,
+    )  # fmt: skip
+    index_version_bump(workspace_ids=workspace_ids)
+    return changed
 
 
 def source_groups_named(*, prefix: str, document_ids: Iterable[int]) -> list[str]:

@@ -84,6 +84,12 @@ class ApiClient:
             headers={**self.headers, **headers},
         )  # fmt: skip
 
+    def patch(self, path: str, data: Any = None, **headers: str) -> Any:
+        return self.client.patch(
+            f"/api/v1/{path}", json.dumps(data or {}), content_type="application/json",
+            headers={**self.headers, **headers},
+        )  # fmt: skip
+
     def upload(self, path: str, files: dict[str, Any], method: str = "post") -> Any:
         send = self.client.post if method == "post" else self._put_multipart
         return send(f"/api/v1/{path}", files, headers=self.headers)

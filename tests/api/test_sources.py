@@ -188,3 +188,56 @@ def test_plan_limits_and_bad_bodies_are_problems_with_a_sentence(
             api.delete(f"sources/{first.json()['id']}/?delete_documents=perhaps"), 400
         )["detail"]
     )
+
+
+@pytest.fixture
+def drive(settings) -> Iterator[DriveLocal]:
+    local = DriveLocal().start()
+    settings.GOOGLE_DRIVE_API_URL = local.api_url()
+    settings.GOOGLE_DRIVE_TOKEN_URI = local.token_url()
+    settings.GOOGLE_ADMIN_API_URL = local.url()
+    yield local
+    local.stop()
+
+
+def test_mirroring_is_turned_on_by_a_key_and_off_only_by_an_owner(
+    db: None, api_org: ApiOrg, drive: DriveLocal
+):
+    """PATCH /sources/{id}/: on restricts every document at once (permissions pending until
+    the permission sync); off, which lets every reader of the workspace in, is for owners and
+    admins signed in as themselves, not API keys (they read no restricted document)."""
+    folder = drive.folder("Policies")
+    plan = drive.add("plan.txt", b"The plan for next year is to grow.", parents=(folder.id,))
+    drive.share(plan.id, "user", "ann@example.com")
+    key = api_client(api_org, _sources_key(api_org))
+    created = key.post("workspaces/handbook/sources/", {
+        "kind": "google_drive", "key_file": json.dumps(drive.service_account()),
+        "folder_id": folder.id, "mirror_permissions": False,
+    })  # fmt: skip
+    source = created.json()
+    with tenant_context(api_org.organization):
+        connector_sync_run(connector_id=source["id"])
+    owner = signed_in(api_org.organization, api_org.owner)
+    url = f"/api/v1/sources/{source['id']}/"
+
+    on = key.patch(f"sources/{source['id']}/", {"mirror_permissions": True})
+    off_by_key = key.patch(f"sources/{source['id']}/", {"mirror_permissions": False})
+    off = owner.patch(url, {"mirror_permissions": False}, content_type="application/json")
+    bad = key.patch(f"sources/{source['id']}/", {"mirror_permissions": "perhaps"})
+    unknown = key.patch(f"sources/{source['id']}/", {"readers": []})
+
+    assert source["mirror_permissions"] is False and created.status_code == 201
+    assert on.status_code == 200, on.content
+    assert (on.json()["mirror_permissions"], on.json()["permissions_pending"]) == (True, 1)
+    assert on.json()["schedule"] == source["schedule"]  # left out: as it was
+    assert "Only owners and admins" in assert_problem(off_by_key, 400)["detail"]
+    assert off.status_code == 200, off.content
+    assert (off.json()["mirror_permissions"], off.json()["permissions_pending"]) == (False, 0)
+    assert "mirror_permissions" in assert_problem(bad, 400)["detail"]
+    assert "not known here" in assert_problem(unknown, 400)["detail"]
+    with tenant_context(api_org.organization):
+        assert not Document.objects.get(title="plan").readers_restricted
+        changes = AuditEvent.objects.filter(
+            target_id=str(source["id"]), action=AuditAction.SOURCE_CHANGED
+        ).order_by("pk")
+        assert [event.details["after"]["mirror_permissions"] for event in changes] == [True, False]

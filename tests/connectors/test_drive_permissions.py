@@ -5,6 +5,7 @@ access policy then reads a synced document only for its readers, on every read p
 reader removed at the source loses the document with the next permission-only sync, which
 downloads nothing."""
 
+import importlib
 import io
 import json
 import zipfile
@@ -13,6 +14,7 @@ from datetime import timedelta
 
 import pytest
 from asgiref.sync import async_to_sync
+from django.apps import apps as django_apps
 from django.test import Client, override_settings
 from django.utils import timezone
 
@@ -21,9 +23,10 @@ from api.services import api_key_create
 from assistant.answering import answer_events
 from assistant.conversations import question_ask
 from assistant.models import Citation, Message
+from audit.models import AuditAction, AuditEvent
 from connectors.kinds import PERMISSION_KINDS
 from connectors.models import Connector, SourceKind, SyncState
-from connectors.permissions import connector_readers_sync
+from connectors.permissions import connector_readers_sync, readers_apply
 from connectors.services import (
     connector_sync_request,
     connectors_readers_due_queue,
@@ -36,8 +39,10 @@ from tests.conftest import signed_in
 from tests.factories import make_member
 from workspaces.ingestion.pipeline import documents_ingest
 from workspaces.models import Document, Workspace, WorkspaceRole
+from workspaces.readers import UNRESTRICTED, documents_readers_reset
 from workspaces.search.retrieval import MODES, chunks_retrieve
 from workspaces.selectors import document_list
+from workspaces.services import grant_set
 
 LEAVE = b"# Leave\n\nEmployees get 25 days of paid leave a year. Unused days carry over."
 TRAVEL = b"Trains are booked in second class for trips under four hours."
@@ -299,3 +304,151 @@ def test_the_kinds_whose_sources_have_permissions():
     assert PERMISSION_KINDS == {
         SourceKind.GOOGLE_DRIVE, SourceKind.CONFLUENCE, SourceKind.MICROSOFT,
     }  # fmt: skip
+
+
+def _pre_permissions(connector: Connector) -> None:
+    """The state a source synced before its documents carried readers left them in: no
+    readers, nothing pending, a permission cursor from earlier."""
+    document_ids = connector.items.exclude(document=None).values_list("document_id", flat=True)
+    documents_readers_reset(document_ids=list(document_ids), readers=UNRESTRICTED)
+    connector.items.update(readers_pending=False)
+    Connector.objects.filter(pk=connector.pk).update(
+        readers_cursor="1", readers_synced_at=timezone.now()
+    )
+
+
+def test_documents_synced_before_permissions_are_read_by_nobody_until_the_permission_sync(
+    org_a: Organization, owner_a: User, open_workspace: Workspace, drive: DriveLocal,
+    files: dict[str, str], people: dict[str, User],
+):  # fmt: skip
+    """The data migration (connectors 0007) restricts them to nobody, marks them pending on
+    the Sources page, and makes the permission-only sync due and read every item."""
+    connector = _connect(owner_a, open_workspace, drive, files["folder"])
+    _pre_permissions(connector)
+    assert _titles(people["cy"], open_workspace) == {"leave", "travel", "faq"}  # the gap
+    migration = importlib.import_module("connectors.migrations.0007_item_readers_pending")
+
+    migration.documents_restrict(django_apps, None)
+
+    for user in (*people.values(), owner_a):
+        assert _titles(user, open_workspace) == set()
+        assert _retrieved_titles(user, "paid leave trains office") == set()
+    sources = signed_in(org_a, owner_a).get(f"/w/{open_workspace.slug}/sources/")
+    pending = "3 documents from this source wait for their permissions: nobody reads them here"
+    assert pending in sources.content.decode()
+    assert connectors_readers_due_queue() == 1
+
+    assert connector_readers_sync(connector_id=connector.pk) == 3
+
+    assert _titles(people["ann"], open_workspace) == {"leave", "travel", "faq"}
+    assert _titles(people["cy"], open_workspace) == {"faq"}
+    assert not connector.items.filter(readers_pending=True).exists()
+    sources = signed_in(org_a, owner_a).get(f"/w/{open_workspace.slug}/sources/")
+    assert "Permissions pending" not in sources.content.decode()
+
+
+def test_the_migration_leaves_sources_without_permissions_or_mirroring_alone(
+    owner_a: User, open_workspace: Workspace, drive: DriveLocal, files: dict[str, str],
+    people: dict[str, User], website: Connector,
+):  # fmt: skip
+    not_mirrored = drive_connector_add(
+        actor=owner_a, workspace=open_workspace, key_file=json.dumps(drive.service_account()),
+        folder_id=files["folder"], mirror_permissions=False,
+    )  # fmt: skip
+    connector_sync_run(connector_id=not_mirrored.pk)
+    connector_sync_run(connector_id=website.pk)
+    migration = importlib.import_module("connectors.migrations.0007_item_readers_pending")
+
+    migration.documents_restrict(django_apps, None)
+
+    assert not Document.objects.filter(readers_restricted=True).exists()
+    assert len(_titles(people["cy"], open_workspace)) == 7  # three files, four pages
+
+
+def test_a_source_with_permissions_that_gives_no_readers_leaves_the_item_to_nobody(
+    owner_a: User, open_workspace: Workspace, drive: DriveLocal, files: dict[str, str],
+    people: dict[str, User],
+):  # fmt: skip
+    """Fail closed: a source that has permissions but said nothing about an item's (None)
+    does not make it everyone's; its next word on them does."""
+    connector = _connect(owner_a, open_workspace, drive, files["folder"])
+    item = connector.items.get(source_id=files["travel"])
+
+    assert readers_apply(connector, item, None) is True
+
+    assert _titles(people["ann"], open_workspace) == {"leave", "faq"}
+    assert connector.items.filter(readers_pending=True).count() == 1
+    # The permission-only sync reads a pending item whatever its cursor says changed.
+    connector_readers_sync(connector_id=connector.pk)
+    assert connector.items.filter(readers_pending=True).count() == 0
+    assert _titles(people["ann"], open_workspace) == {"leave", "travel", "faq"}
+
+
+def test_turning_mirroring_off_and_on_for_an_existing_source(
+    org_a: Organization, owner_a: User, open_workspace: Workspace, drive: DriveLocal,
+    files: dict[str, str], people: dict[str, User], django_capture_on_commit_callbacks,
+):  # fmt: skip
+    connector = _connect(owner_a, open_workspace, drive, files["folder"])
+    client = signed_in(org_a, owner_a)
+    settings_url = f"/w/{open_workspace.slug}/sources/{connector.pk}/settings/"
+    page = client.get(f"/w/{open_workspace.slug}/sources/").content.decode()
+    assert f'id="mirror-{connector.pk}" name="mirror_permissions"' in page
+
+    off = client.post(settings_url, {"schedule": connector.schedule, "mirror_permissions": "0"})
+
+    assert off.status_code == 302
+    assert _titles(people["cy"], open_workspace) == {"leave", "travel", "faq"}
+    assert _titles(owner_a, open_workspace) == {"leave", "travel", "faq"}
+    with django_capture_on_commit_callbacks() as queued:
+        client.post(settings_url, {"schedule": connector.schedule, "mirror_permissions": "1"})
+    # Fail closed at once: nobody reads them until the permission sync, queued now.
+    assert _titles(people["ann"], open_workspace) == set()
+    assert len(queued) == 1
+    assert connector_readers_sync(connector_id=connector.pk) == 3
+    assert _titles(people["ann"], open_workspace) == {"leave", "travel", "faq"}
+    assert _titles(people["cy"], open_workspace) == {"faq"}
+    changes = AuditEvent.objects.filter(action=AuditAction.SOURCE_CHANGED).order_by("pk")
+    assert [event.details["after"]["mirror_permissions"] for event in changes] == [False, True]
+    assert [event.details["before"]["mirror_permissions"] for event in changes] == [True, False]
+
+
+def test_the_mirroring_setting_is_csrf_checked_and_404_for_non_managers(
+    org_a: Organization, owner_a: User, open_workspace: Workspace, drive: DriveLocal,
+    files: dict[str, str], people: dict[str, User],
+):  # fmt: skip
+    connector = _connect(owner_a, open_workspace, drive, files["folder"])
+    settings_url = f"/w/{open_workspace.slug}/sources/{connector.pk}/settings/"
+    body = {"schedule": connector.schedule, "mirror_permissions": "0"}
+    manager = make_member(email="lead@alpha.example")
+    grant_set(actor=owner_a, workspace=open_workspace, grantee=manager, role=WorkspaceRole.MANAGER)
+    forged = Client(HTTP_HOST=f"{org_a.slug}.localhost", enforce_csrf_checks=True)
+    forged.force_login(owner_a)
+
+    assert forged.post(settings_url, body).status_code == 403
+    assert signed_in(org_a, manager).post(settings_url, body).status_code == 404
+    assert signed_in(org_a, people["ann"]).post(settings_url, body).status_code == 404
+    bad = signed_in(org_a, owner_a).post(
+        settings_url, {"schedule": connector.schedule, "mirror_permissions": "maybe"}
+    )
+    assert bad.status_code == 400
+    assert "Choose who reads the items from the list." in bad.content.decode()
+    connector.refresh_from_db()
+    assert connector.mirror_permissions is True
+    assert _titles(people["cy"], open_workspace) == {"faq"}
+
+
+def test_a_website_has_no_permissions_to_mirror(
+    org_a: Organization, owner_a: User, workspace: Workspace, website: Connector
+):
+    Connector.objects.filter(pk=website.pk).update(mirror_permissions=False)
+    client = signed_in(org_a, owner_a)
+
+    response = client.post(
+        f"/w/{workspace.slug}/sources/{website.pk}/settings/",
+        {"schedule": website.schedule, "mirror_permissions": "1"},
+        follow=True,
+    )
+
+    assert "Website sources do not say who may read each item" in response.content.decode()
+    website.refresh_from_db()
+    assert website.mirror_permissions is False
