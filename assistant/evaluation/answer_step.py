@@ -13,7 +13,7 @@ decline (unanswerable unless another paragraph happens to hold a gold answer).
 """
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,16 @@ from assistant.answer_model.examples import as_asked
 from assistant.evaluation.handbook import handbook_load
 from assistant.evaluation.squad import contains_answer, squad_load
 from assistant.llm.provider import Passage
-from assistant.llm.rules_plan import passage_relevance, unit_features, unit_scores
+from assistant.llm.rules_plan import (
+    PASSAGE_FEATURES,
+    UNIT_FEATURES,
+    passage_matrix,
+    passage_relevance,
+    rules_weights,
+    unit_features,
+    unit_matrix,
+    unit_scores,
+)
 from workspaces.embedding.model import embeddings_in_force
 from workspaces.evaluation.organization import (
     cached_embeddings,
@@ -48,6 +57,13 @@ class Step:
     relevance: float  # the best passage's relevance (the refusal gate)
     similarity: float  # the best unit's embedding similarity to the question
     below_relevance: bool  # refused by the gate
+    # What a fit of the scorer's weights reads (`assistant/evaluation/weights_fit.py`): per
+    # unit weighed, its UNIT_FEATURES and whether it holds a gold answer; per passage of
+    # those units, its PASSAGE_FEATURES and whether it holds one.
+    unit_x: np.ndarray = field(default_factory=lambda: np.zeros((0, len(UNIT_FEATURES))))
+    unit_y: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    passage_x: np.ndarray = field(default_factory=lambda: np.zeros((0, len(PASSAGE_FEATURES))))
+    passage_y: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
 
 def question_step(
@@ -95,13 +111,19 @@ def question_step(
     order = list(np.argsort(-scores, kind="stable"))
     ranks = [order.index(i) + 1 for i, u in enumerate(features.candidates) if holds(u.text)]
     relevance = float(passage_relevance(features).max())
+    numbers, passage_x = passage_matrix(features)
+    text_of = {p.number: p.chunk.text for p in passages}
     return Step(
         answerable=answerable,
         passage_rank=passage_rank,
         unit_rank=min(ranks, default=None),
         relevance=relevance,
         similarity=float(features.similarity.max()),
-        below_relevance=relevance < settings.ASSISTANT_EXTRACTIVE_MIN_SCORE,
+        below_relevance=relevance < rules_weights().min_relevance,
+        unit_x=unit_matrix(features),
+        unit_y=np.array([holds(u.text) for u in features.candidates], dtype=bool),
+        passage_x=passage_x,
+        passage_y=np.array([answerable and holds(text_of[n]) for n in numbers], dtype=bool),
     )
 
 

@@ -7,10 +7,13 @@ Its constants were set by hand on handbook set A. assistant/answer_model/ holds 
 scorer meant to replace it; see its MODEL_CARD.md for where that stands.
 """
 
+import json
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 from django.conf import settings
@@ -277,23 +280,98 @@ def _part(anchor: Unit, features: Features) -> tuple[list[Unit], str]:
     return [anchor], anchor.text
 
 
+# What the scores read, in the order of the weights below.
+UNIT_FEATURES = ("similarity", "overlap", "context_overlap", "passage_similarity", "section_named")
+PASSAGE_FEATURES = ("passage_similarity", "passage_coverage")
+
+
+@dataclass(frozen=True)
+class RulesWeights:
+    """A unit's score and a passage's relevance: weighted sums of their features, read as
+    probabilities (a logistic function of the sum) when the weights were fitted."""
+
+    unit: tuple[float, ...]
+    unit_intercept: float
+    passage: tuple[float, ...]
+    passage_intercept: float
+    min_relevance: float  # below this best relevance, no answer
+    logistic: bool
+
+    def unit_score(self, x: np.ndarray) -> np.ndarray:
+        return self._read(x @ np.asarray(self.unit) + self.unit_intercept)
+
+    def relevance(self, x: np.ndarray) -> np.ndarray:
+        return self._read(x @ np.asarray(self.passage) + self.passage_intercept)
+
+    def _read(self, z: np.ndarray) -> np.ndarray:
+        return np.asarray(1 / (1 + np.exp(-z)) if self.logistic else z)
+
+
+# Set by hand on handbook set A's questions. `manage.py fit_rules_weights` draws them from
+# SQuAD part 1's articles 0-19 and set A instead (2026-12-07): relevance 0.52 / 0.48 with a
+# threshold equal to 0.42 on this scale, close to these; but with all its weights in force
+# handbook set C, which nobody tuned on, fell from 0.70 to 0.42 answer recall and its false
+# refusals rose from 0.14 to 0.28 (the fit leans on word overlap, which SQuAD's questions
+# share with their answers and set C's do not). These stay until a fit does better on set C.
+HAND_WEIGHTS = RulesWeights(
+    unit=(0.6, 0.1, 0.3, 0.25, SECTION_NAMED_WEIGHT),
+    unit_intercept=0.0,
+    passage=(0.6, 0.4),
+    passage_intercept=0.0,
+    min_relevance=0.4,
+    logistic=False,
+)
+
+
+def rules_weights() -> RulesWeights:
+    """The weights of the file settings.ASSISTANT_EXTRACTIVE_WEIGHTS names (written by
+    `manage.py fit_rules_weights`), else the hand-set ones; ASSISTANT_EXTRACTIVE_MIN_SCORE,
+    when set, overrides the refusal threshold."""
+    path = settings.ASSISTANT_EXTRACTIVE_WEIGHTS
+    weights = _weights_read(path) if path else HAND_WEIGHTS
+    if settings.ASSISTANT_EXTRACTIVE_MIN_SCORE is not None:
+        weights = replace(weights, min_relevance=settings.ASSISTANT_EXTRACTIVE_MIN_SCORE)
+    return weights
+
+
+@lru_cache(maxsize=4)
+def _weights_read(path: str) -> RulesWeights:
+    found = json.loads(Path(path).read_text())
+    return RulesWeights(
+        unit=tuple(found["unit"]),
+        unit_intercept=found["unit_intercept"],
+        passage=tuple(found["passage"]),
+        passage_intercept=found["passage_intercept"],
+        min_relevance=found["min_relevance"],
+        logistic=True,
+    )
+
+
+def unit_matrix(features: Features) -> np.ndarray:
+    return np.column_stack([getattr(features, name) for name in UNIT_FEATURES])
+
+
+def passage_matrix(features: Features) -> tuple[list[int], np.ndarray]:
+    """Each passage of the candidates (its number) and its PASSAGE_FEATURES."""
+    first: dict[int, int] = {}
+    for index, unit in enumerate(features.candidates):
+        first.setdefault(unit.passage, index)
+    rows = [[getattr(features, name)[i] for name in PASSAGE_FEATURES] for i in first.values()]
+    return list(first), np.asarray(rows, dtype=float).reshape(-1, len(PASSAGE_FEATURES))
+
+
 def passage_relevance(features: Features) -> np.ndarray:
     """How well each candidate's passage matches the question: the best decides whether
     there is an answer at all."""
-    return np.asarray(0.6 * features.passage_similarity + 0.4 * features.passage_coverage)
+    x = np.column_stack([getattr(features, name) for name in PASSAGE_FEATURES])
+    return rules_weights().relevance(x)
 
 
 def unit_scores(features: Features) -> np.ndarray:
     """How well each candidate unit answers: its own match decides which units say it. A
     sentence often names its subject only in the sentence before or the heading: term
     overlap counted with those weighs most."""
-    return np.asarray(
-        0.6 * features.similarity
-        + 0.1 * features.overlap
-        + 0.3 * features.context_overlap
-        + 0.25 * features.passage_similarity
-        + SECTION_NAMED_WEIGHT * features.section_named
-    )
+    return rules_weights().unit_score(unit_matrix(features))
 
 
 def rules_plan(
@@ -326,7 +404,7 @@ def rules_plan(
     )
     if features is None:
         return None
-    if passage_relevance(features).max() < settings.ASSISTANT_EXTRACTIVE_MIN_SCORE:
+    if passage_relevance(features).max() < rules_weights().min_relevance:
         return None
     scores = unit_scores(features)
     said = " ".join(" ".join(already_said).split())

@@ -341,7 +341,11 @@ ASSISTANT_EXTRACTIVE_TOKEN_BUDGET = env.int("ASSISTANT_EXTRACTIVE_TOKEN_BUDGET",
 # assistant/answer_model/MODEL_CARD.md) or `model` (the answer model, calibrated).
 ASSISTANT_EXTRACTIVE_SCORER = env.str("ASSISTANT_EXTRACTIVE_SCORER", default="rules")
 ASSISTANT_EXTRACTIVE_SHORTLIST = env.int("ASSISTANT_EXTRACTIVE_SHORTLIST", default=8)
-ASSISTANT_EXTRACTIVE_MIN_SCORE = env.float("ASSISTANT_EXTRACTIVE_MIN_SCORE", default=0.4)
+# The rules scorer's weights and refusal threshold: a file `manage.py fit_rules_weights` wrote,
+# or unset, the hand-set ones (assistant/llm/rules_plan.py says why); MIN_SCORE, when set,
+# overrides the threshold (hand-set: 0.4).
+ASSISTANT_EXTRACTIVE_WEIGHTS = env.str("ASSISTANT_EXTRACTIVE_WEIGHTS", default="")
+ASSISTANT_EXTRACTIVE_MIN_SCORE = env.float("ASSISTANT_EXTRACTIVE_MIN_SCORE", default=None)
 ASSISTANT_EXTRACTIVE_KEEP_RATIO = env.float("ASSISTANT_EXTRACTIVE_KEEP_RATIO", default=0.75)
 # An extra sentence must bring at least this share of the question's weight the chosen
 # ones lack; a follow-up's units said like the previous answer gain this much.

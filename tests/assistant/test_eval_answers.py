@@ -4,10 +4,13 @@ question asked through the real answering path, metrics as the SQuAD script norm
 import io
 import json
 
+import numpy as np
 from django.core.management import call_command
 
 from assistant.evaluation.handbook import HandbookItem, Outcome, answer_matches, handbook_metrics
 from assistant.evaluation.squad import contains_answer, squad_normalize
+from assistant.evaluation.weights_fit import threshold_choose
+from assistant.llm.rules_plan import rules_weights
 
 SQUAD = {
     "version": "1.1",
@@ -238,3 +241,58 @@ def test_eval_answer_step_shows_where_each_step_keeps_or_loses_the_answer(
     assert result["gold_unit_first"] <= result["gold_unit_top3"]
     assert result["refused_by_relevance"] <= 0.25
     assert 0.5 < result["relevance_auc"] <= 1.0
+
+
+def test_fit_rules_weights_draws_the_scorer_weights_from_data_and_the_scorer_reads_them(
+    tmp_path, django_db_setup, django_db_blocker, settings
+):
+    squad = tmp_path / "tiny-squad.json"
+    squad.write_text(json.dumps(SQUAD))
+    handbook = tmp_path / "handbook"
+    (handbook / "docs").mkdir(parents=True)
+    (handbook / "docs" / "travel-policy.md").write_text(POLICY)
+    (handbook / "docs" / "it-faq.txt").write_text(FAQ)
+    (handbook / "questions.jsonl").write_text("".join(json.dumps(i) + "\n" for i in ITEMS))
+    weights = tmp_path / "weights.json"
+
+    with django_db_blocker.unblock():
+        call_command(
+            "fit_rules_weights",
+            squad=squad,
+            handbook=handbook,
+            out=weights,
+            stdout=io.StringIO(),
+            stderr=io.StringIO(),
+        )
+
+    fitted = json.loads(weights.read_text())
+    assert fitted["unit_features"][0] == "similarity" and len(fitted["unit"]) == 5
+    assert fitted["passage_features"] == ["passage_similarity", "passage_coverage"]
+    # A passage more like the question, holding more of its words, is more likely to answer.
+    assert all(weight > 0 for weight in fitted["passage"])
+    # The threshold refuses no more than 5 % of either set's answerable questions: with so
+    # few, none; and the best unit of a question whose answer is weighed is the answer.
+    for name in ("squad_0_19", "handbook_a"):
+        assert fitted["fitted"][name]["false_refusals"] == 0.0
+        assert fitted["fitted"][name]["gold_unit_first"] > 0.5
+
+    settings.ASSISTANT_EXTRACTIVE_WEIGHTS = str(weights)
+    settings.ASSISTANT_EXTRACTIVE_MIN_SCORE = None
+    read = rules_weights()
+    assert read.logistic and read.min_relevance == fitted["min_relevance"]
+    # Read as probabilities: a unit's score and a passage's relevance fall between 0 and 1.
+    assert 0 < read.relevance(np.array([[0.9, 1.0]]))[0] < 1
+    settings.ASSISTANT_EXTRACTIVE_WEIGHTS = ""
+    assert not rules_weights().logistic
+
+
+def test_the_fitted_threshold_is_the_highest_that_keeps_false_refusals_within_five_percent():
+    # 40 answerable questions with relevances 0.30 .. 0.69 and unanswerable ones lower.
+    answerable = [(0.30 + i / 100, True) for i in range(40)]
+    unanswerable = [(0.05 + i / 100, False) for i in range(20)]
+
+    threshold = threshold_choose({"a": answerable + unanswerable, "b": answerable})
+
+    refused = sum(r < threshold for r, _ in answerable)
+    assert refused / len(answerable) <= 0.05
+    assert sum(r < threshold + 0.01 for r, _ in answerable) / len(answerable) > 0.05
