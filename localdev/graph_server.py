@@ -23,8 +23,10 @@ Graph, under /v1.0/ (an access token required, else 401 InvalidAuthenticationTok
   deltaLink for now. A token older than `expire_tokens()` is 410 resyncRequired.
 - GET drives/{id}/items/{id}/permissions (an item's own, or else its drive's: `share()`
   grants a user, an Entra group, a SharePoint site group, or a sharing link scoped to
-  anyone, the organization or named users), groups/{id}/transitiveMembers (users, `groups`)
-  and organization (the tenant's verified domains, `domains`).
+  anyone, the organization or named users), groups/{id}/transitiveMembers (`groups`: users,
+  nested groups flattened and listed themselves, devices; `members_page_size` a page with
+  @odata.nextLink; 403 for a group in `groups_refused`) and organization (the tenant's
+  verified domains, `domains`). SharePoint site groups have no members route: Graph has none.
 - `rate_limit(path_suffix, retry_after)` answers the next matching Graph request with 429
   and Retry-After. Every request is recorded in `hits` (method, path, query).
 """
@@ -115,8 +117,13 @@ class GraphLocal:
     drives: dict[str, GraphDrive] = field(default_factory=dict)
     sites: dict[str, dict[str, str]] = field(default_factory=dict)  # "host:/path" -> site
     users: dict[str, str] = field(default_factory=dict)  # email or id -> drive id
-    # Entra group id -> its members' addresses; the tenant's verified domains.
+    # Entra group id -> its members: users' addresses, "group:<id>" for a nested group
+    # (whose members are the group's too), "device:<name>" for a device; the groups whose
+    # members the app may not read (no GroupMember.Read.All: 403); the tenant's verified
+    # domains.
     groups: dict[str, list[str]] = field(default_factory=dict)
+    groups_refused: set[str] = field(default_factory=set)
+    members_page_size: int = 100
     domains: list[str] = field(default_factory=lambda: ["example.com"])
     tokens: set[str] = field(default_factory=set)
     rate_limited: dict[str, int] = field(default_factory=dict)
@@ -403,14 +410,7 @@ class GraphLocal:
                                           "verifiedDomains": [{"name": name, "isDefault": i == 0}
                                           for i, name in enumerate(self.domains)]}]})  # fmt: skip
         if route.startswith("groups/") and route.endswith("/transitiveMembers"):
-            members = self.groups.get(route.split("/")[1])
-            if members is None:
-                return _error(404, "Request_ResourceNotFound",
-                              f"Resource '{route.split('/')[1]}' does not exist.")  # fmt: skip
-            return _json(200, {"value": [
-                {"@odata.type": "#microsoft.graph.user", "id": _guid(), "mail": email,
-                 "userPrincipalName": email} for email in members
-            ]})  # fmt: skip
+            return self._transitive_members(route.split("/")[1], one("$skiptoken"))
         if route.startswith("sites/"):
             return self._site(route.removeprefix("sites/"))
         if route.startswith("users/") and route.endswith("/drive"):
@@ -531,6 +531,48 @@ class GraphLocal:
             else:
                 body["@odata.deltaLink"] = f"{base}?token={len(drive.changes)}"
             return _json(200, body)
+
+    def _transitive_members(self, group_id: str, skip: str) -> Reply:
+        """A group's members, nested groups' included, as Graph lists them: every user and
+        every nested group (and device) once, `members_page_size` a page."""
+        if group_id in self.groups_refused:
+            return _error(403, "Authorization_RequestDenied",
+                          "Insufficient privileges to complete the operation.")  # fmt: skip
+        if group_id not in self.groups:
+            return _error(404, "Request_ResourceNotFound",
+                          f"Resource '{group_id}' does not exist.")  # fmt: skip
+        found: dict[str, dict[str, Any]] = {}
+        pending, seen = [group_id], set()
+        while pending:
+            current = pending.pop(0)
+            seen.add(current)
+            for member in self.groups.get(current, []):
+                if member.startswith("group:"):
+                    nested = member.removeprefix("group:")
+                    found[member] = {"@odata.type": "#microsoft.graph.group", "id": nested,
+                                     "displayName": f"Group {nested[:8]}",
+                                     "mail": f"{nested[:8]}@groups.example"}  # fmt: skip
+                    if nested not in seen:
+                        pending.append(nested)
+                elif member.startswith("device:"):
+                    found[member] = {"@odata.type": "#microsoft.graph.device", "id": _guid(),
+                                     "displayName": member.removeprefix("device:")}  # fmt: skip
+                else:
+                    found[member.lower()] = {
+                        "@odata.type": "#microsoft.graph.user", "id": _guid(), "mail": member,
+                        "userPrincipalName": member,
+                    }  # fmt: skip
+        members, offset = list(found.values()), int(skip or 0)
+        body: dict[str, Any] = {
+            "@odata.context": f"{self.graph_url()}/$metadata#directoryObjects",
+            "value": members[offset : offset + self.members_page_size],
+        }
+        if offset + self.members_page_size < len(members):
+            body["@odata.nextLink"] = (
+                f"{self.graph_url()}/groups/{group_id}/transitiveMembers"
+                f"?$skiptoken={offset + self.members_page_size}"
+            )
+        return _json(200, body)
 
     def _download(self, path: str, query: dict[str, list[str]]) -> Reply:
         _, _, drive_id, item_id = path.split("/", 3)

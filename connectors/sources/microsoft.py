@@ -48,6 +48,7 @@ from kiota_abstractions.authentication import (
 from kiota_abstractions.base_request_configuration import RequestConfiguration
 from kiota_http.middleware import ParametersNameDecodingHandler, RedirectHandler
 from msgraph import GraphRequestAdapter, GraphServiceClient
+from msgraph.generated.models.user import User
 from msgraph_core import GraphClientFactory
 
 from connectors.sources import (
@@ -422,8 +423,11 @@ class MicrosoftDriveSource:
             raise SourceUnavailable(f"Microsoft Graph answered: {error}") from None
 
     def group_members(self, group: str) -> list[str] | None:
-        """An Entra group's members (nested groups' too), by address; None for a SharePoint
-        site group (Graph cannot list them) or a group Graph will not describe."""
+        """An Entra group's (a security or Microsoft 365 group granted through
+        `grantedToV2.group`) people, nested groups' included (transitiveMembers), by address;
+        None for a SharePoint site group (`grantedToV2.siteGroup`: Graph has no route to its
+        members, so it lets nobody in) or a group Graph will not describe (the app lacks
+        GroupMember.Read.All: a 403)."""
         if not group.startswith(ENTRA_GROUP):
             return None
         group_id = group.removeprefix(ENTRA_GROUP)
@@ -434,9 +438,11 @@ class MicrosoftDriveSource:
             found: list[str] = []
             while page is not None:
                 for member in page.value or []:
-                    address = getattr(member, "mail", None) or getattr(
-                        member, "user_principal_name", None
-                    )
+                    # People only: a nested group is listed too (its members with it), and
+                    # its address is no person's.
+                    if not isinstance(member, User):
+                        continue
+                    address = member.mail or member.user_principal_name
                     if address:
                         found.append(str(address).lower())
                 if not page.odata_next_link:

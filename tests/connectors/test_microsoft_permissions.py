@@ -17,7 +17,7 @@ from connectors.sync import connector_sync_run
 from localdev.graph_server import GraphDrive, GraphLocal
 from tenants.models import Organization
 from tests.factories import make_member
-from workspaces.models import Document, Workspace
+from workspaces.models import Document, SourceGroup, Workspace
 from workspaces.selectors import document_list
 
 TEAM = "6f1c2a5e-4b7d-4e0a-9c3b-2d8e1f0a7b61"  # an Entra group's id
@@ -159,3 +159,46 @@ def test_without_mirroring_every_reader_of_the_workspace_reads_every_file(
     connector_sync_run(connector_id=connector.pk)
 
     assert _titles(people["cy"], open_workspace) == {"leave", "travel", "faq", "salaries"}
+
+
+NESTED = "0d4e8b1c-7a2f-4c6e-9b3d-5e1f2a8c4d70"  # an Entra group inside the team group
+
+
+def test_an_entra_groups_people_are_read_through_nested_groups_over_pages(
+    source: Connector, graph: GraphLocal, open_workspace: Workspace, people: dict[str, User]
+):
+    """A group granted on a file (`grantedToV2.group`, a security or Microsoft 365 group)
+    lets in the people of its transitive members, over as many pages as Graph gives: not the
+    nested group's own address, nor a device."""
+    dee = make_member(email="dee@alpha.example")
+    graph.members_page_size = 2
+    graph.groups[TEAM] = [f"group:{NESTED}", "device:Kiosk in the lobby", "Dee@alpha.example"]
+    graph.groups[NESTED] = ["Bob@alpha.example"]
+
+    connector_readers_sync(connector_id=source.pk)
+
+    members = SourceGroup.objects.get(key=f"microsoft:entra:{TEAM}").members
+    assert members == ["bob@alpha.example", "dee@alpha.example"]
+    assert "leave" in _titles(dee, open_workspace)
+    assert "leave" in _titles(people["bob"], open_workspace)  # through the nested group
+    member_pages = [q for _, path, q in graph.hits if path.endswith("/transitiveMembers")]
+    assert len(member_pages) >= 2 and any("skiptoken" in query for query in member_pages)
+
+
+def test_groups_graph_will_not_describe_and_site_groups_let_nobody_in(
+    source: Connector, graph: GraphLocal, open_workspace: Workspace, people: dict[str, User],
+    owner_a: User,
+):  # fmt: skip
+    """Fewer readers than SharePoint allows, never more: an Entra group whose members the app
+    may not read (no GroupMember.Read.All: 403) and a SharePoint site group ("HR Members",
+    `grantedToV2.siteGroup`, which Graph has no route to list) let nobody in."""
+    graph.groups_refused = {TEAM}
+
+    connector_readers_sync(connector_id=source.pk)
+
+    assert SourceGroup.objects.get(key=f"microsoft:entra:{TEAM}").members == []
+    assert SourceGroup.objects.get(key="microsoft:site:3").members == []
+    assert _titles(people["bob"], open_workspace) == {"travel", "faq"}
+    for user in (*people.values(), owner_a):
+        assert "salaries" not in _titles(user, open_workspace)  # its site group alone
+    assert not any("sitegroups" in path.lower() for _, path, _ in graph.hits)
