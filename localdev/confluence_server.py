@@ -13,6 +13,13 @@ and offline development as it reads an Atlassian site.
 - Read restrictions (`expand=restrictions.read.restrictions.user,...group`), a page's
   `ancestors`, and GET /wiki/rest/api/group/{id}/membersByGroupId (people by email, unless
   their profile hides it).
+- GET /wiki/rest/api/space/{key} with `expand=permissions`: the space's permissions as
+  Cloud's version 1 lists them, one subject (a user or a group) and one operation each; the
+  "View" permission is operation `read` on target type `space`. A space's viewers are
+  whoever `space_view()` names (people by email, groups by name); a space never given any is
+  viewable by anyone (`anonymousAccess`), as the sites of the older tests were read. A space
+  whose `permissions_hidden` is set lists none (as Cloud does to an account that may not
+  administer the space).
 - `rate_limit(path_suffix, retry_after)` answers the next matching request with 429 and
   Retry-After. Every request is recorded in `hits` (method, path, query).
 """
@@ -23,6 +30,7 @@ import json
 import re
 import threading
 import uuid
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -59,6 +67,9 @@ class ConfluenceLocal:
     contents: dict[str, Content] = field(default_factory=dict)
     accounts: dict[str, str] = field(default_factory=dict)  # email -> API token
     groups: dict[str, list[str]] = field(default_factory=dict)  # name -> members' emails
+    # Space key -> who may view it: (people by email, groups by name); absent: anyone.
+    space_viewers: dict[str, tuple[list[str], list[str]]] = field(default_factory=dict)
+    permissions_hidden: set[str] = field(default_factory=set)
     # People whose profile hides their email (Confluence then leaves it out).
     hidden_emails: set[str] = field(default_factory=set)
     # The accounts' time zone, as CQL reads dates in it.
@@ -99,6 +110,11 @@ class ConfluenceLocal:
         restrictions dialog does; it changes no version."""
         page = self.contents[content_id]
         page.read_users, page.read_groups = list(users), list(groups or [])
+
+    def space_view(self, key: str, users: list[str], groups: list[str] | None = None) -> None:
+        """Who has the space's View permission (a person or group given none of the space's
+        permissions cannot see any page in it)."""
+        self.space_viewers[key] = (list(users), list(groups or []))
 
     def group(self, name: str, members: list[str]) -> str:
         self.groups[name] = list(members)
@@ -198,6 +214,9 @@ class ConfluenceLocal:
         matched = re.fullmatch(r"/wiki/rest/api/group/([^/]+)/membersByGroupId", path)
         if matched:
             return self._members(matched[1], int(one("start") or 0), int(one("limit") or 200))
+        matched = re.fullmatch(r"/wiki/rest/api/space/([^/]+)", path)
+        if matched:
+            return self._space(matched[1], one("expand").split(","))
         if path == "/wiki/rest/api/content/search":
             return self._search(one("cql"), int(one("limit") or 25), one("cursor"))
         matched = re.fullmatch(r"/wiki/rest/api/content/([^/]+)", path)
@@ -235,6 +254,41 @@ class ConfluenceLocal:
             body["_links"]["next"] = "/rest/api/content/search?" + urlencode(
                 {"next": "true", "cursor": following, "limit": limit, "cql": cql}
             )
+        return _json(200, body)
+
+    def _space(self, key: str, expand: list[str]) -> Reply:
+        if key not in self.spaces:
+            return _json(404, {"statusCode": 404, "message": f"No space with key : {key}"})
+        body: dict[str, Any] = {
+            "id": zlib.crc32(key.encode()) % 10**8, "key": key, "name": self.spaces[key],
+            "type": "global",
+            "_links": {"webui": f"/spaces/{key}", "base": f"{self.url()}/wiki"},
+        }  # fmt: skip
+        if "permissions" not in expand:
+            return _json(200, body)
+        ids = itertools.count(1)
+
+        def permission(operation: str, target: str, **given: Any) -> dict[str, Any]:
+            return {"id": next(ids), "operation": {"operation": operation, "targetType": target},
+                    "anonymousAccess": False, "unlicensedAccess": False, **given}  # fmt: skip
+
+        def subjects(kind: str, item: dict[str, Any]) -> dict[str, Any]:
+            return {kind: {"results": [item], "size": 1}}
+
+        permissions: list[dict[str, Any]] = []
+        if key not in self.permissions_hidden:
+            users, groups = self.space_viewers.get(key, ([], []))
+            if key not in self.space_viewers:
+                permissions.append(permission("read", "space", anonymousAccess=True))
+            granted = [subjects("user", self._user(email)) for email in users] + [
+                subjects("group", {"type": "group", "name": name, "id": _group_id(name)})
+                for name in groups
+            ]
+            for subject in granted:
+                # Every viewer also may comment, as Confluence's defaults give.
+                for operation, target in (("read", "space"), ("create", "comment")):
+                    permissions.append(permission(operation, target, subjects=subject))
+        body["permissions"] = permissions
         return _json(200, body)
 
     def _members(self, group_id: str, start: int, limit: int) -> Reply:

@@ -9,6 +9,11 @@ dates in the account's own time zone, which the API does not tell: the search st
 CQL_MARGIN earlier than the last sync (more than any UTC offset), and an item whose version
 is the one synced last is not downloaded again.
 
+Readers: whoever may view the page's space (its View permission, read with
+`space/{key}?expand=permissions`) and is let in by the page's read restriction and its
+ancestors' (see `_readers`); the permission-only sync reads them all again each time
+(Confluence has no feed of permission changes).
+
 A page's body is its storage format (XHTML with Confluence's ac:/ri: elements), turned into
 plain HTML here; an attachment is downloaded as it is. The REST API is version 1's
 (`/wiki/rest/api/...`), which Confluence Cloud serves beside version 2 and which has CQL."""
@@ -47,8 +52,11 @@ CDATA = re.compile(r"<!\[CDATA\[(.*?)\]\]>", re.S)
 # Storage-format elements whose content is not text a reader sees.
 DROPPED = {"ac:parameter", "ac:image", "ri:attachment", "ri:user", "ri:url", "ri:space"}
 RESTRICTIONS = (
-    "ancestors,container,restrictions.read.restrictions.user,restrictions.read.restrictions.group"
+    "ancestors,container,space,restrictions.read.restrictions.user,"
+    "restrictions.read.restrictions.group"
 )
+# The space permission that lets one see a space's pages at all ("View").
+SPACE_VIEW = ("read", "space")
 # No restriction beyond the workspace's own grant.
 UNRESTRICTED = Readers(public=True)
 
@@ -72,8 +80,11 @@ class ConfluenceSource:
     ) -> None:
         self.site = site_url.rstrip("/")
         self.spaces, self.cursor = spaces, cursor
-        # Pages' read restrictions by id, read once a sync (ancestors are shared).
+        # Pages' read restrictions by id, spaces' viewers by key and groups' members by id,
+        # read once a sync (ancestors, spaces and groups are shared by many items).
         self._restricted_pages: dict[str, dict[str, Any]] = {}
+        self._space_viewers: dict[str, Readers] = {}
+        self._members: dict[str, frozenset[str]] = {}
         # The site is an address a customer typed: only a public one is read (as a website
         # source's), checked again at every sync since its name may resolve elsewhere now.
         address_ensure_public(self.site)
@@ -142,7 +153,7 @@ class ConfluenceSource:
         try:
             content = self._call(
                 self.confluence.get_content, item.source_id,
-                params={"expand": f"body.storage,version,space,{RESTRICTIONS}"},
+                params={"expand": f"body.storage,version,{RESTRICTIONS}"},
             )  # fmt: skip
             if content.get("status", "current") != "current":
                 return Gone("It was moved to the trash in Confluence.")
@@ -179,13 +190,16 @@ class ConfluenceSource:
         return self._restricted_pages[content_id]
 
     def _readers(self, content: dict[str, Any]) -> Readers:
-        """Who may read a page (an attachment: its page) in Confluence: everyone allowed by
-        the page's own read restriction and by each restricted ancestor's. The Readers
-        model unites; so where several levels restrict, only the people and groups that
-        every level names are kept (fewer than Confluence may allow, never more). People
-        whose email Confluence does not show (their profile's visibility) are left out.
-        Unrestricted pages are governed by the workspace's grant alone: space permissions
-        are not mirrored."""
+        """Who may read a page (an attachment: its page) in Confluence: whoever may view its
+        space (the space's View permission: people and groups; anyone, where the space lets
+        anonymous users in) and is let in by the page's own read restriction and by each
+        restricted ancestor's. Where only one of these restricts, its people and groups are
+        the readers (a group's members as the group sync reads them); where several do, the
+        people every one of them lets in (its people and its groups' members, read now),
+        and the groups every one names. Fewer than Confluence may allow, never more: people
+        whose email Confluence does not show (their profile's visibility) are left out, and
+        a space whose permissions the account may not see (it does not administer the
+        space: Confluence lists none) lets nobody in."""
         page = content
         if content.get("type") == "attachment":
             page = self._restricted(str((content.get("container") or {}).get("id", "")))
@@ -194,12 +208,43 @@ class ConfluenceSource:
             for ancestor in page.get("ancestors") or []
         ]
         restricting = [level for level in levels if level is not None]
+        space = self._space_readers(str((page.get("space") or {}).get("key", "")))
+        if not space.public:
+            restricting.insert(0, (space.emails, space.groups))
         if not restricting:
             return UNRESTRICTED
-        return Readers(
-            emails=frozenset.intersection(*(emails for emails, _ in restricting)),
-            groups=frozenset.intersection(*(groups for _, groups in restricting)),
+        if len(restricting) == 1:
+            emails, groups = restricting[0]
+            return Readers(emails=emails, groups=groups)
+        # Who every level lets in; those let in through a group every level names stay
+        # readers through that group (its members follow the group sync), not by name.
+        everywhere = frozenset.intersection(*(groups for _, groups in restricting))
+        let_in = frozenset.intersection(
+            *(emails | self._people_of(groups) for emails, groups in restricting)
         )
+        named = frozenset.intersection(*(emails for emails, _ in restricting))
+        return Readers(emails=(let_in - self._people_of(everywhere)) | named, groups=everywhere)
+
+    def _space_readers(self, key: str) -> Readers:
+        """Who has the View permission of the space `key` (public: anonymous access)."""
+        if key not in self._space_viewers:
+            try:
+                space = self._call(self.confluence.get, f"space/{key}",
+                                   params={"expand": "permissions"})  # fmt: skip
+            except requests.HTTPError as error:
+                raise SourceUnavailable(
+                    f"The permissions of the space {key} could not be read: {_http_refusal(error)}"
+                ) from None
+            self._space_viewers[key] = _space_view(space or {})
+        return self._space_viewers[key]
+
+    def _people_of(self, groups: frozenset[str]) -> frozenset[str]:
+        people: set[str] = set()
+        for group in groups:
+            if group not in self._members:
+                self._members[group] = frozenset(self.group_members(group) or [])
+            people |= self._members[group]
+        return frozenset(people)
 
     def readers(self, items: Sequence[ItemRef], *, cursor: str) -> ReadersListing:
         """Every item's readers (Confluence has no feed of restriction changes): one
@@ -263,6 +308,26 @@ def _read_restriction(
         frozenset(user["email"].lower() for user in users if user.get("email")),
         frozenset(str(group.get("id") or group.get("name")) for group in groups),
     )
+
+
+def _space_view(space: dict[str, Any]) -> Readers:
+    """The people (emails) and groups (ids) a space's View permission names; public when it
+    lets anonymous users view it."""
+    emails: set[str] = set()
+    groups: set[str] = set()
+    for permission in space.get("permissions") or []:
+        operation = permission.get("operation") or {}
+        if (operation.get("operation"), operation.get("targetType")) != SPACE_VIEW:
+            continue
+        if permission.get("anonymousAccess"):
+            return Readers(public=True)
+        subjects = permission.get("subjects") or {}
+        for user in (subjects.get("user") or {}).get("results", []):
+            if user.get("email"):
+                emails.add(user["email"].lower())
+        for group in (subjects.get("group") or {}).get("results", []):
+            groups.add(str(group.get("id") or group.get("name")))
+    return Readers(emails=frozenset(emails), groups=frozenset(groups))
 
 
 def storage_html(title: str, storage: str) -> str:

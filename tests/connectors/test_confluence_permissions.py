@@ -1,7 +1,8 @@
-"""Confluence's page restrictions as readers (issue 27), against the local Confluence-format
-server: a restricted page is read only by the people and groups it names; a person taken
-off the restriction in Confluence loses the page here at the next permission-only sync,
-which reads no content."""
+"""Confluence's permissions as readers (issue 27), against the local Confluence-format
+server: a page is read only by those who may view its space and whom its restrictions (its
+own and its ancestors') let in; a person taken off a restriction or out of the space's
+viewers in Confluence loses the page here at the next permission-only sync, which reads no
+content."""
 
 from collections.abc import Iterator
 
@@ -130,3 +131,63 @@ def test_a_person_taken_off_a_restriction_loses_the_page_after_the_permission_sy
     confluence.group("payroll", [])
     connector_readers_sync(connector_id=connector.pk)
     assert _titles(people["bob"], open_workspace) == {"Holidays"}
+
+
+def _connected(owner: User, workspace: Workspace, confluence: ConfluenceLocal) -> Connector:
+    connector = confluence_connector_add(
+        actor=owner, workspace=workspace, site_url=confluence.url(),
+        email="sync@alpha.example", api_token="ATATT-perm", spaces=["HR"],
+    )  # fmt: skip
+    connector_sync_run(connector_id=connector.pk)
+    connector.refresh_from_db()
+    assert connector.state == SyncState.IDLE, connector.error
+    documents_ingest(document_ids=list(Document.objects.values_list("pk", flat=True)))
+    return connector
+
+
+def test_a_page_is_read_only_by_those_who_may_view_its_space(
+    owner_a: User, open_workspace: Workspace, confluence: ConfluenceLocal,
+    pages: dict[str, Content], people: dict[str, User],
+):  # fmt: skip
+    """The space's View permission (Bob, and the hr-staff group: Ann) and the pages' own
+    restrictions must both let a person in: Cy, named on the bonus page but not a viewer of
+    the space, reads nothing, not even the unrestricted holidays page."""
+    confluence.group("hr-staff", ["ann@alpha.example"])
+    confluence.space_view("HR", ["bob@alpha.example"], ["hr-staff"])
+
+    connector = _connected(owner_a, open_workspace, confluence)
+
+    assert any(path == "/wiki/rest/api/space/HR" for _, path, _ in confluence.hits)
+    assert _titles(people["ann"], open_workspace) == {"Salaries", "Bonus", "Holidays"}
+    assert _titles(people["bob"], open_workspace) == {"Salaries", "Holidays"}
+    assert _titles(people["cy"], open_workspace) == set()
+    assert _retrieved_titles(people["cy"], "office closes public holidays") == set()
+    holidays = Document.objects.get(title="Holidays")
+    assert holidays.readers_restricted and holidays.reader_emails == ["bob@alpha.example"]
+    assert Document.objects.get(title="Salaries").reader_emails == [
+        "ann@alpha.example", "bob@alpha.example",
+    ]  # fmt: skip
+
+    # Ann leaves the group that may view the space; Cy is given the View permission.
+    confluence.group("hr-staff", [])
+    confluence.space_view("HR", ["bob@alpha.example", "cy@alpha.example"], ["hr-staff"])
+    connector_readers_sync(connector_id=connector.pk)
+
+    assert _titles(people["ann"], open_workspace) == set()
+    assert _titles(people["cy"], open_workspace) == {"Holidays"}  # the others restrict him
+    assert _titles(people["bob"], open_workspace) == {"Salaries", "Holidays"}
+
+
+def test_a_space_whose_permissions_the_account_may_not_see_lets_nobody_in(
+    owner_a: User, open_workspace: Workspace, confluence: ConfluenceLocal,
+    pages: dict[str, Content], people: dict[str, User],
+):  # fmt: skip
+    """An account that does not administer the space is shown none of its permissions:
+    nobody is known to view it, so its pages are read by nobody here (never by everyone)."""
+    confluence.permissions_hidden.add("HR")
+
+    _connected(owner_a, open_workspace, confluence)
+
+    for user in (*people.values(), owner_a):
+        assert _titles(user, open_workspace) == set()
+    assert Document.objects.filter(readers_restricted=True).count() == 3
