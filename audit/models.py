@@ -51,6 +51,8 @@ class AuditAction(models.TextChoices):
     SOURCE_CHANGED = "source.changed", "Source's settings changed"
     SOURCE_SYNC_REQUESTED = "source.sync_requested", "Source sync requested"
     SOURCE_REMOVED = "source.removed", "Source removed"
+    SOURCE_RECONNECTED = "source.reconnected", "Source reconnected"
+    SOURCE_CONSENT_FAILED = "source.consent_failed", "Source connection not granted"
 
 
 class AuditEvent(models.Model):

@@ -39,3 +39,22 @@ def credentials_rotate() -> int:
         connector.save(update_fields=["credentials_encrypted"])
         rotated += 1
     return rotated
+
+
+def refresh_token_keep(connector: Connector, refresh_token: str) -> None:
+    """Keep the refresh token a provider sent in place of the one used (Microsoft rotates
+    them), saved at once: a sync that stops later must not fall back to the spent one."""
+    credentials = {**credentials_open(connector), "refresh_token": refresh_token}
+    connector.credentials_encrypted = credentials_seal(credentials)
+    Connector.objects.filter(pk=connector.pk).update(
+        credentials_encrypted=connector.credentials_encrypted
+    )
+
+
+def credentials_open_text(sealed: str) -> dict[str, str]:
+    """Credentials sealed (credentials_seal) outside a connector: a consent's grant kept in
+    the session until the person picks what to sync."""
+    opened: dict[str, str] = json.loads(
+        secret_decrypt(sealed, keys=settings.CONNECTOR_SECRET_KEYS, purpose=PURPOSE)
+    )
+    return opened

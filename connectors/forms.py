@@ -204,3 +204,32 @@ class MicrosoftSourceForm(forms.Form):
         empty_value=True,  # type: ignore[arg-type]  # the stubs say str
         error_messages={"invalid_choice": "Choose who reads the files from the list."},
     )
+
+
+class DriveConsentedSourceForm(forms.Form):
+    """What to sync from a Drive connected by consent (the account's own files)."""
+
+    folder_id = forms.CharField(
+        label="Folder ID",
+        max_length=200,
+        required=False,
+        help_text="The part after /folders/ in the folder's address; empty: every file you "
+        "may read in Drive.",
+    )
+    schedule = schedule_field()
+    mirror_permissions = DriveSourceForm.base_fields["mirror_permissions"]
+
+
+class MicrosoftConsentedSourceForm(forms.Form):
+    """What to sync from SharePoint / OneDrive connected by consent."""
+
+    site_url = MicrosoftSourceForm.base_fields["site_url"]
+    user = forms.EmailField(
+        label="Or a OneDrive",
+        required=False,
+        help_text="Yours is filled in; a colleague's only if they shared it with you.",
+        error_messages={"invalid": "Give the email address of the user whose OneDrive to sync."},
+    )
+    folder = MicrosoftSourceForm.base_fields["folder"]
+    schedule = schedule_field()
+    mirror_permissions = MicrosoftSourceForm.base_fields["mirror_permissions"]

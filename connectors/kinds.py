@@ -1,7 +1,7 @@
 """The source a connector reads, built from its kind, selection and credentials."""
 
 from accounts.secrets_at_rest import SecretUnreadable
-from connectors.credentials import credentials_open
+from connectors.credentials import credentials_open, refresh_token_keep
 from connectors.models import Connector, SourceKind
 from connectors.sources import PermissionSource, Source, SourceUnavailable
 from connectors.sources.confluence import ConfluenceSource
@@ -37,8 +37,11 @@ def connector_source(connector: Connector) -> Source:
             auth=(username, password) if username else None,
         )
     if connector.kind == SourceKind.GOOGLE_DRIVE:
+        # A service account's key file, or a person's consent (its refresh token).
         return GoogleDriveSource(
-            key_file=credentials["key_file"], folder_id=connector.selection.get("folder_id", ""),
+            key_file=credentials.get("key_file", ""),
+            refresh_token=credentials.get("refresh_token", ""),
+            folder_id=connector.selection.get("folder_id", ""),
             subject=connector.selection.get("subject", ""), cursor=connector.cursor,
         )  # fmt: skip
     if connector.kind == SourceKind.CONFLUENCE:
@@ -50,9 +53,13 @@ def connector_source(connector: Connector) -> Source:
     if connector.kind == SourceKind.NOTION:
         return NotionSource(token=credentials["token"], cursor=connector.cursor)
     if connector.kind == SourceKind.MICROSOFT:
+        # An app's client credentials, or a person's consent (its refresh token, which
+        # Microsoft replaces as it is used: the new one is kept at once).
         return MicrosoftDriveSource(
-            tenant_id=credentials["tenant_id"], client_id=credentials["client_id"],
-            client_secret=credentials["client_secret"],
+            tenant_id=credentials.get("tenant_id", ""), client_id=credentials.get("client_id", ""),
+            client_secret=credentials.get("client_secret", ""),
+            refresh_token=credentials.get("refresh_token", ""),
+            refresh_token_rotated=lambda token: refresh_token_keep(connector, token),
             site_url=connector.selection.get("site_url", ""),
             user=connector.selection.get("user", ""),
             folder=connector.selection.get("folder", ""), cursor=connector.cursor,

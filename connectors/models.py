@@ -30,6 +30,9 @@ class SyncState(models.TextChoices):
     # Waiting out the source's Retry-After; the checkpoint is kept.
     WAITING = "waiting", "Waiting for the source"
     FAILED = "failed", "Failed"
+    # The person's consent it was connected with was revoked or expired: no sync until
+    # someone connects it again (Reconnect).
+    RECONNECT = "reconnect", "Needs reconnecting"
 
 
 class Connector(models.Model):

@@ -102,6 +102,105 @@ def drive_connector_add(
     )  # fmt: skip
 
 
+@transaction.atomic
+def drive_consented_connector_add(
+    *,
+    actor: User,
+    workspace: Workspace,
+    credentials: dict[str, str],
+    account: str = "",
+    folder_id: str = "",
+    schedule: Schedule = Schedule.DAILY,
+    mirror_permissions: bool = True,
+) -> Connector:
+    """A Google Drive source read as the person who consented (`credentials`: the refresh
+    token their consent gave, connectors.consent): the files of `folder_id`, or all they
+    may read."""
+    _ensure_manager(actor, workspace)
+    if not credentials.get("refresh_token"):
+        raise ConnectorError("Connect Google Drive again: its access was not kept.")
+    folder_id = folder_id.strip()
+    return connector_create(
+        actor=actor, workspace=workspace, kind=SourceKind.GOOGLE_DRIVE,
+        name=f"Google Drive{f' folder {folder_id}' if folder_id else ''}"
+        + (f" · {account}" if account else ""),
+        selection={"folder_id": folder_id, "subject": "", "consent": True,
+                   "connected_as": account},
+        credentials=credentials, schedule=schedule, mirror_permissions=mirror_permissions,
+    )  # fmt: skip
+
+
+@transaction.atomic
+def microsoft_consented_connector_add(
+    *,
+    actor: User,
+    workspace: Workspace,
+    credentials: dict[str, str],
+    account: str = "",
+    site_url: str = "",
+    user: str = "",
+    folder: str = "",
+    schedule: Schedule = Schedule.DAILY,
+    mirror_permissions: bool = True,
+) -> Connector:
+    """A SharePoint site's library or a OneDrive (or a folder of it) read as the person who
+    consented (`credentials`: their refresh token and tenant, connectors.consent)."""
+    _ensure_manager(actor, workspace)
+    if not credentials.get("refresh_token"):
+        raise ConnectorError("Connect SharePoint / OneDrive again: its access was not kept.")
+    site_url, user, folder = site_url.strip(), user.strip().lower(), folder.strip().strip("/")
+    refusal = selection_refusal(site_url=site_url, user=user)
+    if refusal:
+        raise ConnectorError(refusal)
+    where = urlsplit(site_url).path.rstrip("/").rsplit("/", 1)[-1] if site_url else user
+    name = f"{'SharePoint' if site_url else 'OneDrive'} {where or urlsplit(site_url).netloc}"
+    return connector_create(
+        actor=actor, workspace=workspace, kind=SourceKind.MICROSOFT,
+        name=f"{name} · {folder}" if folder else name,
+        selection={"site_url": site_url, "user": user, "folder": folder, "consent": True,
+                   "connected_as": account},
+        credentials=credentials, schedule=schedule, mirror_permissions=mirror_permissions,
+    )  # fmt: skip
+
+
+@transaction.atomic
+def connector_reconnect(
+    *, actor: User, connector: Connector, credentials: dict[str, str], account: str = ""
+) -> Connector:
+    """A new consent for a source connected by one (its grant revoked or expired): the new
+    refresh token replaces the old, and a sync starts."""
+    _ensure_manager(actor, connector.workspace)
+    if not connector.selection.get("consent"):
+        raise ConnectorError("This source was not connected by a consent; nothing to reconnect.")
+    connector.credentials_encrypted = credentials_seal(credentials)
+    connector.selection = {**connector.selection, "connected_as": account}
+    connector.error = ""
+    if connector.state == SyncState.RECONNECT:
+        connector.state = SyncState.IDLE
+    connector.save(update_fields=["credentials_encrypted", "selection", "error", "state"])
+    audit_record(
+        actor=actor, action=AuditAction.SOURCE_RECONNECTED, target=connector,
+        target_label=connector.name, details={"connected_as": account},
+    )  # fmt: skip
+    if not connector.paused and connector.state not in (SyncState.RUNNING, SyncState.QUEUED):
+        _sync_queue(connector)
+    return connector
+
+
+@transaction.atomic
+def connector_consent_failed(
+    *, actor: User, workspace: Workspace | None, provider: str, reason: str
+) -> None:
+    """A consent that did not give us access (denied, refused by the provider, a state that
+    does not belong here), recorded where sources' changes are; nothing else is stored."""
+    audit_record(
+        actor=actor, action=AuditAction.SOURCE_CONSENT_FAILED,
+        target_label=workspace.name if workspace else "",
+        details={"provider": provider, "reason": reason[:500],
+                 "workspace": workspace.name if workspace else ""},
+    )  # fmt: skip
+
+
 def connector_create(
     *,
     actor: User,
@@ -250,6 +349,8 @@ def connector_sync_request(*, actor: User, connector: Connector) -> Connector:
         raise ConnectorError("This source is paused; resume it to sync.")
     if connector.state in (SyncState.RUNNING, SyncState.QUEUED):
         raise ConnectorError("This source is syncing already.")
+    if connector.state == SyncState.RECONNECT:
+        raise ConnectorError("This source must be reconnected before it can sync.")
     audit_record(
         actor=actor, action=AuditAction.SOURCE_SYNC_REQUESTED, target=connector,
         target_label=connector.name,
@@ -380,7 +481,7 @@ def connectors_readers_due_queue() -> int:
         Q(readers_synced_at__isnull=True) | Q(readers_synced_at__lte=due),
         paused=False, mirror_permissions=True, last_synced_at__isnull=False,
         kind__in=PERMISSION_KINDS,
-    )  # fmt: skip
+    ).exclude(state=SyncState.RECONNECT)  # fmt: skip
     queued = 0
     for connector_id in connectors.values_list("pk", flat=True):
         transaction.on_commit(

@@ -41,6 +41,7 @@ from connectors.sources import (
     Listing,
     RateLimited,
     Source,
+    SourceReconnect,
     SourceUnavailable,
     Unchanged,
 )
@@ -83,7 +84,7 @@ def connector_sync_run(*, connector_id: int) -> SyncOutcome:
         connector = Connector.objects.filter(pk=connector_id).select_related("workspace").first()
         if connector is None or connector.paused:
             return SyncOutcome(state=SyncState.IDLE)
-        if connector.state in (SyncState.IDLE, SyncState.FAILED):
+        if connector.state in (SyncState.IDLE, SyncState.FAILED, SyncState.RECONNECT):
             # A second message for a sync already finished: nothing was asked since.
             return SyncOutcome(state=SyncState(connector.state))
         return _sync(connector, lock_extend=lambda: lock.reacquire())
@@ -113,6 +114,8 @@ def _sync(connector: Connector, *, lock_extend: Callable[[], object]) -> SyncOut
             lock_extend()
     except RateLimited as limited:
         return _wait(connector, limited.retry_after)
+    except SourceReconnect as refusal:
+        return _stop(connector, str(refusal), state=SyncState.RECONNECT)
     except SourceUnavailable as refusal:
         return _stop(connector, str(refusal))
     except CapReached as reached:
@@ -342,15 +345,16 @@ def _next_sync_at(connector: Connector, now: datetime) -> datetime | None:
     return now + timedelta(minutes=sync_interval(connector.schedule))
 
 
-def _stop(connector: Connector, reason: str) -> SyncOutcome:
+def _stop(connector: Connector, reason: str, *, state: SyncState = SyncState.FAILED) -> SyncOutcome:
     """The sync cannot go on now: say why; the next one starts afresh (items done by this
-    one are not fetched again unless they changed)."""
+    one are not fetched again unless they changed). A source to reconnect is not synced
+    again on its schedule: only a new consent helps."""
     connector.refresh_from_db()
-    connector.state, connector.error, connector.checkpoint = SyncState.FAILED, reason, {}
+    connector.state, connector.error, connector.checkpoint = state, reason, {}
     now = timezone.now()
-    connector.next_sync_at = _next_sync_at(connector, now)
+    connector.next_sync_at = None if state == SyncState.RECONNECT else _next_sync_at(connector, now)
     connector.save(update_fields=["state", "error", "checkpoint", "next_sync_at"])
-    return SyncOutcome(state=SyncState.FAILED)
+    return SyncOutcome(state=state)
 
 
 def _wait(connector: Connector, retry_after: float | None) -> SyncOutcome:

@@ -11,15 +11,34 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.http import MemberRequest, form_refusal, service_call, service_call_flashed
 from billing.caps import CapReached
+from connectors.consent import (
+    PROVIDER_NAMES,
+    PROVIDERS,
+    ConsentRefused,
+    ConsentStateInvalid,
+    consent_begin,
+    consent_claim,
+    consent_exchange,
+    forward_query,
+    grant_drop,
+    grant_keep,
+    grant_kept,
+    organization_site_root,
+    providers_configured,
+    state_organization,
+)
 from connectors.forms import (
     ConfluenceSourceForm,
+    DriveConsentedSourceForm,
     DriveSourceForm,
+    MicrosoftConsentedSourceForm,
     MicrosoftSourceForm,
     NotionSourceForm,
     SourceRemoveForm,
@@ -39,11 +58,15 @@ from connectors.selectors import (
 from connectors.services import (
     ConnectorError,
     confluence_connector_add,
+    connector_consent_failed,
+    connector_reconnect,
     connector_remove,
     connector_settings_set,
     connector_sync_request,
     drive_connector_add,
+    drive_consented_connector_add,
     microsoft_connector_add,
+    microsoft_consented_connector_add,
     notion_connector_add,
     website_connector_add,
 )
@@ -106,6 +129,7 @@ def _page(
         "microsoft_form": filled.get("microsoft_form") or MicrosoftSourceForm(),
         "refusal": refusal,
         "permissions_sync_minutes": settings.CONNECTOR_PERMISSIONS_SYNC_MINUTES,
+        "consent": providers_configured(),
     }
     return render(request, "connectors/sources.html", context, status=400 if refusal else 200)
 
@@ -251,3 +275,163 @@ def source_remove(request: MemberRequest, workspace: Workspace, connector_id: in
         + (f" and the {deleted} documents it synced." if documents_too else kept),
     )  # fmt: skip
     return redirect("connectors:list", slug=workspace.slug)
+
+
+# --- connecting by consent (connectors/consent.py) -----------------------------------------
+CONSENTED_FORMS: dict[str, type[forms.Form]] = {
+    "google": DriveConsentedSourceForm, "microsoft": MicrosoftConsentedSourceForm,
+}  # fmt: skip
+CONSENTED_ADD: dict[str, Callable[..., Connector]] = {
+    "google": drive_consented_connector_add, "microsoft": microsoft_consented_connector_add,
+}  # fmt: skip
+
+
+def _provider(provider: str) -> str:
+    """A provider whose consent our app is configured for; otherwise there is no page."""
+    if provider not in PROVIDERS or not providers_configured()[provider]:
+        raise Http404
+    return provider
+
+
+def _consent_redirect(
+    request: MemberRequest, workspace: Workspace, provider: str, connector: Connector | None
+) -> HttpResponse:
+    try:
+        url = consent_begin(
+            request=request, organization_slug=request.tenant.slug,  # type: ignore[attr-defined]
+            user=request.user, workspace=workspace, provider=provider, connector=connector,
+        )  # fmt: skip
+    except ConsentRefused as refusal:
+        return _page(request, workspace, refusal=str(refusal))
+    return HttpResponseRedirect(url)
+
+
+@sources_manager_required
+@require_POST
+def consent_start(request: MemberRequest, workspace: Workspace, provider: str) -> HttpResponse:
+    """ "Connect Google Drive" / "Connect SharePoint / OneDrive": to the provider's consent."""
+    return _consent_redirect(request, workspace, _provider(provider), None)
+
+
+@sources_manager_required
+@require_POST
+def source_reconnect(
+    request: MemberRequest, workspace: Workspace, connector_id: int
+) -> HttpResponse:
+    """A source connected by consent, whose grant was revoked or expired: consent again."""
+    connector = _connector(workspace, connector_id)
+    if not connector.selection.get("consent"):
+        raise Http404
+    provider = next(name for name, kind in PROVIDERS.items() if kind == connector.kind)
+    return _consent_redirect(request, workspace, _provider(provider), connector)
+
+
+@require_GET
+def consent_callback(request: HttpRequest) -> HttpResponse:
+    """Public site: the provider's redirect after the consent, sent on to the organization's
+    site that the state names (which checks it again, with the session that began it)."""
+    try:
+        slug = state_organization(request.GET.get("state", ""))
+    except ConsentStateInvalid:
+        return render(request, "connectors/consent_invalid.html", status=400)
+    finish = organization_site_root(request, slug) + reverse(
+        "connectors:consent_finish", urlconf=settings.ROOT_URLCONF
+    )
+    return HttpResponseRedirect(f"{finish}?{forward_query(request)}")
+
+
+@login_required
+@require_GET
+def consent_finish(request: MemberRequest) -> HttpResponse:
+    """The provider's answer, forwarded from the public site: finish the consent this
+    session began, then to the page that picks what to sync (or, for a reconnect, back to
+    the sources)."""
+    slug = request.tenant.slug  # type: ignore[attr-defined]
+    try:
+        pending = consent_claim(
+            request=request, state=request.GET.get("state", ""), organization_slug=slug,
+            user=request.user,
+        )  # fmt: skip
+    except ConsentStateInvalid:
+        connector_consent_failed(
+            actor=request.user, workspace=None, provider="",
+            reason="The answer's state was not begun by this session.",
+        )  # fmt: skip
+        return render(request, "connectors/consent_invalid.html", status=400)
+    workspace = workspace_get_manageable(user=request.user, slug=pending.workspace_slug)
+    if workspace is None or not sources_manageable(user=request.user):
+        raise Http404
+    name = PROVIDER_NAMES[pending.provider]
+    if request.GET.get("error"):
+        reason = request.GET.get("error_description") or request.GET["error"]
+        connector_consent_failed(
+            actor=request.user, workspace=workspace, provider=pending.provider, reason=reason
+        )
+        denied = request.GET["error"] == "access_denied"
+        messages.error(request, f"{name} was not connected: "
+                       + ("access was not allowed." if denied else f"{reason[:300]}."))  # fmt: skip
+        return redirect("connectors:list", slug=workspace.slug)
+    try:
+        grant = consent_exchange(request=request, pending=pending, organization_slug=slug)
+    except ConsentRefused as refusal:
+        connector_consent_failed(
+            actor=request.user, workspace=workspace, provider=pending.provider,
+            reason=str(refusal),
+        )  # fmt: skip
+        messages.error(request, f"{name} was not connected. {refusal}")
+        return redirect("connectors:list", slug=workspace.slug)
+    if pending.connector_id is not None:
+        connector = _connector(workspace, pending.connector_id)
+        service_call_flashed(
+            request, lambda: connector_reconnect(
+                actor=request.user, connector=connector, credentials=grant.credentials,
+                account=grant.account,
+            ), refused=ConnectorError, success=f"Reconnected {connector.name}; it syncs again.",
+        )  # fmt: skip
+        return redirect("connectors:list", slug=workspace.slug)
+    grant_keep(request=request, pending=pending, grant=grant)
+    return redirect("connectors:consent_choose", slug=workspace.slug, provider=pending.provider)
+
+
+@sources_manager_required
+def consent_choose(request: MemberRequest, workspace: Workspace, provider: str) -> HttpResponse:
+    """After the consent: what to sync from the connected account, and how often."""
+    kept = grant_kept(request=request, provider=_provider(provider), workspace=workspace)
+    if kept is None:
+        messages.error(request, f"Connect {PROVIDER_NAMES[provider]} first.")
+        return redirect("connectors:list", slug=workspace.slug)
+    form_class = CONSENTED_FORMS[provider]
+    if request.method != "POST":
+        initial = {"user": kept.account} if provider == "microsoft" else {}
+        return _choose_page(request, workspace, provider, kept.account, form_class(initial=initial))
+    form = form_class(request.POST)
+    if not form.is_valid():
+        return _choose_page(request, workspace, provider, kept.account, form, form_refusal(form))
+    add = CONSENTED_ADD[provider]
+    try:
+        connector, refusal = service_call(
+            lambda: add(actor=request.user, workspace=workspace, credentials=kept.credentials,
+                        account=kept.account, **form.cleaned_data),
+            refused=ConnectorError,
+        )  # fmt: skip
+    except CapReached as reached:
+        connector, refusal = None, reached.message_for(request.user)
+    if connector is None:
+        return _choose_page(request, workspace, provider, kept.account, form, refusal)
+    grant_drop(request=request)
+    messages.success(request, f"Added {connector.name}; its first sync has started.")
+    return redirect("connectors:list", slug=workspace.slug)
+
+
+def _choose_page(
+    request: MemberRequest, workspace: Workspace, provider: str, account: str,
+    form: forms.Form, refusal: str = "",
+) -> HttpResponse:  # fmt: skip
+    context = {
+        "workspace": workspace, "provider": provider, "provider_name": PROVIDER_NAMES[provider],
+        "account": account, "form": form, "refusal": refusal,
+        "permissions_sync_minutes": settings.CONNECTOR_PERMISSIONS_SYNC_MINUTES,
+    }  # fmt: skip
+    return render(
+        request, "connectors/consent_choose.html", context, status=400 if refusal else 200
+    )

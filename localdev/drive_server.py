@@ -5,6 +5,16 @@ tests and offline development as it reads Google's.
 - POST /token: OAuth 2.0's JWT bearer grant (RFC 7523), as a service account asks for an
   access token: the assertion's signature is checked against the registered account's
   public key; the answer is {"access_token", "expires_in", "token_type"}.
+- A person's consent, as Google's OAuth 2 for web server applications: an OAuth client
+  (`oauth_client(redirect_uris)`, its id and secret) sends the browser to GET /o/oauth2/auth
+  (client_id, redirect_uri, response_type=code, scope, state, access_type, prompt,
+  code_challenge and code_challenge_method S256): a page where `consent_account` clicks
+  "Allow" (or "Cancel": back with error=access_denied). POST /token then exchanges the
+  code (once, with the same redirect_uri and the PKCE code_verifier; the client
+  authenticated by HTTP Basic or in the body) for an access token and, with
+  access_type=offline, a refresh token; grant_type=refresh_token gives a new access token
+  until `revoke(account)`, after which it is 400 invalid_grant "Token has been expired or
+  revoked.", as Google says. GET /drive/v3/about names the token's account.
 - Under /drive/v3/ (an access token required, else 401 in Google's error shape):
   files.list (`q` with `'<id>' in parents` and `trashed = false`, pageSize, pageToken),
   files.get (metadata; `alt=media` for the bytes), files.export (`mimeType`),
@@ -21,7 +31,9 @@ tests and offline development as it reads Google's.
   Google does under quota. Every request is recorded in `hits` (method, path, query).
 """
 
+import base64
 import hashlib
+import html
 import itertools
 import json
 import re
@@ -31,7 +43,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -98,6 +110,14 @@ class DriveLocal:
     hold_at: int = 0
     holding: threading.Event = field(default_factory=threading.Event)
     released: threading.Event = field(default_factory=threading.Event)
+    # A person's consent: OAuth clients (id -> secret and redirect URIs), the account that
+    # clicks "Allow", codes not yet exchanged, refresh tokens (-> client and account), and
+    # each access token's account.
+    oauth_clients: dict[str, dict[str, Any]] = field(default_factory=dict)
+    consent_account: str = "owner@example.com"
+    codes: dict[str, dict[str, str]] = field(default_factory=dict)
+    refresh_tokens: dict[str, dict[str, str]] = field(default_factory=dict)
+    token_accounts: dict[str, str] = field(default_factory=dict)
     port: int = 0
     _ids: Any = field(default_factory=lambda: itertools.count(1))
     _server: ThreadingHTTPServer | None = None
@@ -118,6 +138,31 @@ class DriveLocal:
             "private_key_id": secrets.token_hex(20), "private_key": pem, "client_email": email,
             "client_id": "1234567890", "token_uri": "https://oauth2.googleapis.com/token",
         }  # fmt: skip
+
+    def oauth_client(self, redirect_uris: list[str]) -> tuple[str, str]:
+        """A "Web application" OAuth client (its id and secret), as the Google Cloud console
+        makes one, with the redirect URIs it may send the browser back to."""
+        client_id = (
+            f"{secrets.randbelow(10**12):012d}-{secrets.token_hex(16)}.apps.googleusercontent.com"
+        )
+        secret = "GOCSPX-" + secrets.token_urlsafe(21)
+        self.oauth_clients[client_id] = {"secret": secret, "redirect_uris": list(redirect_uris)}
+        return client_id, secret
+
+    def revoke(self, account: str) -> None:
+        """The account withdraws our access (Google Account -> Third-party access): its
+        refresh and access tokens stop working."""
+        for token, grant in list(self.refresh_tokens.items()):
+            if grant["account"] == account:
+                del self.refresh_tokens[token]
+        for token, owner in list(self.token_accounts.items()):
+            if owner == account:
+                self.tokens.discard(token)
+                del self.token_accounts[token]
+
+    def authorize_url(self) -> str:
+        """Google's consent page, as GOOGLE_OAUTH_AUTHORIZE_URL names it."""
+        return self.url() + "o/oauth2/auth"
 
     # --- the drive's content -----------------------------------------------------------------
     def add(
@@ -225,6 +270,9 @@ class DriveLocal:
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)
                 drive.hits.append(("GET", parts.path, parts.query))
+                if parts.path == "/o/oauth2/auth":
+                    self._reply(*drive._authorize(parse_qs(parts.query), None))
+                    return
                 self._reply(
                     *drive._get(
                         parts.path, parse_qs(parts.query), self.headers.get("Authorization", "")
@@ -236,7 +284,10 @@ class DriveLocal:
                 length = int(self.headers.get("Content-Length") or 0)
                 form = parse_qs(self.rfile.read(length).decode())
                 drive.hits.append(("POST", parts.path, ""))
-                self._reply(*drive._token(form))
+                if parts.path == "/o/oauth2/auth":
+                    self._reply(*drive._authorize(parse_qs(parts.query), form))
+                    return
+                self._reply(*drive._token(form, self.headers.get("Authorization", "")))
 
             def log_message(self, format: str, *args: Any) -> None:
                 return
@@ -251,7 +302,137 @@ class DriveLocal:
             self._server.shutdown()
             self._server.server_close()
 
-    def _token(self, form: dict[str, list[str]]) -> tuple[int, bytes, str, dict[str, str]]:
+    # --- a person's consent ------------------------------------------------------------------
+    def _authorize(
+        self, query: dict[str, list[str]], form: dict[str, list[str]] | None
+    ) -> tuple[int, bytes, str, dict[str, str]]:
+        """The consent page (GET), and the person's answer to it (POST: decision)."""
+
+        def one(name: str) -> str:
+            return (query.get(name) or [""])[0]
+
+        client = self.oauth_clients.get(one("client_id"))
+        if client is None:
+            return _page(401, "Error 401: invalid_client", "The OAuth client was not found.")
+        if one("redirect_uri") not in client["redirect_uris"]:
+            return _page(
+                400,
+                "Error 400: redirect_uri_mismatch",
+                "You can't sign in to this app because it doesn't comply with Google's OAuth "
+                f"2.0 policy. redirect_uri={one('redirect_uri')}",
+            )
+        if one("response_type") != "code" or one("code_challenge_method") not in ("", "S256"):
+            return _page(400, "Error 400: invalid_request", "Unsupported response type or "
+                         "code challenge method.")  # fmt: skip
+        if form is None:
+            action = html.escape("/o/oauth2/auth?" + urlencode({k: v[0] for k, v in query.items()}))
+            scopes = "".join(f"<li>{html.escape(s)}</li>" for s in one("scope").split())
+            account = html.escape(self.consent_account)
+            body = (
+                "<!doctype html><html><head><title>Sign in - Google Accounts</title></head><body>"
+                f"<h1>Sign in with Google</h1><p>The app wants to access your Google Account "
+                f'<strong data-testid="account">{account}</strong>. It will be able to:</p>'
+                f'<ul>{scopes}</ul><form method="post" action="{action}">'
+                f'<input type="hidden" name="login" value="{account}">'
+                '<button type="submit" name="decision" value="deny">Cancel</button> '
+                '<button type="submit" name="decision" value="allow">Allow</button>'
+                "</form></body></html>"
+            )
+            return 200, body.encode(), "text/html; charset=utf-8", {}
+        back: dict[str, str] = {"state": one("state")} if one("state") else {}
+        if (form.get("decision") or [""])[0] != "allow":
+            back["error"] = "access_denied"
+        else:
+            code = "4/0A" + secrets.token_urlsafe(40)
+            self.codes[code] = {
+                "client_id": one("client_id"), "redirect_uri": one("redirect_uri"),
+                "scope": one("scope"), "challenge": one("code_challenge"),
+                "offline": str(one("access_type") == "offline"),
+                "account": (form.get("login") or [self.consent_account])[0],
+            }  # fmt: skip
+            back.update(code=code, scope=one("scope"))
+        separator = "&" if "?" in one("redirect_uri") else "?"
+        return (
+            302,
+            b"",
+            "text/plain",
+            {"Location": one("redirect_uri") + separator + urlencode(back)},
+        )
+
+    def _client_authenticated(self, form: dict[str, list[str]], authorization: str) -> str:
+        """The OAuth client's id when its secret is right (HTTP Basic or in the body)."""
+        client_id = (form.get("client_id") or [""])[0]
+        secret = (form.get("client_secret") or [""])[0]
+        if authorization.startswith("Basic "):
+            decoded = base64.b64decode(authorization.removeprefix("Basic ")).decode()
+            client_id, _, secret = (unquote(part) for part in decoded.partition(":"))
+        client = self.oauth_clients.get(client_id)
+        if client is None or not secrets.compare_digest(client["secret"], secret):
+            return ""
+        return client_id
+
+    def _access_token(self, account: str) -> str:
+        token = "ya29." + secrets.token_urlsafe(24)
+        self.tokens.add(token)
+        self.token_accounts[token] = account
+        return token
+
+    def _token_consented(
+        self, form: dict[str, list[str]], authorization: str
+    ) -> tuple[int, bytes, str, dict[str, str]]:
+        def one(name: str) -> str:
+            return (form.get(name) or [""])[0]
+
+        client_id = self._client_authenticated(form, authorization)
+        if not client_id:
+            return _json(401, {"error": "invalid_client", "error_description": "Unauthorized"})
+        if one("grant_type") == "refresh_token":
+            grant = self.refresh_tokens.get(one("refresh_token"))
+            if grant is None or grant["client_id"] != client_id:
+                revoked = "Token has been expired or revoked."
+                return _json(400, {"error": "invalid_grant", "error_description": revoked})
+            return _json(200, {
+                "access_token": self._access_token(grant["account"]), "expires_in": 3599,
+                "scope": grant["scope"], "token_type": "Bearer",
+            })  # fmt: skip
+        code = self.codes.pop(one("code"), None)  # a code is used once
+        if code is None or code["client_id"] != client_id:
+            return _json(
+                400, {"error": "invalid_grant", "error_description": "Malformed auth code."}
+            )
+        if code["redirect_uri"] != one("redirect_uri"):
+            return _json(
+                400, {"error": "redirect_uri_mismatch", "error_description": "Bad Request"}
+            )
+        if code["challenge"]:
+            verifier = one("code_verifier")
+            digest = hashlib.sha256(verifier.encode()).digest()
+            expected = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+            if not verifier:
+                return _json(400, {"error": "invalid_grant",
+                                   "error_description": "Missing code verifier."})  # fmt: skip
+            if not secrets.compare_digest(expected, code["challenge"]):
+                return _json(400, {"error": "invalid_grant",
+                                   "error_description": "Invalid code verifier."})  # fmt: skip
+        body: dict[str, Any] = {
+            "access_token": self._access_token(code["account"]), "expires_in": 3599,
+            "scope": code["scope"], "token_type": "Bearer",
+        }  # fmt: skip
+        if code["offline"] == "True":
+            refresh = "1//0" + secrets.token_urlsafe(60)
+            self.refresh_tokens[refresh] = {
+                "client_id": client_id,
+                "account": code["account"],
+                "scope": code["scope"],
+            }
+            body["refresh_token"] = refresh
+        return _json(200, body)
+
+    def _token(
+        self, form: dict[str, list[str]], authorization: str = ""
+    ) -> tuple[int, bytes, str, dict[str, str]]:
+        if (form.get("grant_type") or [""])[0] in ("authorization_code", "refresh_token"):
+            return self._token_consented(form, authorization)
         assertion = (form.get("assertion") or [""])[0]
         try:
             issuer = jwt.decode(assertion, options={"verify_signature": False})["iss"]
@@ -280,6 +461,11 @@ class DriveLocal:
         def one(name: str) -> str:
             return (query.get(name) or [""])[0]
 
+        if path == "/drive/v3/about":
+            account = self.token_accounts.get(authorization.removeprefix("Bearer "), "")
+            return _json(200, {"kind": "drive#about", "user": {
+                "kind": "drive#user", "emailAddress": account, "displayName": account.split("@")[0],
+            }})  # fmt: skip
         members = re.fullmatch(r"/admin/directory/v1/groups/([^/]+)/members", path)
         if members:
             return self._members(unquote(members[1]), one("includeDerivedMembership") == "true")
@@ -387,6 +573,11 @@ def _now() -> str:
 
 def _json(status: int, body: dict[str, Any]) -> tuple[int, bytes, str, dict[str, str]]:
     return status, json.dumps(body).encode(), "application/json; charset=UTF-8", {}
+
+
+def _page(status: int, title: str, text: str) -> tuple[int, bytes, str, dict[str, str]]:
+    body = f"<!doctype html><title>{html.escape(title)}</title><h1>{html.escape(title)}</h1>"
+    return status, (body + f"<p>{html.escape(text)}</p>").encode(), "text/html; charset=utf-8", {}
 
 
 def _error(status: int, message: str, reason: str) -> tuple[int, bytes, str, dict[str, str]]:

@@ -10,6 +10,16 @@ Identity platform (an authority is this server's address followed by a tenant id
   (400 `invalid_tenant` for a tenant it does not know, as login.microsoftonline.com says).
 - POST /{tenant}/oauth2/v2.0/token: the client credentials grant; a wrong client id or
   secret is 400/401 with Microsoft's AADSTS sentences.
+- A person's consent to a multi-tenant app (`web_app(redirect_uris)`: its client id and
+  secret; `person(email)`: a work account and its tenant): GET
+  /{tenant}/oauth2/v2.0/authorize (client_id, redirect_uri, response_type=code, scope,
+  state, nonce, code_challenge S256) is a page where `consent_account` clicks "Accept" (or
+  "Cancel": back with error=access_denied and AADSTS65004). The token endpoint then
+  exchanges the code (once, same redirect_uri, the PKCE code_verifier, the client's secret)
+  for an access token, an ID token (tid, preferred_username, the nonce) and a refresh
+  token; grant_type=refresh_token gives a new access token and a new refresh token (the
+  old one stays valid, as Microsoft's do) until `revoke(email)`: then 400 invalid_grant
+  AADSTS50173. "organizations" and "common" are tenants too, as at Microsoft.
 
 Graph, under /v1.0/ (an access token required, else 401 InvalidAuthenticationToken):
 - GET sites/{hostname}:/{path} (a site by its address), sites/{id}/drive (its document
@@ -31,7 +41,10 @@ Graph, under /v1.0/ (an access token required, else 401 InvalidAuthenticationTok
   and Retry-After. Every request is recorded in `hits` (method, path, query).
 """
 
+import base64
 import datetime as dt
+import hashlib
+import html
 import ipaddress
 import itertools
 import json
@@ -43,8 +56,9 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TypedDict
-from urllib.parse import parse_qs, quote, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
+import jwt
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -129,6 +143,15 @@ class GraphLocal:
     rate_limited: dict[str, int] = field(default_factory=dict)
     hits: list[tuple[str, str, str]] = field(default_factory=list)
     page_size: int = 200
+    # A person's consent: multi-tenant apps (client id -> secret and redirect URIs), work
+    # accounts (email -> tenant id), the account that clicks "Accept", codes not yet
+    # exchanged, refresh tokens (-> client, account, scope) and those issued, in order.
+    web_apps: dict[str, dict[str, Any]] = field(default_factory=dict)
+    people: dict[str, str] = field(default_factory=dict)
+    consent_account: str = ""
+    codes: dict[str, dict[str, str]] = field(default_factory=dict)
+    refresh_tokens: dict[str, dict[str, str]] = field(default_factory=dict)
+    refresh_tokens_issued: list[str] = field(default_factory=list)
     port: int = 0
     ca_file: str = ""
     _ids: Any = field(default_factory=lambda: itertools.count(1))
@@ -143,6 +166,27 @@ class GraphLocal:
         secret = secrets.token_urlsafe(30)
         self.apps.setdefault(tenant_id, {})[client_id] = secret
         return AppRegistration(tenant_id=tenant_id, client_id=client_id, client_secret=secret)
+
+    def web_app(self, redirect_uris: list[str]) -> tuple[str, str]:
+        """A multi-tenant app registration for people's consent (its client id and a
+        client secret's value), with the web redirect URIs it may be sent back to."""
+        client_id = _guid()
+        secret = secrets.token_urlsafe(30)
+        self.web_apps[client_id] = {"secret": secret, "redirect_uris": list(redirect_uris)}
+        return client_id, secret
+
+    def person(self, email: str, tenant_id: str = "") -> str:
+        """A work account in a tenant (its id); the first one made is who consents."""
+        self.people[email.lower()] = tenant_id or self.people.get(email.lower()) or _guid()
+        self.consent_account = self.consent_account or email.lower()
+        return self.people[email.lower()]
+
+    def revoke(self, email: str) -> None:
+        """The account's consent is withdrawn (or its password reset): its refresh tokens
+        stop working."""
+        for token, grant in list(self.refresh_tokens.items()):
+            if grant["account"] == email.lower():
+                del self.refresh_tokens[token]
 
     def site(self, hostname: str, path: str, name: str) -> GraphDrive:
         """A SharePoint site (https://hostname/path) and its document library."""
@@ -291,6 +335,9 @@ class GraphLocal:
                 length = int(self.headers.get("Content-Length") or 0)
                 form = parse_qs(self.rfile.read(length).decode())
                 graph.hits.append(("POST", parts.path, ""))
+                if parts.path.endswith("/oauth2/v2.0/authorize"):
+                    self._reply(*graph._authorize(parts.path, parse_qs(parts.query), form))
+                    return
                 self._reply(*graph._token(parts.path, form))
 
             def log_message(self, format: str, *args: Any) -> None:
@@ -335,7 +382,8 @@ class GraphLocal:
 
     # --- the identity platform ---------------------------------------------------------------
     def _openid_configuration(self, tenant: str) -> Reply:
-        if tenant not in self.apps:
+        known = set(self.apps) | set(self.people.values()) | {"organizations", "common"}
+        if tenant not in known:
             return _json(400, {
                 "error": "invalid_tenant",
                 "error_description": f"AADSTS90002: Tenant '{tenant}' not found. Check to "
@@ -353,12 +401,136 @@ class GraphLocal:
             "tenant_region_scope": "EU",
         })  # fmt: skip
 
+    def _authorize(
+        self, path: str, query: dict[str, list[str]], form: dict[str, list[str]] | None
+    ) -> Reply:
+        """The consent page (GET), and the person's answer to it (POST: decision)."""
+
+        def one(name: str) -> str:
+            return (query.get(name) or [""])[0]
+
+        app = self.web_apps.get(one("client_id"))
+        if app is None:
+            return _html(400, "AADSTS700016: Application with identifier "
+                         f"'{one('client_id')}' was not found in the directory.")  # fmt: skip
+        if one("redirect_uri") not in app["redirect_uris"]:
+            return _html(400, "AADSTS50011: The redirect URI specified in the request does "
+                         "not match the redirect URIs configured for the application.")  # fmt: skip
+        if one("response_type") != "code" or one("code_challenge_method") not in ("", "S256"):
+            return _html(400, "AADSTS900144: The request must contain 'response_type' "
+                         "(code), with S256 code challenges.")  # fmt: skip
+        account = self.consent_account
+        if form is None:
+            action = html.escape(path + "?" + urlencode({k: v[0] for k, v in query.items()}))
+            scopes = "".join(f"<li>{html.escape(s)}</li>" for s in one("scope").split())
+            page = (
+                "<!doctype html><html><head><title>Permissions requested</title></head><body>"
+                '<h1>Permissions requested</h1><p>Signed in as <strong data-testid="account">'
+                f"{html.escape(account)}</strong>. This app would like to:</p><ul>{scopes}</ul>"
+                f'<form method="post" action="{action}">'
+                '<button type="submit" name="decision" value="deny">Cancel</button> '
+                '<button type="submit" name="decision" value="allow">Accept</button>'
+                "</form></body></html>"
+            )
+            return 200, page.encode(), "text/html; charset=utf-8", {}
+        back: dict[str, str] = {"state": one("state")} if one("state") else {}
+        if (form.get("decision") or [""])[0] != "allow" or account not in self.people:
+            back["error"] = "access_denied"
+            back["error_description"] = "AADSTS65004: User declined to consent to access the app."
+        else:
+            code = "0.A" + secrets.token_urlsafe(60)
+            self.codes[code] = {
+                "client_id": one("client_id"), "redirect_uri": one("redirect_uri"),
+                "scope": one("scope"), "challenge": one("code_challenge"),
+                "nonce": one("nonce"), "account": account,
+            }  # fmt: skip
+            back.update(code=code, session_state=_guid())
+        separator = "&" if "?" in one("redirect_uri") else "?"
+        location = one("redirect_uri") + separator + urlencode(back)
+        return 302, b"", "text/plain", {"Location": location}
+
+    def _delegated_tokens(self, client_id: str, account: str, scope: str, nonce: str) -> Reply:
+        tenant = self.people[account]
+        object_id = _guid()
+        now = int(dt.datetime.now(dt.UTC).timestamp())
+        claims = {
+            "iss": f"{self.url()}/{tenant}/v2.0", "aud": client_id, "sub": object_id,
+            "oid": object_id, "tid": tenant, "preferred_username": account,
+            "name": account.split("@")[0], "iat": now, "nbf": now, "exp": now + 3600,
+        }  # fmt: skip
+        if nonce:
+            claims["nonce"] = nonce
+        id_token = jwt.encode(claims, secrets.token_bytes(32), algorithm="HS256")
+        client_info = base64.urlsafe_b64encode(
+            json.dumps({"uid": object_id, "utid": tenant}).encode()
+        ).decode().rstrip("=")  # fmt: skip
+        access = "eyJ0eXAiOiJKV1QiLCJub25jZSI6" + secrets.token_urlsafe(32)
+        refresh = "1.A" + secrets.token_urlsafe(80)
+        granted = " ".join(
+            s for s in scope.split() if s not in ("openid", "profile", "offline_access")
+        )
+        with self._lock:
+            self.tokens.add(access)
+            self.refresh_tokens[refresh] = {"client_id": client_id, "account": account,
+                                            "scope": scope}  # fmt: skip
+            self.refresh_tokens_issued.append(refresh)
+        return _json(200, {
+            "token_type": "Bearer", "scope": granted, "expires_in": 3599,
+            "ext_expires_in": 3599, "access_token": access, "refresh_token": refresh,
+            "id_token": id_token, "client_info": client_info,
+        })  # fmt: skip
+
+    def _token_delegated(self, form: dict[str, list[str]]) -> Reply:
+        def one(name: str) -> str:
+            return (form.get(name) or [""])[0]
+
+        app = self.web_apps.get(one("client_id"))
+        if app is None:
+            return _json(400, {"error": "unauthorized_client",
+                               "error_description": "AADSTS700016: Application with "
+                               f"identifier '{one('client_id')}' was not found."})  # fmt: skip
+        if not secrets.compare_digest(app["secret"], one("client_secret")):
+            return _json(401, {"error": "invalid_client",
+                               "error_description": "AADSTS7000215: Invalid client secret "
+                               "provided."})  # fmt: skip
+        if one("grant_type") == "refresh_token":
+            grant = self.refresh_tokens.get(one("refresh_token"))
+            if grant is None or grant["client_id"] != one("client_id"):
+                return _json(400, {"error": "invalid_grant",
+                                   "error_description": "AADSTS50173: The provided grant has "
+                                   "expired due to it being revoked, a fresh auth token is "
+                                   "needed. The user might have changed or reset their "
+                                   "password."})  # fmt: skip
+            return self._delegated_tokens(one("client_id"), grant["account"], grant["scope"], "")
+        code = self.codes.pop(one("code"), None)  # a code is used once
+        if code is None or code["client_id"] != one("client_id"):
+            return _json(400, {"error": "invalid_grant",
+                               "error_description": "AADSTS70008: The provided authorization "
+                               "code or refresh token has expired due to inactivity."})  # fmt: skip
+        if code["redirect_uri"] != one("redirect_uri"):
+            return _json(400, {"error": "invalid_grant",
+                               "error_description": "AADSTS70000: The request was denied "
+                               "because the redirect URI does not match."})  # fmt: skip
+        if code["challenge"]:
+            digest = hashlib.sha256(one("code_verifier").encode()).digest()
+            expected = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+            if not secrets.compare_digest(expected, code["challenge"]):
+                return _json(400, {"error": "invalid_grant",
+                                   "error_description": "AADSTS501481: The Code_Verifier "
+                                   "does not match the code_challenge supplied in the "
+                                   "authorization request."})  # fmt: skip
+        return self._delegated_tokens(
+            one("client_id"), code["account"], code["scope"], code["nonce"]
+        )
+
     def _token(self, path: str, form: dict[str, list[str]]) -> Reply:
         tenant = path.strip("/").split("/")[0]
 
         def one(name: str) -> str:
             return (form.get(name) or [""])[0]
 
+        if one("grant_type") in ("authorization_code", "refresh_token"):
+            return self._token_delegated(form)
         if one("grant_type") != "client_credentials":
             return _json(400, {"error": "unsupported_grant_type",
                                "error_description": "AADSTS70003: The app requested an "
@@ -385,6 +557,8 @@ class GraphLocal:
 
     # --- Graph -------------------------------------------------------------------------------
     def _get(self, path: str, query: dict[str, list[str]], authorization: str) -> Reply:
+        if path.endswith("/oauth2/v2.0/authorize"):
+            return self._authorize(path, query, None)
         if path.endswith("/.well-known/openid-configuration"):
             return self._openid_configuration(path.strip("/").split("/")[0])
         if path.startswith("/download/"):
@@ -596,6 +770,15 @@ def _now() -> str:
 
 def _json(status: int, body: dict[str, Any]) -> Reply:
     return status, json.dumps(body).encode(), "application/json; charset=utf-8", {}
+
+
+def _html(status: int, message: str) -> Reply:
+    page = (
+        "<!doctype html><title>Sign in</title>"
+        "<h1>Sorry, but we're having trouble signing you in.</h1>"
+        f"<p>{html.escape(message)}</p>"
+    )
+    return status, page.encode(), "text/html; charset=utf-8", {}
 
 
 def _error(status: int, code: str, message: str) -> Reply:

@@ -12,6 +12,7 @@ from django.views.generic import RedirectView
 
 from accounts.views import admin_login
 from billing.urls import public_urlpatterns as billing_public
+from connectors.urls import public_urlpatterns as connectors_public
 from integrations.urls import public_urlpatterns as integrations_public
 from members.urls import public_urlpatterns as members_public
 
@@ -38,6 +39,7 @@ urlpatterns = [
     path("", include("tenants.urls")),
     path("billing/", include((billing_public, "billing"))),
     path("", include((integrations_public, "integrations_public"))),
+    path("", include((connectors_public, "connectors_public"))),
     path("admin/login/", admin_login),  # throttled, before the admin's own
     path("admin/", admin.site.urls),
 ]

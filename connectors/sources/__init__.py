@@ -3,8 +3,10 @@
 A source lists its items (every current one, or what changed since a checkpoint), and
 fetches one item's bytes and metadata. It raises `RateLimited` when the service asks it to
 slow down (the sync waits out Retry-After in the queue, not in a worker), `SourceUnavailable`
-when nothing can be synced now (the sync stops and says why), and `ItemUnreadable` when only
-one item cannot be read (that item fails with the reason; the rest go on).
+when nothing can be synced now (the sync stops and says why; `SourceReconnect` when the
+consent it was connected with was revoked or expired: it waits for a Reconnect), and
+`ItemUnreadable` when only one item cannot be read (that item fails with the reason; the
+rest go on).
 
 A source that has permissions says who may read each item (`Readers`, on `Fetched` and
 `Unchanged`); a connector that mirrors them stores them on the item's document, and the
@@ -27,8 +29,28 @@ class SourceUnavailable(Exception):
     """The sentence says why, for the person who set the source up."""
 
 
+class SourceReconnect(SourceUnavailable):
+    """The person's consent the source was connected with no longer holds (revoked,
+    expired, the password changed): nothing syncs until someone connects it again."""
+
+
 class ItemUnreadable(Exception):
     """The sentence says why this one item was not synced."""
+
+
+class ConsentRefused(Exception):
+    """A provider did not grant access on a person's consent (the code exchange refused,
+    no refresh token); the sentence says why."""
+
+
+@dataclass(frozen=True)
+class ConsentGrant:
+    """What a person's consent gave: the credentials to keep (a refresh token, and what
+    the provider needs beside it), and the account that consented (its address, for the
+    page; may be empty)."""
+
+    credentials: dict[str, str]
+    account: str = ""
 
 
 @dataclass(frozen=True)

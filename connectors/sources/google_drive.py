@@ -1,8 +1,11 @@
 """Google Drive through google-api-python-client, as a service account (with domain-wide
-delegation when a user to act as is given): the files of a folder (or every file the account
-sees). The first sync lists them (files.list) after taking a changes start page token;
-each later sync reads only the changes since it (changes.list). A file whose Drive version
-is the one synced last is not downloaded again. Google Docs, Sheets and Slides are exported
+delegation when a user to act as is given) or as the person who connected it (their consent:
+OAuth 2's authorization code flow with PKCE through google-auth-oauthlib, offline access, the
+drive.readonly scope; the sync refreshes an access token from their refresh token with
+google-auth): the files of a folder (or every file the account sees). The first sync lists
+them (files.list) after taking a changes start page token; each later sync reads only the
+changes since it (changes.list). A file whose Drive version is the one synced last is not
+downloaded again. Google Docs, Sheets and Slides are exported
 to DOCX, XLSX and PPTX; other files are downloaded as they are.
 
 Permissions: each file's readers are its Drive permissions (any role reads): a user's
@@ -12,8 +15,11 @@ domain, or anyone (public). They come with the file's metadata; where Drive leav
 (a file on a shared drive), from permissions.list. The permission-only sync reads them with
 files.get (every item) or, from its cursor on, only for the files of the changes since.
 
-The API's and the token endpoint's addresses come from the settings, never from the key
-file a customer pastes (its token_uri could point anywhere)."""
+A refresh token Google no longer accepts (revoked by the person or their admin, expired,
+the password changed) raises SourceReconnect: the source waits for a Reconnect.
+
+The API's, the consent page's and the token endpoint's addresses come from the settings,
+never from the key file a customer pastes (its token_uri could point anywhere)."""
 
 import json
 from collections.abc import Sequence
@@ -21,13 +27,20 @@ from typing import Any
 
 import google_auth_httplib2
 import httplib2
+import requests
 from django.conf import settings
-from google.auth.exceptions import GoogleAuthError
+from google.auth.credentials import Credentials
+from google.auth.exceptions import GoogleAuthError, RefreshError
+from google.oauth2 import credentials as user_credentials
 from google.oauth2 import service_account
+from google_auth_oauthlib.flow import Flow
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
+from oauthlib.oauth2 import OAuth2Error
 
 from connectors.sources import (
+    ConsentGrant,
+    ConsentRefused,
     Fetched,
     Gone,
     ItemRef,
@@ -36,6 +49,7 @@ from connectors.sources import (
     RateLimited,
     Readers,
     ReadersListing,
+    SourceReconnect,
     SourceUnavailable,
     Unchanged,
 )
@@ -76,19 +90,90 @@ def service_account_refusal(text: str) -> str:
     return ""
 
 
+def consent_configured() -> bool:
+    return bool(settings.GOOGLE_OAUTH_CLIENT_ID and settings.GOOGLE_OAUTH_CLIENT_SECRET)
+
+
+def _flow(redirect_uri: str, code_verifier: str | None) -> Flow:
+    client = {
+        "client_id": settings.GOOGLE_OAUTH_CLIENT_ID,
+        "client_secret": settings.GOOGLE_OAUTH_CLIENT_SECRET,
+        "auth_uri": settings.GOOGLE_OAUTH_AUTHORIZE_URL,
+        "token_uri": settings.GOOGLE_DRIVE_TOKEN_URI,
+    }
+    return Flow.from_client_config(
+        {"web": client}, scopes=SCOPES, redirect_uri=redirect_uri, code_verifier=code_verifier
+    )
+
+
+def consent_url(*, redirect_uri: str, state: str) -> tuple[str, str]:
+    """Google's consent page for reading Drive with offline access (a refresh token), and
+    the PKCE code verifier to keep (in the session) until the exchange."""
+    flow = _flow(redirect_uri, None)
+    # prompt=consent: Google gives a refresh token only on a consent, and a person
+    # reconnecting has consented before.
+    url, _ = flow.authorization_url(
+        access_type="offline", prompt="consent", include_granted_scopes="true", state=state
+    )
+    return str(url), str(flow.code_verifier)
+
+
+def consent_exchange(*, redirect_uri: str, code: str, code_verifier: str) -> ConsentGrant:
+    """The code Google sent back exchanged (with the PKCE verifier) for a refresh token,
+    and the account it belongs to; ConsentRefused with Google's reason otherwise."""
+    flow = _flow(redirect_uri, code_verifier)
+    try:
+        flow.fetch_token(code=code)
+    except OAuth2Error as refusal:
+        reason = refusal.description or refusal.error
+        raise ConsentRefused(f"Google did not accept the authorization: {reason}.") from None
+    except (requests.RequestException, ValueError) as error:
+        raise ConsentRefused(f"Google could not be reached ({type(error).__name__}).") from None
+    refresh_token = flow.credentials.refresh_token
+    if not refresh_token:
+        raise ConsentRefused("Google gave no refresh token; connect again and allow access.")
+    account = ""
+    try:
+        source = GoogleDriveSource(refresh_token=refresh_token, folder_id="", cursor="")
+        about = source._call(source.drive.about().get(fields="user(emailAddress)"))
+        account = str(about.get("user", {}).get("emailAddress", ""))
+    except (HttpError, SourceUnavailable):
+        pass  # the account's address is for the page only
+    return ConsentGrant(credentials={"refresh_token": refresh_token}, account=account)
+
+
 class GoogleDriveSource:
     follows_links = False
     max_items: int | None = None
 
-    def __init__(self, *, key_file: str, folder_id: str, subject: str, cursor: str) -> None:
+    def __init__(
+        self, *, folder_id: str, cursor: str, key_file: str = "", subject: str = "",
+        refresh_token: str = "",
+    ) -> None:  # fmt: skip
+        """Read as the service account of `key_file`, or else as the person whose consent
+        gave `refresh_token` (with our OAuth client's id and secret)."""
         self.folder_id, self.cursor = folder_id, cursor
-        info = {**json.loads(key_file), "token_uri": settings.GOOGLE_DRIVE_TOKEN_URI}
-        try:
-            credentials = service_account.Credentials.from_service_account_info(  # type: ignore[no-untyped-call]
-                info, scopes=SCOPES, subject=subject or None
-            )
-        except (ValueError, GoogleAuthError):
-            raise SourceUnavailable("The service account's key file cannot be used.") from None
+        self.consented = not key_file
+        credentials: Credentials
+        if key_file:
+            info = {**json.loads(key_file), "token_uri": settings.GOOGLE_DRIVE_TOKEN_URI}
+            try:
+                account = service_account.Credentials.from_service_account_info(  # type: ignore[no-untyped-call]
+                    info, scopes=SCOPES, subject=subject or None
+                )
+            except (ValueError, GoogleAuthError):
+                raise SourceUnavailable("The service account's key file cannot be used.") from None
+            credentials, directory_credentials = account, account.with_scopes(GROUP_MEMBERS_SCOPES)
+        else:
+            # No access token yet: the first request refreshes one.
+            credentials = user_credentials.Credentials(  # type: ignore[no-untyped-call]
+                None, refresh_token=refresh_token, token_uri=settings.GOOGLE_DRIVE_TOKEN_URI,
+                client_id=settings.GOOGLE_OAUTH_CLIENT_ID,
+                client_secret=settings.GOOGLE_OAUTH_CLIENT_SECRET, scopes=SCOPES,
+            )  # fmt: skip
+            # A person consents to Drive only: the directory answers 403, and groups let
+            # nobody in (fewer readers, never more).
+            directory_credentials = credentials
         http = google_auth_httplib2.AuthorizedHttp(
             credentials, http=httplib2.Http(timeout=settings.CONNECTOR_HTTP_TIMEOUT_SECONDS)
         )
@@ -97,7 +182,7 @@ class GoogleDriveSource:
             client_options={"api_endpoint": settings.GOOGLE_DRIVE_API_URL},
         )  # fmt: skip
         directory_http = google_auth_httplib2.AuthorizedHttp(
-            credentials.with_scopes(GROUP_MEMBERS_SCOPES),
+            directory_credentials,
             http=httplib2.Http(timeout=settings.CONNECTOR_HTTP_TIMEOUT_SECONDS),
         )
         self.directory = build(
@@ -114,6 +199,16 @@ class GoogleDriveSource:
             ):
                 raise RateLimited(retry_after_seconds(error.resp.get("retry-after"))) from None
             raise
+        except RefreshError as refusal:
+            if self.consented:
+                raise SourceReconnect(
+                    "Google no longer accepts the access given when this source was connected "
+                    f"({_first_line(refusal)}). Reconnect it to sync again."
+                ) from None
+            raise SourceUnavailable(
+                "Google refused the service account's key; check it is current and that the "
+                "account may read the folder."
+            ) from None
         except GoogleAuthError:
             raise SourceUnavailable(
                 "Google refused the service account's key; check it is current and that the "
@@ -327,6 +422,11 @@ def drive_readers(permissions: list[dict[str, Any]]) -> Readers:
         elif kind == "domain" and permission.get("domain"):
             domains.add(permission["domain"].lower())
     return Readers(emails=frozenset(emails), groups=frozenset(groups), domains=frozenset(domains))
+
+
+def _first_line(error: Exception) -> str:
+    reason = error.args[0] if error.args else error
+    return str(reason).split("\n")[0].strip().rstrip(".")
 
 
 def _ref(file: dict[str, Any]) -> ItemRef:

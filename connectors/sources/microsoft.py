@@ -1,7 +1,12 @@
-"""SharePoint document libraries and OneDrive through Microsoft Graph: msal for the app's
-token (client credentials: a tenant, an app registration's client id and secret, the
-application permission Files.Read.All or Sites.Read.All granted by an admin), the Graph SDK
-(msgraph-sdk) for the drive.
+"""SharePoint document libraries and OneDrive through Microsoft Graph: msal for the token,
+the Graph SDK (msgraph-sdk) for the drive. The token is the app's own (client credentials: a
+tenant, an app registration's client id and secret, the application permission
+Files.Read.All or Sites.Read.All granted by an admin), or a person's: they connected the
+source by consenting to our multi-tenant app (msal's authorization code flow with PKCE,
+the delegated scopes Files.Read.All and Sites.Read.All, offline_access), and the sync
+refreshes an access token from their refresh token (msal's acquire_token_by_refresh_token;
+Microsoft rotates refresh tokens, and the new one is kept). A refresh token Microsoft no
+longer accepts raises SourceReconnect: the source waits for a Reconnect.
 
 The first sync reads the whole drive through a delta query (`/drives/{id}/root/delta`,
 following @odata.nextLink) and keeps the @odata.deltaLink's token; each later sync asks
@@ -31,6 +36,8 @@ MICROSOFT_GRAPH_URL), never from what a customer types."""
 
 import asyncio
 import ssl
+import time
+import warnings
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, quote, urlsplit
@@ -52,6 +59,8 @@ from msgraph.generated.models.user import User
 from msgraph_core import GraphClientFactory
 
 from connectors.sources import (
+    ConsentGrant,
+    ConsentRefused,
     Fetched,
     Gone,
     ItemRef,
@@ -60,12 +69,18 @@ from connectors.sources import (
     RateLimited,
     Readers,
     ReadersListing,
+    SourceReconnect,
     SourceUnavailable,
     Unchanged,
 )
 from connectors.sources.guarded_http import retry_after_seconds
 
 GRAPH_SCOPES = ["https://graph.microsoft.com/.default"]
+# What a person consents to; msal adds openid, profile and offline_access (the refresh token).
+DELEGATED_SCOPES = ["https://graph.microsoft.com/Files.Read.All",
+                    "https://graph.microsoft.com/Sites.Read.All"]  # fmt: skip
+# The refresh errors after which only a new consent helps.
+RECONNECT_ERRORS = {"invalid_grant", "interaction_required", "consent_required"}
 # Delta also returns the items whose sharing changed (their permissions are read again).
 DELTA_PREFER = "deltashowsharingchanges"
 ENTRA_GROUP, SITE_GROUP = "entra:", "site:"
@@ -117,39 +132,152 @@ class _MsalTokens(AccessTokenProvider):
         return AllowedHostsValidator([self.graph_host])
 
 
+class _DelegatedTokens(_MsalTokens):
+    """A person's token for Graph, refreshed from their refresh token when it runs out;
+    the refresh token Microsoft sends back in its place is handed to `rotated`."""
+
+    def __init__(
+        self, app: msal.ConfidentialClientApplication, graph_host: str, refresh_token: str,
+        rotated: Callable[[str], None],
+    ) -> None:  # fmt: skip
+        super().__init__(app, graph_host)
+        self.refresh_token, self.rotated = refresh_token, rotated
+        self.access_token, self.expires_at = "", 0.0
+
+    def token(self) -> str:
+        if self.access_token and time.monotonic() < self.expires_at:
+            return self.access_token
+        result = self.app.acquire_token_by_refresh_token(
+            self.refresh_token, scopes=DELEGATED_SCOPES
+        )
+        if "access_token" not in result:
+            description = str(result.get("error_description", "")).split("\r\n")[0]
+            if result.get("error") in RECONNECT_ERRORS:
+                raise SourceReconnect(
+                    "Microsoft no longer accepts the access given when this source was "
+                    f"connected ({description or result['error']}). Reconnect it to sync again."
+                )
+            raise SourceUnavailable(
+                f"Microsoft refused to refresh the access: {description or result.get('error')}"
+            )
+        renewed = result.get("refresh_token")
+        if renewed and renewed != self.refresh_token:
+            self.refresh_token = str(renewed)
+            self.rotated(self.refresh_token)
+        self.access_token = str(result["access_token"])
+        # A minute's margin, so that a token never runs out between two requests.
+        self.expires_at = time.monotonic() + float(result.get("expires_in", 300)) - 60
+        return self.access_token
+
+
+def consent_configured() -> bool:
+    return bool(settings.MICROSOFT_OAUTH_CLIENT_ID and settings.MICROSOFT_OAUTH_CLIENT_SECRET)
+
+
+def _msal_app(
+    tenant_id: str, client_id: str, client_secret: str
+) -> msal.ConfidentialClientApplication:
+    session = _Session()
+    session.verify = settings.MICROSOFT_CA_BUNDLE or True
+    try:
+        return msal.ConfidentialClientApplication(
+            client_id, client_credential=client_secret,
+            authority=f"{settings.MICROSOFT_LOGIN_URL.rstrip('/')}/{quote(tenant_id)}",
+            # Our authority is Microsoft's (or, offline, the local server): nothing to ask
+            # Microsoft's instance discovery about.
+            instance_discovery=False, http_client=session,
+            timeout=settings.CONNECTOR_HTTP_TIMEOUT_SECONDS,
+        )  # fmt: skip
+    except ValueError as refusal:
+        reason = "the tenant is not known" if "invalid_tenant" in str(refusal) else refusal
+        raise SourceUnavailable(
+            f"Microsoft did not accept the tenant ID “{tenant_id}” ({reason})."
+        ) from None
+    except requests.RequestException as error:
+        raise SourceUnavailable(
+            f"Microsoft's sign-in could not be reached ({type(error).__name__})."
+        ) from None
+
+
+def _web_app(tenant_id: str = "") -> msal.ConfidentialClientApplication:
+    """Our multi-tenant app, through the consenting account's tenant (or, before the
+    consent, MICROSOFT_OAUTH_TENANT)."""
+    return _msal_app(
+        tenant_id or settings.MICROSOFT_OAUTH_TENANT, settings.MICROSOFT_OAUTH_CLIENT_ID,
+        settings.MICROSOFT_OAUTH_CLIENT_SECRET,
+    )  # fmt: skip
+
+
+def consent_flow(*, redirect_uri: str, state: str) -> dict[str, Any]:
+    """msal's authorization code flow (PKCE verifier, nonce, our `state`) to keep in the
+    session; its "auth_uri" is Microsoft's consent page. ConsentRefused when Microsoft's
+    sign-in cannot be reached."""
+    try:
+        app = _web_app()
+        with warnings.catch_warnings():
+            # msal recommends form_post; the answer must arrive as a query, though: the public
+            # site forwards it to the organization's site by a redirect, where the session
+            # cookie (SameSite=Lax) comes only with a GET. The code is bound to the PKCE
+            # verifier in that session, so a code seen in an address is of no use to others.
+            warnings.filterwarnings("ignore", message="response_mode='form_post'")
+            flow: dict[str, Any] = app.initiate_auth_code_flow(
+                DELEGATED_SCOPES, redirect_uri=redirect_uri, state=state,
+                prompt="select_account", response_mode="query",
+            )  # fmt: skip
+    except SourceUnavailable as refusal:
+        raise ConsentRefused(str(refusal)) from None
+    return flow
+
+
+def consent_exchange(*, flow: dict[str, Any], response: dict[str, str]) -> ConsentGrant:
+    """The code Microsoft sent back (`response`: the callback's query) exchanged for a
+    refresh token, checked against the flow by msal (state, PKCE, nonce); ConsentRefused
+    with Microsoft's reason otherwise."""
+    try:
+        result = _web_app().acquire_token_by_auth_code_flow(flow, response)
+    except ValueError:
+        raise ConsentRefused("Microsoft's answer does not belong to this connection.") from None
+    except SourceUnavailable as refusal:
+        raise ConsentRefused(str(refusal)) from None
+    except requests.RequestException as error:
+        raise ConsentRefused(
+            f"Microsoft's sign-in could not be reached ({type(error).__name__})."
+        ) from None
+    if "error" in result:
+        description = str(result.get("error_description", "")).split("\r\n")[0]
+        raise ConsentRefused(f"Microsoft did not grant access: {description or result['error']}.")
+    if not result.get("refresh_token"):
+        raise ConsentRefused("Microsoft gave no refresh token; connect again and allow access.")
+    claims = result.get("id_token_claims") or {}
+    return ConsentGrant(
+        credentials={"refresh_token": str(result["refresh_token"]),
+                     "tenant_id": str(claims.get("tid", ""))},
+        account=str(claims.get("preferred_username", "")).lower(),
+    )  # fmt: skip
+
+
 class MicrosoftDriveSource:
     follows_links = False
     max_items: int | None = None
 
     def __init__(
-        self, *, tenant_id: str, client_id: str, client_secret: str, site_url: str, user: str,
-        folder: str, cursor: str,
+        self, *, site_url: str, user: str, folder: str, cursor: str, tenant_id: str = "",
+        client_id: str = "", client_secret: str = "", refresh_token: str = "",
+        refresh_token_rotated: Callable[[str], None] = lambda token: None,
     ) -> None:  # fmt: skip
+        """Read as the app (`tenant_id`, `client_id`, `client_secret`: client credentials)
+        or, given `refresh_token`, as the person who consented (in `tenant_id`, theirs)."""
         self.site_url, self.user, self.cursor = site_url, user, cursor
         self.folder = folder.strip("/")
         self.graph_url = settings.MICROSOFT_GRAPH_URL.rstrip("/")
         ca_bundle = settings.MICROSOFT_CA_BUNDLE or True
-        session = _Session()
-        session.verify = ca_bundle
-        try:
-            app = msal.ConfidentialClientApplication(
-                client_id, client_credential=client_secret,
-                authority=f"{settings.MICROSOFT_LOGIN_URL.rstrip('/')}/{quote(tenant_id)}",
-                # Our authority is Microsoft's (or, offline, the local server): nothing to
-                # ask Microsoft's instance discovery about.
-                instance_discovery=False, http_client=session,
-                timeout=settings.CONNECTOR_HTTP_TIMEOUT_SECONDS,
-            )  # fmt: skip
-        except ValueError as refusal:
-            reason = "the tenant is not known" if "invalid_tenant" in str(refusal) else refusal
-            raise SourceUnavailable(
-                f"Microsoft did not accept the tenant ID “{tenant_id}” ({reason})."
-            ) from None
-        except requests.RequestException as error:
-            raise SourceUnavailable(
-                f"Microsoft's sign-in could not be reached ({type(error).__name__})."
-            ) from None
-        self.tokens = _MsalTokens(app, urlsplit(self.graph_url).hostname or "")
+        graph_host = urlsplit(self.graph_url).hostname or ""
+        if refresh_token:
+            self.tokens: _MsalTokens = _DelegatedTokens(
+                _web_app(tenant_id), graph_host, refresh_token, refresh_token_rotated
+            )
+        else:
+            self.tokens = _MsalTokens(_msal_app(tenant_id, client_id, client_secret), graph_host)
         self.verify: ssl.SSLContext | bool = (
             ssl.create_default_context(cafile=ca_bundle) if isinstance(ca_bundle, str) else True
         )

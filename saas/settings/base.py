@@ -648,6 +648,25 @@ GOOGLE_ADMIN_API_URL = env.str("GOOGLE_ADMIN_API_URL", default="https://admin.go
 MICROSOFT_LOGIN_URL = env.str("MICROSOFT_LOGIN_URL", default="https://login.microsoftonline.com")
 MICROSOFT_GRAPH_URL = env.str("MICROSOFT_GRAPH_URL", default="https://graph.microsoft.com/v1.0")
 MICROSOFT_CA_BUNDLE = env.str("MICROSOFT_CA_BUNDLE", default="")
+# Connecting Google Drive and SharePoint / OneDrive by a person's consent (OAuth 2, the
+# authorization code flow with PKCE; connectors/consent.py): our app's client at Google
+# (a "Web application" OAuth client) and at Microsoft (a multi-tenant app registration).
+# Both send the browser back to one address on the public site,
+# https://<BASE_DOMAIN>/sources/oauth/callback/, which must be registered with them. Empty:
+# the "Connect" buttons are not shown (a service account or an app's client credentials
+# still can be pasted).
+GOOGLE_OAUTH_CLIENT_ID = env.str("GOOGLE_OAUTH_CLIENT_ID", default="")
+GOOGLE_OAUTH_CLIENT_SECRET = env.str("GOOGLE_OAUTH_CLIENT_SECRET", default="")
+GOOGLE_OAUTH_AUTHORIZE_URL = env.str(
+    "GOOGLE_OAUTH_AUTHORIZE_URL", default="https://accounts.google.com/o/oauth2/auth"
+)
+MICROSOFT_OAUTH_CLIENT_ID = env.str("MICROSOFT_OAUTH_CLIENT_ID", default="")
+MICROSOFT_OAUTH_CLIENT_SECRET = env.str("MICROSOFT_OAUTH_CLIENT_SECRET", default="")
+# The authority's tenant for the consent: "organizations" (any work or school account) for a
+# multi-tenant app; a later refresh uses the tenant of the account that consented.
+MICROSOFT_OAUTH_TENANT = env.str("MICROSOFT_OAUTH_TENANT", default="organizations")
+# How long a consent begun on the Sources page may take to come back (the signed state's age).
+SOURCE_CONSENT_MAX_AGE_SECONDS = env.int("SOURCE_CONSENT_MAX_AGE_SECONDS", default=600)
 CELERY_BEAT_SCHEDULE["connectors-due"] = {
     "task": "connectors.tasks.connectors_due_task",
     "schedule": CONNECTOR_SCHEDULE_SECONDS,

@@ -18,6 +18,9 @@ os.environ.setdefault("SLACK_SIGNING_SECRET", "slack-test-signing-secret")
 
 # Single sign-on may use the local identity provider over http (localdev/oidc_provider).
 os.environ.setdefault("SSO_ALLOW_HTTP_ISSUERS", "1")
+# Connecting Drive by consent may use the local Drive-format server's OAuth endpoints over
+# http: requests-oauthlib (under google-auth-oauthlib) refuses http unless told so.
+os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
 # Sources may be the local servers the tests start (connectors' address guard allows these).
 os.environ.setdefault("CONNECTOR_ALLOWED_PRIVATE_NETWORKS", "127.0.0.1/32")
 
