@@ -14,7 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.http import MemberRequest, form_refusal, service_call, service_call_flashed
 from billing.caps import CapReached
@@ -394,6 +394,7 @@ def consent_finish(request: MemberRequest) -> HttpResponse:
 
 
 @sources_manager_required
+@require_http_methods(["GET", "POST"])
 def consent_choose(request: MemberRequest, workspace: Workspace, provider: str) -> HttpResponse:
     """After the consent: what to sync from the connected account, and how often."""
     kept = grant_kept(request=request, provider=_provider(provider), workspace=workspace)
