@@ -139,13 +139,16 @@ class DriveLocal:
             "client_id": "1234567890", "token_uri": "https://oauth2.googleapis.com/token",
         }  # fmt: skip
 
-    def oauth_client(self, redirect_uris: list[str]) -> tuple[str, str]:
-        """A "Web application" OAuth client (its id and secret), as the Google Cloud console
-        makes one, with the redirect URIs it may send the browser back to."""
-        client_id = (
+    def oauth_client(
+        self, redirect_uris: list[str], client_id: str = "", secret: str = ""
+    ) -> tuple[str, str]:
+        """A "Web application" OAuth client (its id and secret, made up unless given), as the
+        Google Cloud console makes one, with the redirect URIs it may send the browser back
+        to."""
+        client_id = client_id or (
             f"{secrets.randbelow(10**12):012d}-{secrets.token_hex(16)}.apps.googleusercontent.com"
         )
-        secret = "GOCSPX-" + secrets.token_urlsafe(21)
+        secret = secret or "GOCSPX-" + secrets.token_urlsafe(21)
         self.oauth_clients[client_id] = {"secret": secret, "redirect_uris": list(redirect_uris)}
         return client_id, secret
 

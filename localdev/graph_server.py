@@ -167,11 +167,14 @@ class GraphLocal:
         self.apps.setdefault(tenant_id, {})[client_id] = secret
         return AppRegistration(tenant_id=tenant_id, client_id=client_id, client_secret=secret)
 
-    def web_app(self, redirect_uris: list[str]) -> tuple[str, str]:
+    def web_app(
+        self, redirect_uris: list[str], client_id: str = "", secret: str = ""
+    ) -> tuple[str, str]:
         """A multi-tenant app registration for people's consent (its client id and a
-        client secret's value), with the web redirect URIs it may be sent back to."""
-        client_id = _guid()
-        secret = secrets.token_urlsafe(30)
+        client secret's value, made up unless given), with the web redirect URIs it may be
+        sent back to."""
+        client_id = client_id or _guid()
+        secret = secret or secrets.token_urlsafe(30)
         self.web_apps[client_id] = {"secret": secret, "redirect_uris": list(redirect_uris)}
         return client_id, secret
 
@@ -310,9 +313,14 @@ class GraphLocal:
         return self.url() + "/v1.0"
 
     # --- serving -----------------------------------------------------------------------------
-    def start(self, port: int = 0) -> "GraphLocal":
+    def start(self, port: int = 0, ca_out: str = "") -> "GraphLocal":
+        """Serve on `port` (any free one by default); `ca_out`: where to copy the
+        certificate clients must trust (MICROSOFT_CA_BUNDLE)."""
         graph = self
         self._certificate()
+        if ca_out:
+            Path(ca_out).write_bytes(Path(self.ca_file).read_bytes())
+            self.ca_file = ca_out
 
         class Handler(BaseHTTPRequestHandler):
             def _reply(self, status: int, body: bytes, kind: str, headers: dict[str, str]) -> None:

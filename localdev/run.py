@@ -74,25 +74,94 @@ def slack_server_start(manage: list[str], port: int) -> list[subprocess.Popen[by
     ]
 
 
-def drive_server_start(manage: list[str]) -> list[subprocess.Popen[bytes]]:
+def consent_callback(port: int) -> str:
+    """The public site's address Google and Microsoft send the browser back to."""
+    return f"http://{os.environ.get('BASE_DOMAIN', 'localhost')}:{port}/sources/oauth/callback/"
+
+
+def drive_server_start(manage: list[str], port: int) -> list[subprocess.Popen[bytes]]:
     """Without a real Google Drive (GOOGLE_DRIVE_API_URL), run the local Drive-format server
     with a folder of the sample documents, and point the server and worker at it: Workspace
-    -> Sources -> Add a Google Drive folder then syncs from it with the key it writes."""
+    -> Sources -> Add a Google Drive folder then syncs from it with the key it writes, and
+    "Connect Google Drive" consents on its page as the demo owner."""
     if os.environ.get("GOOGLE_DRIVE_API_URL"):
         return []
     drive_port = free_port(12311)
     key = services.RUN_DIR / "drive-service-account.json"
+    client_id = "local-development.apps.googleusercontent.com"
     os.environ.update(
         GOOGLE_DRIVE_API_URL=f"http://127.0.0.1:{drive_port}/drive/v3/",
         GOOGLE_DRIVE_TOKEN_URI=f"http://127.0.0.1:{drive_port}/token",
+        GOOGLE_OAUTH_AUTHORIZE_URL=f"http://127.0.0.1:{drive_port}/o/oauth2/auth",
+        GOOGLE_OAUTH_CLIENT_ID=client_id,
+        GOOGLE_OAUTH_CLIENT_SECRET="GOCSPX-local-development",  # noqa: S106
+        # requests-oauthlib refuses a token endpoint over http unless told so (local only).
+        OAUTHLIB_INSECURE_TRANSPORT="1",
     )
     print(
-        f"  Drive:  local Drive-format server on port {drive_port}; on Workspace -> Sources paste"
-        f" {key.relative_to(ROOT)} as the key, and the folder ID it prints below"
+        f"  Drive:  local Drive-format server on port {drive_port}; on Workspace -> Sources"
+        " choose Connect Google Drive (and Allow), or paste"
+        f" {key.relative_to(ROOT)} as the key and the folder ID it prints below"
     )
     return [
         subprocess.Popen(
-            [*manage, "drive_local", "--port", str(drive_port), "--key-out", str(key)],
+            [
+                *manage,
+                "drive_local",
+                "--port",
+                str(drive_port),
+                "--key-out",
+                str(key),
+                "--client-id",
+                client_id,
+                "--client-secret",
+                "GOCSPX-local-development",
+                "--redirect-uri",
+                consent_callback(port),
+            ],
+            cwd=ROOT,
+        )
+    ]
+
+
+def graph_server_start(manage: list[str], port: int) -> list[subprocess.Popen[bytes]]:
+    """Without a real Microsoft identity platform (MICROSOFT_LOGIN_URL), run the local
+    identity platform- and Graph-format server (HTTPS, its certificate in .run/) with the
+    demo owner's OneDrive of the sample documents: "Connect SharePoint / OneDrive" consents
+    on its page (the browser warns about its certificate once)."""
+    if os.environ.get("MICROSOFT_LOGIN_URL"):
+        return []
+    graph_port = free_port(12411)
+    certificate = services.RUN_DIR / "graph-local-ca.pem"
+    client_id = "00000000-0000-4000-8000-00000000d0c5"
+    os.environ.update(
+        MICROSOFT_LOGIN_URL=f"https://127.0.0.1:{graph_port}",
+        MICROSOFT_GRAPH_URL=f"https://127.0.0.1:{graph_port}/v1.0",
+        MICROSOFT_CA_BUNDLE=str(certificate),
+        MICROSOFT_OAUTH_CLIENT_ID=client_id,
+        MICROSOFT_OAUTH_CLIENT_SECRET="local-development-client-secret",  # noqa: S106
+    )
+    print(
+        f"  Graph:  local Microsoft-format server at https://127.0.0.1:{graph_port}/ (its own"
+        " certificate: accept it once); on Workspace -> Sources choose Connect SharePoint /"
+        " OneDrive, Accept, and sync owner@demo.example's OneDrive"
+    )
+    return [
+        subprocess.Popen(
+            [
+                *manage,
+                "graph_local",
+                "--port",
+                str(graph_port),
+                "--ca-out",
+                str(certificate),
+                "--client-id",
+                client_id,
+                "--client-secret",
+                "local-development-client-secret",
+                "--redirect-uri",
+                consent_callback(port),
+            ],
             cwd=ROOT,
         )
     ]
@@ -114,7 +183,7 @@ def main() -> int:
 
     port = free_port(int(os.environ.get("PORT", "8000")))
     children = stripe_server_start(manage, port) + slack_server_start(manage, port)
-    children += drive_server_start(manage)
+    children += drive_server_start(manage, port) + graph_server_start(manage, port)
     children += [
         subprocess.Popen(
             [str(BIN / "uvicorn"), "saas.asgi:application",
