@@ -1,0 +1,108 @@
+"""A new owner connects Google Drive by clicking through the consent in headless Chromium:
+Connect Google Drive -> the local Drive-format server's consent page -> Allow -> the public
+site's callback -> the organization's site -> choose the folder -> a real Celery worker
+syncs it with the stored refresh token."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.conf import settings
+from django.test import override_settings
+from django_tenants.utils import tenant_context
+from playwright.sync_api import Page, expect
+
+from localdev.drive_server import DriveLocal
+from members.actions.signup import organization_signup
+from saas.celery import app
+from tenants.models import Organization
+from tenants.schemas import schema_public_activate
+from tests.factories import OWNER_PASSWORD
+from tests.live import ARTIFACTS, chromium_browser, free_port, serious_violations, uvicorn_running
+from workspaces.lanes import large_lane
+from workspaces.services import workspace_create
+
+
+@dataclass(frozen=True)
+class Live:
+    url: str  # the workspace's page
+    drive: DriveLocal
+    folder_id: str
+
+
+@pytest.fixture(scope="module")
+def live(django_db_setup: None, django_db_blocker: Any, tmp_path_factory: Any) -> Iterator[Live]:
+    media = tmp_path_factory.mktemp("media")
+    drive = DriveLocal().start()
+    folder = drive.folder("Handbook")
+    drive.add("leave.md", b"# Leave\n\nEmployees get 25 days of paid leave a year.",
+              mime_type="text/markdown", parents=(folder.id,))  # fmt: skip
+    drive.add("travel.txt", b"Trains are booked in second class for trips under four hours.",
+              parents=(folder.id,))  # fmt: skip
+    port = free_port()
+    client_id, secret = drive.oauth_client([f"http://localhost:{port}/sources/oauth/callback/"])
+    drive.consent_account = "owner@consent.example"
+    google = {
+        "GOOGLE_DRIVE_API_URL": drive.api_url(), "GOOGLE_DRIVE_TOKEN_URI": drive.token_url(),
+        "GOOGLE_OAUTH_AUTHORIZE_URL": drive.authorize_url(),
+        "GOOGLE_OAUTH_CLIENT_ID": client_id, "GOOGLE_OAUTH_CLIENT_SECRET": secret,
+    }  # fmt: skip
+    with django_db_blocker.unblock(), override_settings(MEDIA_ROOT=media, **google):
+        organization, owner = organization_signup(
+            name="Consent Co", slug="consent-co", owner_email="owner@consent.example",
+            owner_password=OWNER_PASSWORD,
+        )  # fmt: skip
+        with tenant_context(organization):
+            workspace = workspace_create(actor=owner, name="Handbook", is_open=True)
+        schema_public_activate()
+        try:
+            with (
+                uvicorn_running(port, MEDIA_ROOT=str(media), **google),
+                start_worker(
+                    app, pool="solo", perform_ping_check=False,
+                    queues=[settings.CELERY_TASK_DEFAULT_QUEUE, large_lane()],
+                ),
+            ):  # fmt: skip
+                yield Live(f"http://consent-co.localhost:{port}/w/{workspace.slug}/", drive,
+                           folder.id)  # fmt: skip
+        finally:
+            drive.stop()
+            schema_public_activate()
+            Organization.objects.get(pk=organization.pk).delete(force_drop=True)
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    with chromium_browser() as browser:
+        yield browser
+
+
+def test_owner_clicks_through_googles_consent_and_the_folder_syncs(browser: Any, live: Live):
+    page: Page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(live.url.split("/w/")[0] + "/accounts/login/")
+    page.locator("input[name=login]").fill("owner@consent.example")
+    page.locator("input[name=password]").fill(OWNER_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+    page.goto(live.url + "sources/")
+
+    page.get_by_role("button", name="Connect Google Drive").click()
+    expect(page.get_by_test_id("account")).to_have_text("owner@consent.example")
+    page.get_by_role("button", name="Allow").click()
+
+    expect(page.get_by_test_id("connected-as")).to_contain_text("owner@consent.example")
+    assert page.url.startswith("http://consent-co.localhost:")
+    assert serious_violations(page) == []
+    page.screenshot(path=ARTIFACTS / "sources-consent-choose-1280.png", full_page=True)
+    page.locator("#id_folder_id").fill(live.folder_id)
+    page.get_by_role("button", name="Add and sync").click()
+
+    card = page.get_by_test_id("source-card")
+    expect(card).to_contain_text("connected as owner@consent.example")
+    expect(card.get_by_test_id("source-state")).to_have_text("Idle", timeout=120_000)
+    expect(card.get_by_test_id("source-counts")).to_contain_text("2 added")
+    page.screenshot(path=ARTIFACTS / "sources-consented-1280.png", full_page=True)
+    assert live.drive.refresh_tokens  # the sync refreshed from the kept refresh token
+    assert any(path == "/token" for method, path, query in live.drive.hits if method == "POST")
