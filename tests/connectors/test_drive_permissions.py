@@ -372,6 +372,9 @@ def test_a_source_with_permissions_that_gives_no_readers_leaves_the_item_to_nobo
     """Fail closed: a source that has permissions but said nothing about an item's (None)
     does not make it everyone's; its next word on them does."""
     connector = _connect(owner_a, open_workspace, drive, files["folder"])
+    connector_readers_sync(connector_id=connector.pk)  # from now on, changes since a cursor
+    connector.refresh_from_db()
+    assert connector.readers_cursor
     item = connector.items.get(source_id=files["travel"])
 
     assert readers_apply(connector, item, None) is True
