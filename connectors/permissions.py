@@ -20,13 +20,14 @@ from redis.exceptions import LockError
 
 from billing.redis_connection import redis_client
 from connectors.kinds import PERMISSION_KINDS, connector_source
-from connectors.models import Connector, ConnectorItem
+from connectors.models import Connector, ConnectorItem, SyncState
 from connectors.sources import (
     ItemRef,
     PermissionSource,
     RateLimited,
     Readers,
     Source,
+    SourceReconnect,
     SourceUnavailable,
 )
 from tenants.schemas import tenant_current
@@ -120,9 +121,10 @@ def groups_sync(connector: Connector, source: Source | PermissionSource) -> int:
 
 def connector_readers_sync(*, connector_id: int) -> int:
     """The permission-only sync of one connector; returns how many documents' readers
-    changed (0 when it did not run: paused, not mirroring, a content sync under way, or a
-    source without permissions). A content sync that stopped (a 429, a failure) does not
-    stop this one: a revoked reader must not wait for the content to sync again."""
+    changed (0 when it did not run: paused, not mirroring, a content sync under way, waiting
+    for a reconnect, or a source without permissions). A content sync that stopped (a 429, a
+    failure) does not stop this one: a revoked reader must not wait for the content to sync
+    again."""
     lock = redis_client().lock(
         f"connector-sync:{tenant_current().schema_name}:{connector_id}",
         timeout=settings.CONNECTOR_STALLED_MINUTES * 60,
@@ -134,6 +136,8 @@ def connector_readers_sync(*, connector_id: int) -> int:
         connector = Connector.objects.filter(pk=connector_id).select_related("workspace").first()
         if connector is None or connector.paused or not connector.mirror_permissions:
             return 0
+        if connector.state == SyncState.RECONNECT:
+            return 0  # nothing to read it with until someone connects it again
         return _readers_sync(connector)
     finally:
         with contextlib.suppress(LockError):
@@ -146,6 +150,13 @@ def _readers_sync(connector: Connector) -> int:
         source = connector_source(connector)
         if isinstance(source, PermissionSource):
             changed, cursor = _readers_read(connector, source)
+    except SourceReconnect as refusal:
+        # The consent it was connected with is gone: say so on its card now, not at the
+        # next content sync; neither sync runs again until it is reconnected.
+        Connector.objects.filter(pk=connector.pk).update(
+            state=SyncState.RECONNECT, error=str(refusal), next_sync_at=None
+        )
+        return 0
     except (RateLimited, SourceUnavailable) as reason:
         # Asked again at beat's next round; the readers stay as the last sync left them.
         logger.warning("permission sync of connector %s stopped: %s", connector.pk, reason)

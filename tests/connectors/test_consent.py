@@ -22,6 +22,7 @@ from accounts.models import Role, User
 from audit.models import AuditAction, AuditEvent
 from connectors.credentials import credentials_open
 from connectors.models import Connector, SyncState
+from connectors.permissions import connector_readers_sync
 from connectors.sync import connector_sync_run
 from localdev.drive_server import DriveLocal
 from localdev.graph_server import GraphDrive, GraphLocal
@@ -364,3 +365,40 @@ def test_revoked_microsoft_consent_asks_to_reconnect(
     assert "AADSTS50173" in connector.error
     assert "must be reconnected" in refused.content.decode()
     assert not Document.objects.filter(workspace=workspace).exists()
+
+
+def test_the_permission_sync_finds_a_withdrawn_consent_too(
+    org_a: Organization, owner_a: User, workspace: Workspace, drive: DriveLocal, handbook: str
+):
+    client = signed_in(org_a, owner_a)
+    choose = _connect(client, workspace, "google", Browser())
+    client.post(choose, {"folder_id": handbook})
+    connector = Connector.objects.get()
+    connector_sync_run(connector_id=connector.pk)
+    drive.revoke("owner@alpha.example")
+
+    changed = connector_readers_sync(connector_id=connector.pk)
+    connector.refresh_from_db()
+    again = connector_readers_sync(connector_id=connector.pk)
+    page = client.get(f"/w/{workspace.slug}/sources/").content.decode()
+
+    assert (changed, again) == (0, 0)
+    assert connector.state == SyncState.RECONNECT
+    assert "Token has been expired or revoked" in connector.error
+    assert 'data-testid="reconnect"' in page
+
+
+def test_a_code_microsoft_refuses_stores_nothing(
+    org_a: Organization, owner_a: User, workspace: Workspace, graph: GraphLocal
+):
+    client = signed_in(org_a, owner_a)
+    started = client.post(f"/w/{workspace.slug}/sources/connect/microsoft/")
+    back = _via_public_site(Browser(verify=graph.ca_file).consent(started["Location"]))
+    graph.codes.clear()  # the code expired at Microsoft
+
+    finished = client.get(_path(back), follow=True)
+
+    assert finished.status_code == 200
+    assert "Microsoft did not grant access: AADSTS70008" in finished.content.decode()
+    assert not Connector.objects.exists()
+    assert "source_consent_grant" not in client.session
