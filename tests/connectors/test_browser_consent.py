@@ -1,7 +1,7 @@
-"""A new owner connects Google Drive by clicking through the consent in headless Chromium:
-Connect Google Drive -> the local Drive-format server's consent page -> Allow -> the public
-site's callback -> the organization's site -> choose the folder -> a real Celery worker
-syncs it with the stored refresh token."""
+"""A new owner connects Google Drive, and SharePoint / OneDrive, by clicking through the
+consent in headless Chromium: Connect -> the local Drive-format (or Microsoft-format)
+server's consent page -> Allow (Accept) -> the public site's callback -> the organization's
+site -> choose the folder -> a real Celery worker syncs it with the stored refresh token."""
 
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,6 +15,7 @@ from django_tenants.utils import tenant_context
 from playwright.sync_api import Page, expect
 
 from localdev.drive_server import DriveLocal
+from localdev.graph_server import GraphLocal
 from members.actions.signup import organization_signup
 from saas.celery import app
 from tenants.models import Organization
@@ -30,6 +31,7 @@ class Live:
     url: str  # the workspace's page
     drive: DriveLocal
     folder_id: str
+    graph: GraphLocal
 
 
 @pytest.fixture(scope="module")
@@ -42,12 +44,23 @@ def live(django_db_setup: None, django_db_blocker: Any, tmp_path_factory: Any) -
     drive.add("travel.txt", b"Trains are booked in second class for trips under four hours.",
               parents=(folder.id,))  # fmt: skip
     port = free_port()
-    client_id, secret = drive.oauth_client([f"http://localhost:{port}/sources/oauth/callback/"])
+    callback = f"http://localhost:{port}/sources/oauth/callback/"
+    client_id, secret = drive.oauth_client([callback])
     drive.consent_account = "owner@consent.example"
+    graph = GraphLocal().start()
+    graph.person("owner@consent.example")
+    onedrive = graph.onedrive("owner@consent.example")
+    policies = graph.folder(onedrive, "Policies")
+    graph.add(onedrive, "expenses.txt", b"Expenses are paid within ten working days.",
+              parent=policies)  # fmt: skip
+    app_id, app_secret = graph.web_app([callback])
     google = {
         "GOOGLE_DRIVE_API_URL": drive.api_url(), "GOOGLE_DRIVE_TOKEN_URI": drive.token_url(),
         "GOOGLE_OAUTH_AUTHORIZE_URL": drive.authorize_url(),
         "GOOGLE_OAUTH_CLIENT_ID": client_id, "GOOGLE_OAUTH_CLIENT_SECRET": secret,
+        "MICROSOFT_LOGIN_URL": graph.login_url(), "MICROSOFT_GRAPH_URL": graph.graph_url(),
+        "MICROSOFT_CA_BUNDLE": graph.ca_file, "MICROSOFT_OAUTH_CLIENT_ID": app_id,
+        "MICROSOFT_OAUTH_CLIENT_SECRET": app_secret,
     }  # fmt: skip
     with django_db_blocker.unblock(), override_settings(MEDIA_ROOT=media, **google):
         organization, owner = organization_signup(
@@ -66,9 +79,10 @@ def live(django_db_setup: None, django_db_blocker: Any, tmp_path_factory: Any) -
                 ),
             ):  # fmt: skip
                 yield Live(f"http://consent-co.localhost:{port}/w/{workspace.slug}/", drive,
-                           folder.id)  # fmt: skip
+                           folder.id, graph)  # fmt: skip
         finally:
             drive.stop()
+            graph.stop()
             schema_public_activate()
             Organization.objects.get(pk=organization.pk).delete(force_drop=True)
 
@@ -79,14 +93,21 @@ def browser() -> Iterator[Any]:
         yield browser
 
 
-def test_owner_clicks_through_googles_consent_and_the_folder_syncs(browser: Any, live: Live):
-    page: Page = browser.new_page(viewport={"width": 1280, "height": 900})
+def _sources_page(browser: Any, live: Live) -> Page:
+    # The local Microsoft-format server's certificate is its own, as in `make dev`.
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, ignore_https_errors=True)
+    page: Page = context.new_page()
     page.goto(live.url.split("/w/")[0] + "/accounts/login/")
     page.locator("input[name=login]").fill("owner@consent.example")
     page.locator("input[name=password]").fill(OWNER_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(lambda url: "/accounts/login/" not in url)
     page.goto(live.url + "sources/")
+    return page
+
+
+def test_owner_clicks_through_googles_consent_and_the_folder_syncs(browser: Any, live: Live):
+    page = _sources_page(browser, live)
 
     page.get_by_role("button", name="Connect Google Drive").click()
     expect(page.get_by_test_id("account")).to_have_text("owner@consent.example")
@@ -106,3 +127,24 @@ def test_owner_clicks_through_googles_consent_and_the_folder_syncs(browser: Any,
     page.screenshot(path=ARTIFACTS / "sources-consented-1280.png", full_page=True)
     assert live.drive.refresh_tokens  # the sync refreshed from the kept refresh token
     assert any(path == "/token" for method, path, query in live.drive.hits if method == "POST")
+
+
+def test_owner_clicks_through_microsofts_consent_and_the_onedrive_folder_syncs(
+    browser: Any, live: Live
+):
+    page = _sources_page(browser, live)
+
+    page.get_by_role("button", name="Connect SharePoint / OneDrive").click()
+    expect(page.get_by_test_id("account")).to_have_text("owner@consent.example")
+    page.get_by_role("button", name="Accept").click()
+
+    expect(page.get_by_test_id("connected-as")).to_contain_text("owner@consent.example")
+    expect(page.locator("#id_user")).to_have_value("owner@consent.example")
+    page.locator("#id_folder").fill("Policies")
+    page.get_by_role("button", name="Add and sync").click()
+
+    card = page.get_by_test_id("source-card").filter(has_text="OneDrive")
+    expect(card).to_contain_text("connected as owner@consent.example")
+    expect(card.get_by_test_id("source-state")).to_have_text("Idle", timeout=120_000)
+    expect(card.get_by_test_id("source-counts")).to_contain_text("1 added")
+    assert live.graph.refresh_tokens_issued  # the sync refreshed (and the token rotated)
