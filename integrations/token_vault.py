@@ -1,19 +1,17 @@
-"""Bot tokens at rest: Fernet under SLACK_TOKEN_KEYS through accounts.secrets_at_rest (the
-first key encrypts while every one decrypts, so a key is rotated by putting a new one
-first). Without keys configured, one is derived from DJANGO_SECRET_KEY (development)."""
+"""Bot tokens at rest: envelope-encrypted through accounts.secrets_at_rest (Tink; the Cloud
+KMS key in production), bound to this purpose. Tokens stored before were Fernet tokens under
+SLACK_TOKEN_KEYS: they still open, and `manage.py secrets_rotate` re-encrypts them."""
 
-from django.conf import settings
+from accounts.secrets_at_rest import secret_open, secret_seal
 
-from accounts.secrets_at_rest import secret_decrypt, secret_encrypt
-
-# The purpose names the derived development key; kept as it was so that tokens stored
-# before the vault moved to accounts still decrypt.
+# The purpose is the associated data of every token (a ciphertext of another column does not
+# open as a token) and named the derived development key of the Fernet tokens of before.
 PURPOSE = "slack-token-vault"
 
 
 def token_encrypt(token: str) -> str:
-    return secret_encrypt(token, keys=settings.SLACK_TOKEN_KEYS, purpose=PURPOSE)
+    return secret_seal(token, purpose=PURPOSE)
 
 
 def token_decrypt(encrypted: str) -> str:
-    return secret_decrypt(encrypted, keys=settings.SLACK_TOKEN_KEYS, purpose=PURPOSE)
+    return secret_open(encrypted, purpose=PURPOSE)

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.shortcuts import render
 
+from accounts.secrets_at_rest import KeyServiceUnavailable, SecretUnreadable
 from accounts.throttles import client_address
 from audit.models import AuditAction
 from audit.services import audit_record
@@ -24,6 +25,8 @@ from members.selectors import identity_provider_get, member_email_taken
 from tenants.schemas import schema_is_public, tenant_current
 
 OPENID_CONNECT = "openid_connect"
+# Where allauth's OpenID Connect views are (/accounts/oidc/sso/login/ and its callback).
+OPENID_CONNECT_PATH = "oidc"
 
 
 class OrganizationAccountAdapter(DefaultAccountAdapter):
@@ -111,9 +114,12 @@ def _saml_settings(provider: IdentityProvider) -> dict[str, Any]:
     }
 
 
-def identity_provider_app(provider: IdentityProvider) -> SocialApp:
+def identity_provider_app(
+    provider: IdentityProvider, request: HttpRequest | None = None
+) -> SocialApp:
     """allauth's app for the organization's identity provider, built from its row on each
-    request (never saved: one source of truth, and the secret stays in one table)."""
+    request (never saved: one source of truth, and the secret stays in one table, encrypted;
+    it is opened here)."""
     if provider.protocol == SignOnProtocol.SAML:
         return SocialApp(
             provider=SAML_PROVIDER,
@@ -126,9 +132,27 @@ def identity_provider_app(provider: IdentityProvider) -> SocialApp:
         provider_id=SSO_PROVIDER_ID,
         name=provider.name,
         client_id=provider.client_id,
-        secret=provider.client_secret,
+        secret=_client_secret(provider, request),
         settings={"server_url": provider.issuer_url},
     )
+
+
+def _client_secret(provider: IdentityProvider, request: HttpRequest | None) -> str:
+    try:
+        return provider.client_secret
+    except SecretUnreadable as refusal:
+        if request is None or f"/{OPENID_CONNECT_PATH}/{SSO_PROVIDER_ID}/" not in request.path:
+            # The sign-in page lists the button all the same; pressing it says why it fails.
+            return ""
+        if isinstance(refusal, KeyServiceUnavailable):
+            raise _refusal(request, str(refusal), status=503) from None
+        raise _refusal(
+            request,
+            f"Single sign-on with {provider.name} is not working: its client secret cannot be "
+            "read with the keys this service has. An owner can sign in with their password "
+            "and enter the secret again on the Single sign-on page.",
+            status=503,
+        ) from None
 
 
 def _refusal(request: HttpRequest, message: str, status: int = 403) -> ImmediateHttpResponse:
@@ -150,7 +174,7 @@ class OrganizationSocialAccountAdapter(DefaultSocialAccountAdapter):
         identity_provider = identity_provider_get()
         if identity_provider is None:
             return []
-        app = identity_provider_app(identity_provider)
+        app = identity_provider_app(identity_provider, request)
         if provider not in (None, app.provider, app.provider_id):
             return []
         if client_id is not None and client_id != app.client_id:

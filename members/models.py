@@ -4,6 +4,7 @@ from django.db import models
 from django.db.models.functions import Lower
 
 from accounts.models import Role
+from accounts.secrets_at_rest import secret_open
 
 
 class Invitation(models.Model):
@@ -52,6 +53,11 @@ class LoginHandoff(models.Model):
 PROVISIONABLE_ROLES = [choice for choice in Role.choices if choice[0] != Role.OWNER]
 
 
+# The associated data of the client secret's ciphertext (accounts.secrets_at_rest): a value
+# sealed for another column does not open here.
+CLIENT_SECRET_PURPOSE = "sso-client-secret"  # noqa: S105 (a name, not a secret)
+
+
 class SignOnProtocol(models.TextChoices):
     OPENID_CONNECT = "oidc", "OpenID Connect"
     SAML = "saml", "SAML 2.0"
@@ -73,8 +79,9 @@ class IdentityProvider(models.Model):
     # OpenID Connect.
     issuer_url = models.URLField(max_length=300, blank=True)
     client_id = models.CharField(max_length=255, blank=True)
-    # Never rendered back (members.forms.IdentityProviderForm); sent only to the token endpoint.
-    client_secret = models.CharField(max_length=500, blank=True)
+    # Envelope-encrypted (accounts.secrets_at_rest; the Cloud KMS key in production). Never
+    # rendered back (members.forms.IdentityProviderForm); sent only to the token endpoint.
+    client_secret_encrypted = models.TextField(blank=True)
     # SAML 2.0, read from the identity provider's metadata (its URL, or the XML pasted).
     saml_metadata_url = models.URLField(max_length=500, blank=True)
     saml_entity_id = models.CharField(max_length=500, blank=True)
@@ -90,6 +97,14 @@ class IdentityProvider(models.Model):
 
     def __str__(self) -> str:
         return f"Single sign-on with {self.name}"
+
+    @property
+    def client_secret(self) -> str:
+        """The client secret in clear, for allauth's app (members.adapter); raises
+        accounts.secrets_at_rest.SecretUnreadable when the keys configured cannot open it."""
+        if not self.client_secret_encrypted:
+            return ""
+        return secret_open(self.client_secret_encrypted, purpose=CLIENT_SECRET_PURPOSE)
 
     def allows_email(self, email: str) -> bool:
         domain = email.rpartition("@")[2].lower()

@@ -10,7 +10,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import Role, User
-from members.models import IdentityProvider, Invitation
+from accounts.secrets_at_rest import secret_seal
+from members.models import CLIENT_SECRET_PURPOSE, IdentityProvider, Invitation
 
 OWNER_PASSWORD = "owner-password-123"
 MEMBER_PASSWORD = "member-password-123"
@@ -70,6 +71,9 @@ def make_identity_provider(**fields: Any) -> IdentityProvider:
         "allowed_domains": ["northwind.example"],
         **fields,
     }
+    values["client_secret_encrypted"] = secret_seal(
+        values.pop("client_secret"), purpose=CLIENT_SECRET_PURPOSE
+    )
     return IdentityProvider.objects.create(**values)
 
 

@@ -13,11 +13,17 @@ from django.db import transaction
 from onelogin.saml2.idp_metadata_parser import OneLogin_Saml2_IdPMetadataParser
 
 from accounts.models import Role, User
+from accounts.secrets_at_rest import KeyServiceUnavailable, secret_seal
 from audit.models import AuditAction
 from audit.services import audit_record
 from billing.caps import cap_ensure
 from members.actions.membership import MembershipError, organization_current
-from members.models import PROVISIONABLE_ROLES, IdentityProvider, SignOnProtocol
+from members.models import (
+    CLIENT_SECRET_PURPOSE,
+    PROVISIONABLE_ROLES,
+    IdentityProvider,
+    SignOnProtocol,
+)
 from tenants.services import directory_add
 
 # allauth's id for the organization's OpenID Connect app: sign-in starts at
@@ -193,9 +199,8 @@ def identity_provider_configure_saml(
         # What OpenID Connect needed is forgotten, its secret first.
         "issuer_url": "",
         "client_id": "",
-        "client_secret": "",
     }
-    return _provider_save(actor=actor, values=values)
+    return _provider_save(actor=actor, values=values, forget_secret=True)
 
 
 def _configure_ensure(*, actor: User, default_role: str) -> None:
@@ -212,17 +217,16 @@ IDENTITY_FIELDS = {"protocol", "issuer_url", "saml_entity_id"}
 
 
 def _provider_save(
-    *, actor: User, values: dict[str, Any], client_secret: str = ""
+    *, actor: User, values: dict[str, Any], client_secret: str = "", forget_secret: bool = False
 ) -> IdentityProvider:
+    sealed = _client_secret_seal(client_secret) if client_secret else ""
     with transaction.atomic():
         provider = IdentityProvider.objects.select_for_update().first()
         created = provider is None
         if provider is None:
             provider = IdentityProvider()
-        if client_secret:
-            values = {**values, "client_secret": client_secret}
         if values["protocol"] == SignOnProtocol.OPENID_CONNECT and not (
-            client_secret or provider.client_secret
+            client_secret or provider.client_secret_encrypted
         ):
             raise MembershipError("Give the client secret your identity provider issued.")
         # Flat "from → to" texts: the audit log shows each detail as one line.
@@ -233,6 +237,11 @@ def _provider_save(
             for field, value in values.items()
             if (created and value) or (not created and getattr(provider, field) != value)
         }  # fmt: skip
+        # The secret is compared with nothing (that would mean opening the stored one): a
+        # secret given is recorded as replaced.
+        if sealed or (forget_secret and provider.client_secret_encrypted):
+            changes["client_secret"] = "replaced"  # noqa: S105 (a word, not the secret)
+            provider.client_secret_encrypted = sealed
         for field, value in values.items():
             setattr(provider, field, value)
         provider.save()
@@ -247,6 +256,13 @@ def _provider_save(
                 details={"setting": "single_sign_on", **changes},
             )  # fmt: skip
     return provider
+
+
+def _client_secret_seal(client_secret: str) -> str:
+    try:
+        return secret_seal(client_secret, purpose=CLIENT_SECRET_PURPOSE)
+    except KeyServiceUnavailable as refusal:
+        raise MembershipError(str(refusal)) from None
 
 
 @transaction.atomic

@@ -586,8 +586,9 @@ SLACK_SIGNING_SECRET = env.str("SLACK_SIGNING_SECRET", default="")
 # offline and in the tests.
 SLACK_API_BASE_URL = env.str("SLACK_API_BASE_URL", default="https://slack.com/api/")
 SLACK_AUTHORIZE_URL = env.str("SLACK_AUTHORIZE_URL", default="https://slack.com/oauth/v2/authorize")
-# Fernet keys (urlsafe base64 of 32 bytes) for bot tokens at rest; the first encrypts, all
-# decrypt (rotation: put the new key first). Empty: one derived from DJANGO_SECRET_KEY.
+# Fernet keys (urlsafe base64 of 32 bytes) bot tokens were encrypted under before envelope
+# encryption (SECRETS_KMS_KEY below): read only, until `manage.py secrets_rotate` has
+# re-encrypted them. Empty: one derived from DJANGO_SECRET_KEY.
 SLACK_TOKEN_KEYS = env.list("SLACK_TOKEN_KEYS", default=[])
 # An answer is edited in place as it grows, at most once per this many seconds (chat.update
 # is rate limited per channel: about one a second).
@@ -598,12 +599,26 @@ SLACK_DEDUPE_SECONDS = env.int("SLACK_DEDUPE_SECONDS", default=24 * 3600)
 # Rate-limited Web API calls (429) are retried this many times after Retry-After.
 SLACK_RATE_LIMIT_RETRIES = env.int("SLACK_RATE_LIMIT_RETRIES", default=3)
 
+# --- Secrets at rest (accounts/secrets_at_rest.py) --------------------------------------------
+# Sources' credentials, Slack bot tokens and the single sign-on client secret are envelope-
+# encrypted (Tink): a data key per value, wrapped by the key-encryption key. That key is the
+# Cloud KMS key named here (production: projects/P/locations/L/keyRings/R/cryptoKeys/K, from
+# infra/terraform/kms.tf) or else SECRETS_KEYSET (a Tink AEAD keyset as JSON, from `manage.py
+# secrets_keyset`), or else one derived from DJANGO_SECRET_KEY (development). Rotation:
+# `manage.py secrets_rotate` re-encrypts every stored secret under the key in force.
+SECRETS_KMS_KEY = env.str("SECRETS_KMS_KEY", default="")
+# Another server speaking Cloud KMS's REST API (the local one, localdev/kms_server.py) and a
+# static bearer token for it; empty in production (Google's endpoint, the service account).
+SECRETS_KMS_ENDPOINT = env.str("SECRETS_KMS_ENDPOINT", default="")
+SECRETS_KMS_ACCESS_TOKEN = env.str("SECRETS_KMS_ACCESS_TOKEN", default="")
+SECRETS_KEYSET = env.str("SECRETS_KEYSET", default="")
+
 # --- Connectors (issue 27): sources that sync into workspaces --------------------------------
 TENANT_APPS += ["connectors"]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
-# Fernet keys (urlsafe base64 of 32 bytes) for sources' credentials at rest; the first
-# encrypts, all decrypt (rotation: put the new key first, then `manage.py
-# connector_secrets_rotate`). Empty: one derived from DJANGO_SECRET_KEY.
+# Fernet keys sources' credentials were encrypted under before envelope encryption
+# (SECRETS_KMS_KEY above): read only, until `manage.py secrets_rotate` has re-encrypted them.
+# Empty: one derived from DJANGO_SECRET_KEY.
 CONNECTOR_SECRET_KEYS = env.list("CONNECTOR_SECRET_KEYS", default=[])
 # A source's address that resolves to a private, loopback, link-local or otherwise
 # non-public network is refused (on every redirect too), so that a source cannot be used to

@@ -1,15 +1,19 @@
 """A sync past the plan's document cap stops with a readable reason and keeps what it
-synced; a source's credentials are encrypted at rest and survive a key rotation."""
-
-from cryptography.fernet import Fernet
+synced; a source's credentials are encrypted at rest (accounts.secrets_at_rest), and a sync
+whose credentials no longer open stops with a sentence (tests/test_secrets_rotate.py rotates
+them)."""
 
 from accounts.models import User
+from accounts.secrets_at_rest import keyset_new
 from connectors.credentials import credentials_open
 from connectors.models import Connector, SyncState
 from connectors.services import website_connector_add
 from connectors.sync import connector_sync_run
+from localdev.kms_server import KmsLocalServer
 from localdev.website_server import WebsiteLocal
+from tenants.models import Organization
 from tests.billing.conftest import plan_caps
+from tests.conftest import signed_in
 from workspaces.models import Document, Workspace
 
 
@@ -46,42 +50,38 @@ def test_a_site_behind_a_password_is_synced_with_credentials_kept_encrypted(
     assert credentials_open(connector)["password"] == "correct horse battery staple"
 
 
-def test_credentials_under_a_key_no_longer_configured_stop_the_sync_with_the_reason(
-    owner_a: User, workspace: Workspace, site: WebsiteLocal, settings
+def test_credentials_under_a_key_no_longer_configured_stop_the_sync_and_the_page_says_why(
+    org_a: Organization, owner_a: User, workspace: Workspace, site: WebsiteLocal, settings
 ):
-    settings.CONNECTOR_SECRET_KEYS = [Fernet.generate_key().decode()]
+    settings.SECRETS_KEYSET = keyset_new()
     connector = website_connector_add(
         actor=owner_a, workspace=workspace, start_url=site.url("/help/"), username="reader",
         password="s3cret",
     )  # fmt: skip
-    settings.CONNECTOR_SECRET_KEYS = [Fernet.generate_key().decode()]
+    settings.SECRETS_KEYSET = keyset_new()
 
     connector_sync_run(connector_id=connector.pk)
 
     connector.refresh_from_db()
     assert connector.state == SyncState.FAILED
-    assert "cannot be read with the configured keys" in connector.error
+    assert "cannot be read with the configured keys; enter it again" in connector.error
+    page = signed_in(org_a, owner_a).get(f"/w/{workspace.slug}/sources/")
+    assert page.status_code == 200
+    assert "cannot be read with the configured keys; enter it again" in page.content.decode()
 
 
-def test_the_rotate_command_re_encrypts_every_organizations_credentials(
-    owner_a: User, workspace: Workspace, site: WebsiteLocal, settings
+def test_credentials_are_wrapped_by_the_cloud_kms_key_and_synced_with(
+    owner_a: User, workspace: Workspace, site: WebsiteLocal, kms: KmsLocalServer
 ):
-    from io import StringIO
-
-    from django.core.management import call_command
-
-    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
-    settings.CONNECTOR_SECRET_KEYS = [old]
+    site.basic_auth = ("reader", "correct horse battery staple")
     connector = website_connector_add(
         actor=owner_a, workspace=workspace, start_url=site.url("/help/"), username="reader",
-        password="s3cret",
+        password="correct horse battery staple",
     )  # fmt: skip
-    settings.CONNECTOR_SECRET_KEYS = [new, old]
-    output = StringIO()
 
-    call_command("connector_secrets_rotate", stdout=output)
+    connector_sync_run(connector_id=connector.pk)
 
-    settings.CONNECTOR_SECRET_KEYS = [new]
     connector.refresh_from_db()
-    assert credentials_open(connector)["password"] == "s3cret"
-    assert "Re-encrypted the credentials of 1 sources." in output.getvalue()
+    assert connector.added == 4, connector.error
+    assert connector.credentials_encrypted.startswith("env1:kms:")
+    assert [request["method"] for request in kms.requests] == ["encrypt", "decrypt"]

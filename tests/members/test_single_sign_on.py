@@ -2,17 +2,22 @@
 real views against the local OpenID Connect identity provider (its discovery document is
 read when an owner saves). The browser's sign-ins are in test_single_sign_on_browser.py."""
 
+import importlib
 from typing import Any
 
+from django.apps import apps as django_apps
 from django.core import mail
+from django.db import connection
 from django.test import Client
 
 from accounts.models import Role, User
+from accounts.secrets_at_rest import keyset_new
 from audit.models import AuditAction, AuditEvent
+from localdev.kms_server import KmsLocalServer
 from members.models import IdentityProvider
 from tenants.models import Organization
 from tests.conftest import client_for, signed_in
-from tests.factories import MEMBER_PASSWORD, OWNER_PASSWORD, make_member
+from tests.factories import MEMBER_PASSWORD, OWNER_PASSWORD, make_identity_provider, make_member
 from tests.live import free_port
 from tests.members.conftest import IdentityProviderSite
 
@@ -33,6 +38,13 @@ def _settings(idp: IdentityProviderSite, **changes: Any) -> dict[str, Any]:
         "default_role": Role.MEMBER,
         **changes,
     }
+
+
+def _raw_client_secret() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT client_secret_encrypted FROM members_identityprovider")
+        (stored,) = cursor.fetchone()
+    return str(stored)
 
 
 def _configured(globex: Organization, idp: IdentityProviderSite, **changes: Any) -> Client:
@@ -57,6 +69,8 @@ def test_owner_turns_on_single_sign_on_and_the_secret_is_never_shown_again(
     assert idp.client_secret not in page
     provider = IdentityProvider.objects.get()
     assert provider.client_secret == idp.client_secret
+    stored = _raw_client_secret()
+    assert stored.startswith("env1:") and idp.client_secret not in stored
     assert provider.allowed_domains == ["globex.example", "globex.co.uk"]
     assert provider.require_sso is True
     event = AuditEvent.objects.get(action=AuditAction.SECURITY_SETTING_CHANGED)
@@ -216,3 +230,43 @@ def test_turning_single_sign_on_off_restores_passwords(
     assert AuditEvent.objects.filter(
         action=AuditAction.SECURITY_SETTING_CHANGED, details__removed=idp.issuer
     ).exists()
+
+
+def test_the_secret_is_wrapped_by_the_cloud_kms_key_and_the_sign_in_button_still_works(
+    globex: Organization, idp: IdentityProviderSite, kms: KmsLocalServer
+):
+    _configured(globex, idp)
+
+    assert _raw_client_secret().startswith("env1:kms:")
+    assert IdentityProvider.objects.get().client_secret == idp.client_secret
+    response = client_for(globex).post("/accounts/oidc/sso/login/")
+    assert response.status_code == 302
+    assert response["Location"].startswith(idp.issuer)
+
+
+def test_a_secret_the_keys_cannot_open_stops_sign_in_with_a_sentence_not_a_500(
+    globex: Organization, idp: IdentityProviderSite, settings
+):
+    settings.SECRETS_KEYSET = keyset_new()
+    _configured(globex, idp)
+    settings.SECRETS_KEYSET = keyset_new()
+
+    sign_in_page = client_for(globex).get("/accounts/login/")
+    response = client_for(globex).post("/accounts/oidc/sso/login/")
+
+    assert sign_in_page.status_code == 200
+    assert "Sign in with Globex ID" in sign_in_page.content.decode()
+    assert response.status_code == 503
+    assert "its client secret cannot be read" in response.content.decode()
+    assert "enter the secret again on the Single sign-on page" in response.content.decode()
+
+
+def test_the_upgrade_migration_encrypts_a_secret_stored_in_clear(globex: Organization):
+    make_identity_provider(client_secret="placeholder")
+    IdentityProvider.objects.update(client_secret_encrypted="clear-secret-of-before")
+    migration = importlib.import_module("members.migrations.0006_client_secret_encrypted")
+
+    migration._encrypt(django_apps, None)
+
+    assert _raw_client_secret().startswith("env1:")
+    assert IdentityProvider.objects.get().client_secret == "clear-secret-of-before"
