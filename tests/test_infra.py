@@ -182,3 +182,24 @@ def test_every_secret_the_manifests_and_terraform_read_is_a_terraform_secret():
     for who, names in in_manifests.items():
         assert names <= secrets, f"{who} reads secrets Terraform does not make"
         assert names == read[who], f"{who}: manifest and Terraform grant differ"
+
+
+def test_stored_secrets_are_wrapped_by_a_rotating_kms_key_only_the_workloads_may_use():
+    tf = terraform()
+    resources, local_values = tf["resource"], tf["locals"]
+
+    key = resources["google_kms_crypto_key"]["secrets"]
+    assert key["purpose"].strip('"') == "ENCRYPT_DECRYPT"
+    assert "rotation_period" in key
+    assert key["key_ring"].strip('"${}') == "google_kms_key_ring.secrets.id"
+    grant = resources["google_kms_crypto_key_iam_member"]["secrets"]
+    assert grant["role"].strip('"') == "roles/cloudkms.cryptoKeyEncrypterDecrypter"
+    assert "google_kms_crypto_key.secrets.id" in grant["crypto_key_id"]
+    assert "for_each" in grant
+    project_roles = str(local_values["project_roles"])
+    assert "cloudkms" not in project_roles  # on the key alone, never the project
+    assert "google_kms_crypto_key.secrets.id" in str(local_values["common_env"])
+    assert "google_kms_crypto_key.secrets.id" in str(local_values["migrate_env"])
+    for name in ["cloudrun-web.yaml", "cloudrun-worker-pool.yaml", "cloudrun-migrate-job.yaml"]:
+        [container] = containers_of(manifest(name))[:1]
+        assert "SECRETS_KMS_KEY" in env_names(container), name

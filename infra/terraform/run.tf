@@ -4,6 +4,8 @@ locals {
     GOOGLE_CLOUD_PROJECT = var.project
     LOG_FORMAT           = "json"
     GS_BUCKET_NAME       = google_storage_bucket.uploads.name
+    # The Cloud KMS key that wraps the data keys of stored secrets (kms.tf).
+    SECRETS_KMS_KEY = google_kms_crypto_key.secrets.id
   }
   vertex_env = {
     VERTEX_PROJECT  = var.project
@@ -29,11 +31,14 @@ locals {
   }
   # The web and the workers reach Cloud SQL through the PgBouncer sidecar of their instance
   # (transaction pooling; docs/architecture.md, "Connections"); the migrate job connects directly.
-  pooled_env      = { DATABASE_PGBOUNCER = "127.0.0.1:6432" }
-  web_env         = merge(local.common_env, local.vertex_env, local.email_env, local.pooled_env, { FORWARDED_ALLOW_IPS = "169.254.0.0/16" })
-  worker_env      = merge(local.common_env, local.vertex_env, local.email_env, local.pooled_env)
+  pooled_env = { DATABASE_PGBOUNCER = "127.0.0.1:6432" }
+  web_env    = merge(local.common_env, local.vertex_env, local.email_env, local.pooled_env, { FORWARDED_ALLOW_IPS = "169.254.0.0/16" })
+  worker_env = merge(local.common_env, local.vertex_env, local.email_env, local.pooled_env)
   # Four schemas behind are migrated at a time, each in a forked process (docs/operations/deploy.md).
-  migrate_env     = { BASE_DOMAIN = var.base_domain, LOG_FORMAT = "json", MIGRATE_SCHEMAS_PROCESSES = "4" }
+  migrate_env = merge(
+    { BASE_DOMAIN = var.base_domain, LOG_FORMAT = "json", MIGRATE_SCHEMAS_PROCESSES = "4" },
+    { SECRETS_KMS_KEY = google_kms_crypto_key.secrets.id },
+  )
   web_secrets     = { for env, name in local.secret_env : env => name if contains(local.secrets_read.web, name) }
   worker_secrets  = { for env, name in local.secret_env : env => name if contains(local.secrets_read.worker, name) }
   migrate_secrets = { for env, name in local.secret_env : env => name if contains(local.secrets_read.migrate, name) }
@@ -44,7 +49,7 @@ resource "google_cloud_run_v2_service" "web" {
   location            = var.region
   ingress             = "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"
   deletion_protection = true
-  depends_on          = [google_secret_manager_secret_iam_member.workloads]
+  depends_on          = [google_secret_manager_secret_iam_member.workloads, google_kms_crypto_key_iam_member.secrets]
 
   template {
     service_account                  = google_service_account.web.email
@@ -149,7 +154,7 @@ resource "google_cloud_run_v2_worker_pool" "worker" {
   location            = var.region
   launch_stage        = "BETA"
   deletion_protection = true
-  depends_on          = [google_secret_manager_secret_iam_member.workloads]
+  depends_on          = [google_secret_manager_secret_iam_member.workloads, google_kms_crypto_key_iam_member.secrets]
 
   scaling {
     scaling_mode          = "MANUAL"
@@ -230,7 +235,7 @@ resource "google_cloud_run_v2_job" "migrate" {
   name                = "knowledge-migrate"
   location            = var.region
   deletion_protection = true
-  depends_on          = [google_secret_manager_secret_iam_member.workloads]
+  depends_on          = [google_secret_manager_secret_iam_member.workloads, google_kms_crypto_key_iam_member.secrets]
 
   template {
     task_count  = 1

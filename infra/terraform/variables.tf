@@ -52,3 +52,9 @@ variable "vertex_model" {
   type        = string
   default     = "gemini-2.5-flash"
 }
+
+variable "secrets_key_rotation_period" {
+  description = "How often Cloud KMS makes a new primary version of the stored secrets' key (kms.tf), in seconds with an s"
+  type        = string
+  default     = "7776000s" # 90 days
+}
