@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from slack_sdk.errors import SlackApiError
 
 from accounts.models import User
+from accounts.secrets_at_rest import SecretUnreadable
 from audit.models import AuditAction
 from audit.services import audit_record
 from integrations.directory.models import SlackTeam
@@ -165,6 +166,9 @@ def slack_uninstall(*, actor: User, installation: SlackInstallation) -> None:
         slack_client(token_decrypt(installation.bot_token_encrypted)).auth_revoke()
     except SlackApiError as error:
         logger.info("Slack token already unusable: %s", error.response.get("error"))
+    except SecretUnreadable as refusal:
+        # Removing the app must not depend on the key: Slack's side is then removed there.
+        logger.warning("Slack token not revoked at Slack: %s", refusal)
     _installation_delete(actor=actor, installation=installation, reason="removed on the page")
 
 

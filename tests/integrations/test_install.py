@@ -10,10 +10,11 @@ from django.test import Client
 from django_tenants.utils import tenant_context
 
 from accounts.models import Role, User
+from accounts.secrets_at_rest import keyset_new
 from audit.models import AuditAction, AuditEvent
 from integrations.directory.models import SlackTeam
 from integrations.models import SlackInstallation
-from integrations.token_vault import token_decrypt
+from integrations.token_vault import token_decrypt, token_encrypt
 from localdev.slack_server import SlackLocal
 from members.actions.signup import organization_signup
 from tenants.models import Organization
@@ -128,6 +129,22 @@ def test_admin_removes_the_app_its_token_is_revoked_and_audited(
     with tenant_context(slack_org.organization):
         assert not SlackInstallation.objects.exists()
         assert AuditEvent.objects.filter(action=AuditAction.SLACK_UNINSTALLED).exists()
+
+
+def test_the_app_is_removed_even_when_its_token_can_no_longer_be_read(
+    slack_org: SlackOrg, installed: SlackLocal, settings
+):
+    settings.SECRETS_KEYSET = keyset_new()
+    with tenant_context(slack_org.organization):
+        SlackInstallation.objects.update(bot_token_encrypted=token_encrypt("xoxb-lost"))
+    settings.SECRETS_KEYSET = keyset_new()
+
+    removed = manager_client(slack_org).post("/members/integrations/slack/remove/")
+    schema_public_activate()
+
+    assert removed.status_code == 302
+    with tenant_context(slack_org.organization):
+        assert not SlackInstallation.objects.exists()
 
 
 def test_uninstalling_in_slack_removes_the_install(slack_org: SlackOrg, installed: SlackLocal):

@@ -9,14 +9,17 @@ from dataclasses import dataclass
 
 import pytest
 from allauth.socialaccount.models import SocialAccount
+from django.test import override_settings
 from django_tenants.utils import tenant_context
 from playwright.sync_api import Page, expect
 
 from accounts.models import Role, User
 from audit.models import AuditAction, AuditEvent
+from localdev.kms_server import KmsLocalServer
 from members.actions.single_sign_on import identity_provider_configure
 from tenants.models import Organization
 from tenants.schemas import schema_public_activate
+from tests.conftest import kms_environment
 from tests.factories import MEMBER_PASSWORD, OWNER_PASSWORD, make_member
 from tests.live import chromium_page, uvicorn_running
 from tests.members.conftest import IdentityProviderSite, page_problems
@@ -31,10 +34,16 @@ class Site:
 
 @pytest.fixture(scope="module")
 def site(
-    sso_organizations: dict[str, Organization], idp: IdentityProviderSite, django_db_blocker
+    sso_organizations: dict[str, Organization],
+    idp: IdentityProviderSite,
+    django_db_blocker,
+    kms_server: KmsLocalServer,
 ) -> Iterator[Site]:
     organization = sso_organizations["initech"]
-    with django_db_blocker.unblock(), tenant_context(organization):
+    # The client secret is wrapped by the (local) Cloud KMS key, here and in the product's
+    # server, which opens it through google-cloud-kms's client on every sign-in.
+    kms = kms_environment(kms_server)
+    with django_db_blocker.unblock(), tenant_context(organization), override_settings(**kms):
         identity_provider_configure(
             actor=User.objects.get(email="owner@initech.example"),
             name="Initech ID",
@@ -49,7 +58,7 @@ def site(
             make_member(email="existing@initech.example", full_name="Existing Person")
             make_member(email="removed@initech.example", is_active=False)
     schema_public_activate()
-    with uvicorn_running(idp.live_port):
+    with uvicorn_running(idp.live_port, **kms):
         yield Site(f"http://initech.localhost:{idp.live_port}", organization, idp)
 
 
@@ -77,9 +86,10 @@ def _in_schema(site: Site, django_db_blocker, read):
 
 
 def test_first_sign_in_creates_the_member_with_the_default_role_and_the_next_reuses_it(
-    db: None, site: Site, django_db_blocker
+    db: None, site: Site, django_db_blocker, kms_server: KmsLocalServer
 ):
     email = "new.person@initech.example"
+    kms_server.requests.clear()
     with chromium_page() as page:
         _sign_in_with_identity_provider(page, site, email)
 
@@ -101,6 +111,8 @@ def test_first_sign_in_creates_the_member_with_the_default_role_and_the_next_reu
     assert users == [(Role.ADMIN, "New Person")]
     assert links == 1
     assert joined == [{"role": "admin", "via": "single sign-on", "provider": "Initech ID"}]
+    # The product's server opened the client secret through the Cloud KMS key.
+    assert "decrypt" in {request["method"] for request in kms_server.requests}
 
 
 def test_an_existing_member_is_connected_not_duplicated(db: None, site: Site, django_db_blocker):
