@@ -1,6 +1,6 @@
 """The source a connector reads, built from its kind, selection and credentials."""
 
-from accounts.secrets_at_rest import SecretUnreadable
+from accounts.secrets_at_rest import KeyServiceUnavailable, SecretUnreadable
 from connectors.credentials import credentials_open, refresh_token_keep
 from connectors.models import Connector, SourceKind
 from connectors.sources import PermissionSource, Source, SourceUnavailable
@@ -27,8 +27,14 @@ PERMISSION_KINDS = frozenset(
 def connector_source(connector: Connector) -> Source:
     try:
         credentials = credentials_open(connector)
-    except SecretUnreadable as refusal:
+    except KeyServiceUnavailable as refusal:
         raise SourceUnavailable(str(refusal)) from None
+    except SecretUnreadable:
+        # No page changes a source's credentials: it is added again (its documents may stay).
+        raise SourceUnavailable(
+            "This source's credentials cannot be read with the keys this service has; "
+            "remove the source (its documents can stay) and add it again with its credentials."
+        ) from None
     if connector.kind == SourceKind.WEBSITE:
         username, password = credentials.get("username", ""), credentials.get("password", "")
         return WebsiteSource(

@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.secrets_at_rest import KeyServiceUnavailable
 from audit.models import AuditAction
 from audit.services import audit_record
 from billing.caps import cap_ensure, sync_interval_least, sync_interval_refusal
@@ -220,9 +221,13 @@ def connector_create(
     _ensure_manager(actor, workspace)
     _ensure_schedule_allowed(schedule)
     cap_ensure(organization=tenant_current(), meter="sources")
+    try:
+        sealed = credentials_seal(credentials)
+    except KeyServiceUnavailable as refusal:
+        raise ConnectorError(str(refusal)) from None
     connector = Connector.objects.create(
         workspace=workspace, kind=kind, name=name[:120], selection=selection,
-        credentials_encrypted=credentials_seal(credentials), schedule=schedule,
+        credentials_encrypted=sealed, schedule=schedule,
         mirror_permissions=mirror_permissions, created_by=actor,
     )  # fmt: skip
     audit_record(

@@ -7,6 +7,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.secrets_at_rest import SecretUnreadable
 from members.models import IdentityProvider, Invitation, ProvisioningToken
 from members.tokens import SCIM_TOKEN_PREFIX, prefix_of, secret_hash
 
@@ -59,6 +60,18 @@ def members_without_two_factor() -> QuerySet[User]:
 def identity_provider_get() -> IdentityProvider | None:
     """The organization's single sign-on provider, if an owner configured one."""
     return IdentityProvider.objects.first()
+
+
+def identity_provider_secret_problem(provider: IdentityProvider | None) -> str:
+    """Why the stored client secret cannot be opened with the keys configured (a sentence), or
+    "" when it opens or none is stored."""
+    if provider is None or not provider.client_secret_encrypted:
+        return ""
+    try:
+        provider.client_secret  # noqa: B018 (opening it is the check)
+    except SecretUnreadable as refusal:
+        return str(refusal)
+    return ""
 
 
 def member_email_taken(*, email: str) -> bool:

@@ -61,6 +61,7 @@ from members.selectors import (
     group_get,
     group_list,
     identity_provider_get,
+    identity_provider_secret_problem,
     invitation_get,
     invitation_pending_list,
     member_get,
@@ -413,10 +414,12 @@ def _single_sign_on_page(
     status: int = 200,
 ) -> HttpResponse:
     callback = reverse("openid_connect_callback", kwargs={"provider_id": SSO_PROVIDER_ID})
+    provider = identity_provider_get()
     context = {
         "form": form,
         "saml": isinstance(form, SamlIdentityProviderForm),
-        "provider": identity_provider_get(),
+        "provider": provider,
+        "secret_problem": identity_provider_secret_problem(provider),
         "redirect_uri": request.build_absolute_uri(callback),
         "saml_acs_url": request.build_absolute_uri(reverse("saml_acs", args=[SSO_PROVIDER_ID])),
         "saml_entity_id": request.build_absolute_uri(

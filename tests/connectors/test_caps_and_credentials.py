@@ -64,10 +64,11 @@ def test_credentials_under_a_key_no_longer_configured_stop_the_sync_and_the_page
 
     connector.refresh_from_db()
     assert connector.state == SyncState.FAILED
-    assert "cannot be read with the configured keys; enter it again" in connector.error
+    assert "credentials cannot be read with the keys this service has" in connector.error
     page = signed_in(org_a, owner_a).get(f"/w/{workspace.slug}/sources/")
     assert page.status_code == 200
-    assert "cannot be read with the configured keys; enter it again" in page.content.decode()
+    assert "credentials cannot be read with the keys this service has" in page.content.decode()
+    assert "add it again with its credentials" in page.content.decode()
 
 
 def test_credentials_are_wrapped_by_the_cloud_kms_key_and_synced_with(

@@ -259,6 +259,14 @@ def test_a_secret_the_keys_cannot_open_stops_sign_in_with_a_sentence_not_a_500(
     assert response.status_code == 503
     assert "its client secret cannot be read" in response.content.decode()
     assert "enter the secret again on the Single sign-on page" in response.content.decode()
+    owner = signed_in(globex, _owner())
+    settings_page = owner.get(PAGE)
+    assert settings_page.status_code == 200
+    assert "cannot be read with the configured keys; enter it again" in (
+        settings_page.content.decode()
+    )
+    assert owner.post(PAGE, _settings(idp)).status_code == 302
+    assert client_for(globex).post("/accounts/oidc/sso/login/").status_code == 302
 
 
 def test_the_upgrade_migration_encrypts_a_secret_stored_in_clear(globex: Organization):
