@@ -71,8 +71,9 @@ def make_identity_provider(**fields: Any) -> IdentityProvider:
         "allowed_domains": ["northwind.example"],
         **fields,
     }
-    values["client_secret_encrypted"] = secret_seal(
-        values.pop("client_secret"), purpose=CLIENT_SECRET_PURPOSE
+    secret = values.pop("client_secret")
+    values["client_secret_encrypted"] = (
+        secret_seal(secret, purpose=CLIENT_SECRET_PURPOSE) if secret else ""
     )
     return IdentityProvider.objects.create(**values)
 
