@@ -26,6 +26,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 
 from accounts.models import User
+from accounts.secrets_at_rest import SecretUnreadable
 from connectors.credentials import credentials_open_text, credentials_seal
 from connectors.models import Connector, SourceKind
 from connectors.sources import ConsentGrant, ConsentRefused, google_drive, microsoft
@@ -191,10 +192,13 @@ def grant_kept(*, request: HttpRequest, provider: str, workspace: Workspace) -> 
         or kept.get("user") != request.user.pk
     ):
         return None
+    try:
+        credentials = credentials_open_text(kept["sealed"])
+    except SecretUnreadable:
+        return None  # sealed under a key since rotated away: the person consents again
     return KeptGrant(
-        provider=provider, credentials=credentials_open_text(kept["sealed"]),
-        account=str(kept.get("account", "")),
-    )  # fmt: skip
+        provider=provider, credentials=credentials, account=str(kept.get("account", ""))
+    )
 
 
 def grant_drop(*, request: HttpRequest) -> None:

@@ -3,7 +3,7 @@
 from accounts.secrets_at_rest import KeyServiceUnavailable, SecretUnreadable
 from connectors.credentials import credentials_open, refresh_token_keep
 from connectors.models import Connector, SourceKind
-from connectors.sources import PermissionSource, Source, SourceUnavailable
+from connectors.sources import PermissionSource, Source, SourceReconnect, SourceUnavailable
 from connectors.sources.confluence import ConfluenceSource
 from connectors.sources.google_drive import GoogleDriveSource
 from connectors.sources.microsoft import MicrosoftDriveSource
@@ -30,7 +30,13 @@ def connector_source(connector: Connector) -> Source:
     except KeyServiceUnavailable as refusal:
         raise SourceUnavailable(str(refusal)) from None
     except SecretUnreadable:
-        # No page changes a source's credentials: it is added again (its documents may stay).
+        if connector.selection.get("consent"):
+            # A person's consent: they connect it again with the Reconnect button.
+            raise SourceReconnect(
+                "This source's sign-in cannot be read with the keys this service has; "
+                "connect it again."
+            ) from None
+        # No page changes typed-in credentials: it is added again (its documents may stay).
         raise SourceUnavailable(
             "This source's credentials cannot be read with the keys this service has; "
             "remove the source (its documents can stay) and add it again with its credentials."

@@ -173,7 +173,10 @@ def connector_reconnect(
     _ensure_manager(actor, connector.workspace)
     if not connector.selection.get("consent"):
         raise ConnectorError("This source was not connected by a consent; nothing to reconnect.")
-    connector.credentials_encrypted = credentials_seal(credentials)
+    try:
+        connector.credentials_encrypted = credentials_seal(credentials)
+    except KeyServiceUnavailable as refusal:
+        raise ConnectorError(str(refusal)) from None
     connector.selection = {**connector.selection, "connected_as": account}
     connector.error = ""
     if connector.state == SyncState.RECONNECT:

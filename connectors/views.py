@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.http import MemberRequest, form_refusal, service_call, service_call_flashed
+from accounts.secrets_at_rest import KeyServiceUnavailable
 from billing.caps import CapReached
 from connectors.consent import (
     PROVIDER_NAMES,
@@ -389,7 +390,10 @@ def consent_finish(request: MemberRequest) -> HttpResponse:
             ), refused=ConnectorError, success=f"Reconnected {connector.name}; it syncs again.",
         )  # fmt: skip
         return redirect("connectors:list", slug=workspace.slug)
-    grant_keep(request=request, pending=pending, grant=grant)
+    try:
+        grant_keep(request=request, pending=pending, grant=grant)
+    except KeyServiceUnavailable as refusal:
+        return _page(request, workspace, refusal=str(refusal))
     return redirect("connectors:consent_choose", slug=workspace.slug, provider=pending.provider)
 
 

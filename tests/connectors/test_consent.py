@@ -19,6 +19,7 @@ from django.test import Client
 from django_tenants.utils import tenant_context
 
 from accounts.models import Role, User
+from accounts.secrets_at_rest import keyset_new
 from audit.models import AuditAction, AuditEvent
 from connectors.credentials import credentials_open
 from connectors.models import Connector, SyncState
@@ -402,3 +403,32 @@ def test_a_code_microsoft_refuses_stores_nothing(
     assert "Microsoft did not grant access: AADSTS70008" in finished.content.decode()
     assert not Connector.objects.exists()
     assert "source_consent_grant" not in client.session
+
+
+def test_a_consent_sealed_under_a_key_since_gone_asks_to_reconnect_and_reconnecting_mends_it(
+    org_a: Organization, owner_a: User, workspace: Workspace, drive: DriveLocal, handbook: str,
+    settings,
+):  # fmt: skip
+    settings.SECRETS_KEYSET = keyset_new()
+    client = signed_in(org_a, owner_a)
+    choose = _connect(client, workspace, "google", Browser())
+    client.post(choose, {"folder_id": handbook})
+    connector = Connector.objects.get()
+    settings.SECRETS_KEYSET = keyset_new()
+
+    connector_sync_run(connector_id=connector.pk)
+    connector.refresh_from_db()
+    page = client.get(f"/w/{workspace.slug}/sources/")
+
+    assert connector.state == SyncState.RECONNECT
+    assert "sign-in cannot be read with the keys this service has" in connector.error
+    assert page.status_code == 200
+    assert 'data-testid="reconnect"' in page.content.decode()
+
+    reconnect = client.post(f"/w/{workspace.slug}/sources/{connector.pk}/reconnect/")
+    client.get(_path(_via_public_site(Browser().consent(reconnect["Location"]))))
+    connector_sync_run(connector_id=connector.pk)
+    connector.refresh_from_db()
+
+    assert connector.state == SyncState.IDLE and connector.error == ""
+    assert _titles(workspace) == {"leave", "travel"}
