@@ -200,10 +200,17 @@ class GoogleDriveSource:
                 raise RateLimited(retry_after_seconds(error.resp.get("retry-after"))) from None
             raise
         except RefreshError as refusal:
-            if self.consented:
+            if self.consented and _refusal_error(refusal) == "invalid_grant":
+                # Revoked, expired, or the password changed: only a new consent helps.
                 raise SourceReconnect(
                     "Google no longer accepts the access given when this source was connected "
                     f"({_first_line(refusal)}). Reconnect it to sync again."
+                ) from None
+            if self.consented:
+                # Our OAuth client refused (its secret changed) or Google failing: the
+                # person's consent may well hold, so the source fails and is tried again.
+                raise SourceUnavailable(
+                    f"Google refused to refresh the access ({_first_line(refusal)})."
                 ) from None
             raise SourceUnavailable(
                 "Google refused the service account's key; check it is current and that the "
@@ -422,6 +429,12 @@ def drive_readers(permissions: list[dict[str, Any]]) -> Readers:
         elif kind == "domain" and permission.get("domain"):
             domains.add(permission["domain"].lower())
     return Readers(emails=frozenset(emails), groups=frozenset(groups), domains=frozenset(domains))
+
+
+def _refusal_error(refusal: RefreshError) -> str:
+    """The OAuth error code of Google's answer to a refresh ("invalid_grant", ...)."""
+    answer = refusal.args[1] if len(refusal.args) > 1 else None
+    return str(answer.get("error", "")) if isinstance(answer, dict) else ""
 
 
 def _first_line(error: Exception) -> str:

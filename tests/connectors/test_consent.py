@@ -432,3 +432,21 @@ def test_a_consent_sealed_under_a_key_since_gone_asks_to_reconnect_and_reconnect
 
     assert connector.state == SyncState.IDLE and connector.error == ""
     assert _titles(workspace) == {"leave", "travel"}
+
+
+def test_our_client_refused_at_refresh_fails_the_sync_without_asking_to_reconnect(
+    org_a: Organization, owner_a: User, workspace: Workspace, drive: DriveLocal, handbook: str,
+    settings,
+):  # fmt: skip
+    client = signed_in(org_a, owner_a)
+    choose = _connect(client, workspace, "google", Browser())
+    client.post(choose, {"folder_id": handbook})
+    connector = Connector.objects.get()
+    settings.GOOGLE_OAUTH_CLIENT_SECRET = "GOCSPX-an-old-secret"  # rotated wrongly by an operator
+
+    connector_sync_run(connector_id=connector.pk)
+    connector.refresh_from_db()
+
+    assert connector.state == SyncState.FAILED
+    assert connector.error == "Google refused to refresh the access (invalid_client: Unauthorized)."
+    assert connector.next_sync_at is not None  # tried again on its schedule
