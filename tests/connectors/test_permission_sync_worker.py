@@ -38,6 +38,7 @@ from tests.conftest import signed_in
 from tests.factories import OWNER_PASSWORD, make_member
 from workspaces.lanes import large_lane, task_send
 from workspaces.models import Document, DocumentStatus, Workspace, WorkspaceRole
+from workspaces.selectors import document_list
 from workspaces.services import grant_set, workspace_create
 
 LEAVE = (
@@ -58,6 +59,7 @@ class Handbook:
     leave_id: str
     folder_id: str
     overrides: dict[str, Any]
+    connector: Connector
 
 
 @pytest.fixture(scope="module")
@@ -89,9 +91,11 @@ def handbook(
                 app, pool="solo", perform_ping_check=False,
                 queues=[settings.CELERY_TASK_DEFAULT_QUEUE, large_lane()],
             ):  # fmt: skip
+                connector = _synced_and_ingested(organization, owner, workspace, drive, folder.id)
                 yield Handbook(
-                    organization, owner, ann, workspace, drive, leave.id, folder.id, overrides
-                )
+                    organization, owner, ann, workspace, drive, leave.id, folder.id, overrides,
+                    connector,
+                )  # fmt: skip
         finally:
             drive.stop()
             schema_public_activate()
@@ -107,19 +111,21 @@ def _wait(what: str, done: Any, timeout: float = 240) -> None:
     raise AssertionError(f"{what}: not within {timeout} s")
 
 
-def _synced_and_ingested(handbook: Handbook) -> Connector:
+def _synced_and_ingested(
+    organization: Organization, owner: User, workspace: Workspace, drive: DriveLocal, folder: str
+) -> Connector:
     """Add the source as the owner (its first sync queued on commit) and wait for the
     worker to sync it and ingest both files."""
-    with tenant_context(handbook.organization):
+    with tenant_context(organization):
         connector = drive_connector_add(
-            actor=handbook.owner, workspace=handbook.workspace,
-            key_file=json.dumps(handbook.drive.service_account()), folder_id=handbook.folder_id,
+            actor=owner, workspace=workspace, key_file=json.dumps(drive.service_account()),
+            folder_id=folder,
         )  # fmt: skip
 
         def ready() -> bool:
             connector.refresh_from_db()
             assert connector.state != SyncState.FAILED, connector.error
-            documents = Document.objects.filter(workspace=handbook.workspace)
+            documents = Document.objects.filter(workspace=workspace)
             assert not documents.filter(status=DocumentStatus.FAILED).exists()
             ready = documents.filter(status=DocumentStatus.READY).count()
             return connector.state == SyncState.IDLE and documents.count() == ready == 2
@@ -156,7 +162,7 @@ def test_a_reader_removed_at_drive_loses_the_file_everywhere_after_the_workers_p
     handbook: Handbook, django_db_blocker: Any
 ):
     with django_db_blocker.unblock(), override_settings(**handbook.overrides):
-        connector = _synced_and_ingested(handbook)
+        connector = handbook.connector
         before, _ = ask(handbook.organization, handbook.ann, QUESTION)
         with tenant_context(handbook.organization):
             leave = Document.objects.get(title="Leave policy")
@@ -170,13 +176,15 @@ def test_a_reader_removed_at_drive_loses_the_file_everywhere_after_the_workers_p
 
         handbook.drive.unshare(handbook.leave_id, "ann@permsco.example")
         with tenant_context(handbook.organization):
+            connector.refresh_from_db()
+            last_read = connector.readers_synced_at
             # As beat queues it (connectors_readers_due_queue): the permission-only sync, on
             # the main lane, run by the worker.
             task_send(READERS_SYNC_TASK, connector.pk, queue=settings.CELERY_TASK_DEFAULT_QUEUE)
 
             def permissions_read() -> bool:
                 connector.refresh_from_db()
-                return connector.readers_synced_at is not None
+                return connector.readers_synced_at not in (None, last_read)
 
             _wait("the permission sync", permissions_read, timeout=60)
             leave.refresh_from_db()
@@ -196,3 +204,41 @@ def test_a_reader_removed_at_drive_loses_the_file_everywhere_after_the_workers_p
         # The travel policy, shared with the domain, is hers still.
         travel, _ = ask(handbook.organization, handbook.ann, "How are trains booked?")
         assert "second class" in travel.text
+
+
+def test_mirroring_turned_off_and_on_again_on_the_sources_page_is_filled_by_the_worker(
+    handbook: Handbook, django_db_blocker: Any
+):
+    """Off: Ann reads every file through the workspace's grant alone. On again: nobody reads
+    them at once (permissions pending on the source's card), and the permission sync that
+    turning it on queued, run by the worker, gives back what Drive shares with her."""
+    with django_db_blocker.unblock(), override_settings(**handbook.overrides):
+        connector = handbook.connector
+        handbook.drive.unshare(handbook.leave_id, "ann@permsco.example")  # if not yet
+        owner = signed_in(handbook.organization, handbook.owner)
+        sources = f"/w/{handbook.workspace.slug}/sources/"
+        settings_url = f"{sources}{connector.pk}/settings/"
+
+        def titles() -> set[str]:
+            with tenant_context(handbook.organization):
+                listed = document_list(user=handbook.ann, workspace=handbook.workspace)
+                return set(listed.values_list("title", flat=True))
+
+        off = owner.post(settings_url, {"schedule": connector.schedule, "mirror_permissions": "0"})
+        assert off.status_code == 302
+        assert titles() == {"Leave policy", "Travel"}
+
+        owner.post(settings_url, {"schedule": connector.schedule, "mirror_permissions": "1"})
+        seen: list[set[str]] = []
+
+        def filled() -> bool:
+            seen.append(titles())
+            with tenant_context(handbook.organization):
+                connector.refresh_from_db()
+            return connector.readers_synced_at is not None and seen[-1] == {"Travel"}
+
+        _wait("the permission sync queued by turning mirroring on", filled, timeout=60)
+        # Fail closed from the moment it was turned on: never the leave policy again.
+        assert all(observed <= {"Travel"} for observed in seen)
+        assert "Permissions pending" not in owner.get(sources).content.decode()
+        schema_public_activate()
