@@ -8,6 +8,7 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_in
 
+        import accounts.checks  # noqa: F401 (registers the system checks)
         from accounts.converters import IdConverter
         from accounts.sessions import activity_start
 

@@ -164,7 +164,7 @@ def _envelope(kind: str) -> aead.Aead:
             settings.SECRETS_KMS_ACCESS_TOKEN,
         )
     elif kind == LOCAL:
-        wrapper = _keyset_aead(settings.SECRETS_KEYSET)
+        wrapper = keyset_aead(settings.SECRETS_KEYSET)
     else:
         wrapper = _development_aead(settings.SECRET_KEY)
     return aead.KmsEnvelopeAead(DATA_KEY_TEMPLATE, wrapper)
@@ -241,7 +241,7 @@ def _cloud_kms_aead(key_name: str, endpoint: str, access_token: str) -> CloudKms
 
 
 @functools.cache
-def _keyset_aead(keyset_json: str) -> aead.Aead:
+def keyset_aead(keyset_json: str) -> aead.Aead:
     try:
         handle = tink.json_proto_keyset_format.parse(keyset_json, secret_key_access.TOKEN)
         return handle.primitive(aead.Aead)

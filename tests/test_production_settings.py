@@ -26,6 +26,7 @@ def manage(*args: str, **environment: str) -> subprocess.CompletedProcess[str]:
             "DATABASE_URL": "postgres://app:secret@db.internal:5432/app",
             "REDIS_URL": "redis://cache.internal:6379/0",
             "BASE_DOMAIN": "assistant.example.com",
+            "SECRETS_KMS_KEY": "projects/p/locations/europe-west1/keyRings/r/cryptoKeys/k",
             **environment,
         }
     )
@@ -41,6 +42,25 @@ def test_check_deploy_with_production_settings_prints_no_warning():
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues (0 silenced)." in result.stdout
     assert "WARNING" not in result.stderr
+
+
+def test_check_deploy_warns_when_stored_secrets_have_no_key_of_their_own():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", SECRETS_KMS_KEY="")
+
+    assert result.returncode == 1
+    assert "accounts.W001" in result.stderr
+    assert "rotating that key would make every one of them unreadable" in result.stderr
+
+
+def test_a_kms_key_name_or_keyset_that_cannot_work_stops_the_start():
+    version = "projects/p/locations/l/keyRings/r/cryptoKeys/k/cryptoKeyVersions/1"
+
+    named = manage("check", SECRETS_KMS_KEY=version)
+    keyset = manage("check", SECRETS_KEYSET="{}")
+
+    assert named.returncode == 1 and "accounts.E001" in named.stderr
+    assert keyset.returncode == 1 and "accounts.E002" in keyset.stderr
+    assert "SECRETS_KEYSET is not a Tink AEAD keyset" in keyset.stderr
 
 
 def test_production_settings_are_strict_and_cache_on_redis():
