@@ -5,8 +5,9 @@ new one."""
 
 from io import StringIO
 
+import pytest
 from cryptography.fernet import Fernet
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django_tenants.utils import tenant_context
 
@@ -113,3 +114,18 @@ def test_a_secret_that_cannot_be_read_is_left_as_it_is_and_named(
     with tenant_context(org_b):
         stored = IdentityProvider.objects.get().client_secret_encrypted
         assert not stored.startswith("env1:")
+
+
+def test_a_key_service_outage_stops_the_rotation_with_a_sentence(
+    org_b: Organization, kms: KmsLocalServer
+):
+    with tenant_context(org_b):
+        make_identity_provider(client_secret="bravo-sso-secret")
+    kms.fail_next = [429]
+
+    with pytest.raises(CommandError, match="could not be reached; try again in a few minutes"):
+        call_command("secrets_rotate", stdout=StringIO())
+
+    call_command("secrets_rotate", stdout=StringIO())
+    with tenant_context(org_b):
+        assert IdentityProvider.objects.get().client_secret == "bravo-sso-secret"

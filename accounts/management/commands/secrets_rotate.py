@@ -8,7 +8,7 @@ key to another, and once after upgrading from the Fernet keys of before; then th
 from collections import Counter
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import get_public_schema_name, tenant_context
 
 from accounts.secrets_at_rest import (
@@ -35,8 +35,11 @@ class Command(BaseCommand):
                     for pk, sealed in sealed_values(column):
                         try:
                             fresh = secret_reseal(sealed, purpose=column.purpose)
-                        except KeyServiceUnavailable:
-                            raise
+                        except KeyServiceUnavailable as refusal:
+                            raise CommandError(
+                                f"{refusal} Re-encrypted {sum(rotated.values())} secrets before "
+                                "it stopped; run the command again (what is done is kept)."
+                            ) from None
                         except SecretUnreadable:
                             unreadable.append(f"{organization.slug}: {column.model} {pk}")
                             continue
