@@ -447,6 +447,11 @@ class ConfluenceSourceInput(ClosedSerializer):
         child=serializers.CharField(max_length=255), min_length=1, max_length=100,
         help_text="Keys of the spaces to sync (HR, ENG)",
     )  # fmt: skip
+    mirror_permissions = serializers.BooleanField(
+        default=True,
+        help_text="Each page is read here only by those who may view it in Confluence: its "
+        "space's View permission and its restrictions (default)",
+    )
     schedule = _schedule_field()
 
 

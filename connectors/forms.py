@@ -137,6 +137,19 @@ class ConfluenceSourceForm(forms.Form):
         error_messages={"required": "Name at least one space by its key, such as HR."},
     )
     schedule = schedule_field()
+    # A choice rather than a checkbox: a form posted without it keeps the safe default.
+    mirror_permissions = forms.TypedChoiceField(
+        label="Who reads its pages here",
+        choices=[
+            ("1", "Only those who may view each page in Confluence"),
+            ("0", "Everyone who may read this workspace"),
+        ],
+        coerce=lambda value: value == "1",
+        initial="1",
+        required=False,
+        empty_value=True,  # type: ignore[arg-type]  # the stubs say str
+        error_messages={"invalid_choice": "Choose who reads the pages from the list."},
+    )
 
     def clean_spaces(self) -> list[str]:
         return [key.strip() for key in self.cleaned_data["spaces"].split(",") if key.strip()]

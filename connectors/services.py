@@ -259,9 +259,12 @@ def confluence_connector_add(
     api_token: str,
     spaces: list[str],
     schedule: Schedule = Schedule.DAILY,
+    mirror_permissions: bool = True,
 ) -> Connector:
     """A Confluence Cloud site read with an Atlassian account's email and API token: the
-    pages of `spaces` (their keys) and their attachments."""
+    pages of `spaces` (their keys) and their attachments. With `mirror_permissions`, each
+    page is read here only by those who may view it there (its space's View permission and
+    its restrictions)."""
     _ensure_manager(actor, workspace)
     site_url = site_url.strip().rstrip("/")
     if site_url.endswith("/wiki"):
@@ -281,7 +284,7 @@ def confluence_connector_add(
         name=f"Confluence {urlsplit(site_url).netloc} ({', '.join(spaces)})",
         selection={"site_url": site_url, "spaces": spaces},
         credentials={"email": email.strip(), "api_token": api_token.strip()},
-        schedule=schedule,
+        schedule=schedule, mirror_permissions=mirror_permissions,
     )  # fmt: skip
 
 

@@ -191,3 +191,30 @@ def test_a_space_whose_permissions_the_account_may_not_see_lets_nobody_in(
     for user in (*people.values(), owner_a):
         assert _titles(user, open_workspace) == set()
     assert Document.objects.filter(readers_restricted=True).count() == 3
+
+
+def test_a_confluence_source_added_without_mirroring_is_read_by_every_reader_of_the_workspace(
+    org_a: Organization, owner_a: User, open_workspace: Workspace, confluence: ConfluenceLocal,
+    pages: dict[str, Content], people: dict[str, User],
+):  # fmt: skip
+    confluence.space_view("HR", ["bob@alpha.example"])
+    client = signed_in(org_a, owner_a)
+    fields = {"site_url": confluence.url(), "email": "sync@alpha.example",
+              "api_token": "ATATT-perm", "spaces": "HR"}  # fmt: skip
+    page = client.get(f"/w/{open_workspace.slug}/sources/").content.decode()
+    assert 'id="id_confluence_mirror_permissions" name="mirror_permissions"' in page
+
+    added = client.post(
+        f"/w/{open_workspace.slug}/sources/confluence/", {**fields, "mirror_permissions": "0"}
+    )
+
+    assert added.status_code == 302
+    connector = Connector.objects.get()
+    assert connector.mirror_permissions is False
+    connector_sync_run(connector_id=connector.pk)
+    assert _titles(people["cy"], open_workspace) == {"Salaries", "Bonus", "Holidays"}
+    bad = client.post(
+        f"/w/{open_workspace.slug}/sources/confluence/", {**fields, "mirror_permissions": "2"}
+    )
+    assert bad.status_code == 400
+    assert "Choose who reads the pages from the list." in bad.content.decode()
