@@ -234,6 +234,7 @@ def _item_sync(connector: Connector, source: Source, item: ConnectorItem, actor:
         )
     except ItemUnreadable as reason:
         with transaction.atomic():
+            mirroring_now(connector)  # the connector's row before its items', as always
             # Its links are unknown this time: the ones it had last time are followed, so
             # that what only it leads to is still seen and never pruned for its failure.
             _item_links_follow(connector, item.links)

@@ -27,7 +27,7 @@ from django_tenants.utils import tenant_context
 from accounts.models import User
 from assistant.models import Citation
 from connectors.models import Connector, SyncState
-from connectors.services import READERS_SYNC_TASK, drive_connector_add
+from connectors.services import READERS_SYNC_TASK, connector_sync_request, drive_connector_add
 from localdev.drive_server import DriveLocal
 from members.actions.signup import organization_signup
 from saas.celery import app
@@ -241,4 +241,46 @@ def test_mirroring_turned_off_and_on_again_on_the_sources_page_is_filled_by_the_
         # Fail closed from the moment it was turned on: never the leave policy again.
         assert all(observed <= {"Travel"} for observed in seen)
         assert "Permissions pending" not in owner.get(sources).content.decode()
+        schema_public_activate()
+
+
+def test_mirroring_turned_off_while_the_worker_syncs_is_what_the_sync_applies(
+    handbook: Handbook, django_db_blocker: Any
+):
+    """The setting changed while a content sync is between two files (its download held at
+    the Drive-format server) is the one that sync applies to the files it stores after, and
+    the sync's end does not write the setting it started with back."""
+    with django_db_blocker.unblock(), override_settings(**handbook.overrides):
+        connector = handbook.connector
+        owner = signed_in(handbook.organization, handbook.owner)
+        settings_url = f"/w/{handbook.workspace.slug}/sources/{connector.pk}/settings/"
+        owner.post(settings_url, {"schedule": connector.schedule, "mirror_permissions": "1"})
+        for file_id in handbook.drive.files:
+            if file_id != handbook.folder_id:
+                handbook.drive.edit(file_id, handbook.drive.files[file_id].content + b" Edited.")
+        handbook.drive.hold_download(handbook.drive.downloads() + 1)
+        with tenant_context(handbook.organization):
+            connector.refresh_from_db()
+            last_synced = connector.last_synced_at
+            connector_sync_request(actor=handbook.owner, connector=connector)
+        schema_public_activate()
+        assert handbook.drive.holding.wait(timeout=60), "the sync's first download never came"
+
+        off = owner.post(settings_url, {"schedule": connector.schedule, "mirror_permissions": "0"})
+        handbook.drive.release_downloads()
+
+        assert off.status_code == 302
+        with tenant_context(handbook.organization):
+
+            def synced() -> bool:
+                connector.refresh_from_db()
+                assert connector.state != SyncState.FAILED, connector.error
+                return connector.state == SyncState.IDLE and connector.last_synced_at != last_synced
+
+            _wait("the content sync", synced, timeout=120)
+            assert connector.updated == 2
+            assert connector.mirror_permissions is False
+            assert not Document.objects.filter(
+                workspace=handbook.workspace, readers_restricted=True
+            ).exists()
         schema_public_activate()
