@@ -58,8 +58,9 @@ document.addEventListener("htmx:afterRequest", (event) => {
 });
 
 // Thumbs down asks for the reason: the comment field it brings takes the focus.
+// (The SSE extension's swaps fire htmx:afterSwap with no target in their detail.)
 document.addEventListener("htmx:afterSwap", (event) => {
-  const id = event.detail.target.id;
+  const id = event.detail.target?.id;
   if (!id || !id.startsWith("feedback-")) return;
   // The swap replaced the element: look its id up again for the new one.
   document.getElementById(id)?.querySelector("[data-ask-reason]")?.focus();
