@@ -21,7 +21,14 @@ from saas.celery import app
 from tenants.models import Organization
 from tenants.schemas import schema_public_activate
 from tests.factories import OWNER_PASSWORD
-from tests.live import ARTIFACTS, chromium_browser, free_port, serious_violations, uvicorn_running
+from tests.live import (
+    ARTIFACTS,
+    chromium_browser,
+    free_port,
+    overflow_px,
+    serious_violations,
+    uvicorn_running,
+)
 from workspaces.lanes import large_lane
 from workspaces.services import workspace_create
 
@@ -125,6 +132,10 @@ def test_owner_clicks_through_googles_consent_and_the_folder_syncs(browser: Any,
     expect(card.get_by_test_id("source-state")).to_have_text("Idle", timeout=120_000)
     expect(card.get_by_test_id("source-counts")).to_contain_text("2 added")
     page.screenshot(path=ARTIFACTS / "sources-consented-1280.png", full_page=True)
+    # On a phone the card's settings (the long "Who reads its items here" choice) fit.
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert overflow_px(page) == 0
+    page.screenshot(path=ARTIFACTS / "sources-consented-390.png", full_page=True)
     assert live.drive.refresh_tokens  # the sync refreshed from the kept refresh token
     assert any(path == "/token" for method, path, query in live.drive.hits if method == "POST")
 
@@ -140,6 +151,11 @@ def test_owner_clicks_through_microsofts_consent_and_the_onedrive_folder_syncs(
 
     expect(page.get_by_test_id("connected-as")).to_contain_text("owner@consent.example")
     expect(page.locator("#id_user")).to_have_value("owner@consent.example")
+    # On a phone the trail (... > Sources > Connect SharePoint / OneDrive) wraps.
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert overflow_px(page) == 0
+    page.screenshot(path=ARTIFACTS / "sources-consent-choose-390.png", full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
     page.locator("#id_folder").fill("Policies")
     page.get_by_role("button", name="Add and sync").click()
 
