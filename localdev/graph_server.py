@@ -200,8 +200,13 @@ class GraphLocal:
         return drive
 
     def onedrive(self, email: str) -> GraphDrive:
-        """A user's OneDrive for Business."""
+        """A user's OneDrive for Business: as in Microsoft's, its owner holds the owner role
+        on every item (inherited until an item is shared otherwise)."""
         drive = self._drive(f"https://example-my.sharepoint.com/personal/{email}", "business")
+        drive.permissions = [{"id": "aTowIy5mfG1lbWJlcnNoaXA", "roles": ["owner"],
+                              "grantedToV2": {"user": {"id": _guid(),
+                                                       "displayName": email.split("@")[0],
+                                                       "email": email}}}]  # fmt: skip
         self.users[email.lower()] = drive.id
         return drive
 

@@ -164,3 +164,12 @@ def test_owner_clicks_through_microsofts_consent_and_the_onedrive_folder_syncs(
     expect(card.get_by_test_id("source-state")).to_have_text("Idle", timeout=120_000)
     expect(card.get_by_test_id("source-counts")).to_contain_text("1 added")
     assert live.graph.refresh_tokens_issued  # the sync refreshed (and the token rotated)
+
+    # The owner of the OneDrive reads what it synced (its permissions name them), with the
+    # link to it at its source.
+    page.goto(live.url)
+    row = page.locator("tr", has_text="expenses")
+    expect(row.get_by_test_id("source-link")).to_have_attribute(
+        "href",
+        "https://example-my.sharepoint.com/personal/owner@consent.example/Policies/expenses.txt",
+    )
