@@ -29,6 +29,8 @@ tests and offline development as it reads Google's.
   when `directory_refused` (a delegation without the directory's scope).
 - `rate_limit(path_suffix, retry_after)` answers the next matching request with 429, as
   Google does under quota. Every request is recorded in `hits` (method, path, query).
+- GET /file/d/<id>/view, a file's webViewLink: a page naming the file (and showing it, when
+  it is text), standing in for Drive's own page of it, where "Open it at its source" leads.
 """
 
 import base64
@@ -276,6 +278,10 @@ class DriveLocal:
                 if parts.path == "/o/oauth2/auth":
                     self._reply(*drive._authorize(parse_qs(parts.query), None))
                     return
+                viewed = re.fullmatch(r"/file/d/([^/]+)/view", parts.path)
+                if viewed:
+                    self._reply(*drive._view(viewed[1]))
+                    return
                 self._reply(
                     *drive._get(
                         parts.path, parse_qs(parts.query), self.headers.get("Authorization", "")
@@ -361,6 +367,25 @@ class DriveLocal:
             "text/plain",
             {"Location": one("redirect_uri") + separator + urlencode(back)},
         )
+
+    def _view(self, file_id: str) -> tuple[int, bytes, str, dict[str, str]]:
+        """A file's page in Drive (its webViewLink), as the browser of someone it is shared
+        with sees it: its name, and its text when it is text."""
+        file = self.files.get(file_id)
+        if file is None or file.trashed or file.mime_type == FOLDER:
+            return _page(404, "Google Drive - File not found",
+                         "Sorry, the file you have requested does not exist.")  # fmt: skip
+        name = html.escape(file.name)
+        shown = ""
+        if file.mime_type.startswith("text/") or file.name.endswith((".md", ".txt", ".csv")):
+            shown = f"<pre>{html.escape(file.content.decode(errors='replace'))}</pre>"
+        body = (
+            f"<!doctype html><html><head><title>{name} - Google Drive</title></head><body>"
+            f'<h1 data-testid="file-name">{name}</h1><p>{html.escape(file.mime_type)} · '
+            f"version {file.version} · modified {html.escape(file.modified)}</p>{shown}"
+            "</body></html>"
+        )
+        return 200, body.encode(), "text/html; charset=utf-8", {}
 
     def _client_authenticated(self, form: dict[str, list[str]], authorization: str) -> str:
         """The OAuth client's id when its secret is right (HTTP Basic or in the body)."""

@@ -139,6 +139,12 @@ def test_owner_clicks_through_googles_consent_and_the_folder_syncs(browser: Any,
     assert live.drive.refresh_tokens  # the sync refreshed from the kept refresh token
     assert any(path == "/token" for method, path, query in live.drive.hits if method == "POST")
 
+    # "Open it at its source" leads to the file's page in (the local) Drive, not an error.
+    leave = next(file for file in live.drive.files.values() if file.name == "leave.md")
+    page.goto(leave.metadata(live.drive.port)["webViewLink"])
+    expect(page.get_by_test_id("file-name")).to_have_text("leave.md")
+    expect(page.locator("pre")).to_contain_text("25 days of paid leave")
+
 
 def test_owner_clicks_through_microsofts_consent_and_the_onedrive_folder_syncs(
     browser: Any, live: Live
