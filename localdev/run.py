@@ -99,9 +99,10 @@ def drive_server_start(manage: list[str], port: int) -> list[subprocess.Popen[by
         OAUTHLIB_INSECURE_TRANSPORT="1",
     )
     print(
-        f"  Drive:  local Drive-format server on port {drive_port}; on Workspace -> Sources"
-        " choose Connect Google Drive (and Allow), or paste"
-        f" {key.relative_to(ROOT)} as the key and the folder ID it prints below"
+        f"  Drive:  local Drive-format server on port {drive_port}; on a new workspace's"
+        " Sources page (the Handbook already has these files) choose Connect Google Drive"
+        f" (and Allow), or paste {key.relative_to(ROOT)} as the key; the folder ID is printed"
+        ' below ("Local Drive-format server ...")'
     )
     return [
         subprocess.Popen(
@@ -143,8 +144,8 @@ def graph_server_start(manage: list[str], port: int) -> list[subprocess.Popen[by
     )
     print(
         f"  Graph:  local Microsoft-format server at https://127.0.0.1:{graph_port}/ (its own"
-        " certificate: accept it once); on Workspace -> Sources choose Connect SharePoint /"
-        " OneDrive, Accept, and sync owner@demo.example's OneDrive"
+        " certificate: accept it once); on a new workspace's Sources page choose Connect"
+        " SharePoint / OneDrive, Accept, and sync owner@demo.example's OneDrive"
     )
     return [
         subprocess.Popen(
