@@ -29,7 +29,16 @@ from accounts.models import User
 from accounts.secrets_at_rest import SecretUnreadable
 from connectors.credentials import credentials_open_text, credentials_seal
 from connectors.models import Connector, SourceKind
-from connectors.sources import ConsentGrant, ConsentRefused, google_drive, microsoft
+from connectors.sources import (
+    ConsentGrant,
+    ConsentRefused,
+    FolderListing,
+    RateLimited,
+    SourceReconnect,
+    SourceUnavailable,
+    google_drive,
+    microsoft,
+)
 from workspaces.models import Workspace
 
 STATE_SALT = "connectors.consent"
@@ -199,6 +208,54 @@ def grant_kept(*, request: HttpRequest, provider: str, workspace: Workspace) -> 
     return KeptGrant(
         provider=provider, credentials=credentials, account=str(kept.get("account", ""))
     )
+
+
+class BrowseRefused(Exception):
+    """The provider would not list the account's folders now; the sentence says why and
+    `reconnect` whether only a new consent helps."""
+
+    def __init__(self, message: str, *, reconnect: bool = False) -> None:
+        super().__init__(message)
+        self.reconnect = reconnect
+
+
+def grant_folders(*, request: HttpRequest, kept: KeptGrant, query: dict[str, str]) -> FolderListing:
+    """The folders the consented account sees at `query` (the picker's place: nothing for
+    the top; Google's `folder`, Microsoft's `site` and `item`), read with an access token
+    refreshed from the kept grant (never shown to the page). BrowseRefused with a sentence
+    when the provider refuses, is busy or cannot be reached."""
+    name = PROVIDER_NAMES[kept.provider]
+    try:
+        if kept.provider == "google":
+            return google_drive.consent_folders(
+                refresh_token=kept.credentials.get("refresh_token", ""),
+                folder=query.get("folder", ""),
+            )  # fmt: skip
+        return microsoft.consent_folders(
+            credentials=kept.credentials, account=kept.account, site=query.get("site", ""),
+            item=query.get("item", ""),
+            refresh_token_rotated=lambda token: _grant_rotate(request, kept, token),
+        )  # fmt: skip
+    except SourceReconnect:
+        raise BrowseRefused(
+            f"{name} no longer accepts the access you gave (it was withdrawn or has expired). "
+            "Connect again to pick what to sync.", reconnect=True,
+        ) from None  # fmt: skip
+    except RateLimited as limited:
+        wait = f" in {int(limited.retry_after)} seconds" if limited.retry_after else " shortly"
+        raise BrowseRefused(
+            f"{name} is asking for fewer requests just now; try again{wait}."
+        ) from None
+    except SourceUnavailable as refusal:
+        raise BrowseRefused(f"Your folders could not be listed: {refusal}") from None
+
+
+def _grant_rotate(request: HttpRequest, kept: KeptGrant, refresh_token: str) -> None:
+    """The refresh token Microsoft sent in place of the kept one, kept instead."""
+    grant = request.session.get(GRANT_KEY)
+    if grant and grant.get("provider") == kept.provider:
+        credentials = {**kept.credentials, "refresh_token": refresh_token}
+        request.session[GRANT_KEY] = {**grant, "sealed": credentials_seal(credentials)}
 
 
 def grant_drop(*, request: HttpRequest) -> None:

@@ -1,3 +1,5 @@
+import json
+
 from django import forms
 
 from connectors.models import Schedule
@@ -219,8 +221,36 @@ class MicrosoftSourceForm(forms.Form):
     )
 
 
-class DriveConsentedSourceForm(forms.Form):
+class PickedForm(forms.Form):
+    """A form whose selection may come from the picker (`picked`: the choice of a folder
+    listed from the account, as JSON of the typed fields it fills) or be typed."""
+
+    PICKABLE: tuple[str, ...] = ()
+    picked = forms.CharField(required=False, max_length=4000)
+
+    def clean(self) -> dict[str, object]:
+        cleaned = super().clean() or {}
+        picked = cleaned.pop("picked", "")
+        if not picked:
+            return cleaned
+        try:
+            choice = json.loads(picked)
+        except ValueError:
+            choice = None
+        if (
+            not isinstance(choice, dict)
+            or not set(choice) <= set(self.PICKABLE)
+            or not all(isinstance(value, str) and len(value) <= 2000 for value in choice.values())
+        ):
+            raise forms.ValidationError("Pick a folder from the list again.")
+        # The choice replaces what was typed: every field it may fill, empty unless it does.
+        return {**cleaned, **dict.fromkeys(self.PICKABLE, ""), **choice}
+
+
+class DriveConsentedSourceForm(PickedForm):
     """What to sync from a Drive connected by consent (the account's own files)."""
+
+    PICKABLE = ("folder_id",)
 
     folder_id = forms.CharField(
         label="Folder ID",
@@ -233,8 +263,10 @@ class DriveConsentedSourceForm(forms.Form):
     mirror_permissions = DriveSourceForm.base_fields["mirror_permissions"]
 
 
-class MicrosoftConsentedSourceForm(forms.Form):
+class MicrosoftConsentedSourceForm(PickedForm):
     """What to sync from SharePoint / OneDrive connected by consent."""
+
+    PICKABLE = ("site_url", "user", "folder")
 
     site_url = MicrosoftSourceForm.base_fields["site_url"]
     user = forms.EmailField(

@@ -20,6 +20,11 @@ urlpatterns = [
         views.consent_choose,
         name="consent_choose",
     ),
+    path(
+        "w/<slug:slug>/sources/connect/<str:provider>/choose/folders/",
+        views.consent_browse,
+        name="consent_browse",
+    ),
     path("sources/oauth/finish/", views.consent_finish, name="consent_finish"),
     path(f"{source}/", views.source_card, name="card"),
     path(f"{source}/reconnect/", views.source_reconnect, name="reconnect"),

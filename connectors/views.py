@@ -3,9 +3,11 @@ see each source's syncs, sync now, pause, remove. Owners and admins only
 (workspaces.access.sources_manageable); to anyone else, as to a workspace one may not
 manage, these pages do not exist (404)."""
 
+import json
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
@@ -22,13 +24,16 @@ from billing.caps import CapReached
 from connectors.consent import (
     PROVIDER_NAMES,
     PROVIDERS,
+    BrowseRefused,
     ConsentRefused,
     ConsentStateInvalid,
+    KeptGrant,
     consent_begin,
     consent_claim,
     consent_exchange,
     forward_query,
     grant_drop,
+    grant_folders,
     grant_keep,
     grant_kept,
     organization_site_root,
@@ -408,10 +413,10 @@ def consent_choose(request: MemberRequest, workspace: Workspace, provider: str) 
     form_class = CONSENTED_FORMS[provider]
     if request.method != "POST":
         initial = {"user": kept.account} if provider == "microsoft" else {}
-        return _choose_page(request, workspace, provider, kept.account, form_class(initial=initial))
+        return _choose_page(request, workspace, kept, form_class(initial=initial))
     form = form_class(request.POST)
     if not form.is_valid():
-        return _choose_page(request, workspace, provider, kept.account, form, form_refusal(form))
+        return _choose_page(request, workspace, kept, form, form_refusal(form))
     add = CONSENTED_ADD[provider]
     try:
         connector, refusal = service_call(
@@ -422,21 +427,82 @@ def consent_choose(request: MemberRequest, workspace: Workspace, provider: str) 
     except CapReached as reached:
         connector, refusal = None, reached.message_for(request.user)
     if connector is None:
-        return _choose_page(request, workspace, provider, kept.account, form, refusal)
+        return _choose_page(request, workspace, kept, form, refusal)
     grant_drop(request=request)
     messages.success(request, f"Added {connector.name}; its first sync has started.")
     return redirect("connectors:list", slug=workspace.slug)
 
 
 def _choose_page(
-    request: MemberRequest, workspace: Workspace, provider: str, account: str,
-    form: forms.Form, refusal: str = "",
+    request: MemberRequest, workspace: Workspace, kept: KeptGrant, form: forms.Form,
+    refusal: str = "",
 ) -> HttpResponse:  # fmt: skip
+    provider = kept.provider
     context = {
         "workspace": workspace, "provider": provider, "provider_name": PROVIDER_NAMES[provider],
-        "account": account, "form": form, "refusal": refusal,
+        "account": kept.account, "form": form, "refusal": refusal,
         "permissions_sync_minutes": settings.CONNECTOR_PERMISSIONS_SYNC_MINUTES,
+        **_picker(request, workspace, kept, _browse_query(request)),
     }  # fmt: skip
     return render(
         request, "connectors/consent_choose.html", context, status=400 if refusal else 200
     )
+
+
+BROWSE_KEYS = ("folder", "site", "item")
+
+
+def _browse_query(request: HttpRequest) -> dict[str, str]:
+    """Where the picker is: Google's folder, Microsoft's site and item (from the address)."""
+    return {key: request.GET[key][:500] for key in BROWSE_KEYS if request.GET.get(key)}
+
+
+def _picker(
+    request: MemberRequest, workspace: Workspace, kept: KeptGrant, query: dict[str, str]
+) -> dict[str, object]:
+    """The picker's context: one level of the account's folders, or why it cannot be
+    listed (with a retry, or a new consent when the grant is gone)."""
+    browse = reverse("connectors:consent_browse", args=[workspace.slug, kept.provider])
+    choose = reverse("connectors:consent_choose", args=[workspace.slug, kept.provider])
+    here = urlencode(query)
+    picker: dict[str, object] = {
+        "browse_url": browse, "choose_url": choose,
+        "retry_url": f"{browse}?{here}" if here else browse,
+        "retry_page": f"{choose}?{here}" if here else choose, "listing": None,
+        "picked": request.POST.get("picked", ""),
+        "browse_refusal": "", "browse_reconnect": False,
+    }  # fmt: skip
+    try:
+        listing = grant_folders(request=request, kept=kept, query=query)
+    except BrowseRefused as refusal:
+        picker.update(browse_refusal=str(refusal), browse_reconnect=refusal.reconnect)
+        return picker
+
+    def place(where: dict[str, str]) -> str:
+        return f"?{urlencode(where)}" if where else ""
+
+    picker["listing"] = {
+        "here": listing.here,
+        "up": None if listing.up is None else place(listing.up),
+        "choice": json.dumps(listing.choice) if listing.choice is not None else "",
+        "truncated": listing.truncated,
+        "folders": [
+            {"name": folder.name, "open": place(folder.open), "choice": json.dumps(folder.choice)}
+            for folder in listing.folders
+        ],
+    }
+    return picker
+
+
+@sources_manager_required
+@require_GET
+def consent_browse(request: MemberRequest, workspace: Workspace, provider: str) -> HttpResponse:
+    """The picker alone, at a folder (HTMX swaps it in): only for the session and person
+    whose consent is kept for this workspace; to anyone else, no such page."""
+    kept = grant_kept(request=request, provider=_provider(provider), workspace=workspace)
+    if kept is None:
+        raise Http404
+    context = {"workspace": workspace, "provider": provider,
+               "provider_name": PROVIDER_NAMES[provider],
+               **_picker(request, workspace, kept, _browse_query(request))}  # fmt: skip
+    return render(request, "connectors/consent_choose.html#picker", context)

@@ -16,7 +16,9 @@ tests and offline development as it reads Google's.
   until `revoke(account)`, after which it is 400 invalid_grant "Token has been expired or
   revoked.", as Google says. GET /drive/v3/about names the token's account.
 - Under /drive/v3/ (an access token required, else 401 in Google's error shape):
-  files.list (`q` with `'<id>' in parents` and `trashed = false`, pageSize, pageToken),
+  files.list (`q` with `'<id>' in parents` (`'root'`: the files in no folder, My Drive's
+  top), `mimeType = '...'` (or `!=`) and `trashed = false`, pageSize, pageToken,
+  orderBy=name),
   files.get (metadata; `alt=media` for the bytes), files.export (`mimeType`),
   changes.getStartPageToken and changes.list (pageToken, pageSize; nextPageToken, then
   newStartPageToken).
@@ -503,7 +505,8 @@ class DriveLocal:
             return _json(200, {"kind": "drive#permissionList", "permissions": rows})
 
         if path == "/drive/v3/files":
-            return self._list(one("q"), int(one("pageSize") or 100), int(one("pageToken") or 0))
+            return self._list(one("q"), int(one("pageSize") or 100), int(one("pageToken") or 0),
+                              one("orderBy"))  # fmt: skip
         if path == "/drive/v3/changes/startPageToken":
             return _json(
                 200, {"kind": "drive#startPageToken", "startPageToken": str(len(self.changes))}
@@ -560,11 +563,21 @@ class DriveLocal:
         unique = list({row["email"]: row for row in rows}.values())
         return _json(200, {"kind": "admin#directory#members", "members": unique})
 
-    def _list(self, q: str, size: int, start: int) -> tuple[int, bytes, str, dict[str, str]]:
+    def _list(
+        self, q: str, size: int, start: int, order: str = ""
+    ) -> tuple[int, bytes, str, dict[str, str]]:
         chosen = [f for f in self.files.values()]
         parent = re.search(r"'([^']+)' in parents", q)
-        if parent:
+        if parent and parent[1] == "root":  # My Drive's top: the files in no folder here
+            chosen = [f for f in chosen if not f.parents or "root" in f.parents]
+        elif parent:
             chosen = [f for f in chosen if parent[1] in f.parents]
+        mime_type = re.search(r"mimeType\s*(!?=)\s*'([^']+)'", q)
+        if mime_type:
+            equal = mime_type[1] == "="
+            chosen = [f for f in chosen if (f.mime_type == mime_type[2]) == equal]
+        if order == "name":
+            chosen.sort(key=lambda f: f.name)
         if "trashed = false" in q or "trashed=false" in q:
             chosen = [f for f in chosen if not f.trashed]
         page = chosen[start : start + size]

@@ -26,6 +26,10 @@ Graph, under /v1.0/ (an access token required, else 401 InvalidAuthenticationTok
   library), users/{id or email}/drive (a OneDrive), drives/{id}/root:/{path} (an item by
   its path), drives/{id}/items/{id} (an item), drives/{id}/items/{id}/content (a 302 to a
   pre-authenticated download address, as Graph answers).
+- For a person's token (their consent): GET me/drive (their OneDrive), me/drive/...
+  (as drives/{its id}/...) and me/followedSites (the sites `follow()` made them follow,
+  paged). GET drives/{id}/items/{id}/children: a folder's files and folders (with
+  parentReference.path), `page_size` a page with @odata.nextLink.
 - GET drives/{id}/root/delta (and items/root/delta): every current item, or with `token`
   what changed since it (deleted items with the `deleted` facet; a sharing change counts,
   as with `Prefer: deltashowsharingchanges`), `page_size` items a page with
@@ -152,6 +156,9 @@ class GraphLocal:
     codes: dict[str, dict[str, str]] = field(default_factory=dict)
     refresh_tokens: dict[str, dict[str, str]] = field(default_factory=dict)
     refresh_tokens_issued: list[str] = field(default_factory=list)
+    # A delegated access token's account (for /me), and the sites each account follows.
+    token_accounts: dict[str, str] = field(default_factory=dict)
+    followed: dict[str, list[str]] = field(default_factory=dict)
     port: int = 0
     ca_file: str = ""
     _ids: Any = field(default_factory=lambda: itertools.count(1))
@@ -198,6 +205,11 @@ class GraphLocal:
         self.sites[f"{hostname}:{path}"] = {"id": site_id, "name": name, "drive": drive.id}
         self.sites[site_id] = self.sites[f"{hostname}:{path}"]
         return drive
+
+    def follow(self, email: str, drive: GraphDrive) -> None:
+        """The account follows the site whose library `drive` is (SharePoint's star)."""
+        site_id = next(site["id"] for site in self.sites.values() if site["drive"] == drive.id)
+        self.followed.setdefault(email.lower(), []).append(site_id)
 
     def onedrive(self, email: str) -> GraphDrive:
         """A user's OneDrive for Business: as in Microsoft's, its owner holds the owner role
@@ -484,6 +496,7 @@ class GraphLocal:
         )
         with self._lock:
             self.tokens.add(access)
+            self.token_accounts[access] = account
             self.refresh_tokens[refresh] = {"client_id": client_id, "account": account,
                                             "scope": scope}  # fmt: skip
             self.refresh_tokens_issued.append(refresh)
@@ -596,6 +609,17 @@ class GraphLocal:
             return _json(200, {"value": [{"id": _guid(), "displayName": "Example Corp",
                                           "verifiedDomains": [{"name": name, "isDefault": i == 0}
                                           for i, name in enumerate(self.domains)]}]})  # fmt: skip
+        me = self.token_accounts.get(authorization.removeprefix("Bearer "), "")
+        if route == "me/followedSites":
+            return self._followed_sites(me, one("$skiptoken"))
+        if route.startswith("me/"):
+            if not me:
+                return _error(400, "BadRequest", "/me request is only valid with delegated "
+                              "authentication flow.")  # fmt: skip
+            route = f"users/{me}/" + route.removeprefix("me/")
+        if route.startswith("users/") and "/drive/" in route:
+            owned = self.users.get(route.split("/")[1].lower()) or ""
+            route = f"drives/{owned}/" + route.split("/drive/", 1)[1]
         if route.startswith("groups/") and route.endswith("/transitiveMembers"):
             return self._transitive_members(route.split("/")[1], one("$skiptoken"))
         if route.startswith("sites/"):
@@ -632,6 +656,8 @@ class GraphLocal:
                 f"?tempauth={secrets.token_urlsafe(16)}"
             )
             return 302, b"", "text/plain", {"Location": location}
+        if parts[4:] == ["children"]:
+            return self._children(drive, item, one("$skiptoken"))
         if parts[4:] == ["permissions"]:
             grants = item.permissions if item.permissions is not None else drive.permissions
             return _json(200, {"value": grants})
@@ -648,10 +674,37 @@ class GraphLocal:
         site = self.sites.get(ref.removesuffix(":"))
         if site is None:
             return _error(404, "itemNotFound", "Requested site could not be found")
+        return _json(200, self._site_json(site))
+
+    def _site_json(self, site: dict[str, str]) -> dict[str, Any]:
         hostname = site["id"].split(",")[0]
         path = next(key for key, value in self.sites.items() if value is site and ":" in key)
-        return _json(200, {"id": site["id"], "displayName": site["name"], "name": site["name"],
-                           "webUrl": f"https://{hostname}{path.split(':', 1)[1]}"})  # fmt: skip
+        return {"id": site["id"], "displayName": site["name"], "name": site["name"],
+                "webUrl": f"https://{hostname}{path.split(':', 1)[1]}"}  # fmt: skip
+
+    def _followed_sites(self, account: str, skip: str) -> Reply:
+        if not account:
+            return _error(400, "BadRequest", "/me request is only valid with delegated "
+                          "authentication flow.")  # fmt: skip
+        sites = [self._site_json(self.sites[site_id]) for site_id in self.followed.get(account, [])]
+        return self._paged(f"{self.graph_url()}/me/followedSites", sites, skip)
+
+    def _children(self, drive: GraphDrive, folder: GraphItem, skip: str) -> Reply:
+        """A folder's children (files and folders), `page_size` a page with @odata.nextLink."""
+        children = [
+            self._item_json(drive, item, with_path=True)
+            for item in drive.items.values()
+            if item.parent_id == folder.id and drive.alive(item)
+        ]
+        base = f"{self.graph_url()}/drives/{quote(drive.id)}/items/{folder.id}/children"
+        return self._paged(base, children, skip)
+
+    def _paged(self, base: str, rows: list[dict[str, Any]], skip: str) -> Reply:
+        offset = int(skip or 0)
+        body: dict[str, Any] = {"value": rows[offset : offset + self.page_size]}
+        if offset + self.page_size < len(rows):
+            body["@odata.nextLink"] = f"{base}?$skiptoken={offset + self.page_size}"
+        return _json(200, body)
 
     def _drive_json(self, drive: GraphDrive) -> dict[str, Any]:
         return {"id": drive.id, "driveType": drive.drive_type, "name": "Documents",

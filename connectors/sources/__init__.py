@@ -54,6 +54,29 @@ class ConsentGrant:
 
 
 @dataclass(frozen=True)
+class BrowsedFolder:
+    """A folder the consented account sees, on the page that picks what to sync: `open`
+    the query that lists its folders, `choice` the selection fields picking it fills."""
+
+    name: str
+    open: dict[str, str]
+    choice: dict[str, str]
+
+
+@dataclass(frozen=True)
+class FolderListing:
+    """One level of the picker: where it is (`here`, "" at the top), the query for the
+    level above (`up`), the choice of this folder itself (`choice`), its folders, and
+    whether there were more than are shown (`truncated`)."""
+
+    here: str
+    up: dict[str, str] | None
+    choice: dict[str, str] | None
+    folders: list[BrowsedFolder]
+    truncated: bool = False
+
+
+@dataclass(frozen=True)
 class ItemRef:
     source_id: str
     url: str

@@ -22,6 +22,7 @@ The API's, the consent page's and the token endpoint's addresses come from the s
 never from the key file a customer pastes (its token_uri could point anywhere)."""
 
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -39,9 +40,11 @@ from googleapiclient.errors import HttpError
 from oauthlib.oauth2 import OAuth2Error
 
 from connectors.sources import (
+    BrowsedFolder,
     ConsentGrant,
     ConsentRefused,
     Fetched,
+    FolderListing,
     Gone,
     ItemRef,
     ItemUnreadable,
@@ -74,6 +77,11 @@ FILE_FIELDS = (
 )
 CHANGE_FIELDS = f"changes(fileId, removed, file({FILE_FIELDS}))"
 PAGE_SIZE = 1000
+FOLDER = "application/vnd.google-apps.folder"
+# The picker shows at most this many folders of one level (in pages of BROWSE_PAGE_SIZE).
+BROWSE_LIMIT, BROWSE_PAGE_SIZE = 500, 100
+# A Drive file id, or "root" (My Drive): nothing else goes into a files.list query.
+FOLDER_ID = re.compile(r"[A-Za-z0-9_-]{1,200}")
 
 
 def service_account_refusal(text: str) -> str:
@@ -140,6 +148,59 @@ def consent_exchange(*, redirect_uri: str, code: str, code_verifier: str) -> Con
     except (HttpError, SourceUnavailable):
         pass  # the account's address is for the page only
     return ConsentGrant(credentials={"refresh_token": refresh_token}, account=account)
+
+
+def consent_folders(*, refresh_token: str, folder: str = "") -> FolderListing:
+    """The folders in `folder` (a folder id; "" or "root": My Drive's top) as the person
+    whose consent gave `refresh_token` sees them, by name, for the page that picks what to
+    sync. SourceReconnect when Google no longer accepts the grant, RateLimited under quota,
+    SourceUnavailable otherwise (a sentence)."""
+    folder = folder or "root"
+    if not FOLDER_ID.fullmatch(folder):
+        raise SourceUnavailable("That is not a Google Drive folder's ID.")
+    source = GoogleDriveSource(refresh_token=refresh_token, folder_id="", cursor="")
+    query = f"'{folder}' in parents and mimeType = '{FOLDER}' and trashed = false"
+    try:
+        here: dict[str, Any] = {}
+        if folder != "root":
+            here = source._call(source.drive.files().get(
+                fileId=folder, fields="id,name,parents,mimeType", supportsAllDrives=True,
+            ))  # fmt: skip
+            if here.get("mimeType") != FOLDER:
+                raise SourceUnavailable(f"“{here.get('name', folder)}” is not a folder.")
+        folders: list[BrowsedFolder] = []
+        token = None
+        while True:
+            page = source._call(source.drive.files().list(
+                q=query, pageSize=BROWSE_PAGE_SIZE, pageToken=token, orderBy="name",
+                fields="nextPageToken, files(id,name)",
+            ))  # fmt: skip
+            folders += [
+                BrowsedFolder(name=str(found.get("name") or found["id"]),
+                              open={"folder": found["id"]}, choice={"folder_id": found["id"]})
+                for found in page.get("files", [])
+            ]  # fmt: skip
+            token = page.get("nextPageToken")
+            if not token or len(folders) >= BROWSE_LIMIT:
+                break
+    except HttpError as error:
+        if error.resp.status == 404:
+            raise SourceUnavailable(
+                "Google Drive does not find that folder (or it is no longer shared with you)."
+            ) from None
+        raise SourceUnavailable(
+            f"Google Drive answered {error.resp.status}: {error.reason}"
+        ) from None
+    if folder == "root" or not here.get("parents"):
+        return FolderListing(
+            here=str(here.get("name", "")), up={} if here else None,
+            choice={"folder_id": folder} if here else {"folder_id": ""},
+            folders=folders[:BROWSE_LIMIT], truncated=bool(token),
+        )  # fmt: skip
+    return FolderListing(
+        here=str(here.get("name") or folder), up={"folder": str(here["parents"][0])},
+        choice={"folder_id": folder}, folders=folders[:BROWSE_LIMIT], truncated=bool(token),
+    )  # fmt: skip
 
 
 class GoogleDriveSource:

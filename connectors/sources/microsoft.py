@@ -53,15 +53,18 @@ from kiota_abstractions.authentication import (
     BaseBearerTokenAuthenticationProvider,
 )
 from kiota_abstractions.base_request_configuration import RequestConfiguration
-from kiota_http.middleware import ParametersNameDecodingHandler, RedirectHandler
+from kiota_http.middleware import ParametersNameDecodingHandler, RedirectHandler, UrlReplaceHandler
+from kiota_http.middleware.options import UrlReplaceHandlerOption
 from msgraph import GraphRequestAdapter, GraphServiceClient
 from msgraph.generated.models.user import User
 from msgraph_core import GraphClientFactory
 
 from connectors.sources import (
+    BrowsedFolder,
     ConsentGrant,
     ConsentRefused,
     Fetched,
+    FolderListing,
     Gone,
     ItemRef,
     ItemUnreadable,
@@ -85,6 +88,9 @@ RECONNECT_ERRORS = {"invalid_grant", "interaction_required", "consent_required"}
 DELTA_PREFER = "deltashowsharingchanges"
 ENTRA_GROUP, SITE_GROUP = "entra:", "site:"
 T = TypeVar("T")
+ME_REPLACEMENT = {"/users/me-token-to-replace": "/me"}
+# The picker shows at most this many folders of one level, and of followed sites.
+BROWSE_LIMIT = 500
 
 
 def selection_refusal(*, site_url: str, user: str) -> str:
@@ -295,10 +301,15 @@ class MicrosoftDriveSource:
             base_url=self.graph_url, verify=self.verify,
             timeout=settings.CONNECTOR_HTTP_TIMEOUT_SECONDS,
         )  # fmt: skip
-        # Graph's middleware without its retry handler (see the module's docstring).
+        # Graph's middleware without its retry handler (see the module's docstring); the
+        # SDK's /me routes go out as /users/me-token-to-replace, which its own replacement
+        # (msgraph.graph_request_adapter's) turns into /me.
+        me = UrlReplaceHandlerOption(replacement_pairs=ME_REPLACEMENT)
         http = GraphClientFactory.create_with_custom_middleware(
-            middleware=[RedirectHandler(), ParametersNameDecodingHandler()], client=client
-        )
+            middleware=[RedirectHandler(), ParametersNameDecodingHandler(),
+                        UrlReplaceHandler(options=me)],
+            client=client,
+        )  # fmt: skip
         adapter = GraphRequestAdapter(BaseBearerTokenAuthenticationProvider(self.tokens), http)
         adapter.base_url = self.graph_url
         try:
@@ -587,6 +598,95 @@ class MicrosoftDriveSource:
         path = (item.parent_reference.path or "") if item.parent_reference else ""
         folder = path.split("root:", 1)[-1].strip("/")
         return (folder + "/").startswith(self.folder + "/")
+
+
+def consent_folders(
+    *, credentials: dict[str, str], account: str, site: str = "", item: str = "",
+    refresh_token_rotated: Callable[[str], None] = lambda token: None,
+) -> FolderListing:  # fmt: skip
+    """What the person whose consent gave `credentials` may pick, for the page that picks
+    what to sync: at the top (no `site`), their OneDrive and the SharePoint sites they
+    follow; in a drive (`site`: "me" for their OneDrive, else a site's id; `item`: a folder's
+    id, or its root), its folders. SourceReconnect when Microsoft no longer accepts the
+    grant, RateLimited under throttling, SourceUnavailable otherwise (a sentence)."""
+    source = MicrosoftDriveSource(
+        site_url="", user=account, folder="", cursor="",
+        tenant_id=credentials.get("tenant_id", ""),
+        refresh_token=credentials.get("refresh_token", ""),
+        refresh_token_rotated=refresh_token_rotated,
+    )  # fmt: skip
+
+    async def top(graph: GraphServiceClient) -> FolderListing:
+        folders = [BrowsedFolder(name=f"Your OneDrive ({account})" if account else "Your OneDrive",
+                                 open={"site": "me"}, choice={"user": account})]  # fmt: skip
+        request = graph.me.followed_sites
+        page = await request.get()
+        while page is not None and len(folders) <= BROWSE_LIMIT:
+            folders += [
+                BrowsedFolder(name=f"{followed.display_name or followed.name} (SharePoint)",
+                              open={"site": followed.id}, choice={"site_url": followed.web_url})
+                for followed in page.value or []
+                if followed.id and followed.web_url
+            ]  # fmt: skip
+            if not page.odata_next_link:
+                break
+            page = await request.with_url(page.odata_next_link).get()
+        return FolderListing(here="", up=None, choice=None, folders=folders[:BROWSE_LIMIT],
+                             truncated=len(folders) > BROWSE_LIMIT)  # fmt: skip
+
+    async def level(graph: GraphServiceClient) -> FolderListing:
+        if site == "me":
+            drive = await graph.me.drive.get()
+            owner, name = {"user": account}, "Your OneDrive"
+        else:
+            found = await _found(graph.sites.by_site_id(site).get(), "that site")
+            drive = await graph.sites.by_site_id(site).drive.get()
+            owner = {"site_url": found.web_url or ""}
+            name = found.display_name or found.name or "SharePoint"
+        items = graph.drives.by_drive_id(drive.id).items
+        here = await _found(items.by_drive_item_id(item or "root").get(), "that folder")
+        if here.folder is None:
+            raise SourceUnavailable(f"“{here.name}” is a file, not a folder.")
+        path = _item_path(here)
+        folders: list[BrowsedFolder] = []
+        request = items.by_drive_item_id(here.id).children
+        page = await request.get()
+        more = False
+        while page is not None:
+            # Graph cannot filter a drive's children by their folder facet: read and keep.
+            for child in page.value or []:
+                if child.folder is not None and child.deleted is None and child.id:
+                    folder = f"{path}/{child.name}".strip("/")
+                    folders.append(BrowsedFolder(
+                        name=child.name or child.id, open={"site": site, "item": child.id},
+                        choice={**owner, "folder": folder},
+                    ))  # fmt: skip
+            more = bool(page.odata_next_link)
+            if not more or len(folders) >= BROWSE_LIMIT:
+                break
+            page = await request.with_url(page.odata_next_link).get()
+        at_root = here.root is not None or not here.parent_reference
+        up_item = here.parent_reference.id if here.parent_reference else ""
+        return FolderListing(
+            here=name + (f" / {path}" if path else ""),
+            up={} if at_root else {"site": site, "item": up_item or ""},
+            choice={**owner, "folder": path},
+            folders=sorted(folders, key=lambda found: found.name.lower())[:BROWSE_LIMIT],
+            truncated=more,
+        )  # fmt: skip
+
+    try:
+        return source._run(level if site else top)
+    except APIError as error:
+        raise SourceUnavailable(f"Microsoft Graph answered: {error}") from None
+
+
+def _item_path(item: Any) -> str:
+    """A drive item's path from its drive's root ("" for the root)."""
+    if item.root is not None or not item.parent_reference:
+        return ""
+    parent = (item.parent_reference.path or "").split("root:", 1)[-1].strip("/")
+    return f"{parent}/{item.name}".strip("/")
 
 
 async def _found(request: Awaitable[T], what: str) -> T:
