@@ -620,7 +620,12 @@ def consent_folders(
         folders = [BrowsedFolder(name=f"Your OneDrive ({account})" if account else "Your OneDrive",
                                  open={"site": "me"}, choice={"user": account})]  # fmt: skip
         request = graph.me.followed_sites
-        page = await request.get()
+        try:
+            page = await request.get()
+        except APIError as error:
+            if error.response_status_code not in (403, 404):
+                raise
+            page = None  # no SharePoint for this account (403, 404): their OneDrive alone
         while page is not None and len(folders) <= BROWSE_LIMIT:
             folders += [
                 BrowsedFolder(name=f"{followed.display_name or followed.name} (SharePoint)",

@@ -207,3 +207,24 @@ def test_a_withdrawn_microsoft_consent_is_a_sentence_in_the_picker(
 
     assert page.status_code == 200
     assert "SharePoint / OneDrive no longer accepts the access you gave" in page.content.decode()
+
+
+def test_a_throttled_graph_is_a_sentence_in_the_opened_folder(
+    org_a: Organization, owner_a: User, workspace: Workspace, graph: GraphLocal,
+    onedrive: GraphDrive,
+):  # fmt: skip
+    client = signed_in(org_a, owner_a)
+    choose = _connect(client, workspace, "microsoft", Browser(verify=graph.ca_file))
+    top = client.get(choose).content.decode()
+    graph.rate_limit("/children", retry_after=5)
+
+    busy = client.get(_opens(top)["Your OneDrive (owner@alpha.example)"], HTTP_HX_REQUEST="true")
+    again = client.get(_opens(top)["Your OneDrive (owner@alpha.example)"], HTTP_HX_REQUEST="true")
+
+    assert busy.status_code == 200
+    assert (
+        "SharePoint / OneDrive is asking for fewer requests just now; try again in 5 seconds."
+        in (busy.content.decode())
+    )
+    assert 'data-testid="browse-retry"' in busy.content.decode()
+    assert "Policies" in _choices(again.content.decode())
