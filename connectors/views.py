@@ -15,6 +15,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -271,15 +272,19 @@ def source_remove(request: MemberRequest, workspace: Workspace, connector_id: in
     form.is_valid()  # one optional checkbox: anything else is "no"
     documents_too = bool(form.cleaned_data.get("documents_too"))
     kept = "; its documents stay."
+
+    def removed(deleted: int) -> str:
+        ending = f" and the {deleted} document{pluralize(deleted)} it synced."
+        return f"Removed {connector.name}" + (ending if documents_too else kept)
+
     service_call_flashed(
         request,
         lambda: connector_remove(
             actor=request.user, connector=connector, documents_too=documents_too
         ),
         refused=ConnectorError,
-        success=lambda deleted: f"Removed {connector.name}"
-        + (f" and the {deleted} documents it synced." if documents_too else kept),
-    )  # fmt: skip
+        success=removed,
+    )
     return redirect("connectors:list", slug=workspace.slug)
 
 

@@ -114,8 +114,11 @@ def test_sync_now_pause_and_remove_with_documents(
     paused = client.post(f"{base}/sync/", follow=True).content.decode()
     assert "This source is paused; resume it to sync." in paused
 
-    client.post(f"{base}/remove/", {"documents_too": "on"})
+    synced = Document.objects.filter(workspace=workspace).count()
+    removed = client.post(f"{base}/remove/", {"documents_too": "on"}, follow=True)
 
+    ending = f"and the {synced} document{'' if synced == 1 else 's'} it synced."
+    assert ending in removed.content.decode()
     assert not Connector.objects.exists()
     assert not Document.objects.filter(workspace=workspace).exists()
     assert [e.action for e in AuditEvent.objects.filter(action__startswith="source.")] == [
