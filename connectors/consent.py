@@ -221,9 +221,9 @@ class BrowseRefused(Exception):
 
 def grant_folders(*, request: HttpRequest, kept: KeptGrant, query: dict[str, str]) -> FolderListing:
     """The folders the consented account sees at `query` (the picker's place: nothing for
-    the top; Google's `folder`, Microsoft's `site` and `item`), read with an access token
-    refreshed from the kept grant (never shown to the page). BrowseRefused with a sentence
-    when the provider refuses, is busy or cannot be reached."""
+    the top; Google's `folder`, Microsoft's `site` and `item`, or `search` for sites), read
+    with an access token refreshed from the kept grant (never shown to the page).
+    BrowseRefused with a sentence when the provider refuses, is busy or cannot be reached."""
     name = PROVIDER_NAMES[kept.provider]
     try:
         if kept.provider == "google":
@@ -233,7 +233,7 @@ def grant_folders(*, request: HttpRequest, kept: KeptGrant, query: dict[str, str
             )  # fmt: skip
         return microsoft.consent_folders(
             credentials=kept.credentials, account=kept.account, site=query.get("site", ""),
-            item=query.get("item", ""),
+            item=query.get("item", ""), search=query.get("search", "").strip(),
             refresh_token_rotated=lambda token: _grant_rotate(request, kept, token),
         )  # fmt: skip
     except SourceReconnect:

@@ -454,11 +454,12 @@ def _choose_page(
     )
 
 
-BROWSE_KEYS = ("folder", "site", "item")
+BROWSE_KEYS = ("folder", "site", "item", "search")
 
 
 def _browse_query(request: HttpRequest) -> dict[str, str]:
-    """Where the picker is: Google's folder, Microsoft's site and item (from the address)."""
+    """Where the picker is: Google's folder, Microsoft's site and item or a search for
+    sites (from the address)."""
     return {key: request.GET[key][:500] for key in BROWSE_KEYS if request.GET.get(key)}
 
 
@@ -474,7 +475,7 @@ def _picker(
         "browse_url": browse, "choose_url": choose,
         "retry_url": f"{browse}?{here}" if here else browse,
         "retry_page": f"{choose}?{here}" if here else choose, "listing": None,
-        "picked": request.POST.get("picked", ""),
+        "picked": request.POST.get("picked", ""), "search": query.get("search", ""),
         "browse_refusal": "", "browse_reconnect": False,
     }  # fmt: skip
     try:

@@ -28,7 +28,8 @@ Graph, under /v1.0/ (an access token required, else 401 InvalidAuthenticationTok
   pre-authenticated download address, as Graph answers).
 - For a person's token (their consent): GET me/drive (their OneDrive), me/drive/...
   (as drives/{its id}/...) and me/followedSites (the sites `follow()` made them follow,
-  paged). GET drives/{id}/items/{id}/children: a folder's files and folders (with
+  paged), sites?search= (the sites whose name holds the words, paged). GET
+  drives/{id}/items/{id}/children: a folder's files and folders (with
   parentReference.path), `page_size` a page with @odata.nextLink.
 - GET drives/{id}/root/delta (and items/root/delta): every current item, or with `token`
   what changed since it (deleted items with the `deleted` facet; a sharing change counts,
@@ -622,6 +623,12 @@ class GraphLocal:
             route = f"drives/{owned}/" + route.split("/drive/", 1)[1]
         if route.startswith("groups/") and route.endswith("/transitiveMembers"):
             return self._transitive_members(route.split("/")[1], one("$skiptoken"))
+        if route == "sites":  # a search: the sites whose name holds the words
+            words = one("search").lower()
+            matches = [self._site_json(site) for key, site in self.sites.items()
+                       if ":" in key and words and words in site["name"].lower()]  # fmt: skip
+            return self._paged(f"{self.graph_url()}/sites?search={quote(words)}", matches,
+                               one("$skiptoken"))  # fmt: skip
         if route.startswith("sites/"):
             return self._site(route.removeprefix("sites/"))
         if route.startswith("users/") and route.endswith("/drive"):
@@ -703,7 +710,8 @@ class GraphLocal:
         offset = int(skip or 0)
         body: dict[str, Any] = {"value": rows[offset : offset + self.page_size]}
         if offset + self.page_size < len(rows):
-            body["@odata.nextLink"] = f"{base}?$skiptoken={offset + self.page_size}"
+            separator = "&" if "?" in base else "?"
+            body["@odata.nextLink"] = f"{base}{separator}$skiptoken={offset + self.page_size}"
         return _json(200, body)
 
     def _drive_json(self, drive: GraphDrive) -> dict[str, Any]:

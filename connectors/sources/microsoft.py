@@ -602,11 +602,12 @@ class MicrosoftDriveSource:
 
 def consent_folders(
     *, credentials: dict[str, str], account: str, site: str = "", item: str = "",
-    refresh_token_rotated: Callable[[str], None] = lambda token: None,
+    search: str = "", refresh_token_rotated: Callable[[str], None] = lambda token: None,
 ) -> FolderListing:  # fmt: skip
     """What the person whose consent gave `credentials` may pick, for the page that picks
     what to sync: at the top (no `site`), their OneDrive and the SharePoint sites they
-    follow; in a drive (`site`: "me" for their OneDrive, else a site's id; `item`: a folder's
+    follow, or with `search` the sites whose names match it (Graph's `/sites?search=`);
+    in a drive (`site`: "me" for their OneDrive, else a site's id; `item`: a folder's
     id, or its root), its folders. SourceReconnect when Microsoft no longer accepts the
     grant, RateLimited under throttling, SourceUnavailable otherwise (a sentence)."""
     source = MicrosoftDriveSource(
@@ -620,6 +621,8 @@ def consent_folders(
         folders = [BrowsedFolder(name=f"Your OneDrive ({account})" if account else "Your OneDrive",
                                  open={"site": "me"}, choice={"user": account})]  # fmt: skip
         request = graph.me.followed_sites
+        if search:
+            request = graph.sites.with_url(f"{source.graph_url}/sites?search={quote(search)}")
         try:
             page = await request.get()
         except APIError as error:
@@ -636,7 +639,11 @@ def consent_folders(
             if not page.odata_next_link:
                 break
             page = await request.with_url(page.odata_next_link).get()
-        return FolderListing(here="", up=None, choice=None, folders=folders[:BROWSE_LIMIT],
+        if search:
+            folders = folders[1:]  # the sites found, not the OneDrive
+        return FolderListing(here=f"Sites matching “{search}”" if search else "",
+                             up={} if search else None, choice=None,
+                             folders=folders[:BROWSE_LIMIT],
                              truncated=len(folders) > BROWSE_LIMIT)  # fmt: skip
 
     async def level(graph: GraphServiceClient) -> FolderListing:

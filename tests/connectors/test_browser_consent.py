@@ -62,6 +62,7 @@ def live(django_db_setup: None, django_db_blocker: Any, tmp_path_factory: Any) -
     policies = graph.folder(onedrive, "Policies")
     graph.add(onedrive, "expenses.txt", b"Expenses are paid within ten working days.",
               parent=policies)  # fmt: skip
+    graph.site("consent.sharepoint.com", "/sites/finance", "Finance")
     app_id, app_secret = graph.web_app([callback])
     google = {
         "GOOGLE_DRIVE_API_URL": drive.api_url(), "GOOGLE_DRIVE_TOKEN_URI": drive.token_url(),
@@ -174,6 +175,17 @@ def test_owner_clicks_through_microsofts_consent_and_the_onedrive_folder_syncs(
     assert overflow_px(page) == 0
     page.screenshot(path=ARTIFACTS / "sources-consent-choose-390.png", full_page=True)
     page.set_viewport_size({"width": 1280, "height": 900})
+    # A site not followed, found by its name (Enter searches; it does not add the source).
+    page.get_by_label("Find a SharePoint site you do not follow").fill("fin")
+    page.get_by_label("Find a SharePoint site you do not follow").press("Enter")
+    expect(page.get_by_test_id("picker-here")).to_have_text("Sites matching “fin”", timeout=20_000)
+    expect(page.get_by_label("Finance (SharePoint)", exact=True)).to_be_visible()
+    assert serious_violations(page) == []
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert overflow_px(page) == 0
+    page.screenshot(path=ARTIFACTS / "sources-consent-picker-sites-390.png", full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.get_by_test_id("picker-up").click()
     page.get_by_role("link", name="Open Your OneDrive (owner@consent.example)").click()
     # A level is read from Graph while the person waits (a token, the drive, its folders).
     expect(page.get_by_test_id("picker-here")).to_have_text("Your OneDrive", timeout=20_000)

@@ -228,3 +228,29 @@ def test_a_throttled_graph_is_a_sentence_in_the_opened_folder(
     )
     assert 'data-testid="browse-retry"' in busy.content.decode()
     assert "Policies" in _choices(again.content.decode())
+
+
+def test_a_site_not_followed_is_found_by_searching_and_picked(
+    org_a: Organization, owner_a: User, workspace: Workspace, graph: GraphLocal,
+    onedrive: GraphDrive,
+):  # fmt: skip
+    graph.page_size = 1
+    finance = graph.site("alpha.sharepoint.com", "/sites/finance", "Finance")
+    graph.add(finance, "budget.txt", b"The travel budget is 40,000 euros this year.")
+    graph.site("alpha.sharepoint.com", "/sites/finance-archive", "Finance archive")
+    graph.site("alpha.sharepoint.com", "/sites/hr", "HR")
+    client = signed_in(org_a, owner_a)
+    choose = _connect(client, workspace, "microsoft", Browser(verify=graph.ca_file))
+
+    top = client.get(choose).content.decode()
+    found = client.get(choose + "folders/?search=finance", HTTP_HX_REQUEST="true")
+    sites = _choices(found.content.decode())
+    added = client.post(choose, {"picked": json.dumps(sites["Finance (SharePoint)"])})
+
+    assert 'form="site-search"' in top and 'id="site-search"' in top
+    assert set(sites) == {"Finance (SharePoint)", "Finance archive (SharePoint)"}
+    assert added.status_code == 302
+    connector = Connector.objects.get()
+    assert connector.selection["site_url"] == "https://alpha.sharepoint.com/sites/finance"
+    connector_sync_run(connector_id=connector.pk)
+    assert _titles(workspace) == {"budget"}
