@@ -7,6 +7,20 @@ from connectors.models import Schedule
 SCHEDULE_REFUSAL = {"invalid_choice": "Choose how often to sync from the list."}
 
 
+def mirroring_field(*, noun: str, mirrored: str) -> forms.TypedChoiceField:
+    """Whether a new source's documents carry the source's permissions. A choice rather than
+    a checkbox: a form posted without it keeps the safe default (mirroring)."""
+    return forms.TypedChoiceField(
+        label=f"Who reads its {noun} here",
+        choices=[("1", mirrored), ("0", "Everyone who may read this workspace")],
+        coerce=lambda value: value == "1",
+        initial="1",
+        required=False,
+        empty_value=True,  # type: ignore[arg-type]  # the stubs say str
+        error_messages={"invalid_choice": f"Choose who reads the {noun} from the list."},
+    )
+
+
 def schedule_field() -> forms.TypedChoiceField:
     """How often a new source syncs; daily unless chosen."""
     return forms.TypedChoiceField(
@@ -94,18 +108,8 @@ class DriveSourceForm(forms.Form):
         error_messages={"invalid": "Give the address of the Google Workspace user to act as."},
     )
     schedule = schedule_field()
-    # A choice rather than a checkbox: a form posted without it keeps the safe default.
-    mirror_permissions = forms.TypedChoiceField(
-        label="Who reads its files here",
-        choices=[
-            ("1", "Only those each file is shared with in Drive"),
-            ("0", "Everyone who may read this workspace"),
-        ],
-        coerce=lambda value: value == "1",
-        initial="1",
-        required=False,
-        empty_value=True,  # type: ignore[arg-type]  # the stubs say str
-        error_messages={"invalid_choice": "Choose who reads the files from the list."},
+    mirror_permissions = mirroring_field(
+        noun="files", mirrored="Only those each file is shared with in Drive"
     )
 
 
@@ -139,18 +143,8 @@ class ConfluenceSourceForm(forms.Form):
         error_messages={"required": "Name at least one space by its key, such as HR."},
     )
     schedule = schedule_field()
-    # A choice rather than a checkbox: a form posted without it keeps the safe default.
-    mirror_permissions = forms.TypedChoiceField(
-        label="Who reads its pages here",
-        choices=[
-            ("1", "Only those who may view each page in Confluence"),
-            ("0", "Everyone who may read this workspace"),
-        ],
-        coerce=lambda value: value == "1",
-        initial="1",
-        required=False,
-        empty_value=True,  # type: ignore[arg-type]  # the stubs say str
-        error_messages={"invalid_choice": "Choose who reads the pages from the list."},
+    mirror_permissions = mirroring_field(
+        noun="pages", mirrored="Only those who may view each page in Confluence"
     )
 
     def clean_spaces(self) -> list[str]:
@@ -206,18 +200,8 @@ class MicrosoftSourceForm(forms.Form):
         help_text="A path in the library or OneDrive, e.g. Policies/HR; empty: all of it.",
     )
     schedule = schedule_field()
-    # A choice rather than a checkbox: a form posted without it keeps the safe default.
-    mirror_permissions = forms.TypedChoiceField(
-        label="Who reads its files here",
-        choices=[
-            ("1", "Only those each file is shared with in SharePoint or OneDrive"),
-            ("0", "Everyone who may read this workspace"),
-        ],
-        coerce=lambda value: value == "1",
-        initial="1",
-        required=False,
-        empty_value=True,  # type: ignore[arg-type]  # the stubs say str
-        error_messages={"invalid_choice": "Choose who reads the files from the list."},
+    mirror_permissions = mirroring_field(
+        noun="files", mirrored="Only those each file is shared with in SharePoint or OneDrive"
     )
 
 

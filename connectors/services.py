@@ -149,16 +149,10 @@ def microsoft_consented_connector_add(
     _ensure_manager(actor, workspace)
     if not credentials.get("refresh_token"):
         raise ConnectorError("Connect SharePoint / OneDrive again: its access was not kept.")
-    site_url, user, folder = site_url.strip(), user.strip().lower(), folder.strip().strip("/")
-    refusal = selection_refusal(site_url=site_url, user=user)
-    if refusal:
-        raise ConnectorError(refusal)
-    where = urlsplit(site_url).path.rstrip("/").rsplit("/", 1)[-1] if site_url else user
-    name = f"{'SharePoint' if site_url else 'OneDrive'} {where or urlsplit(site_url).netloc}"
+    name, selection = _microsoft_selection(site_url=site_url, user=user, folder=folder)
     return connector_create(
-        actor=actor, workspace=workspace, kind=SourceKind.MICROSOFT,
-        name=f"{name} · {folder}" if folder else name,
-        selection={"site_url": site_url, "user": user, "folder": folder, "consent": True,
+        actor=actor, workspace=workspace, kind=SourceKind.MICROSOFT, name=name,
+        selection={**selection, "consent": True,
                    "connected_as": account},
         credentials=credentials, schedule=schedule, mirror_permissions=mirror_permissions,
     )  # fmt: skip
@@ -323,20 +317,29 @@ def microsoft_connector_add(
     credentials; an admin granted it Files.Read.All or Sites.Read.All). With
     `mirror_permissions`, each file is read here only by those it is shared with there."""
     _ensure_manager(actor, workspace)
+    name, selection = _microsoft_selection(site_url=site_url, user=user, folder=folder)
+    return connector_create(
+        actor=actor, workspace=workspace, kind=SourceKind.MICROSOFT, name=name,
+        selection=selection,
+        credentials={"tenant_id": tenant_id.strip(), "client_id": client_id.strip(),
+                     "client_secret": client_secret},
+        schedule=schedule, mirror_permissions=mirror_permissions,
+    )  # fmt: skip
+
+
+def _microsoft_selection(*, site_url: str, user: str, folder: str) -> tuple[str, dict[str, str]]:
+    """A SharePoint library or OneDrive source's name and selection (refused with a sentence
+    when neither or both of a site and a user are given)."""
     site_url, user, folder = site_url.strip(), user.strip().lower(), folder.strip().strip("/")
     refusal = selection_refusal(site_url=site_url, user=user)
     if refusal:
         raise ConnectorError(refusal)
     where = urlsplit(site_url).path.rstrip("/").rsplit("/", 1)[-1] if site_url else user
     name = f"{'SharePoint' if site_url else 'OneDrive'} {where or urlsplit(site_url).netloc}"
-    return connector_create(
-        actor=actor, workspace=workspace, kind=SourceKind.MICROSOFT,
-        name=f"{name} · {folder}" if folder else name,
-        selection={"site_url": site_url, "user": user, "folder": folder},
-        credentials={"tenant_id": tenant_id.strip(), "client_id": client_id.strip(),
-                     "client_secret": client_secret},
-        schedule=schedule, mirror_permissions=mirror_permissions,
-    )  # fmt: skip
+    return (
+        f"{name} · {folder}" if folder else name,
+        {"site_url": site_url, "user": user, "folder": folder},
+    )
 
 
 def _sync_queue(connector: Connector) -> None:
