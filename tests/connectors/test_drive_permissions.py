@@ -165,7 +165,10 @@ def test_a_reader_removed_at_the_source_loses_the_document_after_the_permission_
     leave = Document.objects.get(title="leave")
     page = f"/w/{open_workspace.slug}/documents/{leave.pk}/"
     client = signed_in(org_a, ann)
-    assert client.get(page).status_code == 200
+    opened = client.get(page)
+    # A synced document's page links to it at its source, as its row and citations do.
+    assert opened.status_code == 200 and leave.source_url
+    assert f'href="{leave.source_url}"' in opened.content.decode()
     assert client.get(f"/ask/sources/{citation.pk}/").status_code == 200
     downloads = drive.downloads()
 
