@@ -177,7 +177,7 @@ def _share(flags: Sequence[bool]) -> float | None:
     return round(sum(flags) / len(flags), 4) if flags else None
 
 
-def _auc(positives: Sequence[float], negatives: Sequence[float]) -> float | None:
+def auc(positives: Sequence[float], negatives: Sequence[float]) -> float | None:
     """The chance that an answerable question scores above an unanswerable one."""
     if not positives or not negatives:
         return None
@@ -200,10 +200,10 @@ def step_metrics(steps: Sequence[Step]) -> dict[str, object]:
         # Of the unanswerable ones:
         "unanswerable_refused_by_relevance": _share([s.below_relevance for s in unanswerable]),
         # How well each signal tells the two apart (0.5: not at all).
-        "relevance_auc": _auc(
+        "relevance_auc": auc(
             [s.relevance for s in answerable], [s.relevance for s in unanswerable]
         ),
-        "similarity_auc": _auc(
+        "similarity_auc": auc(
             [s.similarity for s in answerable], [s.similarity for s in unanswerable]
         ),
     }

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.evaluation.answer_step import Step
+from assistant.evaluation.answer_step import Step, auc
 from assistant.llm.rules_plan import PASSAGE_FEATURES, UNIT_FEATURES
 
 # The most answerable questions a chosen threshold may refuse, per set: the goal's
@@ -85,7 +85,9 @@ def threshold_choose(relevances: dict[str, list[tuple[float, bool]]]) -> float:
     return float(max(allowed))
 
 
-def weights_fit(steps_by_set: dict[str, list[Step]]) -> tuple[Fitted, dict[str, dict[str, float]]]:
+def weights_fit(
+    steps_by_set: dict[str, list[Step]],
+) -> tuple[Fitted, dict[str, dict[str, float | None]]]:
     """The fitted weights and, per set, what they do on it."""
     unit_parts = {
         name: [(s.unit_x, s.unit_y) for s in steps if s.answerable and s.unit_y.any()]
@@ -105,14 +107,7 @@ def weights_fit(steps_by_set: dict[str, list[Step]]) -> tuple[Fitted, dict[str, 
     return fitted, {name: fit_metrics(steps, fitted) for name, steps in steps_by_set.items()}
 
 
-def _auc(positives: Sequence[float], negatives: Sequence[float]) -> float:
-    if not positives or not negatives:
-        return float("nan")
-    wins = sum((p > n) + 0.5 * (p == n) for p in positives for n in negatives)
-    return wins / (len(positives) * len(negatives))
-
-
-def fit_metrics(steps: Sequence[Step], fitted: Fitted) -> dict[str, float]:
+def fit_metrics(steps: Sequence[Step], fitted: Fitted) -> dict[str, float | None]:
     """Of a set's questions under the fitted weights: the gold unit ranked first (of those
     where it is weighed), answerable ones refused, unanswerable ones refused, and how well
     the best relevance tells them apart."""
@@ -133,11 +128,11 @@ def fit_metrics(steps: Sequence[Step], fitted: Fitted) -> dict[str, float]:
         "refusal_recall": round(float(np.mean([r < fitted.min_relevance for r in unanswerable])), 4)
         if unanswerable
         else float("nan"),
-        "relevance_auc": round(_auc(answerable, unanswerable), 4),
+        "relevance_auc": auc(answerable, unanswerable),
     }
 
 
-def hand_metrics(steps: Sequence[Step]) -> dict[str, float]:
+def hand_metrics(steps: Sequence[Step]) -> dict[str, float | None]:
     """The same figures for the hand-set weights the steps were read with."""
     answerable = [s for s in steps if s.answerable]
     unanswerable = [s for s in steps if not s.answerable]
@@ -148,8 +143,8 @@ def hand_metrics(steps: Sequence[Step]) -> dict[str, float]:
         "refusal_recall": round(float(np.mean([s.below_relevance for s in unanswerable])), 4)
         if unanswerable
         else float("nan"),
-        "relevance_auc": round(
-            _auc([s.relevance for s in answerable], [s.relevance for s in unanswerable]), 4
+        "relevance_auc": auc(
+            [s.relevance for s in answerable], [s.relevance for s in unanswerable]
         ),
     }
 
