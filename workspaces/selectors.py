@@ -198,6 +198,24 @@ def chunk_total() -> int:
     return Chunk.objects.count()
 
 
+def chunk_texts_naming(
+    *, word: str, language: str, workspace_ids: Sequence[int], limit: int
+) -> list[str]:
+    """Up to `limit` chunk texts holding `word`, of the workspaces `workspace_ids` (the
+    reader's searched ones): what the answer step reads to tell what kind of thing a name is.
+    Only documents every reader of those workspaces may read: none whose source's readers
+    are mirrored, so that nothing one person may not read shapes what they are told."""
+    from django.contrib.postgres.search import SearchQuery
+
+    return list(
+        Chunk.objects.filter(
+            workspace_id__in=list(workspace_ids),
+            document__readers_restricted=False,
+            search=SearchQuery(word, config=language),
+        ).values_list("text", flat=True)[:limit]
+    )
+
+
 def document_section_openings(
     *, document_id: int, workspace_id: int, limit: int
 ) -> list["RetrievedChunk"]:

@@ -42,11 +42,12 @@ from assistant.llm.followups import is_elliptical, question_focus, standalone_qu
 from assistant.llm.passage_units import Unit, passage_units
 from assistant.llm.provider import NOT_FOUND, Passage, Prepared, Turn, Usage, version_of
 from assistant.llm.rules_plan import rules_plan
+from assistant.llm.scope import answered_elsewhere
 from assistant.models import RefusalReason
 from workspaces.selectors import document_section_openings
 
 # Raise when the way units are picked changes: answers cached before are not reused.
-EXTRACTIVE_VERSION = 2
+EXTRACTIVE_VERSION = 3
 
 FIGURE = re.compile(r"[£€$]?\d+(?:[.,:]\d+)*%?")
 WORD = re.compile(r"[^\W\d_][\w'’-]*")
@@ -315,6 +316,16 @@ def answer_plan(
             return plan
     if not parts:
         return _refused(question, language)
+    if settings.ASSISTANT_EXTRACTIVE_SCOPE_CHECK:
+        elsewhere = answered_elsewhere(
+            question=question,
+            parts=parts,
+            passages=passages_of,
+            language=language,
+            workspace_ids=workspace_ids,
+        )
+        if elsewhere is not None:
+            return Plan(False, (), refusal=elsewhere)
     counterpart = _counterpart(parts[0], passages, passages_of, language)
     if counterpart is not None:
         return Plan(True, (parts[0], counterpart), preface=DIFFER)

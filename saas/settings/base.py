@@ -353,6 +353,9 @@ ASSISTANT_EXTRACTIVE_MIN_GAIN = env.float("ASSISTANT_EXTRACTIVE_MIN_GAIN", defau
 ASSISTANT_EXTRACTIVE_PARALLEL_WEIGHT = env.float(
     "ASSISTANT_EXTRACTIVE_PARALLEL_WEIGHT", default=0.3
 )
+# Not answering a question about one office from another office's pages, and saying so
+# (assistant/llm/scope.py); off only to measure what it does.
+ASSISTANT_EXTRACTIVE_SCOPE_CHECK = env.bool("ASSISTANT_EXTRACTIVE_SCOPE_CHECK", default=True)
 # At most this many parts (a sentence, a table's rows, a list) in an answer.
 ASSISTANT_EXTRACTIVE_MAX_SENTENCES = env.int("ASSISTANT_EXTRACTIVE_MAX_SENTENCES", default=3)
 # "Summarise X": the opening sentences of at most this many of X's sections.

@@ -1,0 +1,145 @@
+"""Whether an answer is about what the question names: "How many parking spaces does the
+Dublin office have?" answered from the Bristol office's guide is an answer about Bristol.
+
+A name here is a capitalised word inside a sentence of the question (not its first word, not
+"I"), in a language that capitalises only names. The answer is not given, and the reader is
+told what the passages are about instead, when
+- a name of the question is used by the searched documents (some chunk holds it) but by
+  none of the answer's passages (their text, heading and document title), and
+- a part of the answer is read under a title, heading or caption holding another name that
+  the documents set beside the asked one as the same kind of thing: both lead values of one
+  table column ("Office": Bristol, Dublin) or items of one list.
+A name no document uses is left to the relevance gate (it may be a word the documents spell
+otherwise), and so is one the answer's passages stand in no such relation to: a weekday the
+question mentions in passing, an office asked about where the answer holds for everyone.
+Nothing here is fitted: handbook set A chose the rule (its two questions about the Dublin
+office answered from Bristol's pages), and set C and SQuAD's validation articles checked it
+(docs/evaluation.md).
+"""
+
+import re
+from collections.abc import Sequence
+
+from assistant.llm.answer_parts import Part, text_lexemes
+from assistant.llm.passage_units import passage_units
+from assistant.llm.provider import Passage
+from workspaces.ingestion.chunking import HEADING_SEPARATOR
+from workspaces.search.term_stats import term_chunk_counts
+from workspaces.selectors import chunk_texts_naming
+
+# Capitalised inside a sentence: after a letter, digit, comma or closing mark and a space,
+# not after the question's start or a sentence's end.
+NAME = re.compile(r"(?:(?<=[\w,;)'’\"] )|(?<=\())[A-Z][\w'’-]*")
+WORD = re.compile(r"[^\W\d_][\w'’-]*")
+# The pronoun and its contractions are capitalised without being names.
+PRONOUN = re.compile(r"^I(?:['’]\w+)?$")
+# Languages that capitalise every noun, where a capital tells nothing.
+NOUNS_CAPITALISED = frozenset({"german"})
+
+# The chunks holding a name that are read for its siblings (a bound on the work, not a
+# tuned figure: a name set beside its siblings once is enough).
+SIBLING_CHUNKS = 50
+
+ELSEWHERE = (
+    "I could not find anything about this for {asked}. The closest passages are about "
+    "{about}, so I will not guess."
+)
+
+
+def question_names(question: str, language: str) -> list[str]:
+    if language in NOUNS_CAPITALISED:
+        return []
+    names = [n for n in NAME.findall(question) if not PRONOUN.match(n)]
+    return list(dict.fromkeys(names))
+
+
+def answered_elsewhere(
+    *,
+    question: str,
+    parts: Sequence[Part],
+    passages: dict[int, Passage],
+    language: str,
+    workspace_ids: Sequence[int],
+) -> str | None:
+    """What to say instead of the answer when the question names something the documents
+    use but the answer's passages do not, and a part of the answer is read under a title,
+    heading or caption naming what the documents set beside it as the same kind of thing
+    (another office); None when the answer is about what the question asks."""
+    names = question_names(question, language)
+    if not names:
+        return None
+    cited = list(dict.fromkeys(passages[part.passage] for part in parts))
+    evidence = " ".join(
+        f"{p.chunk.document_title} {p.chunk.heading_path} {p.chunk.text}" for p in cited
+    )
+    *name_lexemes, said = text_lexemes([*names, evidence], language)
+    _, counts = term_chunk_counts(
+        lexemes={x for lexemes in name_lexemes for x in lexemes}, workspace_ids=workspace_ids
+    )
+    missing = [
+        name
+        for name, lexemes in zip(names, name_lexemes, strict=True)
+        if lexemes and all(counts.get(x, 0) for x in lexemes) and not lexemes & said
+    ]
+    if not missing:
+        return None
+    others = _scope_names(question, parts, passages, language)
+    if not others:
+        return None
+    elsewhere = [
+        (name, _siblings(name, others, language=language, workspace_ids=workspace_ids))
+        for name in missing
+    ]
+    asked = [name for name, siblings in elsewhere if siblings]
+    if not asked:
+        return None
+    about = sorted({sibling for _, siblings in elsewhere for sibling in siblings})
+    return ELSEWHERE.format(asked=" and ".join(asked), about=" and ".join(about))
+
+
+def _scope_names(
+    question: str, parts: Sequence[Part], passages: dict[int, Passage], language: str
+) -> set[str]:
+    """The capitalised words of the titles, heading paths or captions the parts are read
+    under that the question does not have: what the answer may be about instead."""
+    asked = {w.lower() for w in WORD.findall(question)}
+    found: set[str] = set()
+    for part in parts:
+        chunk = passages[part.passage].chunk
+        units = passage_units(chunk.text, passage=part.passage, language=language)
+        contexts = [u.context for u in units if u.position == part.position]
+        scope = [chunk.document_title, *chunk.heading_path.split(HEADING_SEPARATOR), *contexts]
+        found |= {
+            word
+            for line in scope
+            for word in WORD.findall(line)
+            if word[0].isupper() and word.lower() not in asked and not PRONOUN.match(word)
+        }
+    return found
+
+
+def _siblings(
+    name: str, others: set[str], *, language: str, workspace_ids: Sequence[int]
+) -> set[str]:
+    """Those of `others` the documents set beside `name` as the same kind of thing:
+    each the first name of a value in one column of a table, or of an item of one list
+    ("Bristol" and "Dublin" in a table's Office column)."""
+    texts = chunk_texts_naming(
+        word=name, language=language, workspace_ids=workspace_ids, limit=SIBLING_CHUNKS
+    )
+    for text in texts:
+        groups: dict[tuple[int, str], set[str]] = {}
+        for unit in passage_units(text, passage=0, language=language):
+            if unit.kind == "row":
+                for header, value in unit.cells:
+                    groups.setdefault((unit.block, header), set()).add(_first_name(value))
+            elif unit.kind == "item":
+                groups.setdefault((unit.block, ""), set()).add(_first_name(unit.text))
+        found = {n for leading in groups.values() if name in leading for n in leading & others}
+        if found:
+            return found
+    return set()
+
+
+def _first_name(text: str) -> str:
+    return next((w for w in WORD.findall(text) if w[0].isupper()), "")

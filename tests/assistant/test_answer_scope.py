@@ -1,0 +1,114 @@
+"""An answer about something else is not given as the answer: asked about the Dublin
+office, the offline provider does not answer from the Bristol office's guide, and says why;
+a name the answer's passage has no sibling of (a weekday the documents use elsewhere) is
+answered as before."""
+
+from accounts.models import User
+from assistant.llm import Passage
+from assistant.llm.extractive import ExtractiveProvider, Plan
+from tests.assistant.conftest import documents_ingested
+from workspaces.embedding.model import embeddings_default
+from workspaces.models import Workspace
+from workspaces.search.retrieval import chunks_retrieve
+
+PENSIONS = b"""# Pensions
+
+| Site | Employer contribution |
+|---|---|
+| Bristol | 5% |
+| Dublin | 6% |
+"""
+
+BRISTOL_GUIDE = b"""# Bristol office guide
+
+## Parking
+
+The building has 12 car parking spaces, given to Blue Badge holders first.
+
+## Post
+
+Parcels for staff are delivered to reception on Monday mornings.
+"""
+
+FIRST_DAY = b"""# Your first day
+
+Bring photo ID and your bank details on your first day, so that we can pay you.
+"""
+
+
+def plan(owner: User, workspace: Workspace, question: str) -> Plan:
+    vector = embeddings_default().embed_query(question)
+    chunks = chunks_retrieve(
+        user=owner, query=question, within=[workspace.pk], k=6, query_vector=vector
+    )
+    prepared = ExtractiveProvider().prepare(
+        question=question,
+        passages=[Passage(number, chunk) for number, chunk in enumerate(chunks, start=1)],
+        history=(),
+        language="english",
+        workspace_ids=[workspace.pk],
+    )
+    assert isinstance(prepared.plan, Plan)
+    return prepared.plan
+
+
+def ingested(owner: User, workspace: Workspace) -> None:
+    documents_ingested(
+        owner,
+        workspace,
+        {"pensions.md": PENSIONS, "bristol.md": BRISTOL_GUIDE, "first-day.md": FIRST_DAY},
+    )
+
+
+def test_asked_about_one_office_the_guide_of_another_is_not_the_answer(
+    owner_a: User, workspace: Workspace
+):
+    ingested(owner_a, workspace)
+
+    dublin = plan(owner_a, workspace, "How many parking spaces does the Dublin office have?")
+
+    assert not dublin.answered
+    assert dublin.refusal == (
+        "I could not find anything about this for Dublin. The closest passages are about "
+        "Bristol, so I will not guess."
+    )
+
+
+def test_asked_about_the_office_the_guide_is_about_it_answers(owner_a: User, workspace: Workspace):
+    ingested(owner_a, workspace)
+
+    bristol = plan(owner_a, workspace, "How many parking spaces does the Bristol office have?")
+
+    assert bristol.answered
+    assert "12 car parking spaces" in " ".join(part.text for part in bristol.parts)
+
+
+def test_a_name_the_answer_has_no_sibling_of_does_not_stop_it(owner_a: User, workspace: Workspace):
+    ingested(owner_a, workspace)
+
+    # The documents use "Monday" and the first-day page does not, but nothing that page is
+    # about is set beside Monday as the same kind of thing.
+    first_day = plan(owner_a, workspace, "I start on Monday, what should I bring on my first day?")
+
+    assert first_day.answered
+    assert "photo ID" in " ".join(part.text for part in first_day.parts)
+
+
+def test_a_document_the_reader_may_not_read_does_not_shape_the_answer(
+    owner_a: User, workspace: Workspace
+):
+    from workspaces.models import Document
+    from workspaces.readers import DocumentReaders, document_readers_set
+
+    ingested(owner_a, workspace)
+    # The pensions table is the only place Dublin stands beside Bristol; its source lets
+    # only someone else read it, so what it says cannot decide this reader's answer.
+    pensions = Document.objects.get(workspace=workspace, original_name="pensions.md")
+    document_readers_set(
+        document=pensions,
+        readers=DocumentReaders(restricted=True, emails=frozenset({"someone@else.example"})),
+    )
+
+    dublin = plan(owner_a, workspace, "How many parking spaces does the Dublin office have?")
+
+    assert dublin.answered
