@@ -43,6 +43,8 @@ FRAME_LEXEMES = {
 # The constants below were set by hand on handbook set A's questions (the tuning set), not
 # drawn from data by a command; they are what the answer model (assistant/answer_model/)
 # is meant to replace once it answers as well.
+# Where one sentence of a question ends and the next begins.
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 # How much a unit gains when the question names its section.
 SECTION_NAMED_WEIGHT = 0.25
 # A unit scoring this close to the best is said too, whatever it adds.
@@ -159,9 +161,15 @@ def unit_features(
         typical = sum(idf[x] for x in known) / len(known)
         idf = {x: weight if x in known else typical for x, weight in idf.items()}
 
+    # What the asker tells beside what they ask ("I've been given an exception. How long is
+    # it valid?") may or may not be in the documents: its words count where a unit has
+    # them, and weigh nothing where it does not.
+    told = question_lexemes - _asked_lexemes(question, language, question_lexemes)
+
     def coverage(found: set[str]) -> float:
-        total = sum(idf[x] for x in question_lexemes) or 1.0
-        return sum(idf[x] for x in question_lexemes & found) / total
+        weighed = (question_lexemes - told) | (told & found)
+        total = sum(idf[x] for x in weighed) or 1.0
+        return sum(idf[x] for x in weighed & found) / total
 
     overlap = np.array([coverage(all_lexemes[index]) for index in keep])
     context_overlap = np.array([coverage(context_lexemes[index]) for index in keep])
@@ -198,6 +206,19 @@ def unit_features(
         question=question,
         embeddings=embeddings,
     )
+
+
+def _asked_lexemes(question: str, language: str, every: set[str]) -> set[str]:
+    """The lexemes of the question's sentences that ask (end with a question mark), with
+    their other forms as `every` holds them; all of `every` when no sentence or every
+    sentence asks."""
+    sentences = [s for s in SENTENCE_END.split(question.strip()) if s.strip()]
+    asked = [s for s in sentences if s.rstrip().endswith("?")]
+    if not asked or len(asked) == len(sentences):
+        return every
+    (found,) = text_lexemes([" ".join(asked)], language)
+    (told,) = text_lexemes([" ".join(s for s in sentences if s not in asked)], language)
+    return every - (told - found)
 
 
 def _names_section(question: str, heading_path: str) -> bool:

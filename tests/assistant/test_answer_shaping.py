@@ -144,3 +144,22 @@ def test_a_word_is_found_through_another_form_of_it(owner_a: User, workspace: Wo
 
     assert found
     assert "Classifying data" in found[0].heading_path
+
+
+def test_what_the_asker_tells_before_asking_does_not_stand_in_the_way(
+    owner_a: User, workspace: Workspace
+):
+    ingested(owner_a, workspace)
+
+    # The first two sentences are the asker's story: the handbook has almost none of their
+    # words, and they are not what is asked. Counted against the passages, they made the
+    # handbook's sick-leave passage look unrelated to the question.
+    said = answer(
+        owner_a,
+        workspace,
+        "My grandmother broke her hip skiing in Norway last winter, and my brother is stuck "
+        "abroad with the car. Our landlord wants the rent early and I've been feeling "
+        "exhausted. Is sick leave paid?",
+    )
+
+    assert "Sick leave is paid for up to 20 days a year." in said
