@@ -28,6 +28,21 @@ class Part:
     quotes: tuple[str, ...]
 
 
+def parts_unrepeated(parts: list[Part]) -> list[Part]:
+    """The parts without any whose words another part says in full (a list's first items
+    from one chunk beside the whole list from the chunk that overlaps it), in their order."""
+    plain = [" ".join(part.text.split()) for part in parts]
+    return [
+        part
+        for index, part in enumerate(parts)
+        if not any(
+            other != index and plain[index] in plain[other]
+            and (plain[index] != plain[other] or other < index)
+            for other in range(len(parts))
+        )
+    ]  # fmt: skip
+
+
 def key_of(unit: Unit) -> tuple[int, int]:
     return (unit.passage, unit.position)
 

@@ -35,6 +35,7 @@ from assistant.llm.answer_parts import (
     antecedent,
     caption_of,
     key_of,
+    parts_unrepeated,
     sentence_completed,
     text_lexemes,
 )
@@ -200,7 +201,7 @@ def _parts(scored: Scored, chosen: list[int], language: str) -> list[Part]:
             continue
         used.update(key_of(u) for u in said)
         parts.append(Part(anchor.passage, said[0].position, text, tuple(u.text for u in said)))
-    return parts
+    return parts_unrepeated(parts)
 
 
 def _differ(first: Part, second: Part, passages: dict[int, Passage]) -> bool:

@@ -24,6 +24,7 @@ from assistant.llm.answer_parts import (
     antecedent,
     caption_of,
     key_of,
+    parts_unrepeated,
     sentence_completed,
     text_lexemes,
 )
@@ -503,7 +504,7 @@ def rules_plan(
     rank_of = {passage.number: rank for rank, passage in enumerate(passages)}
     # Read in passage order, then in the passage's own order, like a short paragraph.
     parts.sort(key=lambda part: (rank_of[part.passage], part.position))
-    return tuple(parts)
+    return tuple(parts_unrepeated(parts))
 
 
 def _said_by(unit: Unit, features: Features) -> set[str]:
