@@ -30,6 +30,7 @@ from assistant.llm.answer_parts import (
 )
 from assistant.llm.passage_units import Unit, passage_units, unit_text
 from assistant.llm.provider import Passage
+from assistant.llm.ranges import rows_in_range
 from workspaces.embedding.model import embeddings_in_force
 from workspaces.search.term_stats import term_chunk_counts, term_variants
 from workspaces.selectors import chunk_similarities
@@ -241,6 +242,13 @@ def _rows(anchor: Unit, features: Features) -> list[Unit]:
     ]
     lexemes = [features.lexemes[(u.passage, u.position)] for u in rows]
     shared = set.intersection(*lexemes) if len(rows) > 1 else set()
+    # Rows keyed by ranges ("2 to 5 years"): the question's quantity ("three years") picks
+    # those that hold it, whatever their words.
+    holding = rows_in_range(
+        [[value for _, value in u.cells] for u in rows], features.question, features.language
+    )
+    if holding is not None:
+        rows, lexemes = [rows[i] for i in holding], [lexemes[i] for i in holding]
 
     def key(found: set[str]) -> float:
         return sum(features.idf.get(x, 0.0) for x in (found - shared) & features.question_lexemes)
@@ -248,7 +256,7 @@ def _rows(anchor: Unit, features: Features) -> list[Unit]:
     keys = [key(found) for found in lexemes]
     top = max(keys)
     if top <= 0:
-        return [anchor]
+        return rows if holding is not None else [anchor]
     # The row the question names (an office) may not be the one most like it in meaning.
     return [u for u, k in zip(rows, keys, strict=True) if k >= top]
 

@@ -163,3 +163,26 @@ def test_what_the_asker_tells_before_asking_does_not_stand_in_the_way(
     )
 
     assert "Sick leave is paid for up to 20 days a year." in said
+
+
+LEAVE_BANDS = b"""# Annual leave
+
+Your annual leave depends on your length of service.
+
+| Length of service | Days of annual leave |
+|---|---|
+| Less than 2 years | 25 days |
+| 2 to 5 years | 27 days |
+| More than 5 years | 30 days |
+"""
+
+
+def test_a_quantity_in_the_question_picks_the_row_whose_range_holds_it(
+    owner_a: User, workspace: Workspace
+):
+    documents_ingested(owner_a, workspace, {"leave.md": LEAVE_BANDS})
+
+    said = answer(owner_a, workspace, "How much annual leave do I get? I've been here three years.")
+
+    assert "2 to 5 years" in said and "27 days" in said
+    assert "25 days" not in said and "30 days" not in said

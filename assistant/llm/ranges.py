@@ -1,0 +1,121 @@
+"""Quantities in a question and the ranges a table's cells give, so that "I've been here
+three years" finds the row "2 to 5 years" (or the cell under "3-5 years").
+
+Numbers written as words become digits first (text2num, in the workspace languages). A cell
+gives a range when it reads "A-B unit", "A+ unit" or, in English, "A to B", "between A and
+B", "less than / under / up to A", "more than / over / at least A", "A or more"; the unit is
+the word after the number, compared without its plural "s" ("3 years'" and "5 years").
+"""
+
+import math
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from text_to_num import alpha2digit  # type: ignore[import-untyped]
+
+# The workspace languages (workspaces.models.Language) as text2num names them.
+TEXT2NUM_CODES = {
+    "english": "en", "french": "fr", "german": "de", "spanish": "es", "portuguese": "pt",
+    "italian": "it", "dutch": "nl",
+}  # fmt: skip
+NUMBER = r"(\d+(?:[.,]\d+)?)"
+UNIT = r"\s*([^\W\d_][\w'’]*)"
+QUANTITY = re.compile(NUMBER + UNIT)
+# Ranges written with symbols, read in every language.
+BETWEEN = re.compile(NUMBER + r"\s*(?:-|–|—)\s*" + NUMBER + UNIT)
+AND_UP = re.compile(NUMBER + r"\s*\+" + UNIT)
+# Ranges written in English words.
+ENGLISH_BETWEEN = re.compile(
+    r"(?:between\s+)?" + NUMBER + r"\s+(?:to|and)\s+" + NUMBER + UNIT, re.I
+)
+ENGLISH_BELOW = re.compile(r"\b(less than|fewer than|under|below|up to)\s+" + NUMBER + UNIT, re.I)
+ENGLISH_ABOVE = re.compile(r"\b(more than|over|above|at least)\s+" + NUMBER + UNIT, re.I)
+ENGLISH_OR_MORE = re.compile(NUMBER + UNIT + r"\s+or\s+more\b", re.I)
+
+
+@dataclass(frozen=True)
+class Range:
+    low: float
+    high: float
+    unit: str
+    low_open: bool = False
+    high_open: bool = False
+
+    def holds(self, value: float, unit: str) -> bool:
+        if unit != self.unit:
+            return False
+        above = value > self.low if self.low_open else value >= self.low
+        below = value < self.high if self.high_open else value <= self.high
+        return above and below
+
+
+def _unit(word: str) -> str:
+    word = word.lower().rstrip("'’")
+    return word[:-1] if word.endswith("s") and len(word) > 3 else word
+
+
+def _number(text: str) -> float:
+    return float(text.replace(",", "."))
+
+
+@lru_cache(maxsize=4096)
+def _digits(text: str, language: str) -> str:
+    code = TEXT2NUM_CODES.get(language)
+    if code is None:
+        return text
+    try:
+        return str(alpha2digit(text, code))
+    except ValueError:  # a text text2num cannot read keeps its words
+        return text
+
+
+def quantities(text: str, language: str) -> list[tuple[float, str]]:
+    """Each number of the text with the word after it: "three years" -> (3.0, "year")."""
+    return [(_number(n), _unit(u)) for n, u in QUANTITY.findall(_digits(text, language))]
+
+
+def cell_range(text: str, language: str) -> Range | None:
+    """The range a table cell (or a row's key) gives, if it gives one."""
+    text = _digits(text, language)
+    if match := BETWEEN.search(text):
+        low, high, unit = match.groups()
+        return Range(_number(low), _number(high), _unit(unit))
+    if match := AND_UP.search(text):
+        low, unit = match.groups()
+        return Range(_number(low), math.inf, _unit(unit))
+    if language != "english":
+        return None
+    if match := ENGLISH_BETWEEN.search(text):
+        low, high, unit = match.groups()
+        return Range(_number(low), _number(high), _unit(unit))
+    if match := ENGLISH_BELOW.search(text):
+        words, high, unit = match.groups()
+        inclusive = words.lower() == "up to"
+        return Range(-math.inf, _number(high), _unit(unit), high_open=not inclusive)
+    if match := ENGLISH_ABOVE.search(text):
+        words, low, unit = match.groups()
+        inclusive = words.lower() == "at least"
+        return Range(_number(low), math.inf, _unit(unit), low_open=not inclusive)
+    if match := ENGLISH_OR_MORE.search(text):
+        low, unit = match.groups()
+        return Range(_number(low), math.inf, _unit(unit))
+    return None
+
+
+def rows_in_range(rows_cells: list[list[str]], question: str, language: str) -> list[int] | None:
+    """Of a table's rows (each its cells' values), the indices of those whose range holds a
+    quantity of the question, when at least two rows give ranges in the question's unit and
+    not all of them hold it; None when the question's quantities do not choose among them."""
+    asked = quantities(question, language)
+    if not asked:
+        return None
+    ranges = [[r for value in cells if (r := cell_range(value, language))] for cells in rows_cells]
+    units = {unit for _, unit in asked}
+    ranged = [i for i, found in enumerate(ranges) if any(r.unit in units for r in found)]
+    holding = [
+        i for i in ranged if any(r.holds(value, unit) for r in ranges[i] for value, unit in asked)
+    ]
+    if len(ranged) < 2 or not holding or len(holding) == len(ranged):
+        return None
+    return holding

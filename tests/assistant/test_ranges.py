@@ -1,0 +1,38 @@
+"""Quantities and ranges as the answer step reads them: numbers in words become digits, and
+a table cell's range holds what a question's quantity names only in the same unit."""
+
+import pytest
+
+from assistant.llm.ranges import cell_range, quantities, rows_in_range
+
+BANDS = [["Less than 2 years", "25 days"], ["2 to 5 years", "27 days"], ["5+ years", "30 days"]]
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("I've been here three years.", [1]),
+        ("I joined 1 year ago.", [0]),
+        ("Seven years now.", [2]),
+        ("I have worked 2 days a week for ages.", None),  # days: not the rows' unit
+        ("How much leave do I get?", None),
+    ],
+)
+def test_the_question_quantity_picks_the_rows_that_hold_it(question, expected):
+    assert rows_in_range(BANDS, question, "english") == expected
+
+
+def test_cell_ranges_in_words_and_symbols():
+    assert cell_range("between 1 and 4 nights", "english").holds(4, "night")
+    assert not cell_range("more than 5 years", "english").holds(5, "year")
+    assert cell_range("at least 5 years", "english").holds(5, "year")
+    assert cell_range("3-5 years", "german").holds(4, "year")
+    assert cell_range("zwischen 3 und 5 Jahren", "german") is None  # only symbols there
+    assert cell_range("25 days", "english") is None
+
+
+def test_numbers_in_words_become_digits():
+    assert quantities("twenty-one days and three nights", "english") == [
+        (21.0, "day"),
+        (3.0, "night"),
+    ]
