@@ -6,6 +6,7 @@ answered as before."""
 from accounts.models import User
 from assistant.llm import Passage
 from assistant.llm.extractive import ExtractiveProvider, Plan
+from assistant.llm.scope import ELSEWHERE
 from tests.assistant.conftest import documents_ingested
 from workspaces.embedding.model import embeddings_default
 from workspaces.models import Workspace
@@ -112,3 +113,41 @@ def test_a_document_the_reader_may_not_read_does_not_shape_the_answer(
     dublin = plan(owner_a, workspace, "How many parking spaces does the Dublin office have?")
 
     assert dublin.answered
+
+
+HOTELS = b"""# Travel
+
+## Hotels
+
+| Location | Hotel per night |
+|---|---|
+| Dublin | 170 euros |
+| Limerick | 120 euros |
+"""
+
+
+LEARNING = b"""# Learning
+
+| Role | Course budget |
+|---|---|
+| Vet | 2000 euros |
+| Nurse | 800 euros |
+"""
+
+
+def test_a_place_no_document_names_is_not_answered_with_other_places_rows(
+    owner_a: User, workspace: Workspace
+):
+    documents_ingested(owner_a, workspace, {"travel.md": HOTELS, "learning.md": LEARNING})
+
+    cork = plan(owner_a, workspace, "What is the hotel limit per night in Cork?")
+    dublin = plan(owner_a, workspace, "What is the hotel limit per night in Dublin?")
+    # Limerick is a place the documents name, and nothing sets it beside the roles.
+    roles = plan(owner_a, workspace, "I work in Limerick. What is the course budget per role?")
+
+    assert not cork.answered
+    assert cork.refusal == ELSEWHERE.format(asked="Cork", about="Dublin and Limerick")
+    assert dublin.answered
+    assert "170 euros" in " ".join(part.text for part in dublin.parts)
+    assert roles.answered
+    assert "800 euros" in " ".join(part.text for part in roles.parts)
