@@ -3,7 +3,7 @@ a table cell's range holds what a question's quantity names only in the same uni
 
 import pytest
 
-from assistant.llm.ranges import cell_range, quantities, rows_in_range
+from assistant.llm.ranges import Range, cell_range, quantities, rows_in_range
 
 BANDS = [["Less than 2 years", "25 days"], ["2 to 5 years", "27 days"], ["5+ years", "30 days"]]
 
@@ -22,11 +22,17 @@ def test_the_question_quantity_picks_the_rows_that_hold_it(question, expected):
     assert rows_in_range(BANDS, question, "english") == expected
 
 
+def range_of(text: str, language: str = "english") -> Range:
+    found = cell_range(text, language)
+    assert found is not None, text
+    return found
+
+
 def test_cell_ranges_in_words_and_symbols():
-    assert cell_range("between 1 and 4 nights", "english").holds(4, "night")
-    assert not cell_range("more than 5 years", "english").holds(5, "year")
-    assert cell_range("at least 5 years", "english").holds(5, "year")
-    assert cell_range("3-5 years", "german").holds(4, "year")
+    assert range_of("between 1 and 4 nights").holds(4, "night")
+    assert not range_of("more than 5 years").holds(5, "year")
+    assert range_of("at least 5 years").holds(5, "year")
+    assert range_of("3-5 years", "german").holds(4, "year")
     assert cell_range("zwischen 3 und 5 Jahren", "german") is None  # only symbols there
     assert cell_range("25 days", "english") is None
 
