@@ -40,6 +40,7 @@ from assistant.llm.answer_parts import (
     text_lexemes,
 )
 from assistant.llm.followups import is_elliptical, question_focus, standalone_question
+from assistant.llm.languages import LANGUAGE_CODES
 from assistant.llm.passage_units import Unit, passage_units
 from assistant.llm.provider import NOT_FOUND, Passage, Prepared, Turn, Usage, version_of
 from assistant.llm.rules_plan import rules_plan
@@ -63,11 +64,6 @@ SUMMARY = re.compile(
 SAYS_ABOUT = re.compile(
     r"^\s*what does (?P<subject>.+?) say (?:about|on) (?P<topic>.+?)\s*[?.!]*\s*$", re.IGNORECASE
 )
-# The workspace languages (workspaces.models.Language) as the language identifier names them.
-LANGUAGE_CODES = {
-    "english": "en", "french": "fr", "german": "de", "spanish": "es", "portuguese": "pt",
-    "italian": "it", "dutch": "nl",
-}  # fmt: skip
 OTHER_LANGUAGE = (
     "Offline answers need the question in the workspace's language ({language}), and this "
     "one seems to be in {asked}. Ask it in {language}, or ask your admin about answers by "

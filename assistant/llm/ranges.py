@@ -1,5 +1,5 @@
 """Quantities in a question and the ranges a table's cells give, so that "I've been here
-three years" finds the row "2 to 5 years" (or the cell under "3-5 years").
+three years" finds the row "2 to 5 years".
 
 Numbers written as words become digits first (text2num, in the workspace languages). A cell
 gives a range when it reads "A-B unit", "A+ unit" or, in English, "A to B", "between A and
@@ -14,11 +14,8 @@ from functools import lru_cache
 
 from text_to_num import alpha2digit  # type: ignore[import-untyped]
 
-# The workspace languages (workspaces.models.Language) as text2num names them.
-TEXT2NUM_CODES = {
-    "english": "en", "french": "fr", "german": "de", "spanish": "es", "portuguese": "pt",
-    "italian": "it", "dutch": "nl",
-}  # fmt: skip
+from assistant.llm.languages import LANGUAGE_CODES
+
 NUMBER = r"(\d+(?:[.,]\d+)?)"
 UNIT = r"\s*([^\W\d_][\w'’]*)"
 QUANTITY = re.compile(NUMBER + UNIT)
@@ -61,7 +58,7 @@ def _number(text: str) -> float:
 
 @lru_cache(maxsize=4096)
 def _digits(text: str, language: str) -> str:
-    code = TEXT2NUM_CODES.get(language)
+    code = LANGUAGE_CODES.get(language)
     if code is None:
         return text
     try:

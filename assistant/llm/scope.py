@@ -1,5 +1,5 @@
 """Whether an answer is about what the question names: "How many parking spaces does the
-Dublin office have?" answered from the Bristol office's guide is an answer about Bristol.
+Bergen office have?" answered from the Oslo office's guide is an answer about Oslo.
 
 A name here is a capitalised word inside a sentence of the question (not its first word, not
 "I"), in a language that capitalises only names. The answer is not given, and the reader is
@@ -8,14 +8,14 @@ told what the passages are about instead, when
   none of the answer's passages (their text, heading and document title), and
 - a part of the answer is read under a title, heading or caption holding another name that
   the documents set beside the asked one as the same kind of thing: both lead values of one
-  table column ("Office": Bristol, Dublin) or items of one list.
+  table column ("Office": Oslo, Bergen) or items of one list.
 A name no document uses is left to the relevance gate (it may be a word the documents spell
-otherwise), unless the answer is rows of a table keyed by other names ("Dublin", "Limerick"
-asked about Cork): the table has no row for it. A name the answer's passages stand in no
+otherwise), unless the answer is rows of a table keyed by other names ("Bergen", "Stavanger"
+asked about Trondheim): the table has no row for it. A name the answer's passages stand in no
 such relation to is left too: a weekday the question mentions in passing, an office asked
 about where the answer holds for everyone.
-Nothing here is fitted: handbook set A chose the rule (its two questions about the Dublin
-office answered from Bristol's pages) and the development set the table case (a city no
+Nothing here is fitted: handbook set A chose the rule (its two questions about one office
+answered from another office's pages) and the development set the table case (a city no
 document names); set C and SQuAD's validation articles checked them (docs/evaluation.md).
 """
 
@@ -156,7 +156,7 @@ def _siblings(
 ) -> set[str]:
     """Those of `others` the documents set beside `name` as the same kind of thing:
     each the first name of a value in one column of a table, or of an item of one list
-    ("Bristol" and "Dublin" in a table's Office column)."""
+    ("Oslo" and "Bergen" in a table's Office column)."""
     texts = chunk_texts_naming(
         word=name, language=language, workspace_ids=workspace_ids, limit=SIBLING_CHUNKS
     )

@@ -1,5 +1,5 @@
-"""An answer about something else is not given as the answer: asked about the Dublin
-office, the offline provider does not answer from the Bristol office's guide, and says why;
+"""An answer about something else is not given as the answer: asked about the Bergen
+office, the offline provider does not answer from the Oslo office's guide, and says why;
 a name the answer's passage has no sibling of (a weekday the documents use elsewhere) is
 answered as before."""
 
@@ -16,11 +16,11 @@ PENSIONS = b"""# Pensions
 
 | Site | Employer contribution |
 |---|---|
-| Bristol | 5% |
-| Dublin | 6% |
+| Oslo | 5% |
+| Bergen | 6% |
 """
 
-BRISTOL_GUIDE = b"""# Bristol office guide
+OSLO_GUIDE = b"""# Oslo office guide
 
 ## Parking
 
@@ -57,7 +57,7 @@ def ingested(owner: User, workspace: Workspace) -> None:
     documents_ingested(
         owner,
         workspace,
-        {"pensions.md": PENSIONS, "bristol.md": BRISTOL_GUIDE, "first-day.md": FIRST_DAY},
+        {"pensions.md": PENSIONS, "oslo.md": OSLO_GUIDE, "first-day.md": FIRST_DAY},
     )
 
 
@@ -66,22 +66,22 @@ def test_asked_about_one_office_the_guide_of_another_is_not_the_answer(
 ):
     ingested(owner_a, workspace)
 
-    dublin = plan(owner_a, workspace, "How many parking spaces does the Dublin office have?")
+    bergen = plan(owner_a, workspace, "How many parking spaces does the Bergen office have?")
 
-    assert not dublin.answered
-    assert dublin.refusal == (
-        "I could not find anything about this for Dublin. The closest passages are about "
-        "Bristol, so I will not guess."
+    assert not bergen.answered
+    assert bergen.refusal == (
+        "I could not find anything about this for Bergen. The closest passages are about "
+        "Oslo, so I will not guess."
     )
 
 
 def test_asked_about_the_office_the_guide_is_about_it_answers(owner_a: User, workspace: Workspace):
     ingested(owner_a, workspace)
 
-    bristol = plan(owner_a, workspace, "How many parking spaces does the Bristol office have?")
+    oslo = plan(owner_a, workspace, "How many parking spaces does the Oslo office have?")
 
-    assert bristol.answered
-    assert "12 car parking spaces" in " ".join(part.text for part in bristol.parts)
+    assert oslo.answered
+    assert "12 car parking spaces" in " ".join(part.text for part in oslo.parts)
 
 
 def test_a_name_the_answer_has_no_sibling_of_does_not_stop_it(owner_a: User, workspace: Workspace):
@@ -102,7 +102,7 @@ def test_a_document_the_reader_may_not_read_does_not_shape_the_answer(
     from workspaces.readers import DocumentReaders, document_readers_set
 
     ingested(owner_a, workspace)
-    # The pensions table is the only place Dublin stands beside Bristol; its source lets
+    # The pensions table is the only place Bergen stands beside Oslo; its source lets
     # only someone else read it, so what it says cannot decide this reader's answer.
     pensions = Document.objects.get(workspace=workspace, original_name="pensions.md")
     document_readers_set(
@@ -110,9 +110,9 @@ def test_a_document_the_reader_may_not_read_does_not_shape_the_answer(
         readers=DocumentReaders(restricted=True, emails=frozenset({"someone@else.example"})),
     )
 
-    dublin = plan(owner_a, workspace, "How many parking spaces does the Dublin office have?")
+    bergen = plan(owner_a, workspace, "How many parking spaces does the Bergen office have?")
 
-    assert dublin.answered
+    assert bergen.answered
 
 
 HOTELS = b"""# Travel
@@ -121,8 +121,8 @@ HOTELS = b"""# Travel
 
 | Location | Hotel per night |
 |---|---|
-| Dublin | 170 euros |
-| Limerick | 120 euros |
+| Bergen | 170 euros |
+| Stavanger | 120 euros |
 """
 
 
@@ -140,14 +140,14 @@ def test_a_place_no_document_names_is_not_answered_with_other_places_rows(
 ):
     documents_ingested(owner_a, workspace, {"travel.md": HOTELS, "learning.md": LEARNING})
 
-    cork = plan(owner_a, workspace, "What is the hotel limit per night in Cork?")
-    dublin = plan(owner_a, workspace, "What is the hotel limit per night in Dublin?")
-    # Limerick is a place the documents name, and nothing sets it beside the roles.
-    roles = plan(owner_a, workspace, "I work in Limerick. What is the course budget per role?")
+    trondheim = plan(owner_a, workspace, "What is the hotel limit per night in Trondheim?")
+    bergen = plan(owner_a, workspace, "What is the hotel limit per night in Bergen?")
+    # Stavanger is a place the documents name, and nothing sets it beside the roles.
+    roles = plan(owner_a, workspace, "I work in Stavanger. What is the course budget per role?")
 
-    assert not cork.answered
-    assert cork.refusal == ELSEWHERE.format(asked="Cork", about="Dublin and Limerick")
-    assert dublin.answered
-    assert "170 euros" in " ".join(part.text for part in dublin.parts)
+    assert not trondheim.answered
+    assert trondheim.refusal == ELSEWHERE.format(asked="Trondheim", about="Bergen and Stavanger")
+    assert bergen.answered
+    assert "170 euros" in " ".join(part.text for part in bergen.parts)
     assert roles.answered
     assert "800 euros" in " ".join(part.text for part in roles.parts)
