@@ -14,6 +14,14 @@ the other schemas go on (or stay as they were), and running the command again pi
 schemas still behind. The cost is that no tenant migration may need to run outside a
 transaction (CREATE INDEX CONCURRENTLY, `atomic = False`); an organization's tables are
 small enough not to need it.
+
+A schema behind is migrated the way Django's migrate does it, without what migrate repeats
+for every schema although it is the same for all of them (SchemaMigrator): the migration
+graph is loaded once per process, and the project state before the plan is rendered once
+per process and set of applied migrations, then copied; the post-migrate signal goes to the
+apps whose migrations ran. Django's migrate itself runs where that does not hold (a schema
+without a migration history, the public schema, a target, squashed migrations, a history
+Django would refuse).
 """
 
 import multiprocessing
@@ -22,17 +30,24 @@ import sys
 import threading
 import time
 import traceback
+import uuid
 from collections.abc import Generator, Iterable
 from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.core.management.base import CommandError, OutputWrapper
 from django.db import connections, transaction
+from django.db.migrations.executor import MigrationExecutor as DjangoMigrationExecutor
 from django.db.migrations.loader import MigrationLoader
+from django.db.migrations.migration import Migration
+from django.db.migrations.state import ProjectState
+from django.db.models.signals import post_migrate, pre_migrate
 from django_tenants.migration_executors import get_executor
 from django_tenants.migration_executors.base import MigrationExecutor, run_migrations
+from django_tenants.utils import get_public_schema_name
 from psycopg import sql
 
 # Each schema read holds a lock on its django_migrations table (and its index) until the
@@ -95,18 +110,135 @@ class SchemaOutcome:
     error: str | None = None
 
 
+Applied = frozenset[tuple[str, str]]
+
+
+class SchemaMigrator:
+    """Django's migrate in one schema after another, in one process, sharing what is the same
+    for every schema: the migration graph, and the project state before a plan (rendering
+    it is most of migrate's half second a schema), built once per set of applied migrations
+    and copied for each schema, as migrate copies it for its own run."""
+
+    def __init__(self, *, using: str) -> None:
+        self.connection: Any = connections[using]  # django-tenants' wrapper: set_schema()
+        self.executor = DjangoMigrationExecutor(self.connection)
+        self.graph = self.executor.loader.graph
+        self.states: dict[Applied, ProjectState] = {}
+
+    def migrate(self, *, schema_name: str, verbosity: int, stdout: OutputWrapper) -> bool:
+        """The schema's missing migrations applied, recorded and signalled as migrate would,
+        in the caller's transaction; False, with nothing done, where only Django's migrate
+        will do (no history in the schema, squashed migrations, an inconsistent history)."""
+        if self.executor.loader.replacements or schema_name == get_public_schema_name():
+            return False
+        self.connection.set_schema(schema_name)
+        try:
+            records = self._applied(schema_name)
+            if records is None:
+                return False
+            applied = frozenset(key for key in records if key in self.graph.nodes)
+            if not self._consistent(applied):
+                return False
+            self.executor.loader.applied_migrations = records
+            plan = self.executor.migration_plan(self.graph.leaf_nodes())
+            if any(backwards for _, backwards in plan):
+                return False
+            state = self._state_before(applied, plan).clone()
+            for migration, _ in plan:
+                if verbosity >= 1:
+                    prefix = f"[{BehindSchemasExecutor.codename}:{schema_name}]"
+                    stdout.write(f"{prefix}  Applying {migration.app_label}.{migration.name}...")
+                state = self.executor.apply_migration(state, migration)
+            self._post_migrate(state, plan, verbosity=verbosity)
+        finally:
+            self.connection.set_schema_to_public()
+        return True
+
+    def _applied(self, schema_name: str) -> dict[tuple[str, str], Any] | None:
+        """The schema's recorded migrations, as Django's recorder reads them; None when the
+        schema has no history table (migrate creates it)."""
+        table = sql.Identifier(schema_name, "django_migrations").as_string()
+        with self.connection.cursor() as cursor:
+            cursor.execute("SELECT to_regclass(%s)", [table])
+            if cursor.fetchone()[0] is None:
+                return None
+        return {(row.app, row.name): row for row in self.executor.recorder.migration_qs}
+
+    def _consistent(self, applied: Applied) -> bool:
+        """Django's check_consistent_history: no migration applied before one it needs."""
+        return all(
+            parent.key in applied for key in applied for parent in self.graph.node_map[key].parents
+        )
+
+    def _state_before(self, applied: Applied, plan: list[tuple[Migration, bool]]) -> ProjectState:
+        state = self.states.get(applied)
+        if state is None:
+            state = ProjectState(real_apps=self.executor.loader.unmigrated_apps)
+            full_plan = self.executor.migration_plan(self.graph.leaf_nodes(), clean_start=True)
+            for migration, _ in full_plan:
+                if (migration.app_label, migration.name) in applied:
+                    migration.mutate_state(state, preserve=False)
+            # migrate's pre-migrate signal: its one receiver (contenttypes) adds operations
+            # to the plan's migrations, which this process shares across schemas, so once.
+            for app_config in apps.get_app_configs():
+                if app_config.models_module is not None:
+                    pre_migrate.send(
+                        sender=app_config, app_config=app_config, verbosity=0,
+                        interactive=False, using=self.connection.alias, apps=state.apps,
+                        plan=plan,
+                    )  # fmt: skip
+            self.states[applied] = state
+        return state
+
+    def _post_migrate(
+        self, state: ProjectState, plan: list[tuple[Migration, bool]], *, verbosity: int
+    ) -> None:
+        """The post-migrate signal for the apps whose migrations ran (their content types and
+        permissions; the others' were made when theirs ran) and for this one, whose receiver
+        moves new tables' ids onto the schema's sequence (tenants.schema_ids)."""
+        # migrate renders the state afresh here (a tenth of a second); the receivers read only
+        # ContentType and Permission from it, which the state already holds rendered.
+        labels = {migration.app_label for migration, _ in plan} | {"tenants"}
+        for app_config in apps.get_app_configs():
+            if app_config.label in labels and app_config.models_module is not None:
+                post_migrate.send(
+                    sender=app_config, app_config=app_config, verbosity=verbosity,
+                    interactive=False, using=self.connection.alias, apps=state.apps,
+                    plan=plan,
+                )  # fmt: skip
+
+
+# One SchemaMigrator per process and run of the command (keyed by the run), made on the
+# process's first schema: forked workers build their own on their own connection.
+_migrators: dict[str, SchemaMigrator] = {}
+
+
+def _migrator(run: str, *, using: str) -> SchemaMigrator:
+    if run not in _migrators:
+        _migrators.clear()
+        _migrators[run] = SchemaMigrator(using=using)
+    return _migrators[run]
+
+
 def schema_migrate(
-    args: tuple[Any, ...], options: dict[str, Any], schema_name: str
+    args: tuple[Any, ...], options: dict[str, Any], schema_name: str, run: str = ""
 ) -> SchemaOutcome:
-    """Django's migrate in `schema_name`, all of it in one transaction; a failure is
-    returned, not raised, so that the other schemas go on."""
+    """The schema's migrations, all of them in one transaction; a failure is returned, not
+    raised, so that the other schemas go on. With a `run` key (a plain run of the command,
+    no target), through the run's SchemaMigrator where it can."""
     using = options.get("database") or "default"
     started = time.monotonic()
     try:
         # django-tenants' run_migrations commits and closes the connection when it is not
         # in a transaction; inside this one it leaves both to the atomic block.
         with transaction.atomic(using=using):
-            run_migrations(args, options, BehindSchemasExecutor.codename, schema_name)
+            migrated = bool(run) and _migrator(run, using=using).migrate(
+                schema_name=schema_name,
+                verbosity=int(options.get("verbosity", 1)),
+                stdout=OutputWrapper(sys.stdout),
+            )
+            if not migrated:
+                run_migrations(args, options, BehindSchemasExecutor.codename, schema_name)
     except Exception:
         if not connections[using].in_atomic_block:  # a caller's transaction is its own
             connections[using].close()
@@ -130,7 +262,7 @@ def _worker_start() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-def _schema_migrate_star(job: tuple[tuple[Any, ...], dict[str, Any], str]) -> SchemaOutcome:
+def _schema_migrate_star(job: tuple[tuple[Any, ...], dict[str, Any], str, str]) -> SchemaOutcome:
     return schema_migrate(*job)
 
 
@@ -147,6 +279,11 @@ class BehindSchemasExecutor(MigrationExecutor):
         # Targets, pruning and a plan are asked of every schema named, as the stock
         # executors do; only a plain "bring everything up to date" can skip current ones.
         targeted = any(self.options.get(name) for name in ("app_label", "prune", "plan"))
+        # Migrations applied for real, all of them: the shared-work path may run.
+        plain = not targeted and not any(
+            self.options.get(name)
+            for name in ("fake", "fake_initial", "run_syncdb", "check_unapplied")
+        )
         started = time.monotonic()
         behind = (
             schema_names
@@ -169,7 +306,12 @@ class BehindSchemasExecutor(MigrationExecutor):
         if self.PUBLIC_SCHEMA_NAME in behind:
             processes = 1  # organization schemas may need what the public one gets first
         outcomes = self._migrate(
-            behind, options, processes=processes, stdout=stdout, verbose=verbose
+            behind,
+            options,
+            run=uuid.uuid4().hex if plain else "",
+            processes=processes,
+            stdout=stdout,
+            verbose=verbose,
         )
         failed = [outcome.schema_name for outcome in outcomes if outcome.error]
         if failed:
@@ -184,6 +326,7 @@ class BehindSchemasExecutor(MigrationExecutor):
         behind: list[str],
         options: dict[str, Any],
         *,
+        run: str,
         processes: int,
         stdout: OutputWrapper,
         verbose: bool,
@@ -192,7 +335,7 @@ class BehindSchemasExecutor(MigrationExecutor):
         main_thread = threading.current_thread() is threading.main_thread()
         if main_thread:
             previous_sigterm = signal.signal(signal.SIGTERM, _raise_interrupted)
-        outcomes_in_turn = self._outcomes(behind, options, processes=processes)
+        outcomes_in_turn = self._outcomes(behind, options, run=run, processes=processes)
         try:
             for outcome in outcomes_in_turn:
                 outcomes.append(outcome)
@@ -216,11 +359,11 @@ class BehindSchemasExecutor(MigrationExecutor):
         return outcomes
 
     def _outcomes(
-        self, behind: list[str], options: dict[str, Any], *, processes: int
+        self, behind: list[str], options: dict[str, Any], *, run: str, processes: int
     ) -> Generator[SchemaOutcome, None, None]:
         if processes <= 1:
             for schema_name in behind:
-                yield schema_migrate(self.args, options, schema_name)
+                yield schema_migrate(self.args, options, schema_name, run)
             return
         # Forked workers inherit the loaded apps and settings, not a connection: each opens
         # its own. A process rather than a thread per schema, because the contenttypes cache
@@ -228,7 +371,7 @@ class BehindSchemasExecutor(MigrationExecutor):
         connections.close_all()
         pool = multiprocessing.get_context("fork").Pool(processes, initializer=_worker_start)
         try:
-            jobs = [(self.args, options, schema_name) for schema_name in behind]
+            jobs = [(self.args, options, schema_name, run) for schema_name in behind]
             yield from pool.imap_unordered(_schema_migrate_star, jobs)
             pool.close()
         except BaseException:

@@ -38,6 +38,33 @@ FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
 WHERE c.relnamespace = %s::regnamespace AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY 1, 2
 """
+# Everything a migration makes in a schema, spelled without the schema's own name: columns
+# (type, default, nullability, identity), constraints, indexes, and the rows migrate writes
+# (history, content types, permissions).
+SCHEMA_MADE = """
+SELECT 'column', c.relname, a.attname, format_type(a.atttypid, a.atttypmod),
+       coalesce(pg_get_expr(d.adbin, d.adrelid), ''), a.attnotnull::text, a.attidentity::text
+FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+WHERE c.relnamespace = %(schema)s::regnamespace AND c.relkind = 'r'
+  AND a.attnum > 0 AND NOT a.attisdropped
+UNION ALL
+SELECT 'constraint', c.relname, k.conname, pg_get_constraintdef(k.oid), '', '', ''
+FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
+WHERE c.relnamespace = %(schema)s::regnamespace
+UNION ALL
+SELECT 'index', c.relname, i.relname, pg_get_indexdef(i.oid), '', '', ''
+FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class c ON c.oid = x.indrelid
+WHERE c.relnamespace = %(schema)s::regnamespace
+"""
+SCHEMA_ROWS = """
+SELECT 'migration', app, name FROM {schema}.django_migrations
+UNION ALL
+SELECT 'content type', app_label, model FROM {schema}.django_content_type
+UNION ALL
+SELECT 'permission', t.app_label || '.' || t.model, p.codename
+FROM {schema}.auth_permission p JOIN {schema}.django_content_type t ON t.id = p.content_type_id
+"""
 # How often each schema's django_content_type was read: Django's migrate reads it in every
 # schema it runs in (the post-migrate signal), the query for schemas behind never does.
 CONTENT_TYPE_READS = """
@@ -98,6 +125,16 @@ def shape(schema: str) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
             )
         )
         return columns, cursor.fetchall()
+
+
+def made(schema: str) -> list[tuple[str, ...]]:
+    """SCHEMA_MADE and SCHEMA_ROWS of `schema`, sorted, its name replaced by "<schema>"."""
+    with connection.cursor() as cursor:
+        cursor.execute(SCHEMA_MADE, {"schema": schema})
+        rows = cursor.fetchall()
+        cursor.execute(sql.SQL(SCHEMA_ROWS).format(schema=sql.Identifier(schema)))
+        rows += cursor.fetchall()
+    return sorted(tuple(str(value).replace(schema, "<schema>") for value in row) for row in rows)
 
 
 def database_now() -> Any:
@@ -163,6 +200,26 @@ def test_only_the_schemas_behind_are_migrated_and_the_others_are_not_read(
     assert all(reads_after[schema] > reads_before[schema] for schema in behind)
     assert {schema: shape(schema)[1] for schema in current} == history_before
     assert settings.ORGANIZATION_TEMPLATE_SCHEMA in current
+
+
+def test_a_schema_migrated_here_holds_what_djangos_own_migrate_makes(
+    schemas: dict[str, str], unblocked: None
+) -> None:
+    ours, djangos = schemas["mig-one"], schemas["mig-two"]
+    put_behind(ours)
+    put_behind(djangos)
+    assert made(ours) == made(djangos)
+    before = made(ours)
+
+    call_command(
+        "migrate_schemas", executor="standard", schema_name=djangos, interactive=False,
+        verbosity=0,
+    )  # fmt: skip
+    call_command("migrate_schemas", schema_name=ours, interactive=False, verbosity=0)
+
+    assert made(ours) != before
+    assert made(ours) == made(djangos)
+    assert schema_names_behind(schema_names=[ours, djangos], using="default") == []
 
 
 def test_a_schema_whose_migration_fails_is_left_as_it_was_and_the_others_complete(
