@@ -208,16 +208,17 @@ class SchemaMigrator:
                 )  # fmt: skip
 
 
-# One SchemaMigrator per process and run of the command (keyed by the run), made on the
-# process's first schema: forked workers build their own on their own connection.
-_migrators: dict[str, SchemaMigrator] = {}
+# One SchemaMigrator per process, thread (a connection is a thread's own) and run of the
+# command, keyed by the run and made on the first schema: forked workers build their own.
+_migrators = threading.local()
 
 
 def _migrator(run: str, *, using: str) -> SchemaMigrator:
-    if run not in _migrators:
-        _migrators.clear()
-        _migrators[run] = SchemaMigrator(using=using)
-    return _migrators[run]
+    if getattr(_migrators, "run", None) != run:
+        _migrators.migrator = SchemaMigrator(using=using)
+        _migrators.run = run
+    migrator: SchemaMigrator = _migrators.migrator
+    return migrator
 
 
 def schema_migrate(
