@@ -21,10 +21,17 @@ from psycopg import sql
 
 SEQUENCE = "ids"
 
+# The schema's tables through their dependency on its namespace (pg_depend's index), not a
+# filter on pg_class.relnamespace, which no index leads with: this runs in every schema a
+# migration reaches, and pg_class holds every organization's relations.
 IDENTITY_COLUMNS = """
-SELECT c.relname, a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
-WHERE c.relnamespace = %(schema)s::regnamespace AND c.relkind = 'r'
-  AND a.attidentity <> '' AND NOT a.attisdropped
+SELECT c.relname, a.attname
+FROM pg_depend d
+JOIN pg_class c ON c.oid = d.objid
+JOIN pg_attribute a ON a.attrelid = c.oid
+WHERE d.refclassid = 'pg_namespace'::regclass AND d.refobjid = %(schema)s::regnamespace
+  AND d.classid = 'pg_class'::regclass AND c.relkind = 'r'
+  AND a.attnum > 0 AND a.attidentity <> '' AND NOT a.attisdropped
 ORDER BY c.relname
 """
 
