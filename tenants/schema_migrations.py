@@ -124,6 +124,7 @@ class SchemaMigrator:
         self.executor = DjangoMigrationExecutor(self.connection)
         self.graph = self.executor.loader.graph
         self.states: dict[Applied, ProjectState] = {}
+        self.signalled: set[Migration] = set()
 
     def migrate(self, *, schema_name: str, verbosity: int, stdout: OutputWrapper) -> bool:
         """The schema's missing migrations applied, recorded and signalled as migrate would,
@@ -179,14 +180,17 @@ class SchemaMigrator:
                 if (migration.app_label, migration.name) in applied:
                     migration.mutate_state(state, preserve=False)
             # migrate's pre-migrate signal: its one receiver (contenttypes) adds operations
-            # to the plan's migrations, which this process shares across schemas, so once.
+            # to the plan's migrations, which this process shares across schemas, so each
+            # migration is signalled once.
+            unsignalled = [(m, backwards) for m, backwards in plan if m not in self.signalled]
             for app_config in apps.get_app_configs():
                 if app_config.models_module is not None:
                     pre_migrate.send(
                         sender=app_config, app_config=app_config, verbosity=0,
                         interactive=False, using=self.connection.alias, apps=state.apps,
-                        plan=plan,
+                        plan=unsignalled,
                     )  # fmt: skip
+            self.signalled.update(migration for migration, _ in unsignalled)
             self.states[applied] = state
         return state
 
