@@ -58,8 +58,9 @@ FROM relations c CROSS JOIN LATERAL (
 ORDER BY k.contype = 'f', c.relname, k.conname
 """
 )
-# An index a constraint owns is made by the constraint; its table is the constraint's (the
-# constraint is looked up by table, through pg_constraint's index, not by the index).
+# An index a constraint owns (primary key, unique, exclusion) is made by the constraint; the
+# constraint is looked up by its table, through pg_constraint's index, not by the index. (A
+# foreign key's conindid is the index it references, which it does not own.)
 INDEXES = (
     TEMPLATE_RELATIONS  # noqa: S608 (constants, no input)
     + """
@@ -68,7 +69,8 @@ FROM relations c CROSS JOIN LATERAL (
     SELECT indexrelid FROM pg_index WHERE indrelid = c.oid
 ) i
 WHERE NOT EXISTS (
-    SELECT 1 FROM pg_constraint k WHERE k.conrelid = c.oid AND k.conindid = i.indexrelid
+    SELECT 1 FROM pg_constraint k
+    WHERE k.conrelid = c.oid AND k.conindid = i.indexrelid AND k.contype IN ('p', 'u', 'x')
 )
 """
 )

@@ -20,8 +20,15 @@ for every schema although it is the same for all of them (SchemaMigrator): the m
 graph is loaded once per process, and the project state before the plan is rendered once
 per process and set of applied migrations, then copied; the post-migrate signal goes to the
 apps whose migrations ran. Django's migrate itself runs where that does not hold (a schema
-without a migration history, the public schema, a target, squashed migrations, a history
-Django would refuse).
+without a migration history, the public schema, a target, squashed or conflicting
+migrations, a history Django would refuse, a plan that renames a field).
+
+What differs from Django's migrate, on purpose: the post-migrate signal reaches only the
+apps whose migrations ran (and tenants), so an app with nothing to apply does not get its
+deleted content types or permissions made again; its receivers get the migration state's
+apps as they stand, not re-rendered with the real models (contenttypes and auth read only
+model names and Meta.permissions from them); django-tenants' schema_pre_migration and
+schema_migrated signals are not sent (nothing here listens to them).
 """
 
 import multiprocessing
@@ -31,10 +38,10 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Generator, Iterable
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 from types import FrameType
-from typing import Any
+from typing import Any, cast
 
 from django.apps import apps
 from django.conf import settings
@@ -43,6 +50,7 @@ from django.db import connections, transaction
 from django.db.migrations.executor import MigrationExecutor as DjangoMigrationExecutor
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.migration import Migration
+from django.db.migrations.operations import RenameField
 from django.db.migrations.state import ProjectState
 from django.db.models.signals import post_migrate, pre_migrate
 from django_tenants.migration_executors import get_executor
@@ -125,12 +133,17 @@ class SchemaMigrator:
         self.graph = self.executor.loader.graph
         self.states: dict[Applied, ProjectState] = {}
         self.signalled: set[Migration] = set()
+        # Where Django's migrate stops (conflicting leaves) or replays what this one cannot,
+        # it runs itself: squashed migrations, whose records differ.
+        self.shareable = not (
+            self.executor.loader.replacements or self.executor.loader.detect_conflicts()
+        )
 
     def migrate(self, *, schema_name: str, verbosity: int, stdout: OutputWrapper) -> bool:
         """The schema's missing migrations applied, recorded and signalled as migrate would,
         in the caller's transaction; False, with nothing done, where only Django's migrate
         will do (no history in the schema, squashed migrations, an inconsistent history)."""
-        if self.executor.loader.replacements or schema_name == get_public_schema_name():
+        if not self.shareable:
             return False
         self.connection.set_schema(schema_name)
         try:
@@ -142,15 +155,17 @@ class SchemaMigrator:
                 return False
             self.executor.loader.applied_migrations = records
             plan = self.executor.migration_plan(self.graph.leaf_nodes())
-            if any(backwards for _, backwards in plan):
+            if any(backwards or _renames_fields(migration) for migration, backwards in plan):
                 return False
             state = self._state_before(applied, plan).clone()
+            content_types = _content_types_forgotten(state)
             for migration, _ in plan:
                 if verbosity >= 1:
                     prefix = f"[{BehindSchemasExecutor.codename}:{schema_name}]"
                     stdout.write(f"{prefix}  Applying {migration.app_label}.{migration.name}...")
                 state = self.executor.apply_migration(state, migration)
             self._post_migrate(state, plan, verbosity=verbosity)
+            content_types()
         finally:
             self.connection.set_schema_to_public()
         return True
@@ -212,6 +227,25 @@ class SchemaMigrator:
                 )  # fmt: skip
 
 
+def _renames_fields(migration: Migration) -> bool:
+    """A RenameField edits the state's field objects in place (ProjectState.rename_field),
+    and those are shared with the cached state and the migration's other operations here,
+    not fresh per schema as under Django's migrate, which therefore runs such a plan."""
+    return any(isinstance(operation, RenameField) for operation in migration.operations)
+
+
+def _content_types_forgotten(state: ProjectState) -> Callable[[], None]:
+    """The state's ContentType manager keeps a cache by database alias, not schema, and its
+    class is shared by every copy of a cached state: emptied now and, by the function it
+    returns, after the schema's post-migrate, so that no schema reads another's rows."""
+    try:
+        manager = state.apps.get_model("contenttypes", "ContentType").objects
+    except LookupError:
+        return lambda: None
+    manager.clear_cache()
+    return cast(Callable[[], None], manager.clear_cache)
+
+
 # One SchemaMigrator per process, thread (a connection is a thread's own) and run of the
 # command, keyed by the run and made on the first schema: forked workers build their own.
 _migrators = threading.local()
@@ -237,7 +271,8 @@ def schema_migrate(
         # django-tenants' run_migrations commits and closes the connection when it is not
         # in a transaction; inside this one it leaves both to the atomic block.
         with transaction.atomic(using=using):
-            migrated = bool(run) and _migrator(run, using=using).migrate(
+            shared = bool(run) and schema_name != get_public_schema_name()
+            migrated = shared and _migrator(run, using=using).migrate(
                 schema_name=schema_name,
                 verbosity=int(options.get("verbosity", 1)),
                 stdout=OutputWrapper(sys.stdout),
