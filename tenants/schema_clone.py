@@ -4,7 +4,7 @@ many organizations exist.
 django-tenants' own clone recreates a 4,500-line PL/pgSQL function on every call and
 reads information_schema views; in bench/signup.py its time grew from 0.30 s to 0.77 s
 over fifty copies as the catalog bloated. Here every catalog query starts from the
-template's own relations, found through an index (TEMPLATE_RELATIONS), so a signup reads
+template's own relations, found through an index (SCHEMA_RELATIONS), so a signup reads
 the same few hundred catalog rows at ten organizations as at ten thousand (a filter on the
 namespace alone read pg_class whole, and one lookup by index id pg_constraint whole: 0.3 s
 more per signup at 2,000 organizations); tests/tenants/test_schema_clone.py fails on a
@@ -18,12 +18,13 @@ from django.db import connection
 from django.db.backends.utils import CursorWrapper
 from psycopg import sql
 
-# The template's tables, views and sequences, found through their dependency on its namespace
+# A schema's tables, views and sequences (here the template's; tenants.schema_ids reads an
+# organization's the same way), found through their dependency on its namespace
 # (pg_depend's index on the referenced object): pg_class has no index that leads with the
 # namespace, so a filter on relnamespace reads the whole catalog, which every organization
 # grows by about 200 relations. Indexes and TOAST tables have no such dependency; they are
 # reached from their tables, also through an index. Every query below starts from here.
-TEMPLATE_RELATIONS = """
+SCHEMA_RELATIONS = """
 WITH relations AS MATERIALIZED (
     SELECT c.oid, c.relname, c.relkind
     FROM pg_depend d JOIN pg_class c ON c.oid = d.objid
@@ -32,13 +33,13 @@ WITH relations AS MATERIALIZED (
 )
 """
 TEMPLATE_TABLES = (
-    TEMPLATE_RELATIONS
+    SCHEMA_RELATIONS
     + """
 SELECT oid, relname FROM relations WHERE relkind = 'r' ORDER BY relname
 """
 )
 UNSUPPORTED_OBJECTS = (
-    TEMPLATE_RELATIONS  # noqa: S608 (constants, no input)
+    SCHEMA_RELATIONS  # noqa: S608 (constants, no input)
     + """
 SELECT relname FROM relations WHERE relkind IN ('v', 'm', 'p', 'f')
 UNION ALL
@@ -48,7 +49,7 @@ SELECT t.tgname FROM relations c CROSS JOIN LATERAL (
 """
 )
 CONSTRAINTS = (
-    TEMPLATE_RELATIONS  # noqa: S608 (constants, no input)
+    SCHEMA_RELATIONS  # noqa: S608 (constants, no input)
     + """
 SELECT c.relname, k.conname, pg_get_constraintdef(k.oid)
 FROM relations c CROSS JOIN LATERAL (
@@ -62,7 +63,7 @@ ORDER BY k.contype = 'f', c.relname, k.conname
 # constraint is looked up by its table, through pg_constraint's index, not by the index. (A
 # foreign key's conindid is the index it references, which it does not own.)
 INDEXES = (
-    TEMPLATE_RELATIONS  # noqa: S608 (constants, no input)
+    SCHEMA_RELATIONS  # noqa: S608 (constants, no input)
     + """
 SELECT pg_get_indexdef(i.indexrelid)
 FROM relations c CROSS JOIN LATERAL (
@@ -78,7 +79,7 @@ WHERE NOT EXISTS (
 # those afresh), and the columns whose default draws from one: LIKE copies the default as it
 # is, still naming the template's sequence.
 SEQUENCES = (
-    TEMPLATE_RELATIONS  # noqa: S608 (constants, no input)
+    SCHEMA_RELATIONS  # noqa: S608 (constants, no input)
     + """
 SELECT s.relname, q.seqtypid::regtype::text
 FROM relations s JOIN pg_sequence q ON q.seqrelid = s.oid
@@ -88,7 +89,7 @@ WHERE s.relkind = 'S'
 """
 )
 DEFAULTS_FROM_SEQUENCES = (
-    TEMPLATE_RELATIONS
+    SCHEMA_RELATIONS
     + """
 SELECT c.relname, a.attname, s.relname
 FROM relations c

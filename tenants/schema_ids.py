@@ -19,21 +19,21 @@ from django.db import connections
 from django_tenants.utils import get_public_schema_name
 from psycopg import sql
 
+from tenants.schema_clone import SCHEMA_RELATIONS
+
 SEQUENCE = "ids"
 
-# The schema's tables through their dependency on its namespace (pg_depend's index), not a
-# filter on pg_class.relnamespace, which no index leads with: this runs in every schema a
-# migration reaches, and pg_class holds every organization's relations.
-IDENTITY_COLUMNS = """
-SELECT c.relname, a.attname
-FROM pg_depend d
-JOIN pg_class c ON c.oid = d.objid
-JOIN pg_attribute a ON a.attrelid = c.oid
-WHERE d.refclassid = 'pg_namespace'::regclass AND d.refobjid = %(schema)s::regnamespace
-  AND d.classid = 'pg_class'::regclass AND c.relkind = 'r'
-  AND a.attnum > 0 AND a.attidentity <> '' AND NOT a.attisdropped
+# Through schema_clone's SCHEMA_RELATIONS (pg_depend's index), not a filter on
+# pg_class.relnamespace, which no index leads with: this runs in every schema a migration
+# reaches, and pg_class holds every organization's relations.
+IDENTITY_COLUMNS = (
+    SCHEMA_RELATIONS
+    + """
+SELECT c.relname, a.attname FROM relations c JOIN pg_attribute a ON a.attrelid = c.oid
+WHERE c.relkind = 'r' AND a.attnum > 0 AND a.attidentity <> '' AND NOT a.attisdropped
 ORDER BY c.relname
 """
+)
 
 
 def schema_ids_share(*, schema_name: str, using: str = "default") -> int:
