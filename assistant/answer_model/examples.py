@@ -99,6 +99,12 @@ def _squad_read(
     return paragraphs, questions
 
 
+def squad_answer_units(path: Path, *, articles: slice) -> list[tuple[str, str]]:
+    """Each question of the articles whose answer lies in one unit, with that unit's text."""
+    paragraphs, questions = _squad_read(path, articles)
+    return [(question, paragraphs[p].units[u].text) for _, question, p, u in questions]
+
+
 def squad_examples(
     path: Path, *, articles: slice, embeddings: Embeddings, seed: int
 ) -> list[Example]:

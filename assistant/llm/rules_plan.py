@@ -28,6 +28,7 @@ from assistant.llm.answer_parts import (
     sentence_completed,
     text_lexemes,
 )
+from assistant.llm.frame import frame_lexemes
 from assistant.llm.passage_units import Unit, passage_units, unit_text
 from assistant.llm.provider import Passage
 from assistant.llm.ranges import rows_in_range
@@ -35,13 +36,6 @@ from workspaces.embedding.model import embeddings_in_force
 from workspaces.search.term_stats import term_chunk_counts, term_variants
 from workspaces.selectors import chunk_similarities
 
-# Words that frame a question (how far, how soon, is that valid) rather than name what it
-# is about, as the English text-search configuration stems them.
-FRAME_LEXEMES = {
-    "far", "ahead", "soon", "fast", "quick", "max", "maximum", "min", "minimum", "valid",
-    "finish", "long", "mani", "much", "often", "ve", "m", "ll", "re", "d", "s", "t", "won",
-    "just", "normal", "okay", "ok", "allow", "exact", "usual",
-}  # fmt: skip
 # The constants below were set by hand on handbook set A's questions (the tuning set), not
 # drawn from data by a command; they are what the answer model (assistant/answer_model/)
 # is meant to replace once it answers as well.
@@ -263,7 +257,7 @@ def _rows(anchor: Unit, features: Features) -> list[Unit]:
 
 def _weight(features: Features, lexemes: set[str]) -> float:
     """How much of the question's weight (IDF, framing words aside) these lexemes hold."""
-    asked = (features.question_lexemes - FRAME_LEXEMES) & lexemes
+    asked = (features.question_lexemes - frame_lexemes(features.language)) & lexemes
     return sum(features.idf.get(x, 0.0) for x in asked)
 
 
@@ -537,7 +531,7 @@ def _follow_up_scores(
     ]
     last = [u.text for u in previous_units[:1]]
     said = " ".join(" ".join([*already_said[:-1], *last]).split())
-    added = set(features.question_lexemes) - FRAME_LEXEMES
+    added = set(features.question_lexemes) - frame_lexemes(features.language)
     if previous_question:
         added -= text_lexemes([previous_question], features.language)[0]
     repeated = np.array(
