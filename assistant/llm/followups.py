@@ -69,7 +69,7 @@ def is_elliptical(question: str) -> bool:
     words = question.split()
     if OPENERS.match(question.strip()):
         return len(words) <= 12
-    # "Kennet?", "the secondary one?"; not "Who approves expenses?"
+    # "Tuesday?", "the secondary one?"; not "Who approves expenses?"
     return len(words) <= 3 and not WH.match(question.strip())
 
 
