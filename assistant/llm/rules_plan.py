@@ -248,6 +248,13 @@ def _rows(anchor: Unit, features: Features) -> list[Unit]:
         return sum(features.idf.get(x, 0.0) for x in (found - shared) & features.question_lexemes)
 
     keys = [key(found) for found in lexemes]
+    # A row is named by its first cell (the course, the office, the benefit): a question's
+    # word found there tells which row is asked about more surely than one found further
+    # along ("protection" in the "Radiation Protection Officer" who gives another course).
+    leads = text_lexemes([u.cells[0][1] if u.cells else "" for u in rows], features.language)
+    lead_keys = [key(found) for found in leads]
+    if max(lead_keys) > 0:
+        keys = lead_keys
     top = max(keys)
     if top <= 0:
         return rows if holding is not None else [anchor]

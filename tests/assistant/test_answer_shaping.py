@@ -1,6 +1,7 @@
 """What the extractive provider says, on a small document ingested for real: only the list
 items that answer, what a question sets aside left out, a follow-up answered with what is
-said like the previous answer, and a word found through another form of it."""
+said like the previous answer, a table's row found by what its first cell names, and a word
+found through another form of it."""
 
 from collections.abc import Sequence
 
@@ -44,6 +45,17 @@ Every piece of information falls into one of three classes:
 - Public: anyone may see it, such as the website.
 - Internal: for staff only, such as this handbook.
 - Restricted: the most sensitive data, such as salaries.
+"""
+
+COURSES = b"""# Induction
+
+## Mandatory courses
+
+| Course | Deadline | Given by |
+|---|---|---|
+| Ladder safety | Within the first week | Fall Protection Officer |
+| GDPR and customer data | Within 30 days | Online portal |
+| Fire warden basics | Day one | Site manager |
 """
 
 
@@ -186,3 +198,14 @@ def test_a_quantity_in_the_question_picks_the_row_whose_range_holds_it(
 
     assert "2 to 5 years" in said and "27 days" in said
     assert "25 days" not in said and "30 days" not in said
+
+
+def test_a_row_is_found_by_what_its_first_cell_names_not_a_word_further_along(
+    owner_a: User, workspace: Workspace
+):
+    documents_ingested(owner_a, workspace, {"handbook.md": HANDBOOK, "induction.md": COURSES})
+
+    said = answer(owner_a, workspace, "By when do I need to finish the data protection course?")
+
+    assert "Within 30 days" in said
+    assert "Ladder safety" not in said
