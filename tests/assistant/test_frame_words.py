@@ -2,7 +2,11 @@
 pairs, not listed by hand: a word the questions use and their answers seldom hold frames;
 a word the answers hold is what is asked about. Pairs written here (no evaluation set)."""
 
+import json
+from io import StringIO
+
 import pytest
+from django.core.management import call_command
 
 from assistant.evaluation.frame_fit import frame_lexemes_fit
 from assistant.llm.frame import frame_lexemes
@@ -38,3 +42,34 @@ def test_a_word_too_few_questions_use_is_not_judged():
 def test_a_language_the_fit_did_not_cover_has_no_framing_words():
     assert frame_lexemes("german") == frozenset()
     assert "mani" in frame_lexemes("english")
+
+
+@pytest.mark.django_db
+def test_the_command_writes_the_words_a_squad_format_file_gives(tmp_path):
+    """`manage.py fit_frame_lexemes` reads SQuAD's format and writes the file the provider
+    reads: a small file written here, of the shape SQuAD part 1 has."""
+    paragraphs = []
+    for office, desks in (("Oslo", 40), ("Bergen", 12), ("Tromso", 9)):
+        context = f"The {office} office has {desks} desks. The {office} office opens at eight."
+        start = context.index(str(desks))
+        paragraphs.append(
+            {
+                "context": context,
+                "qas": [
+                    {
+                        "id": office,
+                        "question": f"How many desks does the {office} office have?",
+                        "answers": [{"text": str(desks), "answer_start": start}],
+                    }
+                ],
+            }
+        )
+    squad = tmp_path / "squad.json"
+    squad.write_text(json.dumps({"data": [{"title": "Offices", "paragraphs": paragraphs}]}))
+    out = tmp_path / "frame.json"
+
+    call_command("fit_frame_lexemes", squad=squad, out=out, min_questions=3, stdout=StringIO())
+
+    written = json.loads(out.read_text())
+    assert written["english"] == ["mani"]
+    assert written["min_questions"] == 3
