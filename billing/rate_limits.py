@@ -2,11 +2,14 @@
 
 Counted in Redis (REDIS_URL, the Celery broker's server; Memorystore in production), not in
 the Django cache, which is per process outside production: every web instance must see the
-same count. A fixed window of a minute per subject.
+same count. A sliding minute per subject: each allowed action is a member of a sorted set
+scored by its time, so "N a minute" holds over any 60 seconds. A fixed window per clock
+minute let 2N through in the second either side of a minute's turn.
 """
 
 import math
 import time
+import uuid
 from enum import StrEnum
 
 from django.conf import settings
@@ -48,20 +51,31 @@ def _limit(plan: Plan, action: RateLimitedAction) -> int:
 def rate_limit_consume(
     *, organization: Organization, action: RateLimitedAction, subject: str
 ) -> None:
-    """Count one `action` by `subject` ("key:12", "user:34") in this minute, or raise
-    RateLimited (counting it anyway: hammering does not shorten the wait)."""
+    """Count one `action` by `subject` ("key:12", "user:34") in the last minute, or raise
+    RateLimited with the seconds until the oldest counted one leaves the minute. A refused
+    action is not counted: waiting as told is always enough."""
     limit = _limit(plan_effective(account=billing_account_get(organization=organization)), action)
     now = time.time()
-    window = int(now // WINDOW_SECONDS)
-    key = f"{settings.RATE_LIMIT_KEY_PREFIX}:{organization.schema_name}:{action}:{subject}:{window}"
-    # SET NX with a lifetime, then INCR: the counter expires after its window (EXPIRE's NX
-    # option would say it in one step, but needs Redis 7).
-    pipeline = redis_client().pipeline()
-    pipeline.set(key, 0, ex=WINDOW_SECONDS * 2, nx=True)
-    pipeline.incr(key)
-    _, count = pipeline.execute()
+    key = f"{settings.RATE_LIMIT_KEY_PREFIX}:{organization.schema_name}:{action}:{subject}"
+    member = uuid.uuid4().hex
+    client = redis_client()
+    # One transaction: forget what left the minute, count this one, read how many there are.
+    # Two at once past the limit both see the other and both are refused (removed below):
+    # never more than the limit.
+    pipeline = client.pipeline()
+    pipeline.zremrangebyscore(key, "-inf", now - WINDOW_SECONDS)
+    pipeline.zadd(key, {member: now})
+    pipeline.zcard(key)
+    pipeline.expire(key, WINDOW_SECONDS)
+    _, _, count, _ = pipeline.execute()
     if int(count) > limit:
-        retry_after = max(1, math.ceil((window + 1) * WINDOW_SECONDS - now))
+        client.zrem(key, member)
+        # One more fits once all but `limit - 1` of the others have left the minute.
+        leaving = client.zrange(
+            key, int(count) - 1 - limit, int(count) - 1 - limit, withscores=True
+        )
+        oldest = leaving[0][1] if leaving else now
+        retry_after = max(1, math.ceil(oldest + WINDOW_SECONDS - now))
         raise RateLimited(action=action, limit=limit, retry_after=retry_after)
 
 

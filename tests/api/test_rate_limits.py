@@ -59,3 +59,18 @@ def test_the_ask_page_is_limited_per_person_with_retry_after(db: None, api_org: 
         api.post("/api/v1/ask/", {"question": "Hi?"}, content_type="application/json").status_code
         == 429
     )
+
+
+def test_the_minute_is_counted_from_the_first_question_not_the_clock(db: None, api_org: ApiOrg):
+    """One question a minute means one in any sixty seconds: the second, asked straight
+    after, waits for the first to be a minute old, whichever clock minute they fall in."""
+    _limits(asks=1, ingests=10)
+    api = api_client(api_org, key_issue(api_org, scopes=["ask"], workspaces=[api_org.handbook]))
+    assert api.post("ask/", {"question": "How many vacation days do we get?"}).status_code == 200
+
+    refused = api.post("ask/", {"question": "And sick days?"})
+
+    assert_problem(refused, 429)
+    # The first question took a few seconds at most; a clock minute would have left anything
+    # from 1 to 60.
+    assert 45 <= int(refused["Retry-After"]) <= 60
