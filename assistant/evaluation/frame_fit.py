@@ -1,11 +1,11 @@
-"""The words that frame a question rather than name what it asks about ("how *far* ahead",
-"how *many*", "what *kind* of"), drawn from data by `manage.py fit_frame_lexemes`: a word is
+"""The words that frame a question rather than name what it asks about ("how *many*",
+"how *long*", "what *kind* of"), drawn from data by `manage.py fit_frame_lexemes`: a word is
 framing when the questions that use it seldom find it in the sentence that answers them.
 
 The data is SQuAD v1.1 dev part 1's training articles (0-19), the only question-and-answer
 pairs issue 23 allows to learn from besides handbook set A (too few questions to count
-words over). They replace a list written by hand from set A's questions ("far", "ahead",
-"soon", "valid"...); docs/evaluation.md has what that changed.
+words over). They replace a list written by hand from set A's questions; docs/evaluation.md
+has what that changed.
 """
 
 from collections import Counter

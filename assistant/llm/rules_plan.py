@@ -250,7 +250,7 @@ def _rows(anchor: Unit, features: Features) -> list[Unit]:
     keys = [key(found) for found in lexemes]
     # A row is named by its first cell (the course, the office, the benefit): a question's
     # word found there tells which row is asked about more surely than one found further
-    # along ("protection" in the "Radiation Protection Officer" who gives another course).
+    # along ("privacy" asked, and a "Privacy Officer" who gives another course).
     leads = text_lexemes([u.cells[0][1] if u.cells else "" for u in rows], features.language)
     lead_keys = [key(found) for found in leads]
     if max(lead_keys) > 0:
