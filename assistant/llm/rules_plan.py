@@ -434,7 +434,8 @@ def rules_plan(
     chunk). What the conversation's earlier answers
     already said is not said again, unless it holds what the follow-up adds to the
     previous question; an elliptical follow-up prefers what is said like the previous
-    answer ("apprentices receive..." after "trainees receive...")."""
+    answer ("apprentices receive..." after "trainees receive..."). The parts come best
+    first."""
     embeddings = embeddings_in_force()
     if question_vector is None:
         question_vector = embeddings.embed_query(question)
@@ -510,9 +511,8 @@ def rules_plan(
             continue
         used.update(key_of(u) for u in units)
         parts.append(Part(anchor.passage, units[0].position, text, tuple(u.text for u in units)))
-    rank_of = {passage.number: rank for rank, passage in enumerate(passages)}
-    # Read in passage order, then in the passage's own order, like a short paragraph.
-    parts.sort(key=lambda part: (rank_of[part.passage], part.position))
+    # Best first: the caller reads the best part for what the answer is about, then puts
+    # the parts in reading order.
     return tuple(parts_unrepeated(parts))
 
 

@@ -151,3 +151,49 @@ def test_a_place_no_document_names_is_not_answered_with_other_places_rows(
     assert "170 euros" in " ".join(part.text for part in bergen.parts)
     assert roles.answered
     assert "800 euros" in " ".join(part.text for part in roles.parts)
+
+
+OFFICES = b"""# Offices
+
+| Office | Opened |
+|---|---|
+| Oslo | 2009 |
+| Bergen | 2014 |
+| Stavanger | 2019 |
+"""
+
+SCREENS = b"""# Screen work
+
+Staff at Oslo and Stavanger who use a screen every day can claim an eye test every two years,
+up to 400 kroner at Oslo and 450 kroner at Stavanger.
+"""
+
+LAPTOPS = b"""# Laptops
+
+Laptops are replaced every four years, unless the Oslo service desk finds one unsafe sooner.
+"""
+
+
+def test_a_figure_given_for_two_other_offices_is_not_the_answer_for_a_third(
+    owner_a: User, workspace: Workspace
+):
+    documents_ingested(owner_a, workspace, {"offices.md": OFFICES, "screens.md": SCREENS})
+
+    bergen = plan(owner_a, workspace, "How much can I claim for an eye test at the Bergen office?")
+    oslo = plan(owner_a, workspace, "How much can I claim for an eye test at the Oslo office?")
+
+    assert not bergen.answered
+    assert bergen.refusal == ELSEWHERE.format(asked="Bergen", about="Oslo and Stavanger")
+    assert oslo.answered
+    assert "400 kroner" in " ".join(part.text for part in oslo.parts)
+
+
+def test_a_rule_for_everyone_that_names_one_other_office_as_its_exception_is_answered(
+    owner_a: User, workspace: Workspace
+):
+    documents_ingested(owner_a, workspace, {"offices.md": OFFICES, "laptops.md": LAPTOPS})
+
+    bergen = plan(owner_a, workspace, "How often are laptops replaced at the Bergen office?")
+
+    assert bergen.answered
+    assert "every four years" in " ".join(part.text for part in bergen.parts)
