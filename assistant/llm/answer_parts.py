@@ -29,18 +29,23 @@ class Part:
 
 
 def parts_unrepeated(parts: list[Part]) -> list[Part]:
-    """The parts without any whose words another part says in full (a list's first items
-    from one chunk beside the whole list from the chunk that overlaps it), in their order."""
+    """The parts without any whose every unit another part says (a list's lead-in and one
+    item from one chunk beside the whole list from the chunk that overlaps it), in their
+    order; of two that say each other's units, the first."""
     plain = [" ".join(part.text.split()) for part in parts]
+    quotes = [[" ".join(q.split()) for q in part.quotes or (part.text,)] for part in parts]
+
+    def says(other: int, index: int) -> bool:
+        return all(quote in plain[other] for quote in quotes[index])
+
     return [
         part
         for index, part in enumerate(parts)
         if not any(
-            other != index and plain[index] in plain[other]
-            and (plain[index] != plain[other] or other < index)
+            other != index and says(other, index) and (not says(index, other) or other < index)
             for other in range(len(parts))
         )
-    ]  # fmt: skip
+    ]
 
 
 def key_of(unit: Unit) -> tuple[int, int]:

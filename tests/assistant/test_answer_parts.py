@@ -28,3 +28,12 @@ def test_parts_saying_different_things_all_stay():
     parts = [part(1, ROW), part(2, FIRST_ITEMS)]
 
     assert parts_unrepeated(parts) == parts
+
+
+def test_a_part_whose_every_unit_another_part_says_is_left_out():
+    # The chunk that overlaps the whole list holds its lead-in and last item only.
+    lead, first, last = "Key dates:", "Opening: 3 March", "Closing: 9 October"
+    whole = Part(1, 0, f"{lead}\n- {first}\n- {last}", (lead, first, last))
+    tail = Part(2, 0, f"{lead}\n- {last}", (lead, last))
+
+    assert parts_unrepeated([tail, whole]) == [whole]
