@@ -27,6 +27,7 @@ AUXILIARIES = {
 }  # fmt: skip
 PREPOSITIONS = {"for", "in", "at", "on", "with", "to", "from", "of", "by", "during"}
 DETERMINERS = {"a", "an", "the", "my", "our", "your"}
+CONJUNCTIONS = {"and", "or", "but", "nor"}
 WH = re.compile(
     r"^(?:how\s+(?:many|much|long|often|far|soon|quickly)|what|which|who|when|where)\b",
     re.IGNORECASE,
@@ -90,7 +91,9 @@ def _slot_phrases(question: str) -> list[Slot]:
     found: list[Slot] = []
     index = 0
     while index < len(tokens):
-        named = NAMED.match(words[index]) and index > 0 and words[index].lower() not in SELF
+        # Capitalised after a sentence's end is the next sentence's first word, not a name.
+        opens = index == 0 or tokens[index - 1].group(0).endswith((".", "!", "?"))
+        named = NAMED.match(words[index]) and not opens and words[index].lower() not in SELF
         if not named:
             index += 1
             continue
@@ -103,7 +106,7 @@ def _slot_phrases(question: str) -> list[Slot]:
         while end + 1 < len(tokens) and NAMED.match(words[end + 1]):
             end += 1
         name_end = end
-        common = PREPOSITIONS | DETERMINERS | AUXILIARIES
+        common = PREPOSITIONS | DETERMINERS | AUXILIARIES | CONJUNCTIONS
         if end + 1 < len(tokens) and re.match(r"^[a-z]+$", words[end + 1]):
             end += words[end + 1] not in common
         found.append(

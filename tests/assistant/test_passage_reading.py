@@ -103,6 +103,18 @@ def test_pipe_rows_become_a_markdown_table_for_the_model():
             "Can I carry vacation days over?",
         ),
         (["How many vacation days do I get?", "Who approves expenses?"], "Who approves expenses?"),
+        # The first word of a sentence is not a name, and "and" is not part of the slot.
+        (
+            [
+                "I am moving to the Oslo office. Who should I tell?",
+                "How many days off do we get there?",
+            ],
+            "How many days off do we get in the Oslo office?",
+        ),
+        (
+            ["What is the hotel limit in Oslo and how do I book it?", "and in Rome?"],
+            "What is the hotel limit in Rome and how do I book it?",
+        ),
     ],
 )
 def test_elliptical_follow_up_is_rewritten_from_the_previous_questions_frame(
