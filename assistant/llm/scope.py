@@ -97,7 +97,12 @@ def answered_elsewhere(
         return ELSEWHERE.format(asked=_listed(unused), about=_listed(keyed))
     missing = [name for name, lexemes in absent if all(counts.get(x, 0) for x in lexemes)]
     lead = _lead_elsewhere(
-        question, names, parts, passages, language=language, workspace_ids=workspace_ids
+        question,
+        list(zip(names, name_lexemes, strict=True)),
+        parts,
+        passages,
+        language=language,
+        workspace_ids=workspace_ids,
     )
     if lead is not None:
         return lead
@@ -119,7 +124,7 @@ def answered_elsewhere(
 
 def _lead_elsewhere(
     question: str,
-    names: Sequence[str],
+    names: Sequence[tuple[str, set[str]]],
     parts: Sequence[Part],
     passages: dict[int, Passage],
     *,
@@ -130,11 +135,10 @@ def _lead_elsewhere(
     a name of the question is, and not for it: asked about the Bergen office, "staff at Oslo
     and Stavanger can claim..." (two of its siblings), or a table's row keyed "Oslo"; and no
     part of the answer names Bergen without those. One sibling in a sentence is not enough:
-    a rule for everyone may name one as its exception ("...unless the Oslo office agrees")."""
-    lead = parts[0]
+    a rule for everyone may name one as its exception ("...unless the Oslo office agrees").
+    `names`: the question's names with their lexemes."""
     asked = {w.lower() for w in WORD.findall(question)}
     texts = [" ".join([part.text, *part.quotes]) for part in parts]
-    *name_lexemes, lead_lexemes = text_lexemes([*names, texts[0]], language)
     others = {
         word
         for word in WORD.findall(texts[0])
@@ -142,14 +146,20 @@ def _lead_elsewhere(
     }
     if not others:
         return None
-    row_names = {_first_name(key) for key in _row_keys(question, [lead], passages, language)}
-    part_lexemes = text_lexemes(texts[1:], language)
+    lead_lexemes, *part_lexemes = text_lexemes(texts, language)
+    row_names: set[str] | None = None
     elsewhere: list[tuple[str, set[str]]] = []
-    for name, lexemes in zip(names, name_lexemes, strict=True):
+    for name, lexemes in names:
         if not lexemes or lexemes & lead_lexemes:
             continue
         siblings = _siblings(name, others, language=language, workspace_ids=workspace_ids)
-        if len(siblings) < 2 and not siblings & row_names:
+        if len(siblings) == 1:
+            if row_names is None:
+                keys = _row_keys(question, parts[:1], passages, language)
+                row_names = {_first_name(key) for key in keys}
+            if not siblings & row_names:
+                continue
+        elif not siblings:
             continue
         sibling_lexemes = set().union(*text_lexemes(sorted(siblings), language))
         if any(lexemes & found and not sibling_lexemes & found for found in part_lexemes):
