@@ -463,14 +463,17 @@ def rules_plan(
     # Maximal marginal relevance: good units that say something the chosen ones do not,
     # and that bear on a part of the question the chosen ones leave open. A near copy of a
     # chosen unit (redundancy over 0.9) is never picked.
+    # Only a unit scoring at least KEEP_RATIO of the best may be said beside it: the others
+    # are out of the running, not a reason to stop looking at those that are.
+    good = scores >= settings.ASSISTANT_EXTRACTIVE_KEEP_RATIO * scores[best]
     while len(chosen) < settings.ASSISTANT_EXTRACTIVE_MAX_SENTENCES:
         redundancy = (vectors @ vectors[chosen].T).max(axis=1)
-        marginal = np.where(redundancy > 0.9, -np.inf, 0.7 * scores - 0.3 * redundancy)
+        marginal = np.where(
+            (redundancy > 0.9) | ~good, -np.inf, 0.7 * scores - 0.3 * redundancy
+        )
         marginal[chosen] = -np.inf
         pick = int(np.argmax(marginal))
         if marginal[pick] == -np.inf:
-            break
-        if scores[pick] < settings.ASSISTANT_EXTRACTIVE_KEEP_RATIO * scores[best]:
             break
         candidate = features.candidates[pick]
         gain = _weight(features, features.lexemes[key_of(candidate)] - covered)

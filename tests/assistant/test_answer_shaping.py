@@ -209,3 +209,30 @@ def test_a_row_is_found_by_what_its_first_cell_names_not_a_word_further_along(
 
     assert "Within 30 days" in said
     assert "Ladder safety" not in said
+
+FUEL_CARDS = b"""# Fleet policy
+
+## Fuel cards
+
+Drivers and fleet coordinators hold a fuel card. The weekly limit is 300 euros for drivers
+and 900 euros for fleet coordinators. Use it for diesel, tyre pressure checks and car washes
+at approved stations. It must never be used for a private vehicle, even if you mean to
+repay it. Upload the receipts and check off your card statement in the fleet app by the
+second Wednesday of the next month. A card left unchecked for two months is frozen.
+"""
+
+
+def test_the_second_half_of_a_two_part_question_is_answered_beside_the_first(
+    owner_a: User, workspace: Workspace
+):
+    documents_ingested(owner_a, workspace, {"fleet.md": FUEL_CARDS})
+
+    said = answer(
+        owner_a,
+        workspace,
+        "I've just been handed a fuel card as a driver. What's the weekly limit, and when "
+        "does the statement have to be sorted?",
+    )
+
+    assert "300 euros" in said
+    assert "second Wednesday" in said
