@@ -9,6 +9,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from assistant.llm.ranges import asked_ranges, quantities_dropped
+
 # What opens an elliptical follow-up, longest first; what follows it is the new value.
 OPENERS = re.compile(
     r"^(?:and|or|but|also|so|then)?\s*(?:what|how)\s+about\s+|"
@@ -156,7 +158,7 @@ def standalone_question(question: str, history: Sequence[str]) -> str:
         asked = value[0].upper() + value[1:] + "?"
         return _resolve_reference(asked, previous) if REFERRING.search(asked) else asked
     if CONDITION.match(value):
-        return f"{previous.rstrip(' ?.')}, {value}?"
+        return _appended(previous, value)
     lead = _lead_of(value)
     slots = _slot_phrases(previous)
     # The slot whose lead word matches the value's ("in Madrid" for "in the Vienna
@@ -183,13 +185,23 @@ def standalone_question(question: str, history: Sequence[str]) -> str:
             span = _prepositional_phrase(previous, lead)
             if span is not None:
                 return previous[: span[0]] + value + previous[span[1] :]
-        return f"{previous.rstrip(' ?.')}, {value}?"
+        return _appended(previous, value)
     # A bare name ("Aurora", "B7") replaces the name only: "the Aurora music room".
     fitting = shaped or slots
     if not fitting:
-        return f"{previous.rstrip(' ?.')}, {value}?"
+        return _appended(previous, value)
     chosen = fitting[-1]
     return previous[: chosen.name_start] + value + previous[chosen.name_end :]
+
+
+def _appended(previous: str, value: str) -> str:
+    """The previous question with what the follow-up adds; a quantity the follow-up gives
+    ("someone who's been here more than five years") takes the place of the previous
+    question's in the same unit ("I've worked here three years")."""
+    units = {given.unit for given in asked_ranges(value, "english")}
+    if units:
+        previous = quantities_dropped(previous, units, "english")
+    return f"{previous.rstrip(' ?.')}, {value}?"
 
 
 def _same_shape(slot: str, value_words: list[str]) -> bool:

@@ -46,6 +46,16 @@ class Range:
         below = value < self.high if self.high_open else value <= self.high
         return above and below
 
+    def overlaps(self, other: "Range") -> bool:
+        """Some value lies in both ("more than 5 years" and "over 5 years"; not "2 to 5
+        years")."""
+        if other.unit != self.unit:
+            return False
+        low, high = max(self.low, other.low), min(self.high, other.high)
+        if low < high:
+            return True
+        return low == high and self.holds(low, self.unit) and other.holds(low, self.unit)
+
 
 def _unit(word: str) -> str:
     word = word.lower().rstrip("'’")
@@ -62,7 +72,9 @@ def _digits(text: str, language: str) -> str:
     if code is None:
         return text
     try:
-        return str(alpha2digit(text, code))
+        # threshold 0: "two years" and "one day" are read too (the default leaves numbers
+        # under 3 as words).
+        return str(alpha2digit(text, code, threshold=0))
     except ValueError:  # a text text2num cannot read keeps its words
         return text
 
@@ -100,19 +112,60 @@ def cell_range(text: str, language: str) -> Range | None:
     return None
 
 
+def asked_ranges(text: str, language: str) -> list[Range]:
+    """What a question's quantities allow: "more than five years" is (5, inf) years, "three
+    years" is 3 years and nothing else."""
+    text = _digits(text, language)
+    found: list[Range] = []
+    spans: list[tuple[int, int]] = []
+    if language == "english":
+        for pattern in (ENGLISH_BETWEEN, ENGLISH_BELOW, ENGLISH_ABOVE, ENGLISH_OR_MORE):
+            for match in pattern.finditer(text):
+                if any(start <= match.start() < end for start, end in spans):
+                    continue
+                given = cell_range(match.group(0), language)
+                if given is not None:
+                    found.append(given)
+                    spans.append(match.span())
+    for match in QUANTITY.finditer(text):
+        if not any(start <= match.start() < end for start, end in spans):
+            value, unit = _number(match.group(1)), _unit(match.group(2))
+            found.append(Range(value, value, unit))
+    return found
+
+
+def quantities_dropped(text: str, units: set[str], language: str) -> str:
+    """The text (numbers as digits) without its quantities in these units, with the words
+    that bound them ("more than"): "I've worked here three years and..." -> "I've worked
+    here and..." when a follow-up gives a new number of years."""
+    text = _digits(text, language)
+    spans = []
+    patterns = [ENGLISH_BETWEEN, ENGLISH_BELOW, ENGLISH_ABOVE, ENGLISH_OR_MORE]
+    for pattern in [*(patterns if language == "english" else []), BETWEEN, AND_UP, QUANTITY]:
+        for match in pattern.finditer(text):
+            unit = _unit(match.groups()[-1])
+            taken = any(start < match.end() and match.start() < end for start, end in spans)
+            if unit in units and not taken:
+                spans.append(match.span())
+    for start, end in sorted(spans, reverse=True):
+        # ...and the preposition that leads it: "for three years", "after 35 hours".
+        before = re.search(r"\b(?:for|after|of|in|with|within|at|by)\s+$", text[:start], re.I)
+        text = text[: before.start() if before else start] + text[end:]
+    return " ".join(re.sub(r"\s+([,.?!])", r"\1", text).split())
+
+
 def rows_in_range(rows_cells: list[list[str]], question: str, language: str) -> list[int] | None:
-    """Of a table's rows (each its cells' values), the indices of those whose range holds a
-    quantity of the question, when at least two rows give ranges in the question's unit and
-    not all of them hold it; None when the question's quantities do not choose among them."""
-    asked = quantities(question, language)
+    """Of a table's rows (each its cells' values), the indices of those whose range meets
+    what a quantity of the question allows, when at least two rows give ranges in the
+    question's unit and not all of them meet it; None when the question's quantities do not
+    choose among them."""
+    asked = asked_ranges(question, language)
     if not asked:
         return None
     ranges = [[r for value in cells if (r := cell_range(value, language))] for cells in rows_cells]
-    units = {unit for _, unit in asked}
+    units = {r.unit for r in asked}
     ranged = [i for i, found in enumerate(ranges) if any(r.unit in units for r in found)]
-    holding = [
-        i for i in ranged if any(r.holds(value, unit) for r in ranges[i] for value, unit in asked)
-    ]
+    holding = [i for i in ranged if any(r.overlaps(a) for r in ranges[i] for a in asked)]
     if len(ranged) < 2 or not holding or len(holding) == len(ranged):
         return None
     return holding

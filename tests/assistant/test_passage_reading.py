@@ -115,6 +115,19 @@ def test_pipe_rows_become_a_markdown_table_for_the_model():
             ["What is the hotel limit in Oslo and how do I book it?", "and in Rome?"],
             "What is the hotel limit in Rome and how do I book it?",
         ),
+        # A quantity the follow-up gives takes the place of the one in the same unit.
+        (
+            [
+                "I've worked here for three years. How many weeks of sick pay do I get?",
+                "what about someone who has been here more than five years?",
+            ],
+            "I've worked here. How many weeks of sick pay do I get, someone who has been here "
+            "more than five years?",
+        ),
+        (
+            ["What is the overtime rate after 35 hours in a week?", "and once I have done 40 hours?"],
+            "What is the overtime rate in a week, once I have done 40 hours?",
+        ),
     ],
 )
 def test_elliptical_follow_up_is_rewritten_from_the_previous_questions_frame(

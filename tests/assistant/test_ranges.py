@@ -16,6 +16,9 @@ BANDS = [["Less than 2 years", "25 days"], ["2 to 5 years", "27 days"], ["5+ yea
         ("Seven years now.", [2]),
         ("I have worked 2 days a week for ages.", None),  # days: not the rows' unit
         ("How much leave do I get?", None),
+        # What the question allows, read as a range: not the band that ends at 5.
+        ("What about more than five years?", [2]),
+        ("And under two years?", [0]),
     ],
 )
 def test_the_question_quantity_picks_the_rows_that_hold_it(question, expected):
