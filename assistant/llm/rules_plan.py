@@ -82,6 +82,7 @@ class Features:
     units: dict[int, list[Unit]]  # passage number -> all its units
     headings: dict[int, set[str]]  # passage number -> the lexemes of its heading path
     question_lexemes: set[str]
+    told: set[str]  # lexemes only of the sentences that tell, not ask
     idf: dict[str, float]
     language: str
     question: str
@@ -197,6 +198,7 @@ def unit_features(
         units=units,
         headings=heading_lexemes,
         question_lexemes=question_lexemes,
+        told=told,
         idf=idf,
         language=language,
         question=question,
@@ -476,7 +478,9 @@ def rules_plan(
         if marginal[pick] == -np.inf:
             break
         candidate = features.candidates[pick]
-        gain = _weight(features, features.lexemes[key_of(candidate)] - covered)
+        # What the asker tells ("my manager says...") is not what they ask: a part that
+        # only adds its words adds nothing to the answer.
+        gain = _weight(features, features.lexemes[key_of(candidate)] - covered - features.told)
         # The sentence right after a chosen one continues it ("...within 30 days. Claims
         # more than 90 days late are not paid."); another must answer more of the question.
         follows = any(

@@ -236,3 +236,31 @@ def test_the_second_half_of_a_two_part_question_is_answered_beside_the_first(
 
     assert "300 euros" in said
     assert "second Wednesday" in said
+
+TRIAL = b"""# Handbook
+
+## Extending the trial period
+
+If needed, the trial period can be lengthened once, by up to eight weeks.
+
+## During the trial
+
+- Your team lead books a coffee with you in your first week
+- Your team lead shows you the kitchen, the fire exits and the car park
+- Your team lead signs your timesheet every Friday
+"""
+
+
+def test_what_the_asker_tells_is_not_answered_for_its_own_sake(
+    owner_a: User, workspace: Workspace
+):
+    documents_ingested(owner_a, workspace, {"handbook.md": TRIAL})
+
+    said = answer(
+        owner_a,
+        workspace,
+        "My team lead says my trial period might be lengthened. By how much can they stretch it?",
+    )
+
+    assert "eight weeks" in said
+    assert "coffee" not in said and "timesheet" not in said
