@@ -214,11 +214,9 @@ def _sections(
             )
             if level and _may_be_heading(line, outline):
                 builder.heading(line.text, level)
-            elif line.cells and index + 1 < len(page) and page[index + 1].cells:
-                end = index
-                while end < len(page) and page[end].cells:
-                    end += 1
-                builder.table(page[index:end])
+            elif line.cells and index + 1 < len(page) and _table_rows(page, index)[1] > index + 1:
+                rows, end = _table_rows(page, index)
+                builder.table(rows)
                 index = end
                 continue
             elif BULLET.match(line.text):
@@ -228,6 +226,36 @@ def _sections(
             index += 1
     builder.flush()
     return builder.sections
+
+
+def _table_rows(page: list[Line], start: int) -> tuple[list[Line], int]:
+    """The rows of the text-column table from `start` on, and where it ends: lines of two
+    cells or more, and a line of one cell that lies under a column other than the first of
+    the row above (a header or cell wrapped onto a line of its own: "Duty and centre" /
+    "managers")."""
+    rows: list[Line] = []
+    end = start
+    while end < len(page):
+        line = page[end]
+        if line.cells:
+            rows.append(line)
+        elif rows and _under_a_column(line, rows[-1]):
+            rows.append(Line(line.text, line.page, line.indent, line.size, line.bold,
+                             cells=((line.indent, line.text),)))  # fmt: skip
+        else:
+            break
+        end += 1
+    return rows, end
+
+
+def _under_a_column(line: Line, row: Line) -> bool:
+    columns = [offset for offset, _ in row.cells]
+    return (
+        len(columns) > 1
+        and not BULLET.match(line.text)
+        and line.indent > columns[0]
+        and any(abs(line.indent - column) <= 2 for column in columns[1:])
+    )
 
 
 def _may_be_heading(line: Line, outline: dict[str, int]) -> bool:
