@@ -19,6 +19,7 @@ from assistant.llm.languages import LANGUAGE_CODES
 NUMBER = r"(\d+(?:[.,]\d+)?)"
 UNIT = r"\s*([^\W\d_][\w'’]*)"
 QUANTITY = re.compile(NUMBER + UNIT)
+HALF = re.compile(r"\b(\d+) and a half\b")
 # Ranges written with symbols, read in every language.
 BETWEEN = re.compile(NUMBER + r"\s*(?:-|–|—)\s*" + NUMBER + UNIT)
 AND_UP = re.compile(NUMBER + r"\s*\+" + UNIT)
@@ -74,9 +75,12 @@ def _digits(text: str, language: str) -> str:
     try:
         # threshold 0: "two years" and "one day" are read too (the default leaves numbers
         # under 3 as words).
-        return str(alpha2digit(text, code, threshold=0))
+        text = str(alpha2digit(text, code, threshold=0))
     except ValueError:  # a text text2num cannot read keeps its words
         return text
+    if language == "english":
+        text = HALF.sub(r"\1.5", text)  # "3 and a half years" -> "3.5 years"
+    return text
 
 
 def quantities(text: str, language: str) -> list[tuple[float, str]]:

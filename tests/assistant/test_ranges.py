@@ -18,6 +18,7 @@ BANDS = [["Less than 2 years", "25 days"], ["2 to 5 years", "27 days"], ["5+ yea
         ("How much leave do I get?", None),
         # What the question allows, read as a range: not the band that ends at 5.
         ("What about more than five years?", [2]),
+        ("I've been here about four and a half years.", [1]),
         ("And under two years?", [0]),
     ],
 )
