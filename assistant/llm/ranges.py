@@ -143,7 +143,7 @@ def quantities_dropped(text: str, units: set[str], language: str) -> str:
     that bound them ("more than"): "I've worked here three years and..." -> "I've worked
     here and..." when a follow-up gives a new number of years."""
     text = _digits(text, language)
-    spans = []
+    spans: list[tuple[int, int]] = []
     patterns = [ENGLISH_BETWEEN, ENGLISH_BELOW, ENGLISH_ABOVE, ENGLISH_OR_MORE]
     for pattern in [*(patterns if language == "english" else []), BETWEEN, AND_UP, QUANTITY]:
         for match in pattern.finditer(text):

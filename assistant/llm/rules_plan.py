@@ -459,7 +459,13 @@ def rules_plan(
         scores = _follow_up_scores(scores, features, already_said, previous_question, elliptical)
     best = int(np.argmax(scores))
     chosen = [best]
-    covered = _said_by(features.candidates[best], features)
+    # A question of two clauses ("How long is X, and can it be extended?") is answered
+    # clause by clause: the best unit for each is said, whatever the whole question's
+    # score makes of it.
+    for pick in _clause_picks(features, scores):
+        if pick not in chosen and len(chosen) < settings.ASSISTANT_EXTRACTIVE_MAX_SENTENCES:
+            chosen.append(pick)
+    covered = set().union(*(_said_by(features.candidates[i], features) for i in chosen))
     needed = settings.ASSISTANT_EXTRACTIVE_MIN_GAIN * _weight(features, features.question_lexemes)
     vectors = features.vectors
     # Maximal marginal relevance: good units that say something the chosen ones do not,
@@ -470,9 +476,7 @@ def rules_plan(
     good = scores >= settings.ASSISTANT_EXTRACTIVE_KEEP_RATIO * scores[best]
     while len(chosen) < settings.ASSISTANT_EXTRACTIVE_MAX_SENTENCES:
         redundancy = (vectors @ vectors[chosen].T).max(axis=1)
-        marginal = np.where(
-            (redundancy > 0.9) | ~good, -np.inf, 0.7 * scores - 0.3 * redundancy
-        )
+        marginal = np.where((redundancy > 0.9) | ~good, -np.inf, 0.7 * scores - 0.3 * redundancy)
         marginal[chosen] = -np.inf
         pick = int(np.argmax(marginal))
         if marginal[pick] == -np.inf:
@@ -521,6 +525,59 @@ def rules_plan(
     # Best first: the caller reads the best part for what the answer is about, then puts
     # the parts in reading order.
     return tuple(parts_unrepeated(parts))
+
+
+# Where a question's second clause begins: "..., and where do staff park?", "... and can
+# it be extended?", "..., and by when?" (English; a conjunction before a question word or
+# an auxiliary).
+CLAUSE_BREAK = re.compile(
+    r",?\s+(?:and|but|also)\s+(?=(?:(?:by|for|from|to|in|at|on|with|until)\s+)?(?:what|which|who|whom|when|where|why|how|is|are|am|was|were"
+    r"|can|could|do|does|did|will|would|should|must|may|might|has|have)\b)",
+    re.IGNORECASE,
+)
+
+
+def _clauses(question: str, language: str) -> list[str]:
+    """The clauses a question asks, when it asks two or more; else []."""
+    if language != "english":
+        return []
+    asked = [s for s in SENTENCE_END.split(question.strip()) if s.rstrip().endswith("?")]
+    clauses = [c.strip() for c in CLAUSE_BREAK.split(asked[-1] if asked else question) if c.strip()]
+    return clauses if len(clauses) > 1 else []
+
+
+def _clause_picks(features: Features, scores: np.ndarray) -> list[int]:
+    """For each clause of a question that asks two things, the candidate the scorer ranks
+    first when that clause alone is the question (its embedding similarity and its share of
+    the clause's words), among those the whole question's score leaves in the running."""
+    clauses = _clauses(features.question, features.language)
+    if not clauses:
+        return []
+    vectors = np.asarray([features.embeddings.embed_query(c) for c in clauses])
+    lexemes = text_lexemes(clauses, features.language)
+    picks = []
+    for vector, found in zip(vectors, lexemes, strict=True):
+        weighed = found & set(features.idf)
+        total = sum(features.idf[x] for x in weighed) or 1.0
+
+        def share(
+            unit_lexemes: set[str], weighed: set[str] = weighed, total: float = total
+        ) -> float:
+            return sum(features.idf[x] for x in weighed & unit_lexemes) / total
+
+        keys = [key_of(u) for u in features.candidates]
+        x = np.column_stack(
+            [
+                features.vectors @ vector,
+                [share(features.lexemes[k]) for k in keys],
+                [share(features.context_lexemes[k]) for k in keys],
+                features.passage_similarity,
+                features.section_named,
+            ]
+        )
+        clause_scores = np.where(np.isfinite(scores), rules_weights().unit_score(x), -np.inf)
+        picks.append(int(np.argmax(clause_scores)))
+    return picks
 
 
 def _said_by(unit: Unit, features: Features) -> set[str]:

@@ -125,7 +125,10 @@ def test_pipe_rows_become_a_markdown_table_for_the_model():
             "more than five years?",
         ),
         (
-            ["What is the overtime rate after 35 hours in a week?", "and once I have done 40 hours?"],
+            [
+                "What is the overtime rate after 35 hours in a week?",
+                "and once I have done 40 hours?",
+            ],
             "What is the overtime rate in a week, once I have done 40 hours?",
         ),
     ],

@@ -157,7 +157,11 @@ def test_a_pdf_table_header_wrapped_onto_a_second_line_still_heads_its_column(
                 (18.0, True, [(60, "Leave Policy")]),
                 (body, False, [(60, "Annual leave grows with service, as the table shows.")]),
                 (9.5, True, [(60, "Table 1 - Annual leave by service")]),
-                (9.0, True, [(60, "Length of service"), (220, "Office staff"), (380, "Duty and site")]),
+                (
+                    9.0,
+                    True,
+                    [(60, "Length of service"), (220, "Office staff"), (380, "Duty and site")],
+                ),
                 (9.0, True, [(380, "managers")]),
                 (9.0, False, [(60, "Under 2 years"), (220, "22 days"), (380, "24 days")]),
                 (9.0, False, [(60, "Over 5 years"), (220, "27 days"), (380, "28 days")]),
@@ -169,12 +173,10 @@ def test_a_pdf_table_header_wrapped_onto_a_second_line_still_heads_its_column(
 
     rows = "\n".join(texts(document)).split("\n")
     assert (
-        "Length of service: Under 2 years · Office staff: 22 days · Duty and site managers: "
-        "24 days"
+        "Length of service: Under 2 years · Office staff: 22 days · Duty and site managers: 24 days"
     ) in rows
     assert (
-        "Length of service: Over 5 years · Office staff: 27 days · Duty and site managers: "
-        "28 days"
+        "Length of service: Over 5 years · Office staff: 27 days · Duty and site managers: 28 days"
     ) in rows
 
 
