@@ -22,6 +22,11 @@ OPENERS = re.compile(
 )
 # A condition added to the question rather than a value replacing one.
 CONDITION = re.compile(r"^(?:once|if|when|after|before|while|during|until|unless)\b", re.IGNORECASE)
+# The condition a question ends with: "... when they first start?".
+LAST_CONDITION = re.compile(
+    r"\b(?:once|if|when|after|before|while|during|until|unless)\b[^,;.?!]*(?=\?*\s*$)",
+    re.IGNORECASE,
+)
 SELF = {"i", "i'm", "i've", "i'd", "i'll"}
 AUXILIARIES = {
     "can", "could", "do", "does", "did", "is", "are", "was", "were", "will", "would",
@@ -158,6 +163,11 @@ def standalone_question(question: str, history: Sequence[str]) -> str:
         asked = value[0].upper() + value[1:] + "?"
         return _resolve_reference(asked, previous) if REFERRING.search(asked) else asked
     if CONDITION.match(value):
+        # A condition replaces the previous question's last one ("...when they first
+        # start?" then "and after a year?"), else it is added.
+        last = LAST_CONDITION.search(previous)
+        if last:
+            return previous[: last.start()] + value + previous[last.end() :]
         return _appended(previous, value)
     lead = _lead_of(value)
     slots = _slot_phrases(previous)

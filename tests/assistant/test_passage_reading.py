@@ -129,7 +129,12 @@ def test_pipe_rows_become_a_markdown_table_for_the_model():
                 "What is the overtime rate after 35 hours in a week?",
                 "and once I have done 40 hours?",
             ],
-            "What is the overtime rate in a week, once I have done 40 hours?",
+            "What is the overtime rate once I have done 40 hours?",
+        ),
+        # A condition takes the place of the previous question's last condition.
+        (
+            ["What is a trainee paid per hour when they first start?", "and after a year?"],
+            "What is a trainee paid per hour after a year?",
         ),
     ],
 )
