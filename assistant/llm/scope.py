@@ -15,7 +15,9 @@ about Bergen), or as a table's row keyed by one, unless another part of the answ
 the asked one alone.
 A name no document uses is left to the relevance gate (it may be a word the documents spell
 otherwise), unless the answer is rows of a table keyed by other names ("Bergen", "Stavanger"
-asked about Trondheim): the table has no row for it. A name the answer's passages stand in no
+asked about Trondheim): the table has no row for it; or unless the question names it as one
+of a kind the documents name two others of ("the Narvik depot" beside their "Oslo depot" and
+"Bergen depot"; a development set's centre no document mentions chose it). A name the answer's passages stand in no
 such relation to is left too: a weekday the question mentions in passing, an office asked
 about where the answer holds for everyone.
 Nothing here is fitted: handbook set A chose the rule (its two questions about one office
@@ -95,6 +97,12 @@ def answered_elsewhere(
     if keyed:
         # A name no document uses, and an answer of table rows keyed by other names.
         return ELSEWHERE.format(asked=_listed(unused), about=_listed(keyed))
+    for name in unused:
+        # A name no document uses, of a kind the documents name others of ("the Bergen
+        # office" beside their "Oslo office" and "Stavanger office").
+        kind, named = _named_kind(question, name, language=language, workspace_ids=workspace_ids)
+        if len(named) >= 2:
+            return ELSEWHERE.format(asked=f"the {name} {kind}", about=_listed(named))
     missing = [name for name, lexemes in absent if all(counts.get(x, 0) for x in lexemes)]
     lead = _lead_elsewhere(
         question,
@@ -169,6 +177,36 @@ def _lead_elsewhere(
         return None
     about = sorted({sibling for _, siblings in elsewhere for sibling in siblings})
     return ELSEWHERE.format(asked=_listed([name for name, _ in elsewhere]), about=_listed(about))
+
+
+def _named_kind(
+    question: str, name: str, *, language: str, workspace_ids: Sequence[int]
+) -> tuple[str, list[str]]:
+    """The common noun the question puts after a name ("office" in "the Bergen office")
+    and the other names the documents put before it ("Oslo office", "Stavanger office")."""
+    after = re.search(
+        rf"(\S+\s+)?\b{re.escape(name)}(?:\s+[A-Z][\w'’-]*)*\s+([a-z][\w'’-]+)", question
+    )
+    # Part of a longer name ("Art Noveau style"): another spelling of a name the documents
+    # use, perhaps, not one of a kind they name others of.
+    if after is None or (after.group(1) or " ")[0].isupper():
+        return "", []
+    kind = after.group(2)
+    named = re.compile(NAME.pattern + rf"(?=\s+{re.escape(kind)}\b)")
+    texts = chunk_texts_naming(
+        word=kind, language=language, workspace_ids=workspace_ids, limit=SIBLING_CHUNKS
+    )
+    found = sorted(
+        {
+            word
+            for text in texts
+            for word in named.findall(text)
+            if word != name and not PRONOUN.match(word)
+        }
+    )
+    # A capitalised stop word ("Each centre", "Our office") is not a name.
+    lexemes = text_lexemes(found, language) if found else []
+    return kind, [word for word, words in zip(found, lexemes, strict=True) if words]
 
 
 def _listed(names: Sequence[str]) -> str:

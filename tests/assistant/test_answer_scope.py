@@ -197,3 +197,34 @@ def test_a_rule_for_everyone_that_names_one_other_office_as_its_exception_is_ans
 
     assert bergen.answered
     assert "every four years" in " ".join(part.text for part in bergen.parts)
+
+
+DEPOTS = b"""# Our depots
+
+## Managers
+
+The Oslo depot is run by Kari Berg, and the Bergen depot by Ola Dahl. Depot managers hold
+the keys to the yard and sign off every overtime sheet.
+
+## Travel
+
+Staff travelling abroad on company business book flights through the travel desk at least
+two weeks ahead.
+"""
+
+
+def test_a_named_one_of_a_kind_the_documents_never_name_is_not_answered_from_the_others(
+    owner_a: User, workspace: Workspace
+):
+    documents_ingested(owner_a, workspace, {"depots.md": DEPOTS})
+
+    narvik = plan(owner_a, workspace, "I'm covering a shift at the Narvik depot. Who runs it?")
+    # A place named in passing, not as one of the depots, does not stop the answer.
+    abroad = plan(
+        owner_a, workspace, "I'm flying to Portugal next month for work. How do I book flights?"
+    )
+
+    assert not narvik.answered
+    assert narvik.refusal == ELSEWHERE.format(asked="the Narvik depot", about="Bergen and Oslo")
+    assert abroad.answered
+    assert "travel desk" in " ".join(part.text for part in abroad.parts)
