@@ -252,11 +252,14 @@ def _rows(anchor: Unit, features: Features) -> list[Unit]:
     keys = [key(found) for found in lexemes]
     # A row is named by its first cell (the course, the office, the benefit): a question's
     # word found there tells which row is asked about more surely than one found further
-    # along ("privacy" asked, and a "Privacy Officer" who gives another course).
+    # along ("privacy" asked, and a "Privacy Officer" who gives another course). Of several
+    # rows its first cell names alike (one role's many courses), those holding most of the
+    # rest of the question.
     leads = text_lexemes([u.cells[0][1] if u.cells else "" for u in rows], features.language)
     lead_keys = [key(found) for found in leads]
     if max(lead_keys) > 0:
-        keys = lead_keys
+        named = max(lead_keys)
+        keys = [k if lead == named else 0.0 for k, lead in zip(keys, lead_keys, strict=True)]
     top = max(keys)
     if top <= 0:
         return rows if holding is not None else [anchor]

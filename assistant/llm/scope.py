@@ -17,9 +17,9 @@ A name no document uses is left to the relevance gate (it may be a word the docu
 otherwise), unless the answer is rows of a table keyed by other names ("Bergen", "Stavanger"
 asked about Trondheim): the table has no row for it; or unless the question names it as one
 of a kind the documents name two others of ("the Narvik depot" beside their "Oslo depot" and
-"Bergen depot"; a development set's centre no document mentions chose it). A name the answer's passages stand in no
-such relation to is left too: a weekday the question mentions in passing, an office asked
-about where the answer holds for everyone.
+"Bergen depot"; a development set's centre no document mentions chose it). A name the
+answer's passages stand in no such relation to is left too: a weekday the question mentions
+in passing, an office asked about where the answer holds for everyone.
 Nothing here is fitted: handbook set A chose the rule (its two questions about one office
 answered from another office's pages) and the development set the table case (a city no
 document names); set C and SQuAD's validation articles checked them (docs/evaluation.md).

@@ -292,3 +292,26 @@ def test_each_clause_of_a_two_part_question_is_answered(owner_a: User, workspace
 
     assert "lasts four months" in said
     assert "up to eight weeks" in said
+
+
+TRAINING = b"""# Training matrix
+
+| Role | Course | Renew every |
+|---|---|---|
+| Driver | Forklift licence | 3 years |
+| Driver | Emergency first aid | 2 years |
+| Driver | Fire marshal | 1 year |
+| Cleaner | Emergency first aid | 2 years |
+| Cleaner | Chemical handling | 1 year |
+"""
+
+
+def test_of_the_rows_a_question_names_alike_those_that_hold_the_rest_of_it_are_said(
+    owner_a: User, workspace: Workspace
+):
+    documents_ingested(owner_a, workspace, {"training.md": TRAINING})
+
+    said = answer(owner_a, workspace, "How often does a driver renew the forklift licence?")
+
+    assert "3 years" in said
+    assert "Fire marshal" not in said and "Emergency first aid" not in said
