@@ -60,7 +60,12 @@ def document_ingest_task(self: Task, document_id: int) -> None:  # type: ignore[
             _fail(document_id, "Processing kept failing on a temporary error. Retry it later.")
             raise
         raise self.retry(exc=error, countdown=2**self.request.retries) from error
-    except Exception:
+    except Exception as error:
+        if _time_limit_under(error):
+            # The limit struck inside code that wrapped it (a model's loading: "ImportError:
+            # initialization failed"): still the time limit, and the reader is told so.
+            _fail(document_id, TIMED_OUT)
+            return
         _fail(document_id, "Processing failed unexpectedly. Retry it; if it fails again, tell us.")
         raise
 
@@ -76,6 +81,18 @@ def documents_sweep_task() -> dict[str, int]:
             again, given_up = documents_stranded_sweep(older_than=older_than)
         requeued, failed = requeued + again, failed + given_up
     return {"requeued": requeued, "failed": failed}
+
+
+def _time_limit_under(error: BaseException) -> bool:
+    """Whether the soft time limit is what raised this error, or what it was raised from."""
+    seen: set[int] = set()
+    cause: BaseException | None = error
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, SoftTimeLimitExceeded):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 def _fail(document_id: int, reason: str) -> None:
