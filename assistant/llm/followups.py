@@ -20,13 +20,11 @@ OPENERS = re.compile(
     r"^(?:and|or|but|also)\s+(?:if\s+(?:i|we)\s+(?:were|was|am|are|work|worked)\s+)?",
     re.IGNORECASE,
 )
+CONDITION_WORD = r"(?:once|if|when|after|before|while|during|until|unless)\b"
 # A condition added to the question rather than a value replacing one.
-CONDITION = re.compile(r"^(?:once|if|when|after|before|while|during|until|unless)\b", re.IGNORECASE)
+CONDITION = re.compile(r"^" + CONDITION_WORD, re.IGNORECASE)
 # The condition a question ends with: "... when they first start?".
-LAST_CONDITION = re.compile(
-    r"\b(?:once|if|when|after|before|while|during|until|unless)\b[^,;.?!]*(?=\?*\s*$)",
-    re.IGNORECASE,
-)
+LAST_CONDITION = re.compile(r"\b" + CONDITION_WORD + r"[^,;.?!]*(?=\?*\s*$)", re.IGNORECASE)
 SELF = {"i", "i'm", "i've", "i'd", "i'll"}
 AUXILIARIES = {
     "can", "could", "do", "does", "did", "is", "are", "was", "were", "will", "would",

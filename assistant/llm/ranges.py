@@ -116,26 +116,37 @@ def cell_range(text: str, language: str) -> Range | None:
     return None
 
 
+def _quantity_phrases(
+    text: str, patterns: list[re.Pattern[str]], language: str
+) -> list[tuple[tuple[int, int], Range]]:
+    """Each quantity of a text (numbers already digits) with where it stands: a range one of
+    `patterns` reads ("more than 5 years": (5, inf) years), else a bare number ("3 years":
+    3 years and nothing else)."""
+    found: list[tuple[tuple[int, int], Range]] = []
+
+    def free(match: re.Match[str]) -> bool:
+        return not any(a < match.end() and match.start() < b for (a, b), _ in found)
+
+    for pattern in patterns:
+        for match in pattern.finditer(text):
+            given = cell_range(match.group(0), language)
+            if given is not None and free(match):
+                found.append((match.span(), given))
+    for match in QUANTITY.finditer(text):
+        if free(match):
+            value = _number(match.group(1))
+            found.append((match.span(), Range(value, value, _unit(match.group(2)))))
+    return found
+
+
+ENGLISH_RANGES = [ENGLISH_BETWEEN, ENGLISH_BELOW, ENGLISH_ABOVE, ENGLISH_OR_MORE]
+
+
 def asked_ranges(text: str, language: str) -> list[Range]:
     """What a question's quantities allow: "more than five years" is (5, inf) years, "three
     years" is 3 years and nothing else."""
-    text = _digits(text, language)
-    found: list[Range] = []
-    spans: list[tuple[int, int]] = []
-    if language == "english":
-        for pattern in (ENGLISH_BETWEEN, ENGLISH_BELOW, ENGLISH_ABOVE, ENGLISH_OR_MORE):
-            for match in pattern.finditer(text):
-                if any(start <= match.start() < end for start, end in spans):
-                    continue
-                given = cell_range(match.group(0), language)
-                if given is not None:
-                    found.append(given)
-                    spans.append(match.span())
-    for match in QUANTITY.finditer(text):
-        if not any(start <= match.start() < end for start, end in spans):
-            value, unit = _number(match.group(1)), _unit(match.group(2))
-            found.append(Range(value, value, unit))
-    return found
+    patterns = ENGLISH_RANGES if language == "english" else []
+    return [given for _, given in _quantity_phrases(_digits(text, language), patterns, language)]
 
 
 def quantities_dropped(text: str, units: set[str], language: str) -> str:
@@ -143,14 +154,9 @@ def quantities_dropped(text: str, units: set[str], language: str) -> str:
     that bound them ("more than"): "I've worked here three years and..." -> "I've worked
     here and..." when a follow-up gives a new number of years."""
     text = _digits(text, language)
-    spans: list[tuple[int, int]] = []
-    patterns = [ENGLISH_BETWEEN, ENGLISH_BELOW, ENGLISH_ABOVE, ENGLISH_OR_MORE]
-    for pattern in [*(patterns if language == "english" else []), BETWEEN, AND_UP, QUANTITY]:
-        for match in pattern.finditer(text):
-            unit = _unit(match.groups()[-1])
-            taken = any(start < match.end() and match.start() < end for start, end in spans)
-            if unit in units and not taken:
-                spans.append(match.span())
+    patterns = [*(ENGLISH_RANGES if language == "english" else []), BETWEEN, AND_UP]
+    phrases = _quantity_phrases(text, patterns, language)
+    spans = [span for span, given in phrases if given.unit in units]
     for start, end in sorted(spans, reverse=True):
         # ...and the preposition that leads it: "for three years", "after 35 hours".
         before = re.search(r"\b(?:for|after|of|in|with|within|at|by)\s+$", text[:start], re.I)

@@ -534,7 +534,9 @@ def rules_plan(
 # it be extended?", "..., and by when?" (English; a conjunction before a question word or
 # an auxiliary).
 CLAUSE_BREAK = re.compile(
-    r",?\s+(?:and|but|also)\s+(?=(?:(?:by|for|from|to|in|at|on|with|until)\s+)?(?:what|which|who|whom|when|where|why|how|is|are|am|was|were"
+    r",?\s+(?:and|but|also)\s+"
+    r"(?=(?:(?:by|for|from|to|in|at|on|with|until)\s+)?"
+    r"(?:what|which|who|whom|when|where|why|how|is|are|am|was|were"
     r"|can|could|do|does|did|will|would|should|must|may|might|has|have)\b)",
     re.IGNORECASE,
 )
@@ -557,23 +559,19 @@ def _clause_picks(features: Features, scores: np.ndarray) -> list[int]:
     if not clauses:
         return []
     vectors = np.asarray([features.embeddings.embed_query(c) for c in clauses])
-    lexemes = text_lexemes(clauses, features.language)
+    keys = [key_of(u) for u in features.candidates]
     picks = []
-    for vector, found in zip(vectors, lexemes, strict=True):
-        weighed = found & set(features.idf)
-        total = sum(features.idf[x] for x in weighed) or 1.0
-
-        def share(
-            unit_lexemes: set[str], weighed: set[str] = weighed, total: float = total
-        ) -> float:
-            return sum(features.idf[x] for x in weighed & unit_lexemes) / total
-
-        keys = [key_of(u) for u in features.candidates]
+    for vector, found in zip(vectors, text_lexemes(clauses, features.language), strict=True):
+        weights = {x: features.idf[x] for x in found if x in features.idf}
+        total = sum(weights.values()) or 1.0
         x = np.column_stack(
             [
                 features.vectors @ vector,
-                [share(features.lexemes[k]) for k in keys],
-                [share(features.context_lexemes[k]) for k in keys],
+                [sum(weights.get(w, 0.0) for w in features.lexemes[k]) / total for k in keys],
+                [
+                    sum(weights.get(w, 0.0) for w in features.context_lexemes[k]) / total
+                    for k in keys
+                ],
                 features.passage_similarity,
                 features.section_named,
             ]

@@ -7,7 +7,7 @@ Pages without extractable text are read by OCR (workspaces.ingestion.parsing.ocr
 import io
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from workspaces.ingestion.parsing.structure import (
@@ -214,10 +214,9 @@ def _sections(
             )
             if level and _may_be_heading(line, outline):
                 builder.heading(line.text, level)
-            elif line.cells and index + 1 < len(page) and _table_rows(page, index)[1] > index + 1:
-                rows, end = _table_rows(page, index)
+            elif line.cells and len(rows := _table_rows(page, index)) > 1:
                 builder.table(rows)
-                index = end
+                index += len(rows)
                 continue
             elif BULLET.match(line.text):
                 builder.item(line)
@@ -228,24 +227,20 @@ def _sections(
     return builder.sections
 
 
-def _table_rows(page: list[Line], start: int) -> tuple[list[Line], int]:
-    """The rows of the text-column table from `start` on, and where it ends: lines of two
-    cells or more, and a line of one cell that lies under a column other than the first of
-    the row above (a header or cell wrapped onto a line of its own: "Duty and centre" /
+def _table_rows(page: list[Line], start: int) -> list[Line]:
+    """The rows of the text-column table from `start` on, one per line: lines of two cells
+    or more, and a line of one cell that lies under a column other than the first of the row
+    above (a header or cell wrapped onto a line of its own: "Duty and centre" /
     "managers")."""
     rows: list[Line] = []
-    end = start
-    while end < len(page):
-        line = page[end]
+    for line in page[start:]:
         if line.cells:
             rows.append(line)
         elif rows and _under_a_column(line, rows[-1]):
-            rows.append(Line(line.text, line.page, line.indent, line.size, line.bold,
-                             cells=((line.indent, line.text),)))  # fmt: skip
+            rows.append(replace(line, cells=((line.indent, line.text),)))
         else:
             break
-        end += 1
-    return rows, end
+    return rows
 
 
 def _under_a_column(line: Line, row: Line) -> bool:
