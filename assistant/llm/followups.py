@@ -167,8 +167,17 @@ def standalone_question(question: str, history: Sequence[str]) -> str:
         if last:
             return previous[: last.start()] + value + previous[last.end() :]
         return _appended(previous, value)
+    # A value that names its place after other words ("based at the Halifax depot",
+    # "working in Rome") is that place: "at the Halifax depot".
+    own = _slot_phrases(value)
+    if own and own[0].start > 0 and own[0].lead:
+        value = value[own[0].start :]
     lead = _lead_of(value)
     slots = _slot_phrases(previous)
+    if not any(NAMED.match(w) for w in value.split()) and lead not in PREPOSITIONS:
+        # A value that names nothing ("nights", "the night shift") takes the place of a name
+        # only as its like: "a principal" for "an L3", not "nights" for "at the Leeds depot".
+        slots = [s for s in slots if lead in DETERMINERS and s.lead in DETERMINERS]
     # The slot whose lead word matches the value's ("in Madrid" for "in the Vienna
     # studio"); then a named slot of the same shape ("grade A" for "a grade B"); then any.
     same_lead = [s for s in slots if lead and s.lead == lead]
@@ -180,14 +189,20 @@ def standalone_question(question: str, history: Sequence[str]) -> str:
         for s in slots
         if value_words and _same_shape(previous[s.name_start : s.name_end], value_words)
     ]
+    # Of those alike, the one of the same kind as the value: "the Halifax drivers" for
+    # "Leeds drivers", not for "on a Sunday".
+    lowered = {w.lower() for w in value_words}
+    same_kind = [s for s in shaped if _kind(previous, s) in lowered]
+    shaped = same_kind or shaped
     if lead:
         # The value brings its own lead word: it replaces the whole phrase.
         fitting = same_lead or shaped or slots
         if fitting:
             chosen = fitting[-1]
             # "a grade B" for "a grade A audit" keeps "audit"; "in the Vienna studio"
-            # replaces "in Madrid" whole.
-            end = chosen.name_end if lead in DETERMINERS else chosen.end
+            # replaces "in Madrid" whole, and so does a value that names the kind itself.
+            keeps_kind = lead in DETERMINERS and chosen not in same_kind
+            end = chosen.name_end if keeps_kind else chosen.end
             return previous[: chosen.start] + value + previous[end:]
         if lead in PREPOSITIONS:
             span = _prepositional_phrase(previous, lead)
@@ -210,6 +225,11 @@ def _appended(previous: str, value: str) -> str:
     if units:
         previous = quantities_dropped(previous, units, "english")
     return f"{previous.rstrip(' ?.')}, {value}?"
+
+
+def _kind(question: str, slot: Slot) -> str:
+    """The common noun after a slot's name ("drivers" in "Leeds drivers"), or ""."""
+    return question[slot.name_end : slot.end].strip().lower()
 
 
 def _same_shape(slot: str, value_words: list[str]) -> bool:

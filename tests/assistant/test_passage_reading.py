@@ -131,6 +131,26 @@ def test_pipe_rows_become_a_markdown_table_for_the_model():
             ],
             "What is the overtime rate once I have done 40 hours?",
         ),
+        # A value of the same kind as a name takes its place, not another name's.
+        (
+            ["What do Oslo nurses get paid for working on a Sunday?", "and the Bergen nurses?"],
+            "What do the Bergen nurses get paid for working on a Sunday?",
+        ),
+        # A value that names its place after other words is that place.
+        (
+            ["How much notice do I give in the Oslo office?", "and if I was based in Bergen?"],
+            "How much notice do I give in Bergen?",
+        ),
+        # A value that names nothing does not take the place of a name...
+        (
+            ["When does the early shift start at the Oslo depot?", "what about nights?"],
+            "When does the early shift start at the Oslo depot, nights?",
+        ),
+        # ... unless both are the same kind of phrase.
+        (
+            ["I'm an L2 - what's my training budget?", "is it the same for a principal?"],
+            "I'm a principal - what's my training budget?",
+        ),
         # A condition takes the place of the previous question's last condition.
         (
             ["What is a trainee paid per hour when they first start?", "and after a year?"],
