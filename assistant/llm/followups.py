@@ -167,10 +167,11 @@ def standalone_question(question: str, history: Sequence[str]) -> str:
         if last:
             return previous[: last.start()] + value + previous[last.end() :]
         return _appended(previous, value)
-    # A value that names its place after other words ("based at the Halifax depot",
-    # "working in Rome") is that place: "at the Halifax depot".
+    # A value that names its place after a verb ("based at the Halifax depot", "working
+    # in Rome") is that place: "at the Halifax depot". One that opens with its own lead
+    # word ("on the night rota at Rome") is kept whole.
     own = _slot_phrases(value)
-    if own and own[0].start > 0 and own[0].lead:
+    if own and own[0].start > 0 and own[0].lead and not _lead_of(value):
         value = value[own[0].start :]
     lead = _lead_of(value)
     slots = _slot_phrases(previous)

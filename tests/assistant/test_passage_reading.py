@@ -141,6 +141,10 @@ def test_pipe_rows_become_a_markdown_table_for_the_model():
             ["How much notice do I give in the Oslo office?", "and if I was based in Bergen?"],
             "How much notice do I give in Bergen?",
         ),
+        (
+            ["How many days off do I get in Oslo?", "and if I was on the night rota at Bergen?"],
+            "How many days off do I get on the night rota at Bergen?",
+        ),
         # A value that names nothing does not take the place of a name...
         (
             ["When does the early shift start at the Oslo depot?", "what about nights?"],
