@@ -230,7 +230,41 @@ def _names_section(question: str, heading_path: str) -> bool:
     return False
 
 
-def _rows(anchor: Unit, features: Features) -> list[Unit]:
+@dataclass(frozen=True)
+class Repeats:
+    """What the conversation has said: what the previous answer led with (the trainees'
+    rate, one site's row) and what earlier answers said; and what the follow-up adds to the
+    previous question ("after more than 40 hours")."""
+
+    said: str
+    added: set[str]
+
+    def again(self, unit: Unit, features: Features) -> bool:
+        """The unit says again what was said, and holds nothing the follow-up adds."""
+        return (
+            bool(self.said)
+            and " ".join(unit.text.split()) in self.said
+            and not features.lexemes[key_of(unit)] & self.added
+        )
+
+
+def _repeats(features: Features, already_said: Sequence[str], previous_question: str) -> Repeats:
+    if not already_said:
+        return Repeats("", set())
+    previous_units = [
+        u
+        for u in passage_units(already_said[-1], passage=0, language=features.language)
+        if u.answerable
+    ]
+    last = [u.text for u in previous_units[:1]]
+    said = " ".join(" ".join([*already_said[:-1], *last]).split())
+    added = set(features.question_lexemes) - frame_lexemes(features.language)
+    if previous_question:
+        added -= text_lexemes([previous_question], features.language)[0]
+    return Repeats(said, added)
+
+
+def _rows(anchor: Unit, features: Features, repeats: Repeats) -> list[Unit]:
     """The anchor row, and the other rows of its table that match the question as well: a
     row's own terms count, not those every row of the table shares (the headers)."""
     rows = [
@@ -246,16 +280,26 @@ def _rows(anchor: Unit, features: Features) -> list[Unit]:
     if holding is not None:
         rows, lexemes = [rows[i] for i in holding], [lexemes[i] for i in holding]
 
-    def key(found: set[str]) -> float:
-        return sum(features.idf.get(x, 0.0) for x in (found - shared) & features.question_lexemes)
-
-    keys = [key(found) for found in lexemes]
     # A row is named by its first cell (the course, the office, the benefit): a question's
     # word found there tells which row is asked about more surely than one found further
     # along ("privacy" asked, and a "Privacy Officer" who gives another course). Of several
     # rows its first cell names alike (one role's many courses), those holding most of the
     # rest of the question.
     leads = text_lexemes([u.cells[0][1] if u.cells else "" for u in rows], features.language)
+    if holding is None and any(lead & repeats.added for lead in leads):
+        # The follow-up names another row ("what about nights?" after the early shift's):
+        # the row the conversation said is not the one asked about now.
+        kept = [i for i, u in enumerate(rows) if u is anchor or not repeats.again(u, features)]
+        rows, lexemes, leads = (
+            [rows[i] for i in kept],
+            [lexemes[i] for i in kept],
+            [leads[i] for i in kept],
+        )
+
+    def key(found: set[str]) -> float:
+        return sum(features.idf.get(x, 0.0) for x in (found - shared) & features.question_lexemes)
+
+    keys = [key(found) for found in lexemes]
     lead_keys = [key(found) for found in leads]
     if max(lead_keys) > 0:
         named = max(lead_keys)
@@ -305,10 +349,10 @@ def _list_block(anchor: Unit, features: Features) -> list[Unit]:
     return [u for u in block if u.kind == "lead"] + (matching or [anchor])
 
 
-def _part(anchor: Unit, features: Features) -> tuple[list[Unit], str]:
+def _part(anchor: Unit, features: Features, repeats: Repeats) -> tuple[list[Unit], str]:
     """The units an anchor stands for and the text that says them."""
     if anchor.kind == "row":
-        rows = _rows(anchor, features)
+        rows = _rows(anchor, features, repeats)
         caption = caption_of(anchor.context)
         lines = [u.text for u in rows]
         if caption and not any(caption in line for line in lines):
@@ -505,6 +549,7 @@ def rules_plan(
             continue
         chosen.append(pick)
         covered |= _said_by(candidate, features)
+    repeats = _repeats(features, already_said, previous_question)
     parts: list[Part] = []
     used: set[tuple[int, int]] = set()
     by_number = {p.number: p for p in passages}
@@ -512,7 +557,7 @@ def rules_plan(
         anchor = features.candidates[index]
         if key_of(anchor) in used:
             continue
-        units, text = _part(anchor, features)
+        units, text = _part(anchor, features, repeats)
         if anchor.kind == "sentence":
             text = sentence_completed(
                 anchor, by_number[anchor.passage], features.units[anchor.passage], language
@@ -593,27 +638,13 @@ def _follow_up_scores(
     previous_question: str,
     elliptical: bool,
 ) -> np.ndarray:
-    # What the previous answer led with (the trainees' rate, one site's row) is not said
-    # again, nor what earlier answers said, unless it holds what the follow-up adds to the
-    # previous question ("after more than 40 hours").
     previous_units = [
         u
         for u in passage_units(already_said[-1], passage=0, language=features.language)
         if u.answerable
     ]
-    last = [u.text for u in previous_units[:1]]
-    said = " ".join(" ".join([*already_said[:-1], *last]).split())
-    added = set(features.question_lexemes) - frame_lexemes(features.language)
-    if previous_question:
-        added -= text_lexemes([previous_question], features.language)[0]
-    repeated = np.array(
-        [
-            bool(said)
-            and " ".join(c.text.split()) in said
-            and not features.lexemes[key_of(c)] & added
-            for c in features.candidates
-        ]
-    )
+    repeats = _repeats(features, already_said, previous_question)
+    repeated = np.array([repeats.again(c, features) for c in features.candidates])
     if not repeated.all():
         scores = np.where(repeated, -np.inf, scores)
     if elliptical and previous_units:

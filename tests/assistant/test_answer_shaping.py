@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from accounts.models import User
 from assistant.llm import Passage, Turn
 from assistant.llm.extractive import ExtractiveProvider, Plan
-from assistant.llm.followups import question_focus
+from assistant.llm.followups import question_focus, standalone_question
 from tests.assistant.conftest import documents_ingested
 from workspaces.embedding.model import embeddings_default
 from workspaces.models import Workspace
@@ -315,3 +315,40 @@ def test_of_the_rows_a_question_names_alike_those_that_hold_the_rest_of_it_are_s
 
     assert "3 years" in said
     assert "Fire marshal" not in said and "Emergency first aid" not in said
+
+
+ROTA = b"""# Depot guide
+
+## Shifts
+
+Everyone on the depot floor works one of these shifts.
+
+| Shift | Hours | Days |
+|---|---|---|
+| Early | 05:30 - 13:30 | Monday to Friday |
+| Late | 13:30 - 21:30 | Monday to Friday |
+| Night | 21:30 - 05:30 | Sunday to Thursday nights |
+
+Shift swaps are agreed with the rota lead two days ahead.
+"""
+
+
+def test_a_follow_up_naming_another_row_is_answered_with_that_row_not_the_one_said(
+    owner_a: User, workspace: Workspace
+):
+    documents_ingested(owner_a, workspace, {"depot.md": ROTA})
+    first_question = "When does the early shift start at the depot?"
+    first = answer(owner_a, workspace, first_question)
+    assert "05:30 - 13:30" in first
+
+    follow_up = standalone_question("what about nights?", [first_question])
+    said = answer(
+        owner_a,
+        workspace,
+        follow_up,
+        history=(Turn(first_question, first),),
+        original="what about nights?",
+    )
+
+    assert "21:30 - 05:30" in said
+    assert "Early" not in said
