@@ -10,6 +10,7 @@ scorer meant to replace it; see its MODEL_CARD.md for where that stands.
 import json
 import math
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -31,7 +32,7 @@ from assistant.llm.answer_parts import (
 from assistant.llm.frame import frame_lexemes
 from assistant.llm.passage_units import Unit, passage_units, unit_text
 from assistant.llm.provider import Passage
-from assistant.llm.ranges import rows_in_range
+from assistant.llm.ranges import quantities, rows_in_range
 from workspaces.embedding.model import embeddings_in_force
 from workspaces.search.term_stats import term_chunk_counts, term_variants
 from workspaces.selectors import chunk_similarities
@@ -41,6 +42,12 @@ from workspaces.selectors import chunk_similarities
 # is meant to replace once it answers as well.
 # Where one sentence of a question ends and the next begins.
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+# A question that asks for a figure (English interrogatives).
+ASKS_FIGURE = re.compile(
+    r"^(?:.*\b)?(?:how\s+(?:long|many|much|often|far|soon|quickly|late|early)|when|by\s+when"
+    r"|what\s+time|what\s+date)\b",
+    re.IGNORECASE,
+)
 # How much a unit gains when the question names its section.
 SECTION_NAMED_WEIGHT = 0.25
 # A unit scoring this close to the best is said too, whatever it adds.
@@ -317,7 +324,11 @@ def _weight(features: Features, lexemes: set[str]) -> float:
     return sum(features.idf.get(x, 0.0) for x in asked)
 
 
-def _list_block(anchor: Unit, features: Features) -> list[Unit]:
+def block_of(unit: Unit) -> tuple[int, int]:
+    return unit.passage, unit.block
+
+
+def _list_block(anchor: Unit, features: Features, alone: bool) -> list[Unit]:
     """The list an item belongs to: the whole of it when the question is about what the
     list is about ("what goes on the site inspection checklist?"), only the lead-in and the
     items that match when the question is about one thing the list says ("how often are
@@ -339,6 +350,12 @@ def _list_block(anchor: Unit, features: Features) -> list[Unit]:
         if unit.kind == "lead":
             topic |= features.lexemes[key_of(unit)]
     own = _weight(features, features.lexemes[key_of(anchor)] - topic)
+    # A question asking how long, how much, how many or when is answered by the item that
+    # gives the figure, under the list's lead-in, not by the whole list; unless other items
+    # of the list answer too ("when are deploys frozen?": each item is a time).
+    asking = features.question.split("?")[0].split(". ")[-1].strip()
+    if alone and ASKS_FIGURE.match(asking) and quantities(anchor.text, features.language):
+        return [u for u in block if u.kind == "lead"] + [anchor]
     if own <= _weight(features, topic):
         return block
     # The items that match about as well as the anchor; not one that shares a common
@@ -349,7 +366,9 @@ def _list_block(anchor: Unit, features: Features) -> list[Unit]:
     return [u for u in block if u.kind == "lead"] + (matching or [anchor])
 
 
-def _part(anchor: Unit, features: Features, repeats: Repeats) -> tuple[list[Unit], str]:
+def _part(
+    anchor: Unit, features: Features, repeats: Repeats, alone: bool
+) -> tuple[list[Unit], str]:
     """The units an anchor stands for and the text that says them."""
     if anchor.kind == "row":
         rows = _rows(anchor, features, repeats)
@@ -362,7 +381,7 @@ def _part(anchor: Unit, features: Features, repeats: Repeats) -> tuple[list[Unit
             text = lines[0] if len(lines) == 1 else "\n".join(f"- {line}" for line in lines)
         return rows, text
     if anchor.kind in ("item", "lead"):
-        block = _list_block(anchor, features)
+        block = _list_block(anchor, features, alone)
         lead = next((u.text for u in block if u.kind == "lead"), "")
         items = [u.text for u in block if u.kind == "item"]
         if not lead:
@@ -553,11 +572,15 @@ def rules_plan(
     parts: list[Part] = []
     used: set[tuple[int, int]] = set()
     by_number = {p.number: p for p in passages}
+    # How many of the chosen units are items of each list.
+    items_of = Counter(
+        block_of(features.candidates[i]) for i in chosen if features.candidates[i].kind == "item"
+    )
     for index in chosen:
         anchor = features.candidates[index]
         if key_of(anchor) in used:
             continue
-        units, text = _part(anchor, features, repeats)
+        units, text = _part(anchor, features, repeats, alone=items_of[block_of(anchor)] == 1)
         if anchor.kind == "sentence":
             text = sentence_completed(
                 anchor, by_number[anchor.passage], features.units[anchor.passage], language

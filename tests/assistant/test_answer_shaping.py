@@ -352,3 +352,25 @@ def test_a_follow_up_naming_another_row_is_answered_with_that_row_not_the_one_sa
 
     assert "21:30 - 05:30" in said
     assert "Early" not in said
+
+
+CLAIMS = b"""# Expenses
+
+## How to claim
+
+- Claim through the Expenses page of the staff portal.
+- Send in each claim within 45 days of the date you paid.
+- Attach a photo of the receipt for anything over 15 euros.
+- Your team lead approves the claim before it is paid.
+"""
+
+
+def test_a_question_asking_for_a_figure_gets_the_item_that_gives_it_not_the_whole_list(
+    owner_a: User, workspace: Workspace
+):
+    documents_ingested(owner_a, workspace, {"expenses.md": CLAIMS})
+
+    said = answer(owner_a, workspace, "How long after paying have I got to get my claim in?")
+
+    assert "within 45 days" in said
+    assert "team lead approves" not in said and "staff portal" not in said
