@@ -45,7 +45,9 @@ SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 # A question that asks for a figure (English interrogatives).
 ASKS_FIGURE = re.compile(
     r"^(?:.*\b)?(?:how\s+(?:long|many|much|often|far|soon|quickly|late|early)|when|by\s+when"
-    r"|what\s+time|what\s+date)\b",
+    r"|what\s+time|what\s+date"
+    # ... or for the most or least of something: "what's the heaviest...", "the most I can".
+    r"|(?:what|which)(?:'s|’s|\s+is|\s+are)\s+the\s+(?:\w+est|most|least|max\w*|min\w*))\b",
     re.IGNORECASE,
 )
 # How much a unit gains when the question names its section.

@@ -374,3 +374,8 @@ def test_a_question_asking_for_a_figure_gets_the_item_that_gives_it_not_the_whol
 
     assert "within 45 days" in said
     assert "team lead approves" not in said and "staff portal" not in said
+
+    said = answer(owner_a, workspace, "What's the highest amount I can claim without a receipt?")
+
+    assert "over 15 euros" in said
+    assert "team lead approves" not in said and "staff portal" not in said
