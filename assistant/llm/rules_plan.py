@@ -326,7 +326,7 @@ def _weight(features: Features, lexemes: set[str]) -> float:
     return sum(features.idf.get(x, 0.0) for x in asked)
 
 
-def block_of(unit: Unit) -> tuple[int, int]:
+def _block_of(unit: Unit) -> tuple[int, int]:
     return unit.passage, unit.block
 
 
@@ -522,9 +522,10 @@ def rules_plan(
     if passage_relevance(features).max() < rules_weights().min_relevance:
         return None
     scores = unit_scores(features)
+    repeats = _repeats(features, already_said, previous_question)
     said = " ".join(" ".join(already_said).split())
     if said:
-        scores = _follow_up_scores(scores, features, already_said, previous_question, elliptical)
+        scores = _follow_up_scores(scores, features, already_said, repeats, elliptical)
     best = int(np.argmax(scores))
     chosen = [best]
     # A question of two clauses ("How long is X, and can it be extended?") is answered
@@ -570,19 +571,18 @@ def rules_plan(
             continue
         chosen.append(pick)
         covered |= _said_by(candidate, features)
-    repeats = _repeats(features, already_said, previous_question)
     parts: list[Part] = []
     used: set[tuple[int, int]] = set()
     by_number = {p.number: p for p in passages}
     # How many of the chosen units are items of each list.
     items_of = Counter(
-        block_of(features.candidates[i]) for i in chosen if features.candidates[i].kind == "item"
+        _block_of(features.candidates[i]) for i in chosen if features.candidates[i].kind == "item"
     )
     for index in chosen:
         anchor = features.candidates[index]
         if key_of(anchor) in used:
             continue
-        units, text = _part(anchor, features, repeats, alone=items_of[block_of(anchor)] == 1)
+        units, text = _part(anchor, features, repeats, alone=items_of[_block_of(anchor)] == 1)
         if anchor.kind == "sentence":
             text = sentence_completed(
                 anchor, by_number[anchor.passage], features.units[anchor.passage], language
@@ -660,18 +660,18 @@ def _follow_up_scores(
     scores: np.ndarray,
     features: Features,
     already_said: Sequence[str],
-    previous_question: str,
+    repeats: Repeats,
     elliptical: bool,
 ) -> np.ndarray:
+    # What the conversation said is not said again, unless the follow-up adds to it.
+    repeated = np.array([repeats.again(c, features) for c in features.candidates])
+    if not repeated.all():
+        scores = np.where(repeated, -np.inf, scores)
     previous_units = [
         u
         for u in passage_units(already_said[-1], passage=0, language=features.language)
         if u.answerable
     ]
-    repeats = _repeats(features, already_said, previous_question)
-    repeated = np.array([repeats.again(c, features) for c in features.candidates])
-    if not repeated.all():
-        scores = np.where(repeated, -np.inf, scores)
     if elliptical and previous_units:
         previous = np.asarray(
             features.embeddings.embed_documents([unit_text(u) for u in previous_units])
