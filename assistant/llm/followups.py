@@ -167,8 +167,8 @@ def standalone_question(question: str, history: Sequence[str]) -> str:
         if last:
             return previous[: last.start()] + value + previous[last.end() :]
         return _appended(previous, value)
-    # A value that names its place after a verb ("based at the Halifax depot", "working
-    # in Rome") is that place: "at the Halifax depot". One that opens with its own lead
+    # A value that names its place after a verb ("based at the Bergen depot", "working
+    # in Rome") is that place: "at the Bergen depot". One that opens with its own lead
     # word ("on the night rota at Rome") is kept whole.
     own = _slot_phrases(value)
     if own and own[0].start > 0 and own[0].lead and not _lead_of(value):
@@ -177,7 +177,7 @@ def standalone_question(question: str, history: Sequence[str]) -> str:
     slots = _slot_phrases(previous)
     if not any(NAMED.match(w) for w in value.split()) and lead not in PREPOSITIONS:
         # A value that names nothing ("nights", "the night shift") takes the place of a name
-        # only as its like: "a principal" for "an L3", not "nights" for "at the Leeds depot".
+        # only as its like: "a manager" for "a B2", not "nights" for "at the Oslo depot".
         slots = [s for s in slots if lead in DETERMINERS and s.lead in DETERMINERS]
     # The slot whose lead word matches the value's ("in Madrid" for "in the Vienna
     # studio"); then a named slot of the same shape ("grade A" for "a grade B"); then any.
@@ -190,8 +190,8 @@ def standalone_question(question: str, history: Sequence[str]) -> str:
         for s in slots
         if value_words and _same_shape(previous[s.name_start : s.name_end], value_words)
     ]
-    # Of those alike, the one of the same kind as the value: "the Halifax drivers" for
-    # "Leeds drivers", not for "on a Sunday".
+    # Of those alike, the one of the same kind as the value: "the Bergen nurses" for
+    # "Oslo nurses", not for "on a Sunday".
     lowered = {w.lower() for w in value_words}
     same_kind = [s for s in shaped if _kind(previous, s) in lowered]
     shaped = same_kind or shaped
@@ -229,7 +229,7 @@ def _appended(previous: str, value: str) -> str:
 
 
 def _kind(question: str, slot: Slot) -> str:
-    """The common noun after a slot's name ("drivers" in "Leeds drivers"), or ""."""
+    """The common noun after a slot's name ("nurses" in "Oslo nurses"), or ""."""
     return question[slot.name_end : slot.end].strip().lower()
 
 

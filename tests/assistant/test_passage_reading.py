@@ -152,8 +152,8 @@ def test_pipe_rows_become_a_markdown_table_for_the_model():
         ),
         # ... unless both are the same kind of phrase.
         (
-            ["I'm an L2 - what's my training budget?", "is it the same for a principal?"],
-            "I'm a principal - what's my training budget?",
+            ["I'm a B2 - what's my training budget?", "is it the same for a manager?"],
+            "I'm a manager - what's my training budget?",
         ),
         # A condition takes the place of the previous question's last condition.
         (
