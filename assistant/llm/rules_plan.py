@@ -44,7 +44,7 @@ from workspaces.selectors import chunk_similarities
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 # A question that asks for a figure (English interrogatives).
 ASKS_FIGURE = re.compile(
-    r"^(?:.*\b)?(?:how\s+(?:long|many|much|often|far|soon|quickly|late|early)|when|by\s+when"
+    r"\b(?:how\s+(?:long|many|much|often|far|soon|quickly|late|early)|when|by\s+when"
     r"|what\s+time|what\s+date"
     # ... or for the most or least of something: "what's the heaviest...", "the most I can".
     r"|(?:what|which)(?:'s|’s|\s+is|\s+are)\s+the\s+(?:\w+est|most|least|max\w*|min\w*))\b",
@@ -219,13 +219,19 @@ def _asked_lexemes(question: str, language: str, every: set[str]) -> set[str]:
     """The lexemes of the question's sentences that ask (end with a question mark), with
     their other forms as `every` holds them; all of `every` when no sentence or every
     sentence asks."""
-    sentences = [s for s in SENTENCE_END.split(question.strip()) if s.strip()]
-    asked = [s for s in sentences if s.rstrip().endswith("?")]
-    if not asked or len(asked) == len(sentences):
+    asking, telling = _split(question)
+    if not asking or not telling:
         return every
-    (found,) = text_lexemes([" ".join(asked)], language)
-    (told,) = text_lexemes([" ".join(s for s in sentences if s not in asked)], language)
+    (found,) = text_lexemes([" ".join(asking)], language)
+    (told,) = text_lexemes([" ".join(telling)], language)
     return every - (told - found)
+
+
+def _split(question: str) -> tuple[list[str], list[str]]:
+    """The question's sentences that ask (end with a question mark), and the others."""
+    sentences = [s for s in SENTENCE_END.split(question.strip()) if s.strip()]
+    asking = [s for s in sentences if s.rstrip().endswith("?")]
+    return asking, [s for s in sentences if s not in asking]
 
 
 def _names_section(question: str, heading_path: str) -> bool:
@@ -247,6 +253,7 @@ class Repeats:
 
     said: str
     added: set[str]
+    previous_units: tuple[Unit, ...]  # the previous answer's, read as units
 
     def again(self, unit: Unit, features: Features) -> bool:
         """The unit says again what was said, and holds nothing the follow-up adds."""
@@ -259,18 +266,18 @@ class Repeats:
 
 def _repeats(features: Features, already_said: Sequence[str], previous_question: str) -> Repeats:
     if not already_said:
-        return Repeats("", set())
-    previous_units = [
+        return Repeats("", set(), ())
+    previous_units = tuple(
         u
         for u in passage_units(already_said[-1], passage=0, language=features.language)
         if u.answerable
-    ]
+    )
     last = [u.text for u in previous_units[:1]]
     said = " ".join(" ".join([*already_said[:-1], *last]).split())
     added = set(features.question_lexemes) - frame_lexemes(features.language)
     if previous_question:
         added -= text_lexemes([previous_question], features.language)[0]
-    return Repeats(said, added)
+    return Repeats(said, added, previous_units)
 
 
 def _rows(anchor: Unit, features: Features, repeats: Repeats) -> list[Unit]:
@@ -355,8 +362,10 @@ def _list_block(anchor: Unit, features: Features, alone: bool) -> list[Unit]:
     # A question asking how long, how much, how many or when is answered by the item that
     # gives the figure, under the list's lead-in, not by the whole list; unless other items
     # of the list answer too ("when are deploys frozen?": each item is a time).
-    asking = features.question.split("?")[0].split(". ")[-1].strip()
-    if alone and ASKS_FIGURE.match(asking) and quantities(anchor.text, features.language):
+    # The question's first asking sentence; its last sentence when none asks.
+    asking, telling = _split(features.question)
+    asks_figure = ASKS_FIGURE.search(asking[0] if asking else telling[-1] if telling else "")
+    if alone and asks_figure and quantities(anchor.text, features.language):
         return [u for u in block if u.kind == "lead"] + [anchor]
     if own <= _weight(features, topic):
         return block
@@ -525,7 +534,7 @@ def rules_plan(
     repeats = _repeats(features, already_said, previous_question)
     said = " ".join(" ".join(already_said).split())
     if said:
-        scores = _follow_up_scores(scores, features, already_said, repeats, elliptical)
+        scores = _follow_up_scores(scores, features, repeats, elliptical)
     best = int(np.argmax(scores))
     chosen = [best]
     # A question of two clauses ("How long is X, and can it be extended?") is answered
@@ -659,7 +668,6 @@ def _said_by(unit: Unit, features: Features) -> set[str]:
 def _follow_up_scores(
     scores: np.ndarray,
     features: Features,
-    already_said: Sequence[str],
     repeats: Repeats,
     elliptical: bool,
 ) -> np.ndarray:
@@ -667,11 +675,7 @@ def _follow_up_scores(
     repeated = np.array([repeats.again(c, features) for c in features.candidates])
     if not repeated.all():
         scores = np.where(repeated, -np.inf, scores)
-    previous_units = [
-        u
-        for u in passage_units(already_said[-1], passage=0, language=features.language)
-        if u.answerable
-    ]
+    previous_units = repeats.previous_units
     if elliptical and previous_units:
         previous = np.asarray(
             features.embeddings.embed_documents([unit_text(u) for u in previous_units])
